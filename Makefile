@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# profiling-bpf build. Products go to $(OUTPUT); V=1 shows the commands.
+#   make            build the CLI (build/profiling-bpf)
+#   make check      build with -Werror, run unit, sanitizer and integration tests
+#   make SAN=1      build user space with ASan+UBSan (into build/san)
+#   make install PREFIX=/usr/local
+
+OUTPUT ?= build
+ifeq ($(SAN),1)
+OUTPUT := $(OUTPUT)/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+BPF_OUT := $(OUTPUT)/bpf
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PROTOC_C ?= protoc-c
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -g -O2
+ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	-Wno-missing-field-initializers -fno-omit-frame-pointer \
+	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
+LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -lm
+LDFLAGS += $(SANFLAGS)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.skel.h,$(BPF_SRCS))
+PROTOS := $(wildcard user/*.proto)
+PROTO_C := $(patsubst user/%.proto,$(OUTPUT)/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) $(PROTO_C:.c=.o)
+LIB := $(OUTPUT)/libprofiling.a
+BIN := $(OUTPUT)/profiling-bpf
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all check unit-tests workloads fuzz install clean format
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BIN)
+
+$(OUTPUT) $(BPF_OUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/workloads $(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(BPF_OUT)/vmlinux.h: | $(BPF_OUT)
+	$(call msg,GEN,$@)
+	$(Q)test -r /sys/kernel/btf/vmlinux || \
+		{ echo "profiling-bpf needs a kernel with BTF (/sys/kernel/btf/vmlinux)" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard include/*.h bpf/*.h)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Iinclude -I$(BPF_OUT) -c $< -o $@
+
+$(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(OUTPUT)/%.pb-c.c $(OUTPUT)/%.pb-c.h: user/%.proto | $(OUTPUT)
+	$(call msg,PROTOC,$@)
+	$(Q)$(PROTOC_C) --proto_path=user --c_out=$(OUTPUT) $<
+
+$(OUTPUT)/%.pb-c.o: $(OUTPUT)/%.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT) $(SANFLAGS) -c $< -o $@
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) $(PROTO_H) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(USER_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(OUTPUT)/user/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+# Unit tests: one cmocka binary per tests/unit/test_*.c, linked with the library.
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB) $(LIBS) -lcmocka -o $@
+
+unit-tests: $(UNIT_BINS) $(OUTPUT)/tests/symtest
+
+# An ELF test binary with known symbols for the symbolizer tests.
+$(OUTPUT)/tests/symtest: tests/unit/data/symtest.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O0 -fno-omit-frame-pointer -fPIE -pie $< -o $@
+
+# Bundled workloads: frame pointers, no inlining of the functions tests look for.
+$(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard include/*.h) | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
+		-fno-optimize-sibling-calls -Iinclude -Wall -Wextra -Werror $< -o $@ -lpthread -lm
+
+workloads: $(WORKLOADS)
+
+# libFuzzer targets, one per parser of untrusted input.
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(PROTO_C) $(SKELS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+		-Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) -DPB_VERSION='"$(VERSION)"' \
+		$< $(USER_SRCS) $(PROTO_C) $(LIBS) -o $@
+
+fuzz: $(FUZZERS)
+
+check: all unit-tests workloads
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/profiling-bpf
+	install -m 0644 include/profiling.h $(DESTDIR)$(PREFIX)/include/profiling.h
+
+format:
+	clang-format -i bpf/*.c user/*.c user/*.h include/*.h tests/unit/*.c tests/workloads/*.c
+
+clean:
+	rm -rf $(OUTPUT)

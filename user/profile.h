@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The symbolized profile: what every writer (folded, pprof, SVG, JSON, top
+ * table) reads and what the pprof reader produces. Plain C, no libbpf.
+ *
+ * Frames are interned (one struct pframe per distinct frame); samples refer to
+ * them by index, leaf first. All strings live in the profile's pool and are
+ * freed by profile_free().
+ */
+#ifndef PB_PROFILE_H
+#define PB_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashmap.h"
+
+enum pframe_kind {
+	PFRAME_USER = 0,	/* user-space code */
+	PFRAME_KERNEL = 1,	/* kernel code */
+	PFRAME_SYNTH = 2,	/* synthetic: thread/process root, "[lost samples]" */
+};
+
+/* One frame. */
+struct pframe {
+	const char *name;	/* label to print, never NULL: "main", "libc.so.6+0x1f2a0",
+				 * "[unknown]", "[kernel]+0x..", or a synthetic label */
+	const char *module;	/* ELF path, "[kernel.kallsyms]", or NULL */
+	const char *file;	/* source file, or NULL */
+	uint64_t addr;		/* address as sampled (virtual), 0 for synthetic */
+	uint64_t module_offset;	/* address relative to the module's load base (ELF vaddr) */
+	uint32_t line;		/* source line, or 0 */
+	uint32_t kind;		/* enum pframe_kind */
+	int resolved;		/* 1 when name is a symbol, 0 when it is a fallback label */
+};
+
+/* One aggregated stack. */
+struct psample {
+	uint32_t *frames;	/* indices into profile->frames, leaf first; owned by the profile */
+	uint32_t depth;
+	uint32_t pid;		/* 0 when not known */
+	uint32_t tid;		/* 0 when not known */
+	uint64_t count;		/* number of samples */
+	uint64_t value;		/* weight in value_unit (e.g. count * period ns) */
+};
+
+/* A named counter reported with the profile (lost samples, ...). */
+struct pcounter {
+	const char *name;	/* pool string, e.g. "lost_ringbuf_full" */
+	uint64_t value;
+};
+
+struct profile {
+	struct pframe *frames;
+	size_t nframes, frames_cap;
+	struct psample *samples;
+	size_t nsamples, samples_cap;
+	struct pcounter *counters;
+	size_t ncounters, counters_cap;
+
+	const char *count_type;	/* pprof sample type of count: "samples" */
+	const char *count_unit;	/* "count" */
+	const char *value_type;	/* "cpu" */
+	const char *value_unit;	/* "nanoseconds" */
+	uint64_t period_ns;	/* sampling period, 0 if not a sampled profile */
+	uint64_t freq_hz;
+	uint64_t start_unix_ns;	/* wall-clock time of the start */
+	uint64_t duration_ns;
+
+	/* private */
+	struct hashmap strings;		/* pool string -> 1 */
+	struct hashmap frame_index;	/* struct pframe * -> index */
+	struct pool_chunk *pool;
+};
+
+/* Allocate an empty profile (types "samples/count", "cpu/nanoseconds"). NULL + errno on failure. */
+struct profile *profile_new(void);
+/* Free the profile and everything it owns. Accepts NULL. */
+void profile_free(struct profile *p);
+/* Return the pool copy of @s (one copy per distinct string), or NULL + errno. @s may be NULL -> NULL. */
+const char *profile_intern(struct profile *p, const char *s);
+/* Intern @f (its strings are interned too); returns its index >= 0 or -ENOMEM. */
+int profile_add_frame(struct profile *p, const struct pframe *f);
+/* Append a sample with @depth frame indices (leaf first, copied). Returns 0 or -errno. */
+int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth, uint64_t count,
+		       uint64_t value, uint32_t pid, uint32_t tid);
+/* Set (or add) counter @name to @value. Returns 0 or -ENOMEM. */
+int profile_set_counter(struct profile *p, const char *name, uint64_t value);
+/* Value of counter @name, 0 if absent. */
+uint64_t profile_counter(const struct profile *p, const char *name);
+/* Sum of all samples' counts. */
+uint64_t profile_total_count(const struct profile *p);
+/* Sum of counters whose name starts with "lost". */
+uint64_t profile_total_lost(const struct profile *p);
+
+#endif
