@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Deterministic profiling: uprobe/uretprobe and USDT timing of selected
+ * functions with cProfile semantics (calls, primitive calls, self and total
+ * time, min/max, log2 histogram, caller->callee edges). main.c drives it:
+ *
+ *   s = ucall_open(o, pids, npids, exe);    resolve specs, load BPF (errors printed)
+ *   ucall_attach(s);                        before a -- CMD child is released
+ *   loop: epoll on ucall_fd(s); ucall_consume(s);
+ *   ucall_finish(s, o, combined);           collect maps, print table, write outputs
+ *   ucall_free(s);
+ */
+#ifndef PB_UCALL_H
+#define PB_UCALL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "options.h"
+
+struct ucall_session;
+
+/*
+ * Resolve o->uprobes (and --regions) against the targets: @pids (npids > 0),
+ * all processes when o->all, or @exe for a -- CMD child whose pid is pids[0]
+ * and which has not exec'd yet. Open and load the BPF object.
+ * Returns NULL after printing a one-line error (errno set).
+ */
+struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, size_t npids,
+				 const char *exe);
+/* Attach every probe. Returns 0 or -errno after printing a one-line error. */
+int ucall_attach(struct ucall_session *s);
+/* An fd to epoll for readable ring-buffer data, or -1 when nothing is streamed. */
+int ucall_fd(struct ucall_session *s);
+/* Drain what is ready without blocking. Returns records consumed or -errno. */
+int ucall_consume(struct ucall_session *s);
+/* Number of probes attached, for the status line. */
+size_t ucall_nprobes(const struct ucall_session *s);
+/*
+ * Read the aggregated results, print the cProfile-style table (top o->top
+ * rows, sorted by o->sort) and the lost counts to @table, and write every
+ * output of o->outputs. When @combined (sampling ran too), -o FILE.ext gets
+ * the calls profile as FILE.calls.ext, except .pstats and Chrome trace
+ * outputs which are the calls profile's own. Returns 0 or -errno.
+ */
+int ucall_finish(struct ucall_session *s, const struct options *o, bool combined, FILE *table);
+/* Detach and free. Accepts NULL. */
+void ucall_free(struct ucall_session *s);
+
+/* `profiling-bpf list [-p PID | BINARY] [GLOB]`: print functions and USDT probes. Returns exit code. */
+int ucall_cmd_list(const struct options *o);
+
+#endif
