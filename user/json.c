@@ -2,7 +2,7 @@
 /*
  * JSON of the aggregated stacks: every frame of the profile (not merged) and
  * every stack as frame indices, leaf first. Addresses are hex strings so that
- * readers with double-precision numbers keep them exact. Output is ASCII:
+ * readers with double-precision numbers keep them exact. Output is UTF-8:
  * control characters are \u00XX and invalid UTF-8 bytes become \ufffd.
  */
 #include <errno.h>

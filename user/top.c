@@ -22,8 +22,8 @@
 /* Key of a function: "name[ [k]]<SEP>module basename", control characters replaced. */
 static char *label_top(const struct pframe *f)
 {
-	char *name = label_sanitize(f->name && *f->name ? f->name : "[unknown]", 0);
-	char *mod = label_sanitize(module_basename(f->module), 0), *out = NULL;
+	char *name = label_sanitize(f->name && *f->name ? f->name : "[unknown]", SAN_UTF8);
+	char *mod = label_sanitize(module_basename(f->module), SAN_UTF8), *out = NULL;
 
 	if (name && mod &&
 	    asprintf(&out, "%s%s%c%s", name, f->kind == PFRAME_KERNEL ? " [k]" : "", SEP, mod) < 0)
@@ -52,13 +52,23 @@ static int row_cmp(const void *a, const void *b, void *ctx)
 	return strcmp(t->m->labels[x], t->m->labels[y]);
 }
 
+/* Columns a function name takes: its code points (labels are valid UTF-8). */
+static int name_columns(const char *label)
+{
+	int cols = 0;
+
+	for (const char *c = label; *c && *c != SEP; c++)
+		cols += ((unsigned char)*c & 0xc0) != 0x80;
+	return cols;
+}
+
 static int name_width(const struct top_table *t)
 {
-	int w = 8, len;
+	int w = 8, cols;
 
 	for (size_t i = 0; i < t->nrows; i++) {
-		len = (int)(strchr(t->m->labels[t->rows[i]], SEP) - t->m->labels[t->rows[i]]);
-		w = len > w ? len : w;
+		cols = name_columns(t->m->labels[t->rows[i]]);
+		w = cols > w ? cols : w;
 	}
 	return w > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : w;
 }
@@ -67,7 +77,7 @@ static void print_table(FILE *f, struct top_table *t, int n, const char *what,
 			const char *caption)
 {
 	const char *label, *sep;
-	int w;
+	int w, pad;
 
 	t->nrows = 0;
 	for (size_t i = 0; i < t->m->nlabels; i++) {
@@ -83,10 +93,11 @@ static void print_table(FILE *f, struct top_table *t, int n, const char *what,
 	for (size_t i = 0; i < t->nrows; i++) {
 		label = t->m->labels[t->rows[i]];
 		sep = strchr(label, SEP);
-		fprintf(f, "%7.2f%%  %8" PRIu64 "  %-*.*s  %s\n",
+		pad = w - name_columns(label);
+		fprintf(f, "%7.2f%%  %8" PRIu64 "  %.*s%*s  %s\n",
 			100.0 * (double)t->counts[t->rows[i]] / (double)t->m->total,
-			t->counts[t->rows[i]], w,
-			(int)(sep - label), label, sep + 1);
+			t->counts[t->rows[i]], (int)(sep - label), label, pad > 0 ? pad : 0, "",
+			sep + 1);
 	}
 }
 

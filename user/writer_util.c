@@ -6,25 +6,36 @@
 
 #include "writer_util.h"
 
-char *label_sanitize(const char *s, int semicolon)
+char *label_sanitize(const char *s, unsigned int flags)
 {
-	char *out = strdup(s);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = strlen(s), n, o = 0;
+	char *out = malloc(len + 1);
+	uint32_t cp;
 
 	if (!out)
 		return NULL;
-	for (char *c = out; *c; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-		else if (semicolon && *c == ';')
-			*c = ':';
+	for (size_t i = 0; i < len; i += n) {
+		n = 1;
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			out[o++] = '?';
+		else if ((flags & SAN_SEMICOLON) && u[i] == ';')
+			out[o++] = ':';
+		else if (u[i] < 0x80 || !(flags & SAN_UTF8))
+			out[o++] = (char)u[i];
+		else if (!(n = utf8_decode(u + i, len - i, &cp)) || cp < 0xa0)
+			out[o++] = '?', n = n ? n : 1;	/* invalid, or a C1 control */
+		else
+			memcpy(out + o, u + i, n), o += n;
 	}
+	out[o] = '\0';
 	return out;
 }
 
 char *label_folded(const struct pframe *f)
 {
 	const char *name = f->name && *f->name ? f->name : "[unknown]";
-	char *clean = label_sanitize(name, 1), *out;
+	char *clean = label_sanitize(name, SAN_SEMICOLON), *out;
 
 	if (!clean || f->kind != PFRAME_KERNEL)
 		return clean;

@@ -51,8 +51,10 @@ void merged_release(struct merged *m);
 
 /* Folded label of @f: sanitized name (';' -> ':', control chars -> '?'), "_[k]" for kernel. */
 char *label_folded(const struct pframe *f);
-/* Copy of @s with control characters (and ';' when @semicolon) replaced. NULL on ENOMEM. */
-char *label_sanitize(const char *s, int semicolon);
+#define SAN_SEMICOLON	1u	/* ';' -> ':' */
+#define SAN_UTF8	2u	/* invalid UTF-8 bytes and C1 controls -> '?' */
+/* Copy of @s with control characters replaced by '?', and what @flags say. NULL on ENOMEM. */
+char *label_sanitize(const char *s, unsigned int flags);
 
 /*
  * Decode one UTF-8 code point from @s (@len bytes available). Returns the
