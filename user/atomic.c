@@ -3,6 +3,8 @@
  * Atomic output files: write a temp file next to the target (0600, O_EXCL,
  * O_NOFOLLOW), fsync it, rename it over the target. Readers see the old file
  * or the whole new one, never a part, and nothing is written through a symlink.
+ * A character device or FIFO at the path (/dev/null, a named pipe) is written
+ * in place instead of being replaced by a regular file; "-" is stdout.
  */
 #define LOG_MODULE NULL
 #include <errno.h>
@@ -50,8 +52,12 @@ static int create_temp(const char *path, char *tmp, size_t size)
 	return fd;
 }
 
-/* Refuse a symlink at @path (a dangling one too). */
-static int check_not_symlink(const char *path)
+/*
+ * What is at @path: 0 for nothing or a regular file (write atomically), 1 for
+ * a character device or FIFO such as /dev/null (write in place), or -errno
+ * after an error naming @path: a symlink (a dangling one too), a directory...
+ */
+static int check_target(const char *path)
 {
 	struct stat st;
 
@@ -65,7 +71,13 @@ static int check_not_symlink(const char *path)
 		pr_err("refusing to write %s: it is a symbolic link", path);
 		return -ELOOP;
 	}
-	return 0;
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
+		return 1;
+	if (S_ISREG(st.st_mode))
+		return 0;
+	pr_err("cannot write %s: %s", path, S_ISDIR(st.st_mode) ? strerror(EISDIR) :
+		"not a regular file");
+	return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 }
 
 static int write_stdout(int (*fn)(FILE *f, const void *arg), const void *arg)
@@ -79,8 +91,8 @@ static int write_stdout(int (*fn)(FILE *f, const void *arg), const void *arg)
 	return err;
 }
 
-/* Run @fn on @fd, flush, fsync and close. Returns 0 or -errno; @fd is closed either way. */
-static int fill_temp(int fd, int (*fn)(FILE *f, const void *arg), const void *arg)
+/* Run @fn on @fd, flush, fsync (when @sync) and close. Returns 0 or -errno; closes @fd. */
+static int fill_fd(int fd, int sync, int (*fn)(FILE *f, const void *arg), const void *arg)
 {
 	FILE *f = fdopen(fd, "w");
 	int err;
@@ -95,10 +107,21 @@ static int fill_temp(int fd, int (*fn)(FILE *f, const void *arg), const void *ar
 		err = -errno;
 	if (!err && ferror(f))
 		err = -EIO;
-	if (!err && fsync(fileno(f)))
+	if (!err && sync && fsync(fileno(f)))
 		err = -errno;
 	if (fclose(f) && !err)
 		err = -errno;
+	return err;
+}
+
+/* A device or FIFO (/dev/null, a named pipe): no temp file, no rename. */
+static int write_in_place(const char *path, int (*fn)(FILE *f, const void *arg), const void *arg)
+{
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY), err;
+
+	err = fd < 0 ? -errno : fill_fd(fd, 0, fn, arg);
+	if (err)
+		pr_err("cannot write %s: %s", path, strerror(-err));
 	return err;
 }
 
@@ -133,15 +156,15 @@ int output_write_atomic(const char *path, int (*fn)(FILE *f, const void *arg), c
 		pr_err("cannot write an output with an empty file name");
 		return -EINVAL;
 	}
-	err = check_not_symlink(path);
+	err = check_target(path);
 	if (err)
-		return err;
+		return err > 0 ? write_in_place(path, fn, arg) : err;
 	fd = create_temp(path, tmp, sizeof(tmp));
 	if (fd < 0) {
 		pr_err("cannot write %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	err = fill_temp(fd, fn, arg);
+	err = fill_fd(fd, 1, fn, arg);
 	if (!err && rename(tmp, path))
 		err = -errno;
 	if (err) {

@@ -167,11 +167,11 @@ static void test_unwritable_places(void **state)
 	assert_int_equal(output_write_atomic(sub, write_text, "x"), 0);
 	path_in(path, sizeof(path), "plain/out.folded");
 	assert_int_equal(write_capturing(path, write_text, "x", err, sizeof(err)), -ENOTDIR);
-	/* a directory where the file should be: the rename fails, the temp file goes */
+	/* a directory where the file should be */
 	path_in(path, sizeof(path), "adir");
 	assert_int_equal(mkdir(path, 0700), 0);
 	ret = write_capturing(path, write_text, "x", err, sizeof(err));
-	assert_true(ret == -EISDIR || ret == -ENOTEMPTY || ret == -EEXIST);
+	assert_int_equal(ret, -EISDIR);
 	assert_non_null(strstr(err, path));
 	assert_int_equal(count_temp_files(), 0);
 	rmdir(path);
@@ -206,6 +206,17 @@ static void test_dash_is_stdout(void **state)
 	assert_file(log, "to stdout\n");
 	assert_int_equal(access("-", F_OK), -1);
 	unlink(log);
+}
+
+/* A device is written in place, never replaced by a regular file. */
+static void test_device_written_in_place(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(output_write_atomic("/dev/null", write_text, "discarded"), 0);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
 }
 
 /* Every profile writer goes through it too: a folded file of the fixture. */
@@ -254,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_symlink),
 		cmocka_unit_test(test_unwritable_places),
 		cmocka_unit_test(test_dash_is_stdout),
+		cmocka_unit_test(test_device_written_in_place),
 		cmocka_unit_test(test_with_a_writer),
 	};
 
