@@ -217,6 +217,14 @@ static void test_device_written_in_place(void **state)
 	assert_int_equal(output_write_atomic("/dev/null", write_text, "discarded"), 0);
 	assert_int_equal(stat("/dev/null", &st), 0);
 	assert_true(S_ISCHR(st.st_mode));
+	/* a full device: the error of the write reaches the caller */
+	if (access("/dev/full", W_OK) == 0) {
+		char err[512];
+
+		assert_int_equal(write_capturing("/dev/full", write_text, "x", err, sizeof(err)),
+				 -ENOSPC);
+		assert_non_null(strstr(err, "cannot write /dev/full: "));
+	}
 }
 
 /* Every profile writer goes through it too: a folded file of the fixture. */
