@@ -468,7 +468,7 @@ static int w_pack(struct pprof_writer *w, FILE *f)
 		return -ENOMEM;
 	s->base.append = gz_append;
 	s->f = f;
-	if (deflateInit2(&s->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+	if (deflateInit2(&s->zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK) {
 		free(s);
 		return -ENOMEM;
@@ -549,6 +549,8 @@ struct pprof_reader {
 	struct hashmap map_index;	/* &mapping->id -> mapping */
 	struct hashmap func_index;	/* &function->id -> function */
 	struct hashmap loc_index;	/* &location->id -> location index */
+	uint32_t *loc_dense;		/* [id] -> location index + 1, when ids are dense */
+	size_t loc_dense_len;
 	uint32_t *loc_start;		/* [location index] -> first entry in loc_frames */
 	uint32_t *loc_len;		/* [location index] -> number of frames */
 	uint32_t *loc_frames;		/* frame indices, innermost first */
@@ -558,10 +560,15 @@ struct pprof_reader {
 	size_t frame_refs;		/* frames summed over the samples so far */
 };
 
+/* Ids are often sequential: a full 64-bit mix (splitmix64's finalizer) spreads them. */
 static uint64_t id_hash(const void *key, void *ctx)
 {
+	uint64_t x = *(const uint64_t *)key;
+
 	(void)ctx;
-	return hash_bytes(key, sizeof(uint64_t), 0);
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
 static bool id_equal(const void *a, const void *b, void *ctx)
@@ -814,6 +821,39 @@ static int r_header(struct pprof_reader *r)
 	return 0;
 }
 
+/*
+ * Location ids are usually 1..n (ours and Go's are): then an array maps id to
+ * location, which avoids a hash lookup per frame of every sample.
+ */
+static int r_dense_locations(struct pprof_reader *r)
+{
+	const pb_profile *m = r->m;
+	uint64_t max = 0;
+	size_t i;
+
+	for (i = 0; i < m->n_location; i++)
+		max = m->location[i]->id > max ? m->location[i]->id : max;
+	if (!m->n_location || max > 2 * (uint64_t)m->n_location + 64)
+		return 0;
+	r->loc_dense = calloc(max + 1, sizeof(*r->loc_dense));
+	if (!r->loc_dense)
+		return -ENOMEM;
+	r->loc_dense_len = max + 1;
+	for (i = 0; i < m->n_location; i++)
+		r->loc_dense[m->location[i]->id] = (uint32_t)i + 1;
+	return 0;
+}
+
+static bool r_find_location(const struct pprof_reader *r, uint64_t id, uintptr_t *i)
+{
+	if (!r->loc_dense)
+		return hashmap_find(&r->loc_index, &id, i);
+	if (id >= r->loc_dense_len || !r->loc_dense[id])
+		return false;
+	*i = r->loc_dense[id] - 1;
+	return true;
+}
+
 /* Append the frames of location @id to r->stack at *depth. */
 static int r_stack_add(struct pprof_reader *r, uint64_t id, size_t *depth)
 {
@@ -821,7 +861,7 @@ static int r_stack_add(struct pprof_reader *r, uint64_t id, size_t *depth)
 	uint32_t len, *n;
 	size_t cap;
 
-	if (!hashmap_find(&r->loc_index, &id, &i))
+	if (!r_find_location(r, id, &i))
 		return bad_profile("sample: no location %" PRIu64, id);
 	len = r->loc_len[i];
 	if (*depth + len > PPROF_MAX_DEPTH)
@@ -928,6 +968,8 @@ static int r_build(struct pprof_reader *r)
 		err = r_header(r);
 	if (!err)
 		err = r_locations(r);
+	if (!err)
+		err = r_dense_locations(r);
 	for (i = 0; !err && i < m->n_sample; i++)
 		err = r_sample(r, m->sample[i]);
 	for (i = 0; !err && i < m->n_comment; i++)
@@ -940,6 +982,7 @@ static void r_release(struct pprof_reader *r)
 	hashmap_release(&r->map_index);
 	hashmap_release(&r->func_index);
 	hashmap_release(&r->loc_index);
+	free(r->loc_dense);
 	free(r->loc_start);
 	free(r->loc_len);
 	free(r->loc_frames);
