@@ -2,12 +2,22 @@
 /*
  * pprof output and input: struct profile <-> gzip'd profile.proto.
  *
- * Writer: one Location per frame (id = frame index + 1), one Function per
- * distinct (name, module, source file), one Mapping per distinct module; the
- * message is packed straight into a deflate stream (gzip wrapper).
+ * Writer: sample types [count, value], one Location per frame (id = frame
+ * index + 1, one Line), one Function per distinct (name, module, source file),
+ * one Mapping per distinct module ("[kernel.kallsyms]" for kernel frames
+ * without one; none for synthetic frames), pid/tid as numeric labels,
+ * counters as comments "name=value". A fallback label ("libc.so.6+0x10",
+ * frame->resolved == 0) gets an empty Function.system_name. The message is
+ * packed straight into a deflate stream (gzip wrapper, level 1 like Go's
+ * runtime/pprof), so no second copy of it is held in memory.
  *
- * Reader: untrusted input. Every id and string index is checked; a location
- * with several lines (inlined calls) becomes several frames, innermost first.
+ * Reader: untrusted input, gzip'd or raw. Every id, string index and value
+ * count is checked; a location with several lines (inlined calls) becomes
+ * several frames, innermost first; a location without lines becomes
+ * "module+0xoffset". Frame kinds are inferred: no mapping and address 0 is
+ * synthetic, a kernel address or a "[kernel..." mapping is kernel. errno:
+ * EINVAL (not a valid profile, truncated or corrupt gzip), ENOMEM, EFBIG
+ * (over PPROF_MAX_INFLATE once decompressed, or absurdly many frames).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -989,49 +999,59 @@ static void r_release(struct pprof_reader *r)
 	free(r->stack);
 }
 
+/* Make room in the inflate output buffer: double it, up to PPROF_MAX_INFLATE. */
+static int gunzip_grow(unsigned char **buf, size_t *cap, size_t in_len)
+{
+	size_t ncap = *cap ? *cap * 2 : (in_len < 16384 ? 65536 : in_len * 4);
+	unsigned char *n;
+
+	if (*cap >= PPROF_MAX_INFLATE) {
+		pr_debug("more than %lu bytes once decompressed", PPROF_MAX_INFLATE);
+		return -EFBIG;
+	}
+	ncap = ncap > PPROF_MAX_INFLATE ? PPROF_MAX_INFLATE : ncap;
+	n = realloc(*buf, ncap);
+	if (!n)
+		return -ENOMEM;
+	*buf = n;
+	*cap = ncap;
+	return 0;
+}
+
+static int gunzip_status(int ret, const z_stream *zs)
+{
+	if (ret == Z_OK || ret == Z_STREAM_END || (ret == Z_BUF_ERROR && !zs->avail_out))
+		return 0;
+	if (ret == Z_MEM_ERROR)
+		return -ENOMEM;
+	if (ret == Z_BUF_ERROR)
+		return bad_profile("truncated gzip stream");
+	return bad_profile("corrupt gzip stream");
+}
+
 /* Inflate a gzip stream into a new buffer of at most PPROF_MAX_INFLATE bytes. */
 static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
 {
 	z_stream zs = { .next_in = (Bytef *)in, .avail_in = (uInt)len };
+	unsigned char *buf = NULL;
 	size_t cap = 0, used = 0;
-	unsigned char *buf = NULL, *n;
 	int ret = Z_OK, err = 0;
 
 	if (len > UINT_MAX)
 		return -EFBIG;
 	if (inflateInit2(&zs, 15 + 16) != Z_OK)
 		return -ENOMEM;
-	while (ret != Z_STREAM_END) {
+	while (!err && ret != Z_STREAM_END) {
 		if (used == cap) {
-			if (cap >= PPROF_MAX_INFLATE) {
-				err = -EFBIG;
+			err = gunzip_grow(&buf, &cap, len);
+			if (err)
 				break;
-			}
-			cap = cap ? cap * 2 : (len < 16384 ? 65536 : len * 4);
-			cap = cap > PPROF_MAX_INFLATE ? PPROF_MAX_INFLATE : cap;
-			n = realloc(buf, cap);
-			if (!n) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = n;
 		}
 		zs.next_out = buf + used;
 		zs.avail_out = (uInt)(cap - used);
 		ret = inflate(&zs, Z_NO_FLUSH);
 		used = cap - zs.avail_out;
-		if (ret == Z_MEM_ERROR) {
-			err = -ENOMEM;
-			break;
-		}
-		if (ret == Z_BUF_ERROR && zs.avail_out) {
-			err = bad_profile("truncated gzip stream");
-			break;
-		}
-		if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR) {
-			err = bad_profile("corrupt gzip stream");
-			break;
-		}
+		err = gunzip_status(ret, &zs);
 	}
 	inflateEnd(&zs);
 	if (err) {
