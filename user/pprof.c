@@ -157,8 +157,12 @@ static int w_header(struct pprof_writer *w)
 {
 	const struct profile *p = w->p;
 	pb_profile *m = &w->msg;
+	uint64_t period = p->period_ns;
 	int err;
 
+	/* a sampled profile without a period: one period per sample at freq_hz */
+	if (!period && p->freq_hz)
+		period = 1000000000ULL / p->freq_hz;
 	if (w_str(w, "") != 0)
 		return -ENOMEM;
 	err = w_value_type(w, &w->types[0], p->count_type ? p->count_type : "samples",
@@ -166,10 +170,10 @@ static int w_header(struct pprof_writer *w)
 	if (!err)
 		err = w_value_type(w, &w->types[1], p->value_type ? p->value_type : "cpu",
 				   p->value_unit ? p->value_unit : "nanoseconds");
-	if (!err && p->period_ns) {
+	if (!err && period) {
 		err = w_value_type(w, &w->period_type, "cpu", "nanoseconds");
 		m->period_type = &w->period_type;
-		m->period = clamp_i64(p->period_ns);
+		m->period = clamp_i64(period);
 	}
 	if (err)
 		return err;

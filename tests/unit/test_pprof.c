@@ -360,6 +360,16 @@ static void test_empty_profile_round_trip(void **state)
 	assert_non_null(q);
 	assert_int_equal(q->nsamples, 0);
 	assert_int_equal(q->period_ns, 0);
+	assert_int_equal(q->freq_hz, 0);
+	profile_free(q);
+	free(buf);
+	/* only a frequency: the period is derived from it */
+	p->freq_hz = 999;
+	write_mem(p, &buf, &len);
+	q = pprof_read_mem(buf, len);
+	assert_non_null(q);
+	assert_int_equal(q->period_ns, 1001001);
+	assert_int_equal(q->freq_hz, 999);
 	profile_free(q);
 	profile_free(p);
 	free(buf);
