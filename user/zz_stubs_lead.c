@@ -15,8 +15,6 @@ int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *a, 
 { (void)s; (void)pid; (void)a; memset(out, 0, n * sizeof(*out)); return 0; }
 int symbolizer_resolve_kernel(struct symbolizer *s, const uint64_t *a, size_t n, struct sym_info *out)
 { (void)s; (void)a; memset(out, 0, n * sizeof(*out)); return 0; }
-int pprof_write(FILE *f, const struct profile *p) { (void)f; (void)p; return -ENOTSUP; }
-struct profile *pprof_read_mem(const void *d, size_t l) { (void)d; (void)l; errno = ENOTSUP; return NULL; }
 struct ucall_session *ucall_open(const struct options *o, const pid_t *p, size_t n, const char *e) { (void)o; (void)p; (void)n; (void)e; errno = ENOTSUP; return NULL; }
 int ucall_attach(struct ucall_session *s) { (void)s; return -ENOTSUP; }
 int ucall_fd(struct ucall_session *s) { (void)s; return -1; }
