@@ -20,6 +20,7 @@ int textio_for_each_line(const char *text, size_t len, size_t max, textio_line_f
 	while (p < end && err >= 0) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = (size_t)((nl ? nl : end) - p);
+		err = 0;
 		if (n > max || memchr(p, '\0', n)) {
 			err = 1;
 		} else if (n) {
