@@ -38,8 +38,10 @@ static void print_and_wait(void)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--wait"))
+	if (argc > 1 && !strcmp(argv[1], "--wait")) {
 		print_and_wait();
+		return 0;
+	}
 	printf("%d\n", symtest_static_gamma(argc));
 	return 0;
 }
