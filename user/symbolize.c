@@ -19,6 +19,7 @@
 
 #define LOG_MODULE "symbolize"
 #include "log.h"
+#include "elflines.h"
 #include "elfsyms.h"
 #include "hashmap.h"
 #include "kallsyms.h"
@@ -28,6 +29,8 @@
 
 /* A miss re-reads the maps of a process at most this often (dlopen). */
 #define RESNAP_INTERVAL_NS (10 * 1000 * 1000ull)
+/* Files whose DWARF is kept open for source lines (one fd each). */
+#define MAX_DWARF_FILES 64
 
 static const char kernel_module[] = "[kernel.kallsyms]";
 
@@ -41,6 +44,7 @@ struct file_key {
 struct elf_file {
 	struct file_key key;
 	struct elfsyms syms;
+	struct elflines *lines;	/* DWARF source lines, or NULL */
 	int err;		/* why it could not be read, or 0 */
 };
 
@@ -79,6 +83,7 @@ struct symbolizer {
 	struct elf_file *vdso;	/* our own [vdso], the same image in every process */
 	uint64_t vdso_size;
 	int vdso_tried;
+	size_t ndwarf;		/* files with lines open */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
 };
@@ -132,6 +137,7 @@ static void elf_file_free(struct elf_file *f)
 	if (!f)
 		return;
 	elfsyms_release(&f->syms);
+	elflines_free(f->lines);
 	free(f);
 }
 
@@ -234,6 +240,8 @@ static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat
 	f->err = S_ISREG(st->st_mode) ? elfsyms_from_fd(&f->syms, fd, NULL) : -EINVAL;
 	if (f->err)
 		pr_debug("cannot read symbols of %s: %s", path, strerror(-f->err));
+	else if (s->ndwarf < MAX_DWARF_FILES && (f->lines = elflines_open(fd)))
+		s->ndwarf++;
 	if (hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
 		elf_file_free(f);
 		return NULL;
@@ -423,8 +431,8 @@ static void set_symbol(struct sym_info *out, const struct symtab *t, const struc
 	out->reason = SYM_OK;
 }
 
-/* Look @vaddr up in @elf (from mapping @m at file offset @off). */
-static void resolve_in_elf(const struct elf_file *elf, uint64_t off, struct sym_info *out)
+/* Look file offset @off up in @elf. */
+static void resolve_in_elf(struct elf_file *elf, uint64_t off, struct sym_info *out)
 {
 	const struct symtab_sym *sym;
 	uint64_t vaddr;
@@ -437,8 +445,11 @@ static void resolve_in_elf(const struct elf_file *elf, uint64_t off, struct sym_
 		vaddr = off;
 	out->module_offset = vaddr;
 	sym = elfsyms_find(&elf->syms, vaddr);
-	if (sym)
-		set_symbol(out, &elf->syms.tab, sym, vaddr);
+	if (!sym)
+		return;
+	set_symbol(out, &elf->syms.tab, sym, vaddr);
+	if (elf->lines && elflines_find(elf->lines, vaddr, &out->file, &out->line))
+		out->file = NULL;
 }
 
 /* The JIT perf map of @p, read on first use after each snapshot; NULL if none. */

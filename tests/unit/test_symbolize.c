@@ -115,6 +115,7 @@ static void check_child_symbols(struct symbolizer *s, const struct child *c, con
 {
 	uint64_t addrs[2 * NFUNCS + 1];
 	struct sym_info out[2 * NFUNCS + 1];
+	uint32_t prev_line = 0;
 	int i;
 
 	for (i = 0; i < NFUNCS; i++) {
@@ -131,6 +132,15 @@ static void check_child_symbols(struct symbolizer *s, const struct child *c, con
 		assert_true(addrs[i] >= out[i].map_start && addrs[i] < out[i].map_end);
 		/* PIE: the ELF virtual address is far below the load address */
 		assert_true(out[i].module_offset < addrs[i]);
+		/* built with -g: DWARF gives the source position */
+		assert_non_null(out[i].file);
+		assert_true(ends_with(out[i].file, "symtest.c"));
+		assert_true(out[i].line > 0);
+		/* the functions are defined in this order in symtest.c */
+		assert_true(i % 2 ? out[i].line == prev_line : out[i].line > prev_line);
+		prev_line = out[i].line;
+		print_message("%s+%llu at %s:%u\n", out[i].name,
+			      (unsigned long long)out[i].sym_offset, out[i].file, out[i].line);
 	}
 	assert_int_equal(out[2 * NFUNCS].reason, SYM_NO_MAPPING);
 	assert_null(out[2 * NFUNCS].name);
