@@ -9,11 +9,13 @@
 
 struct elflines {
 	Dwarf *dw;
+	Elf *elf;	/* ours, or NULL */
 	int fd;		/* ours, or -1 */
 };
 
-static struct elflines *elflines_new(Dwarf *dw, int fd)
+static struct elflines *elflines_new(Elf *elf)
 {
+	Dwarf *dw = elf ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
 	struct elflines *l;
 
 	if (!dw) {
@@ -27,30 +29,37 @@ static struct elflines *elflines_new(Dwarf *dw, int fd)
 		return NULL;
 	}
 	l->dw = dw;
-	l->fd = fd;
+	l->elf = NULL;
+	l->fd = -1;
 	return l;
 }
 
 struct elflines *elflines_open(int fd)
 {
-	struct elflines *l;
 	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0), err;
+	struct elflines *l;
+	Elf *elf;
 
 	if (dup_fd < 0)
 		return NULL;
 	elf_version(EV_CURRENT);
-	l = elflines_new(dwarf_begin(dup_fd, DWARF_C_READ), dup_fd);
+	elf = elf_begin(dup_fd, ELF_C_READ, NULL);	/* not mmap: see elfsyms_from_fd() */
+	l = elflines_new(elf);
 	if (!l) {
 		err = errno;
+		elf_end(elf);
 		close(dup_fd);
 		errno = err;
+		return NULL;
 	}
+	l->elf = elf;
+	l->fd = dup_fd;
 	return l;
 }
 
 struct elflines *elflines_from_elf(Elf *elf)
 {
-	return elflines_new(dwarf_begin_elf(elf, DWARF_C_READ, NULL), -1);
+	return elflines_new(elf);
 }
 
 int elflines_find(struct elflines *l, uint64_t vaddr, const char **file, uint32_t *line)
@@ -76,6 +85,7 @@ void elflines_free(struct elflines *l)
 	if (!l)
 		return;
 	dwarf_end(l->dw);
+	elf_end(l->elf);
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);

@@ -249,6 +249,15 @@ static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat
 	return f;
 }
 
+/* Close @fd after a failed call; returns that call's -errno. */
+static int close_errno(int fd)
+{
+	int err = -errno;
+
+	close(fd);
+	return err;
+}
+
 /*
  * Open the file behind mapping @m of @pid: through map_files (works for
  * deleted files), else through the process's root, checking the inode.
@@ -262,15 +271,17 @@ static int open_mapped(pid_t pid, const struct procmap *m, struct stat *st)
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
 		 (unsigned long long)m->start, (unsigned long long)m->end);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 && !m->deleted) {
-		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	}
+	if (fd >= 0)
+		return fstat(fd, st) ? close_errno(fd) : fd;
+	if (m->deleted)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	err = fstat(fd, st) ? -errno : 0;
 	if (!err && st->st_ino != m->inode)
-		err = -ESTALE;	/* replaced since it was mapped */
+		err = -ESTALE;	/* replaced since it was mapped (or overlayfs) */
 	if (err) {
 		close(fd);
 		return err;
@@ -572,6 +583,8 @@ static int kernel_load(struct symbolizer *s)
 	s->kernel_state = err ? err : 1;
 	if (err == -ENOMEM)
 		return err;
+	if (s->kernel.bad_lines)
+		pr_debug("/proc/kallsyms: %zu malformed lines", s->kernel.bad_lines);
 	if (err)
 		pr_warn("cannot read /proc/kallsyms (%s): kernel frames stay unresolved",
 			strerror(-err));

@@ -34,7 +34,7 @@ int symtab_add_str(struct symtab *t, const char *s, size_t len, uint32_t *off)
 
 	if (len > SYMTAB_NAME_MAX)
 		len = SYMTAB_NAME_MAX;
-	if (t->strs_len + len + 1 >= SYMTAB_NO_STR)
+	if (t->strs_len + len + 1 > SYMTAB_MAX_STRS)
 		return -E2BIG;
 	err = grow((void **)&t->strs, &t->strs_cap, t->strs_len + len + 1, 1);
 	if (err)

@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 #define SYMTAB_NAME_MAX 4096	/* longer names are cut to this length */
-#define SYMTAB_MAX_SYMS (16u << 20)	/* more symbols are refused (-E2BIG) */
+#define SYMTAB_MAX_SYMS (4u << 20)	/* more symbols are refused (-E2BIG) */
+#define SYMTAB_MAX_STRS (512u << 20)	/* bytes of names; more are refused (-E2BIG) */
 #define SYMTAB_NO_STR UINT32_MAX
 
 /* One symbol; name and module are offsets into the table's strings. */
