@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +432,39 @@ static void test_elf_symbols(void **state)
 	elfsyms_release(&es);
 }
 
+struct vaddr_case {
+	uint64_t offset;
+	int ok;
+	uint64_t vaddr;
+};
+
+/* File offset -> ELF virtual address for the layouts of ld.bfd output. */
+static void test_offset_to_vaddr(void **state)
+{
+	static const struct elfsyms_segment nonpie[] = {
+		{ 0x400000, 0x518, 0, 0x518, PF_R },
+		{ 0x401000, 0x1a5, 0x1000, 0x1a5, PF_R | PF_X },
+		{ 0x403df0, 0x238, 0x2df0, 0x228, PF_R | PF_W },
+	};
+	static const struct vaddr_case cases[] = {
+		{ 0x1000, 1, 0x401000 }, { 0x10ff, 1, 0x4010ff }, { 0x11a5, 0, 0 },
+		{ 0x0, 1, 0x400000 }, { 0x2df8, 1, 0x403df8 }, { 0x3018, 0, 0 },
+	};
+	struct elfsyms es = { 0 };
+	uint64_t vaddr;
+	size_t i;
+
+	(void)state;
+	memcpy(es.segs, nonpie, sizeof(nonpie));
+	es.nsegs = 3;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vaddr = 0;
+		assert_int_equal(elfsyms_offset_to_vaddr(&es, cases[i].offset, &vaddr),
+				 cases[i].ok ? 0 : -ENOENT);
+		assert_int_equal(vaddr, cases[i].vaddr);
+	}
+}
+
 /* Run a shell command; 0 when it worked. */
 static int run(const char *fmt, const char *a, const char *b)
 {
@@ -534,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_kernel_symbol),
 		cmocka_unit_test(test_elf_symbols),
+		cmocka_unit_test(test_offset_to_vaddr),
 		cmocka_unit_test(test_stripped_uses_debuginfo),
 		cmocka_unit_test(test_many_addresses_fast),
 	};
