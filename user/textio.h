@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-/* Called with one NUL-terminated line (no '\n'); returns 0, 1 when the line is bad, or -errno to stop. */
+/* Called with one NUL-terminated line (no '\n'); returns 0, 1 for a bad line, -errno to stop. */
 typedef int (*textio_line_fn)(void *ctx, char *line);
 
 /*
@@ -15,7 +15,7 @@ typedef int (*textio_line_fn)(void *ctx, char *line);
  */
 int textio_for_each_line(const char *text, size_t len, size_t max, textio_line_fn fn, void *ctx,
 			 size_t *bad);
-/* Read all of @fd, at most @cap bytes, into a new NUL-terminated *buf (caller frees). 0 or -errno. */
+/* Read at most @cap bytes of @fd into a new NUL-terminated *buf (caller frees). 0 or -errno. */
 int textio_read_fd(int fd, size_t cap, char **buf, size_t *len);
 /* textio_read_fd() on @path opened read-only. 0 or -errno. */
 int textio_read_path(const char *path, size_t cap, char **buf, size_t *len);
