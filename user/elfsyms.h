@@ -23,7 +23,7 @@ struct elfsyms_segment {
 	uint32_t flags;		/* PF_X, PF_W, PF_R */
 };
 
-/* What was read from one ELF (and its debuginfo); zeroed by its owner, freed by elfsyms_release(). */
+/* What was read from one ELF and its debuginfo; zeroed by its owner, freed by elfsyms_release(). */
 struct elfsyms {
 	struct symtab tab;	/* STT_FUNC and STT_GNU_IFUNC symbols, by ELF virtual address */
 	struct elfsyms_segment segs[ELFSYMS_MAX_SEGMENTS];
