@@ -59,7 +59,7 @@ skip_unless_ready() {
 now() { date +%s.%N; }
 
 # calc EXPR: evaluate an arithmetic or boolean (1/0) expression with awk.
-calc() { awk "BEGIN { print ($1) }"; }
+calc() { awk -v OFMT=%.6f "BEGIN { print ($1) }"; }
 
 # pb_run TIMEOUT LABEL ARGS...: run the CLI with a time limit. Its stdout
 # and stderr go to $TMP/LABEL.out and $TMP/LABEL.err; sets PB_RC (124 on
@@ -111,15 +111,26 @@ wait_pid() {
 	wait "$pid"
 }
 
-# wait_attached PID SECONDS: wait until process PID has perf events open
-# (the profiler attached its programs), then a little more. Returns 1 when
-# that did not happen in time.
+# descendants PID: PID and all its descendants.
+descendants() {
+	local c
+
+	echo "$1"
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		descendants "$c"
+	done
+}
+
+# wait_attached PID SECONDS: wait until process PID (or a descendant) has
+# perf events open (the profiler attached its programs), then a little more.
+# Returns 1 when that did not happen in time.
 wait_attached() {
-	local pid=$1 i
+	local pid=$1 i p
 
 	for ((i = 0; i < $2 * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 1
-		if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'perf_event'; then
+		if for p in $(descendants "$pid"); do ls -l "/proc/$p/fd" 2>/dev/null; done |
+		   grep -q 'perf_event'; then
 			sleep 0.5
 			return 0
 		fi

@@ -93,35 +93,36 @@ signal_writes() {
 
 # PROFILING_BPF_FREQ sets the frequency, -F wins over it. Checked in the
 # JSON output (freq_hz) when it has that field, and by the sample count.
-t_env() {
-	local f=$TMP/env n fq
+# env_case NAME LABEL FREQ MIN MAX ARGS...: a 2 s run with
+# PROFILING_BPF_FREQ=199 and ARGS must sample at FREQ: freq_hz in the JSON
+# (when present) equals FREQ and the sample count is within [MIN, MAX].
+env_case() {
+	local name=$1 label=$2 want=$3 lo=$4 hi=$5 f=$TMP/$2 n fq
 
-	PROFILING_BPF_FREQ=199 pb_run 30 env1 -d 2 -o "$f.1.folded" -o "$f.1.json" -p "$TARGET"
+	shift 5
+	PROFILING_BPF_FREQ=199 pb_run 30 "$label" "$@" -d 2 -o "$f.folded" \
+		-o "$f.json" -p "$TARGET"
 	if [ "$PB_RC" -ne 0 ]; then
-		fail env_freq "$(pb_why env1)"
-	elif ! n=$(folded samples "$f.1.folded") || ! fq=$(json_freq "$f.1.json"); then
-		fail env_freq "bad outputs"
-	elif [ -n "$fq" ] && [ "$fq" != 199 ]; then
-		fail env_freq "freq_hz $fq with PROFILING_BPF_FREQ=199"
-	elif ! in_range "$n" 50 $((199 * 2 * 13 / 10)); then
-		fail env_freq "$n samples in 2 s with PROFILING_BPF_FREQ=199"
+		fail "$name" "$(pb_why "$label")"
+	elif [ ! -s "$f.folded" ] || [ ! -s "$f.json" ]; then
+		fail "$name" "outputs missing or empty"
+	elif ! fq=$(json_freq "$f.json" 2>&1); then
+		fail "$name" "$fq"
+	elif [ -n "$fq" ] && [ "$fq" != "$want" ]; then
+		fail "$name" "freq_hz $fq, want $want"
+	elif ! n=$(folded samples "$f.folded") || ! in_range "$n" "$lo" "$hi"; then
+		fail "$name" "$n samples in 2 s, want [$lo, $hi] at $want Hz"
 	else
-		pass env_freq
+		pass "$name"
 	fi
-	PROFILING_BPF_FREQ=199 pb_run 30 env2 -F 999 -d 2 -o "$f.2.folded" -o "$f.2.json" -p "$TARGET"
-	if [ "$PB_RC" -ne 0 ]; then
-		fail env_freq_overridden "$(pb_why env2)"
-	elif ! n=$(folded samples "$f.2.folded") || ! fq=$(json_freq "$f.2.json"); then
-		fail env_freq_overridden "bad outputs"
-	elif [ -n "$fq" ] && [ "$fq" != 999 ]; then
-		fail env_freq_overridden "freq_hz $fq with PROFILING_BPF_FREQ=199 -F 999"
-	elif [ "$n" -le $((199 * 2 * 15 / 10)) ]; then
-		fail env_freq_overridden "$n samples in 2 s with -F 999 over PROFILING_BPF_FREQ=199"
-	else
-		pass env_freq_overridden
-	fi
+}
+
+t_env() {
+	# The target has one CPU-bound thread: at most FREQ samples a second.
+	env_case env_freq env1 199 50 $((199 * 2 * 13 / 10))
+	env_case env_freq_overridden env2 999 $((199 * 2 * 15 / 10)) $((999 * 2 * 13 / 10)) -F 999
 	PROFILING_BPF_FREQ=abc expect_error env_freq_invalid any envbad -d 1 \
-		-o "$f.3.folded" -p "$TARGET" && pass env_freq_invalid
+		-o "$TMP/env3.folded" -p "$TARGET" && pass env_freq_invalid
 }
 
 t_errors
