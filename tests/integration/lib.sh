@@ -76,11 +76,13 @@ pb_run() {
 	sed 's/\r/\n/g' "$TMP/$label.err" | tail -25 >&2
 }
 
-# pb_why LABEL: a short description of how run LABEL ended, for FAIL lines.
+# pb_why LABEL: a short description of how run LABEL ended, for FAIL lines:
+# exit status, time and the last lines of stderr.
 pb_why() {
 	local last
 
-	last=$(sed 's/\r/\n/g' "$TMP/$1.err" | grep -v '^[[:space:]]*$' | tail -1)
+	last=$(sed 's/\r/\n/g' "$TMP/$1.err" | grep -v '^[[:space:]]*$' | tail -3 |
+	       cut -c1-200 | paste -s -d'|')
 	echo "exit $PB_RC after ${PB_SECS}s${last:+, stderr: $last}"
 }
 

@@ -97,7 +97,9 @@ t_system_wide() {
 	[ -s "$f" ] || { fail $name "no folded output"; return; }
 	r1=$(folded roots "$f" worker_spin | tr '\n' ' ')
 	r2=$(folded roots "$f" pipe_roundtrip | tr '\n' ' ')
-	if [ "$r1" != "threads " ]; then
+	if [ -z "$r1" ] || [ -z "$r2" ]; then
+		fail $name "worker_spin or pipe_roundtrip not found among $(folded samples "$f") samples"
+	elif [ "$r1" != "threads " ]; then
 		fail $name "worker_spin under root frame(s) '$r1', want 'threads'"
 	elif [ "$r2" != "syscalls " ]; then
 		fail $name "pipe_roundtrip under root frame(s) '$r2', want 'syscalls'"

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * split SECONDS: one thread spending exactly 70% of its CPU time in func_a
- * and 30% in func_b, for SECONDS of wall-clock time (default 5).
+ * split [-c] SECONDS: one thread spending exactly 70% of its CPU time in
+ * func_a and 30% in func_b, for SECONDS of wall-clock time (default 5), or
+ * with -c until it has used SECONDS of CPU time (so that a profile at F Hz
+ * gets about SECONDS x F samples however busy the machine is).
  *
  * The work is done in interleaved slices measured with the thread's own CPU
  * clock (7 ms in func_a, then 3 ms in func_b), so the ratio holds whatever
@@ -10,6 +12,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define SLICE_A_NS	7000000LL
@@ -53,30 +56,27 @@ __attribute__((noinline, noclone)) void func_b(void)
 	SPIN_CPU(SLICE_B_NS);
 }
 
-static int parse_seconds(int argc, char **argv, double def, double *out)
-{
-	char *end;
-
-	*out = def;
-	if (argc < 2)
-		return 0;
-	*out = strtod(argv[1], &end);
-	if (end == argv[1] || *end || !(*out > 0 && *out <= 3600)) {
-		fprintf(stderr, "usage: %s [SECONDS (0..3600]]\n", argv[0]);
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
+	clockid_t clk = CLOCK_MONOTONIC;
+	double secs = 5;
 	long long end;
-	double secs;
+	char *e;
 
-	if (parse_seconds(argc, argv, 5, &secs))
-		return 2;
-	end = clock_ns(CLOCK_MONOTONIC) + (long long)(secs * 1e9);
-	while (clock_ns(CLOCK_MONOTONIC) < end) {
+	if (argc > 1 && !strcmp(argv[1], "-c")) {
+		clk = CLOCK_THREAD_CPUTIME_ID;
+		argc--;
+		argv++;
+	}
+	if (argc > 1) {
+		secs = strtod(argv[1], &e);
+		if (e == argv[1] || *e || !(secs > 0 && secs <= 3600)) {
+			fprintf(stderr, "usage: split [-c] [SECONDS (0..3600]]\n");
+			return 2;
+		}
+	}
+	end = clock_ns(clk) + (long long)(secs * 1e9);
+	while (clock_ns(clk) < end) {
 		func_a();
 		func_b();
 	}
