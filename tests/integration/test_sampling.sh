@@ -191,7 +191,7 @@ t_json() {
 		fail $name "$freq"
 	elif [ -n "$freq" ] && [ "$freq" != 999 ]; then
 		fail $name "freq_hz is $freq, want 999"
-	elif ! grep -q '"func_a"' "$j" || ! grep -q '"func_b"' "$j"; then
+	elif ! grep -q '\bfunc_a\b' "$j" || ! grep -q '\bfunc_b\b' "$j"; then
 		fail $name "func_a or func_b not in the JSON"
 	else
 		pass $name
