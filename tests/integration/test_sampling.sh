@@ -7,7 +7,8 @@
 
 CASES="sampling_split_70_30 sampling_cmd_sample_count sampling_pprof_top
 sampling_svg sampling_json sampling_output_mode sampling_recursion_100
-sampling_kernel_frames sampling_no_kernel"
+sampling_kernel_frames sampling_no_kernel sampling_cmd_nothing_missed
+sampling_demo_shares"
 skip_unless_ready $CASES || exit 0
 
 # The 70/30 split at 999 Hz until it has used 3.6 s of CPU (about 3600
@@ -302,6 +303,44 @@ t_no_kernel() {
 	fi
 }
 
+# -- CMD attaches before the command runs: a command that burns 0.3 s of CPU
+# right from main gets its ~300 samples, not fewer.
+t_cmd_nothing_missed() {
+	local name=sampling_cmd_nothing_missed f=$TMP/short.folded n
+
+	pb_run 30 short -F 999 -o "$f" -- "$WL/split" -c 0.3
+	[ "$PB_RC" -eq 0 ] || { fail $name "$(pb_why short)"; return; }
+	[ -s "$f" ] || { fail $name "no folded output"; return; }
+	read -r _ n < <(folded count "$f" main)
+	if ! in_range "$n" 270 330; then
+		fail $name "$n samples under main for 0.3 s of CPU at 999 Hz, want 270..330"
+	else
+		pass $name
+	fi
+}
+
+# The README's demo: parse_records 50%, compress_block 30%, checksum_block
+# 20% of process_round, each within 6 points.
+t_demo_shares() {
+	local name=sampling_demo_shares f=$TMP/demo.folded all fn want got share
+
+	pb_run 30 demo -F 999 -o "$f" -- "$WL/demo" 3
+	[ "$PB_RC" -eq 0 ] || { fail $name "$(pb_why demo)"; return; }
+	[ -s "$f" ] || { fail $name "no folded output"; return; }
+	read -r _ all < <(folded count "$f" process_round)
+	[ "$all" -ge 500 ] || { fail $name "only $all samples in process_round"; return; }
+	for fn in parse_records:50 compress_block:30 checksum_block:20; do
+		want=${fn#*:}
+		read -r _ got < <(folded count "$f" "${fn%:*}")
+		share=$(calc "100 * $got / $all")
+		if ! in_range "$share" $((want - 6)) $((want + 6)); then
+			fail $name "${fn%:*} has $share% of $all samples, want $want +-6"
+			return
+		fi
+	done
+	pass $name
+}
+
 run_split
 t_split_ratio
 t_cmd_sample_count
@@ -312,4 +351,6 @@ t_output_mode
 t_recursion
 t_kernel_frames
 t_no_kernel
+t_cmd_nothing_missed
+t_demo_shares
 exit 0
