@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES="err_unknown_pid err_freq_zero err_freq_huge err_no_arguments
-err_unwritable_output err_symlink_output sigint_writes_profile
+err_unwritable_output err_symlink_output err_no_privileges sigint_writes_profile
 sigterm_writes_profile env_freq env_freq_overridden env_freq_invalid"
 skip_unless_ready $CASES || exit 0
 
@@ -60,6 +60,32 @@ t_symlink() {
 		fail $name "the symlink was replaced"
 	elif [ "$(cat "$TMP/victim")" != keep ]; then
 		fail $name "written through the symlink"
+	else
+		pass $name
+	fi
+}
+
+# Without privileges: one line naming the capabilities, and exit 1.
+t_no_privileges() {
+	local name=err_no_privileges d=$TMP/nobody rc
+
+	if ! command -v runuser >/dev/null || ! id nobody >/dev/null 2>&1; then
+		skip $name "needs runuser and a 'nobody' user"
+		return
+	fi
+	mkdir -p "$d" && chmod 777 "$d"
+	timeout -k 5 30 runuser -u nobody -- "$PB" -d 1 -o "$d/x.folded" \
+		-- "$WL/split" -c 0.1 >/dev/null 2>"$d/err" </dev/null
+	rc=$?
+	cat "$d/err" >&2
+	if [ "$rc" -eq 0 ] || [ "$rc" -ge 124 ]; then
+		fail $name "exit $rc as user nobody, want an error"
+	elif ! one_line_error "$d/err"; then
+		fail $name "stderr is not one 'profiling-bpf: ...' line: $(head -c 300 "$d/err" | tr '\n' '|')"
+	elif ! grep -q 'CAP_BPF' "$d/err" || ! grep -q 'CAP_PERFMON' "$d/err"; then
+		fail $name "the error does not name CAP_BPF and CAP_PERFMON"
+	elif [ -e "$d/x.folded" ]; then
+		fail $name "an output was written anyway"
 	else
 		pass $name
 	fi
@@ -135,6 +161,7 @@ t_env() {
 
 t_errors
 t_symlink
+t_no_privileges
 signal_writes sigint_writes_profile INT
 signal_writes sigterm_writes_profile TERM
 t_env
