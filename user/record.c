@@ -72,20 +72,6 @@ static int install_signals(void)
 
 /* --- process names and symbolizer snapshots, driven by the drain --- */
 
-static uint64_t hash_pidkey(const void *key, void *ctx)
-{
-	uintptr_t v = (uintptr_t)key;
-
-	(void)ctx;
-	return hash_bytes(&v, sizeof(v), 1);
-}
-
-static bool equal_pidkey(const void *a, const void *b, void *ctx)
-{
-	(void)ctx;
-	return a == b;
-}
-
 static void remember_name(struct run *r, uint32_t pid)
 {
 	char name[64];
@@ -490,7 +476,7 @@ int cmd_record(const struct options *o)
 	struct run r = { .o = o, .epfd = -1 };
 	int err;
 
-	hashmap_init(&r.names, hash_pidkey, equal_pidkey, NULL);
+	hashmap_init(&r.names, hash_uint, equal_uint, NULL);
 	r.status_line = !o->quiet && isatty(STDERR_FILENO);
 	err = outputs_check(o);
 	if (!err && access("/sys/kernel/btf/vmlinux", R_OK)) {
