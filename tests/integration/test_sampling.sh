@@ -46,6 +46,7 @@ t_split_ratio() {
 		return
 	fi
 	pa=$(calc "100 * $a / ($a + $b)")
+	note $name "func_a $pa% of $((a + b)) samples"
 	if ! in_range "$pa" 67 73; then
 		fail $name "func_a $pa% func_b $(calc "100 - $pa")% of $((a + b)) samples, want 70/30 +-3"
 		return
@@ -64,6 +65,7 @@ t_cmd_sample_count() {
 	n=$(folded samples "$f")
 	lost=$(folded lost "$f")
 	want=$(calc "$SPLIT_CPU * 999")
+	note $name "$n samples (+$lost lost), want $want, run ${SPLIT_SECS}s"
 	if ! in_range "$SPLIT_SECS" "$SPLIT_CPU" 80; then
 		fail $name "run took ${SPLIT_SECS}s for a command using ${SPLIT_CPU}s of CPU"
 	elif ! in_range "$n" "$(calc "$want * 0.9")" "$(calc "$want * 1.1")"; then
@@ -312,6 +314,7 @@ t_cmd_nothing_missed() {
 	[ "$PB_RC" -eq 0 ] || { fail $name "$(pb_why short)"; return; }
 	[ -s "$f" ] || { fail $name "no folded output"; return; }
 	read -r _ n < <(folded count "$f" main)
+	note $name "$n samples under main"
 	if ! in_range "$n" 270 330; then
 		fail $name "$n samples under main for 0.3 s of CPU at 999 Hz, want 270..330"
 	else
@@ -333,6 +336,7 @@ t_demo_shares() {
 		want=${fn#*:}
 		read -r _ got < <(folded count "$f" "${fn%:*}")
 		share=$(calc "100 * $got / $all")
+		note $name "${fn%:*} $share% of $all"
 		if ! in_range "$share" $((want - 6)) $((want + 6)); then
 			fail $name "${fn%:*} has $share% of $all samples, want $want +-6"
 			return
