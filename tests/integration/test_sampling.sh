@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES="sampling_split_70_30 sampling_cmd_sample_count sampling_pprof_top
+sampling_pprof_main_binary
 sampling_svg sampling_json sampling_output_mode sampling_recursion_100
 sampling_kernel_frames sampling_no_kernel sampling_cmd_nothing_missed
 sampling_demo_shares"
@@ -158,6 +159,23 @@ PYEOF
 2>&1)
 	if [ $? -ne 0 ] || [ -n "$why" ]; then
 		fail $name "${why:-comparison failed}"
+	else
+		pass $name
+	fi
+}
+
+# profile.proto: "mapping[0] will be the main binary"; pprof names it in
+# its "File:" header line.
+t_pprof_main_binary() {
+	local name=sampling_pprof_main_binary file
+
+	if [ ! -s "$TMP/pprof.top" ]; then
+		skip $name "no go tool pprof -top output (see sampling_pprof_top)"
+		return
+	fi
+	file=$(sed -n 's/^File: //p' "$TMP/pprof.top")
+	if [ "$file" != split ]; then
+		fail $name "go tool pprof names '$file' as the main binary, want split (mapping[0])"
 	else
 		pass $name
 	fi
@@ -349,6 +367,7 @@ run_split
 t_split_ratio
 t_cmd_sample_count
 t_pprof_top
+t_pprof_main_binary
 t_svg
 t_json
 t_output_mode
