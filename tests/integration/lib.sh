@@ -29,6 +29,7 @@ trap lib_cleanup EXIT
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "SKIP $1: $2"; }
+note() { echo "note $1: $2" >&2; }	# a measurement, into the log
 
 # Why the root tests cannot run here, or nothing when they can.
 prereq_why() {

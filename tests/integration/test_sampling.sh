@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES="sampling_split_70_30 sampling_cmd_sample_count sampling_pprof_top
+sampling_pprof_main_binary
 sampling_svg sampling_json sampling_output_mode sampling_recursion_100
 sampling_kernel_frames sampling_no_kernel sampling_cmd_nothing_missed
 sampling_demo_shares"
@@ -46,6 +47,7 @@ t_split_ratio() {
 		return
 	fi
 	pa=$(calc "100 * $a / ($a + $b)")
+	note $name "func_a $pa% of $((a + b)) samples"
 	if ! in_range "$pa" 67 73; then
 		fail $name "func_a $pa% func_b $(calc "100 - $pa")% of $((a + b)) samples, want 70/30 +-3"
 		return
@@ -64,6 +66,7 @@ t_cmd_sample_count() {
 	n=$(folded samples "$f")
 	lost=$(folded lost "$f")
 	want=$(calc "$SPLIT_CPU * 999")
+	note $name "$n samples (+$lost lost), want $want, run ${SPLIT_SECS}s"
 	if ! in_range "$SPLIT_SECS" "$SPLIT_CPU" 80; then
 		fail $name "run took ${SPLIT_SECS}s for a command using ${SPLIT_CPU}s of CPU"
 	elif ! in_range "$n" "$(calc "$want * 0.9")" "$(calc "$want * 1.1")"; then
@@ -156,6 +159,23 @@ PYEOF
 2>&1)
 	if [ $? -ne 0 ] || [ -n "$why" ]; then
 		fail $name "${why:-comparison failed}"
+	else
+		pass $name
+	fi
+}
+
+# profile.proto: "mapping[0] will be the main binary"; pprof names it in
+# its "File:" header line.
+t_pprof_main_binary() {
+	local name=sampling_pprof_main_binary file
+
+	if [ ! -s "$TMP/pprof.top" ]; then
+		skip $name "no go tool pprof -top output (see sampling_pprof_top)"
+		return
+	fi
+	file=$(sed -n 's/^File: //p' "$TMP/pprof.top")
+	if [ "$file" != split ]; then
+		fail $name "go tool pprof names '$file' as the main binary, want split (mapping[0])"
 	else
 		pass $name
 	fi
@@ -312,6 +332,7 @@ t_cmd_nothing_missed() {
 	[ "$PB_RC" -eq 0 ] || { fail $name "$(pb_why short)"; return; }
 	[ -s "$f" ] || { fail $name "no folded output"; return; }
 	read -r _ n < <(folded count "$f" main)
+	note $name "$n samples under main"
 	if ! in_range "$n" 270 330; then
 		fail $name "$n samples under main for 0.3 s of CPU at 999 Hz, want 270..330"
 	else
@@ -333,6 +354,7 @@ t_demo_shares() {
 		want=${fn#*:}
 		read -r _ got < <(folded count "$f" "${fn%:*}")
 		share=$(calc "100 * $got / $all")
+		note $name "${fn%:*} $share% of $all"
 		if ! in_range "$share" $((want - 6)) $((want + 6)); then
 			fail $name "${fn%:*} has $share% of $all samples, want $want +-6"
 			return
@@ -345,6 +367,7 @@ run_split
 t_split_ratio
 t_cmd_sample_count
 t_pprof_top
+t_pprof_main_binary
 t_svg
 t_json
 t_output_mode
