@@ -293,6 +293,14 @@ static int w_locations(struct pprof_writer *w)
 
 	if (w_alloc_frames(w, p->nframes ? p->nframes : 1))
 		return -ENOMEM;
+	/* mapping[0] is the main binary, as profile.proto asks */
+	for (i = 0; p->main_module && i < p->nframes; i++) {
+		if (p->frames[i].module && !strcmp(p->frames[i].module, p->main_module)) {
+			if (w_mapping(w, &p->frames[i]) < 0)
+				return -ENOMEM;
+			break;
+		}
+	}
 	for (i = 0; i < p->nframes; i++) {
 		map_id = w_mapping(w, &p->frames[i]);
 		func_id = w_function(w, &p->frames[i]);
@@ -832,6 +840,11 @@ static int r_header(struct pprof_reader *r)
 	}
 	p->start_unix_ns = m->time_nanos > 0 ? (uint64_t)m->time_nanos : 0;
 	p->duration_ns = m->duration_nanos > 0 ? (uint64_t)m->duration_nanos : 0;
+	if (m->n_mapping && r_str(r, m->mapping[0]->filename)) {
+		p->main_module = profile_intern(p, r_str(r, m->mapping[0]->filename));
+		if (!p->main_module)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
