@@ -178,8 +178,16 @@ void child_abort(struct child *c)
 {
 	if (!c->pid || c->reaped)
 		return;
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, &c->status, 0);
+	/* a released command gets a second to exit cleanly on SIGTERM */
+	if (c->go_fd < 0) {
+		kill(c->pid, SIGTERM);
+		for (int i = 0; i < 100 && !child_exited(c); i++)
+			usleep(10000);
+	}
+	if (!c->reaped) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, &c->status, 0);
+	}
 	c->reaped = true;
 	if (c->go_fd >= 0)
 		close(c->go_fd);

@@ -30,7 +30,7 @@ int child_spawn(struct child *c, char **argv);
 int child_release(struct child *c);
 /* Reap the child without blocking; true once it has exited. */
 bool child_exited(struct child *c);
-/* Kill (SIGKILL) and reap a child that was never released. Accepts pid 0. */
+/* End and reap the child: SIGTERM (then SIGKILL after 1 s) once released, else SIGKILL. Accepts pid 0. */
 void child_abort(struct child *c);
 /* Name of a process (/proc/PID/comm) into @buf; "" when unknown. */
 void process_name(pid_t pid, char *buf, size_t len);
