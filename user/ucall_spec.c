@@ -149,6 +149,20 @@ static const char *const lib_dirs[] = {
 	"/usr/local/lib",
 };
 
+/* Whether @path starts with the ELF magic (libc.so is a linker script). */
+static bool is_elf(const char *path)
+{
+	unsigned char m[4] = { 0 };
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(m, 1, sizeof(m), f);
+	fclose(f);
+	return n == sizeof(m) && !memcmp(m, "\177ELF", 4);
+}
+
 /* Library @lib in the standard directories, or NULL. */
 static char *lib_in_dirs(const char *lib)
 {
@@ -162,7 +176,8 @@ static char *lib_in_dirs(const char *lib)
 			continue;
 		for (j = 0; !found && j < g.gl_pathc; j++)
 			if (uc_lib_matches(lib, strrchr(g.gl_pathv[j], '/') + 1) &&
-			    !strstr(g.gl_pathv[j], ".so.debug"))
+			    strstr(strrchr(g.gl_pathv[j], '/'), ".so") &&
+			    !strstr(g.gl_pathv[j], ".debug") && is_elf(g.gl_pathv[j]))
 				found = realpath(g.gl_pathv[j], NULL);
 		globfree(&g);
 	}
