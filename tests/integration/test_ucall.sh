@@ -2,7 +2,7 @@
 # Deterministic profiling (-u, --regions, USDT) on bundled workloads with known truth.
 . "$(dirname "$0")/ucall_lib.sh"
 require_bpf
-setup_profiler || { echo "FAIL ucall: cannot build the driver"; exit 0; }
+setup_profiler || { echo "FAIL ucall: $OUTPUT/profiling-bpf not built"; exit 0; }
 
 # run NAME ARGS...: the profiler, output in $TMP/NAME.{out,err}; fails the test on error
 run() {
@@ -62,9 +62,9 @@ fi
 rm -f $TMP/go
 $W waitfile $TMP/go 5000 2>/dev/null &
 wpid=$!
-$PB -p $wpid -u uc_leaf -o $TMP/pid.json >$TMP/pid.out 2>$TMP/pid.err &
+$PB -v -p $wpid -u uc_leaf -o $TMP/pid.json >$TMP/pid.out 2>$TMP/pid.err &
 ppid=$!
-for i in $(seq 50); do grep -q attached $TMP/pid.err 2>/dev/null && break; sleep 0.1; done
+for i in $(seq 50); do grep -q 'probes attached' $TMP/pid.err 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 touch $TMP/go
 wait $wpid

@@ -5,22 +5,15 @@ OUTPUT=${OUTPUT:-build}
 W=$OUTPUT/workloads/ucall_work
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-PB=${PB:-}
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "SKIP $1: $2"; }
 
-# The profiler under test: the real CLI once it drives ucall, else the driver.
+# The profiler under test, deterministic profiling only.
+PB="$OUTPUT/profiling-bpf --no-sample"
 setup_profiler() {
-	if [ -n "$PB" ]; then return 0; fi
-	if [ -x "$OUTPUT/profiling-bpf" ] && "$OUTPUT/profiling-bpf" --help 2>&1 | grep -q -- '-u'; then
-		PB="$OUTPUT/profiling-bpf"
-		return 0
-	fi
-	PB=$OUTPUT/ucall-drive
-	cc -g -O1 -D_GNU_SOURCE -Iinclude -Iuser -I"$OUTPUT" -I"$OUTPUT/bpf" tools/ucall-drive.c \
-		"$OUTPUT/libprofiling.a" -lbpf -lelf -ldw -lz -lprotobuf-c -lm -o "$PB"
+	[ -x "$OUTPUT/profiling-bpf" ]
 }
 
 # Skip everything when BPF cannot run here.
