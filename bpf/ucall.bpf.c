@@ -182,7 +182,6 @@ static __always_inline int on_enter(__u32 func, __u64 sp)
 
 	if (!s)
 		return 0;
-	count(UC_CNT_ENTRIES, 1);
 	if (uc_enter(s, func, bpf_ktime_get_ns(), sp, &r) == UC_ENTER_FULL)
 		count(UC_CNT_STACK_FULL, 1);
 	if (r.stale)
@@ -210,7 +209,6 @@ static __always_inline int on_exit(__u32 func)
 		count(UC_CNT_NO_ENTRY, 1);
 		return 0;
 	}
-	count(UC_CNT_EXITS, 1);
 	if (r.stale)
 		count(UC_CNT_LOST_EXIT, r.stale);
 	st = stats_slot(func);

@@ -87,9 +87,7 @@ struct uc_estats {
 
 /* Indices of the per-CPU counters map ("ucounts"). */
 enum uc_count {
-	UC_CNT_ENTRIES = 0,	/* entry probes seen */
-	UC_CNT_EXITS,		/* exits matched to a frame and accounted */
-	UC_CNT_POINTS,		/* point probes seen */
+	UC_CNT_POINTS = 0,	/* point probes seen (calls are counted in the statistics) */
 	UC_CNT_STACK_FULL,	/* entries not pushed: shadow stack full */
 	UC_CNT_OVERFLOW_EXIT,	/* exits of those calls (not timed) */
 	UC_CNT_LOST_EXIT,	/* frames popped because their exit was missed (longjmp, ...) */

@@ -155,7 +155,12 @@ static __always_inline int uc_enter(struct uc_stack *s, __u32 func, __u64 now, _
 	struct uc_frame *f;
 	__u32 d, caller, flags;
 
-	r->stale = sp ? uc_pop_stale(s, sp) : 0;
+	r->stale = 0;
+	d = s->depth;
+	/* the common cases first: an empty stack, a caller frame still live */
+	if (sp && d && !(s->frames[(d - 1) & UC_DEPTH_MASK].flags & UC_F_NOSP) &&
+	    s->frames[(d - 1) & UC_DEPTH_MASK].sp <= sp)
+		r->stale = uc_pop_stale(s, sp);
 	if (r->stale)
 		s->overflow = 0;	/* calls above a stale frame are stale too */
 	d = s->depth;
@@ -202,6 +207,8 @@ static __always_inline int uc_find(const struct uc_stack *s, __u32 func)
 {
 	struct uc_find_ctx c = { .s = s, .d = s->depth, .func = func, .found = -1 };
 
+	if (c.d && s->frames[(c.d - 1) & UC_DEPTH_MASK].func == func)
+		return (int)((c.d - 1) & UC_DEPTH_MASK);	/* the usual case: the top frame */
 	if (c.d)
 		uc_loop(c.d < UC_MAX_DEPTH ? c.d : UC_MAX_DEPTH, uc_find_cb, &c);
 	return c.found;

@@ -102,7 +102,8 @@ static int skel_configure(struct ucall_session *s)
 	size_t nf = s->funcs.n ? s->funcs.n : 1;
 	int err;
 
-	skel->rodata->self_tgid = (__u32)getpid();
+	/* only a system-wide probe can hit the profiler itself */
+	skel->rodata->self_tgid = s->pids[0] == -1 ? (__u32)getpid() : 0;
 	skel->rodata->per_thread = s->per_thread;
 	skel->rodata->trace = s->trace;
 	err = bpf_map__set_max_entries(skel->maps.fstats, (__u32)nf);

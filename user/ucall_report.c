@@ -7,8 +7,6 @@
 #include "ucall_report.h"
 
 static const char *const count_names[UC_CNT_MAX] = {
-	[UC_CNT_ENTRIES] = "entries",
-	[UC_CNT_EXITS] = "exits",
 	[UC_CNT_POINTS] = "points",
 	[UC_CNT_STACK_FULL] = "lost_stack_full",
 	[UC_CNT_OVERFLOW_EXIT] = "lost_overflow_exit",

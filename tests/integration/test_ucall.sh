@@ -62,6 +62,8 @@ fi
 rm -f $TMP/go
 $W waitfile $TMP/go 5000 2>/dev/null &
 wpid=$!
+# wait for the background shell to exec the workload
+for i in $(seq 100); do [ "$(readlink /proc/$wpid/exe)" = "$(realpath $W)" ] && break; sleep 0.05; done
 $PB -v -p $wpid -u uc_leaf -o $TMP/pid.json >$TMP/pid.out 2>$TMP/pid.err &
 ppid=$!
 for i in $(seq 50); do grep -q 'probes attached' $TMP/pid.err 2>/dev/null && break; sleep 0.1; done

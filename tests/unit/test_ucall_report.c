@@ -232,7 +232,7 @@ static struct uc_report *fixture_report(void)
 	assert_int_equal(uc_report_add_edge(r, 0, 1, 1, &e), 0);
 	assert_int_equal(uc_report_add_edge(r, 0, 1, 7, &e), -EINVAL);
 	r->counts[UC_CNT_LOST_EXIT] = 2;
-	r->counts[UC_CNT_ENTRIES] = 6;
+	r->counts[UC_CNT_POINTS] = 6;
 	r->duration_ns = 1500000000;
 	return r;
 }
