@@ -10,9 +10,13 @@
  *  - total_ns of a function only counts outermost activations (no double
  *    counting under recursion); self_ns = inclusive - traced callees.
  *  - edges caller->callee: the same rule per (caller, callee) pair.
- *  - robustness: on entry, frames whose saved stack pointer is at or below the
- *    new one are stale (their exit was missed: longjmp, lost uretprobe) and are
- *    dropped; on exit, frames above the matching one are dropped likewise. A
+ *  - robustness: on entry, frames whose saved stack pointer is below the new
+ *    one are stale (their exit was missed: longjmp, lost uretprobe) and are
+ *    dropped; so is a frame of the same function at the same stack pointer
+ *    (called again from where a longjmp() returned to). A frame of another
+ *    function at the same stack pointer is the caller of a tail call (jmp):
+ *    it stays, and its exit comes right after the callee's. On exit, frames
+ *    above the matching one are dropped likewise. A
  *    dropped frame adds nothing to anyone's time: its caller's self time keeps
  *    the time, and every drop is counted.
  */
@@ -84,7 +88,16 @@ static inline long uc_loop(__u32 n, long (*cb)(__u32 i, void *ctx), void *ctx)
 struct uc_pop_ctx {
 	struct uc_stack *s;
 	__u64 sp;
+	__u32 func;
 };
+
+/* Whether frame @f is stale when @func is entered with stack pointer @sp. */
+static __always_inline int uc_is_stale(const struct uc_frame *f, __u32 func, __u64 sp)
+{
+	if (f->flags & UC_F_NOSP)
+		return 0;
+	return f->sp < sp || (f->sp == sp && f->func == func);
+}
 
 static long uc_pop_cb(__u32 i, void *arg)
 {
@@ -96,16 +109,16 @@ static long uc_pop_cb(__u32 i, void *arg)
 	if (d == 0)
 		return 1;
 	f = &c->s->frames[(d - 1) & UC_DEPTH_MASK];
-	if ((f->flags & UC_F_NOSP) || f->sp > c->sp)
+	if (!uc_is_stale(f, c->func, c->sp))
 		return 1;
 	c->s->depth = d - 1;
 	return 0;
 }
 
-/* Drop stale frames from the top: those whose saved SP is <= @sp. */
-static __always_inline __u32 uc_pop_stale(struct uc_stack *s, __u64 sp)
+/* Drop the stale frames from the top (see uc_is_stale()). */
+static __always_inline __u32 uc_pop_stale(struct uc_stack *s, __u32 func, __u64 sp)
 {
-	struct uc_pop_ctx c = { .s = s, .sp = sp };
+	struct uc_pop_ctx c = { .s = s, .sp = sp, .func = func };
 	__u32 before = s->depth;
 
 	uc_loop(UC_MAX_DEPTH, uc_pop_cb, &c);
@@ -158,9 +171,8 @@ static __always_inline int uc_enter(struct uc_stack *s, __u32 func, __u64 now, _
 	r->stale = 0;
 	d = s->depth;
 	/* the common cases first: an empty stack, a caller frame still live */
-	if (sp && d && !(s->frames[(d - 1) & UC_DEPTH_MASK].flags & UC_F_NOSP) &&
-	    s->frames[(d - 1) & UC_DEPTH_MASK].sp <= sp)
-		r->stale = uc_pop_stale(s, sp);
+	if (sp && d && uc_is_stale(&s->frames[(d - 1) & UC_DEPTH_MASK], func, sp))
+		r->stale = uc_pop_stale(s, func, sp);
 	if (r->stale)
 		s->overflow = 0;	/* calls above a stale frame are stale too */
 	d = s->depth;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -28,6 +29,7 @@
 #define UC_TRACE_RINGBUF	(64u << 20)
 #define UC_TRACE_MAX_EVENTS	(8u << 20)
 #define UC_FDS_PER_LINK		2	/* perf event + BPF link */
+#define UC_DETACH_THREADS	64	/* closing a uprobe waits ~0.1 s for a grace period: overlap them */
 
 struct ucall_session {
 	struct ucall_bpf *skel;
@@ -291,15 +293,56 @@ size_t ucall_nprobes(const struct ucall_session *s)
 	return s ? s->nlinks : 0;
 }
 
-void ucall_free(struct ucall_session *s)
+struct detach_job {
+	struct bpf_link **links;
+	size_t n, first, step;
+};
+
+static void *detach_thread(void *arg)
 {
+	struct detach_job *j = arg;
 	size_t i;
 
+	for (i = j->first; i < j->n; i += j->step)
+		bpf_link__destroy(j->links[i]);
+	return NULL;
+}
+
+/*
+ * Destroy @n links. Each uprobe's unregistration waits for an RCU grace
+ * period (~0.1 s here); threads let those waits overlap, so a thousand probes
+ * detach in seconds, not minutes. Falls back to one thread.
+ */
+static void links_destroy(struct bpf_link **links, size_t n)
+{
+	struct detach_job jobs[UC_DETACH_THREADS];
+	pthread_t th[UC_DETACH_THREADS];
+	size_t t, nt = n / 2 < UC_DETACH_THREADS ? n / 2 : UC_DETACH_THREADS, started = 0;
+
+	for (t = 0; t < nt; t++) {
+		jobs[t] = (struct detach_job){ .links = links, .n = n, .first = t, .step = nt };
+		if (pthread_create(&th[t], NULL, detach_thread, &jobs[t]))
+			break;
+		started++;
+	}
+	if (started < nt || !nt) {
+		/* the links of threads never started */
+		for (t = started; t < (nt ? nt : 1); t++) {
+			jobs[t] = (struct detach_job){ .links = links, .n = n, .first = t,
+						       .step = nt ? nt : 1 };
+			detach_thread(&jobs[t]);
+		}
+	}
+	for (t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+}
+
+void ucall_free(struct ucall_session *s)
+{
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
-	for (i = 0; i < s->nlinks; i++)
-		bpf_link__destroy(s->links[i]);
+	links_destroy(s->links, s->nlinks);
 	free(s->links);
 	ucall_bpf__destroy(s->skel);
 	uc_funcs_release(&s->funcs);

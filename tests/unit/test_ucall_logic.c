@@ -144,7 +144,7 @@ static void test_stale_frame_popped_on_entry(void **state)
 	static struct sim s;
 	const struct ev evs[] = {
 		{ 'E', A, 0, 1000 }, { 'E', B, 10, 900 },	/* B never returns */
-		{ 'E', C, 50, 900 }, { 'X', C, 60, 0 }, { 'X', A, 100, 0 },
+		{ 'E', C, 50, 950 }, { 'X', C, 60, 0 }, { 'X', A, 100, 0 },
 	};
 
 	(void)state;
@@ -157,6 +157,44 @@ static void test_stale_frame_popped_on_entry(void **state)
 	assert_int_equal(s.f[A].total_ns, 100);
 	assert_int_equal(s.f[A].self_ns, 90);		/* the lost B's time stays with A */
 	assert_int_equal(s.st.depth, 0);
+}
+
+/* longjmp() back into A, which calls B again from the same place: same SP, same function. */
+static void test_stale_same_function_same_sp(void **state)
+{
+	static struct sim s;
+	const struct ev evs[] = {
+		{ 'E', A, 0, 1000 }, { 'E', B, 10, 900 },	/* B longjmp()s out */
+		{ 'E', B, 20, 900 }, { 'X', B, 30, 0 }, { 'X', A, 40, 0 },
+	};
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	sim_run(&s, evs, sizeof(evs) / sizeof(evs[0]));
+	assert_int_equal(s.stale, 1);
+	assert_int_equal(s.f[B].calls, 1);
+	assert_int_equal(s.f[B].rec_calls, 0);		/* not taken for recursion */
+	assert_int_equal(s.f[B].total_ns, 10);
+	assert_int_equal(s.e[A][B].calls, 1);
+}
+
+/* A ends with a tail call (jmp) to B: B starts at A's stack pointer; B's exit, then A's. */
+static void test_tail_call(void **state)
+{
+	static struct sim s;
+	const struct ev evs[] = {
+		{ 'E', A, 0, 1000 }, { 'E', B, 10, 1000 }, { 'X', B, 30, 0 }, { 'X', A, 30, 0 },
+	};
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	sim_run(&s, evs, sizeof(evs) / sizeof(evs[0]));
+	assert_int_equal(s.stale + s.no_entry, 0);
+	assert_int_equal(s.f[A].calls, 1);
+	assert_int_equal(s.f[A].total_ns, 30);
+	assert_int_equal(s.f[A].self_ns, 10);
+	assert_int_equal(s.f[B].total_ns, 20);
+	assert_int_equal(s.e[A][B].calls, 1);
 }
 
 /* The exit of a lower frame drops the frames above it. */
@@ -292,6 +330,8 @@ int main(void)
 		cmocka_unit_test(test_direct_recursion),
 		cmocka_unit_test(test_mutual_recursion),
 		cmocka_unit_test(test_stale_frame_popped_on_entry),
+		cmocka_unit_test(test_stale_same_function_same_sp),
+		cmocka_unit_test(test_tail_call),
 		cmocka_unit_test(test_stale_frames_dropped_on_exit),
 		cmocka_unit_test(test_exit_without_entry_keeps_stack),
 		cmocka_unit_test(test_overflow),
