@@ -249,6 +249,19 @@ int uc_return(struct pt_regs *ctx)
 	return on_exit(UC_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
 }
 
+/* The same two, attached through uprobe_multi links (loaded with that attach type). */
+SEC("uprobe")
+int uc_entry_multi(struct pt_regs *ctx)
+{
+	return on_enter(UC_COOKIE_FUNC(bpf_get_attach_cookie(ctx)), PT_REGS_SP(ctx));
+}
+
+SEC("uretprobe")
+int uc_return_multi(struct pt_regs *ctx)
+{
+	return on_exit(UC_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
+}
+
 SEC("usdt")
 int uc_usdt(struct pt_regs *ctx)
 {

@@ -12,8 +12,9 @@
 
 #define UC_MAX_DEPTH	128	/* shadow-stack frames per thread */
 #define UC_HIST_SLOTS	40	/* log2(ns) latency buckets: [2^i, 2^(i+1)) ns, last one open */
-#define UC_MAX_FUNCS	4096	/* function ids (probes) per session */
-#define UC_DEFAULT_FUNC_CAP 2000 /* functions one -u glob may match before we refuse */
+#define UC_MAX_FUNCS	65536	/* function ids per session (maps are sized to what is used) */
+#define UC_DEFAULT_FUNC_CAP 2000 /* functions one -u glob may match, one perf event each */
+#define UC_MULTI_FUNC_CAP 20000	/* the same with uprobe_multi links */
 #define UC_NO_FUNC	0xffffffffu	/* "no caller": the call came from untraced code */
 
 /*

@@ -22,6 +22,7 @@
 #include "output.h"
 #include "ucall.h"
 #include "ucall.skel.h"
+#include "ucall_multi.h"
 #include "ucall_report.h"
 #include "ucall_session.h"
 #include "ucall_spec.h"
@@ -36,6 +37,10 @@ struct ucall_session {
 	struct uc_funcs funcs;
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
+	int *mfds;			/* uprobe_multi link fds */
+	size_t nmfds, mfds_cap;
+	size_t nprobes;			/* probes attached (a multi link holds many) */
+	bool multi;			/* uprobe_multi links for the uprobes */
 	pid_t *pids;			/* attach targets; {-1} for -a */
 	size_t npids;
 	struct ring_buffer *rb;
@@ -87,15 +92,18 @@ static int raise_nofile(size_t nlinks)
 	return 0;
 }
 
+/* File descriptor pairs needed: one per classic link, a few per uprobe_multi binary. */
 static size_t links_needed(const struct ucall_session *s)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < s->funcs.n; i++)
-		n += s->funcs.v[i].kind == UC_FN_UPROBE	   ? 2 :
-		     s->funcs.v[i].kind == UC_FN_USDT_PAIR ? 2 :
-							     1;
-	return n * s->npids;
+	for (i = 0; i < s->funcs.n; i++) {
+		if (s->funcs.v[i].kind == UC_FN_UPROBE)
+			n += s->multi ? 0 : 2;
+		else
+			n += s->funcs.v[i].kind == UC_FN_USDT_PAIR ? 2 : 1;
+	}
+	return (n + (s->multi ? 2 * s->funcs.n_binaries : 0)) * s->npids;
 }
 
 static int skel_configure(struct ucall_session *s)
@@ -115,6 +123,16 @@ static int skel_configure(struct ucall_session *s)
 		err = bpf_map__set_max_entries(skel->maps.tinfo, 1);
 	if (!err && s->trace)
 		err = bpf_map__set_max_entries(skel->maps.uevents, UC_TRACE_RINGBUF);
+	if (!err && s->multi)
+		err = bpf_program__set_expected_attach_type(skel->progs.uc_entry_multi,
+							    uc_multi_attach_type());
+	if (!err && s->multi)
+		err = bpf_program__set_expected_attach_type(skel->progs.uc_return_multi,
+							    uc_multi_attach_type());
+	if (!err && !s->multi)
+		err = bpf_program__set_autoload(skel->progs.uc_entry_multi, false);
+	if (!err && !s->multi)
+		err = bpf_program__set_autoload(skel->progs.uc_return_multi, false);
 	return err;
 }
 
@@ -164,6 +182,8 @@ struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, siz
 		return NULL;
 	s->per_thread = o->per_thread;
 	s->trace = o->trace;
+	s->multi = !getenv("PROFILING_BPF_NO_UPROBE_MULTI") && uc_multi_supported();
+	s->funcs.func_cap = s->multi ? UC_MULTI_FUNC_CAP : UC_DEFAULT_FUNC_CAP;
 	err = session_targets(s, o, pids, npids);
 	if (!err)
 		err = uc_funcs_resolve(&s->funcs, o, npids && !o->all ? pids[0] : 0, exe);
@@ -203,6 +223,112 @@ static int links_push(struct ucall_session *s, struct bpf_link *l)
 	return 0;
 }
 
+static int mfds_push(struct ucall_session *s, int fd)
+{
+	int *a;
+
+	if (s->nmfds == s->mfds_cap) {
+		s->mfds_cap = s->mfds_cap ? s->mfds_cap * 2 : 16;
+		a = realloc(s->mfds, s->mfds_cap * sizeof(*a));
+		if (!a) {
+			close(fd);
+			return -ENOMEM;
+		}
+		s->mfds = a;
+	}
+	s->mfds[s->nmfds++] = fd;
+	return 0;
+}
+
+#define UC_ENOTSUPP 524	/* the kernel's "cannot probe this instruction" */
+
+/* One uprobe_multi link (entry or @ret) on the @n functions @ids of one binary. */
+static int multi_link(struct ucall_session *s, const uint32_t *ids, size_t n, pid_t pid, bool ret,
+		      uint64_t *off, uint64_t *ck)
+{
+	struct bpf_program *prog = ret ? s->skel->progs.uc_return_multi :
+					 s->skel->progs.uc_entry_multi;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < n; i++) {
+		off[i] = s->funcs.v[ids[i]].offset;
+		ck[i] = UC_COOKIE(ids[i], ret ? UC_ROLE_EXIT : UC_ROLE_ENTRY);
+	}
+	fd = uc_multi_attach(bpf_program__fd(prog), s->funcs.v[ids[0]].binary, off, ck, n, ret,
+			     pid);
+	return fd < 0 ? fd : mfds_push(s, fd);
+}
+
+/*
+ * Entry and return links on @ids; when the kernel refuses some function
+ * (an instruction uprobes cannot handle), halve the set until the culprits
+ * are found, skip them with a warning, and attach the rest.
+ */
+static int multi_range(struct ucall_session *s, const uint32_t *ids, size_t n, pid_t pid,
+		       uint64_t *off, uint64_t *ck)
+{
+	int err = multi_link(s, ids, n, pid, false, off, ck);
+
+	if (!err) {
+		err = multi_link(s, ids, n, pid, true, off, ck);
+		if (!err)
+			s->nprobes += 2 * n;
+		return err;
+	}
+	if (err != -UC_ENOTSUPP && err != -EINVAL && err != -EOPNOTSUPP)
+		return err;
+	if (n == 1) {
+		pr_warn("cannot probe %s in %s (the kernel refuses its first instruction): skipped",
+			s->funcs.v[ids[0]].name, s->funcs.v[ids[0]].binary);
+		return 0;
+	}
+	err = multi_range(s, ids, n / 2, pid, off, ck);
+	return err ? err : multi_range(s, ids + n / 2, n - n / 2, pid, off, ck);
+}
+
+/* Entry and return uprobe_multi links for the @n functions @ids (all in one binary). */
+static int attach_multi_binary(struct ucall_session *s, const uint32_t *ids, size_t n, pid_t pid)
+{
+	uint64_t *off = calloc(n, sizeof(*off)), *ck = calloc(n, sizeof(*ck));
+	int err = off && ck ? multi_range(s, ids, n, pid, off, ck) : -ENOMEM;
+
+	free(off);
+	free(ck);
+	if (err)
+		pr_err("cannot attach %zu uprobes to %s: %s", n, s->funcs.v[ids[0]].binary,
+		       strerror(-err));
+	return err;
+}
+
+/* Every UC_FN_UPROBE function through uprobe_multi links, one pair per binary and target. */
+static int attach_multi(struct ucall_session *s)
+{
+	uint32_t *ids = calloc(s->funcs.n, sizeof(*ids));
+	size_t i, j, p, n;
+	int err = ids ? 0 : -ENOMEM;
+
+	for (i = 0; !err && i < s->funcs.n; i++) {
+		const struct uc_func *f = &s->funcs.v[i];
+
+		if (f->kind != UC_FN_UPROBE)
+			continue;
+		/* the first function of its binary gathers them all */
+		for (j = 0; j < i && (s->funcs.v[j].kind != UC_FN_UPROBE ||
+				      strcmp(s->funcs.v[j].binary, f->binary)); j++)
+			;
+		if (j < i)
+			continue;
+		for (j = i, n = 0; j < s->funcs.n; j++)
+			if (s->funcs.v[j].kind == UC_FN_UPROBE && !strcmp(s->funcs.v[j].binary, f->binary))
+				ids[n++] = (uint32_t)j;
+		for (p = 0; !err && p < s->npids; p++)
+			err = attach_multi_binary(s, ids, n, s->pids[p]);
+	}
+	free(ids);
+	return err;
+}
+
 static int attach_uprobe(struct ucall_session *s, const struct uc_func *f, uint32_t id, pid_t pid,
 			 bool ret)
 {
@@ -237,6 +363,8 @@ static int attach_func(struct ucall_session *s, uint32_t id, pid_t pid)
 
 	switch (f->kind) {
 	case UC_FN_UPROBE:
+		if (s->multi)
+			return 0;
 		err = attach_uprobe(s, f, id, pid, false);
 		return err ? err : attach_uprobe(s, f, id, pid, true);
 	case UC_FN_USDT_PAIR:
@@ -257,6 +385,11 @@ int ucall_attach(struct ucall_session *s)
 		pr_err("cannot attach the thread-exit tracepoint: %s", strerror(-err));
 		return err;
 	}
+	if (s->multi) {
+		err = attach_multi(s);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < s->funcs.n; i++) {
 		for (j = 0; j < s->npids; j++) {
 			err = attach_func(s, (uint32_t)i, s->pids[j]);
@@ -269,7 +402,8 @@ int ucall_attach(struct ucall_session *s)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
-	pr_info("%zu functions, %zu probes attached", s->funcs.n, s->nlinks);
+	pr_info("%zu functions, %zu probes attached%s", s->funcs.n, ucall_nprobes(s),
+		s->multi ? " (uprobe_multi)" : "");
 	return 0;
 }
 
@@ -290,7 +424,7 @@ int ucall_consume(struct ucall_session *s)
 
 size_t ucall_nprobes(const struct ucall_session *s)
 {
-	return s ? s->nlinks : 0;
+	return s ? s->nlinks + s->nprobes : 0;
 }
 
 struct detach_job {
@@ -344,6 +478,9 @@ void ucall_free(struct ucall_session *s)
 	ring_buffer__free(s->rb);
 	links_destroy(s->links, s->nlinks);
 	free(s->links);
+	for (size_t i = 0; i < s->nmfds; i++)
+		close(s->mfds[i]);
+	free(s->mfds);
 	ucall_bpf__destroy(s->skel);
 	uc_funcs_release(&s->funcs);
 	uc_report_free(s->report);

@@ -135,9 +135,10 @@ static int resolve_func_spec(struct uc_funcs *fs, const struct uc_spec *sp, cons
 		return -ENOENT;
 	}
 	if (matches > cap) {
-		pr_err("-u %s: '%s' matches %zu functions in %s, more than the limit of %zu "
-		       "(each needs a uprobe and a uretprobe): narrow the glob", text, sp->pattern,
-		       matches, e->path, cap);
+		pr_err("-u %s: '%s' matches %zu functions in %s, more than the limit of %zu%s: "
+		       "narrow the glob", text, sp->pattern, matches, e->path, cap,
+		       cap < UC_MULTI_FUNC_CAP ?
+			       " (no uprobe_multi links: each function needs two perf events)" : "");
 		return -E2BIG;
 	}
 	for (i = 0; i < e->nsyms; i++) {
@@ -281,6 +282,16 @@ int uc_funcs_resolve(struct uc_funcs *fs, const struct options *o, pid_t pid, co
 		err = resolve_spec(fs, o->uprobes[i], pid, exe);
 	if (!err && o->regions)
 		err = resolve_regions(fs, pid, exe);
+	for (i = 0; !err && i < fs->n; i++) {
+		size_t j;
+
+		if (fs->v[i].kind != UC_FN_UPROBE)
+			continue;
+		for (j = 0; j < i && (fs->v[j].kind != UC_FN_UPROBE ||
+				      strcmp(fs->v[j].binary, fs->v[i].binary)); j++)
+			;
+		fs->n_binaries += j == i;
+	}
 	if (!err && !fs->n) {
 		pr_err("nothing to trace: give -u SPEC or --regions");
 		err = -EINVAL;

@@ -29,6 +29,7 @@ struct uc_funcs {
 	struct uc_func *v;
 	size_t n, cap;
 	size_t func_cap;	/* most functions one glob may match (UC_DEFAULT_FUNC_CAP) */
+	size_t n_binaries;	/* distinct binaries of UC_FN_UPROBE functions */
 };
 
 /*
