@@ -161,6 +161,18 @@ static bool has_probe(const struct uc_elf *e, const char *provider, const char *
 	return false;
 }
 
+/* Say what CPython's function probes cannot do, once. */
+static void warn_python_coverage(const struct uc_note *n)
+{
+	static bool warned;
+
+	if (warned || strcmp(n->provider, "python") || strncmp(n->name, "function__", 10))
+		return;
+	warned = true;
+	pr_warn("python:%s fires only when the eval loop is entered from C, not for "
+		"Python-to-Python calls (CPython 3.11+): its counts are not a Python profile", n->name);
+}
+
 /* Add USDT probe @n: timed when its partner exists, else a counted point. */
 static int add_probe(struct uc_funcs *fs, const struct uc_elf *e, const struct uc_note *n,
 		     const char *label)
@@ -169,6 +181,7 @@ static int add_probe(struct uc_funcs *fs, const struct uc_elf *e, const struct u
 	struct uc_func f = { .kind = UC_FN_USDT_POINT };
 	int half = uc_usdt_partner(n->name, partner, sizeof(partner), base, sizeof(base));
 
+	warn_python_coverage(n);
 	if (half && has_probe(e, n->provider, partner)) {
 		f.kind = UC_FN_USDT_PAIR;
 		snprintf(name, sizeof(name), "%s:%s", label ? label : n->provider, base);

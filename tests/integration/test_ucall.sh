@@ -116,6 +116,80 @@ else
 	skip python_gc "$PY311 without USDT probes"
 fi
 
+# a USDT probe without a pair is counted: python:audit, 11 more sys.audit() calls
+if [ -x $PY311 ] && readelf -n $PY311 2>/dev/null | grep -q audit; then
+	ok=1
+	run py_audit0 -u "usdt:$PY311:python:audit" -o $TMP/au0.json -- $PY311 -c 'import sys' || ok=0
+	run py_audit11 -u "usdt:$PY311:python:audit" -o $TMP/au11.json -- \
+		$PY311 -c 'import sys
+for i in range(11): sys.audit("x")' || ok=0
+	if [ $ok = 1 ]; then
+		a=$(fjson $TMP/au0.json python:audit points) b=$(fjson $TMP/au11.json python:audit points)
+		check usdt_point "python:audit points $a without and $b with 11 sys.audit()" "$b - $a == 11"
+	fi
+else
+	skip usdt_point "$PY311 without USDT probes"
+fi
+
+# -a: every process that maps the binary, started after the profiler
+$PB -v -a -u "$W:uc_leaf" -d 6 -o $TMP/all.json >$TMP/all.out 2>$TMP/all.err &
+apid=$!
+for i in $(seq 100); do grep -q 'probes attached' $TMP/all.err 2>/dev/null && break; sleep 0.1; done
+$W threads 2 1500 2>/dev/null
+$W threads 1 500 2>/dev/null
+kill -INT $apid 2>/dev/null
+if wait $apid; then
+	n=$(fjson $TMP/all.json uc_leaf calls)
+	check all_processes "uc_leaf calls $n over two processes, expected 3500" "$n == 3500"
+else
+	fail all_processes "profiler exited with an error: $(tail -1 $TMP/all.err)"
+fi
+
+# thousands of functions: every function of libc (uprobe_multi), still exact
+if run many_functions -v -u 'libc:*' -o $TMP/many.json -- $W lib 50; then
+	n=$(fjson $TMP/many.json getppid calls)
+	p=$(sed -n 's/.* \([0-9]*\) probes attached.*/\1/p' $TMP/many_functions.err)
+	check many_functions "getppid calls $n (50) with ${p:-?} probes (> 4000)" \
+		"$n == 50 and ${p:-0} > 4000"
+fi
+
+# with sampling in the same run, -o FILE.json gets the calls profile as FILE.calls.json
+if $OUTPUT/profiling-bpf -q -u uc_leaf -o $TMP/comb.json -- $W threads 1 100 \
+	>$TMP/comb.out 2>$TMP/comb.err; then
+	if [ -f $TMP/comb.calls.json ]; then
+		n=$(fjson $TMP/comb.calls.json uc_leaf calls)
+		check combined "uc_leaf calls $n in comb.calls.json, expected 100" "$n == 100"
+	else
+		fail combined "no comb.calls.json: $(ls $TMP | grep comb | tr '\n' ' ')"
+	fi
+else
+	fail combined "exit $?: $(tail -1 $TMP/comb.err)"
+fi
+
+# list: functions and USDT probes (with their semaphores), of a binary and of a process
+out=$($OUTPUT/profiling-bpf list $W 'uc_*' 2>&1)
+out2=$($OUTPUT/profiling-bpf list $W '*outer*' 2>&1)
+if echo "$out" | grep -q '^  func  uc_leaf$' && ! echo "$out" | grep -q 'func  main$' &&
+	echo "$out2" | grep -q '^  usdt  profiling:outer__begin  (semaphore)$'; then
+	pass list_binary
+else
+	fail list_binary "got: $(echo "$out $out2" | head -5 | tr '\n' '|')"
+fi
+rm -f $TMP/go2
+$W waitfile $TMP/go2 1 2>/dev/null &
+wpid=$!
+for i in $(seq 100); do [ "$(readlink /proc/$wpid/exe)" = "$(realpath $W)" ] && break; sleep 0.05; done
+out=$($OUTPUT/profiling-bpf list -p $wpid 'getppid' 2>&1)
+touch $TMP/go2
+wait $wpid
+echo "$out" | grep -q 'libc.so.6:' && echo "$out" | grep -q '^  func  getppid$' && pass list_pid ||
+	fail list_pid "got: $(echo "$out" | head -5 | tr '\n' '|')"
+if $OUTPUT/profiling-bpf list $W 'no_such_*' >/dev/null 2>&1; then
+	fail list_no_match "a glob matching nothing exited 0"
+else
+	pass list_no_match
+fi
+
 # longjmp out of a traced function: its exit is counted lost, the caller's timing survives
 if run longjmp -u uc_guard -u uc_jumper -o $TMP/lj.json -- $W longjmp 100; then
 	g=$(fjson $TMP/lj.json uc_guard calls) j=$(fjson $TMP/lj.json uc_jumper calls)
