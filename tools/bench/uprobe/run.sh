@@ -2,8 +2,10 @@
 # Per-call overhead of tracing one hot function (issue 3's benchmark).
 # In shuffled rounds, ucall_work's uc_hot() is called N times and the workload
 # times its own loop (ns per call) under each condition:
-#   untraced | profiling-bpf -u uc_hot | bpftrace uprobe+uretprobe latency
-#   one-liner | empty uprobe+uretprobe BPF programs (the floor)
+#   untraced | profiling-bpf -u uc_hot (uprobe_multi links, the default here)
+#   | the same with perf-event uprobes (PROFILING_BPF_NO_UPROBE_MULTI=1, the
+#   mechanism of the two below) | bpftrace uprobe+uretprobe latency one-liner
+#   | empty uprobe+uretprobe BPF programs (the floor)
 # for two builds of the workload: plain (uc_hot starts with push %rbp) and
 # patchable (-pg -mfentry -mnop-mcount: a 5-byte nop first, which the 6.18
 # kernel turns into a call instead of an int3 trap).
@@ -32,6 +34,8 @@ one() {
 	case $2 in
 	untraced) $w hot $N 2>/dev/null ;;
 	profiling-bpf) build/profiling-bpf --no-sample -q -u uc_hot -- $w hot $N 2>/dev/null ;;
+	profiling-bpf-classic) PROFILING_BPF_NO_UPROBE_MULTI=1 \
+		build/profiling-bpf --no-sample -q -u uc_hot -- $w hot $N 2>/dev/null ;;
 	bpftrace) bpftrace -e "uprobe:$w:uc_hot { @start[tid] = nsecs; }
 		uretprobe:$w:uc_hot /@start[tid]/ { @ns = hist(nsecs - @start[tid]); delete(@start[tid]); }" \
 		-c "$w hot $N" 2>/dev/null ;;
@@ -39,7 +43,7 @@ one() {
 	esac | grep -E '^[0-9]+(\.[0-9]+)?$' | head -1
 }
 
-CONDS="untraced profiling-bpf bpftrace bare"
+CONDS="untraced profiling-bpf profiling-bpf-classic bpftrace bare"
 : >$OUT/samples.txt
 for r in $(seq $ROUNDS); do
 	for v in plain nop; do
@@ -70,7 +74,7 @@ print("|---|---|---|---|---|")
 for v in ("plain", "nop"):
     base = statistics.median(s[(v, "untraced")])
     bare = statistics.median(s[(v, "bare")]) - base
-    for c in ("untraced", "bare", "profiling-bpf", "bpftrace"):
+    for c in ("untraced", "bare", "profiling-bpf", "profiling-bpf-classic", "bpftrace"):
         x = s[(v, c)]
         m = statistics.median(x)
         ratio = "" if c == "untraced" else f"{(m - base) / bare:.2f}x"
