@@ -674,7 +674,7 @@ int ucall_finish(struct ucall_session *s, const struct options *o, bool combined
 		return err;
 	}
 	uc_report_sort(s->report, o->sort);
-	if (table)
+	if (table && !o->quiet)
 		uc_report_print(table, s->report, o->top);
 	for (i = 0; i < o->noutputs; i++) {
 		err = write_output(s, &o->outputs[i], combined);

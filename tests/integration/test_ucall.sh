@@ -229,6 +229,15 @@ print("callers",{k[2]:v[:2] for k,v in callers.items()})' $TMP/p.pstats 2>&1); t
 	fi
 fi
 
+# pprof of the calls profile: go tool pprof reads it, self time by function
+if ! command -v go >/dev/null; then
+	skip pprof "no go tool"
+elif run pprof -u uc_outer -u 'uc_inner_*' -o $TMP/calls.pb.gz -- $W nested 20; then
+	out=$(go tool pprof -top -sample_index=calls $TMP/calls.pb.gz 2>&1)
+	echo "$out" | grep -qE '^ +20 .* uc_outer$' && echo "$out" | grep -qE '^ +20 .* uc_inner_a$' &&
+		pass pprof || fail pprof "go tool pprof -top: $(echo "$out" | tail -4 | tr '\n' '|')"
+fi
+
 # --trace: one Chrome trace event per call, nested in time
 if run trace --trace -u uc_outer -u 'uc_inner_*' -o $TMP/t.trace.json -- $W nested 10; then
 	r=$($PY -c 'import json,sys
