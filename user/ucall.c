@@ -28,7 +28,7 @@
 #include "ucall_spec.h"
 
 #define UC_TRACE_RINGBUF	(64u << 20)
-#define UC_TRACE_MAX_EVENTS	(8u << 20)
+#define UC_TRACE_MAX_EVENTS	(2u << 20)	/* kept for the Chrome trace; more are counted */
 #define UC_FDS_PER_LINK		2	/* perf event + BPF link */
 #define UC_DETACH_THREADS	64	/* closing a uprobe waits ~0.1 s for a grace period: overlap them */
 

@@ -266,7 +266,7 @@ static void print_lost(FILE *f, const struct uc_report *r)
 
 	fprintf(f, "lost events: %llu", (unsigned long long)uc_report_lost(r));
 	for (c = 0; c < UC_CNT_MAX; c++) {
-		if (!r->counts[c] || !(uc_count_is_loss(c) || c == UC_CNT_NO_ENTRY))
+		if (!r->counts[c] || !uc_count_is_loss(c))
 			continue;
 		fprintf(f, "%s%s=%llu", any++ ? ", " : " (", uc_count_name(c),
 			(unsigned long long)r->counts[c]);
@@ -275,6 +275,9 @@ static void print_lost(FILE *f, const struct uc_report *r)
 		fprintf(f, "%strace_events_dropped=%llu", any++ ? ", " : " (",
 			(unsigned long long)r->events_dropped);
 	fprintf(f, "%s\n", any ? ")" : "");
+	if (r->counts[UC_CNT_NO_ENTRY])
+		fprintf(f, "exits without an entry (calls already running at attach time): %llu\n",
+			(unsigned long long)r->counts[UC_CNT_NO_ENTRY]);
 }
 
 void uc_report_print(FILE *f, const struct uc_report *r, int top)

@@ -251,6 +251,12 @@ print(len(x), len(o), ok)' $TMP/t.trace.json)
 fi
 
 # clear errors
+if PROFILING_BPF_NO_UPROBE_MULTI=1 $PB -u 'libc:*' -- $W threads 1 1 >$TMP/e0.out 2>$TMP/e0.err; then
+	fail error_too_many "2000+ perf-event uprobes were not refused"
+else
+	grep -q "matches [0-9]* functions .* more than the limit of 2000 .*narrow the glob" $TMP/e0.err &&
+		pass error_too_many || fail error_too_many "message: $(head -1 $TMP/e0.err)"
+fi
 if $PB -u no_such_function_xyz -- $W threads 1 1 >$TMP/e1.out 2>$TMP/e1.err; then
 	fail error_no_match "a glob matching nothing succeeded"
 else
