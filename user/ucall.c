@@ -6,8 +6,6 @@
  * struct uc_report and write every output.
  */
 #include <errno.h>
-#include <fnmatch.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -30,7 +28,6 @@
 #define UC_TRACE_RINGBUF	(64u << 20)
 #define UC_TRACE_MAX_EVENTS	(2u << 20)	/* kept for the Chrome trace; more are counted */
 #define UC_FDS_PER_LINK		2	/* perf event + BPF link */
-#define UC_DETACH_THREADS	64	/* closing a uprobe waits ~0.1 s for a grace period: overlap them */
 
 struct ucall_session {
 	struct ucall_bpf *skel;
@@ -58,11 +55,10 @@ static int session_targets(struct ucall_session *s, const struct options *o, con
 	s->pids = calloc(n, sizeof(*s->pids));
 	if (!s->pids)
 		return -ENOMEM;
-	if (o->all || !npids) {
+	if (o->all || !npids)
 		s->pids[0] = -1;
-	} else {
+	else
 		memcpy(s->pids, pids, n * sizeof(*pids));
-	}
 	s->npids = n;
 	return 0;
 }
@@ -414,12 +410,9 @@ int ucall_fd(struct ucall_session *s)
 
 int ucall_consume(struct ucall_session *s)
 {
-	int n;
-
 	if (!s || !s->rb)
 		return 0;
-	n = ring_buffer__consume(s->rb);
-	return n < 0 ? n : n;
+	return ring_buffer__consume(s->rb);
 }
 
 size_t ucall_nprobes(const struct ucall_session *s)
@@ -427,56 +420,14 @@ size_t ucall_nprobes(const struct ucall_session *s)
 	return s ? s->nlinks + s->nprobes : 0;
 }
 
-struct detach_job {
-	struct bpf_link **links;
-	size_t n, first, step;
-};
-
-static void *detach_thread(void *arg)
-{
-	struct detach_job *j = arg;
-	size_t i;
-
-	for (i = j->first; i < j->n; i += j->step)
-		bpf_link__destroy(j->links[i]);
-	return NULL;
-}
-
-/*
- * Destroy @n links. Each uprobe's unregistration waits for an RCU grace
- * period (~0.1 s here); threads let those waits overlap, so a thousand probes
- * detach in seconds, not minutes. Falls back to one thread.
- */
-static void links_destroy(struct bpf_link **links, size_t n)
-{
-	struct detach_job jobs[UC_DETACH_THREADS];
-	pthread_t th[UC_DETACH_THREADS];
-	size_t t, nt = n / 2 < UC_DETACH_THREADS ? n / 2 : UC_DETACH_THREADS, started = 0;
-
-	for (t = 0; t < nt; t++) {
-		jobs[t] = (struct detach_job){ .links = links, .n = n, .first = t, .step = nt };
-		if (pthread_create(&th[t], NULL, detach_thread, &jobs[t]))
-			break;
-		started++;
-	}
-	if (started < nt || !nt) {
-		/* the links of threads never started */
-		for (t = started; t < (nt ? nt : 1); t++) {
-			jobs[t] = (struct detach_job){ .links = links, .n = n, .first = t,
-						       .step = nt ? nt : 1 };
-			detach_thread(&jobs[t]);
-		}
-	}
-	for (t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
-}
-
 void ucall_free(struct ucall_session *s)
 {
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
-	links_destroy(s->links, s->nlinks);
+	/* each perf-event uprobe waits for a grace period (~0.1 s) as it goes */
+	for (size_t i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
 	free(s->links);
 	for (size_t i = 0; i < s->nmfds; i++)
 		close(s->mfds[i]);
