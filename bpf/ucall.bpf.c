@@ -41,12 +41,6 @@ struct {
 	__type(value, struct uc_fstats);
 } tstats SEC(".maps");
 
-struct uc_tinfo {
-	__u32 pid;
-	__u32 pad;
-	char comm[16];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -86,6 +80,18 @@ static __always_inline void count(__u32 idx, __u64 n)
 		*c += n;
 }
 
+/* Remember the current thread's pid and name (once per thread: see uc_stack.noted). */
+static __always_inline void note_thread(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct uc_tinfo ti = {};
+	__u32 tid = (__u32)id;
+
+	ti.pid = id >> 32;
+	bpf_get_current_comm(ti.comm, sizeof(ti.comm));
+	bpf_map_update_elem(&tinfo, &tid, &ti, BPF_ANY);
+}
+
 /* The current thread's shadow stack, created on first use; NULL for the profiler itself. */
 static __always_inline struct uc_stack *cur_stack(void)
 {
@@ -96,20 +102,15 @@ static __always_inline struct uc_stack *cur_stack(void)
 		return NULL;
 	task = bpf_get_current_task_btf();
 	s = bpf_task_storage_get(&ustacks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s)
+	if (!s) {
 		count(UC_CNT_NO_STACK, 1);
+		return NULL;
+	}
+	if ((per_thread || trace) && !s->noted) {
+		s->noted = 1;
+		note_thread();
+	}
 	return s;
-}
-
-static __always_inline void note_thread(__u32 tid)
-{
-	struct uc_tinfo ti = {};
-
-	if (bpf_map_lookup_elem(&tinfo, &tid))
-		return;
-	ti.pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(ti.comm, sizeof(ti.comm));
-	bpf_map_update_elem(&tinfo, &tid, &ti, BPF_NOEXIST);
 }
 
 /* The statistics slot of @func for this CPU or this thread, or NULL (counted). */
@@ -125,7 +126,6 @@ static __always_inline struct uc_fstats *stats_slot(__u32 func)
 	st = bpf_map_lookup_elem(&tstats, &key);
 	if (st)
 		return st;
-	note_thread(key.tid);
 	bpf_map_update_elem(&tstats, &key, &zero_fstats, BPF_NOEXIST);
 	st = bpf_map_lookup_elem(&tstats, &key);
 	if (!st)
@@ -225,7 +225,7 @@ static __always_inline int on_point(__u32 func)
 {
 	struct uc_fstats *st;
 
-	if (self_tgid && (bpf_get_current_pid_tgid() >> 32) == self_tgid)
+	if (!cur_stack())	/* the profiler itself; notes the thread when asked */
 		return 0;
 	count(UC_CNT_POINTS, 1);
 	st = stats_slot(func);

@@ -49,7 +49,16 @@ struct uc_frame {
 struct uc_stack {
 	__u32 depth;		/* frames in use */
 	__u32 overflow;		/* entries not pushed because the stack was full, still open */
+	__u32 noted;		/* the thread is in the "tinfo" map (--per-thread, --trace) */
+	__u32 pad;
 	struct uc_frame frames[UC_MAX_DEPTH];
+};
+
+/* A traced thread, for --per-thread rows and --trace thread names ("tinfo" map, by tid). */
+struct uc_tinfo {
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
 };
 
 /* Per-function statistics (one per CPU, or per thread with --per-thread). */

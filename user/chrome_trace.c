@@ -49,14 +49,41 @@ static void event_write(FILE *f, const struct uc_report *r, const struct uc_even
 			ev->depth);
 }
 
+/* Metadata events naming the threads (and their processes) that have events. */
+static size_t names_write(FILE *f, const struct uc_report *r)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < r->nthreads; i++) {
+		const struct uc_thread *t = &r->threads[i];
+
+		for (j = 0; j < r->nevents && r->events[j].tid != t->tid; j++)
+			;
+		if (j == r->nevents)
+			continue;
+		fprintf(f, "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%u,\"tid\":%u,"
+			"\"args\":{\"name\":", n++ ? ",\n" : "\n", t->pid, t->tid);
+		json_name(f, t->comm);
+		fprintf(f, "}}");
+		if (t->tid != t->pid)
+			continue;
+		fprintf(f, ",\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%u,\"args\":{\"name\":",
+			t->pid);
+		json_name(f, t->comm);
+		fprintf(f, "}}");
+	}
+	return n;
+}
+
 int chrome_trace_write(FILE *f, const struct uc_report *r)
 {
 	uint64_t t0 = first_ts(r);
-	size_t i;
+	size_t i, named;
 
 	fprintf(f, "{\"traceEvents\":[");
+	named = names_write(f, r);
 	for (i = 0; i < r->nevents; i++) {
-		fputs(i ? ",\n" : "\n", f);
+		fputs(i || named ? ",\n" : "\n", f);
 		event_write(f, r, &r->events[i], t0);
 	}
 	fprintf(f, "],\n\"displayTimeUnit\":\"ns\",\"otherData\":{\"lost\":%llu}}\n",

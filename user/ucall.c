@@ -115,7 +115,7 @@ static int skel_configure(struct ucall_session *s)
 	err = bpf_map__set_max_entries(skel->maps.fstats, (__u32)nf);
 	if (!err && !s->per_thread)
 		err = bpf_map__set_max_entries(skel->maps.tstats, 1);
-	if (!err && !s->per_thread)
+	if (!err && !s->per_thread && !s->trace)
 		err = bpf_map__set_max_entries(skel->maps.tinfo, 1);
 	if (!err && s->trace)
 		err = bpf_map__set_max_entries(skel->maps.uevents, UC_TRACE_RINGBUF);
@@ -483,7 +483,7 @@ static int collect_tstats(struct ucall_session *s, struct uc_report *r)
 {
 	int fd = bpf_map__fd(s->skel->maps.tstats), tfd = bpf_map__fd(s->skel->maps.tinfo);
 	struct uc_tkey key, next, *prev = NULL;
-	struct { __u32 pid, pad; char comm[16]; } ti;
+	struct uc_tinfo ti;
 	struct uc_fstats v;
 	int err = 0;
 
@@ -496,6 +496,21 @@ static int collect_tstats(struct ucall_session *s, struct uc_report *r)
 			memset(&ti, 0, sizeof(ti));
 		ti.comm[sizeof(ti.comm) - 1] = '\0';
 		err = uc_report_add_stats(r, key.func, key.tid, ti.pid, ti.comm, &v, 1);
+	}
+	return err;
+}
+
+static int collect_threads(struct ucall_session *s, struct uc_report *r)
+{
+	int fd = bpf_map__fd(s->skel->maps.tinfo), err = 0;
+	__u32 key, next, *prev = NULL;
+	struct uc_tinfo ti;
+
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &ti))
+			err = uc_report_add_thread(r, key, ti.pid, ti.comm);
 	}
 	return err;
 }
@@ -536,6 +551,8 @@ static int collect(struct ucall_session *s)
 		err = s->per_thread ? collect_tstats(s, r) : collect_fstats(s, r, ncpus);
 	if (!err)
 		err = collect_edges(s, r);
+	if (!err && (s->per_thread || s->trace))
+		err = collect_threads(s, r);
 	return err;
 }
 

@@ -59,6 +59,7 @@ void uc_report_free(struct uc_report *r)
 	free(r->rows);
 	free(r->edges);
 	free(r->events);
+	free(r->threads);
 	free(r);
 }
 
@@ -148,6 +149,20 @@ int uc_report_add_edge(struct uc_report *r, uint32_t tid, uint32_t caller, uint3
 	e->caller = caller;
 	e->callee = callee;
 	e->st = *st;
+	return 0;
+}
+
+int uc_report_add_thread(struct uc_report *r, uint32_t tid, uint32_t pid, const char comm[16])
+{
+	struct uc_thread *t;
+
+	if (grow((void **)&r->threads, r->nthreads, &r->threads_cap, sizeof(*t)))
+		return -ENOMEM;
+	t = &r->threads[r->nthreads++];
+	t->tid = tid;
+	t->pid = pid;
+	memcpy(t->comm, comm, sizeof(t->comm));
+	t->comm[sizeof(t->comm) - 1] = '\0';
 	return 0;
 }
 

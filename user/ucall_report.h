@@ -46,6 +46,12 @@ struct uc_edge {
 	struct uc_estats st;
 };
 
+/* A traced thread (from the "tinfo" map), for names in the Chrome trace. */
+struct uc_thread {
+	uint32_t tid, pid;
+	char comm[16];
+};
+
 /* Everything a run collected. Owns all its memory; uc_report_free() frees it. */
 struct uc_report {
 	struct uc_fn *fns;		/* indexed by function id */
@@ -54,6 +60,8 @@ struct uc_report {
 	size_t nrows, rows_cap;
 	struct uc_edge *edges;
 	size_t nedges, edges_cap;
+	struct uc_thread *threads;	/* --trace / --per-thread: names of threads seen */
+	size_t nthreads, threads_cap;
 	struct uc_event *events;	/* --trace, in arrival order */
 	size_t nevents, events_cap;
 	size_t max_events;		/* cap on events kept (0: none kept) */
@@ -76,6 +84,8 @@ int uc_report_add_stats(struct uc_report *r, uint32_t func, uint32_t tid, uint32
 /* Add an edge. Returns 0 or -errno (-EINVAL for an unknown id). */
 int uc_report_add_edge(struct uc_report *r, uint32_t tid, uint32_t caller, uint32_t callee,
 		       const struct uc_estats *st);
+/* Add a thread's pid and name (@comm need not be terminated). Returns 0 or -errno. */
+int uc_report_add_thread(struct uc_report *r, uint32_t tid, uint32_t pid, const char comm[16]);
 /* Check and keep a --trace record of @len bytes. 0, or -EINVAL for a malformed record (counted). */
 int uc_report_add_event(struct uc_report *r, const void *rec, size_t len);
 /* Sum of lost events (every counter that is a drop). */

@@ -398,7 +398,12 @@ static void test_chrome_trace(void **state)
 	assert_int_equal(uc_report_add_event(r, &ev, 3), -EINVAL);
 	assert_int_equal(r->nevents, 2);
 	assert_int_equal(r->events_dropped, 3);
+	assert_int_equal(uc_report_add_thread(r, 11, 10, "worker\0\0\0\0\0\0\0\0\0"), 0);
+	assert_int_equal(uc_report_add_thread(r, 12, 10, "idle-thread-nam"), 0);	/* no events */
 	out = report_mem(chrome_trace_write, r);
+	assert_non_null(strstr(out, "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":10,\"tid\":11,"
+				    "\"args\":{\"name\":\"worker\"}}"));
+	assert_null(strstr(out, "idle-thread"));
 	assert_non_null(strstr(out, "{\"name\":\"fib\",\"cat\":\"ucall\",\"pid\":10,\"tid\":11,"
 				    "\"ts\":1.000,\"ph\":\"X\",\"dur\":1.500,\"args\":{\"depth\":1}}"));
 	assert_non_null(strstr(out, "\"name\":\"main_loop\",\"cat\":\"ucall\",\"pid\":10,"
