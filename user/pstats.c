@@ -80,9 +80,12 @@ static void m_tuple(FILE *f, uint32_t n)
 
 static void m_key(FILE *f, const struct uc_report *r, uint32_t id)
 {
+	const struct uc_fn *fn = &r->fns[id];
+
+	/* cProfile's key: (file, line, name); the binary when there is no DWARF */
 	m_tuple(f, 3);
-	m_str(f, r->fns[id].binary ? r->fns[id].binary : "");
-	m_int(f, 0);
+	m_str(f, fn->file ? fn->file : fn->binary ? fn->binary : "");
+	m_int(f, fn->line);
 	m_str(f, r->fns[id].name ? r->fns[id].name : "[unknown]");
 }
 

@@ -544,7 +544,8 @@ static int collect(struct ucall_session *s)
 			 (uint64_t)(now.tv_nsec - s->start.tv_nsec);
 	for (i = 0, err = 0; !err && i < s->funcs.n; i++)
 		err = uc_report_set_fn(r, (uint32_t)i, s->funcs.v[i].name, s->funcs.v[i].binary,
-				       s->funcs.v[i].vaddr, s->funcs.v[i].kind);
+				       s->funcs.v[i].vaddr, s->funcs.v[i].kind) ?:
+		      uc_report_set_src(r, (uint32_t)i, s->funcs.v[i].file, s->funcs.v[i].line);
 	if (!err)
 		err = collect_counts(s, r, ncpus);
 	if (!err)

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Function symbols and USDT notes of an ELF file, for -u SPEC and `list`. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -348,4 +351,69 @@ err_free:
 	uc_elf_free(e);
 	errno = -err;
 	return NULL;
+}
+
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* @name made absolute with the compilation directory of @cu when it is relative. */
+static char *src_path(Dwarf_Die *cu, const char *name)
+{
+	Dwarf_Attribute attr;
+	const char *dir;
+	char *r;
+
+	dir = name[0] != '/' ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+	if (!dir)
+		return strdup(name);
+	return asprintf(&r, "%s/%s", dir, name) < 0 ? NULL : r;
+}
+
+/* The declaration of the function at @addr (module address): like cProfile's def line. */
+static void decl_of(Dwfl_Module *mod, Dwarf_Addr addr, char **file, uint32_t *line)
+{
+	Dwarf_Die *cu, *scopes = NULL;
+	const char *name;
+	Dwarf_Addr bias;
+	int n, k, l;
+
+	cu = dwfl_module_addrdie(mod, addr, &bias);
+	n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+	for (k = 0; k < n; k++) {
+		if (dwarf_tag(&scopes[k]) != DW_TAG_subprogram)
+			continue;
+		name = dwarf_decl_file(&scopes[k]);
+		if (name && !dwarf_decl_line(&scopes[k], &l) && l > 0) {
+			*file = src_path(cu, name);
+			*line = (uint32_t)l;
+		}
+		break;
+	}
+	free(scopes);
+}
+
+int uc_elf_src_lines(const char *path, const uint64_t *vaddrs, size_t n, char **files,
+		     uint32_t *lines)
+{
+	Dwfl *dwfl = dwfl_begin(&offline_callbacks);
+	Dwfl_Module *mod;
+	GElf_Addr bias = 0;
+	size_t i;
+
+	memset(files, 0, n * sizeof(*files));
+	memset(lines, 0, n * sizeof(*lines));
+	if (!dwfl)
+		return -ENOMEM;
+	mod = dwfl_report_offline(dwfl, "", path, -1);
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (!mod || !dwfl_module_getelf(mod, &bias)) {
+		dwfl_end(dwfl);
+		return -ENOEXEC;
+	}
+	for (i = 0; i < n; i++)
+		decl_of(mod, vaddrs[i] + bias, &files[i], &lines[i]);
+	dwfl_end(dwfl);
+	return 0;
 }

@@ -53,6 +53,7 @@ static void func_release(struct uc_func *f)
 	free(f->provider);
 	free(f->probe_begin);
 	free(f->probe_end);
+	free(f->file);
 }
 
 void uc_funcs_release(struct uc_funcs *fs)
@@ -286,6 +287,51 @@ static int resolve_regions(struct uc_funcs *fs, pid_t pid, const char *exe)
 	return err;
 }
 
+/* Source lines of the uprobe functions of the binary of function @first. */
+static int src_lines_of(struct uc_funcs *fs, size_t first)
+{
+	const char *bin = fs->v[first].binary;
+	size_t i, n = 0, k;
+	uint64_t *addr = calloc(fs->n, sizeof(*addr));
+	uint32_t *lines = calloc(fs->n, sizeof(*lines));
+	char **files = calloc(fs->n, sizeof(*files));
+	int err = addr && lines && files ? 0 : -ENOMEM;
+
+	for (i = first; !err && i < fs->n; i++)
+		if (fs->v[i].kind == UC_FN_UPROBE && !strcmp(fs->v[i].binary, bin))
+			addr[n++] = fs->v[i].vaddr;
+	if (!err && uc_elf_src_lines(bin, addr, n, files, lines) == 0) {
+		for (i = first, k = 0; i < fs->n; i++) {
+			if (fs->v[i].kind != UC_FN_UPROBE || strcmp(fs->v[i].binary, bin))
+				continue;
+			fs->v[i].file = files[k];
+			fs->v[i].line = lines[k++];
+		}
+	}
+	free(addr);
+	free(lines);
+	free(files);
+	return err;
+}
+
+/* Source file and line of every uprobe function whose binary has DWARF. */
+static int funcs_src_lines(struct uc_funcs *fs)
+{
+	size_t i, j;
+	int err = 0;
+
+	for (i = 0; !err && i < fs->n; i++) {
+		if (fs->v[i].kind != UC_FN_UPROBE)
+			continue;
+		for (j = 0; j < i && (fs->v[j].kind != UC_FN_UPROBE ||
+				      strcmp(fs->v[j].binary, fs->v[i].binary)); j++)
+			;
+		if (j == i)
+			err = src_lines_of(fs, i);
+	}
+	return err;
+}
+
 int uc_funcs_resolve(struct uc_funcs *fs, const struct options *o, pid_t pid, const char *exe)
 {
 	size_t i;
@@ -305,6 +351,8 @@ int uc_funcs_resolve(struct uc_funcs *fs, const struct options *o, pid_t pid, co
 			;
 		fs->n_binaries += j == i;
 	}
+	if (!err)
+		err = funcs_src_lines(fs);
 	if (!err && !fs->n) {
 		pr_err("nothing to trace: give -u SPEC or --regions");
 		err = -EINVAL;

@@ -54,6 +54,7 @@ void uc_report_free(struct uc_report *r)
 	for (i = 0; i < r->nfns; i++) {
 		free(r->fns[i].name);
 		free(r->fns[i].binary);
+		free(r->fns[i].file);
 	}
 	free(r->fns);
 	free(r->rows);
@@ -78,6 +79,16 @@ int uc_report_set_fn(struct uc_report *r, uint32_t id, const char *name, const c
 	fn->vaddr = vaddr;
 	fn->kind = kind;
 	return fn->name && fn->binary ? 0 : -ENOMEM;
+}
+
+int uc_report_set_src(struct uc_report *r, uint32_t id, const char *file, uint32_t line)
+{
+	if (id >= r->nfns)
+		return -EINVAL;
+	free(r->fns[id].file);
+	r->fns[id].file = file ? strdup(file) : NULL;
+	r->fns[id].line = line;
+	return !file || r->fns[id].file ? 0 : -ENOMEM;
 }
 
 /* Make room for one more element of @size in *@arr. */
@@ -346,7 +357,12 @@ static void json_row(FILE *f, const struct uc_report *r, const struct uc_row *ro
 	json_str(f, fn_name(r, row->func));
 	fprintf(f, ",\"binary\":");
 	json_str(f, fn->binary);
-	fprintf(f, ",\"kind\":\"%s\"", kind_names[fn->kind <= UC_FN_USDT_POINT ? fn->kind : 0]);
+	fprintf(f, ",\"kind\":\"%s\",\"file\":", kind_names[fn->kind <= UC_FN_USDT_POINT ? fn->kind : 0]);
+	if (fn->file)
+		json_str(f, fn->file);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"line\":%u", fn->line);
 	if (r->per_thread) {
 		fprintf(f, ",\"pid\":%u,\"tid\":%u,\"comm\":", row->pid, row->tid);
 		json_str(f, row->comm);
@@ -415,6 +431,8 @@ static int profile_fn_frame(struct profile *p, const struct uc_report *r, uint32
 		.module = r->fns[id].binary,
 		.addr = r->fns[id].vaddr,
 		.module_offset = r->fns[id].vaddr,
+		.file = r->fns[id].file,
+		.line = r->fns[id].line,
 		.kind = PFRAME_USER,
 		.resolved = 1,
 	};

@@ -29,6 +29,8 @@ struct uc_fn {
 	char *binary;		/* ELF path */
 	uint64_t vaddr;		/* ELF address (0 for USDT) */
 	uint32_t kind;		/* enum uc_fn_kind */
+	uint32_t line;		/* source line of the function, 0 if unknown */
+	char *file;		/* source file, or NULL */
 };
 
 /* Statistics of one function (of one thread with --per-thread). */
@@ -78,6 +80,8 @@ void uc_report_free(struct uc_report *r);
 /* Describe function @id (strings copied). Returns 0 or -errno. */
 int uc_report_set_fn(struct uc_report *r, uint32_t id, const char *name, const char *binary,
 		     uint64_t vaddr, enum uc_fn_kind kind);
+/* Set the source @file (copied, may be NULL) and @line of function @id. Returns 0 or -errno. */
+int uc_report_set_src(struct uc_report *r, uint32_t id, const char *file, uint32_t line);
 /* Add the sum over @ncpus per-CPU values of @func (rows with nothing are skipped). 0 or -errno. */
 int uc_report_add_stats(struct uc_report *r, uint32_t func, uint32_t tid, uint32_t pid,
 			const char *comm, const struct uc_fstats *percpu, size_t ncpus);

@@ -18,6 +18,8 @@ struct uc_func {
 	char *binary;		/* resolved ELF path */
 	uint64_t offset;	/* uprobe: file offset */
 	uint64_t vaddr;		/* uprobe: ELF address */
+	char *file;		/* uprobe: source file from DWARF, or NULL */
+	uint32_t line;		/* its line, or 0 */
 	uint32_t kind;		/* enum uc_fn_kind */
 	char *provider;		/* USDT only */
 	char *probe_begin;	/* USDT: the entry (or point) probe name */

@@ -60,6 +60,14 @@ struct uc_elf {
 	bool has_symtab;	/* a .symtab was there (not stripped) */
 };
 
+/*
+ * Source file and line of @n function addresses (ELF vaddr) of @path from its
+ * DWARF (or a separate debug file found the standard way). files[i] is a
+ * malloc'd path or NULL, lines[i] 0 when unknown. Returns 0, or -errno when
+ * @path cannot be read at all (then every entry is unknown).
+ */
+int uc_elf_src_lines(const char *path, const uint64_t *vaddrs, size_t n, char **files,
+		     uint32_t *lines);
 /* Read functions and USDT notes of @path. NULL + errno (ENOEXEC: not an ELF file). */
 struct uc_elf *uc_elf_open(const char *path);
 /* Free it all. Accepts NULL. */

@@ -218,6 +218,9 @@ if run pstats -u uc_rec -u uc_outer -u 'uc_inner_*' -o $TMP/p.pstats -- $W recur
 s=pstats.Stats(sys.argv[1])
 s.sort_stats("tottime").print_stats()
 st={k[2]:v for k,v in s.stats.items()}
+key=[k for k in s.stats if k[2]=="uc_rec"][0]
+src=open(key[0]).read().split("\n")[key[1]-1]
+assert key[0].endswith("ucall_work.c") and "uc_rec(" in src, key
 cc,nc,tt,ct,callers=st["uc_rec"]
 assert (cc,nc)==(20,100),(cc,nc)
 assert ct>0 and tt>0

@@ -162,6 +162,7 @@ static void test_notes_parse(void **state)
 	free(notes);
 }
 
+static const uint32_t marker_line = __LINE__ + 1;
 __attribute__((noinline, used)) int ucall_test_marker_function(int x)
 {
 	return x * 3 + 1;
@@ -190,6 +191,19 @@ static void test_elf_self(void **state)
 	assert_int_equal(fread(disk, 1, sizeof(disk), f), sizeof(disk));
 	fclose(f);
 	assert_memory_equal(disk, (const void *)ucall_test_marker_function, sizeof(disk));
+	/* DWARF: the function's file and first line */
+	{
+		char *file;
+		uint32_t line;
+
+		assert_int_equal(uc_elf_src_lines("/proc/self/exe", &e->syms[i].vaddr, 1, &file,
+						  &line), 0);
+		assert_non_null(file);
+		assert_non_null(strstr(file, "tests/unit/test_ucall_report.c"));
+		assert_true(file[0] == '/');
+		assert_int_equal(line, marker_line);
+		free(file);
+	}
 	uc_elf_free(e);
 	errno = 0;
 	assert_null(uc_elf_open("/etc/hostname"));
