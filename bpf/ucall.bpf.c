@@ -175,6 +175,15 @@ static __always_inline void emit(__u32 kind, __u32 func, __u32 depth, __u64 star
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* Whether the return of a call entered now will be probed (see UC_KERNEL_RET_DEPTH). */
+static __always_inline bool ret_probed(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct uprobe_task *ut = t->utask;
+
+	return !ut || ut->depth < UC_KERNEL_RET_DEPTH;
+}
+
 static __always_inline int on_enter(__u32 func, __u64 sp)
 {
 	struct uc_enter_res r;
@@ -182,6 +191,10 @@ static __always_inline int on_enter(__u32 func, __u64 sp)
 
 	if (!s)
 		return 0;
+	if (sp && !ret_probed()) {
+		count(UC_CNT_RET_DEPTH, 1);
+		return 0;
+	}
 	if (uc_enter(s, func, bpf_ktime_get_ns(), sp, &r) == UC_ENTER_FULL)
 		count(UC_CNT_STACK_FULL, 1);
 	if (r.stale)
@@ -189,7 +202,7 @@ static __always_inline int on_enter(__u32 func, __u64 sp)
 	return 0;
 }
 
-static __always_inline int on_exit(__u32 func)
+static __always_inline int on_exit(__u32 func, __u64 sp)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct uc_exit_res r;
@@ -200,7 +213,7 @@ static __always_inline int on_exit(__u32 func)
 	s = cur_stack();
 	if (!s)
 		return 0;
-	ret = uc_exit(s, func, now, &r);
+	ret = uc_exit(s, func, now, sp, &r);
 	if (ret == UC_EXIT_OVERFLOW) {
 		count(UC_CNT_OVERFLOW_EXIT, 1);
 		return 0;
@@ -246,7 +259,7 @@ int uc_entry(struct pt_regs *ctx)
 SEC("uretprobe")
 int uc_return(struct pt_regs *ctx)
 {
-	return on_exit(UC_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
+	return on_exit(UC_COOKIE_FUNC(bpf_get_attach_cookie(ctx)), PT_REGS_SP(ctx));
 }
 
 /* The same two, attached through uprobe_multi links (loaded with that attach type). */
@@ -259,7 +272,7 @@ int uc_entry_multi(struct pt_regs *ctx)
 SEC("uretprobe")
 int uc_return_multi(struct pt_regs *ctx)
 {
-	return on_exit(UC_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
+	return on_exit(UC_COOKIE_FUNC(bpf_get_attach_cookie(ctx)), PT_REGS_SP(ctx));
 }
 
 SEC("usdt")
@@ -272,7 +285,7 @@ int uc_usdt(struct pt_regs *ctx)
 	case UC_ROLE_ENTRY:
 		return on_enter(func, 0);
 	case UC_ROLE_EXIT:
-		return on_exit(func);
+		return on_exit(func, 0);
 	default:
 		return on_point(func);
 	}

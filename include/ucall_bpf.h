@@ -16,6 +16,7 @@
 #define UC_DEFAULT_FUNC_CAP 2000 /* functions one -u glob may match, one perf event each */
 #define UC_MULTI_FUNC_CAP 20000	/* the same with uprobe_multi links */
 #define UC_NO_FUNC	0xffffffffu	/* "no caller": the call came from untraced code */
+#define UC_KERNEL_RET_DEPTH 64	/* the kernel's MAX_URETPROBE_DEPTH: deeper returns are not probed */
 
 /*
  * The BPF cookie of every probe: function id in the low 32 bits, the probe's
@@ -107,6 +108,7 @@ enum uc_count {
 	UC_CNT_EDGE_FULL,	/* edge map full: edge not counted */
 	UC_CNT_TSTATS_FULL,	/* per-thread stats map full: call not counted */
 	UC_CNT_RB_FULL,		/* --trace: ring-buffer reserve failed, event lost */
+	UC_CNT_RET_DEPTH,	/* calls deeper than the kernel's uretprobe nesting limit */
 	UC_CNT_MAX,
 };
 

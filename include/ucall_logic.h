@@ -33,6 +33,13 @@
 
 _Static_assert((UC_MAX_DEPTH & UC_DEPTH_MASK) == 0, "UC_MAX_DEPTH must be a power of two");
 
+/* What a return adds to the entry's stack pointer: x86 pops the return address. */
+#if defined(__TARGET_ARCH_x86) || defined(__x86_64__)
+#define UC_RET_SP_DELTA 8
+#else
+#define UC_RET_SP_DELTA 0
+#endif
+
 /* Hide @x's value from the compiler so that a mask applied to it stays (verifier bounds). */
 #define UC_OPAQUE(x) __asm__ __volatile__("" : "+r"(x))
 
@@ -196,9 +203,16 @@ static __always_inline int uc_enter(struct uc_stack *s, __u32 func, __u64 now, _
 
 struct uc_find_ctx {
 	const struct uc_stack *s;
+	__u64 sp;
 	__u32 d, func;
 	int found;
 };
+
+/* Whether frame @f is the activation of @func that returns with stack pointer @sp (0: any). */
+static __always_inline int uc_is_frame_of(const struct uc_frame *f, __u32 func, __u64 sp)
+{
+	return f->func == func && (!sp || !f->sp || f->sp + UC_RET_SP_DELTA == sp);
+}
 
 static long uc_find_cb(__u32 i, void *arg)
 {
@@ -208,37 +222,49 @@ static long uc_find_cb(__u32 i, void *arg)
 	if (i >= c->d)
 		return 1;
 	idx = (c->d - 1 - i) & UC_DEPTH_MASK;
-	if (c->s->frames[idx].func != c->func)
+	if (!uc_is_frame_of(&c->s->frames[idx], c->func, c->sp))
 		return 0;
 	c->found = (int)idx;
 	return 1;
 }
 
-/* Index of the topmost frame of @func, or -1. */
-static __always_inline int uc_find(const struct uc_stack *s, __u32 func)
+/* Index of the topmost frame of @func returning with stack pointer @sp (0: any), or -1. */
+static __always_inline int uc_find(const struct uc_stack *s, __u32 func, __u64 sp)
 {
-	struct uc_find_ctx c = { .s = s, .d = s->depth, .func = func, .found = -1 };
+	struct uc_find_ctx c = { .s = s, .sp = sp, .d = s->depth, .func = func, .found = -1 };
 
-	if (c.d && s->frames[(c.d - 1) & UC_DEPTH_MASK].func == func)
+	if (c.d && uc_is_frame_of(&s->frames[(c.d - 1) & UC_DEPTH_MASK], func, sp))
 		return (int)((c.d - 1) & UC_DEPTH_MASK);	/* the usual case: the top frame */
 	if (c.d)
 		uc_loop(c.d < UC_MAX_DEPTH ? c.d : UC_MAX_DEPTH, uc_find_cb, &c);
 	return c.found;
 }
 
-/* Pop the frame of @func finished at @now into @r. Returns enum uc_exit_ret. */
-static __always_inline int uc_exit(struct uc_stack *s, __u32 func, __u64 now, struct uc_exit_res *r)
+/*
+ * Pop the frame of @func finished at @now into @r. @sp is the stack pointer
+ * at a uretprobe (it identifies the activation exactly), 0 for a USDT exit.
+ * Returns enum uc_exit_ret.
+ */
+static __always_inline int uc_exit(struct uc_stack *s, __u32 func, __u64 now, __u64 sp,
+				   struct uc_exit_res *r)
 {
 	struct uc_frame *f;
 	int k;
 
-	if (s->overflow) {
+	/* a USDT exit of a call that did not fit comes first */
+	if (s->overflow && !sp) {
 		s->overflow--;
 		return UC_EXIT_OVERFLOW;
 	}
-	k = uc_find(s, func);
+	k = uc_find(s, func, sp);
+	if (k < 0 && s->overflow) {
+		s->overflow--;
+		return UC_EXIT_OVERFLOW;
+	}
 	if (k < 0)
 		return UC_EXIT_NO_ENTRY;
+	if ((__u32)k + 1 < s->depth)
+		s->overflow = 0;	/* frames above it were left: so were calls beyond them */
 	k &= UC_DEPTH_MASK;
 	f = &s->frames[k];
 	r->func = func;

@@ -17,6 +17,7 @@ static const char *const count_names[UC_CNT_MAX] = {
 	[UC_CNT_EDGE_FULL] = "lost_edge_map_full",
 	[UC_CNT_TSTATS_FULL] = "lost_thread_map_full",
 	[UC_CNT_RB_FULL] = "lost_ringbuf_full",
+	[UC_CNT_RET_DEPTH] = "lost_uretprobe_depth",
 };
 
 const char *uc_count_name(enum uc_count c)

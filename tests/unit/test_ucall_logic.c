@@ -46,7 +46,7 @@ static void sim_run(struct sim *s, const struct ev *evs, size_t n)
 			s->stale += er.stale;
 			continue;
 		}
-		ret = uc_exit(&s->st, evs[i].func, evs[i].t, &xr);
+		ret = uc_exit(&s->st, evs[i].func, evs[i].t, evs[i].sp, &xr);
 		if (ret == UC_EXIT_OVERFLOW) {
 			s->overflow++;
 			continue;
@@ -197,6 +197,30 @@ static void test_tail_call(void **state)
 	assert_int_equal(s.e[A][B].calls, 1);
 }
 
+/* A uretprobe's stack pointer (entry SP + UC_RET_SP_DELTA) picks the activation exactly. */
+static void test_exit_matched_by_stack_pointer(void **state)
+{
+	static struct sim s;
+	const struct ev evs[] = {
+		{ 'E', R, 0, 1000 }, { 'E', R, 10, 900 }, { 'E', R, 20, 800 },
+		/* the innermost return was missed: the middle one returns */
+		{ 'X', R, 50, 900 + UC_RET_SP_DELTA },
+		{ 'X', R, 60, 1000 + UC_RET_SP_DELTA },
+		/* a return whose activation is not on the stack: no entry */
+		{ 'X', R, 70, 500 + UC_RET_SP_DELTA },
+	};
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	sim_run(&s, evs, sizeof(evs) / sizeof(evs[0]));
+	assert_int_equal(s.stale, 1);
+	assert_int_equal(s.no_entry, 1);
+	assert_int_equal(s.f[R].calls, 2);
+	assert_int_equal(s.f[R].total_ns, 60);
+	assert_int_equal(s.e[R][R].total_ns, 40);	/* the middle call: 10 -> 50 */
+	assert_int_equal(s.st.depth, 0);
+}
+
 /* The exit of a lower frame drops the frames above it. */
 static void test_stale_frames_dropped_on_exit(void **state)
 {
@@ -332,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_stale_frame_popped_on_entry),
 		cmocka_unit_test(test_stale_same_function_same_sp),
 		cmocka_unit_test(test_tail_call),
+		cmocka_unit_test(test_exit_matched_by_stack_pointer),
 		cmocka_unit_test(test_stale_frames_dropped_on_exit),
 		cmocka_unit_test(test_exit_without_entry_keeps_stack),
 		cmocka_unit_test(test_overflow),
