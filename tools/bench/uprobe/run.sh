@@ -84,7 +84,7 @@ calls = sum(f["calls"] for f in t["functions"] if f["name"] == "uc_leaf")
 tr = json.load(open(out + "/trace.json"))
 tcalls = sum(f["calls"] for f in tr["functions"] if f["name"] == "uc_hot")
 tl = tr["lost"]["total"]
-ev = json.load(open(out + "/trace.trace.json"))["traceEvents"]
+ev = [e for e in json.load(open(out + "/trace.trace.json"))["traceEvents"] if e["ph"] == "X"]
 tt = [float(l.split()[1]) for l in open(out + "/samples.txt") if l.startswith("trace ")]
 pb = statistics.median(s[("plain", "profiling-bpf")])
 print(f"\nexact counts: 2 threads x {n} calls of uc_leaf -> {calls} counted, lost {t['lost']['total']}")
