@@ -11,6 +11,8 @@ OUTPUT := $(OUTPUT)/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 BPF_OUT := $(OUTPUT)/bpf
+# <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> is multiarch
+BPF_SYS_INCLUDES := -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 PREFIX ?= /usr/local
 VERSION := 0.1.0
 
@@ -71,7 +73,7 @@ $(BPF_OUT)/vmlinux.h: | $(BPF_OUT)
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard include/*.h bpf/*.h)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-		-Iinclude -I$(BPF_OUT) -c $< -o $@
+		-Iinclude -I$(BPF_OUT) $(BPF_SYS_INCLUDES) -c $< -o $@
 
 $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

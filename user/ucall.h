@@ -39,7 +39,8 @@ int ucall_consume(struct ucall_session *s);
 size_t ucall_nprobes(const struct ucall_session *s);
 /*
  * Read the aggregated results, print the cProfile-style table (top o->top
- * rows, sorted by o->sort) and the lost counts to @table, and write every
+ * rows, sorted by o->sort) and the lost counts to @table (unless o->quiet
+ * or @table is NULL), and write every
  * output of o->outputs. When @combined (sampling ran too), -o FILE.ext gets
  * the calls profile as FILE.calls.ext, except .pstats and Chrome trace
  * outputs which are the calls profile's own. Returns 0 or -errno.
