@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * floor: attach the empty BPF program of bpf/bench_floor.bpf.c to the
+ * software cpu-clock perf event of every online CPU in frequency mode, like
+ * the sampler, and keep it attached until SIGINT or SIGTERM.
+ *
+ *   floor [-F HZ]        (default 999)
+ *
+ * Prints "floor: attached N cpus at HZ Hz" on stdout once every event is
+ * attached, so that a script can start the workload after it.
+ */
+#define LOG_MODULE "floor"
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "bench_floor.skel.h"
+#include "log.h"
+
+#define MAX_CPUS 1024
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int parse_hz(const char *s, unsigned long *hz)
+{
+	char *end;
+
+	errno = 0;
+	*hz = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *hz == 0 || *hz > 100000)
+		return -EINVAL;
+	return 0;
+}
+
+/* Open cpu-clock on @cpu at @hz; returns the fd, -ENODEV for an offline CPU. */
+static int open_cpu_clock(int cpu, unsigned long hz)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = hz,
+		.freq = 1,
+	};
+	int fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Attach @prog on every online CPU into @links; returns the count or -errno. */
+static int attach_all(struct bpf_program *prog, unsigned long hz, struct bpf_link **links)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu, fd, n = 0, err;
+
+	if (ncpu < 0)
+		return ncpu;
+	for (cpu = 0; cpu < ncpu && cpu < MAX_CPUS; cpu++) {
+		fd = open_cpu_clock(cpu, hz);
+		if (fd == -ENODEV)
+			continue;
+		if (fd < 0) {
+			pr_err("perf_event_open on cpu %d: %s", cpu, strerror(-fd));
+			return fd;
+		}
+		links[cpu] = bpf_program__attach_perf_event(prog, fd);
+		if (!links[cpu]) {
+			err = -errno;
+			close(fd);
+			pr_err("attach on cpu %d: %s", cpu, strerror(-err));
+			return err;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void detach_all(struct bpf_link **links)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < MAX_CPUS; cpu++)
+		bpf_link__destroy(links[cpu]);	/* closes the perf event too */
+}
+
+int main(int argc, char **argv)
+{
+	static struct bpf_link *links[MAX_CPUS];
+	struct bench_floor_bpf *skel;
+	unsigned long hz = 999;
+	int c, n;
+
+	while ((c = getopt(argc, argv, "F:")) != -1) {
+		if (c != 'F' || parse_hz(optarg, &hz)) {
+			fprintf(stderr, "usage: floor [-F HZ]   (1..100000)\n");
+			return 2;
+		}
+	}
+	log_setup_libbpf();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	skel = bench_floor_bpf__open_and_load();
+	if (!skel) {
+		pr_err("cannot load the floor program: %s", strerror(errno));
+		return 1;
+	}
+	n = attach_all(skel->progs.floor_tick, hz, links);
+	if (n > 0) {
+		printf("floor: attached %d cpus at %lu Hz\n", n, hz);
+		fflush(stdout);
+		while (!stop)
+			sleep(1);	/* a signal cuts it short */
+	}
+	detach_all(links);
+	bench_floor_bpf__destroy(skel);
+	return n > 0 ? 0 : 1;
+}
