@@ -1,9 +1,28 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <stdio.h>
-#include "sample.skel.h"
+/* profiling-bpf: parse the options, run the subcommand, exit with its code. */
+#include <errno.h>
 
-int main(void)
+#include "log.h"
+#include "options.h"
+#include "record.h"
+#include "ucall.h"
+
+int main(int argc, char **argv)
 {
-	printf("profiling-bpf %s\n", PB_VERSION);
-	return 0;
+	static struct options opts;
+	int err;
+
+	log_setup_libbpf();
+	err = options_parse(&opts, argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	switch (opts.command) {
+	case CMD_REPORT:
+		return cmd_report(&opts);
+	case CMD_LIST:
+		return ucall_cmd_list(&opts);
+	case CMD_RECORD:
+	default:
+		return cmd_record(&opts);
+	}
 }

@@ -62,6 +62,7 @@ struct options {
 	/* report FILE / list [-p PID | BINARY] [GLOB] */
 	const char *input;	/* report: the profile to read; list: the binary */
 	const char *glob;	/* list: optional glob */
+	char envbuf[4096];	/* copy of PROFILING_BPF_UPROBES, split in place */
 };
 
 /*

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build_profile.h"
+
+/* Scratch space for one stack: addresses to look up, results, frame ids. */
+struct build_ctx {
+	struct profile *p;
+	struct symbolizer *sym;
+	const struct build_opts *bo;
+	uint64_t addrs[65536 + 4];
+	struct sym_info info[65536 + 4];
+	uint32_t ids[65536 + 4];
+};
+
+void unresolved_label(const struct sym_info *si, char *buf, size_t len)
+{
+	const char *base;
+
+	if (!si->module) {
+		snprintf(buf, len, "[unknown]");
+		return;
+	}
+	base = strrchr(si->module, '/');
+	base = base ? base + 1 : si->module;
+	snprintf(buf, len, "%s+0x%llx", base, (unsigned long long)si->module_offset);
+}
+
+static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t addr,
+		     enum pframe_kind kind)
+{
+	struct pframe f = {
+		.module = si->module,
+		.file = si->file,
+		.line = si->line,
+		.addr = addr,
+		.module_offset = si->module_offset,
+		.kind = kind,
+		.resolved = si->reason == SYM_OK && si->name,
+	};
+	char label[512];
+
+	if (f.resolved) {
+		f.name = si->name;
+	} else {
+		unresolved_label(si, label, sizeof(label));
+		f.name = label;
+	}
+	return profile_add_frame(c->p, &f);
+}
+
+static int add_synth(struct build_ctx *c, const char *name)
+{
+	struct pframe f = { .name = name, .kind = PFRAME_SYNTH, .resolved = 1 };
+
+	return profile_add_frame(c->p, &f);
+}
+
+/*
+ * Resolve @n return addresses (leaf first) into frame ids at @ids. Every
+ * frame but the leaf is a return address: look up addr - 1, the call.
+ */
+static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
+		      size_t n, bool kernel, bool stale, uint32_t *ids)
+{
+	int err = 0, idx;
+
+	for (size_t i = 0; i < n; i++)
+		c->addrs[i] = ips[i] - (i > 0);
+	if (kernel)
+		err = symbolizer_resolve_kernel(c->sym, c->addrs, n, c->info);
+	else if (!stale)
+		err = symbolizer_resolve_user(c->sym, (pid_t)e->pid, c->addrs, n, c->info);
+	else
+		memset(c->info, 0, n * sizeof(c->info[0]));	/* image replaced by exec */
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (stale)
+			c->info[i].reason = SYM_NO_PROCESS;
+		c->info[i].module_offset += (i > 0);
+		idx = add_frame(c, &c->info[i], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
+		if (idx < 0)
+			return idx;
+		ids[i] = (uint32_t)idx;
+	}
+	return 0;
+}
+
+/* Root frames (outermost last in the leaf-first array): thread, then process. */
+static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t *ids)
+{
+	const char *pname = NULL;
+	char label[64];
+	int n = 0, idx;
+
+	if (e->tid) {
+		snprintf(label, sizeof(label), "%s-%u", e->comm[0] ? e->comm : "?", e->tid);
+		idx = add_synth(c, label);
+		if (idx < 0)
+			return idx;
+		ids[n++] = (uint32_t)idx;
+	}
+	if (c->bo->process_root) {
+		if (c->bo->pid_name)
+			pname = c->bo->pid_name(c->bo->ctx, e->pid);
+		snprintf(label, sizeof(label), "%s", pname && *pname ? pname : "[unknown process]");
+		idx = add_synth(c, label);
+		if (idx < 0)
+			return idx;
+		ids[n++] = (uint32_t)idx;
+	}
+	return n;
+}
+
+static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t period)
+{
+	bool stale = c->bo->pid_gen && c->bo->pid_gen(c->bo->ctx, e->pid) != e->gen;
+	uint32_t depth = e->nkernel + e->nuser;
+	int err, nroots, idx;
+
+	err = add_frames(c, e, e->ips, e->nkernel, true, false, c->ids);
+	if (!err)
+		err = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, stale,
+				 c->ids + e->nkernel);
+	if (err)
+		return err;
+	if (!depth) {
+		idx = add_synth(c, "[no stack]");
+		if (idx < 0)
+			return idx;
+		c->ids[depth++] = (uint32_t)idx;
+	}
+	nroots = add_roots(c, e, c->ids + depth);
+	if (nroots < 0)
+		return nroots;
+	return profile_add_sample(c->p, c->ids, depth + (uint32_t)nroots, e->count,
+				  e->count * period, e->pid, e->tid);
+}
+
+struct profile *profile_from_store(const struct stack_store *st, struct symbolizer *sym,
+				   const struct build_opts *bo)
+{
+	uint64_t period = bo->freq_hz ? 1000000000ULL / bo->freq_hz : 0;
+	struct build_ctx *c = malloc(sizeof(*c));
+	int err = 0;
+
+	if (!c)
+		return NULL;
+	c->sym = sym;
+	c->bo = bo;
+	c->p = profile_new();
+	if (!c->p) {
+		free(c);
+		return NULL;
+	}
+	c->p->period_ns = period;
+	c->p->freq_hz = bo->freq_hz;
+	for (size_t i = 0; i < st->nentries && !err; i++)
+		err = add_entry(c, st->entries[i], period);
+	if (err) {
+		profile_free(c->p);
+		free(c);
+		errno = -err;
+		return NULL;
+	}
+	struct profile *p = c->p;
+
+	free(c);
+	return p;
+}

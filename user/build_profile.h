@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Turn the raw stack store into a symbolized struct profile. */
+#ifndef PB_BUILD_PROFILE_H
+#define PB_BUILD_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile.h"
+#include "stack_store.h"
+#include "symbolize.h"
+
+/* How to build; the callbacks may be NULL. */
+struct build_opts {
+	uint64_t freq_hz;	/* sampling frequency, gives the period */
+	bool process_root;	/* add the process name as the root frame */
+	/* current exec generation of @pid: stacks of older generations cannot be symbolized */
+	uint32_t (*pid_gen)(void *ctx, uint32_t pid);
+	/* name of process @pid, or NULL */
+	const char *(*pid_name)(void *ctx, uint32_t pid);
+	void *ctx;
+};
+
+/*
+ * Build a profile of every stack in @st, symbolized through @sym. Counters
+ * are added by the caller. Returns NULL + errno on allocation failure.
+ */
+struct profile *profile_from_store(const struct stack_store *st, struct symbolizer *sym,
+				   const struct build_opts *bo);
+/* The label of an unresolved frame: "module+0xOFF" (basename) or "[unknown]". */
+void unresolved_label(const struct sym_info *si, char *buf, size_t len);
+
+#endif

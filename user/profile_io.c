@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Reading a profile file of any supported format; writing one by format. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_MODULE NULL
+#include "log.h"
+#include "output.h"
+
+#define MAX_INPUT (1ULL << 30)
+
+static int writer_trampoline(FILE *f, const void *arg)
+{
+	const void *const *a = arg;
+	profile_writer_fn fn = (profile_writer_fn)(uintptr_t)a[0];
+
+	return fn(f, a[1]);
+}
+
+static profile_writer_fn writer_for(enum out_format fmt)
+{
+	switch (fmt) {
+	case FMT_FOLDED:
+		return folded_write;
+	case FMT_PPROF:
+		return pprof_write;
+	case FMT_SVG:
+		return svg_write;
+	case FMT_JSON:
+		return json_write;
+	default:
+		return NULL;
+	}
+}
+
+int profile_write_file(const struct profile *p, const char *path, enum out_format fmt)
+{
+	profile_writer_fn fn = writer_for(fmt);
+	const void *arg[2] = { (const void *)(uintptr_t)fn, p };
+
+	if (!fn) {
+		pr_err("%s: this format is not available for a sampled profile", path);
+		return -EINVAL;
+	}
+	return output_write_atomic(path, writer_trampoline, arg);
+}
+
+/* Read a whole regular file (at most MAX_INPUT bytes) into a NUL-terminated buffer. */
+static char *read_all(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_INPUT) {
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out;
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	*len = got;
+out:
+	close(fd);
+	return buf;
+}
+
+struct profile *profile_read_file(const char *path)
+{
+	const unsigned char *u;
+	struct profile *p;
+	size_t len = 0;
+	char *data = read_all(path, &len);
+
+	if (!data)
+		return NULL;
+	u = (const unsigned char *)data;
+	/* gzip magic, or a binary protobuf (no text starts with field 1 wire type 2) */
+	if (len >= 2 && ((u[0] == 0x1f && u[1] == 0x8b) || u[0] == 0x0a))
+		p = pprof_read_mem(data, len);
+	else
+		p = folded_read_mem(data, len);
+	free(data);
+	return p;
+}

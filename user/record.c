@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `profiling-bpf record`: set up the targets and the sampler (and the
+ * deterministic session), run until the duration ends, a signal arrives or
+ * every target exits, then symbolize and write everything collected.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MODULE NULL
+#include "build_profile.h"
+#include "log.h"
+#include "output.h"
+#include "record.h"
+#include "sampler.h"
+#include "symbolize.h"
+#include "target.h"
+#include "ucall.h"
+
+#define MAX_STACKS	(1u << 20)	/* distinct stacks kept in memory */
+
+struct run {
+	const struct options *o;
+	pid_t pids[PB_MAX_PIDS];
+	size_t npids;
+	struct child child;
+	struct sampler *sampler;
+	struct ucall_session *ucall;
+	struct symbolizer *sym;
+	struct hashmap names;		/* (void *)pid -> malloc'd process name */
+	int epfd;
+	uint64_t start_ns, start_unix_ns, end_ns;
+	bool status_line;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    sigaction(SIGHUP, &sa, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* --- process names and symbolizer snapshots, driven by the drain --- */
+
+static uint64_t hash_pidkey(const void *key, void *ctx)
+{
+	uintptr_t v = (uintptr_t)key;
+
+	(void)ctx;
+	return hash_bytes(&v, sizeof(v), 1);
+}
+
+static bool equal_pidkey(const void *a, const void *b, void *ctx)
+{
+	(void)ctx;
+	return a == b;
+}
+
+static void remember_name(struct run *r, uint32_t pid)
+{
+	char name[64];
+	uintptr_t old = 0;
+	char *copy;
+
+	process_name((pid_t)pid, name, sizeof(name));
+	if (!name[0])
+		return;
+	copy = strdup(name);
+	if (!copy)
+		return;
+	if (hashmap_find(&r->names, (void *)(uintptr_t)pid, &old))
+		free((void *)old);
+	if (hashmap_set(&r->names, (void *)(uintptr_t)pid, (uintptr_t)copy))
+		free(copy);
+}
+
+static void hook_new_pid(void *ctx, uint32_t pid)
+{
+	struct run *r = ctx;
+	int err = symbolizer_snapshot(r->sym, (pid_t)pid);
+
+	if (err && err != -ESRCH)
+		pr_debug("cannot snapshot process %u: %s", pid, strerror(-err));
+	remember_name(r, pid);
+}
+
+static void hook_exec(void *ctx, uint32_t pid)
+{
+	struct run *r = ctx;
+
+	symbolizer_forget(r->sym, (pid_t)pid);
+}
+
+static const char *name_of(void *ctx, uint32_t pid)
+{
+	struct run *r = ctx;
+	uintptr_t v;
+
+	return hashmap_find(&r->names, (void *)(uintptr_t)pid, &v) ? (const char *)v : NULL;
+}
+
+static uint32_t gen_of(void *ctx, uint32_t pid)
+{
+	struct run *r = ctx;
+
+	return sampler_pid_gen(r->sampler, pid);
+}
+
+/* --- checks before anything is started --- */
+
+static bool is_sampling_format(enum out_format f)
+{
+	return f == FMT_FOLDED || f == FMT_PPROF || f == FMT_SVG || f == FMT_JSON;
+}
+
+int outputs_check(const struct options *o)
+{
+	bool calls = o->nuprobes || o->regions;
+	char dirbuf[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < o->noutputs; i++) {
+		const char *path = o->outputs[i].path;
+		enum out_format f = o->outputs[i].format;
+
+		if (!calls && !is_sampling_format(f)) {
+			pr_err("%s: this format needs deterministic profiling (-u SPEC or --regions)",
+			       path);
+			return -EINVAL;
+		}
+		if (!strcmp(path, "-"))
+			continue;
+		if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+			pr_err("refusing to write %s: it is a symbolic link", path);
+			return -ELOOP;
+		}
+		if (!lstat(path, &st) && S_ISDIR(st.st_mode)) {
+			pr_err("cannot write %s: it is a directory", path);
+			return -EISDIR;
+		}
+		snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+		if (access(dirname(dirbuf), W_OK | X_OK)) {
+			int err = -errno;
+
+			pr_err("cannot write %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* --- set up --- */
+
+static int setup_targets(struct run *r)
+{
+	const struct options *o = r->o;
+	int err;
+
+	if (o->cmd_argv) {
+		err = child_spawn(&r->child, o->cmd_argv);
+		if (err)
+			return err;
+		r->pids[r->npids++] = r->child.pid;
+		return 0;
+	}
+	for (size_t i = 0; i < o->npids; i++) {
+		r->pids[i] = o->pids[i];
+		err = target_check_pid(&r->pids[i]);
+		if (err)
+			return err;
+	}
+	r->npids = o->npids;
+	return 0;
+}
+
+static int setup_sampler(struct run *r)
+{
+	const struct options *o = r->o;
+	struct sampler_config cfg = {
+		.freq = o->freq,
+		.all = o->all,
+		.user_stacks = !o->no_user,
+		.kernel_stacks = !o->no_kernel,
+		.per_thread = o->per_thread,
+		.follow_forks = true,
+		.max_stacks = MAX_STACKS,
+	};
+	struct sampler_hooks hooks = {
+		.on_new_pid = hook_new_pid,
+		.on_exec = hook_exec,
+		.ctx = r,
+	};
+	int err;
+
+	r->sampler = sampler_open(&cfg, &hooks);
+	if (!r->sampler)
+		return -errno;
+	for (size_t i = 0; i < r->npids; i++) {
+		err = sampler_add_target(r->sampler, r->pids[i]);
+		if (err)
+			return err;
+		/* while it is surely alive; a -- CMD child is snapshotted after exec */
+		if (!o->cmd_argv)
+			hook_new_pid(r, (uint32_t)r->pids[i]);
+	}
+	return 0;
+}
+
+static int epoll_add(struct run *r, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int setup(struct run *r)
+{
+	const struct options *o = r->o;
+	int err;
+
+	r->sym = symbolizer_new();
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!r->sym || r->epfd < 0)
+		return -ENOMEM;
+	err = setup_targets(r);
+	if (!err && !o->no_sample)
+		err = setup_sampler(r);
+	if (!err && (o->nuprobes || o->regions)) {
+		r->ucall = ucall_open(o, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
+		if (!r->ucall)
+			err = -errno ? -errno : -EINVAL;
+	}
+	if (!err && r->sampler)
+		err = sampler_attach(r->sampler);
+	if (!err && r->ucall)
+		err = ucall_attach(r->ucall);
+	if (!err && r->sampler)
+		err = epoll_add(r, sampler_fd(r->sampler));
+	if (!err && r->ucall)
+		err = epoll_add(r, ucall_fd(r->ucall));
+	return err;
+}
+
+/* --- run --- */
+
+static bool targets_done(struct run *r)
+{
+	if (r->o->all)
+		return false;
+	if (r->o->cmd_argv)
+		return child_exited(&r->child);
+	for (size_t i = 0; i < r->npids; i++) {
+		if (target_alive(r->pids[i]))
+			return false;
+	}
+	return true;
+}
+
+static void drain(struct run *r)
+{
+	int err = 0;
+
+	if (r->sampler)
+		err = sampler_consume(r->sampler);
+	if (err < 0)
+		pr_warn("ring buffer: %s", strerror(-err));
+	if (r->ucall && ucall_consume(r->ucall) < 0)
+		pr_warn("call ring buffer: %s", strerror(errno));
+}
+
+static uint64_t lost_now(const struct sampler_counts *c)
+{
+	return c->bpf[PB_CNT_RB_FULL] + c->bad_records + c->store_full;
+}
+
+static void show_status(struct run *r, uint64_t now)
+{
+	struct sampler_counts c = { 0 };
+
+	if (r->sampler)
+		sampler_read_counts(r->sampler, &c);
+	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs, %llu samples, %llu lost",
+		(double)(now - r->start_ns) / 1e9, (unsigned long long)c.records,
+		(unsigned long long)lost_now(&c));
+	if (r->ucall)
+		fprintf(stderr, ", %zu probes", ucall_nprobes(r->ucall));
+	fflush(stderr);
+}
+
+static int run_loop(struct run *r)
+{
+	uint64_t limit = r->o->duration > 0 ? (uint64_t)(r->o->duration * 1e9) : 0;
+	uint64_t now, last_status = 0;
+	struct epoll_event ev[4];
+
+	r->start_ns = now_ns(CLOCK_MONOTONIC);
+	r->start_unix_ns = now_ns(CLOCK_REALTIME);
+	if (r->o->cmd_argv && child_release(&r->child))
+		return -ECHILD;
+	pr_info("recording at %llu Hz; Ctrl-C to stop", (unsigned long long)r->o->freq);
+	while (!stop_signal) {
+		if (epoll_wait(r->epfd, ev, 4, 100) < 0 && errno != EINTR)
+			return -errno;
+		drain(r);
+		now = now_ns(CLOCK_MONOTONIC);
+		if (targets_done(r) || (limit && now - r->start_ns >= limit))
+			break;
+		if (r->status_line && now - last_status >= 500000000ULL) {
+			show_status(r, now);
+			last_status = now;
+		}
+	}
+	r->end_ns = now_ns(CLOCK_MONOTONIC);
+	if (r->status_line)
+		fputs("\r\033[K", stderr);
+	if (stop_signal)
+		pr_info("stopping on signal %d", (int)stop_signal);
+	return 0;
+}
+
+/* --- tear down: symbolize and write --- */
+
+static int add_counters(struct profile *p, const struct sampler_counts *c)
+{
+	static const struct {
+		const char *name;
+		int idx;
+	} bpf_names[] = {
+		{ "lost_ringbuf_full", PB_CNT_RB_FULL },
+		{ "user_stack_errors", PB_CNT_USTACK_ERR },
+		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
+		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
+		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+	};
+	uint32_t id;
+	uint64_t lost = lost_now(c);
+	int err = 0, idx;
+
+	for (size_t i = 0; i < sizeof(bpf_names) / sizeof(bpf_names[0]) && !err; i++)
+		err = profile_set_counter(p, bpf_names[i].name, c->bpf[bpf_names[i].idx]);
+	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
+	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
+	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	if (err || !lost)
+		return err;
+	/* lost samples stay visible in every format, as their own stack */
+	idx = profile_add_frame(p, &(struct pframe){ .name = "[lost samples]",
+						       .kind = PFRAME_SYNTH, .resolved = 1 });
+	if (idx < 0)
+		return idx;
+	id = (uint32_t)idx;
+	return profile_add_sample(p, &id, 1, lost, lost * p->period_ns, 0, 0);
+}
+
+static struct profile *collect_profile(struct run *r)
+{
+	struct build_opts bo = {
+		.freq_hz = r->o->freq,
+		.process_root = r->o->all,
+		.pid_gen = gen_of,
+		.pid_name = name_of,
+		.ctx = r,
+	};
+	struct sampler_counts c;
+	struct profile *p;
+
+	sampler_read_counts(r->sampler, &c);
+	if (!r->o->quiet)
+		fprintf(stderr, "profiling-bpf: symbolizing %zu distinct stacks...\n",
+			sampler_store(r->sampler)->nentries);
+	p = profile_from_store(sampler_store(r->sampler), r->sym, &bo);
+	if (!p) {
+		pr_err("cannot build the profile: %s", strerror(errno));
+		return NULL;
+	}
+	p->start_unix_ns = r->start_unix_ns;
+	p->duration_ns = r->end_ns - r->start_ns;
+	if (add_counters(p, &c)) {
+		profile_free(p);
+		pr_err("cannot build the profile: out of memory");
+		return NULL;
+	}
+	return p;
+}
+
+static int write_outputs(const struct options *o, const struct profile *p)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < o->noutputs; i++) {
+		if (!is_sampling_format(o->outputs[i].format))
+			continue;
+		if (profile_write_file(p, o->outputs[i].path, o->outputs[i].format))
+			err = -EIO;
+		else if (!o->quiet && strcmp(o->outputs[i].path, "-"))
+			fprintf(stderr, "profiling-bpf: wrote %s\n", o->outputs[i].path);
+	}
+	return err;
+}
+
+static void print_summary(struct run *r, const struct profile *p)
+{
+	fprintf(stderr, "profiling-bpf: %llu samples, %llu lost, %.2f s at %llu Hz\n",
+		(unsigned long long)profile_counter(p, "samples_recorded"),
+		(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9,
+		(unsigned long long)r->o->freq);
+	top_print(stderr, p, r->o->top);
+}
+
+static int finish_sampling(struct run *r)
+{
+	struct profile *p;
+	int err;
+
+	sampler_detach(r->sampler);
+	sampler_consume(r->sampler);	/* what is left in the ring buffer */
+	p = collect_profile(r);
+	if (!p)
+		return -ENOMEM;
+	err = write_outputs(r->o, p);
+	if (!r->o->quiet)
+		print_summary(r, p);
+	profile_free(p);
+	return err;
+}
+
+static void report_child(struct run *r)
+{
+	int st = r->child.status;
+
+	if (!r->child.pid || !r->child.reaped || r->o->quiet)
+		return;
+	if (WIFEXITED(st) && WEXITSTATUS(st))
+		fprintf(stderr, "profiling-bpf: command exited with status %d\n", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		fprintf(stderr, "profiling-bpf: command killed by signal %d\n", WTERMSIG(st));
+}
+
+static void teardown(struct run *r)
+{
+	uintptr_t v;
+
+	child_abort(&r->child);
+	ucall_free(r->ucall);
+	sampler_free(r->sampler);
+	symbolizer_free(r->sym);
+	for (size_t i = 0; i < r->names.cap; i++) {
+		if (r->names.slots[i].key && (v = r->names.slots[i].value))
+			free((void *)v);
+	}
+	hashmap_release(&r->names);
+	if (r->epfd >= 0)
+		close(r->epfd);
+}
+
+int cmd_record(const struct options *o)
+{
+	struct run r = { .o = o, .epfd = -1 };
+	int err;
+
+	hashmap_init(&r.names, hash_pidkey, equal_pidkey, NULL);
+	r.status_line = !o->quiet && isatty(STDERR_FILENO);
+	err = outputs_check(o);
+	if (!err && access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pr_err("this kernel has no BTF (/sys/kernel/btf/vmlinux): it needs "
+		       "CONFIG_DEBUG_INFO_BTF=y");
+		err = -ENOTSUP;
+	}
+	err = err ?: install_signals();
+	err = err ?: setup(&r);
+	err = err ?: run_loop(&r);
+	if (!err && r.sampler)
+		err = finish_sampling(&r);
+	if (!err && r.ucall)
+		err = ucall_finish(r.ucall, o, r.sampler != NULL, stderr);
+	if (r.child.pid && !r.child.reaped && !err)
+		child_exited(&r.child);
+	report_child(&r);
+	teardown(&r);
+	return err ? 1 : 0;
+}
+
+int cmd_report(const struct options *o)
+{
+	struct profile *p = profile_read_file(o->input);
+	int err = 0;
+
+	if (!p) {
+		pr_err("cannot read %s: %s", o->input,
+		       errno == EINVAL ? "not a pprof or folded profile" : strerror(errno));
+		return 1;
+	}
+	if (o->noutputs)
+		err = write_outputs(o, p);
+	else
+		top_print(stdout, p, o->top);
+	profile_free(p);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#define LOG_MODULE "sampler"
+#include "log.h"
+#include "sampler.h"
+#include "sample.skel.h"
+
+/* Per-pid state: exec generation (high bits) and "seen" (bit 0). */
+#define PID_SEEN	1u
+#define PID_GEN_SHIFT	1
+
+struct sampler {
+	struct sampler_config cfg;
+	struct sampler_hooks hooks;
+	struct sample_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;	/* one per online CPU, NULL where none */
+	int *pfds;
+	int ncpus;
+	struct stack_store store;
+	struct hashmap pids;		/* (void *)pid -> state */
+	uint64_t records, bad_records, store_full;
+};
+
+static uint64_t hash_pid(const void *key, void *ctx)
+{
+	uintptr_t v = (uintptr_t)key;
+
+	(void)ctx;
+	return hash_bytes(&v, sizeof(v), 0);
+}
+
+static bool equal_pid(const void *a, const void *b, void *ctx)
+{
+	(void)ctx;
+	return a == b;
+}
+
+static uint32_t pid_state(struct sampler *s, uint32_t pid)
+{
+	uintptr_t v = 0;
+
+	hashmap_find(&s->pids, (void *)(uintptr_t)pid, &v);
+	return (uint32_t)v;
+}
+
+uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
+{
+	return pid_state(s, pid) >> PID_GEN_SHIFT;
+}
+
+int sample_record_check(const void *data, size_t size)
+{
+	const struct pb_rec_hdr *h = data;
+	const struct pb_sample *smp = data;
+
+	if (size < sizeof(*h) || h->size != size)
+		return 0;
+	switch (h->kind) {
+	case PB_REC_SAMPLE:
+		if (size != sizeof(*smp) || smp->ustack_sz > (int)sizeof(smp->ustack) ||
+		    smp->kstack_sz > (int)sizeof(smp->kstack) ||
+		    (smp->ustack_sz > 0 && smp->ustack_sz % 8) ||
+		    (smp->kstack_sz > 0 && smp->kstack_sz % 8))
+			return 0;
+		return PB_REC_SAMPLE;
+	case PB_REC_EXEC:
+	case PB_REC_EXIT:
+	case PB_REC_FORK:
+		return size == sizeof(struct pb_task_event) ? (int)h->kind : 0;
+	default:
+		return 0;
+	}
+}
+
+/* First record of @pid: remember it and tell the hooks. */
+static void note_pid(struct sampler *s, uint32_t pid)
+{
+	uint32_t st = pid_state(s, pid);
+
+	if (st & PID_SEEN)
+		return;
+	if (hashmap_set(&s->pids, (void *)(uintptr_t)pid, st | PID_SEEN))
+		return;
+	if (s->hooks.on_new_pid)
+		s->hooks.on_new_pid(s->hooks.ctx, pid);
+}
+
+static void handle_sample(struct sampler *s, const struct pb_sample *smp)
+{
+	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
+	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
+	char comm[PB_COMM_LEN + 1];
+	int err;
+
+	note_pid(s, smp->pid);
+	memcpy(comm, smp->comm, PB_COMM_LEN);
+	comm[PB_COMM_LEN] = '\0';
+	err = stack_store_add(&s->store, smp->pid, smp->tid, sampler_pid_gen(s, smp->pid), comm,
+			      (const uint64_t *)smp->kstack, nk,
+			      (const uint64_t *)smp->ustack, nu, 1);
+	if (err)
+		s->store_full++;
+}
+
+static void handle_task(struct sampler *s, const struct pb_task_event *e)
+{
+	uint32_t st;
+
+	switch (e->hdr.kind) {
+	case PB_REC_EXEC:
+		st = pid_state(s, e->pid);
+		/* a new image: samples from now on belong to a new generation */
+		hashmap_set(&s->pids, (void *)(uintptr_t)e->pid,
+			    (st & ~PID_SEEN) + (1u << PID_GEN_SHIFT));
+		if (s->hooks.on_exec)
+			s->hooks.on_exec(s->hooks.ctx, e->pid);
+		break;
+	case PB_REC_EXIT:
+		if (s->hooks.on_exit)
+			s->hooks.on_exit(s->hooks.ctx, e->pid);
+		break;
+	case PB_REC_FORK:
+		if (s->hooks.on_fork)
+			s->hooks.on_fork(s->hooks.ctx, e->pid, e->child_pid);
+		break;
+	}
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	int kind = sample_record_check(data, size);
+
+	if (!kind) {
+		s->bad_records++;
+		return 0;
+	}
+	if (kind == PB_REC_SAMPLE) {
+		s->records++;
+		handle_sample(s, data);
+	} else {
+		handle_task(s, data);
+	}
+	return 0;
+}
+
+/* A one-line error for a failed load/attach, naming capabilities on EPERM. */
+static void report_bpf_error(const char *what, int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		pr_err("%s: permission denied: run as root or grant CAP_BPF and CAP_PERFMON", what);
+	else
+		pr_err("%s: %s", what, strerror(-err));
+}
+
+struct sampler *sampler_open(const struct sampler_config *cfg, const struct sampler_hooks *hooks)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	if (hooks)
+		s->hooks = *hooks;
+	stack_store_init(&s->store, cfg->max_stacks, cfg->per_thread);
+	hashmap_init(&s->pids, hash_pid, equal_pid, NULL);
+	s->skel = sample_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		report_bpf_error("cannot open the sampling BPF object", err);
+		goto err_free;
+	}
+	s->skel->rodata->all_tasks = cfg->all;
+	s->skel->rodata->user_stacks = cfg->user_stacks;
+	s->skel->rodata->kernel_stacks = cfg->kernel_stacks;
+	s->skel->rodata->follow_forks = cfg->follow_forks;
+	s->skel->rodata->self_pid = (__u32)getpid();
+	err = sample_bpf__load(s->skel);
+	if (err) {
+		report_bpf_error("cannot load the sampling BPF program", err);
+		goto err_free;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		pr_err("cannot set up the ring buffer: %s", strerror(-err));
+		goto err_free;
+	}
+	return s;
+err_free:
+	sampler_free(s);
+	errno = -err;
+	return NULL;
+}
+
+int sampler_add_target(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+	int err;
+
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &one, BPF_ANY);
+	if (err) {
+		err = -errno;
+		pr_err("cannot add target %d: %s", (int)pid, strerror(-err));
+	}
+	return err;
+}
+
+static int open_cpu_clock(uint64_t freq, int cpu)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = freq,
+		.freq = 1,
+	};
+
+	return (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* Attach the perf_event program to a cpu-clock event on every online CPU
+ * (possible CPUs that are offline answer ENODEV and are skipped). */
+static int attach_perf_events(struct sampler *s)
+{
+	int n = libbpf_num_possible_cpus(), err, cpu, attached = 0;
+
+	if (n <= 0) {
+		pr_err("cannot count the CPUs: %s", strerror(-n));
+		return n ? n : -ENODEV;
+	}
+	s->ncpus = n;
+	s->links = calloc((size_t)n, sizeof(*s->links));
+	s->pfds = malloc((size_t)n * sizeof(*s->pfds));
+	if (!s->links || !s->pfds)
+		return -ENOMEM;
+	for (cpu = 0; cpu < n; cpu++)
+		s->pfds[cpu] = -1;
+	for (cpu = 0; cpu < n; cpu++) {
+		s->pfds[cpu] = open_cpu_clock(s->cfg.freq, cpu);
+		if (s->pfds[cpu] < 0) {
+			err = -errno;
+			if (err == -ENODEV)
+				continue;
+			report_bpf_error("cannot open the cpu-clock perf event", err);
+			return err;
+		}
+		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.sample, s->pfds[cpu]);
+		if (!s->links[cpu]) {
+			err = -errno;
+			report_bpf_error("cannot attach to the cpu-clock perf event", err);
+			return err;
+		}
+		attached++;
+	}
+	if (!attached) {
+		pr_err("no online CPU to sample");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int sampler_attach(struct sampler *s)
+{
+	int err;
+
+	/* lifecycle tracepoints first, so no fork or exec of a target is missed */
+	err = sample_bpf__attach(s->skel);
+	if (err) {
+		report_bpf_error("cannot attach the scheduler tracepoints", err);
+		return err;
+	}
+	return attach_perf_events(s);
+}
+
+int sampler_fd(struct sampler *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int sampler_consume(struct sampler *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	memset(out, 0, sizeof(*out));
+	out->records = s->records;
+	out->bad_records = s->bad_records;
+	out->store_full = s->store_full;
+	if (ncpu <= 0)
+		return;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (__u32 i = 0; i < PB_CNT_MAX; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.counts), &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out->bpf[i] += vals[c];
+	}
+	free(vals);
+}
+
+struct stack_store *sampler_store(struct sampler *s)
+{
+	return &s->store;
+}
+
+void sampler_detach(struct sampler *s)
+{
+	if (!s || !s->links)
+		return;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		bpf_link__destroy(s->links[cpu]);
+		s->links[cpu] = NULL;
+		if (s->pfds[cpu] >= 0)
+			close(s->pfds[cpu]);
+		s->pfds[cpu] = -1;
+	}
+}
+
+void sampler_free(struct sampler *s)
+{
+	if (!s)
+		return;
+	sampler_detach(s);
+	free(s->links);
+	free(s->pfds);
+	ring_buffer__free(s->rb);
+	sample_bpf__destroy(s->skel);
+	stack_store_release(&s->store);
+	hashmap_release(&s->pids);
+	free(s);
+}

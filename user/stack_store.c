@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack_store.h"
+
+static size_t entry_key_len(const struct stack_entry *e)
+{
+	return (size_t)(e->nkernel + e->nuser) * sizeof(e->ips[0]);
+}
+
+static uint64_t entry_hash(const void *key, void *ctx)
+{
+	const struct stack_entry *e = key;
+	uint64_t h = hash_bytes(&e->pid, sizeof(uint32_t) * 3 + sizeof(uint16_t) * 2, 0);
+
+	(void)ctx;
+	h = hash_bytes(e->comm, sizeof(e->comm), h);
+	return hash_bytes(e->ips, entry_key_len(e), h);
+}
+
+static bool entry_equal(const void *a, const void *b, void *ctx)
+{
+	const struct stack_entry *x = a, *y = b;
+
+	(void)ctx;
+	return x->pid == y->pid && x->tid == y->tid && x->gen == y->gen &&
+	       x->nkernel == y->nkernel && x->nuser == y->nuser &&
+	       !memcmp(x->comm, y->comm, sizeof(x->comm)) &&
+	       !memcmp(x->ips, y->ips, entry_key_len(x));
+}
+
+void stack_store_init(struct stack_store *st, size_t max_stacks, bool per_thread)
+{
+	memset(st, 0, sizeof(*st));
+	hashmap_init(&st->map, entry_hash, entry_equal, NULL);
+	st->max_stacks = max_stacks;
+	st->per_thread = per_thread;
+}
+
+void stack_store_release(struct stack_store *st)
+{
+	for (size_t i = 0; i < st->nentries; i++)
+		free(st->entries[i]);
+	free(st->entries);
+	hashmap_release(&st->map);
+	memset(st, 0, sizeof(*st));
+}
+
+static int store_insert(struct stack_store *st, struct stack_entry *e)
+{
+	struct stack_entry **n;
+	size_t cap;
+
+	if (st->nentries == st->cap) {
+		cap = st->cap ? st->cap * 2 : 256;
+		n = realloc(st->entries, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		st->entries = n;
+		st->cap = cap;
+	}
+	if (hashmap_set(&st->map, e, (uintptr_t)e))
+		return -ENOMEM;
+	st->entries[st->nentries++] = e;
+	return 0;
+}
+
+int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
+		    const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
+		    size_t nu, uint64_t n)
+{
+	struct stack_entry *e;
+	uintptr_t found;
+	int err;
+
+	if (nk > UINT16_MAX || nu > UINT16_MAX)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e) + (nk + nu) * sizeof(e->ips[0]));
+	if (!e)
+		return -ENOMEM;
+	e->pid = pid;
+	e->gen = gen;
+	e->nkernel = (uint16_t)nk;
+	e->nuser = (uint16_t)nu;
+	if (st->per_thread) {
+		e->tid = tid;
+		if (comm)
+			strncpy(e->comm, comm, sizeof(e->comm) - 1);
+	}
+	memcpy(e->ips, kips, nk * sizeof(e->ips[0]));
+	memcpy(e->ips + nk, uips, nu * sizeof(e->ips[0]));
+	if (hashmap_find(&st->map, e, &found)) {
+		free(e);
+		((struct stack_entry *)found)->count += n;
+		st->total += n;
+		return 0;
+	}
+	if (st->nentries >= st->max_stacks) {
+		free(e);
+		st->dropped += n;
+		return -ENOSPC;
+	}
+	err = store_insert(st, e);
+	if (err) {
+		free(e);
+		return err;
+	}
+	e->count = n;
+	st->total += n;
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Aggregation of raw stack samples: (pid, tid, exec generation, comm, kernel
+ * stack, user stack) -> count. Plain C, no libbpf. Growth is bounded: past
+ * max_stacks distinct stacks, new stacks are counted in @dropped, not stored.
+ */
+#ifndef PB_STACK_STORE_H
+#define PB_STACK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashmap.h"
+
+#define STACK_COMM_LEN 16
+
+/* One distinct stack and its count. Owned by the store. */
+struct stack_entry {
+	uint64_t count;
+	uint32_t pid;
+	uint32_t tid;		/* 0 unless the store keeps threads apart */
+	uint32_t gen;		/* exec generation of pid when sampled */
+	uint16_t nkernel;	/* ips[0..nkernel) kernel frames, leaf first */
+	uint16_t nuser;		/* ips[nkernel..nkernel+nuser) user frames, leaf first */
+	char comm[STACK_COMM_LEN];	/* thread name (with per-thread) or "" */
+	uint64_t ips[];
+};
+
+/* Store of distinct stacks. */
+struct stack_store {
+	struct hashmap map;		/* entry -> entry */
+	struct stack_entry **entries;	/* insertion order */
+	size_t nentries, cap;
+	size_t max_stacks;		/* bound on nentries */
+	bool per_thread;		/* keep tid and comm in the key */
+	uint64_t total;			/* samples stored */
+	uint64_t dropped;		/* samples not stored: store full */
+};
+
+/* Initialise an empty store holding at most @max_stacks distinct stacks. */
+void stack_store_init(struct stack_store *st, size_t max_stacks, bool per_thread);
+/* Free every entry. Accepts a zeroed store. */
+void stack_store_release(struct stack_store *st);
+/*
+ * Count one sample (@n times). @kips/@uips are leaf first. Returns 0, or
+ * -ENOSPC when the store is full (counted in dropped), -ENOMEM, -EINVAL
+ * when a stack is longer than 65535 frames.
+ */
+int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
+		    const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
+		    size_t nu, uint64_t n);
+
+#endif
