@@ -151,20 +151,29 @@ class Bench:
                     p.kill()
                     p.wait()
 
-    def pb_samples(self, path):
-        """Samples in our own pprof file, from "profiling-bpf report"."""
-        try:
-            out, err = self.run([self.bin, "report", path], 120)
-        except BenchError as e:
-            log("report failed: %s" % e)
-            return None
-        m = re.search(r"samples:\s*(\d+)", out + err)
-        return int(m.group(1)) if m else None
+    def pb_cmd(self, hz, name, target):
+        """profiling-bpf at @hz writing $tmp/@name.EXT; -q is left out so that the
+        summary (printed after the workload ended) gives the sample counts."""
+        path = os.path.join(self.tmp, "%s.%s" % (name, self.args.pb_ext))
+        return [self.bin, "-F", str(hz), "-o", path] + target
+
+    @staticmethod
+    def pb_samples(err):
+        """(samples, lost) from profiling-bpf's summary line."""
+        m = re.search(r"profiling-bpf: (\d+) samples, (\d+) lost", err)
+        if not m:
+            raise BenchError("no summary from profiling-bpf: %r" % err[-300:])
+        return int(m.group(1)), int(m.group(2))
 
     @staticmethod
     def perf_samples(err):
         m = re.search(r"\((\d+) samples\)", err)
         return int(m.group(1)) if m else None
+
+    @staticmethod
+    def perf_lost(err):
+        m = re.search(r"Processed \d+ events and lost (\d+) chunks", err)
+        return int(m.group(1)) if m else 0
 
     @staticmethod
     def bpftrace_samples(out):
@@ -175,14 +184,13 @@ class Bench:
         """True when profiling-bpf can record a command (the CLI has landed)."""
         if not os.access(self.bin, os.X_OK):
             return False
-        path = os.path.join(self.tmp, "probe.pb.gz")
         try:
-            self.run([self.bin, "-F", "99", "-q", "-o", path, "--",
-                      self.spin, "-n", "10"], 60)
+            _, err = self.run(self.pb_cmd(99, "probe", ["--"] + self.spin_cmd(10)), 60)
+            self.pb_samples(err)
         except (BenchError, subprocess.TimeoutExpired) as e:
-            log("profiling-bpf cannot record yet: %s" % str(e)[:200])
+            log("profiling-bpf cannot record yet: %s" % str(e)[:300])
             return False
-        return os.path.exists(path)
+        return True
 
     # ---- the conditions of the slowdown rounds ---------------------------
 
@@ -191,17 +199,15 @@ class Bench:
         return parse_spin(out), None
 
     def cond_pb(self, hz, work):
-        path = os.path.join(self.tmp, "x.pb.gz")
-        out, _ = self.run([self.bin, "-F", str(hz), "-q", "-o", path, "--"] +
-                          self.spin_cmd(work), 600)
-        return parse_spin(out), self.pb_samples(path)
+        out, err = self.run(self.pb_cmd(hz, "x", ["--"] + self.spin_cmd(work)), 600)
+        return parse_spin(out), self.pb_samples(err)
 
     def cond_perf(self, hz, work):
         path = os.path.join(self.tmp, "perf.data")
         out, err = self.run(["perf", "record", "-g", "-e", "cpu-clock", "-F", str(hz),
                              "--no-bpf-event", "-o", path, "--"] +
                             self.spin_cmd(work), 600)
-        return parse_spin(out), self.perf_samples(err)
+        return parse_spin(out), (self.perf_samples(err), self.perf_lost(err))
 
     def cond_bpftrace(self, hz, work):
         # -c starts the command only once the probe is attached (checked
@@ -209,7 +215,7 @@ class Bench:
         # command comes before its main()).
         out, _ = self.run(["bpftrace", "-c", " ".join(self.spin_cmd(work)),
                            "-e", BPFTRACE_PROG % hz], 600)
-        return parse_spin(out), self.bpftrace_samples(out)
+        return parse_spin(out), (self.bpftrace_samples(out), None)
 
     def cond_floor(self, hz, work):
         fl = self.popen([self.floor, "-F", str(hz)])
@@ -238,10 +244,11 @@ class Bench:
             todo = [("bare", 0), ("bare", 0)] + self.conditions()
             rng.shuffle(todo)
             for name, hz in todo:
-                (start, elapsed, cpu), samples = getattr(self, "cond_" + name)(
+                (start, elapsed, cpu), counts = getattr(self, "cond_" + name)(
                     hz, self.args.work)
+                samples, lost = counts or (None, None)
                 runs.append({"round": r, "cond": name, "hz": hz, "elapsed_ns": elapsed,
-                             "cpu_ns": cpu, "samples": samples})
+                             "cpu_ns": cpu, "samples": samples, "lost": lost})
             bare = [x["elapsed_ns"] for x in runs if x["round"] == r and x["cond"] == "bare"]
             log("round %d/%d done (bare %.3f s, %.3f s)" %
                 (r + 1, self.args.rounds, bare[0] / 1e9, bare[1] / 1e9))
@@ -251,7 +258,7 @@ class Bench:
 
     def start_profiler(self, tool, hz, pid, path):
         if tool == "pb":
-            cmd = [self.bin, "-p", str(pid), "-F", str(hz), "-q", "-o", path]
+            cmd = self.pb_cmd(hz, "cpu", ["-p", str(pid)])
         elif tool == "perf":
             cmd = ["perf", "record", "-g", "-e", "cpu-clock", "-F", str(hz),
                    "--no-bpf-event", "-o", path, "-p", str(pid)]
@@ -268,7 +275,7 @@ class Bench:
         return prof
 
     def cpu_run(self, tool, hz, work):
-        path = os.path.join(self.tmp, "cpu.data" if tool == "perf" else "cpu.pb.gz")
+        path = os.path.join(self.tmp, "cpu.data")
         spin = self.popen(self.spin_cmd(work, wait=True), stdin=subprocess.PIPE)
         prof = None
         try:
@@ -293,7 +300,7 @@ class Bench:
             raise BenchError("%s exited %d: %s" % (tool, status, err[-500:]))
         start, elapsed, cpu = parse_spin(spin_out)
         if tool == "pb":
-            samples = self.pb_samples(path)
+            samples = self.pb_samples(err)[0]
         elif tool == "perf":
             samples = self.perf_samples(err)
         else:
@@ -321,8 +328,7 @@ class Bench:
         cmd = self.spin_cmd(50)
         first = None
         if tool == "pb":
-            path = os.path.join(self.tmp, "first.pb.gz")
-            full = [self.bin, "-F", str(hz), "-q", "-o", path, "--"] + cmd
+            full = self.pb_cmd(hz, "first", ["--"] + cmd)
         elif tool == "perf":
             path = os.path.join(self.tmp, "first.data")
             full = ["perf", "record", "-g", "-e", "cpu-clock", "-F", str(hz),
@@ -399,59 +405,79 @@ def quartiles(xs):
     return q[0], q[1], q[2]
 
 
-def paired(runs, cond, hz, ref=None, ref_hz=None):
-    """Per-round ratios of @cond/@hz to the round's bare mean (or to @ref)."""
+def paired(runs, cond, hz, ref=None, key="cpu_ns"):
+    """Per-round ratios of @cond at @hz to the round's bare mean, by @key
+    (cpu_ns or elapsed_ns); with @ref, divided by @ref's ratio at @hz."""
     out = []
     for r in sorted({x["round"] for x in runs}):
         rr = [x for x in runs if x["round"] == r]
-        bare = [x["elapsed_ns"] for x in rr if x["cond"] == "bare"]
+        bare = [x[key] for x in rr if x["cond"] == "bare"]
         base = sum(bare) / len(bare)
-        t = [x["elapsed_ns"] for x in rr if x["cond"] == cond and x["hz"] == hz]
+        t = [x[key] for x in rr if x["cond"] == cond and x["hz"] == hz]
         if not t:
             continue
         ratio = t[0] / base
         if ref:
-            tr = [x["elapsed_ns"] for x in rr if x["cond"] == ref and x["hz"] == ref_hz]
+            tr = [x[key] for x in rr if x["cond"] == ref and x["hz"] == hz]
             ratio = ratio / (tr[0] / base)
         out.append(ratio)
     return out
 
 
-def fmt_spread(xs):
-    q1, med, q3 = quartiles(xs)
-    return "%.3f" % med, "%.3f-%.3f" % (q1, q3), "%.3f-%.3f" % (min(xs), max(xs))
+def per_sample(runs, cond, hz):
+    """Median over rounds of the workload CPU time added per recorded sample (us)."""
+    out = []
+    for r in sorted({x["round"] for x in runs}):
+        rr = [x for x in runs if x["round"] == r]
+        bare = [x["cpu_ns"] for x in rr if x["cond"] == "bare"]
+        t = [x for x in rr if x["cond"] == cond and x["hz"] == hz and x["samples"]]
+        if t:
+            out.append((t[0]["cpu_ns"] - sum(bare) / len(bare)) / t[0]["samples"] / 1e3)
+    return statistics.median(out) if out else None
+
+
+def fmt_q(xs):
+    q1, m, q3 = quartiles(xs)
+    return "%.3f (%.3f-%.3f)" % (m, q1, q3)
+
+
+def bare_row(runs, key):
+    noise = []
+    for r in sorted({x["round"] for x in runs}):
+        b = [x[key] for x in runs if x["round"] == r and x["cond"] == "bare"]
+        noise.append(b[1] / b[0])
+    return noise
 
 
 def slowdown_table(runs, freqs):
-    lines = ["| condition | Hz | slowdown (median) | IQR | min-max | vs floor (median, IQR) "
-             "| us per tick | samples/s of workload CPU |",
-             "|---|---|---|---|---|---|---|---|"]
-    bare_noise = []
-    for r in sorted({x["round"] for x in runs}):
-        b = [x["elapsed_ns"] for x in runs if x["round"] == r and x["cond"] == "bare"]
-        bare_noise.append(b[1] / b[0])
-    med, iqr, mm = fmt_spread(bare_noise)
-    lines.append("| bare (2nd / 1st of round) | - | %s | %s | %s | | | |" % (med, iqr, mm))
+    lines = ["| condition | Hz | CPU-time ratio, median (IQR) | min-max | wall-time ratio, "
+             "median (IQR) | CPU-time ratio / floor's, median (IQR) | us per tick "
+             "| us per sample | samples/s | lost |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    c, w = bare_row(runs, "cpu_ns"), bare_row(runs, "elapsed_ns")
+    lines.append("| bare, 2nd / 1st of the round | - | %s | %.3f-%.3f | %s | | | | | |" %
+                 (fmt_q(c), min(c), max(c), fmt_q(w)))
     for hz in freqs:
         for cond in ["floor", "pb", "perf", "bpftrace"]:
             ratios = paired(runs, cond, hz)
             if not ratios:
-                lines.append("| %s | %d | n/a | | | | | |" % (LABEL[cond], hz))
+                lines.append("| %s | %d | n/a | | | | | | | |" % (LABEL[cond], hz))
                 continue
-            med, iqr, mm = fmt_spread(ratios)
-            vs = ""
-            if cond != "floor":
-                q1, m, q3 = quartiles(paired(runs, cond, hz, "floor", hz))
-                vs = "%.3f (%.3f-%.3f)" % (m, q1, q3)
-            # cost per timer tick on the workload's CPU: extra time / ticks
-            tick = (statistics.median(ratios) - 1) / statistics.median(ratios) / hz * 1e6
-            rate = [x["samples"] / (x["cpu_ns"] / 1e9) for x in runs
-                    if x["cond"] == cond and x["hz"] == hz and x["samples"]]
+            vs = fmt_q(paired(runs, cond, hz, "floor")) if cond != "floor" else ""
+            med = statistics.median(ratios)
+            tick = (med - 1) / med / hz * 1e6  # workload CPU lost per tick of its CPU
+            sel = [x for x in runs if x["cond"] == cond and x["hz"] == hz]
+            rate = [x["samples"] / (x["cpu_ns"] / 1e9) for x in sel if x["samples"]]
             rate_s = "%.0f" % statistics.median(rate) if rate else "-"
             if cond == "bpftrace" and rate:
                 rate_s += " (all CPUs)"
-            lines.append("| %s | %d | %s | %s | %s | %s | %.1f | %s |" %
-                         (LABEL[cond], hz, med, iqr, mm, vs, tick, rate_s))
+            lost = [x["lost"] for x in sel if x["lost"] is not None]
+            lost_s = "%d max" % max(lost) if lost else "-"
+            per = per_sample(runs, cond, hz) if cond in ("pb", "perf") else None
+            lines.append("| %s | %d | %s | %.3f-%.3f | %s | %s | %.1f | %s | %s | %s |" %
+                         (LABEL[cond], hz, fmt_q(ratios), min(ratios), max(ratios),
+                          fmt_q(paired(runs, cond, hz, key="elapsed_ns")), vs, tick,
+                          "%.1f" % per if per is not None else "-", rate_s, lost_s))
     return lines
 
 
@@ -488,25 +514,25 @@ def first_table(first, hz):
 def goals(runs, cpu, freqs):
     out = []
     for hz in freqs:
-        pb = paired(runs, "pb", hz, "floor", hz)
-        if not pb:
+        if not paired(runs, "pb", hz):
             out.append("- %d Hz: profiling-bpf not measured." % hz)
             continue
-        m = statistics.median(pb)
-        out.append("- %d Hz, slowdown within 1.1x of the floor (median of per-round "
-                   "profiling-bpf/floor time ratios <= 1.1): %.3f, **%s**." %
-                   (hz, m, "met" if m <= 1.1 else "NOT met"))
-        vp = paired(runs, "pb", hz, "perf", hz)
-        q1, m, q3 = quartiles(vp)
-        out.append("- %d Hz, no worse than perf (median of per-round profiling-bpf/perf "
-                   "time ratios <= 1.0): %.3f (IQR %.3f-%.3f), **%s**." %
-                   (hz, m, q1, q3, "met" if m <= 1.0 else "NOT met"))
+        for key, what in (("cpu_ns", "CPU time"), ("elapsed_ns", "wall time")):
+            m = statistics.median(paired(runs, "pb", hz, "floor", key))
+            out.append("- %d Hz, %s: within 1.1x of the floor (median per-round "
+                       "profiling-bpf/floor ratio <= 1.1): %.3f, **%s**." %
+                       (hz, what, m, "met" if m <= 1.1 else "NOT met"))
+            vp = paired(runs, "pb", hz, "perf", key)
+            q1, m, q3 = quartiles(vp)
+            out.append("- %d Hz, %s: no worse than perf (median per-round "
+                       "profiling-bpf/perf ratio <= 1.0): %.3f (IQR %.3f-%.3f), **%s**." %
+                       (hz, what, m, q1, q3, "met" if m <= 1.0 else "NOT met"))
     for hz in freqs:
         c = {x["tool"]: x for x in cpu if x["hz"] == hz}
         if "pb" not in c or "bpftrace" not in c:
             continue
         a, b = c["pb"]["total_cpu_ns"], c["bpftrace"]["total_cpu_ns"]
-        out.append("- %d Hz, own CPU at most half of bpftrace's (same ~20 s run, whole "
+        out.append("- %d Hz, own CPU at most half of bpftrace's (same run, whole "
                    "run): %.3f s vs %.3f s = %.2fx, **%s**." %
                    (hz, a / 1e9, b / 1e9, a / b, "met" if a <= b / 2 else "NOT met"))
     return out
@@ -530,12 +556,21 @@ def report(res, args, cmdline):
         "- kernel.perf_event_max_sample_rate: %s before, %s after." % tuple(res["sysctl"]),
         "",
         "### Slowdown of the workload", "",
-        "Ratio = workload time under the condition / mean of the two bare runs of the same "
-        "round; median, interquartile range and min-max over rounds. \"vs floor\" = the "
-        "same per-round ratio divided by the floor's. \"us per tick\" = (median ratio - 1) "
-        "/ median ratio / Hz: the workload time lost per timer tick of its CPU. "
-        "\"samples/s\" = samples the tool recorded / CPU seconds of the workload "
-        "(bpftrace's map counts every CPU, the floor records nothing).", "",
+        "Ratio = the workload's time under the condition / the mean of the two bare runs "
+        "of the same round; median, interquartile range and min-max over rounds. The "
+        "workload reports both its CPU time (CLOCK_PROCESS_CPUTIME_ID: this kernel has no "
+        "IRQ time accounting, so the sampling interrupts on its CPU are charged to it) and "
+        "its wall time. CPU time is the primary measure: it does not count the time the "
+        "workload waited for a CPU taken by other tenants of this shared VM; wall time "
+        "also counts the profiler's own threads competing for the 2 CPUs. "
+        "\"/ floor's\" = the per-round ratio divided by the floor's of the same round. "
+        "\"us per tick\" = (median CPU ratio - 1) / median CPU ratio / Hz: workload CPU "
+        "time lost per timer tick on its CPU. \"us per sample\" = median over rounds of "
+        "(CPU time - bare CPU time) / samples recorded (profiling-bpf and perf). "
+        "\"samples/s\" = samples the tool recorded / "
+        "CPU seconds of the workload (bpftrace's map counts every CPU; the floor records "
+        "nothing). \"lost\": samples profiling-bpf reported lost, chunks perf reported "
+        "lost.", "",
     ]
     body = head + slowdown_table(runs, freqs)
     if res["cpu"]:
@@ -622,6 +657,7 @@ def parse_args():
     ap.add_argument("--cpu-seconds", type=int, default=20)
     ap.add_argument("--first-reps", type=int, default=5)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--pb-ext", default="pb.gz", help="output of profiling-bpf: pb.gz, folded")
     ap.add_argument("--results", default=os.path.join(ROOT, "tools/bench/RESULTS.md"))
     ap.add_argument("--no-update", action="store_true", help="print only")
     ap.add_argument("--cmdline", default=None, help=argparse.SUPPRESS)
