@@ -53,7 +53,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRC
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all check unit-tests workloads fuzz install clean format bench
+.PHONY: all check unit-tests workloads fuzz install clean format demo bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -143,6 +143,10 @@ check: all unit-tests workloads
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
+
+# Profile the bundled demo workload: top functions on stderr, demo.svg + demo.pb.gz.
+demo: $(BIN) $(OUTPUT)/workloads/demo
+	$(BIN) -F 999 -o demo.svg -o demo.pb.gz -o demo.folded -- $(OUTPUT)/workloads/demo
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include

@@ -18,9 +18,14 @@ const volatile bool kernel_stacks = true;
 const volatile bool follow_forks = true;
 const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
 
+#define RB_SIZE		(16 << 20)
+/* Samples are submitted without waking the reader, which drains on a timer;
+ * past this much unread data the reader is woken at once. */
+#define RB_WAKEUP_BYTES	(RB_SIZE / 4)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
+	__uint(max_entries, RB_SIZE);
 } events SEC(".maps");
 
 struct {
@@ -99,7 +104,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		if (s->ustack_sz < 0 && !is_kthread())
 			count(PB_CNT_USTACK_ERR);
 	}
-	bpf_ringbuf_submit(s, 0);
+	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RB_WAKEUP_BYTES ?
+				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

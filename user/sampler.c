@@ -15,145 +15,15 @@
 #include "sampler.h"
 #include "sample.skel.h"
 
-/* Per-pid state: exec generation (high bits) and "seen" (bit 0). */
-#define PID_SEEN	1u
-#define PID_GEN_SHIFT	1
-
 struct sampler {
 	struct sampler_config cfg;
-	struct sampler_hooks hooks;
 	struct sample_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link **links;	/* one per online CPU, NULL where none */
+	struct bpf_link **links;	/* one per possible CPU, NULL where none */
 	int *pfds;
 	int ncpus;
-	struct stack_store store;
-	struct hashmap pids;		/* (void *)pid -> state */
-	uint64_t records, bad_records, store_full;
+	struct drain drain;
 };
-
-static uint64_t hash_pid(const void *key, void *ctx)
-{
-	uintptr_t v = (uintptr_t)key;
-
-	(void)ctx;
-	return hash_bytes(&v, sizeof(v), 0);
-}
-
-static bool equal_pid(const void *a, const void *b, void *ctx)
-{
-	(void)ctx;
-	return a == b;
-}
-
-static uint32_t pid_state(struct sampler *s, uint32_t pid)
-{
-	uintptr_t v = 0;
-
-	hashmap_find(&s->pids, (void *)(uintptr_t)pid, &v);
-	return (uint32_t)v;
-}
-
-uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
-{
-	return pid_state(s, pid) >> PID_GEN_SHIFT;
-}
-
-int sample_record_check(const void *data, size_t size)
-{
-	const struct pb_rec_hdr *h = data;
-	const struct pb_sample *smp = data;
-
-	if (size < sizeof(*h) || h->size != size)
-		return 0;
-	switch (h->kind) {
-	case PB_REC_SAMPLE:
-		if (size != sizeof(*smp) || smp->ustack_sz > (int)sizeof(smp->ustack) ||
-		    smp->kstack_sz > (int)sizeof(smp->kstack) ||
-		    (smp->ustack_sz > 0 && smp->ustack_sz % 8) ||
-		    (smp->kstack_sz > 0 && smp->kstack_sz % 8))
-			return 0;
-		return PB_REC_SAMPLE;
-	case PB_REC_EXEC:
-	case PB_REC_EXIT:
-	case PB_REC_FORK:
-		return size == sizeof(struct pb_task_event) ? (int)h->kind : 0;
-	default:
-		return 0;
-	}
-}
-
-/* First record of @pid: remember it and tell the hooks. */
-static void note_pid(struct sampler *s, uint32_t pid)
-{
-	uint32_t st = pid_state(s, pid);
-
-	if (st & PID_SEEN)
-		return;
-	if (hashmap_set(&s->pids, (void *)(uintptr_t)pid, st | PID_SEEN))
-		return;
-	if (s->hooks.on_new_pid)
-		s->hooks.on_new_pid(s->hooks.ctx, pid);
-}
-
-static void handle_sample(struct sampler *s, const struct pb_sample *smp)
-{
-	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
-	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
-	char comm[PB_COMM_LEN + 1];
-	int err;
-
-	note_pid(s, smp->pid);
-	memcpy(comm, smp->comm, PB_COMM_LEN);
-	comm[PB_COMM_LEN] = '\0';
-	err = stack_store_add(&s->store, smp->pid, smp->tid, sampler_pid_gen(s, smp->pid), comm,
-			      (const uint64_t *)smp->kstack, nk,
-			      (const uint64_t *)smp->ustack, nu, 1);
-	if (err)
-		s->store_full++;
-}
-
-static void handle_task(struct sampler *s, const struct pb_task_event *e)
-{
-	uint32_t st;
-
-	switch (e->hdr.kind) {
-	case PB_REC_EXEC:
-		st = pid_state(s, e->pid);
-		/* a new image: samples from now on belong to a new generation */
-		hashmap_set(&s->pids, (void *)(uintptr_t)e->pid,
-			    (st & ~PID_SEEN) + (1u << PID_GEN_SHIFT));
-		if (s->hooks.on_exec)
-			s->hooks.on_exec(s->hooks.ctx, e->pid);
-		break;
-	case PB_REC_EXIT:
-		if (s->hooks.on_exit)
-			s->hooks.on_exit(s->hooks.ctx, e->pid);
-		break;
-	case PB_REC_FORK:
-		if (s->hooks.on_fork)
-			s->hooks.on_fork(s->hooks.ctx, e->pid, e->child_pid);
-		break;
-	}
-}
-
-static int handle_record(void *ctx, void *data, size_t size)
-{
-	struct sampler *s = ctx;
-	int kind = sample_record_check(data, size);
-
-	if (!kind) {
-		s->bad_records++;
-		return 0;
-	}
-	if (kind == PB_REC_SAMPLE) {
-		s->records++;
-		handle_sample(s, data);
-	} else {
-		handle_task(s, data);
-	}
-	return 0;
-}
 
 /* A one-line error for a failed load/attach, naming capabilities on EPERM. */
 static void report_bpf_error(const char *what, int err)
@@ -172,10 +42,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct samp
 	if (!s)
 		return NULL;
 	s->cfg = *cfg;
-	if (hooks)
-		s->hooks = *hooks;
-	stack_store_init(&s->store, cfg->max_stacks, cfg->per_thread);
-	hashmap_init(&s->pids, hash_pid, equal_pid, NULL);
+	drain_init(&s->drain, cfg->max_stacks, cfg->per_thread, hooks);
 	s->skel = sample_bpf__open();
 	if (!s->skel) {
 		err = -errno;
@@ -192,7 +59,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct samp
 		report_bpf_error("cannot load the sampling BPF program", err);
 		goto err_free;
 	}
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_record, s, NULL);
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), drain_record, &s->drain, NULL);
 	if (!s->rb) {
 		err = -errno;
 		pr_err("cannot set up the ring buffer: %s", strerror(-err));
@@ -302,9 +169,9 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	__u64 *vals;
 
 	memset(out, 0, sizeof(*out));
-	out->records = s->records;
-	out->bad_records = s->bad_records;
-	out->store_full = s->store_full;
+	out->records = s->drain.records;
+	out->bad_records = s->drain.bad_records;
+	out->store_full = s->drain.store_full;
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
@@ -321,7 +188,12 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 
 struct stack_store *sampler_store(struct sampler *s)
 {
-	return &s->store;
+	return &s->drain.store;
+}
+
+uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
+{
+	return drain_pid_gen(&s->drain, pid);
 }
 
 void sampler_detach(struct sampler *s)
@@ -346,7 +218,6 @@ void sampler_free(struct sampler *s)
 	free(s->pfds);
 	ring_buffer__free(s->rb);
 	sample_bpf__destroy(s->skel);
-	stack_store_release(&s->store);
-	hashmap_release(&s->pids);
+	drain_release(&s->drain);
 	free(s);
 }

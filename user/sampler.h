@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "profiling_bpf.h"
+#include "drain.h"
 #include "stack_store.h"
 
 struct symbolizer;
@@ -26,14 +27,8 @@ struct sampler_config {
 	size_t max_stacks;	/* bound of the store */
 };
 
-/* Callbacks of the drain, for process lifecycle (may be NULL). */
-struct sampler_hooks {
-	void (*on_new_pid)(void *ctx, uint32_t pid);		/* first record of a pid */
-	void (*on_exec)(void *ctx, uint32_t pid);
-	void (*on_exit)(void *ctx, uint32_t pid);
-	void (*on_fork)(void *ctx, uint32_t parent, uint32_t child);
-	void *ctx;
-};
+/* Lifecycle callbacks come from the drain. */
+#define sampler_hooks drain_hooks
 
 /* Counters of the whole run, from BPF and from the drain. */
 struct sampler_counts {
@@ -65,8 +60,5 @@ uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid);
 void sampler_detach(struct sampler *s);
 /* Free everything. Accepts NULL. */
 void sampler_free(struct sampler *s);
-
-/* Check one raw ring-buffer record; returns its kind or 0 when it is malformed. */
-int sample_record_check(const void *data, size_t size);
 
 #endif

@@ -89,8 +89,10 @@ int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t
 		if (comm)
 			strncpy(e->comm, comm, sizeof(e->comm) - 1);
 	}
-	memcpy(e->ips, kips, nk * sizeof(e->ips[0]));
-	memcpy(e->ips + nk, uips, nu * sizeof(e->ips[0]));
+	if (nk)
+		memcpy(e->ips, kips, nk * sizeof(e->ips[0]));
+	if (nu)
+		memcpy(e->ips + nk, uips, nu * sizeof(e->ips[0]));
 	if (hashmap_find(&st->map, e, &found)) {
 		free(e);
 		((struct stack_entry *)found)->count += n;

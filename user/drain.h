@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The drain: checks each ring-buffer record of the sampler, counts the bad
+ * ones, feeds samples into the stack store and tracks processes (first
+ * sight, exec generations, exit, fork). No libbpf: testable alone.
+ */
+#ifndef PB_DRAIN_H
+#define PB_DRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashmap.h"
+#include "stack_store.h"
+
+/* Callbacks for process lifecycle; any may be NULL. */
+struct drain_hooks {
+	void (*on_new_pid)(void *ctx, uint32_t pid);	/* first record of a pid (image) */
+	void (*on_exec)(void *ctx, uint32_t pid);
+	void (*on_exit)(void *ctx, uint32_t pid);
+	void (*on_fork)(void *ctx, uint32_t parent, uint32_t child);
+	void *ctx;
+};
+
+/* Drain state. */
+struct drain {
+	struct stack_store store;
+	struct drain_hooks hooks;
+	struct hashmap pids;	/* (void *)pid -> state: gen << 1 | seen */
+	uint64_t records;	/* sample records stored or counted */
+	uint64_t bad_records;	/* records that failed the checks, discarded */
+	uint64_t store_full;	/* samples not stored: store bound reached */
+};
+
+/* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
+void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
+		const struct drain_hooks *hooks);
+/* Free the store and the pid table. */
+void drain_release(struct drain *d);
+/* Handle one raw record of @size bytes. Always returns 0 (ring_buffer callback shape). */
+int drain_record(void *ctx, void *data, size_t size);
+/* Exec generation of @pid (0 before its first exec seen). */
+uint32_t drain_pid_gen(const struct drain *d, uint32_t pid);
+/* Check one raw record; returns its kind, or 0 when it is malformed. */
+int drain_record_check(const void *data, size_t size);
+
+#endif
