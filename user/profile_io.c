@@ -76,6 +76,19 @@ out:
 	return buf;
 }
 
+/* Folded stacks carry no time: the value is the sample count, and says so. */
+static void count_as_value(struct profile *p)
+{
+	const char *type = profile_intern(p, "samples"), *unit = profile_intern(p, "count");
+
+	if (!type || !unit)
+		return;
+	p->value_type = type;
+	p->value_unit = unit;
+	for (size_t i = 0; i < p->nsamples; i++)
+		p->samples[i].value = p->samples[i].count;
+}
+
 struct profile *profile_read_file(const char *path)
 {
 	const unsigned char *u;
@@ -92,5 +105,7 @@ struct profile *profile_read_file(const char *path)
 	else
 		p = folded_read_mem(data, len);
 	free(data);
+	if (p && !p->period_ns)
+		count_as_value(p);
 	return p;
 }

@@ -15,23 +15,8 @@ int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *a, 
 { (void)s; (void)pid; (void)a; memset(out, 0, n * sizeof(*out)); return 0; }
 int symbolizer_resolve_kernel(struct symbolizer *s, const uint64_t *a, size_t n, struct sym_info *out)
 { (void)s; (void)a; memset(out, 0, n * sizeof(*out)); return 0; }
-int folded_write(FILE *f, const struct profile *p)
-{
-	for (size_t i = 0; i < p->nsamples; i++) {
-		for (uint32_t d = p->samples[i].depth; d-- > 0;)
-			fprintf(f, "%s%s", p->frames[p->samples[i].frames[d]].name, d ? ";" : "");
-		fprintf(f, " %llu\n", (unsigned long long)p->samples[i].count);
-	}
-	return 0;
-}
 int pprof_write(FILE *f, const struct profile *p) { (void)f; (void)p; return -ENOTSUP; }
-int svg_write(FILE *f, const struct profile *p) { (void)f; (void)p; return -ENOTSUP; }
-int json_write(FILE *f, const struct profile *p) { (void)f; (void)p; return -ENOTSUP; }
 struct profile *pprof_read_mem(const void *d, size_t l) { (void)d; (void)l; errno = ENOTSUP; return NULL; }
-struct profile *folded_read_mem(const char *d, size_t l) { (void)d; (void)l; errno = ENOTSUP; return NULL; }
-int output_write_atomic(const char *path, int (*fn)(FILE *f, const void *arg), const void *arg)
-{ FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout; int e; if (!f) return -errno; e = fn(f, arg); if (f != stdout) fclose(f); return e; }
-void top_print(FILE *f, const struct profile *p, int n) { (void)n; fprintf(f, "total %llu\n", (unsigned long long)profile_total_count(p)); }
 struct ucall_session *ucall_open(const struct options *o, const pid_t *p, size_t n, const char *e) { (void)o; (void)p; (void)n; (void)e; errno = ENOTSUP; return NULL; }
 int ucall_attach(struct ucall_session *s) { (void)s; return -ENOTSUP; }
 int ucall_fd(struct ucall_session *s) { (void)s; return -1; }
