@@ -168,7 +168,8 @@ class Bench:
     @staticmethod
     def pb_samples(err):
         """(samples, lost) from profiling-bpf's summary line."""
-        m = re.search(r"profiling-bpf: (\d+) samples, (\d+) lost", err)
+        m = re.search(r"profiling-bpf: (\d+) samples, (\d+) lost", err) or \
+            re.search(r"^Samples: (\d+)\b.*\blost: (\d+)", err, re.M)
         if not m:
             raise BenchError("no summary from profiling-bpf: %r" % err[-300:])
         return int(m.group(1)), int(m.group(2))
