@@ -4,7 +4,10 @@
  * software cpu-clock perf event of every online CPU in frequency mode, like
  * the sampler, and keep it attached until SIGINT or SIGTERM.
  *
- *   floor [-F HZ]        (default 999)
+ *   floor [-F HZ] [-s STEP -p PID]     (default 999 Hz, step 0: empty)
+ *
+ * Steps 1-4 add the sampler's work piece by piece for samples of process PID
+ * (see bpf/bench_floor.bpf.c).
  *
  * Prints "floor: attached N cpus at HZ Hz" on stdout once every event is
  * attached, so that a script can start the workload after it.
@@ -13,6 +16,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +38,36 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int parse_hz(const char *s, unsigned long *hz)
+static int parse_ul(const char *s, unsigned long min, unsigned long max, unsigned long *v)
 {
 	char *end;
 
 	errno = 0;
-	*hz = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *hz == 0 || *hz > 100000)
+	*v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *v < min || *v > max)
 		return -EINVAL;
 	return 0;
+}
+
+static struct bench_floor_bpf *load(unsigned long step, __u32 pid)
+{
+	struct bench_floor_bpf *skel = bench_floor_bpf__open();
+	__u8 one = 1;
+	int err;
+
+	if (!skel)
+		return NULL;
+	skel->rodata->step = (__u32)step;
+	err = bench_floor_bpf__load(skel);
+	if (!err && pid)
+		err = bpf_map__update_elem(skel->maps.floor_targets, &pid, sizeof(pid), &one,
+					   sizeof(one), BPF_ANY);
+	if (err) {
+		bench_floor_bpf__destroy(skel);
+		errno = err < 0 ? -err : err;
+		return NULL;
+	}
+	return skel;
 }
 
 /* Open cpu-clock on @cpu at @hz; returns the fd, -ENODEV for an offline CPU. */
@@ -99,26 +124,28 @@ int main(int argc, char **argv)
 {
 	static struct bpf_link *links[MAX_CPUS];
 	struct bench_floor_bpf *skel;
-	unsigned long hz = 999;
+	unsigned long hz = 999, step = 0, pid = 0;
 	int c, n;
 
-	while ((c = getopt(argc, argv, "F:")) != -1) {
-		if (c != 'F' || parse_hz(optarg, &hz)) {
-			fprintf(stderr, "usage: floor [-F HZ]   (1..100000)\n");
-			return 2;
-		}
+	while ((c = getopt(argc, argv, "F:s:p:")) != -1) {
+		if ((c == 'F' && !parse_ul(optarg, 1, 100000, &hz)) ||
+		    (c == 's' && !parse_ul(optarg, 0, 4, &step)) ||
+		    (c == 'p' && !parse_ul(optarg, 1, INT32_MAX, &pid)))
+			continue;
+		fprintf(stderr, "usage: floor [-F HZ] [-s STEP(0-4) -p PID]\n");
+		return 2;
 	}
 	log_setup_libbpf();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	skel = bench_floor_bpf__open_and_load();
+	skel = load(step, (__u32)pid);
 	if (!skel) {
 		pr_err("cannot load the floor program: %s", strerror(errno));
 		return 1;
 	}
 	n = attach_all(skel->progs.floor_tick, hz, links);
 	if (n > 0) {
-		printf("floor: attached %d cpus at %lu Hz\n", n, hz);
+		printf("floor: attached %d cpus at %lu Hz, step %lu\n", n, hz, step);
 		fflush(stdout);
 		while (!stop)
 			sleep(1);	/* a signal cuts it short */

@@ -6,6 +6,7 @@
 # the "Sampling overhead" section of tools/bench/RESULTS.md.
 #
 #   tools/bench/sampling.sh [--rounds N] [--quick] [--no-update] [--seed S]
+#   tools/bench/sampling.sh --ladder [--rounds N]   (cost of each piece of the BPF program)
 #
 # Needs root, perf and bpftrace. See tools/bench/sampling.py for the options.
 set -eu
