@@ -413,8 +413,6 @@ class Bench:
 
     def main(self):
         self.has_pb = self.pb_available()
-        if self.args.ladder:
-            return {"ladder": self.run_ladder(), "sysctl": [read_sysctl()] * 2}
         if not self.has_pb and self.args.pb_ext != "folded":
             self.args.pb_ext = "folded"
             self.has_pb = self.pb_available()
@@ -423,6 +421,8 @@ class Bench:
                                   "it wrote .folded instead.")
         if not self.has_pb:
             self.notes.append("profiling-bpf could not record on this build: left out.")
+        if self.args.ladder:
+            return {"ladder": self.run_ladder(), "sysctl": [read_sysctl()] * 2}
         sysctl_before = read_sysctl()
         log("slowdown: %d rounds of %d runs, spin -n %d" %
             (self.args.rounds, 2 + len(self.conditions()), self.args.work))
