@@ -9,20 +9,6 @@
 #define PID_SEEN	1u
 #define PID_GEN_SHIFT	1
 
-static uint64_t hash_pid(const void *key, void *ctx)
-{
-	uintptr_t v = (uintptr_t)key;
-
-	(void)ctx;
-	return hash_bytes(&v, sizeof(v), 0);
-}
-
-static bool equal_pid(const void *a, const void *b, void *ctx)
-{
-	(void)ctx;
-	return a == b;
-}
-
 static uint32_t pid_state(const struct drain *d, uint32_t pid)
 {
 	uintptr_t v = 0;
@@ -138,7 +124,7 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 {
 	memset(d, 0, sizeof(*d));
 	stack_store_init(&d->store, max_stacks, per_thread);
-	hashmap_init(&d->pids, hash_pid, equal_pid, NULL);
+	hashmap_init(&d->pids, hash_uint, equal_uint, NULL);
 	if (hooks)
 		d->hooks = *hooks;
 }

@@ -103,3 +103,17 @@ bool equal_str(const void *a, const void *b, void *ctx)
 	(void)ctx;
 	return strcmp(a, b) == 0;
 }
+
+uint64_t hash_uint(const void *key, void *ctx)
+{
+	uintptr_t v = (uintptr_t)key;
+
+	(void)ctx;
+	return hash_bytes(&v, sizeof(v), 0);
+}
+
+bool equal_uint(const void *a, const void *b, void *ctx)
+{
+	(void)ctx;
+	return a == b;
+}

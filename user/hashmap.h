@@ -40,4 +40,8 @@ uint64_t hash_bytes(const void *data, size_t len, uint64_t seed);
 uint64_t hash_str(const void *key, void *ctx);
 bool equal_str(const void *a, const void *b, void *ctx);
 
+/* Hash and equality of integer keys stored as pointers ((void *)(uintptr_t)n, n != 0). */
+uint64_t hash_uint(const void *key, void *ctx);
+bool equal_uint(const void *a, const void *b, void *ctx);
+
 #endif

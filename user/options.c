@@ -128,6 +128,20 @@ enum out_format format_from_name(const char *name)
 	return FMT_AUTO;
 }
 
+/* While defaults from the environment are applied: the variable, for errors. */
+static const char *env_source;
+
+/* " in VAR" while parsing the environment, "" otherwise. */
+static const char *source(void)
+{
+	static char buf[64];
+
+	if (!env_source)
+		return "";
+	snprintf(buf, sizeof(buf), " in %s", env_source);
+	return buf;
+}
+
 /* Parse a whole decimal number in [min, max]; @what names it in the error. */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, const char *what, uint64_t *out)
 {
@@ -143,8 +157,8 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, const char *what
 	*out = v;
 	return 0;
 bad:
-	pr_err("invalid %s '%s': expected a whole number from %llu to %llu", what, s ? s : "",
-	       (unsigned long long)min, (unsigned long long)max);
+	pr_err("invalid %s '%s'%s: expected a whole number from %llu to %llu", what, s ? s : "",
+	       source(), (unsigned long long)min, (unsigned long long)max);
 	return -EINVAL;
 }
 
@@ -156,7 +170,7 @@ static int parse_duration(const char *s, double *out)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 365.0 * 24 * 3600) {
-		pr_err("invalid duration '%s': expected seconds > 0 (e.g. 10 or 2.5)", s);
+		pr_err("invalid duration '%s'%s: expected seconds > 0 (e.g. 10 or 2.5)", s, source());
 		return -EINVAL;
 	}
 	*out = v;
@@ -209,7 +223,8 @@ static int set_format(struct options *o, const char *name)
 {
 	o->format = format_from_name(name);
 	if (o->format == FMT_AUTO) {
-		pr_err("unknown format '%s' (folded, pprof, svg, json, pstats, chrome)", name);
+		pr_err("unknown format '%s'%s (folded, pprof, svg, json, pstats, chrome)", name,
+		       source());
 		return -EINVAL;
 	}
 	return 0;
@@ -316,10 +331,12 @@ static int apply_env(struct options *o)
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		val = getenv(vars[i].var);
+		env_source = vars[i].var;
 		if (val && *val && apply_opt(o, vars[i].opt, val)) {
-			pr_err("(from the environment variable %s)", vars[i].var);
+			env_source = NULL;
 			return -EINVAL;
 		}
+		env_source = NULL;
 	}
 	val = getenv("PROFILING_BPF_UPROBES");
 	if (val && *val) {

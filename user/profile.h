@@ -65,6 +65,7 @@ struct profile {
 	uint64_t period_ns;	/* sampling period, 0 if not a sampled profile */
 	uint64_t freq_hz;
 	uint64_t start_unix_ns;	/* wall-clock time of the start */
+	const char *main_module;	/* pool string: the profiled program's ELF path, or NULL */
 	uint64_t duration_ns;
 
 	/* private */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct run {
 	int epfd;
 	uint64_t start_ns, start_unix_ns, end_ns;
 	bool status_line;
+	char main_exe[PATH_MAX];	/* the profiled program, for pprof's main mapping */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -71,20 +73,6 @@ static int install_signals(void)
 }
 
 /* --- process names and symbolizer snapshots, driven by the drain --- */
-
-static uint64_t hash_pidkey(const void *key, void *ctx)
-{
-	uintptr_t v = (uintptr_t)key;
-
-	(void)ctx;
-	return hash_bytes(&v, sizeof(v), 1);
-}
-
-static bool equal_pidkey(const void *a, const void *b, void *ctx)
-{
-	(void)ctx;
-	return a == b;
-}
 
 static void remember_name(struct run *r, uint32_t pid)
 {
@@ -191,6 +179,7 @@ static int setup_targets(struct run *r)
 		if (err)
 			return err;
 		r->pids[r->npids++] = r->child.pid;
+		snprintf(r->main_exe, sizeof(r->main_exe), "%s", r->child.exe);
 		return 0;
 	}
 	for (size_t i = 0; i < o->npids; i++) {
@@ -200,6 +189,8 @@ static int setup_targets(struct run *r)
 			return err;
 	}
 	r->npids = o->npids;
+	if (r->npids)
+		process_exe(r->pids[0], r->main_exe, sizeof(r->main_exe));
 	return 0;
 }
 
@@ -407,6 +398,7 @@ static struct profile *collect_profile(struct run *r)
 	}
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
+	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
 	if (add_counters(p, &c)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
@@ -490,7 +482,7 @@ int cmd_record(const struct options *o)
 	struct run r = { .o = o, .epfd = -1 };
 	int err;
 
-	hashmap_init(&r.names, hash_pidkey, equal_pidkey, NULL);
+	hashmap_init(&r.names, hash_uint, equal_uint, NULL);
 	r.status_line = !o->quiet && isatty(STDERR_FILENO);
 	err = outputs_check(o);
 	if (!err && access("/sys/kernel/btf/vmlinux", R_OK)) {

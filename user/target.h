@@ -35,4 +35,7 @@ void child_abort(struct child *c);
 /* Name of a process (/proc/PID/comm) into @buf; "" when unknown. */
 void process_name(pid_t pid, char *buf, size_t len);
 
+/* Path of the executable of @pid (/proc/PID/exe) into @buf; "" when unknown. */
+void process_exe(pid_t pid, char *buf, size_t len);
+
 #endif

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Fuzz the ELF symbol reader (libelf on an in-memory image) and its lookups,
+ * and the DWARF line lookup on the same image.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elflines.h"
+#include "elfsyms.h"
+
+static void fuzz_lines(const uint8_t *data, size_t size, const struct elfsyms *es)
+{
+	char *copy = malloc(size ? size : 1);
+	struct elflines *l;
+	const char *file;
+	uint32_t line;
+	size_t i;
+	Elf *elf;
+
+	if (!copy)
+		return;
+	memcpy(copy, data, size);
+	elf = elf_memory(copy, size);
+	l = elf ? elflines_from_elf(elf) : NULL;
+	for (i = 0; l && i < es->tab.n && i < 64; i++)
+		elflines_find(l, es->tab.syms[i].addr, &file, &line);
+	elflines_free(l);
+	elf_end(elf);
+	free(copy);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct elfsyms es = { 0 };
+	const struct symtab_sym *sym;
+	uint64_t vaddr;
+	size_t i;
+
+	if (elfsyms_from_memory(&es, data, size) == 0) {
+		for (i = 0; i < es.tab.n; i++) {
+			sym = elfsyms_find(&es, es.tab.syms[i].addr);
+			if (sym && !symtab_str(&es.tab, sym->name))
+				__builtin_trap();
+		}
+		for (i = 0; i < es.nsegs; i++)
+			elfsyms_offset_to_vaddr(&es, es.segs[i].offset, &vaddr);
+		fuzz_lines(data, size, &es);
+	}
+	elfsyms_release(&es);
+	return 0;
+}

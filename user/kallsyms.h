@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Parser of /proc/kallsyms text: keeps text symbols (t, T, w, W) with their
+ * module ("[mod]", or none for the kernel image). Bad lines are counted.
+ */
+#ifndef PB_KALLSYMS_H
+#define PB_KALLSYMS_H
+
+#include <stddef.h>
+
+#include "symtab.h"
+
+#define KALLSYMS_LINE_MAX 1024		/* longer lines are skipped */
+#define KALLSYMS_FILE_MAX (256u << 20)	/* bytes read from the file at most */
+
+/* Kernel symbols; zero-initialised by its owner, freed by kallsyms_release(). */
+struct kallsyms {
+	struct symtab tab;	/* module offsets are "[name]" strings or SYMTAB_NO_STR */
+	size_t bad_lines;	/* lines skipped as malformed */
+	size_t ntext;		/* text symbols read */
+	size_t nonzero;		/* of them, with a non-zero address */
+	uint32_t last_module;	/* parser state: the previous line's module string */
+};
+
+/* Parse @len bytes of kallsyms text into @ks and sort it. 0 or -errno. */
+int kallsyms_parse(struct kallsyms *ks, const char *text, size_t len);
+/* Read and parse @path (NULL: /proc/kallsyms). 0 or -errno. */
+int kallsyms_load(struct kallsyms *ks, const char *path);
+/* True when symbols were read but every address is 0 (no privilege to see them). */
+int kallsyms_hidden(const struct kallsyms *ks);
+/* The text symbol covering @addr, or NULL. */
+const struct symtab_sym *kallsyms_find(const struct kallsyms *ks, uint64_t addr);
+/* Free @ks and zero it. Accepts a zeroed @ks. */
+void kallsyms_release(struct kallsyms *ks);
+
+#endif
