@@ -612,7 +612,7 @@ def report(res, args, cmdline):
                                                      platform.release(), load_note()),
         "- Commit: %s" % git_rev(),
         "- Command: `%s`" % cmdline,
-        "- Workload: `spin -n %d` (single thread, %d-deep call chain, frame pointers), "
+        "- Workload: `spin -n %d` (single thread, frame pointers, about 15 user frames deep: `-d %d`), "
         "bare median %.2f s; %d rounds, seed %d." % (args.work, 12, statistics.median(bare),
                                                       args.rounds, args.seed),
         "- kernel.perf_event_max_sample_rate: %s before, %s after." % tuple(res["sysctl"]),

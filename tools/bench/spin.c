@@ -48,12 +48,17 @@ __attribute__((noinline)) static unsigned long long spin_hash(unsigned long long
 	return x;
 }
 
-/* Descend @depth frames (no tail calls: each frame adds after the call). */
+/* Descend @depth frames. The empty asm after the call keeps the compiler from
+ * turning the recursion into a loop (tail recursion with an accumulator). */
 __attribute__((noinline)) static unsigned long long spin_descend(int depth, unsigned long long x)
 {
+	unsigned long long r;
+
 	if (depth <= 0)
 		return spin_hash(x, CHUNK);
-	return spin_descend(depth - 1, x) + (unsigned long long)depth;
+	r = spin_descend(depth - 1, x);
+	__asm__ volatile("" : "+r"(r));
+	return r + (unsigned long long)depth;
 }
 
 __attribute__((noinline)) static unsigned long long spin_work(unsigned long long chunks,
