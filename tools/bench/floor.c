@@ -6,8 +6,9 @@
  *
  *   floor [-F HZ] [-s STEP -p PID]     (default 999 Hz, step 0: empty)
  *
- * Steps 1-4 add the sampler's work piece by piece for samples of process PID
- * (see bpf/bench_floor.bpf.c).
+ * Steps 1-5 add the sampler's work piece by piece for samples of process PID
+ * (see bpf/bench_floor.bpf.c); from step 2 on, the ring buffer is drained
+ * every 10 ms without reading the records.
  *
  * Prints "floor: attached N cpus at HZ Hz" on stdout once every event is
  * attached, so that a script can start the workload after it.
@@ -112,6 +113,39 @@ static int attach_all(struct bpf_program *prog, unsigned long hz, struct bpf_lin
 	return n;
 }
 
+/* The records are not read: the consumer position only has to move on. */
+static int skip_record(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	return 0;
+}
+
+/* Until SIGINT/SIGTERM: drain the ring buffer every 10 ms, or just sleep. */
+static int wait_for_signal(struct bench_floor_bpf *skel, unsigned long step)
+{
+	struct ring_buffer *rb = NULL;
+	int err = 0;
+
+	if (step >= 2) {
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.floor_rb), skip_record, NULL, NULL);
+		if (!rb) {
+			err = -errno;
+			pr_err("ring buffer: %s", strerror(-err));
+			return err;
+		}
+	}
+	while (!stop) {
+		if (rb)
+			ring_buffer__poll(rb, 10);
+		else
+			sleep(1);	/* a signal cuts it short */
+	}
+	ring_buffer__free(rb);
+	return err;
+}
+
 static void detach_all(struct bpf_link **links)
 {
 	int cpu;
@@ -125,14 +159,14 @@ int main(int argc, char **argv)
 	static struct bpf_link *links[MAX_CPUS];
 	struct bench_floor_bpf *skel;
 	unsigned long hz = 999, step = 0, pid = 0;
-	int c, n;
+	int c, n, err = 0;
 
 	while ((c = getopt(argc, argv, "F:s:p:")) != -1) {
 		if ((c == 'F' && !parse_ul(optarg, 1, 100000, &hz)) ||
-		    (c == 's' && !parse_ul(optarg, 0, 4, &step)) ||
+		    (c == 's' && !parse_ul(optarg, 0, 5, &step)) ||
 		    (c == 'p' && !parse_ul(optarg, 1, INT32_MAX, &pid)))
 			continue;
-		fprintf(stderr, "usage: floor [-F HZ] [-s STEP(0-4) -p PID]\n");
+		fprintf(stderr, "usage: floor [-F HZ] [-s STEP(0-5) -p PID]\n");
 		return 2;
 	}
 	log_setup_libbpf();
@@ -147,10 +181,9 @@ int main(int argc, char **argv)
 	if (n > 0) {
 		printf("floor: attached %d cpus at %lu Hz, step %lu\n", n, hz, step);
 		fflush(stdout);
-		while (!stop)
-			sleep(1);	/* a signal cuts it short */
+		err = wait_for_signal(skel, step);
 	}
 	detach_all(links);
 	bench_floor_bpf__destroy(skel);
-	return n > 0 ? 0 : 1;
+	return n > 0 && !err ? 0 : 1;
 }

@@ -247,7 +247,7 @@ class Bench:
         hz, runs = self.args.freqs[-1], []
         rng = random.Random(self.args.seed)
         for r in range(self.args.rounds):
-            todo = [("bare", 0), ("bare", 0)] + [("step%d" % i, hz) for i in range(5)]
+            todo = [("bare", 0), ("bare", 0)] + [("step%d" % i, hz) for i in range(6)]
             if self.has_pb:
                 todo.append(("pb", hz))
             rng.shuffle(todo)
@@ -689,8 +689,8 @@ def git_rev():
 
 LADDER = "## Sampler cost ladder"
 STEPS = ["empty program (the floor)", "+ target test (hash lookup)",
-         "+ ring-buffer reserve of a sample record (discarded)", "+ kernel stack",
-         "+ user stack"]
+         "+ ring-buffer reserve of a sample record, discarded", "+ kernel stack",
+         "+ user stack", "+ the other fields, submitted (records not read)"]
 
 
 def ladder_report(res, args, cmdline):
@@ -705,14 +705,16 @@ def ladder_report(res, args, cmdline):
              "What each piece of the sampler's BPF program costs the workload at %d Hz. "
              "`build/bench/floor -s STEP -p PID` runs bpf/bench_floor.bpf.c with the "
              "sampler's work added one piece at a time for samples of the workload (same "
-             "perf event, same record type). Paired per round like the slowdown table; "
+             "perf event, same record type, same 16 MiB ring buffer, drained every 10 ms by the "
+             "loader without reading the records; the last row adds profiling-bpf's user "
+             "space reading and aggregating them). Paired per round like the slowdown table; "
              "\"us per tick\" = (median CPU ratio - 1) / median CPU ratio / Hz; \"step "
              "cost\" = its us per tick minus the previous step's. %d rounds." %
              (hz, args.rounds), "",
              "| program | CPU-time ratio, median (IQR) | / empty program's, median (IQR) "
              "| us per tick | step cost (us) |", "|---|---|---|---|---|"]
     prev = None
-    names = [("step%d" % i, STEPS[i]) for i in range(5)] + [("pb", "profiling-bpf (the "
+    names = [("step%d" % i, STEPS[i]) for i in range(6)] + [("pb", "profiling-bpf (the "
                                                                "real sampler, drained)")]
     for cond, label in names:
         ratios = paired(runs, cond, hz)
