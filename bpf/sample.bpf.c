@@ -18,14 +18,14 @@ const volatile bool kernel_stacks = true;
 const volatile bool follow_forks = true;
 const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
 
-#define RB_SIZE		(16 << 20)
 /* Samples are submitted without waking the reader, which drains on a timer;
- * past this much unread data the reader is woken at once. */
-#define RB_WAKEUP_BYTES	(RB_SIZE / 4)
+ * past this much unread data (a quarter of the ring, set by the loader) the
+ * reader is woken at once. */
+const volatile __u64 wakeup_bytes = 1 << 20;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RB_SIZE);
+	__uint(max_entries, 4 << 20);	/* resized by the loader */
 } events SEC(".maps");
 
 struct {
@@ -104,7 +104,7 @@ int sample(struct bpf_perf_event_data *ctx)
 		if (s->ustack_sz < 0 && !is_kthread())
 			count(PB_CNT_USTACK_ERR);
 	}
-	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RB_WAKEUP_BYTES ?
+	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
 				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

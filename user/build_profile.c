@@ -11,10 +11,34 @@ struct build_ctx {
 	struct profile *p;
 	struct symbolizer *sym;
 	const struct build_opts *bo;
-	uint64_t addrs[65536 + 4];
-	struct sym_info info[65536 + 4];
-	uint32_t ids[65536 + 4];
+	uint64_t *addrs;	/* [max frames of a stack] */
+	struct sym_info *info;	/* [max frames of a stack] */
+	uint32_t *ids;		/* [max frames + root frames] */
 };
+
+#define MAX_ROOTS 2	/* thread and process root frames */
+
+static int ctx_alloc(struct build_ctx *c, const struct stack_store *st)
+{
+	size_t max = 1;
+
+	for (size_t i = 0; i < st->nentries; i++) {
+		size_t n = (size_t)st->entries[i]->nkernel + st->entries[i]->nuser;
+
+		max = n > max ? n : max;
+	}
+	c->addrs = calloc(max, sizeof(*c->addrs));
+	c->info = calloc(max, sizeof(*c->info));
+	c->ids = calloc(max + MAX_ROOTS, sizeof(*c->ids));
+	return c->addrs && c->info && c->ids ? 0 : -ENOMEM;
+}
+
+static void ctx_release(struct build_ctx *c)
+{
+	free(c->addrs);
+	free(c->info);
+	free(c->ids);
+}
 
 void unresolved_label(const struct sym_info *si, char *buf, size_t len)
 {
@@ -145,30 +169,22 @@ struct profile *profile_from_store(const struct stack_store *st, struct symboliz
 				   const struct build_opts *bo)
 {
 	uint64_t period = bo->freq_hz ? 1000000000ULL / bo->freq_hz : 0;
-	struct build_ctx *c = malloc(sizeof(*c));
-	int err = 0;
+	struct build_ctx c = { .sym = sym, .bo = bo };
+	int err;
 
-	if (!c)
-		return NULL;
-	c->sym = sym;
-	c->bo = bo;
-	c->p = profile_new();
-	if (!c->p) {
-		free(c);
-		return NULL;
+	c.p = profile_new();
+	err = c.p ? ctx_alloc(&c, st) : -ENOMEM;
+	if (!err) {
+		c.p->period_ns = period;
+		c.p->freq_hz = bo->freq_hz;
 	}
-	c->p->period_ns = period;
-	c->p->freq_hz = bo->freq_hz;
 	for (size_t i = 0; i < st->nentries && !err; i++)
-		err = add_entry(c, st->entries[i], period);
+		err = add_entry(&c, st->entries[i], period);
+	ctx_release(&c);
 	if (err) {
-		profile_free(c->p);
-		free(c);
+		profile_free(c.p);
 		errno = -err;
 		return NULL;
 	}
-	struct profile *p = c->p;
-
-	free(c);
-	return p;
+	return c.p;
 }

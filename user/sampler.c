@@ -34,6 +34,20 @@ static void report_bpf_error(const char *what, int err)
 		pr_err("%s: %s", what, strerror(-err));
 }
 
+/*
+ * Ring-buffer bytes for about half a second of samples of every CPU (the
+ * reader drains every 100 ms), a power of two from 1 to 64 MiB.
+ */
+static __u32 ring_size(uint64_t freq)
+{
+	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
+	__u32 size = 1 << 20;
+
+	while (size < want && size < (64u << 20))
+		size <<= 1;
+	return size;
+}
+
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct sampler_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -54,6 +68,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct samp
 	s->skel->rodata->kernel_stacks = cfg->kernel_stacks;
 	s->skel->rodata->follow_forks = cfg->follow_forks;
 	s->skel->rodata->self_pid = (__u32)getpid();
+	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
+	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg->freq));
+	if (err) {
+		pr_err("cannot size the ring buffer: %s", strerror(-err));
+		goto err_free;
+	}
 	err = sample_bpf__load(s->skel);
 	if (err) {
 		report_bpf_error("cannot load the sampling BPF program", err);

@@ -44,6 +44,7 @@ void stack_store_release(struct stack_store *st)
 	for (size_t i = 0; i < st->nentries; i++)
 		free(st->entries[i]);
 	free(st->entries);
+	free(st->scratch);
 	hashmap_release(&st->map);
 	memset(st, 0, sizeof(*st));
 }
@@ -67,19 +68,21 @@ static int store_insert(struct stack_store *st, struct stack_entry *e)
 	return 0;
 }
 
-int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
-		    const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
-		    size_t nu, uint64_t n)
+/* Fill the scratch key with one sample; -ENOMEM. */
+static struct stack_entry *fill_key(struct stack_store *st, uint32_t pid, uint32_t tid,
+				    uint32_t gen, const char *comm, const uint64_t *kips,
+				    size_t nk, const uint64_t *uips, size_t nu)
 {
-	struct stack_entry *e;
-	uintptr_t found;
-	int err;
+	struct stack_entry *e = st->scratch;
 
-	if (nk > UINT16_MAX || nu > UINT16_MAX)
-		return -EINVAL;
-	e = calloc(1, sizeof(*e) + (nk + nu) * sizeof(e->ips[0]));
-	if (!e)
-		return -ENOMEM;
+	if (!e || st->scratch_frames < nk + nu) {
+		e = realloc(st->scratch, sizeof(*e) + (nk + nu) * sizeof(e->ips[0]));
+		if (!e)
+			return NULL;
+		st->scratch = e;
+		st->scratch_frames = nk + nu;
+	}
+	memset(e, 0, sizeof(*e));
 	e->pid = pid;
 	e->gen = gen;
 	e->nkernel = (uint16_t)nk;
@@ -93,17 +96,37 @@ int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t
 		memcpy(e->ips, kips, nk * sizeof(e->ips[0]));
 	if (nu)
 		memcpy(e->ips + nk, uips, nu * sizeof(e->ips[0]));
-	if (hashmap_find(&st->map, e, &found)) {
-		free(e);
+	return e;
+}
+
+int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
+		    const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
+		    size_t nu, uint64_t n)
+{
+	struct stack_entry *key, *e;
+	uintptr_t found;
+	size_t size;
+	int err;
+
+	if (nk > UINT16_MAX || nu > UINT16_MAX)
+		return -EINVAL;
+	key = fill_key(st, pid, tid, gen, comm, kips, nk, uips, nu);
+	if (!key)
+		return -ENOMEM;
+	if (hashmap_find(&st->map, key, &found)) {
 		((struct stack_entry *)found)->count += n;
 		st->total += n;
 		return 0;
 	}
 	if (st->nentries >= st->max_stacks) {
-		free(e);
 		st->dropped += n;
 		return -ENOSPC;
 	}
+	size = sizeof(*e) + (nk + nu) * sizeof(e->ips[0]);
+	e = malloc(size);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e, key, size);
 	err = store_insert(st, e);
 	if (err) {
 		free(e);

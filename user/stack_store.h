@@ -36,6 +36,8 @@ struct stack_store {
 	bool per_thread;		/* keep tid and comm in the key */
 	uint64_t total;			/* samples stored */
 	uint64_t dropped;		/* samples not stored: store full */
+	struct stack_entry *scratch;	/* lookup key, reused across samples */
+	size_t scratch_frames;		/* capacity of scratch->ips */
 };
 
 /* Initialise an empty store holding at most @max_stacks distinct stacks. */
