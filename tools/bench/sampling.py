@@ -12,9 +12,12 @@ workload that times its own fixed amount of work:
    bare times; reported as median and spread over rounds.
 2. Own CPU. On a ~20 s run of the workload, the profiler's own user+sys CPU
    time (its process only, from wait4(); the workload is not its child) and
-   the same over the workload's run only (from /proc/PID/stat), per 1000
-   samples.
+   its runtime over the workload's run only (/proc/PID/task/*/schedstat),
+   per 1000 samples.
 3. Start to first sample, in each tool's run-a-command mode.
+
+With --ladder, instead: rounds of the floor program with the sampler's work
+added piece by piece (bpf/bench_floor.bpf.c), and profiling-bpf itself.
 
 Only processes started here are ever signalled, by pid.
 """
@@ -25,6 +28,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -138,7 +142,7 @@ class Bench:
         return p
 
     def run(self, cmd, timeout):
-        """Run @cmd to completion; (stdout, stderr, cpu_ns of it and its children)."""
+        """Run @cmd to completion; (stdout, stderr). Raises BenchError on failure."""
         p = self.popen(cmd)
         try:
             out, err = p.communicate(timeout=timeout)
@@ -150,6 +154,7 @@ class Bench:
         return out, err
 
     def cleanup(self):
+        """Stop what is still running of our children, remove the temp folder."""
         for p in self.children:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -158,6 +163,7 @@ class Bench:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def pb_cmd(self, hz, name, target):
         """profiling-bpf at @hz writing $tmp/@name.EXT; -q is left out so that the
