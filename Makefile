@@ -55,7 +55,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRC
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all check unit-tests workloads fuzz install clean format demo
+.PHONY: all check unit-tests workloads fuzz install clean format demo bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -127,6 +127,19 @@ $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(PROTO_C) $(SKELS) | $(OUTPUT)/fu
 		$< $(USER_SRCS) $(PROTO_C) $(LIBS) -o $@
 
 fuzz: $(FUZZERS)
+
+# Benchmark tools (tools/bench/*.c): the self-timing workload and the floor loader.
+BENCH_SRCS := $(wildcard tools/bench/*.c)
+BENCH_BINS := $(patsubst tools/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bench/%: tools/bench/%.c $(LIB) $(SKELS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -o $@
+
+bench: $(BIN) $(BENCH_BINS)
 
 check: all unit-tests workloads
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
