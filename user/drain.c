@@ -46,30 +46,31 @@ int drain_record_check(const void *data, size_t size)
 	}
 }
 
-/* First record of @pid: remember it and tell the hooks. */
-static void note_pid(struct drain *d, uint32_t pid)
+/* Exec generation of @pid; on its first record, remember it and tell the hooks. */
+static uint32_t note_pid(struct drain *d, uint32_t pid)
 {
 	uint32_t st = pid_state(d, pid);
 
 	if (st & PID_SEEN)
-		return;
+		return st >> PID_GEN_SHIFT;
 	if (hashmap_set(&d->pids, (void *)(uintptr_t)pid, st | PID_SEEN))
-		return;
+		return st >> PID_GEN_SHIFT;
 	if (d->hooks.on_new_pid)
 		d->hooks.on_new_pid(d->hooks.ctx, pid);
+	return st >> PID_GEN_SHIFT;
 }
 
 static void handle_sample(struct drain *d, const struct pb_sample *smp)
 {
 	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
 	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
+	uint32_t gen = note_pid(d, smp->pid);
 	char comm[PB_COMM_LEN + 1];
 	int err;
 
-	note_pid(d, smp->pid);
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
-	err = stack_store_add(&d->store, smp->pid, smp->tid, drain_pid_gen(d, smp->pid), comm,
+	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm,
 			      (const uint64_t *)smp->kstack, nk,
 			      (const uint64_t *)smp->ustack, nu, 1);
 	if (err)

@@ -92,6 +92,18 @@ uint64_t hash_bytes(const void *data, size_t len, uint64_t seed)
 	return h ^ (h >> 29);
 }
 
+uint64_t hash_words(const uint64_t *words, size_t n, uint64_t seed)
+{
+	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= words[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h ^ (h >> 29);
+}
+
 uint64_t hash_str(const void *key, void *ctx)
 {
 	(void)ctx;

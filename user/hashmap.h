@@ -36,6 +36,8 @@ int hashmap_set(struct hashmap *map, const void *key, uintptr_t value);
 
 /* FNV-1a over @len bytes, folded with @seed. */
 uint64_t hash_bytes(const void *data, size_t len, uint64_t seed);
+/* Hash of @n 64-bit words (a multiply-xorshift mix per word), folded with @seed. */
+uint64_t hash_words(const uint64_t *words, size_t n, uint64_t seed);
 /* Hash and equality of NUL-terminated strings, usable as map callbacks. */
 uint64_t hash_str(const void *key, void *ctx);
 bool equal_str(const void *a, const void *b, void *ctx);

@@ -313,7 +313,7 @@ static void show_status(struct run *r, uint64_t now)
 static int run_loop(struct run *r)
 {
 	uint64_t limit = r->o->duration > 0 ? (uint64_t)(r->o->duration * 1e9) : 0;
-	uint64_t now, last_status = 0;
+	uint64_t now, last_status = 0, last_check = 0;
 	struct epoll_event ev[4];
 
 	r->start_ns = now_ns(CLOCK_MONOTONIC);
@@ -326,8 +326,13 @@ static int run_loop(struct run *r)
 			return -errno;
 		drain(r);
 		now = now_ns(CLOCK_MONOTONIC);
-		if (targets_done(r) || (limit && now - r->start_ns >= limit))
+		if (limit && now - r->start_ns >= limit)
 			break;
+		if (now - last_check >= 250000000ULL) {
+			last_check = now;
+			if (targets_done(r))
+				break;
+		}
 		if (r->status_line && now - last_status >= 500000000ULL) {
 			show_status(r, now);
 			last_status = now;

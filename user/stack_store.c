@@ -5,7 +5,7 @@
 
 #include "stack_store.h"
 
-static size_t entry_key_len(const struct stack_entry *e)
+static inline size_t entry_key_len(const struct stack_entry *e)
 {
 	return (size_t)(e->nkernel + e->nuser) * sizeof(e->ips[0]);
 }
@@ -16,8 +16,8 @@ static uint64_t entry_hash(const void *key, void *ctx)
 	uint64_t h = hash_bytes(&e->pid, sizeof(uint32_t) * 3 + sizeof(uint16_t) * 2, 0);
 
 	(void)ctx;
-	h = hash_bytes(e->comm, sizeof(e->comm), h);
-	return hash_bytes(e->ips, entry_key_len(e), h);
+	h = hash_bytes(e->comm, e->comm[0] ? sizeof(e->comm) : 0, h);
+	return hash_words(e->ips, (size_t)e->nkernel + e->nuser, h);
 }
 
 static bool entry_equal(const void *a, const void *b, void *ctx)

@@ -611,8 +611,11 @@ int symbolizer_resolve_kernel(struct symbolizer *s, const uint64_t *addrs, size_
 			      struct sym_info *out)
 {
 	size_t i;
-	int err = kernel_load(s);
+	int err;
 
+	if (!n)
+		return 0;	/* no kernel frame: no need to read kallsyms */
+	err = kernel_load(s);
 	if (err)
 		return err;
 	for (i = 0; i < n; i++)

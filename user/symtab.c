@@ -103,7 +103,11 @@ void symtab_finish(struct symtab *t, uint64_t limit)
 
 	if (!t->n)
 		return;
-	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+	/* kallsyms and many symbol tables arrive sorted: then skip the sort */
+	for (i = 1; i < t->n && sym_cmp(&t->syms[i - 1], &t->syms[i]) <= 0; i++)
+		;
+	if (i < t->n)
+		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
 	dedup(t);
 	for (i = 0; i < t->n; i++) {
 		if (t->syms[i].size)
