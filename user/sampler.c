@@ -34,6 +34,20 @@ static void report_bpf_error(const char *what, int err)
 		pr_err("%s: %s", what, strerror(-err));
 }
 
+/* kernel.perf_event_max_sample_rate, or 0 when it cannot be read. */
+static unsigned long max_sample_rate(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re");
+	unsigned long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
 /*
  * Ring-buffer bytes for about half a second of samples of every CPU (the
  * reader drains every 100 ms), a power of two from 1 to 64 MiB.
@@ -142,6 +156,11 @@ static int attach_perf_events(struct sampler *s)
 			err = -errno;
 			if (err == -ENODEV)
 				continue;
+			if (err == -EINVAL && max_sample_rate() && s->cfg.freq > max_sample_rate()) {
+				pr_err("-F %llu is above kernel.perf_event_max_sample_rate (%lu)",
+				       (unsigned long long)s->cfg.freq, max_sample_rate());
+				return err;
+			}
 			report_bpf_error("cannot open the cpu-clock perf event", err);
 			return err;
 		}
