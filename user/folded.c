@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "log.h"
 #include "output.h"
 #include "writer_util.h"
@@ -112,23 +113,6 @@ struct fparse {
 	uint64_t total;
 };
 
-static int grow_buf(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*buf, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*buf = n;
-	*cap = ncap;
-	return 0;
-}
-
 static int parse_fail(const struct fparse *ps, const char *why)
 {
 	pr_err("folded input, line %zu: %s", ps->lineno, why);
@@ -172,7 +156,7 @@ static int add_label(struct fparse *ps, const char *s, size_t len)
 		f.kind = PFRAME_KERNEL;
 		len -= suffix;
 	}
-	if (grow_buf((void **)&ps->name, &ps->name_cap, len + 1, 1))
+	if (array_grow((void **)&ps->name, &ps->name_cap, len + 1, 1))
 		return -ENOMEM;
 	memcpy(ps->name, s, len);
 	ps->name[len] = '\0';
@@ -214,7 +198,7 @@ static int parse_line(struct fparse *ps, const char *line, size_t len)
 		idx = add_label(ps, s, flen);
 		if (idx < 0)
 			return idx;
-		if (grow_buf((void **)&ps->ids, &ps->ids_cap, depth + 1, sizeof(*ps->ids)) ||
+		if (array_grow((void **)&ps->ids, &ps->ids_cap, depth + 1, sizeof(*ps->ids)) ||
 		    depth >= UINT32_MAX)
 			return -ENOMEM;
 		ps->ids[depth++] = (uint32_t)idx;

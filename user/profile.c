@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "profile.h"
 
 struct pool_chunk {
@@ -113,23 +114,6 @@ const char *profile_intern(struct profile *p, const char *s)
 	return copy;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap * 2 : 64;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 /* The index's keys point into p->frames: rebuild it when the array moves. */
 static int reindex_frames(struct profile *p)
 {
@@ -157,7 +141,7 @@ int profile_add_frame(struct profile *p, const struct pframe *f)
 	if (p->nframes >= INT32_MAX)
 		return -ENOMEM;
 	old = p->frames;
-	if (grow((void **)&p->frames, &p->frames_cap, p->nframes + 1, sizeof(*p->frames)))
+	if (array_grow((void **)&p->frames, &p->frames_cap, p->nframes + 1, sizeof(*p->frames)))
 		return -ENOMEM;
 	if (p->frames != old && reindex_frames(p))
 		return -ENOMEM;
@@ -178,7 +162,7 @@ int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth
 		if (frames[i] >= p->nframes)
 			return -EINVAL;
 	}
-	if (grow((void **)&p->samples, &p->samples_cap, p->nsamples + 1, sizeof(*p->samples)))
+	if (array_grow((void **)&p->samples, &p->samples_cap, p->nsamples + 1, sizeof(*p->samples)))
 		return -ENOMEM;
 	copy = pool_alloc(p, (size_t)depth * sizeof(*copy) + 1);
 	if (!copy)
@@ -207,7 +191,7 @@ int profile_set_counter(struct profile *p, const char *name, uint64_t value)
 			return 0;
 		}
 	}
-	if (grow((void **)&p->counters, &p->counters_cap, p->ncounters + 1, sizeof(*p->counters)))
+	if (array_grow((void **)&p->counters, &p->counters_cap, p->ncounters + 1, sizeof(*p->counters)))
 		return -ENOMEM;
 	p->counters[p->ncounters].name = n;
 	p->counters[p->ncounters++].value = value;

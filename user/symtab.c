@@ -3,30 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "symtab.h"
 
 /* How many earlier symbols symtab_find() checks for one that encloses the address. */
 #define SYMTAB_LOOKBACK 8
-
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *p;
-
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / elem)
-			return -ENOMEM;
-		ncap *= 2;
-	}
-	if (ncap == *cap)
-		return 0;
-	p = realloc(*buf, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*buf = p;
-	*cap = ncap;
-	return 0;
-}
 
 int symtab_add_str(struct symtab *t, const char *s, size_t len, uint32_t *off)
 {
@@ -36,7 +17,7 @@ int symtab_add_str(struct symtab *t, const char *s, size_t len, uint32_t *off)
 		len = SYMTAB_NAME_MAX;
 	if (t->strs_len + len + 1 > SYMTAB_MAX_STRS)
 		return -E2BIG;
-	err = grow((void **)&t->strs, &t->strs_cap, t->strs_len + len + 1, 1);
+	err = array_grow((void **)&t->strs, &t->strs_cap, t->strs_len + len + 1, 1);
 	if (err)
 		return err;
 	memcpy(t->strs + t->strs_len, s, len);
@@ -55,7 +36,7 @@ int symtab_add(struct symtab *t, uint64_t addr, uint64_t size, const char *name,
 
 	if (t->n >= SYMTAB_MAX_SYMS)
 		return -E2BIG;
-	err = grow((void **)&t->syms, &t->cap, t->n + 1, sizeof(*t->syms));
+	err = array_grow((void **)&t->syms, &t->cap, t->n + 1, sizeof(*t->syms));
 	if (!err)
 		err = symtab_add_str(t, name, len, &off);
 	if (err)

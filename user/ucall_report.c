@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "ucall_report.h"
 
 static const char *const count_names[UC_CNT_MAX] = {
@@ -92,23 +93,6 @@ int uc_report_set_src(struct uc_report *r, uint32_t id, const char *file, uint32
 	return !file || r->fns[id].file ? 0 : -ENOMEM;
 }
 
-/* Make room for one more element of @size in *@arr. */
-static int grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	void *a;
-	size_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 64;
-	a = realloc(*arr, c * size);
-	if (!a)
-		return -ENOMEM;
-	*arr = a;
-	*cap = c;
-	return 0;
-}
-
 /* Add per-CPU value @src into @dst. */
 static void fstats_merge(struct uc_fstats *dst, const struct uc_fstats *src)
 {
@@ -141,7 +125,7 @@ int uc_report_add_stats(struct uc_report *r, uint32_t func, uint32_t tid, uint32
 		return 0;
 	if (comm)
 		strncpy(row.comm, comm, sizeof(row.comm) - 1);
-	if (grow((void **)&r->rows, r->nrows, &r->rows_cap, sizeof(row)))
+	if (array_grow((void **)&r->rows, &r->rows_cap, r->nrows + 1, sizeof(row)))
 		return -ENOMEM;
 	r->rows[r->nrows++] = row;
 	return 0;
@@ -154,7 +138,7 @@ int uc_report_add_edge(struct uc_report *r, uint32_t tid, uint32_t caller, uint3
 
 	if (caller >= r->nfns || callee >= r->nfns)
 		return -EINVAL;
-	if (grow((void **)&r->edges, r->nedges, &r->edges_cap, sizeof(*e)))
+	if (array_grow((void **)&r->edges, &r->edges_cap, r->nedges + 1, sizeof(*e)))
 		return -ENOMEM;
 	e = &r->edges[r->nedges++];
 	e->tid = tid;
@@ -168,7 +152,7 @@ int uc_report_add_thread(struct uc_report *r, uint32_t tid, uint32_t pid, const 
 {
 	struct uc_thread *t;
 
-	if (grow((void **)&r->threads, r->nthreads, &r->threads_cap, sizeof(*t)))
+	if (array_grow((void **)&r->threads, &r->threads_cap, r->nthreads + 1, sizeof(*t)))
 		return -ENOMEM;
 	t = &r->threads[r->nthreads++];
 	t->tid = tid;
@@ -193,7 +177,7 @@ int uc_report_add_event(struct uc_report *r, const void *rec, size_t len)
 		return -EINVAL;
 	}
 	if (r->nevents >= r->max_events ||
-	    grow((void **)&r->events, r->nevents, &r->events_cap, sizeof(ev))) {
+	    array_grow((void **)&r->events, &r->events_cap, r->nevents + 1, sizeof(ev))) {
 		r->events_dropped++;
 		return 0;
 	}
