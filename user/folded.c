@@ -115,7 +115,7 @@ struct fparse {
 
 static int parse_fail(const struct fparse *ps, const char *why)
 {
-	pr_err("folded input, line %zu: %s", ps->lineno, why);
+	pr_info("folded input, line %zu: %s", ps->lineno, why);
 	return -EINVAL;
 }
 

@@ -515,8 +515,9 @@ int cmd_report(const struct options *o)
 	int err = 0;
 
 	if (!p) {
-		pr_err("cannot read %s: %s", o->input,
-		       errno == EINVAL ? "not a pprof or folded profile" : strerror(errno));
+		pr_err("cannot read %s: %s%s", o->input,
+		       errno == EINVAL ? "not a pprof or folded profile" : strerror(errno),
+		       errno == EINVAL && !o->verbose ? " (-v says why)" : "");
 		return 1;
 	}
 	if (o->noutputs)
