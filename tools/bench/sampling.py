@@ -165,11 +165,12 @@ class Bench:
                     p.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def pb_cmd(self, hz, name, target):
-        """profiling-bpf at @hz writing $tmp/@name.EXT; -q is left out so that the
-        summary (printed after the workload ended) gives the sample counts."""
+    def pb_cmd(self, hz, name, target, extra=()):
+        """profiling-bpf at @hz writing $tmp/@name.EXT, with options @extra; -q is
+        left out so that the summary (printed after the workload ended) gives the
+        sample counts."""
         path = os.path.join(self.tmp, "%s.%s" % (name, self.args.pb_ext))
-        return [self.bin, "-F", str(hz), "-o", path] + target
+        return [self.bin, "-F", str(hz), "-o", path] + list(extra) + target
 
     @staticmethod
     def pb_samples(err):
@@ -215,6 +216,12 @@ class Bench:
 
     def cond_pb(self, hz, work):
         out, err = self.run(self.pb_cmd(hz, "x", ["--"] + self.spin_cmd(work)), 600)
+        return parse_spin(out), self.pb_samples(err)
+
+    def cond_pbnk(self, hz, work):
+        """profiling-bpf --no-kernel: user stacks only, like the bpftrace one-liner."""
+        out, err = self.run(self.pb_cmd(hz, "x", ["--"] + self.spin_cmd(work),
+                                        ["--no-kernel"]), 600)
         return parse_spin(out), self.pb_samples(err)
 
     def cond_perf(self, hz, work):
@@ -283,9 +290,9 @@ class Bench:
     # ---- 1. slowdown ----------------------------------------------------
 
     def conditions(self):
-        names = ["pb", "perf", "bpftrace", "floor"]
+        names = ["pb", "pbnk", "perf", "bpftrace", "floor"]
         if not self.has_pb:
-            names.remove("pb")
+            names = names[2:]
         return [(n, hz) for hz in self.args.freqs for n in names]
 
     def run_rounds(self):
@@ -308,8 +315,9 @@ class Bench:
     # ---- 2. own CPU on a ~20 s run ---------------------------------------
 
     def start_profiler(self, tool, hz, pid, path):
-        if tool == "pb":
-            cmd = self.pb_cmd(hz, "cpu", ["-p", str(pid)])
+        if tool in ("pb", "pbnk"):
+            cmd = self.pb_cmd(hz, "cpu", ["-p", str(pid)],
+                              ["--no-kernel"] if tool == "pbnk" else [])
         elif tool == "perf":
             cmd = ["perf", "record", "-g", "-e", "cpu-clock", "-F", str(hz),
                    "--no-bpf-event", "-o", path, "-p", str(pid)]
@@ -350,7 +358,7 @@ class Bench:
         if status != 0:
             raise BenchError("%s exited %d: %s" % (tool, status, err[-500:]))
         start, elapsed, cpu = parse_spin(spin_out)
-        if tool == "pb":
+        if tool in ("pb", "pbnk"):
             samples = self.pb_samples(err)[0]
         elif tool == "perf":
             samples = self.perf_samples(err)
@@ -363,7 +371,7 @@ class Bench:
     def run_cpu(self, bare_ns):
         work = max(1, round(self.args.work * self.args.cpu_seconds * 1e9 / bare_ns))
         log("own-CPU runs: spin -n %d (about %d s bare)" % (work, self.args.cpu_seconds))
-        tools = ["pb", "perf", "bpftrace"] if self.has_pb else ["perf", "bpftrace"]
+        tools = ["pb", "pbnk", "perf", "bpftrace"] if self.has_pb else ["perf", "bpftrace"]
         res = []
         for hz in self.args.freqs:
             for tool in tools:
@@ -452,7 +460,7 @@ def read_sysctl():
 
 # ---- statistics and the report ----------------------------------------------
 
-LABEL = {"pb": "profiling-bpf", "perf": "perf record -g", "bpftrace": "bpftrace",
+LABEL = {"pb": "profiling-bpf", "pbnk": "profiling-bpf --no-kernel", "perf": "perf record -g", "bpftrace": "bpftrace",
          "floor": "floor (empty BPF prog)", "bare": "bare"}
 
 
@@ -517,7 +525,7 @@ def slowdown_table(runs, freqs):
     lines.append("| bare, 2nd / 1st of the round | - | %s | %.3f-%.3f | %s | | | | | |" %
                  (fmt_q(c), min(c), max(c), fmt_q(w)))
     for hz in freqs:
-        for cond in ["floor", "pb", "perf", "bpftrace"]:
+        for cond in ["floor", "pb", "pbnk", "perf", "bpftrace"]:
             ratios = paired(runs, cond, hz)
             if not ratios:
                 lines.append("| %s | %d | n/a | | | | | | | |" % (LABEL[cond], hz))
@@ -532,7 +540,7 @@ def slowdown_table(runs, freqs):
                 rate_s += " (all CPUs)"
             lost = [x["lost"] for x in sel if x["lost"] is not None]
             lost_s = "%d max" % max(lost) if lost else "-"
-            per = per_sample(runs, cond, hz) if cond in ("pb", "perf") else None
+            per = per_sample(runs, cond, hz) if cond in ("pb", "pbnk", "perf") else None
             lines.append("| %s | %d | %s | %.3f-%.3f | %s | %s | %.1f | %s | %s | %s |" %
                          (LABEL[cond], hz, fmt_q(ratios), min(ratios), max(ratios),
                           fmt_q(paired(runs, cond, hz, key="elapsed_ns")), vs, tick,
@@ -580,29 +588,31 @@ def verdict(xs, limit):
 
 def goals(runs, cpu, freqs):
     out = []
-    for hz in freqs:
-        if not paired(runs, "pb", hz):
-            out.append("- %d Hz: profiling-bpf not measured." % hz)
-            continue
-        for key, what in (("cpu_ns", "CPU time"), ("elapsed_ns", "wall time")):
-            vf = paired(runs, "pb", hz, "floor", key)
-            out.append("- %d Hz, %s, within 1.1x of the floor (median of per-round "
-                       "profiling-bpf/floor ratios <= 1.1): %s, **%s**." %
-                       (hz, what, fmt_q(vf), verdict(vf, 1.1)))
-            vp = paired(runs, "pb", hz, "perf", key)
-            out.append("- %d Hz, %s, no worse than perf (median of per-round "
-                       "profiling-bpf/perf ratios <= 1.0): %s, **%s**." %
-                       (hz, what, fmt_q(vp), verdict(vp, 1.0)))
-    for hz in freqs:
-        c = {x["tool"]: x for x in cpu if x["hz"] == hz}
-        if "pb" not in c or "bpftrace" not in c or not c["pb"]["samples"] \
-                or not c["bpftrace"]["samples"]:
-            continue
-        a = c["pb"]["total_cpu_ns"] / c["pb"]["samples"] * 1e-3
-        b = c["bpftrace"]["total_cpu_ns"] / c["bpftrace"]["samples"] * 1e-3
-        out.append("- %d Hz, own CPU at most half of bpftrace's (whole run, per 1000 "
-                   "samples): %.2f ms vs %.2f ms = %.2fx, **%s**." %
-                   (hz, a, b, a / b, "met" if a <= b / 2 else "NOT met"))
+    for pb in ("pb", "pbnk"):
+        for hz in freqs:
+            if not paired(runs, pb, hz):
+                out.append("- %d Hz: %s not measured." % (hz, LABEL[pb]))
+                continue
+            for key, what in (("cpu_ns", "CPU time"), ("elapsed_ns", "wall time")):
+                vf = paired(runs, pb, hz, "floor", key)
+                out.append("- %s, %d Hz, %s, within 1.1x of the floor (median of per-round "
+                           "ratios to the floor <= 1.1): %s, **%s**." %
+                           (LABEL[pb], hz, what, fmt_q(vf), verdict(vf, 1.1)))
+                vp = paired(runs, pb, hz, "perf", key)
+                out.append("- %s, %d Hz, %s, no worse than perf (median of per-round "
+                           "ratios to perf <= 1.0): %s, **%s**." %
+                           (LABEL[pb], hz, what, fmt_q(vp), verdict(vp, 1.0)))
+    for pb in ("pb", "pbnk"):
+        for hz in freqs:
+            c = {x["tool"]: x for x in cpu if x["hz"] == hz}
+            if pb not in c or "bpftrace" not in c or not c[pb]["samples"] \
+                    or not c["bpftrace"]["samples"]:
+                continue
+            a = c[pb]["total_cpu_ns"] / c[pb]["samples"] * 1e-3
+            b = c["bpftrace"]["total_cpu_ns"] / c["bpftrace"]["samples"] * 1e-3
+            out.append("- %s, %d Hz, own CPU at most half of bpftrace's (whole run, per "
+                       "1000 samples): %.2f ms vs %.2f ms = %.2fx, **%s**." %
+                       (LABEL[pb], hz, a, b, a / b, "met" if a <= b / 2 else "NOT met"))
     return out
 
 
@@ -635,6 +645,8 @@ def report(res, args, cmdline):
         "\"us per tick\" = (median CPU ratio - 1) / median CPU ratio / Hz: workload CPU "
         "time lost per timer tick on its CPU. \"us per sample\" = median over rounds of "
         "(CPU time - bare CPU time) / samples recorded (profiling-bpf and perf). "
+        "\"profiling-bpf --no-kernel\" records user stacks only, like the bpftrace "
+        "one-liner `@[ustack] = count()`. "
         "\"samples/s\" = samples the tool recorded / "
         "CPU seconds of the workload (bpftrace's map counts every CPU; the floor records "
         "nothing). \"lost\": samples profiling-bpf reported lost, chunks perf reported "
@@ -644,7 +656,8 @@ def report(res, args, cmdline):
     if res["cpu"]:
         body += ["", "### Own CPU time of the profiler", "",
                  "One run of `spin -n %d -w` (about %d s). The profiler attaches to the "
-                 "waiting workload (`profiling-bpf -p PID`, `perf record -p PID`, bpftrace "
+                 "waiting workload (`profiling-bpf -p PID`, with and without `--no-kernel`, "
+                 "`perf record -p PID`, bpftrace "
                  "with the same probe restricted by `/pid == PID/`: system-wide, its map "
                  "fills with the stacks of every process on this shared VM and it spends "
                  "tens of seconds symbolizing them at exit); 2 s later the workload starts. "
