@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +44,9 @@ struct run {
 	uint64_t start_ns, start_unix_ns, end_ns;
 	bool status_line;
 	char main_exe[PATH_MAX];	/* the profiled program, for pprof's main mapping */
+	int pidfds[PB_MAX_PIDS];	/* readable when pids[i] exits; -1 once gone */
+	size_t nalive;			/* targets whose pidfd has not fired */
+	bool use_pidfd;			/* false: poll /proc for liveness instead */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -236,6 +240,39 @@ static int epoll_add(struct run *r, int fd)
 	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/*
+ * Watch the targets' exits with pidfds in the epoll set (event data: index
+ * + 1). Without pidfds the loop polls /proc instead.
+ */
+static void watch_targets(struct run *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	size_t i;
+
+	if (r->o->all)
+		return;
+	for (i = 0; i < r->npids; i++) {
+		r->pidfds[i] = pidfd_open(r->pids[i], 0);
+		ev.data.u64 = i + 1;
+		if (r->pidfds[i] < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->pidfds[i], &ev))
+			break;
+	}
+	r->use_pidfd = i == r->npids;
+	r->nalive = r->npids;
+	if (!r->use_pidfd)
+		pr_debug("no pidfd for target %d: polling /proc", (int)r->pids[i]);
+}
+
+static void target_gone(struct run *r, size_t i)
+{
+	if (i >= r->npids || r->pidfds[i] < 0)
+		return;
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->pidfds[i], NULL);
+	close(r->pidfds[i]);
+	r->pidfds[i] = -1;
+	r->nalive--;
+}
+
 static int setup(struct run *r)
 {
 	const struct options *o = r->o;
@@ -246,6 +283,8 @@ static int setup(struct run *r)
 	if (!r->sym || r->epfd < 0)
 		return -ENOMEM;
 	err = setup_targets(r);
+	if (!err)
+		watch_targets(r);
 	if (!err && !o->no_sample)
 		err = setup_sampler(r);
 	if (!err && (o->nuprobes || o->regions)) {
@@ -314,7 +353,8 @@ static int run_loop(struct run *r)
 {
 	uint64_t limit = r->o->duration > 0 ? (uint64_t)(r->o->duration * 1e9) : 0;
 	uint64_t now, last_status = 0, last_check = 0;
-	struct epoll_event ev[4];
+	struct epoll_event ev[8];
+	int n;
 
 	r->start_ns = now_ns(CLOCK_MONOTONIC);
 	r->start_unix_ns = now_ns(CLOCK_REALTIME);
@@ -322,13 +362,20 @@ static int run_loop(struct run *r)
 		return -ECHILD;
 	pr_info("recording at %llu Hz; Ctrl-C to stop", (unsigned long long)r->o->freq);
 	while (!stop_signal) {
-		if (epoll_wait(r->epfd, ev, 4, 100) < 0 && errno != EINTR)
+		n = epoll_wait(r->epfd, ev, 8, 100);
+		if (n < 0 && errno != EINTR)
 			return -errno;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u64)
+				target_gone(r, ev[i].data.u64 - 1);
+		}
 		drain(r);
 		now = now_ns(CLOCK_MONOTONIC);
 		if (limit && now - r->start_ns >= limit)
 			break;
-		if (now - last_check >= 250000000ULL) {
+		if (r->use_pidfd && !r->nalive)
+			break;
+		if (!r->use_pidfd && now - last_check >= 250000000ULL) {
 			last_check = now;
 			if (targets_done(r))
 				break;
@@ -478,6 +525,10 @@ static void teardown(struct run *r)
 			free((void *)v);
 	}
 	hashmap_release(&r->names);
+	for (size_t i = 0; i < r->npids; i++) {
+		if (r->pidfds[i] >= 0)
+			close(r->pidfds[i]);
+	}
 	if (r->epfd >= 0)
 		close(r->epfd);
 }
@@ -487,6 +538,8 @@ int cmd_record(const struct options *o)
 	struct run r = { .o = o, .epfd = -1 };
 	int err;
 
+	for (size_t i = 0; i < PB_MAX_PIDS; i++)
+		r.pidfds[i] = -1;
 	hashmap_init(&r.names, hash_uint, equal_uint, NULL);
 	r.status_line = !o->quiet && isatty(STDERR_FILENO);
 	err = outputs_check(o);
