@@ -101,8 +101,10 @@ static void hook_new_pid(void *ctx, uint32_t pid)
 	struct run *r = ctx;
 	int err = symbolizer_snapshot(r->sym, (pid_t)pid);
 
-	if (err && err != -ESRCH)
+	if (err)
 		pr_debug("cannot snapshot process %u: %s", pid, strerror(-err));
+	else
+		pr_debug("process %u: memory map snapshot taken", pid);
 	remember_name(r, pid);
 }
 
@@ -110,6 +112,7 @@ static void hook_exec(void *ctx, uint32_t pid)
 {
 	struct run *r = ctx;
 
+	pr_debug("process %u called exec", pid);
 	symbolizer_forget(r->sym, (pid_t)pid);
 }
 
@@ -271,6 +274,8 @@ static void target_gone(struct run *r, size_t i)
 	close(r->pidfds[i]);
 	r->pidfds[i] = -1;
 	r->nalive--;
+	if (r->child.pid == r->pids[i])
+		child_exited(&r->child);	/* reap it now */
 }
 
 static int setup(struct run *r)

@@ -390,6 +390,11 @@ int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
 	err = procmaps_read(&ms, pid);
 	if (err)
 		return err;
+	if (!ms.n) {
+		/* a zombie or exiting process has no maps: keep what we had */
+		procmaps_release(&ms);
+		return -ESRCH;
+	}
 	if (ms.bad_lines)
 		pr_debug("pid %d: %zu malformed maps lines", (int)pid, ms.bad_lines);
 	maps = calloc(ms.n ? ms.n : 1, sizeof(*maps));

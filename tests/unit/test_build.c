@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -130,11 +131,64 @@ static void test_stale_generation_and_roots(void **state)
 	free(a);
 }
 
+/* Wait until @pid is a zombie (state Z in /proc/PID/stat). */
+static void wait_zombie(pid_t pid)
+{
+	char path[64], buf[256], *state;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 500; i++) {
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		state = strrchr(buf, ')');
+		if (state && state[2] == 'Z')
+			return;
+		usleep(10000);
+	}
+	fail_msg("process %d did not become a zombie", (int)pid);
+}
+
+/* A zombie's maps are empty: a new snapshot must not wipe the old one. */
+static void test_zombie_keeps_snapshot(void **state)
+{
+	uint64_t addr = (uint64_t)(uintptr_t)build_leaf + 1;
+	struct symbolizer *sym = symbolizer_new();
+	struct sym_info info;
+	int fds[2], st;
+	pid_t pid;
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &b, 1) < 0);	/* exits when the pipe closes */
+	}
+	close(fds[0]);
+	assert_int_equal(symbolizer_snapshot(sym, pid), 0);
+	close(fds[1]);
+	wait_zombie(pid);
+	assert_int_equal(symbolizer_snapshot(sym, pid), -ESRCH);
+	/* 0x10 is in no mapping: the miss must not replace the snapshot either */
+	assert_int_equal(symbolizer_resolve_user(sym, pid, &(uint64_t){ 0x10 }, 1, &info), 0);
+	assert_int_equal(symbolizer_resolve_user(sym, pid, &addr, 1, &info), 0);
+	assert_int_equal(info.reason, SYM_OK);
+	assert_string_equal(info.name, "build_leaf");
+	waitpid(pid, &st, 0);
+	symbolizer_free(sym);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records_to_folded),
 		cmocka_unit_test(test_stale_generation_and_roots),
+		cmocka_unit_test(test_zombie_keeps_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
