@@ -363,20 +363,20 @@ static int apply_env_output(struct options *o)
 	return add_output(o, val);
 }
 
-static int parse_command(struct options *o, int *argc, char ***argv)
+/* An optional subcommand word first: record (default), report, list. */
+static void parse_command(struct options *o, int *argc, char ***argv)
 {
 	const char *cmd = *argc > 1 ? (*argv)[1] : NULL;
 
 	o->command = CMD_RECORD;
 	if (!cmd)
-		return 0;
+		return;
 	if (!strcmp(cmd, "record") || !strcmp(cmd, "report") || !strcmp(cmd, "list")) {
 		o->command = !strcmp(cmd, "report") ? CMD_REPORT :
 			     !strcmp(cmd, "list")   ? CMD_LIST : CMD_RECORD;
 		(*argc)--;
 		(*argv)++;
 	}
-	return 0;
 }
 
 /* Check the combination of options and fill in formats. */

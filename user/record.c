@@ -213,7 +213,7 @@ static int setup_sampler(struct run *r)
 		.follow_forks = true,
 		.max_stacks = MAX_STACKS,
 	};
-	struct sampler_hooks hooks = {
+	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
 		.on_exec = hook_exec,
 		.ctx = r,

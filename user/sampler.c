@@ -62,7 +62,7 @@ static __u32 ring_size(uint64_t freq)
 	return size;
 }
 
-struct sampler *sampler_open(const struct sampler_config *cfg, const struct sampler_hooks *hooks)
+struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	int err;

@@ -27,8 +27,6 @@ struct sampler_config {
 	size_t max_stacks;	/* bound of the store */
 };
 
-/* Lifecycle callbacks come from the drain. */
-#define sampler_hooks drain_hooks
 
 /* Counters of the whole run, from BPF and from the drain. */
 struct sampler_counts {
@@ -41,7 +39,7 @@ struct sampler_counts {
 struct sampler;
 
 /* Open and load the BPF object. NULL + errno after a one-line error. */
-struct sampler *sampler_open(const struct sampler_config *cfg, const struct sampler_hooks *hooks);
+struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks);
 /* Add a target process (tgid) before or while sampling. Returns 0 or -errno. */
 int sampler_add_target(struct sampler *s, pid_t pid);
 /* Open the perf events and attach. Returns 0 or -errno after a one-line error. */

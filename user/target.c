@@ -64,8 +64,8 @@ bool target_alive(pid_t pid)
 	return !read_status(pid, &tgid, &state) && state != 'Z' && state != 'X';
 }
 
-/* Resolve @file like execvp() would into @out. */
-static int resolve_program(const char *file, char *out, size_t len)
+/* Resolve @file like execvp() would into @out[PATH_MAX]. */
+static int resolve_program(const char *file, char *out)
 {
 	const char *path = getenv("PATH");
 	char cand[PATH_MAX];
@@ -79,7 +79,6 @@ static int resolve_program(const char *file, char *out, size_t len)
 		if (!access(cand, X_OK))
 			return realpath(cand, out) ? 0 : -errno;
 	}
-	(void)len;
 	return -ENOENT;
 }
 
@@ -105,7 +104,7 @@ int child_spawn(struct child *c, char **argv)
 
 	memset(c, 0, sizeof(*c));
 	c->go_fd = c->err_fd = -1;
-	err = resolve_program(argv[0], c->exe, sizeof(c->exe));
+	err = resolve_program(argv[0], c->exe);
 	if (err) {
 		pr_err("cannot run '%s': %s", argv[0], strerror(-err));
 		return err;
