@@ -112,17 +112,15 @@ t_system_wide() {
 
 # -p on a process that exits after 1.5 s: the run ends then, exit 0, with
 # the profile written and symbolized.
-t_target_exit_pid() {
-	local name=sampling_target_exit_pid f=$TMP/exitp.folded p a
+# check_exit_run NAME LABEL FILE WHY: a run whose target exited mid-run ended
+# normally, soon after, with the target's samples in FILE.
+check_exit_run() {
+	local name=$1 label=$2 f=$3 why=$4 a
 
-	bg_start exitp_split "$WL/split" 2
-	p=$BG_PID
-	sleep 0.3
-	pb_run 40 exitp -F 999 -d 30 -o "$f" -p "$p"
 	if [ "$PB_RC" -ne 0 ]; then
-		fail $name "$(pb_why exitp)"
+		fail $name "$(pb_why $label)"
 	elif ! in_range "$PB_SECS" 0 12; then
-		fail $name "run lasted ${PB_SECS}s though the target exited after ~2 s"
+		fail $name "run lasted ${PB_SECS}s though $why"
 	elif [ ! -s "$f" ]; then
 		fail $name "no folded output"
 	elif a=$(folded count "$f" func_a | cut -d' ' -f2) && [ "$a" -lt 100 ]; then
@@ -132,22 +130,22 @@ t_target_exit_pid() {
 	fi
 }
 
+t_target_exit_pid() {
+	local name=sampling_target_exit_pid f=$TMP/exitp.folded p
+
+	bg_start exitp_split "$WL/split" 2
+	p=$BG_PID
+	sleep 0.3
+	pb_run 40 exitp -F 999 -d 30 -o "$f" -p "$p"
+	check_exit_run $name exitp "$f" "the target exited after ~2 s"
+}
+
 # -- CMD that exits before -d: same.
 t_target_exit_cmd() {
-	local name=sampling_target_exit_cmd f=$TMP/exitc.folded a
+	local name=sampling_target_exit_cmd f=$TMP/exitc.folded
 
 	pb_run 40 exitc -F 999 -d 30 -o "$f" -- "$WL/split" 1.5
-	if [ "$PB_RC" -ne 0 ]; then
-		fail $name "$(pb_why exitc)"
-	elif ! in_range "$PB_SECS" 0 12; then
-		fail $name "run lasted ${PB_SECS}s though the command exited after 1.5 s"
-	elif [ ! -s "$f" ]; then
-		fail $name "no folded output"
-	elif a=$(folded count "$f" func_a | cut -d' ' -f2) && [ "$a" -lt 100 ]; then
-		fail $name "only $a samples in func_a"
-	else
-		pass $name
-	fi
+	check_exit_run $name exitc "$f" "the command exited after 1.5 s"
 }
 
 t_threads
