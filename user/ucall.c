@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #define LOG_MODULE "ucall"
+#include "array.h"
 #include "log.h"
 #include "output.h"
 #include "ucall.h"
@@ -204,16 +205,9 @@ struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, siz
 
 static int links_push(struct ucall_session *s, struct bpf_link *l)
 {
-	struct bpf_link **a;
-
-	if (s->nlinks == s->links_cap) {
-		s->links_cap = s->links_cap ? s->links_cap * 2 : 64;
-		a = realloc(s->links, s->links_cap * sizeof(*a));
-		if (!a) {
-			bpf_link__destroy(l);
-			return -ENOMEM;
-		}
-		s->links = a;
+	if (array_grow((void **)&s->links, &s->links_cap, s->nlinks + 1, sizeof(*s->links))) {
+		bpf_link__destroy(l);
+		return -ENOMEM;
 	}
 	s->links[s->nlinks++] = l;
 	return 0;
@@ -221,16 +215,9 @@ static int links_push(struct ucall_session *s, struct bpf_link *l)
 
 static int mfds_push(struct ucall_session *s, int fd)
 {
-	int *a;
-
-	if (s->nmfds == s->mfds_cap) {
-		s->mfds_cap = s->mfds_cap ? s->mfds_cap * 2 : 16;
-		a = realloc(s->mfds, s->mfds_cap * sizeof(*a));
-		if (!a) {
-			close(fd);
-			return -ENOMEM;
-		}
-		s->mfds = a;
+	if (array_grow((void **)&s->mfds, &s->mfds_cap, s->nmfds + 1, sizeof(*s->mfds))) {
+		close(fd);
+		return -ENOMEM;
 	}
 	s->mfds[s->nmfds++] = fd;
 	return 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define LOG_MODULE "ucall"
+#include "array.h"
 #include "log.h"
 #include "ucall_session.h"
 #include "ucall_spec.h"
@@ -78,7 +79,6 @@ static bool same_func(const struct uc_func *a, const struct uc_func *b)
 /* Append @f (taking its strings) unless already there. Returns 0 or -errno. */
 static int funcs_add(struct uc_funcs *fs, struct uc_func *f)
 {
-	struct uc_func *a;
 	size_t i;
 
 	for (i = 0; i < fs->n; i++) {
@@ -92,14 +92,9 @@ static int funcs_add(struct uc_funcs *fs, struct uc_func *f)
 		func_release(f);
 		return -E2BIG;
 	}
-	if (fs->n == fs->cap) {
-		fs->cap = fs->cap ? fs->cap * 2 : 32;
-		a = realloc(fs->v, fs->cap * sizeof(*a));
-		if (!a) {
-			func_release(f);
-			return -ENOMEM;
-		}
-		fs->v = a;
+	if (array_grow((void **)&fs->v, &fs->cap, fs->n + 1, sizeof(*fs->v))) {
+		func_release(f);
+		return -ENOMEM;
 	}
 	fs->v[fs->n++] = *f;
 	return 0;
