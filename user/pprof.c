@@ -27,6 +27,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "array.h"
 #include "profile.pb-c.h"
 
 #define LOG_MODULE "pprof"
@@ -124,19 +125,14 @@ static int64_t w_str(struct pprof_writer *w, const char *s)
 {
 	pb_profile *m = &w->msg;
 	uintptr_t idx;
-	char **n;
 
 	if (!s)
 		s = "";
 	if (hashmap_find(&w->str_index, s, &idx))
 		return (int64_t)idx;
-	if (m->n_string_table == w->strs_cap) {
-		w->strs_cap = w->strs_cap ? w->strs_cap * 2 : 256;
-		n = reallocarray(m->string_table, w->strs_cap, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		m->string_table = n;
-	}
+	if (array_grow((void **)&m->string_table, &w->strs_cap, m->n_string_table + 1,
+		       sizeof(*m->string_table)))
+		return -ENOMEM;
 	/* protobuf-c only reads the strings: the cast does not lead to writes */
 	m->string_table[m->n_string_table] = (char *)s;
 	if (hashmap_set(&w->str_index, s, m->n_string_table))

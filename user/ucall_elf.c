@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "ucall_spec.h"
 
 #define NT_STAPSDT 3
@@ -94,16 +95,7 @@ static size_t align4(size_t v)
 
 static int notes_push(struct uc_note **arr, size_t *n, size_t *cap)
 {
-	struct uc_note *a;
-
-	if (*n < *cap)
-		return 0;
-	*cap = *cap ? *cap * 2 : 16;
-	a = realloc(*arr, *cap * sizeof(**arr));
-	if (!a)
-		return -ENOMEM;
-	*arr = a;
-	return 0;
+	return array_grow((void **)arr, cap, *n + 1, sizeof(**arr));
 }
 
 int uc_notes_parse(const void *data, size_t len, struct uc_note **out, size_t *n)
