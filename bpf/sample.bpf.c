@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * On-CPU sampling: a perf_event program on the software cpu-clock event of
- * every CPU. For each sample of a target task it records the tgid, tid, comm
- * and the user and kernel stacks in the ring buffer. Tasks of interest are
+ * every CPU. For each sample of a target task it builds a record (tgid, tid,
+ * comm, kernel and user stacks: struct pb_sample) in a per-CPU scratch slot
+ * and copies exactly its used length into the ring buffer. Tasks of interest are
  * every task (all_tasks) or the tgids in "targets"; children forked by a
  * target join the set when follow_forks is set. Every loss is counted.
  */
@@ -68,44 +69,96 @@ static __always_inline bool is_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
+/* Largest record, built here before it is copied into the ring buffer:
+ * one slot per possible CPU (the loader sets max_entries). */
+struct sample_buf {
+	__u64 words[PB_SAMPLE_MAX / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);	/* resized by the loader: possible CPUs */
+	__type(key, __u32);
+	__type(value, struct sample_buf);
+} scratch SEC(".maps");
+
+/* Fixed fields of a CPU sample. */
+static __always_inline void sample_init(struct pb_sample *s, __u64 id, __u32 cpu)
+{
+	s->hdr.kind = PB_REC_SAMPLE;
+	s->pid = id >> 32;
+	s->tid = (__u32)id;
+	s->time_ns = bpf_ktime_get_ns();
+	s->weight = 0;
+	s->cpu = cpu;
+	s->flags = PB_KIND_CPU;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	s->nkernel = 0;
+	s->nuser = 0;
+	s->kstack_err = 0;
+	s->ustack_err = 0;
+	s->aux_len = 0;
+	s->stack_len = 0;
+	s->uregs[PB_UREG_IP] = 0;
+	s->uregs[PB_UREG_SP] = 0;
+	s->uregs[PB_UREG_BP] = 0;
+	s->uregs[3] = 0;
+}
+
+/* Kernel then user ips into the payload; returns the payload bytes. */
+static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
+{
+	__u32 off = 0;
+	long n;
+
+	if (kernel_stacks) {
+		n = bpf_get_stack(ctx, s->payload, PB_MAX_STACK * 8, 0);
+		if (n < 0) {
+			s->kstack_err = (__s16)n;
+			count(PB_CNT_KSTACK_ERR);
+		} else if (n <= PB_MAX_STACK * 8) {
+			off = (__u32)n & ~7u;
+		}
+	}
+	s->nkernel = off / 8;
+	if (user_stacks && off <= PB_MAX_STACK * 8) {
+		n = bpf_get_stack(ctx, (void *)s->payload + off, PB_MAX_STACK * 8, BPF_F_USER_STACK);
+		if (n < 0) {
+			s->ustack_err = (__s16)n;
+			/* a kernel thread has no user stack: that is no error */
+			if (!is_kthread())
+				count(PB_CNT_USTACK_ERR);
+		} else if (n <= PB_MAX_STACK * 8) {
+			s->nuser = (__u32)n / 8;
+			off += (__u32)n & ~7u;
+		}
+	}
+	return off;
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
+	__u32 cpu = bpf_get_smp_processor_id();
 	struct pb_sample *s;
+	__u64 len;
 
-	if (!is_target(tgid))
+	if (!is_target(id >> 32))
 		return 0;
 	count(PB_CNT_SAMPLES);
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		count(PB_CNT_RB_FULL);
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s)
 		return 0;
-	}
-	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = tgid;
-	s->tid = (__u32)id;
-	s->time_ns = bpf_ktime_get_ns();
-	s->cpu = bpf_get_smp_processor_id();
-	s->pad = 0;
-	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	s->kstack_sz = 0;
-	s->ustack_sz = 0;
-	if (kernel_stacks) {
-		s->kstack_sz = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
-		if (s->kstack_sz < 0)
-			count(PB_CNT_KSTACK_ERR);
-	}
-	if (user_stacks) {
-		s->ustack_sz = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
-		/* a kernel thread has no user stack: that is no error */
-		if (s->ustack_sz < 0 && !is_kthread())
-			count(PB_CNT_USTACK_ERR);
-	}
-	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
-				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	sample_init(s, id, cpu);
+	len = sizeof(*s) + sample_stacks(ctx, s);
+	s->hdr.size = (__u32)len;
+	if (len > PB_SAMPLE_MAX)
+		return 0;
+	if (bpf_ringbuf_output(&events, s, len,
+			       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
+				       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP))
+		count(PB_CNT_RB_FULL);
 	return 0;
 }
 

@@ -22,21 +22,34 @@ uint32_t drain_pid_gen(const struct drain *d, uint32_t pid)
 	return pid_state(d, pid) >> PID_GEN_SHIFT;
 }
 
+size_t pb_sample_size(uint32_t nkernel, uint32_t nuser, uint32_t aux_len, uint32_t stack_len)
+{
+	return sizeof(struct pb_sample) + 8 * ((size_t)nkernel + nuser) + aux_len + stack_len;
+}
+
+/* A sample record: counts in range, errors negative, size exactly its parts. */
+static bool sample_ok(const struct pb_sample *s, size_t size)
+{
+	if (size < sizeof(*s) || !s->pid || (s->flags & PB_SAMPLE_KIND_MASK) > PB_KIND_OFF_RUNNABLE)
+		return false;
+	if (s->nkernel > PB_MAX_STACK || s->nuser > PB_MAX_STACK || s->kstack_err > 0 ||
+	    s->ustack_err > 0)
+		return false;
+	if (s->aux_len > PB_MAX_AUX || s->aux_len % 8 || s->stack_len > PB_MAX_STACK_COPY ||
+	    s->stack_len % 8)
+		return false;
+	return size == pb_sample_size(s->nkernel, s->nuser, s->aux_len, s->stack_len);
+}
+
 int drain_record_check(const void *data, size_t size)
 {
 	const struct pb_rec_hdr *h = data;
-	const struct pb_sample *smp = data;
 
 	if (size < sizeof(*h) || h->size != size)
 		return 0;
 	switch (h->kind) {
 	case PB_REC_SAMPLE:
-		if (size != sizeof(*smp) || !smp->pid || smp->ustack_sz > (int)sizeof(smp->ustack) ||
-		    smp->kstack_sz > (int)sizeof(smp->kstack) ||
-		    (smp->ustack_sz > 0 && smp->ustack_sz % 8) ||
-		    (smp->kstack_sz > 0 && smp->kstack_sz % 8))
-			return 0;
-		return PB_REC_SAMPLE;
+		return sample_ok(data, size) ? PB_REC_SAMPLE : 0;
 	case PB_REC_EXEC:
 	case PB_REC_EXIT:
 	case PB_REC_FORK:
@@ -62,8 +75,6 @@ static uint32_t note_pid(struct drain *d, uint32_t pid)
 
 static void handle_sample(struct drain *d, const struct pb_sample *smp)
 {
-	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
-	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
 	uint32_t gen = note_pid(d, smp->pid);
 	char comm[PB_COMM_LEN + 1];
 	int err;
@@ -71,8 +82,7 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm,
-			      (const uint64_t *)smp->kstack, nk,
-			      (const uint64_t *)smp->ustack, nu, 1);
+			      pb_sample_kips(smp), smp->nkernel, pb_sample_uips(smp), smp->nuser, 1);
 	if (err)
 		d->store_full++;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "profiling_bpf.h"
 #include "stack_store.h"
 
 /* Callbacks for process lifecycle; any may be NULL. */
@@ -43,5 +44,29 @@ int drain_record(void *ctx, void *data, size_t size);
 uint32_t drain_pid_gen(const struct drain *d, uint32_t pid);
 /* Check one raw record; returns its kind, or 0 when it is malformed. */
 int drain_record_check(const void *data, size_t size);
+
+/* Bytes of a sample record with these payload parts (see struct pb_sample). */
+size_t pb_sample_size(uint32_t nkernel, uint32_t nuser, uint32_t aux_len, uint32_t stack_len);
+
+/* The payload parts of a checked sample record (pointers into it). */
+static inline const uint64_t *pb_sample_kips(const struct pb_sample *s)
+{
+	return (const uint64_t *)s->payload;
+}
+
+static inline const uint64_t *pb_sample_uips(const struct pb_sample *s)
+{
+	return (const uint64_t *)s->payload + s->nkernel;
+}
+
+static inline const uint8_t *pb_sample_aux(const struct pb_sample *s)
+{
+	return (const uint8_t *)(pb_sample_uips(s) + s->nuser);
+}
+
+static inline const uint8_t *pb_sample_stack(const struct pb_sample *s)
+{
+	return pb_sample_aux(s) + s->aux_len;
+}
 
 #endif

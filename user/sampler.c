@@ -54,7 +54,8 @@ static unsigned long max_sample_rate(void)
  */
 static __u32 ring_size(uint64_t freq)
 {
-	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
+	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK;	/* fp, deepest */
+	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
 	__u32 size = 1 << 20;
 
 	while (size < want && size < (64u << 20))
@@ -84,8 +85,11 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->self_pid = (__u32)getpid();
 	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg->freq));
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.scratch,
+					       (__u32)libbpf_num_possible_cpus());
 	if (err) {
-		pr_err("cannot size the ring buffer: %s", strerror(-err));
+		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto err_free;
 	}
 	err = sample_bpf__load(s->skel);
