@@ -18,6 +18,10 @@ const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 const volatile bool follow_forks = true;
 const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
+/* dwarf mode (--call-graph dwarf): user registers and a copy of at most
+ * stack_copy bytes of the user stack from sp upward, for user-space unwinding */
+const volatile bool dwarf = false;
+const volatile __u32 stack_copy = 8192;
 
 /* Samples are submitted without waking the reader, which drains on a timer;
  * past this much unread data (a quarter of the ring, set by the loader) the
@@ -121,7 +125,8 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 		}
 	}
 	s->nkernel = off / 8;
-	if (user_stacks && off <= PB_MAX_STACK * 8) {
+	/* dwarf mode: user space unwinds the copied stack instead */
+	if (user_stacks && !dwarf && off <= PB_MAX_STACK * 8) {
 		n = bpf_get_stack(ctx, (void *)s->payload + off, PB_MAX_STACK * 8, BPF_F_USER_STACK);
 		if (n < 0) {
 			s->ustack_err = (__s16)n;
@@ -134,6 +139,55 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 		}
 	}
 	return off;
+}
+
+/* End of the mapping that holds the stack pointer (bpf_find_vma callback). */
+static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = vma->vm_end;
+	return 0;
+}
+
+/*
+ * The user registers of the current task and the live part of its stack,
+ * from sp up to the end of the stack mapping, bounded by stack_copy, into
+ * the payload at @off. For samples taken in the kernel (syscall, interrupt)
+ * the registers are the ones saved at kernel entry, at the top of the task's
+ * kernel stack. Returns the bytes copied.
+ */
+static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u64 sp, end = 0, len;
+
+	if (task->flags & PF_KTHREAD || off > 2 * 8 * PB_MAX_STACK)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
+	s->uregs[PB_UREG_IP] = PT_REGS_IP(regs);
+	s->uregs[PB_UREG_SP] = sp = PT_REGS_SP(regs);
+	s->uregs[PB_UREG_BP] = PT_REGS_FP(regs);
+	s->flags |= PB_SF_REGS;
+	sp &= ~7ull;
+	len = stack_copy;
+	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp) {
+		if (end - sp < len)
+			len = end - sp;
+		else if (end - sp > len)
+			s->flags |= PB_SF_STACK_TRUNC;
+	} else {
+		s->flags |= PB_SF_STACK_TRUNC;	/* end unknown: the limit may cut it */
+	}
+	len &= ~7ull;
+	if (len > PB_MAX_STACK_COPY || len == 0)
+		return 0;
+	if (bpf_probe_read_user((void *)s->payload + off, len, (void *)sp)) {
+		s->flags |= PB_SF_STACK_FAULT;
+		return 0;
+	}
+	return len;
 }
 
 SEC("perf_event")
@@ -151,7 +205,10 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (!s)
 		return 0;
 	sample_init(s, id, cpu);
-	len = sizeof(*s) + sample_stacks(ctx, s);
+	len = sample_stacks(ctx, s);
+	if (dwarf)
+		s->stack_len = sample_user_stack(s, len);
+	len += sizeof(*s) + s->stack_len;
 	s->hdr.size = (__u32)len;
 	if (len > PB_SAMPLE_MAX)
 		return 0;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,16 +74,41 @@ static uint32_t note_pid(struct drain *d, uint32_t pid)
 	return st >> PID_GEN_SHIFT;
 }
 
+/* The user ips of a dwarf sample: its copied stack unwound into d->ubuf. */
+static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen)
+{
+	struct unwind_input in = {
+		.pid = smp->pid,
+		.gen = gen,
+		.ip = smp->uregs[PB_UREG_IP],
+		.sp = smp->uregs[PB_UREG_SP],
+		.bp = smp->uregs[PB_UREG_BP],
+		.stack = pb_sample_stack(smp),
+		.stack_len = smp->stack_len,
+		.truncated = smp->flags & PB_SF_STACK_TRUNC,
+	};
+	enum unwind_reason why;
+
+	return unwinder_unwind(d->uw, &in, d->ubuf, PB_MAX_STACK, &why);
+}
+
 static void handle_sample(struct drain *d, const struct pb_sample *smp)
 {
 	uint32_t gen = note_pid(d, smp->pid);
+	const uint64_t *uips = pb_sample_uips(smp);
+	size_t nu = smp->nuser;
 	char comm[PB_COMM_LEN + 1];
 	int err;
+
+	if (d->uw && (smp->flags & PB_SF_REGS)) {
+		nu = unwind_sample(d, smp, gen);
+		uips = d->ubuf;
+	}
 
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm,
-			      pb_sample_kips(smp), smp->nkernel, pb_sample_uips(smp), smp->nuser, 1);
+			      pb_sample_kips(smp), smp->nkernel, uips, nu, 1);
 	if (err)
 		d->store_full++;
 }
@@ -97,10 +123,13 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 		/* a new image: samples from now on belong to a new generation */
 		hashmap_set(&d->pids, (void *)(uintptr_t)e->pid,
 			    (st & ~PID_SEEN) + (1u << PID_GEN_SHIFT));
+		unwinder_forget(d->uw, e->pid);
 		if (d->hooks.on_exec)
 			d->hooks.on_exec(d->hooks.ctx, e->pid);
 		break;
 	case PB_REC_EXIT:
+		/* its samples came before this record: the unwinding state can go */
+		unwinder_forget(d->uw, e->pid);
 		if (d->hooks.on_exit)
 			d->hooks.on_exit(d->hooks.ctx, e->pid);
 		break;
@@ -140,8 +169,17 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 		d->hooks = *hooks;
 }
 
+int drain_enable_unwinding(struct drain *d)
+{
+	if (!d->uw)
+		d->uw = unwinder_new();
+	return d->uw ? 0 : -ENOMEM;
+}
+
 void drain_release(struct drain *d)
 {
+	unwinder_free(d->uw);
+	d->uw = NULL;
 	stack_store_release(&d->store);
 	hashmap_release(&d->pids);
 }

@@ -13,6 +13,7 @@
 #include "hashmap.h"
 #include "profiling_bpf.h"
 #include "stack_store.h"
+#include "unwind.h"
 
 /* Callbacks for process lifecycle; any may be NULL. */
 struct drain_hooks {
@@ -31,12 +32,17 @@ struct drain {
 	uint64_t records;	/* sample records stored or counted */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
+	struct unwinder *uw;	/* dwarf mode: unwinds copied stacks; NULL in fp mode */
+	uint64_t ubuf[PB_MAX_STACK];	/* user ips of the sample being unwound */
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
 void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 		const struct drain_hooks *hooks);
-/* Free the store and the pid table. */
+/* Unwind the copied user stacks of samples that carry registers (dwarf
+ * mode) with an unwinder the drain owns. Returns 0 or -ENOMEM. */
+int drain_enable_unwinding(struct drain *d);
+/* Free the store, the pid table and the unwinder. */
 void drain_release(struct drain *d);
 /* Handle one raw record of @size bytes. Always returns 0 (ring_buffer callback shape). */
 int drain_record(void *ctx, void *data, size_t size);

@@ -211,6 +211,8 @@ static int setup_sampler(struct run *r)
 		.kernel_stacks = !o->no_kernel,
 		.per_thread = o->per_thread,
 		.follow_forks = true,
+		.dwarf = o->call_graph == CG_DWARF,
+		.stack_size = o->stack_size,
 		.max_stacks = MAX_STACKS,
 	};
 	struct drain_hooks hooks = {
@@ -400,6 +402,23 @@ static int run_loop(struct run *r)
 
 /* --- tear down: symbolize and write --- */
 
+/* dwarf mode: stack walks, and those that stopped early by reason
+ * ("unwind_stopped_copy_exhausted", ...). */
+static int add_unwind_counters(struct profile *p, const struct sampler_counts *c)
+{
+	char name[64];
+	int err;
+
+	if (!c->dwarf)
+		return 0;
+	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
+	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
+		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
+		err = profile_set_counter(p, name, c->unwind.stopped[i]);
+	}
+	return err;
+}
+
 static int add_counters(struct profile *p, const struct sampler_counts *c)
 {
 	static const struct {
@@ -421,6 +440,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	err = err ?: add_unwind_counters(p, c);
 	if (err || !lost)
 		return err;
 	/* lost samples stay visible in every format, as their own stack */

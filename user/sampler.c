@@ -52,9 +52,12 @@ static unsigned long max_sample_rate(void)
  * Ring-buffer bytes for about half a second of samples of every CPU (the
  * reader drains every 100 ms), a power of two from 1 to 64 MiB.
  */
-static __u32 ring_size(uint64_t freq)
+static __u32 ring_size(const struct sampler_config *cfg)
 {
-	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK;	/* fp, deepest */
+	/* the largest record: deepest stacks, the whole stack copy */
+	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK +
+		       (cfg->dwarf ? cfg->stack_size : 0);
+	uint64_t freq = cfg->freq;
 	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
 	__u32 size = 1 << 20;
 
@@ -72,6 +75,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		return NULL;
 	s->cfg = *cfg;
 	drain_init(&s->drain, cfg->max_stacks, cfg->per_thread, hooks);
+	if (cfg->dwarf && cfg->user_stacks && drain_enable_unwinding(&s->drain)) {
+		drain_release(&s->drain);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->skel = sample_bpf__open();
 	if (!s->skel) {
 		err = -errno;
@@ -83,8 +92,10 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->kernel_stacks = cfg->kernel_stacks;
 	s->skel->rodata->follow_forks = cfg->follow_forks;
 	s->skel->rodata->self_pid = (__u32)getpid();
-	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
-	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg->freq));
+	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
+	s->skel->rodata->stack_copy = cfg->stack_size;
+	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
+	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
 	if (!err)
 		err = bpf_map__set_max_entries(s->skel->maps.scratch,
 					       (__u32)libbpf_num_possible_cpus());
@@ -215,6 +226,10 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	out->records = s->drain.records;
 	out->bad_records = s->drain.bad_records;
 	out->store_full = s->drain.store_full;
+	if (s->drain.uw) {
+		out->dwarf = true;
+		out->unwind = *unwinder_stats(s->drain.uw);
+	}
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
