@@ -142,7 +142,7 @@ $(OUTPUT)/bench/%: tools/bench/%.c $(LIB) $(SKELS) | $(OUTPUT)/bench
 bench: $(BIN) $(BENCH_BINS)
 
 check: all unit-tests workloads
-	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+	$(Q)$(MAKE) --no-print-directory SAN=1 all unit-tests
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
 
