@@ -3,7 +3,7 @@
 CASES="threads recursion deep_recursion nested sleep cmd_first_call pid library regions
 usdt_semaphore python_gc usdt_point all_processes many_functions combined list_binary list_pid
 list_no_match longjmp thread_exit per_thread pstats pprof trace error_too_many error_no_match
-error_no_binary error_stripped invariants"
+error_no_binary error_stripped invariants slots_fallback"
 . "$(dirname "$0")/ucall_lib.sh"
 
 # run NAME ARGS...: the profiler, output in $TMP/NAME.{out,err}; fails the
@@ -296,6 +296,16 @@ if $PB -u uc_leaf -- $TMP/stripped threads 1 1 >$TMP/e3.out 2>$TMP/e3.err; then
 else
 	grep -q "stripped" $TMP/e3.err && pass error_stripped ||
 		fail error_stripped "message: $(head -1 $TMP/e3.err)"
+fi
+
+# one array slot for shadow stacks: the other threads use task storage, still exact
+if PROFILING_BPF_TEST_SLOTS=1 CASE=slots_fallback run slots1 -u uc_leaf -o $TMP/slots1.json -- \
+	$W threads 4 5000 &&
+   PROFILING_BPF_TEST_SLOTS=1 CASE=slots_fallback run slots2 -u uc_exiter -o $TMP/slots2.json -- \
+	$W texit 5; then
+	n=$(fjson $TMP/slots1.json uc_leaf calls) l=$(ljson $TMP/slots2.json thread_exit)
+	check slots_fallback "uc_leaf calls $n (20000), lost at thread exit $l (5)" \
+		"$n == 20000 and $l == 5"
 fi
 
 # every real recording above satisfies the invariants of tests/golden/check_golden.py
