@@ -80,33 +80,7 @@ done
 # Integration tests print "CASES name...", then "PASS name", "FAIL name: why"
 # or "SKIP name: why" once per declared case; check_cases prints one FAIL
 # line per broken rule (missing, repeated or undeclared result, no plan).
-check_cases() {
-	python3 -c '
-import sys
-declared, seen, out = [], {}, []
-for line in sys.stdin:
-    w = line.split()
-    if not w:
-        continue
-    if w[0] == "CASES":
-        declared += w[1:]
-    elif w[0] in ("PASS", "FAIL", "SKIP") and len(w) > 1:
-        n = w[1].rstrip(":")
-        seen[n] = seen.get(n, 0) + 1
-if not declared:
-    print("FAIL cases: no \"CASES name...\" line (declare CASES, call skip_unless_ready: see lib.sh)")
-for n in declared:
-    if n not in seen:
-        print("FAIL %s: no result line (the script stopped or forgot the case)" % n)
-    elif seen[n] > 1:
-        print("FAIL %s: %d result lines for one case" % (n, seen[n]))
-for n in seen:
-    if declared and n not in declared:
-        print("FAIL %s: result for a case not in CASES" % n)
-if len(set(declared)) != len(declared):
-    print("FAIL cases: a case is declared twice")
-'
-}
+check_cases() { python3 tests/check_cases.py; }
 
 for t in tests/integration/test_*.sh; do
 	[ -f "$t" ] || continue
