@@ -224,7 +224,8 @@ static int setup_sampler(struct run *r)
 	if (!r->sampler)
 		return -errno;
 	for (size_t i = 0; i < r->npids; i++) {
-		err = sampler_add_target(r->sampler, r->pids[i]);
+		err = o->cmd_argv ? sampler_add_command(r->sampler, r->pids[i]) :
+				    sampler_add_target(r->sampler, r->pids[i]);
 		if (err)
 			return err;
 		/* while it is surely alive; a -- CMD child is snapshotted after exec */
@@ -538,10 +539,27 @@ static void teardown(struct run *r)
 		close(r->epfd);
 }
 
+/*
+ * 1 when the profiler failed. With -- CMD, the command's own exit code
+ * (128+N when killed by signal N), as time(1) and strace(1) do; when the
+ * recording ended first, the command was stopped by us: 0 after -d, 128+N
+ * after signal N.
+ */
+static int exit_code(const struct run *r, int err)
+{
+	if (err)
+		return 1;
+	if (r->child.pid && r->child.reaped)
+		return child_exit_code(&r->child);
+	if (r->child.pid && stop_signal)
+		return 128 + (int)stop_signal;
+	return 0;
+}
+
 int cmd_record(const struct options *o)
 {
 	struct run r = { .o = o, .epfd = -1 };
-	int err;
+	int err, code;
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)
 		r.pidfds[i] = -1;
@@ -563,8 +581,9 @@ int cmd_record(const struct options *o)
 	if (r.child.pid && !r.child.reaped && !err)
 		child_exited(&r.child);
 	report_child(&r);
+	code = exit_code(&r, err);
 	teardown(&r);
-	return err ? 1 : 0;
+	return code;
 }
 
 int cmd_report(const struct options *o)
