@@ -341,17 +341,45 @@ static uint64_t lost_now(const struct sampler_counts *c)
 	return c->bpf[PB_CNT_RB_FULL] + c->bad_records + c->store_full;
 }
 
+/* What is profiled, for the status line: "split (pid 123)", "3 processes", "all CPUs". */
+static void describe_target(const struct run *r, char *buf, size_t len)
+{
+	char name[64];
+
+	if (r->o->all) {
+		snprintf(buf, len, "all CPUs");
+		return;
+	}
+	if (r->npids != 1) {
+		snprintf(buf, len, "%zu processes", r->npids);
+		return;
+	}
+	if (r->o->cmd_argv)
+		snprintf(name, sizeof(name), "%s", r->o->cmd_argv[0]);
+	else
+		process_name(r->pids[0], name, sizeof(name));
+	snprintf(buf, len, "%s (pid %d)", name[0] ? name : "?", (int)r->pids[0]);
+}
+
+/* "profiling-bpf: 3.0s/10s split (pid 123) at 99 Hz: 297 samples, 0 lost" */
 static void show_status(struct run *r, uint64_t now)
 {
 	struct sampler_counts c = { 0 };
+	char target[96];
 
 	if (r->sampler)
 		sampler_read_counts(r->sampler, &c);
-	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs, %llu samples, %llu lost",
-		(double)(now - r->start_ns) / 1e9, (unsigned long long)c.records,
-		(unsigned long long)lost_now(&c));
+	describe_target(r, target, sizeof(target));
+	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs", (double)(now - r->start_ns) / 1e9);
+	if (r->o->duration > 0)
+		fprintf(stderr, "/%gs", r->o->duration);
+	fprintf(stderr, " %s", target);
+	if (r->sampler)
+		fprintf(stderr, " at %llu Hz: %llu samples, %llu lost",
+			(unsigned long long)r->o->freq, (unsigned long long)c.records,
+			(unsigned long long)lost_now(&c));
 	if (r->ucall)
-		fprintf(stderr, ", %zu probes", ucall_nprobes(r->ucall));
+		fprintf(stderr, "%s%zu probes", r->sampler ? ", " : ": ", ucall_nprobes(r->ucall));
 	fflush(stderr);
 }
 
@@ -480,12 +508,9 @@ static int write_outputs(const struct options *o, const struct profile *p)
 	return err;
 }
 
+/* Samples, lost and duration are said once, by the table's header. */
 static void print_summary(struct run *r, const struct profile *p)
 {
-	fprintf(stderr, "profiling-bpf: %llu samples, %llu lost, %.2f s at %llu Hz\n",
-		(unsigned long long)profile_counter(p, "samples_recorded"),
-		(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9,
-		(unsigned long long)r->o->freq);
 	top_print(stderr, p, r->o->top);
 }
 
@@ -578,6 +603,10 @@ int cmd_record(const struct options *o)
 		err = finish_sampling(&r);
 	if (!err && r.ucall)
 		err = ucall_finish(r.ucall, o, r.sampler != NULL, stderr);
+	if (!err && !o->noutputs && !o->quiet)
+		fprintf(stderr, "profiling-bpf: nothing was saved: add -o FILE (.svg, .pb.gz, "
+				".folded, .json%s) to keep the profile\n",
+			r.ucall ? ", .pstats" : "");
 	if (r.child.pid && !r.child.reaped && !err)
 		child_exited(&r.child);
 	report_child(&r);
