@@ -146,14 +146,23 @@ check: all unit-tests workloads
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
 
-# Profile the bundled demo workload: top functions on stderr, demo.svg + demo.pb.gz.
+# Profile the bundled demo workload: top functions on stderr, and
+# $(OUTPUT)/demo.svg, demo.pb.gz, demo.folded.
 demo: $(BIN) $(OUTPUT)/workloads/demo
-	$(BIN) -F 999 -o demo.svg -o demo.pb.gz -o demo.folded -- $(OUTPUT)/workloads/demo
+	$(BIN) -F 999 -o $(OUTPUT)/demo.svg -o $(OUTPUT)/demo.pb.gz -o $(OUTPUT)/demo.folded \
+		-- $(OUTPUT)/workloads/demo
+
+# The binary, include/profiling.h, the man page and the bash completion.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MANDIR ?= $(PREFIX)/share/man
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/profiling-bpf
 	install -m 0644 include/profiling.h $(DESTDIR)$(PREFIX)/include/profiling.h
+	install -m 0644 man/profiling-bpf.1 $(DESTDIR)$(MANDIR)/man1/profiling-bpf.1
+	install -m 0644 completions/profiling-bpf.bash $(DESTDIR)$(BASHCOMPDIR)/profiling-bpf
 
 format:
 	clang-format -i bpf/*.c user/*.c user/*.h include/*.h tests/unit/*.c tests/workloads/*.c
