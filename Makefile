@@ -34,7 +34,7 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -lm
+LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -ljson-c -lm
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -122,7 +122,8 @@ workloads: $(WORKLOADS)
 # libFuzzer targets, one per parser of untrusted input.
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(PROTO_C) $(SKELS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-std=gnu11 -D_GNU_SOURCE \
 		-Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) -DPB_VERSION='"$(VERSION)"' \
 		$< $(USER_SRCS) $(PROTO_C) $(LIBS) -o $@
 

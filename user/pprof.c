@@ -17,7 +17,8 @@
  * "module+0xoffset". Frame kinds are inferred: no mapping and address 0 is
  * synthetic, a kernel address or a "[kernel..." mapping is kernel. errno:
  * EINVAL (not a valid profile, truncated or corrupt gzip), ENOMEM, EFBIG
- * (over PPROF_MAX_INFLATE once decompressed, or absurdly many frames).
+ * (over GZIP_DEFAULT_MAX once decompressed, or absurdly many frames). Why a
+ * profile was refused is kept for profile_read_why().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,10 +33,10 @@
 
 #define LOG_MODULE "pprof"
 #include "log.h"
+#include "gzip.h"
 #include "output.h"
 
 #define KERNEL_MAPPING		"[kernel.kallsyms]"
-#define PPROF_MAX_INFLATE	(1UL << 30)	/* decompressed size cap (zip bombs) */
 #define PPROF_MAX_DEPTH		(1U << 16)	/* frames per sample, after inline expansion */
 #define PPROF_MAX_FRAME_REFS	(1UL << 28)	/* frames summed over all samples */
 
@@ -595,7 +596,7 @@ static bool id_equal(const void *a, const void *b, void *ctx)
 	return *(const uint64_t *)a == *(const uint64_t *)b;
 }
 
-#define bad_profile(...) ({ pr_debug(__VA_ARGS__); -EINVAL; })
+#define bad_profile(fmt, ...) profile_read_fail("pprof: " fmt, ##__VA_ARGS__)
 
 /* The string at index @idx, or NULL when out of range. */
 static const char *r_str(const struct pprof_reader *r, int64_t idx)
@@ -1012,17 +1013,15 @@ static void r_release(struct pprof_reader *r)
 	free(r->stack);
 }
 
-/* Make room in the inflate output buffer: double it, up to PPROF_MAX_INFLATE. */
-static int gunzip_grow(unsigned char **buf, size_t *cap, size_t in_len)
+/* Make room in the inflate output buffer: double it, up to @max. */
+static int gunzip_grow(unsigned char **buf, size_t *cap, size_t in_len, size_t max)
 {
 	size_t ncap = *cap ? *cap * 2 : (in_len < 16384 ? 65536 : in_len * 4);
 	unsigned char *n;
 
-	if (*cap >= PPROF_MAX_INFLATE) {
-		pr_debug("more than %lu bytes once decompressed", PPROF_MAX_INFLATE);
+	if (*cap >= max)
 		return -EFBIG;
-	}
-	ncap = ncap > PPROF_MAX_INFLATE ? PPROF_MAX_INFLATE : ncap;
+	ncap = ncap > max ? max : ncap;
 	n = realloc(*buf, ncap);
 	if (!n)
 		return -ENOMEM;
@@ -1038,12 +1037,11 @@ static int gunzip_status(int ret, const z_stream *zs)
 	if (ret == Z_MEM_ERROR)
 		return -ENOMEM;
 	if (ret == Z_BUF_ERROR)
-		return bad_profile("truncated gzip stream");
-	return bad_profile("corrupt gzip stream");
+		return profile_read_fail("truncated gzip stream");
+	return profile_read_fail("corrupt gzip stream");
 }
 
-/* Inflate a gzip stream into a new buffer of at most PPROF_MAX_INFLATE bytes. */
-static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
+int gunzip_mem(const void *in, size_t len, size_t max, unsigned char **out, size_t *out_len)
 {
 	z_stream zs = { .next_in = (Bytef *)in, .avail_in = (uInt)len };
 	unsigned char *buf = NULL;
@@ -1056,7 +1054,7 @@ static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size
 		return -ENOMEM;
 	while (!err && ret != Z_STREAM_END) {
 		if (used == cap) {
-			err = gunzip_grow(&buf, &cap, len);
+			err = gunzip_grow(&buf, &cap, len, max);
 			if (err)
 				break;
 		}
@@ -1076,6 +1074,13 @@ static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size
 	return 0;
 }
 
+bool gzip_magic(const void *data, size_t len)
+{
+	const unsigned char *u = data;
+
+	return len >= 2 && u[0] == 0x1f && u[1] == 0x8b;
+}
+
 static int pprof_unpack(const void *data, size_t len, pb_profile **msg)
 {
 	const unsigned char *bytes = data;
@@ -1083,8 +1088,10 @@ static int pprof_unpack(const void *data, size_t len, pb_profile **msg)
 	size_t raw_len = len;
 	int err;
 
-	if (len >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) {
-		err = gunzip(bytes, len, &raw, &raw_len);
+	if (gzip_magic(bytes, len)) {
+		err = gunzip_mem(bytes, len, GZIP_DEFAULT_MAX, &raw, &raw_len);
+		if (err == -EFBIG)
+			profile_read_fail("more than %zu MiB once decompressed", GZIP_DEFAULT_MAX >> 20);
 		if (err)
 			return err;
 		bytes = raw;

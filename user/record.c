@@ -617,13 +617,17 @@ int cmd_record(const struct options *o)
 
 int cmd_report(const struct options *o)
 {
-	struct profile *p = profile_read_file(o->input);
+	struct profile *p = profile_read_file(o->input, o->max_decompressed);
+	const char *why = profile_read_why();
 	int err = 0;
 
+	if (!p && errno == EINVAL) {
+		pr_err("cannot read %s: %s", o->input,
+		       *why ? why : "not a pprof, folded or JSON profile");
+		return 1;
+	}
 	if (!p) {
-		pr_err("cannot read %s: %s%s", o->input,
-		       errno == EINVAL ? "not a pprof or folded profile" : strerror(errno),
-		       errno == EINVAL && !o->verbose ? " (-v says why)" : "");
+		pr_err("cannot read %s: %s", o->input, strerror(errno));
 		return 1;
 	}
 	if (o->noutputs)

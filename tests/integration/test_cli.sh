@@ -9,7 +9,8 @@ CASES="cmd_exit_status cmd_killed_by_signal cmd_default_signals cmd_no_pre_exec_
 cmd_survives_profiler_death bare_word_hint typo_hint global_before_subcommand
 subcommand_help version man_page bash_completion reject_pid_trailing_comma
 reject_trace_without_u reject_output_twice reject_usdt_extra_part list_lib_glob
-list_no_match_says_why no_module_prefix high_freq_warning status_line summary_once"
+list_no_match_says_why no_module_prefix high_freq_warning status_line summary_once
+report_reads_json report_reads_gzip_folded report_truncated_says_why report_gzip_bomb_bounded"
 skip_unless_ready $CASES || exit 0
 
 # The command's exit status is ours; a signal N gives 128+N.
@@ -253,6 +254,63 @@ t_status() {
 	fi
 }
 
+# report reads every format record writes: JSON converted to SVG and folded
+# gives the stacks the recording wrote as folded.
+t_report_formats() {
+	local r=$TMP/rec
+
+	pb_run 60 rec -q -F 499 -o "$r.json" -o "$r.folded" -- "$WL/split" 0.5
+	pb_run 30 rj report "$r.json" -o "$r.back.svg" -o "$r.back.folded"
+	if [ "$PB_RC" -ne 0 ]; then
+		fail report_reads_json "$(pb_why rj)"
+	elif ! grep -q '<svg' "$r.back.svg"; then
+		fail report_reads_json "no SVG written"
+	elif ! diff <(sort "$r.folded") <(sort "$r.back.folded") >&2; then
+		fail report_reads_json "the folded stacks differ from the recording's"
+	else
+		pass report_reads_json
+	fi
+	gzip -c "$r.folded" >"$r.folded.gz"
+	pb_run 30 rgz report "$r.folded.gz" -o "$r.gz.folded"
+	if [ "$PB_RC" -eq 0 ] && cmp -s <(sort "$r.folded") <(sort "$r.gz.folded"); then
+		pass report_reads_gzip_folded
+	else
+		fail report_reads_gzip_folded "$(pb_why rgz)"
+	fi
+}
+
+# The cause of a bad file without -v; a gzip bomb stops at the limit (the
+# address space is capped below what inflating it all would take).
+t_report_bad() {
+	local f=$TMP/cut.pb.gz size
+
+	pb_run 60 recp -q -F 999 -o "$TMP/full.pb.gz" -- "$WL/split" 0.3
+	size=$(stat -c %s "$TMP/full.pb.gz")
+	head -c $((size / 2)) "$TMP/full.pb.gz" >"$f"
+	pb_run 20 cut report "$f"
+	if [ "$PB_RC" -eq 1 ] && one_line_error "$TMP/cut.err" &&
+	   grep -q 'truncated gzip stream' "$TMP/cut.err"; then
+		pass report_truncated_says_why
+	else
+		fail report_truncated_says_why "$(pb_why cut)"
+	fi
+	python3 -c '
+import sys, zlib
+c = zlib.compressobj(9, zlib.DEFLATED, 31)
+z = b"\0" * (1 << 20)
+with open(sys.argv[1], "wb") as f:
+    for _ in range(512):
+        f.write(c.compress(z))
+    f.write(c.flush())' "$TMP/bomb.gz"
+	(ulimit -v 450000; pb_run 60 bomb report "$TMP/bomb.gz"; echo "$PB_RC" >"$TMP/bomb.rc")
+	if [ "$(cat "$TMP/bomb.rc")" -eq 1 ] && one_line_error "$TMP/bomb.err" &&
+	   grep -q 'more than 256 MiB once decompressed.*--max-decompressed' "$TMP/bomb.err"; then
+		pass report_gzip_bomb_bounded
+	else
+		fail report_gzip_bomb_bounded "exit $(cat "$TMP/bomb.rc"): $(cat "$TMP/bomb.err")"
+	fi
+}
+
 t_cmd_status
 t_cmd_signals
 t_cmd_pre_exec
@@ -266,4 +324,6 @@ t_list
 t_prefix
 t_high_freq
 t_status
+t_report_formats
+t_report_bad
 exit 0
