@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "json_str.h"
 #include "ucall_report.h"
 
 static const char *const count_names[UC_CNT_MAX] = {
@@ -313,21 +314,10 @@ void uc_report_print(FILE *f, const struct uc_report *r, int top)
 	print_lost(f, r);
 }
 
-/* A JSON string literal of @s. */
+/* A JSON string literal of @s ("" for NULL). */
 static void json_str(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	fputc('"', f);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	json_write_string(f, s ? s : "");
 }
 
 static const char *const kind_names[] = { "uprobe", "usdt_pair", "usdt_point" };
