@@ -9,7 +9,7 @@
 
 #define LOG_MODULE "list"
 #include "log.h"
-#include "ucall.h"
+#include "cmd.h"
 #include "ucall_spec.h"
 
 #define LIST_MAX_FILES 512
@@ -182,7 +182,7 @@ static int list_pid(pid_t pid, const char *glob)
 	return lines || !glob ? 0 : 1;
 }
 
-int ucall_cmd_list(const struct options *o)
+int cmd_list(const struct options *o)
 {
 	char *path;
 	size_t lines;

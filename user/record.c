@@ -23,7 +23,7 @@
 #include "build_profile.h"
 #include "log.h"
 #include "output.h"
-#include "record.h"
+#include "cmd.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
@@ -138,7 +138,7 @@ static bool is_sampling_format(enum out_format f)
 	return f == FMT_FOLDED || f == FMT_PPROF || f == FMT_SVG || f == FMT_JSON;
 }
 
-int outputs_check(const struct options *o)
+static int outputs_check(const struct options *o)
 {
 	bool calls = o->nuprobes || o->regions;
 	char dirbuf[PATH_MAX];
@@ -613,27 +613,4 @@ int cmd_record(const struct options *o)
 	code = exit_code(&r, err);
 	teardown(&r);
 	return code;
-}
-
-int cmd_report(const struct options *o)
-{
-	struct profile *p = profile_read_file(o->input, o->max_decompressed);
-	const char *why = profile_read_why();
-	int err = 0;
-
-	if (!p && errno == EINVAL) {
-		pr_err("cannot read %s: %s", o->input,
-		       *why ? why : "not a pprof, folded or JSON profile");
-		return 1;
-	}
-	if (!p) {
-		pr_err("cannot read %s: %s", o->input, strerror(errno));
-		return 1;
-	}
-	if (o->noutputs)
-		err = write_outputs(o, p);
-	else
-		top_print(stdout, p, o->top);
-	profile_free(p);
-	return err ? 1 : 0;
 }

@@ -49,7 +49,4 @@ int ucall_finish(struct ucall_session *s, const struct options *o, bool combined
 /* Detach and free. Accepts NULL. */
 void ucall_free(struct ucall_session *s);
 
-/* `profiling-bpf list [-p PID | BINARY] [GLOB]`: print functions and USDT probes. Returns exit code. */
-int ucall_cmd_list(const struct options *o);
-
 #endif
