@@ -21,9 +21,10 @@
 
 #define LOG_MODULE NULL
 #include "build_profile.h"
+#include "cmd.h"
 #include "log.h"
 #include "output.h"
-#include "cmd.h"
+#include "router.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
@@ -493,41 +494,46 @@ static struct profile *collect_profile(struct run *r)
 	return p;
 }
 
-static int write_outputs(const struct options *o, const struct profile *p)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < o->noutputs; i++) {
-		if (!is_sampling_format(o->outputs[i].format))
-			continue;
-		if (profile_write_file(p, o->outputs[i].path, o->outputs[i].format))
-			err = -EIO;
-		else if (!o->quiet && strcmp(o->outputs[i].path, "-"))
-			fprintf(stderr, "profiling-bpf: wrote %s\n", o->outputs[i].path);
-	}
-	return err;
-}
-
 /* Samples, lost and duration are said once, by the table's header. */
 static void print_summary(struct run *r, const struct profile *p)
 {
 	top_print(stderr, p, r->o->top);
 }
 
-static int finish_sampling(struct run *r)
+/* Stop sampling, build the profile (*@out) and print its summary. */
+static int finish_sampling(struct run *r, struct profile **out)
 {
-	struct profile *p;
-	int err;
-
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
-	p = collect_profile(r);
-	if (!p)
+	*out = collect_profile(r);
+	if (!*out)
 		return -ENOMEM;
-	err = write_outputs(r->o, p);
 	if (!r->o->quiet)
-		print_summary(r, p);
-	profile_free(p);
+		print_summary(r, *out);
+	return 0;
+}
+
+/* Collect everything the run produced and hand it to the output router. */
+static int finish(struct run *r)
+{
+	const struct options *o = r->o;
+	struct run_results res = { .trace = o->trace };
+	struct profile *samples = NULL;
+	int err = 0;
+
+	if (r->sampler)
+		err = finish_sampling(r, &samples);
+	if (!err && r->ucall)
+		err = ucall_finish(r->ucall, o->sort, o->top, o->quiet ? NULL : stderr);
+	res.samples = samples;
+	res.calls = r->ucall ? ucall_session_report(r->ucall) : NULL;
+	if (!err)
+		err = router_write(o->outputs, o->noutputs, &res, o->quiet);
+	if (!err && !o->noutputs && !o->quiet)
+		fprintf(stderr, "profiling-bpf: nothing was saved: add -o FILE (.svg, .pb.gz, "
+				".folded, .json%s) to keep the profile\n",
+			r->ucall ? ", .pstats" : "");
+	profile_free(samples);
 	return err;
 }
 
@@ -599,14 +605,7 @@ int cmd_record(const struct options *o)
 	err = err ?: install_signals();
 	err = err ?: setup(&r);
 	err = err ?: run_loop(&r);
-	if (!err && r.sampler)
-		err = finish_sampling(&r);
-	if (!err && r.ucall)
-		err = ucall_finish(r.ucall, o, r.sampler != NULL, stderr);
-	if (!err && !o->noutputs && !o->quiet)
-		fprintf(stderr, "profiling-bpf: nothing was saved: add -o FILE (.svg, .pb.gz, "
-				".folded, .json%s) to keep the profile\n",
-			r.ucall ? ", .pstats" : "");
+	err = err ?: finish(&r);
 	if (r.child.pid && !r.child.reaped && !err)
 		child_exited(&r.child);
 	report_child(&r);

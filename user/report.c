@@ -8,19 +8,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "output.h"
-
-static int write_outputs(const struct options *o, const struct profile *p)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < o->noutputs; i++) {
-		if (profile_write_file(p, o->outputs[i].path, o->outputs[i].format))
-			err = -EIO;
-		else if (!o->quiet && strcmp(o->outputs[i].path, "-"))
-			fprintf(stderr, "profiling-bpf: wrote %s\n", o->outputs[i].path);
-	}
-	return err;
-}
+#include "router.h"
 
 int cmd_report(const struct options *o)
 {
@@ -38,7 +26,8 @@ int cmd_report(const struct options *o)
 		return 1;
 	}
 	if (o->noutputs)
-		err = write_outputs(o, p);
+		err = router_write(o->outputs, o->noutputs, &(struct run_results){ .samples = p },
+				   o->quiet);
 	else
 		top_print(stdout, p, o->top);
 	profile_free(p);

@@ -18,7 +18,6 @@
 #define LOG_MODULE "ucall"
 #include "array.h"
 #include "log.h"
-#include "output.h"
 #include "ucall.h"
 #include "ucall.skel.h"
 #include "ucall_multi.h"
@@ -544,84 +543,9 @@ static int collect(struct ucall_session *s)
 	return err;
 }
 
-static int write_json_fn(FILE *f, const void *arg)
+int ucall_finish(struct ucall_session *s, enum sort_key sort, int top, FILE *table)
 {
-	return uc_report_write_json(f, arg);
-}
-
-static int write_pstats_fn(FILE *f, const void *arg)
-{
-	return pstats_write(f, arg);
-}
-
-static int write_chrome_fn(FILE *f, const void *arg)
-{
-	return chrome_trace_write(f, arg);
-}
-
-/* "out.json" -> "out.calls.json", "p.pb.gz" -> "p.calls.pb.gz". Returns malloc'd or NULL. */
-static char *calls_path(const char *path)
-{
-	const char *base = strrchr(path, '/'), *dot;
-	size_t len = strlen(path);
-	char *r;
-
-	base = base ? base + 1 : path;
-	if (len > 6 && !strcmp(path + len - 6, ".pb.gz"))
-		dot = path + len - 6;
-	else
-		dot = strrchr(base, '.');
-	if (!dot || dot == base)
-		dot = path + len;
-	if (asprintf(&r, "%.*s.calls%s", (int)(dot - path), path, dot) < 0)
-		return NULL;
-	return r;
-}
-
-static int write_profile_output(const struct uc_report *r, const char *path, enum out_format fmt)
-{
-	struct profile *p = uc_report_to_profile(r);
 	int err;
-
-	if (!p)
-		return -errno;
-	err = profile_write_file(p, path, fmt);
-	profile_free(p);
-	return err;
-}
-
-static int write_output(struct ucall_session *s, const struct output_spec *out, bool combined)
-{
-	const struct uc_report *r = s->report;
-	char *alt = NULL;
-	const char *path = out->path;
-	int err;
-
-	if (out->format == FMT_PSTATS)
-		return output_write_atomic(path, write_pstats_fn, r);
-	if (out->format == FMT_CHROME) {
-		if (!s->trace)
-			pr_warn("%s: a Chrome trace has events only with --trace", path);
-		return output_write_atomic(path, write_chrome_fn, r);
-	}
-	if (combined) {
-		alt = calls_path(path);
-		if (!alt)
-			return -ENOMEM;
-		path = alt;
-	}
-	if (out->format == FMT_JSON)
-		err = output_write_atomic(path, write_json_fn, r);
-	else
-		err = write_profile_output(r, path, out->format);
-	free(alt);
-	return err;
-}
-
-int ucall_finish(struct ucall_session *s, const struct options *o, bool combined, FILE *table)
-{
-	size_t i;
-	int err, first = 0;
 
 	ucall_consume(s);
 	err = collect(s);
@@ -629,13 +553,8 @@ int ucall_finish(struct ucall_session *s, const struct options *o, bool combined
 		pr_err("cannot read the results: %s", strerror(-err));
 		return err;
 	}
-	uc_report_sort(s->report, o->sort);
-	if (table && !o->quiet)
-		uc_report_print(table, s->report, o->top);
-	for (i = 0; i < o->noutputs; i++) {
-		err = write_output(s, &o->outputs[i], combined);
-		if (err && !first)
-			first = err;
-	}
-	return first;
+	uc_report_sort(s->report, sort);
+	if (table)
+		uc_report_print(table, s->report, top);
+	return 0;
 }

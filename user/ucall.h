@@ -7,7 +7,8 @@
  *   s = ucall_open(o, pids, npids, exe);    resolve specs, load BPF (errors printed)
  *   ucall_attach(s);                        before a -- CMD child is released
  *   loop: epoll on ucall_fd(s); ucall_consume(s);
- *   ucall_finish(s, o, combined);           collect maps, print table, write outputs
+ *   ucall_finish(s, sort, top, table);      collect maps, print table
+ *   router_write(..., ucall_session_report(s));   outputs
  *   ucall_free(s);
  */
 #ifndef PB_UCALL_H
@@ -38,14 +39,14 @@ int ucall_consume(struct ucall_session *s);
 /* Number of probes attached, for the status line. */
 size_t ucall_nprobes(const struct ucall_session *s);
 /*
- * Read the aggregated results, print the cProfile-style table (top o->top
- * rows, sorted by o->sort) and the lost counts to @table (unless o->quiet
- * or @table is NULL), and write every
- * output of o->outputs. When @combined (sampling ran too), -o FILE.ext gets
- * the calls profile as FILE.calls.ext, except .pstats and Chrome trace
- * outputs which are the calls profile's own. Returns 0 or -errno.
+ * Read the aggregated results into the session's report (ucall_session_report())
+ * sorted by @sort, and print the cProfile-style table (top @top rows) and the
+ * lost counts to @table unless it is NULL. Outputs are the router's
+ * (router.h). Returns 0 or -errno.
  */
-int ucall_finish(struct ucall_session *s, const struct options *o, bool combined, FILE *table);
+int ucall_finish(struct ucall_session *s, enum sort_key sort, int top, FILE *table);
+/* The results: valid after ucall_finish() until ucall_free(). */
+struct uc_report *ucall_session_report(struct ucall_session *s);
 /* Detach and free. Accepts NULL. */
 void ucall_free(struct ucall_session *s);
 

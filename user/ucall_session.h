@@ -51,7 +51,4 @@ void uc_funcs_release(struct uc_funcs *fs);
  */
 int uc_usdt_partner(const char *name, char *out, size_t len, char *base, size_t base_len);
 
-/* The report the session fills (--trace events arrive during the run). */
-struct uc_report *ucall_session_report(struct ucall_session *s);
-
 #endif
