@@ -295,7 +295,12 @@ static int setup(struct run *r)
 	if (!err && !o->no_sample)
 		err = setup_sampler(r);
 	if (!err && (o->nuprobes || o->regions)) {
-		r->ucall = ucall_open(o, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
+		struct ucall_config uc = {
+			.specs = o->uprobes, .nspecs = o->nuprobes, .regions = o->regions,
+			.all = o->all, .per_thread = o->per_thread, .trace = o->trace,
+		};
+
+		r->ucall = ucall_open(&uc, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
 		if (!r->ucall)
 			err = -errno ? -errno : -EINVAL;
 	}

@@ -47,15 +47,15 @@ struct ucall_session {
 };
 
 /* Pids to attach to: -1 (every process) with -a. */
-static int session_targets(struct ucall_session *s, const struct options *o, const pid_t *pids,
-			   size_t npids)
+static int session_targets(struct ucall_session *s, const struct ucall_config *cfg,
+			   const pid_t *pids, size_t npids)
 {
-	size_t n = o->all || !npids ? 1 : npids;
+	size_t n = cfg->all || !npids ? 1 : npids;
 
 	s->pids = calloc(n, sizeof(*s->pids));
 	if (!s->pids)
 		return -ENOMEM;
-	if (o->all || !npids)
+	if (cfg->all || !npids)
 		s->pids[0] = -1;
 	else
 		memcpy(s->pids, pids, n * sizeof(*pids));
@@ -168,7 +168,7 @@ static int session_load(struct ucall_session *s)
 	return err;
 }
 
-struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, size_t npids,
+struct ucall_session *ucall_open(const struct ucall_config *cfg, const pid_t *pids, size_t npids,
 				 const char *exe)
 {
 	struct ucall_session *s = calloc(1, sizeof(*s));
@@ -176,13 +176,13 @@ struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, siz
 
 	if (!s)
 		return NULL;
-	s->per_thread = o->per_thread;
-	s->trace = o->trace;
+	s->per_thread = cfg->per_thread;
+	s->trace = cfg->trace;
 	s->multi = !getenv("PROFILING_BPF_NO_UPROBE_MULTI") && uc_multi_supported();
 	s->funcs.func_cap = s->multi ? UC_MULTI_FUNC_CAP : UC_DEFAULT_FUNC_CAP;
-	err = session_targets(s, o, pids, npids);
+	err = session_targets(s, cfg, pids, npids);
 	if (!err)
-		err = uc_funcs_resolve(&s->funcs, o, npids && !o->all ? pids[0] : 0, exe);
+		err = uc_funcs_resolve(&s->funcs, cfg, npids && !cfg->all ? pids[0] : 0, exe);
 	if (!err)
 		err = raise_nofile(links_needed(s));
 	if (!err) {
@@ -293,16 +293,11 @@ static int attach_multi(struct ucall_session *s)
 	for (i = 0; !err && i < s->funcs.n; i++) {
 		const struct uc_func *f = &s->funcs.v[i];
 
-		if (f->kind != UC_FN_UPROBE)
-			continue;
 		/* the first function of its binary gathers them all */
-		for (j = 0; j < i && (s->funcs.v[j].kind != UC_FN_UPROBE ||
-				      strcmp(s->funcs.v[j].binary, f->binary)); j++)
-			;
-		if (j < i)
+		if (f->kind != UC_FN_UPROBE || !f->bin_first)
 			continue;
 		for (j = i, n = 0; j < s->funcs.n; j++)
-			if (s->funcs.v[j].kind == UC_FN_UPROBE && !strcmp(s->funcs.v[j].binary, f->binary))
+			if (s->funcs.v[j].kind == UC_FN_UPROBE && s->funcs.v[j].bin_id == f->bin_id)
 				ids[n++] = (uint32_t)j;
 		for (p = 0; !err && p < s->npids; p++)
 			err = attach_multi_binary(s, ids, n, s->pids[p]);

@@ -4,7 +4,7 @@
  * functions with cProfile semantics (calls, primitive calls, self and total
  * time, min/max, log2 histogram, caller->callee edges). main.c drives it:
  *
- *   s = ucall_open(o, pids, npids, exe);    resolve specs, load BPF (errors printed)
+ *   s = ucall_open(cfg, pids, npids, exe);  resolve specs, load BPF (errors printed)
  *   ucall_attach(s);                        before a -- CMD child is released
  *   loop: epoll on ucall_fd(s); ucall_consume(s);
  *   ucall_finish(s, sort, top, table);      collect maps, print table
@@ -22,13 +22,23 @@
 
 struct ucall_session;
 
+/* What the deterministic profiler traces; record.c fills it from the options. */
+struct ucall_config {
+	const char *const *specs;	/* -u SPECs ([BINARY:]GLOB, usdt:...), not owned */
+	size_t nspecs;
+	bool regions;			/* --regions: PROFILING_REGION_* USDT pairs */
+	bool all;			/* -a: every process that maps the binaries */
+	bool per_thread;		/* --per-thread: statistics per thread */
+	bool trace;			/* --trace: every call as an event */
+};
+
 /*
- * Resolve o->uprobes (and --regions) against the targets: @pids (npids > 0),
- * all processes when o->all, or @exe for a -- CMD child whose pid is pids[0]
- * and which has not exec'd yet. Open and load the BPF object.
+ * Resolve cfg->specs (and regions) against the targets: @pids (npids > 0),
+ * all processes when cfg->all, or @exe for a -- CMD child whose pid is
+ * pids[0] and which has not exec'd yet. Open and load the BPF object.
  * Returns NULL after printing a one-line error (errno set).
  */
-struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, size_t npids,
+struct ucall_session *ucall_open(const struct ucall_config *cfg, const pid_t *pids, size_t npids,
 				 const char *exe);
 /* Attach every probe. Returns 0 or -errno after printing a one-line error. */
 int ucall_attach(struct ucall_session *s);

@@ -3,11 +3,11 @@
 #ifndef PB_UCALL_SESSION_H
 #define PB_UCALL_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "options.h"
 #include "ucall_report.h"
 
 struct ucall_session;
@@ -24,6 +24,8 @@ struct uc_func {
 	char *provider;		/* USDT only */
 	char *probe_begin;	/* USDT: the entry (or point) probe name */
 	char *probe_end;	/* USDT pair: the exit probe name */
+	uint32_t bin_id;	/* uprobe: index of its binary among the session's uprobe binaries */
+	bool bin_first;		/* uprobe: the first function of its binary */
 };
 
 /* The functions of a session, deduplicated. Release with uc_funcs_release(). */
@@ -34,13 +36,17 @@ struct uc_funcs {
 	size_t n_binaries;	/* distinct binaries of UC_FN_UPROBE functions */
 };
 
+struct ucall_config;
+
 /*
- * Resolve o->uprobes and o->regions for target @pid (0: none) whose main
+ * Resolve cfg->specs and cfg->regions for target @pid (0: none) whose main
  * executable is @exe (NULL: /proc/@pid/exe). Prints a one-line error for a
  * bad SPEC, a missing binary, a glob matching nothing or too much.
- * Returns 0 or -errno.
+ * Numbers the binaries of the uprobe functions (bin_id, bin_first,
+ * n_binaries) in one pass. Returns 0 or -errno.
  */
-int uc_funcs_resolve(struct uc_funcs *fs, const struct options *o, pid_t pid, const char *exe);
+int uc_funcs_resolve(struct uc_funcs *fs, const struct ucall_config *cfg, pid_t pid,
+		     const char *exe);
 /* Free the functions. Accepts a zeroed struct. */
 void uc_funcs_release(struct uc_funcs *fs);
 /*
