@@ -49,22 +49,12 @@ int uc_usdt_partner(const char *name, char *out, size_t len, char *base, size_t 
 	return 0;
 }
 
-static void func_release(struct uc_func *f)
-{
-	free(f->name);
-	free(f->binary);
-	free(f->provider);
-	free(f->probe_begin);
-	free(f->probe_end);
-	free(f->file);
-}
-
 void uc_funcs_release(struct uc_funcs *fs)
 {
 	size_t i;
 
 	for (i = 0; i < fs->n; i++)
-		func_release(&fs->v[i]);
+		uc_func_release(&fs->v[i]);
 	free(fs->v);
 	memset(fs, 0, sizeof(*fs));
 }
@@ -85,17 +75,17 @@ static int funcs_add(struct uc_funcs *fs, struct uc_func *f)
 
 	for (i = 0; i < fs->n; i++) {
 		if (same_func(&fs->v[i], f)) {
-			func_release(f);
+			uc_func_release(f);
 			return 0;
 		}
 	}
 	if (fs->n >= UC_MAX_FUNCS) {
 		pr_err("more than %d functions in all: narrow the -u globs", UC_MAX_FUNCS);
-		func_release(f);
+		uc_func_release(f);
 		return -E2BIG;
 	}
 	if (array_grow((void **)&fs->v, &fs->cap, fs->n + 1, sizeof(*fs->v))) {
-		func_release(f);
+		uc_func_release(f);
 		return -ENOMEM;
 	}
 	fs->v[fs->n++] = *f;
@@ -113,7 +103,7 @@ static int add_symbol(struct uc_funcs *fs, const char *binary, const struct uc_s
 	};
 
 	if (!f.name || !f.binary) {
-		func_release(&f);
+		uc_func_release(&f);
 		return -ENOMEM;
 	}
 	return funcs_add(fs, &f);
@@ -198,7 +188,7 @@ static int add_probe(struct uc_funcs *fs, const struct uc_elf *e, const struct u
 		goto err_nomem;
 	return funcs_add(fs, &f);
 err_nomem:
-	func_release(&f);
+	uc_func_release(&f);
 	return -ENOMEM;
 }
 

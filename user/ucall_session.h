@@ -12,21 +12,6 @@
 
 struct ucall_session;
 
-/* One traced function (its index is its id). Strings owned by the struct uc_funcs. */
-struct uc_func {
-	char *name;		/* symbol, "provider:base" for a USDT pair, "provider:name" for a point */
-	char *binary;		/* resolved ELF path */
-	uint64_t offset;	/* uprobe: file offset */
-	uint64_t vaddr;		/* uprobe: ELF address */
-	char *file;		/* uprobe: source file from DWARF, or NULL */
-	uint32_t line;		/* its line, or 0 */
-	uint32_t kind;		/* enum uc_fn_kind */
-	char *provider;		/* USDT only */
-	char *probe_begin;	/* USDT: the entry (or point) probe name */
-	char *probe_end;	/* USDT pair: the exit probe name */
-	uint32_t bin_id;	/* uprobe: index of its binary among the session's uprobe binaries */
-	bool bin_first;		/* uprobe: the first function of its binary */
-};
 
 /* The functions of a session, deduplicated. Release with uc_funcs_release(). */
 struct uc_funcs {
