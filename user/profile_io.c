@@ -14,7 +14,7 @@
 #include "log.h"
 #include "output.h"
 
-#define MAX_INPUT (1ULL << 30)
+#define PROFILE_MAX_INPUT (1ULL << 30)
 
 static int writer_trampoline(FILE *f, const void *arg)
 {
@@ -52,7 +52,7 @@ int profile_write_file(const struct profile *p, const char *path, enum out_forma
 	return output_write_atomic(path, writer_trampoline, arg);
 }
 
-/* Read a whole regular file (at most MAX_INPUT bytes) into a NUL-terminated buffer. */
+/* Read a whole regular file (at most PROFILE_MAX_INPUT bytes) into a NUL-terminated buffer. */
 static char *read_all(const char *path, size_t *len)
 {
 	struct stat st;
@@ -63,7 +63,7 @@ static char *read_all(const char *path, size_t *len)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_INPUT) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > PROFILE_MAX_INPUT) {
 		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		goto out;
 	}
