@@ -55,7 +55,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRC
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all check unit-tests workloads fuzz install clean format demo bench
+.PHONY: all check unit-tests workloads fuzz install clean style demo bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -142,7 +142,11 @@ $(OUTPUT)/bench/%: tools/bench/%.c $(LIB) $(SKELS) | $(OUTPUT)/bench
 
 bench: $(BIN) $(BENCH_BINS)
 
-check: all unit-tests workloads
+# The mechanical formatting rules (tools/check-style.sh); the rest is by hand.
+style:
+	$(Q)tools/check-style.sh
+
+check: all unit-tests workloads style
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
@@ -164,9 +168,6 @@ install: $(BIN)
 	install -m 0644 include/profiling.h $(DESTDIR)$(PREFIX)/include/profiling.h
 	install -m 0644 man/profiling-bpf.1 $(DESTDIR)$(MANDIR)/man1/profiling-bpf.1
 	install -m 0644 completions/profiling-bpf.bash $(DESTDIR)$(BASHCOMPDIR)/profiling-bpf
-
-format:
-	clang-format -i bpf/*.c user/*.c user/*.h include/*.h tests/unit/*.c tests/workloads/*.c
 
 clean:
 	rm -rf $(OUTPUT)

@@ -17,7 +17,8 @@
 
 /* Values of the sampler's target set ("targets" map, tgid -> state). */
 #define PB_TARGET_ACTIVE	1	/* sampled */
-#define PB_TARGET_PENDING_EXEC	2	/* a -- CMD child before its execve: sampled from its exec on */
+/* a -- CMD child before its execve: sampled from its exec on */
+#define PB_TARGET_PENDING_EXEC	2
 
 /* Record kinds in the sampling ring buffer. */
 enum pb_record_kind {

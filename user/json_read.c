@@ -177,8 +177,10 @@ static int read_stack(struct profile *p, json_object *js, size_t i, const uint32
 	if (!json_object_is_type(js, json_type_object) || !frames)
 		return json_fail("stack %zu has no \"frames\" array", i);
 	depth = json_object_array_length(frames);
-	if (depth > UINT32_MAX || (depth && array_grow((void **)scratch, cap, depth, sizeof(**scratch))))
-		return depth > UINT32_MAX ? profile_read_fail("stack %zu too deep", i) : -ENOMEM;
+	if (depth > UINT32_MAX)
+		return json_fail("stack %zu too deep", i);
+	if (depth && array_grow((void **)scratch, cap, depth, sizeof(**scratch)))
+		return -ENOMEM;
 	for (size_t d = 0; d < depth; d++) {
 		e = json_object_array_get_idx(frames, d);
 		fi = json_object_is_type(e, json_type_int) ? json_object_get_int64(e) : -1;

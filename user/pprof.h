@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Private to the pprof writer (pprof_write.c) and reader (pprof_read.c): the protobuf types and limits. */
+/* Private to the pprof writer and reader (pprof_write.c, pprof_read.c): protobuf types, limits. */
 #ifndef PB_PPROF_H
 #define PB_PPROF_H
 

@@ -161,8 +161,10 @@ int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth
 
 	/* a sample without frames (a pprof sample without locations) stays visible */
 	if (!depth) {
-		idx = profile_add_frame(p, &(struct pframe){ .name = PFRAME_EMPTY_STACK,
-							       .kind = PFRAME_SYNTH, .resolved = 1 });
+		struct pframe f = { .name = PFRAME_EMPTY_STACK, .kind = PFRAME_SYNTH,
+				    .resolved = 1 };
+
+		idx = profile_add_frame(p, &f);
 		if (idx < 0)
 			return idx;
 		empty = (uint32_t)idx;

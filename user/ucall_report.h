@@ -41,7 +41,7 @@ struct uc_func {
 	char *provider;		/* USDT only */
 	char *probe_begin;	/* USDT: the entry (or point) probe name */
 	char *probe_end;	/* USDT pair: the exit probe name */
-	uint32_t bin_id;	/* uprobe: index of its binary among the session's uprobe binaries */
+	uint32_t bin_id;	/* uprobe: index of its binary among the uprobe binaries */
 	bool bin_first;		/* uprobe: the first function of its binary */
 };
 

@@ -50,7 +50,7 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Samples and calls together: FILE gets the samples, FILE.calls.ext the calls, .pstats the calls. */
+/* Samples and calls: FILE gets the samples, FILE.calls.ext and .pstats the calls. */
 static void test_route_combined(void **state)
 {
 	char dir[] = "/tmp/pb-router-XXXXXX", path[3][128], *s;
