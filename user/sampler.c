@@ -112,18 +112,27 @@ err_free:
 	return NULL;
 }
 
-int sampler_add_target(struct sampler *s, pid_t pid)
+static int add_target(struct sampler *s, pid_t pid, __u8 state)
 {
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
 	int err;
 
-	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &one, BPF_ANY);
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &state, BPF_ANY);
 	if (err) {
 		err = -errno;
 		pr_err("cannot add target %d: %s", (int)pid, strerror(-err));
 	}
 	return err;
+}
+
+int sampler_add_target(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_ACTIVE);
+}
+
+int sampler_add_command(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_PENDING_EXEC);
 }
 
 static int open_cpu_clock(uint64_t freq, int cpu)
