@@ -239,17 +239,17 @@ static enum unwind_reason walk_reason(struct unwinder *u, Dwfl *dwfl, int rc)
 {
 	struct uw_walk *w = &u->walk;
 
-	if (rc == 0)
-		return UNWIND_END;
 	if (rc == 1)
 		return UNWIND_TOO_DEEP;
+	/* elfutils may end a walk whose return-address read failed as if the
+	 * address were undefined: a failed read decides first */
 	if (w->read_beyond)
 		return UNWIND_COPY_EXHAUSTED;
 	if (w->n && !dwfl_addrmodule(dwfl, w->ips[w->n - 1] - (w->n > 1)))
 		return UNWIND_NO_MODULE;
 	if (w->read_bad)
 		return UNWIND_BAD_READ;
-	return UNWIND_NO_CFI;
+	return rc == 0 ? UNWIND_END : UNWIND_NO_CFI;
 }
 
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
