@@ -507,6 +507,16 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	return profile_add_sample(p, &id, 1, lost, lost * p->period_ns, 0, 0);
 }
 
+/* stacks_with_user, stacks_complete: how many user stacks reach an entry point. */
+static int add_complete_counters(struct profile *p)
+{
+	uint64_t with_user, complete;
+
+	profile_count_complete(p, &with_user, &complete);
+	return profile_set_counter(p, "stacks_with_user", with_user) ?:
+	       profile_set_counter(p, "stacks_complete", complete);
+}
+
 static struct profile *collect_profile(struct run *r)
 {
 	struct build_opts bo = {
@@ -531,7 +541,7 @@ static struct profile *collect_profile(struct run *r)
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
 	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
-	if (add_counters(p, &c)) {
+	if (add_counters(p, &c) || add_complete_counters(p)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
 		return NULL;
@@ -539,10 +549,17 @@ static struct profile *collect_profile(struct run *r)
 	return p;
 }
 
-/* Samples, lost and duration are said once, by the table's header. */
+/* Samples, lost and duration are said once, by the table's header. In fp
+ * mode, stacks that mostly stop early get a hint to try dwarf mode. */
 static void print_summary(struct run *r, const struct profile *p)
 {
+	uint64_t with_user = profile_counter(p, "stacks_with_user");
+
 	top_print(stderr, p, r->o->top);
+	if (r->o->call_graph == CG_FP && with_user >= 10 &&
+	    profile_counter(p, "stacks_complete") * 2 < with_user)
+		fprintf(stderr, "profiling-bpf: hint: most stacks stop before main or the thread "
+				"start (code without frame pointers?): try --call-graph dwarf\n");
 }
 
 /* Stop sampling, build the profile (*@out) and print its summary. */
