@@ -36,6 +36,8 @@ enum pb_count {
 	PB_CNT_KSTACK_ERR,	/* kernel stack could not be captured */
 	PB_CNT_TASK_RB_FULL,	/* exec/exit/fork record lost */
 	PB_CNT_TARGETS_FULL,	/* forked child not followed: target set full */
+	PB_CNT_STACK_VMA_ERR,	/* dwarf: the stack's mapping was not found (copy bounded by
+				 * --stack-size and the first unreadable page only) */
 	PB_CNT_MAX,
 };
 

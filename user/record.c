@@ -485,6 +485,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+		{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
