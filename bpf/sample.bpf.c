@@ -195,6 +195,22 @@ static __always_inline __u32 copy_pages(struct pb_sample *s, __u32 off, __u64 sp
 }
 
 /*
+ * The end of the live stack of a thread whose stack mapping ends at @end:
+ * on the main thread's stack, the first frame sits just under the initial
+ * stack pointer (mm->start_stack); above it lie argv, the environment and
+ * the random gap, which no unwinder reads (_start's CFI ends the walk).
+ */
+static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 end)
+{
+	struct mm_struct *mm = task->mm;
+	__u64 start = mm ? mm->start_stack : 0;
+
+	if (start > sp && start + 64 < end)
+		return start + 64;
+	return end;
+}
+
+/*
  * The user registers of the current task and the live part of its stack,
  * from sp up to the end of the stack mapping, bounded by stack_copy, into
  * the payload at @off. For samples taken in the kernel (syscall, interrupt)
@@ -219,6 +235,7 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 	sp &= ~7ull;
 	len = stack_copy;
 	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp) {
+		end = live_end(task, sp, end);
 		if (end - sp < len)
 			len = end - sp;
 		else if (end - sp > len)

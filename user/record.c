@@ -467,6 +467,7 @@ static int add_unwind_counters(struct profile *p, const struct sampler_counts *c
 	if (!c->dwarf)
 		return 0;
 	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
+	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
 	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
 		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
 		err = profile_set_counter(p, name, c->unwind.stopped[i]);
@@ -496,6 +497,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	err = err ?: profile_set_counter(p, "sample_record_bytes", c->record_bytes);
 	err = err ?: add_unwind_counters(p, c);
 	if (err || !lost)
 		return err;
