@@ -147,7 +147,7 @@ style:
 	$(Q)tools/check-style.sh
 
 check: all unit-tests workloads style
-	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+	$(Q)$(MAKE) --no-print-directory SAN=1 all unit-tests
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
 

@@ -389,6 +389,25 @@ static void show_status(struct run *r, uint64_t now)
 	fflush(stderr);
 }
 
+/*
+ * For tests: once everything is attached and recording, create the file
+ * named by PROFILING_BPF_READY_FILE, so that a test waits for the attach
+ * instead of sleeping. Never through an existing file or link.
+ */
+static void signal_ready(void)
+{
+	const char *path = getenv("PROFILING_BPF_READY_FILE");
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		pr_warn("cannot create %s: %s", path, strerror(errno));
+	else
+		close(fd);
+}
+
 static int run_loop(struct run *r)
 {
 	uint64_t limit = r->o->duration > 0 ? (uint64_t)(r->o->duration * 1e9) : 0;
@@ -400,6 +419,7 @@ static int run_loop(struct run *r)
 	r->start_unix_ns = now_ns(CLOCK_REALTIME);
 	if (r->o->cmd_argv && child_release(&r->child))
 		return -ECHILD;
+	signal_ready();
 	pr_info("recording at %llu Hz; Ctrl-C to stop", (unsigned long long)r->o->freq);
 	while (!stop_signal) {
 		n = epoll_wait(r->epfd, ev, 8, 100);

@@ -55,7 +55,13 @@ static unsigned long max_sample_rate(void)
 static __u32 ring_size(uint64_t freq)
 {
 	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
+	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
+	long pages = force ? strtol(force, NULL, 10) : 0;
 	__u32 size = 1 << 20;
+
+	/* tests force lost samples with a ring of a few pages (a power of two) */
+	if (pages > 0 && pages <= 256 && !(pages & (pages - 1)))
+		return (__u32)(pages * sysconf(_SC_PAGESIZE));
 
 	while (size < want && size < (64u << 20))
 		size <<= 1;

@@ -102,6 +102,15 @@ static size_t links_needed(const struct ucall_session *s)
 	return (n + (s->multi ? 2 * s->funcs.n_binaries : 0)) * s->npids;
 }
 
+/* Threads with an array slot for their shadow stack; tests force task storage with 1. */
+static __u32 slot_count(void)
+{
+	const char *v = getenv("PROFILING_BPF_TEST_SLOTS");
+	long n = v ? strtol(v, NULL, 10) : 0;
+
+	return n > 0 && n < UC_SLOTS && !(n & (n - 1)) ? (__u32)n : UC_SLOTS;
+}
+
 static int skel_configure(struct ucall_session *s)
 {
 	struct ucall_bpf *skel = s->skel;
@@ -112,7 +121,10 @@ static int skel_configure(struct ucall_session *s)
 	skel->rodata->self_tgid = s->pids[0] == -1 ? (__u32)getpid() : 0;
 	skel->rodata->per_thread = s->per_thread;
 	skel->rodata->trace = s->trace;
-	err = bpf_map__set_max_entries(skel->maps.fstats, (__u32)nf);
+	skel->rodata->slot_mask = slot_count() - 1;
+	err = bpf_map__set_max_entries(skel->maps.uslots, slot_count());
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.fstats, (__u32)nf);
 	if (!err && !s->per_thread)
 		err = bpf_map__set_max_entries(skel->maps.tstats, 1);
 	if (!err && !s->per_thread && !s->trace)
