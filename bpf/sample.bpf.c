@@ -109,7 +109,12 @@ int sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child, const char *comm)
+/*
+ * One lifecycle record. An exec wakes the reader at once, so that it reads
+ * the new image's maps while the process most likely still lives.
+ */
+static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child,
+				       const struct task_struct *t)
 {
 	struct pb_task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -122,8 +127,9 @@ static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child, const
 	e->pid = pid;
 	e->child_pid = child;
 	e->time_ns = bpf_ktime_get_ns();
-	__builtin_memcpy(e->comm, comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	e->start_ns = t->start_boottime;
+	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, kind == PB_REC_EXEC ? BPF_RB_FORCE_WAKEUP : 0);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -132,14 +138,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	__u8 one = 1;
 
-	/* a new thread shares the tgid: nothing to do */
-	if (ptgid == ctgid || !follow_forks || all_tasks || !is_target(ptgid))
+	/* a new thread shares the tgid; kernel threads have no user images */
+	if (ptgid == ctgid || (child->flags & PF_KTHREAD) || !is_target(ptgid) || (!all_tasks && !follow_forks))
 		return 0;
-	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
+	if (!all_tasks && bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
 		count(PB_CNT_TARGETS_FULL);
 		return 0;
 	}
-	task_event(PB_REC_FORK, ptgid, ctgid, child->comm);
+	task_event(PB_REC_FORK, ptgid, ctgid, child);
 	return 0;
 }
 
@@ -148,7 +154,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	if (!is_target(p->tgid))
 		return 0;
-	task_event(PB_REC_EXEC, p->tgid, 0, p->comm);
+	task_event(PB_REC_EXEC, p->tgid, 0, p);
 	return 0;
 }
 
@@ -156,9 +162,9 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	/* only the last thread of a process ends it */
-	if (p->pid != p->tgid || !is_target(p->tgid))
+	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || !is_target(p->tgid))
 		return 0;
-	task_event(PB_REC_EXIT, p->tgid, 0, p->comm);
+	task_event(PB_REC_EXIT, p->tgid, 0, p);
 	return 0;
 }
 

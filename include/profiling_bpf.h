@@ -21,6 +21,9 @@ enum pb_record_kind {
 	PB_REC_EXEC = 2,	/* struct pb_task_event: a target called exec() */
 	PB_REC_EXIT = 3,	/* struct pb_task_event: a target process exited */
 	PB_REC_FORK = 4,	/* struct pb_task_event: a target forked a process */
+	/* With all_tasks these three come for every process. Their order in the
+	 * ring buffer is the order in which they happened, relative to the
+	 * samples too: user space tells images of a PID apart by it. */
 };
 
 /* Indices of the per-CPU drop/event counters of the sampler ("counts" map). */
@@ -61,7 +64,8 @@ struct pb_task_event {
 	__u32 pid;
 	__u32 child_pid;
 	__u64 time_ns;
-	char comm[PB_COMM_LEN];
+	__u64 start_ns;		/* start_boottime of the process (of the child for a fork) */
+	char comm[PB_COMM_LEN];	/* its comm (the child's for a fork: the parent's name) */
 };
 
 #endif /* PROFILING_BPF_H */

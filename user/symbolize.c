@@ -21,6 +21,7 @@
 #include "log.h"
 #include "elflines.h"
 #include "elfsyms.h"
+#include "array.h"
 #include "hashmap.h"
 #include "kallsyms.h"
 #include "perfmap.h"
@@ -64,19 +65,39 @@ struct jit_map {
 	struct jit_map *next;
 };
 
-/* The snapshot of one process. */
-struct proc {
-	pid_t pid;
-	int snapped;
-	struct snap_map *maps;
+/* The mappings of an image at one moment, shared by the images forked from it. */
+struct snap {
+	size_t refs;
 	size_t n;
+	struct snap_map maps[];
+};
+
+/*
+ * One image of a process: a PID between two of its forks/execs (drain.h).
+ * Kept until symbolizer_free(); its snapshot is freed at exit when nothing
+ * needs it.
+ */
+struct proc {
+	uint64_t key;		/* gen << 32 | pid */
+	pid_t pid;
+	uint32_t gen;
+	uint64_t start_ns;	/* start_boottime, 0 when unknown */
+	int dead;		/* exited or replaced: /proc/PID is someone else now */
+	int want_snap;		/* a snapshot is asked for at the next flush */
+	int snapped;		/* a snapshot was taken (it may have been freed since) */
+	struct snap *snap;	/* NULL until taken, or after freeing */
+	struct proc *parent;	/* the image this one was forked from, or NULL */
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
+	char name[PB_NAME_LEN];	/* process name, "" until known */
 };
 
 struct symbolizer {
-	struct hashmap procs;	/* &proc->pid -> struct proc * */
+	struct hashmap procs;	/* (void *)proc->key -> struct proc * */
+	struct hashmap cur;	/* (void *)pid -> its current struct proc * */
+	struct proc **pending;	/* images whose snapshot is asked for */
+	size_t npending, pending_cap;
 	struct hashmap files;	/* &elf_file->key -> struct elf_file * */
 	struct hashmap strs;	/* interned string -> itself */
 	struct jit_map *jits;	/* every perf map read */
@@ -87,18 +108,6 @@ struct symbolizer {
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
 };
-
-static uint64_t pid_hash(const void *key, void *ctx)
-{
-	(void)ctx;
-	return hash_bytes(key, sizeof(pid_t), 0);
-}
-
-static bool pid_equal(const void *a, const void *b, void *ctx)
-{
-	(void)ctx;
-	return *(const pid_t *)a == *(const pid_t *)b;
-}
 
 static uint64_t file_hash(const void *key, void *ctx)
 {
@@ -126,7 +135,8 @@ struct symbolizer *symbolizer_new(void)
 
 	if (!s)
 		return NULL;
-	hashmap_init(&s->procs, pid_hash, pid_equal, NULL);
+	hashmap_init(&s->procs, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->cur, hash_uint, equal_uint, NULL);
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
 	return s;
@@ -141,11 +151,17 @@ static void elf_file_free(struct elf_file *f)
 	free(f);
 }
 
+static void snap_put(struct snap *sn)
+{
+	if (sn && !--sn->refs)
+		free(sn);
+}
+
 static void proc_free(struct proc *p)
 {
 	if (!p)
 		return;
-	free(p->maps);
+	snap_put(p->snap);
 	free(p);
 }
 
@@ -170,6 +186,8 @@ void symbolizer_free(struct symbolizer *s)
 	elf_file_free(s->vdso);
 	kallsyms_release(&s->kernel);
 	hashmap_release(&s->procs);
+	hashmap_release(&s->cur);
+	free(s->pending);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
 	free(s);
@@ -193,23 +211,82 @@ static const char *intern(struct symbolizer *s, const char *str)
 	return copy;
 }
 
-/* The process record of @pid, created empty if new; NULL on allocation failure. */
-static struct proc *proc_get(struct symbolizer *s, pid_t pid)
+static void *image_key(pid_t pid, uint32_t gen)
 {
-	struct proc *p;
+	return (void *)(uintptr_t)((uint64_t)gen << 32 | (uint32_t)pid);
+}
+
+/* Image @gen of @pid, or NULL. */
+static struct proc *proc_find(const struct symbolizer *s, pid_t pid, uint32_t gen)
+{
 	uintptr_t v;
 
-	if (hashmap_find(&s->procs, &pid, &v))
-		return (struct proc *)v;
+	return hashmap_find(&s->procs, image_key(pid, gen), &v) ? (struct proc *)v : NULL;
+}
+
+/* The current image of @pid, or NULL. */
+static struct proc *proc_current(const struct symbolizer *s, pid_t pid)
+{
+	uintptr_t v;
+
+	return hashmap_find(&s->cur, (void *)(uintptr_t)(uint32_t)pid, &v) ? (struct proc *)v : NULL;
+}
+
+/* Image @gen of @pid, created empty if new; NULL on allocation failure. */
+static struct proc *proc_get_image(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (p)
+		return p;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	if (hashmap_set(&s->procs, &p->pid, (uintptr_t)p)) {
+	p->gen = gen;
+	p->key = (uint64_t)(uintptr_t)image_key(pid, gen);
+	if (hashmap_set(&s->procs, (void *)(uintptr_t)p->key, (uintptr_t)p)) {
 		free(p);
 		return NULL;
 	}
+	if (!proc_current(s, pid) &&
+	    hashmap_set(&s->cur, (void *)(uintptr_t)(uint32_t)pid, (uintptr_t)p))
+		return NULL;	/* stays in procs, freed at the end */
 	return p;
+}
+
+/* The current image of @pid (generation 0 when none was declared); NULL on ENOMEM. */
+static struct proc *proc_get(struct symbolizer *s, pid_t pid)
+{
+	struct proc *p = proc_current(s, pid);
+
+	return p ? p : proc_get_image(s, pid, 0);
+}
+
+static const struct snap_map *snap_find_map(const struct snap *sn, uint64_t addr)
+{
+	size_t lo = 0, hi = sn ? sn->n : 0, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sn->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < sn->maps[lo - 1].end)
+		return &sn->maps[lo - 1];
+	return NULL;
+}
+
+/* The maps image @p runs: its own snapshot, else the one it was forked from. */
+static const struct snap *proc_snap(const struct proc *p)
+{
+	for (; p; p = p->parent) {
+		if (p->snap)
+			return p->snap;
+	}
+	return NULL;
 }
 
 static void file_key_of(const struct stat *st, struct file_key *k)
@@ -367,27 +444,81 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 	return 0;
 }
 
-static void proc_set_maps(struct proc *p, struct snap_map *maps, size_t n)
+static void proc_set_snap(struct proc *p, struct snap *sn)
 {
-	free(p->maps);
-	p->maps = maps;
-	p->n = n;
+	snap_put(p->snap);
+	p->snap = sn;
 	p->snapped = 1;
 	p->snap_ns = now_ns();
 	p->jit = NULL;
 	p->jit_tried = 0;
 }
 
-int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
+/* Clock ticks since boot at which @pid started (/proc/PID/stat field 22), or 0. */
+static uint64_t proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the name may hold anything, even ')' */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p && sscanf(p + 1, "%llu", &ticks) != 1)
+		ticks = 0;
+	return ticks;
+}
+
+/* Is /proc/PID still image @p's process (same start time), as far as we know? */
+static int proc_same_process(const struct proc *p)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t ticks;
+
+	if (p->dead)
+		return 0;
+	if (!p->start_ns || hz <= 0)
+		return 1;
+	ticks = proc_start_ticks(p->pid);
+	return ticks && ticks == p->start_ns / (1000000000ull / (uint64_t)hz);
+}
+
+static void proc_read_name(struct proc *p)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, p->name, sizeof(p->name) - 1);
+	close(fd);
+	p->name[n > 0 ? n : 0] = '\0';
+	p->name[strcspn(p->name, "\n")] = '\0';
+}
+
+/* Read the maps of image @p from /proc now. 0 or -errno (-ESRCH: gone or not it). */
+static int proc_snapshot(struct symbolizer *s, struct proc *p)
 {
 	struct procmaps ms = { 0 };
-	struct snap_map *maps = NULL;
-	struct proc *p = proc_get(s, pid);
+	struct snap *sn;
 	int err;
 
-	if (!p)
-		return -ENOMEM;
-	err = procmaps_read(&ms, pid);
+	if (!proc_same_process(p))
+		return -ESRCH;
+	err = procmaps_read(&ms, p->pid);
 	if (err)
 		return err;
 	if (!ms.n) {
@@ -396,47 +527,166 @@ int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
 		return -ESRCH;
 	}
 	if (ms.bad_lines)
-		pr_debug("pid %d: %zu malformed maps lines", (int)pid, ms.bad_lines);
-	maps = calloc(ms.n ? ms.n : 1, sizeof(*maps));
-	err = maps ? build_maps(s, pid, &ms, maps) : -ENOMEM;
-	if (err)
-		free(maps);
-	else
-		proc_set_maps(p, maps, ms.n);
+		pr_debug("pid %d: %zu malformed maps lines", (int)p->pid, ms.bad_lines);
+	sn = calloc(1, sizeof(*sn) + ms.n * sizeof(sn->maps[0]));
+	err = sn ? build_maps(s, p->pid, &ms, sn->maps) : -ENOMEM;
+	if (err) {
+		free(sn);
+	} else {
+		sn->refs = 1;
+		sn->n = ms.n;
+		proc_set_snap(p, sn);
+		if (!p->name[0])
+			proc_read_name(p);
+	}
 	procmaps_release(&ms);
 	return err;
 }
 
+int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
+{
+	struct proc *p = proc_get(s, pid);
+
+	return p ? proc_snapshot(s, p) : -ENOMEM;
+}
+
 void symbolizer_forget(struct symbolizer *s, pid_t pid)
 {
-	uintptr_t v;
 	struct proc *p;
 
-	if (!s || !hashmap_find(&s->procs, &pid, &v))
+	if (!s || !(p = proc_current(s, pid)))
 		return;
-	p = (struct proc *)v;
-	free(p->maps);
-	p->maps = NULL;
-	p->n = 0;
+	snap_put(p->snap);
+	p->snap = NULL;
 	p->snapped = 0;
 	p->jit = NULL;
 	p->jit_tried = 0;
 }
 
-static const struct snap_map *proc_find_map(const struct proc *p, uint64_t addr)
+int symbolizer_image_new(struct symbolizer *s, pid_t pid, uint32_t gen, uint64_t start_ns,
+			 const char *name)
 {
-	size_t lo = 0, hi = p->n, mid;
+	struct proc *old = proc_current(s, pid), *p = proc_get_image(s, pid, gen);
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (p->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!p)
+		return -ENOMEM;
+	if (old && old != p)
+		old->dead = 1;	/* /proc/PID is the new image from now on */
+	if (hashmap_set(&s->cur, (void *)(uintptr_t)(uint32_t)pid, (uintptr_t)p))
+		return -ENOMEM;
+	p->dead = 0;
+	p->start_ns = start_ns;
+	if (name && name[0])
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	return 0;
+}
+
+int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_gen, pid_t pid,
+			  uint32_t gen, uint64_t start_ns, const char *name)
+{
+	struct proc *pp = proc_get_image(s, parent, parent_gen), *p;
+	int err = pp ? symbolizer_image_new(s, pid, gen, start_ns, name) : -ENOMEM;
+
+	if (err)
+		return err;
+	p = proc_find(s, pid, gen);
+	/* the child runs its parent's image until it execs */
+	if (!pp->snap && !pp->snapped && !pp->dead)
+		proc_snapshot(s, pp);
+	p->parent = pp;
+	if (pp->snap) {
+		pp->snap->refs++;
+		proc_set_snap(p, pp->snap);
 	}
-	if (lo && addr < p->maps[lo - 1].end)
-		return &p->maps[lo - 1];
-	return NULL;
+	return 0;
+}
+
+void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p)
+		return;
+	p->dead = 1;
+	if (keep)
+		return;
+	snap_put(p->snap);	/* no sample needs it: a long -a run stays bounded */
+	p->snap = NULL;
+}
+
+static int request(struct symbolizer *s, pid_t pid, uint32_t gen, int force)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	if (p->want_snap || (p->snap && !force))
+		return 0;
+	err = array_grow((void **)&s->pending, &s->pending_cap, s->npending + 1,
+			 sizeof(*s->pending));
+	if (err)
+		return err;
+	s->pending[s->npending++] = p;
+	p->want_snap = 1;
+	return 0;
+}
+
+int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	return request(s, pid, gen, 0);
+}
+
+static int snap_covers(const struct snap *sn, uint64_t addr)
+{
+	const struct snap_map *m = snap_find_map(sn, addr);
+
+	return m && (m->prot & PROCMAP_X);
+}
+
+int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			   size_t n)
+{
+	struct proc *p = proc_current(s, pid);
+	const struct snap *sn;
+
+	if (!n || !p || p->gen != gen || p->dead || p->want_snap)
+		return 0;
+	sn = proc_snap(p);
+	if (sn && snap_covers(sn, ips[0]) && snap_covers(sn, ips[n - 1]))
+		return 0;
+	if (sn && now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+		return 0;
+	return request(s, pid, gen, 1);
+}
+
+size_t symbolizer_flush(struct symbolizer *s)
+{
+	size_t i, taken = 0;
+	struct proc *p;
+
+	for (i = 0; i < s->npending; i++) {
+		p = s->pending[i];
+		p->want_snap = 0;
+		/* exec'd again since: /proc shows a later image, not this one */
+		if (p->dead || proc_current(s, p->pid) != p)
+			continue;
+		if (!proc_snapshot(s, p))
+			taken++;
+	}
+	s->npending = 0;
+	return taken;
+}
+
+const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p)
+		return NULL;
+	if (!p->name[0] && proc_current(s, pid) == p && proc_same_process(p))
+		proc_read_name(p);
+	return p->name[0] ? p->name : NULL;
 }
 
 static void set_symbol(struct sym_info *out, const struct symtab *t, const struct symtab_sym *sym,
@@ -507,7 +757,7 @@ static void resolve_in_jit(struct symbolizer *s, struct proc *p, uint64_t addr,
 
 static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, struct sym_info *out)
 {
-	const struct snap_map *m = proc_find_map(p, addr);
+	const struct snap_map *m = snap_find_map(proc_snap(p), addr);
 
 	memset(out, 0, sizeof(*out));
 	out->reason = SYM_NO_MAPPING;
@@ -537,44 +787,67 @@ static void set_all(struct sym_info *out, size_t n, enum sym_reason reason)
 	}
 }
 
-/* Re-read the maps after a miss, at most once per call and per RESNAP_INTERVAL_NS. */
-static int may_resnap(const struct proc *p, int *resnapped)
+/*
+ * Re-read the maps after a miss (dlopen), at most once per call and per
+ * RESNAP_INTERVAL_NS, and only while /proc/PID is still this image.
+ */
+static int may_resnap(struct symbolizer *s, const struct proc *p, int *resnapped)
 {
-	if (*resnapped || now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+	if (*resnapped || p->dead || proc_current(s, p->pid) != p ||
+	    now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
 		return 0;
 	*resnapped = 1;
 	return 1;
 }
 
-int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *addrs, size_t n,
-			    struct sym_info *out)
+static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *addrs, size_t n,
+			struct sym_info *out)
 {
-	struct proc *p = proc_get(s, pid);
 	int err, resnapped = 0;
 	size_t i;
 
-	if (!p)
-		return -ENOMEM;
-	if (!p->snapped) {
-		err = symbolizer_snapshot(s, pid);
+	if (!proc_snap(p) && !p->dead && proc_current(s, p->pid) == p) {
+		err = proc_snapshot(s, p);
 		if (err == -ENOMEM)
 			return err;
-		if (err) {
-			set_all(out, n, SYM_NO_PROCESS);
-			return 0;
-		}
+	}
+	if (!proc_snap(p)) {
+		set_all(out, n, SYM_NO_PROCESS);
+		return 0;
 	}
 	for (i = 0; i < n; i++) {
 		resolve_one(s, p, addrs[i], &out[i]);
-		if (out[i].reason != SYM_NO_MAPPING || !may_resnap(p, &resnapped))
+		if (out[i].reason != SYM_NO_MAPPING || !may_resnap(s, p, &resnapped))
 			continue;
-		err = symbolizer_snapshot(s, pid);
+		err = proc_snapshot(s, p);
 		if (err == -ENOMEM)
 			return err;
 		if (!err)
 			resolve_one(s, p, addrs[i], &out[i]);
 	}
 	return 0;
+}
+
+int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *addrs, size_t n,
+			    struct sym_info *out)
+{
+	struct proc *p = proc_get(s, pid);
+
+	return p ? resolve_proc(s, p, addrs, n, out) : -ENOMEM;
+}
+
+int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *addrs,
+			     size_t n, struct sym_info *out)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p && !proc_current(s, pid))
+		p = proc_get_image(s, pid, gen);	/* first sight of a PID never declared */
+	if (!p) {
+		set_all(out, n, SYM_NO_PROCESS);
+		return 0;
+	}
+	return resolve_proc(s, p, addrs, n, out);
 }
 
 /* Read /proc/kallsyms once; warn once when it cannot help. 0 or -ENOMEM. */

@@ -56,6 +56,52 @@ void symbolizer_forget(struct symbolizer *s, pid_t pid);
  */
 int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *addrs, size_t n,
 			    struct sym_info *out);
+/*
+ * Images: a process is its PID plus its start time, and each of its forks and
+ * execs starts a new image (generation @gen, see drain.h) with its own maps.
+ * The functions above act on the current image of a PID.
+ */
+#define PB_NAME_LEN 16	/* process names are kernel comms: 15 characters */
+
+/*
+ * Image @gen of @pid begins (exec, or first sight); it becomes the PID's
+ * current one and the previous one is gone. @start_ns: start_boottime of the
+ * process (0: unknown), checked against /proc/PID/stat before reading /proc;
+ * @name: its comm or NULL. Returns 0 or -ENOMEM.
+ */
+int symbolizer_image_new(struct symbolizer *s, pid_t pid, uint32_t gen, uint64_t start_ns,
+			 const char *name);
+/*
+ * Image @gen of @pid was forked by image @parent_gen of @parent: it runs its
+ * parent's maps (snapshotted now if the parent has none) until it execs.
+ * Returns 0 or -ENOMEM.
+ */
+int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_gen, pid_t pid,
+			  uint32_t gen, uint64_t start_ns, const char *name);
+/* The process of image @gen of @pid exited; without @keep its snapshot is freed. */
+void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep);
+/* Ask for a snapshot of image @gen of @pid at the next symbolizer_flush(). 0 or -ENOMEM. */
+int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen);
+/*
+ * A sample of image @gen of @pid has user frames @ips (leaf first): when its
+ * leaf or outermost frame lies outside the image's snapshot (the libraries
+ * ld.so mapped after exec, a dlopen), ask for a new one (at most every 10 ms).
+ * Cheap: called for every sample. 0 or -ENOMEM.
+ */
+int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			   size_t n);
+/*
+ * Take the snapshots asked for, of the images that are still their PID's
+ * current one (a later exec makes /proc show another image). Returns how
+ * many were taken.
+ */
+size_t symbolizer_flush(struct symbolizer *s);
+/* Name (comm) of image @gen of @pid, or NULL; owned by the symbolizer. */
+const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen);
+/* Like symbolizer_resolve_user() for image @gen of @pid: SYM_NO_PROCESS when it has no maps. */
+int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *addrs,
+			     size_t n, struct sym_info *out);
+
 /* Resolve @n kernel addresses from /proc/kallsyms (loaded once). Returns 0 or -errno. */
 int symbolizer_resolve_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n,
 			      struct sym_info *out);

@@ -74,18 +74,75 @@ static void test_record_checks(void **state)
 
 static int new_pids, execs;
 
-static void on_new(void *ctx, uint32_t pid)
+static void on_new(void *ctx, uint32_t pid, uint32_t gen)
 {
 	(void)ctx;
 	(void)pid;
+	(void)gen;
 	new_pids++;
 }
 
-static void on_exec(void *ctx, uint32_t pid)
+static void on_exec(void *ctx, const struct drain_image *img)
 {
 	(void)ctx;
-	(void)pid;
+	(void)img;
 	execs++;
+}
+
+static struct drain_image last_fork, last_exit;
+static uint32_t last_fork_parent_gen;
+static bool last_exit_sampled;
+
+static void on_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
+		    const struct drain_image *child)
+{
+	(void)ctx;
+	(void)parent;
+	last_fork = *child;
+	last_fork.comm = NULL;
+	last_fork_parent_gen = parent_gen;
+}
+
+static void on_exit_(void *ctx, const struct drain_image *img, bool sampled)
+{
+	(void)ctx;
+	last_exit = *img;
+	last_exit.comm = NULL;
+	last_exit_sampled = sampled;
+}
+
+/* A reused PID is a new image: fork, samples, exit, fork again on the same PID. */
+static void test_drain_pid_reuse(void **state)
+{
+	struct drain_hooks hooks = { .on_fork = on_fork, .on_exit = on_exit_ };
+	struct pb_task_event fork_ev = { .hdr = { PB_REC_FORK, sizeof(fork_ev) }, .pid = 10,
+					 .child_pid = 20, .start_ns = 111 };
+	struct pb_task_event exit_ev = { .hdr = { PB_REC_EXIT, sizeof(exit_ev) }, .pid = 20 };
+	struct pb_sample *a = make_sample(20, 20, 0, 2, 0x400000);
+	struct drain d;
+
+	(void)state;
+	drain_init(&d, 16, false, &hooks);
+	drain_record(&d, &fork_ev, sizeof(fork_ev));
+	assert_int_equal(last_fork.pid, 20);
+	assert_int_equal(last_fork.gen, 0);
+	assert_int_equal(last_fork.start_ns, 111);
+	drain_record(&d, &exit_ev, sizeof(exit_ev));
+	assert_false(last_exit_sampled);	/* no sample: its memory can go */
+	drain_record(&d, &fork_ev, sizeof(fork_ev));
+	assert_int_equal(last_fork.gen, 1);
+	drain_record(&d, a, sizeof(*a));
+	drain_record(&d, &exit_ev, sizeof(exit_ev));
+	assert_int_equal(last_exit.gen, 1);
+	assert_true(last_exit_sampled);
+	drain_record(&d, &fork_ev, sizeof(fork_ev));
+	drain_record(&d, a, sizeof(*a));
+	/* the same stack of two processes on one PID: two entries */
+	assert_int_equal(d.store.nentries, 2);
+	assert_int_equal(d.store.entries[0]->gen, 1);
+	assert_int_equal(d.store.entries[1]->gen, 2);
+	drain_release(&d);
+	free(a);
 }
 
 static void test_drain_aggregates_and_tracks(void **state)
@@ -155,6 +212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_checks),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
+		cmocka_unit_test(test_drain_pid_reuse),
 		cmocka_unit_test(test_store_per_thread),
 	};
 
