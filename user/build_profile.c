@@ -73,6 +73,10 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 		.addr = addr,
 		.module_offset = si->module_offset,
 		.kind = kind,
+		.map_start = si->map_start,
+		.map_limit = si->map_end,
+		.map_offset = si->map_pgoff,
+		.build_id = si->build_id,
 		.resolved = si->reason == SYM_OK && si->name,
 	};
 	char label[512];

@@ -53,7 +53,8 @@ struct elf_file {
 struct snap_map {
 	uint64_t start, end, pgoff;
 	const char *module;	/* interned path or "[anon]", "[heap]" ... */
-	struct elf_file *elf;	/* NULL when not an executable file mapping */
+	const char *build_id;	/* interned hex build ID of the file, or NULL */
+	struct elf_file *elf;	/* the file's parse (from its executable mapping), or NULL */
 	uint32_t prot;
 	int file_backed;
 	int bad_elf;		/* an executable file mapping that could not be opened */
@@ -430,6 +431,37 @@ static int snap_map_init(struct symbolizer *s, pid_t pid, const struct procmap *
 	return 0;
 }
 
+/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
+static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
+{
+	char hex[2 * ELFSYMS_BUILD_ID_MAX + 1];
+	size_t i, n = elf && !elf->err ? elf->syms.build_id_len : 0;
+
+	if (!n || n > ELFSYMS_BUILD_ID_MAX)
+		return NULL;
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", elf->syms.build_id[i]);
+	return intern(s, hex);
+}
+
+/*
+ * The other mappings of a file (read-only, writable segments) share the
+ * parse of its executable one: their addresses become ELF addresses too.
+ */
+static void share_elves(struct snap_map *maps, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!maps[i].file_backed || maps[i].elf)
+			continue;
+		for (j = 0; j < n && !maps[i].elf; j++) {
+			if (maps[j].elf && maps[j].module == maps[i].module)
+				maps[i].elf = maps[j].elf;
+		}
+	}
+}
+
 static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms,
 		      struct snap_map *maps)
 {
@@ -441,6 +473,9 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 		if (err)
 			return err;
 	}
+	share_elves(maps, ms->n);
+	for (i = 0; i < ms->n; i++)
+		maps[i].build_id = build_id_hex(s, maps[i].elf);
 	return 0;
 }
 
@@ -767,6 +802,7 @@ static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, str
 	out->map_start = m->start;
 	out->map_end = m->end;
 	out->map_pgoff = m->pgoff;
+	out->build_id = m->build_id;
 	out->module_offset = m->file_backed ? addr - m->start + m->pgoff : addr - m->start;
 	out->reason = SYM_NO_SYMBOL;
 	if (m->elf)

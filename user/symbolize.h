@@ -30,6 +30,7 @@ struct sym_info {
 	uint64_t sym_offset;	/* address - symbol start, when SYM_OK */
 	uint64_t module_offset;	/* ELF virtual address inside module (what "module+0x.." prints) */
 	uint64_t map_start, map_end, map_pgoff;	/* the mapping containing it, 0 if none */
+	const char *build_id;	/* GNU build ID of module in hex, or NULL */
 	enum sym_reason reason;
 };
 

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES="lifecycle_exec lifecycle_exec_all lifecycle_fork_storm lifecycle_fork_storm_all
-lifecycle_pid_reuse_all"
+lifecycle_pid_reuse_all lifecycle_pprof_mappings lifecycle_pprof_symbolize_local"
 skip_unless_ready $CASES || exit 0
 
 # stats FILE [ROOT]: "SAMPLES UNNAMED F1 F2 ..." over the stacks (under root
@@ -158,8 +158,106 @@ t_pid_reuse_all() {
 	fi
 }
 
+# pprof_tool: the standalone pprof (google/pprof, which checks build IDs in
+# PPROF_BINARY_PATH; `go tool pprof` cannot), built once from Debian's
+# golang-github-google-pprof-dev sources. Prints its path, or nothing.
+pprof_tool() {
+	local bin=$OUTPUT/tools/pprof
+
+	if [ ! -x "$bin" ] && [ -d /usr/share/gocode/src/github.com/google/pprof ] &&
+	   command -v go >/dev/null; then
+		mkdir -p "$OUTPUT/tools"
+		HOME=$TMP GOCACHE=$TMP/gocache GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+			go build -o "$bin" github.com/google/pprof >&2
+	fi
+	[ -x "$bin" ] && echo "$bin"
+}
+
+# mapping_check PPROF FILE EXE: every mapping of a file has its build ID; the
+# one of EXE's code is its executable PT_LOAD segment, page-aligned.
+mapping_check() {
+	"$1" -raw "$2" 2>/dev/null | python3 -c '
+import re, subprocess, sys
+exe, bid_want = sys.argv[1], sys.argv[2]
+maps, on = [], False
+for line in sys.stdin:
+    if line.startswith("Mappings"):
+        on = True
+        continue
+    m = re.match(r"\s*\d+: (0x[0-9a-f]+)/(0x[0-9a-f]+)/(0x[0-9a-f]+) (\S+)\s*(\S*)", line) if on else None
+    if m:
+        maps.append((int(m[1], 16), int(m[2], 16), int(m[3], 16), m[4], m[5]))
+bad = [m for m in maps if m[3].startswith("/") and not re.fullmatch(r"[0-9a-f]{40}", m[4])]
+if bad:
+    sys.exit("mapping without a build ID: %s" % (bad[0],))
+ph = subprocess.run(["readelf", "-lW", exe], capture_output=True, text=True).stdout
+seg = [l.split() for l in ph.splitlines() if l.split()[:1] == ["LOAD"] and "E" in l.split()[-2]]
+off, filesz = int(seg[0][1], 16), int(seg[0][4], 16)
+lo, hi = off & ~0xfff, (off + filesz + 0xfff) & ~0xfff
+mine = [m for m in maps if m[3] == exe]
+if not mine:
+    sys.exit("no mapping of %s among %d" % (exe, len(maps)))
+for m in mine:
+    if m[4] != bid_want:
+        sys.exit("%s: build ID %s, want %s" % (exe, m[4], bid_want))
+if not any(m[2] == lo and m[1] - m[0] == hi - lo for m in mine):
+    sys.exit("%s: mappings %s, want offset %#x size %#x" % (exe, [(hex(a), hex(b), hex(c)) for a, b, c, _, _ in mine], lo, hi - lo))
+print("%d mappings, %s: %#x/%#x/%#x" % (len(maps), exe, mine[0][0], mine[0][1], mine[0][2]))
+' "$3" "$4"
+}
+
+# pprof: mappings with build IDs and true ranges; a profile stripped of its
+# names is named again by pprof -symbolize=local from PPROF_BINARY_PATH, by
+# build ID (the binary is gone from its path).
+t_pprof() {
+	local f=$TMP/map.pb.gz exe=$TMP/run/lcwork pprof bid out why n total
+
+	pprof=$(pprof_tool)
+	if [ -z "$pprof" ]; then
+		skip lifecycle_pprof_mappings "no pprof (golang-go, golang-github-google-pprof-dev)"
+		skip lifecycle_pprof_symbolize_local "no pprof"
+		return
+	fi
+	mkdir -p "$TMP/run" && cp "$WL/lifecycle" "$exe"
+	bid=$(readelf -n "$exe" | awk '/Build ID/ { print $3 }')
+	pb_run 60 map -F 999 -o "$f" -- "$exe" storm 20 25
+	if [ "$PB_RC" -ne 0 ] || [ ! -s "$f" ]; then
+		fail lifecycle_pprof_mappings "$(pb_why map)"
+		fail lifecycle_pprof_symbolize_local "$(pb_why map)"
+		return
+	fi
+	if why=$(mapping_check "$pprof" "$f" "$exe" "$bid" 2>&1); then
+		note lifecycle_pprof_mappings "$why"
+		pass lifecycle_pprof_mappings
+	else
+		fail lifecycle_pprof_mappings "$why"
+	fi
+	python3 tests/integration/pprof_strip.py "$f" "$TMP/stripped.pb.gz"
+	mkdir -p "$TMP/bin/$bid" && mv "$exe" "$TMP/bin/$bid/lcwork"
+	export HOME=$TMP PPROF_TMPDIR=$TMP
+	out=$(PPROF_BINARY_PATH=$TMP/bin "$pprof" -symbolize=local -top -sample_index=samples \
+	      "$TMP/stripped.pb.gz" 2>&1)
+	n=$(awk '$6 == "child_work" { print $1 }' <<<"$out")
+	total=$(awk '/^Showing nodes/ { print $(NF - 1) }' <<<"$out")
+	note lifecycle_pprof_symbolize_local "child_work flat ${n:-none} of ${total:-?}"
+	if "$pprof" -top -sample_index=samples "$TMP/stripped.pb.gz" 2>/dev/null | grep -q child_work; then
+		fail lifecycle_pprof_symbolize_local "the stripped profile still names child_work"
+	elif [ -z "$n" ] || [ "$(calc "$n >= 0.8 * $total")" -ne 1 ]; then
+		fail lifecycle_pprof_symbolize_local "child_work not named: $(head -c 300 <<<"$out" | tr '\n' '|')"
+	elif ! PPROF_BINARY_PATH=$TMP/bin "$pprof" -symbolize=local -list child_work \
+	     "$TMP/stripped.pb.gz" 2>&1 | grep -q SPIN_MS; then
+		fail lifecycle_pprof_symbolize_local "-list child_work shows no source"
+	elif ! PPROF_BINARY_PATH=$TMP/bin "$pprof" -symbolize=local -disasm child_work -sample_index=samples \
+	     "$TMP/stripped.pb.gz" 2>&1 | grep -qE '^ +[0-9]+ +[0-9]+ +[0-9a-f]+:'; then
+		fail lifecycle_pprof_symbolize_local "-disasm child_work shows no sampled instruction"
+	else
+		pass lifecycle_pprof_symbolize_local
+	fi
+}
+
 t_exec
 t_exec_all
 t_fork_storm
 t_fork_storm_all
 t_pid_reuse_all
+t_pprof
