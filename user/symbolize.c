@@ -886,6 +886,16 @@ int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, cons
 	return resolve_proc(s, p, addrs, n, out);
 }
 
+/* Where the kernel symbol cache lives: $PROFILING_BPF_CACHE_DIR ("" for none) or the default. */
+static const char *symbolizer_cache_dir(void)
+{
+	const char *dir = getenv("PROFILING_BPF_CACHE_DIR");
+
+	if (dir)
+		return dir[0] ? dir : NULL;
+	return KALLSYMS_CACHE_DIR;
+}
+
 /* Read /proc/kallsyms once; warn once when it cannot help. 0 or -ENOMEM. */
 static int kernel_load(struct symbolizer *s)
 {
@@ -893,7 +903,7 @@ static int kernel_load(struct symbolizer *s)
 
 	if (s->kernel_state)
 		return 0;
-	err = kallsyms_load(&s->kernel, NULL);
+	err = kallsyms_load_cached(&s->kernel, symbolizer_cache_dir());
 	s->kernel_state = err ? err : 1;
 	if (err == -ENOMEM)
 		return err;
