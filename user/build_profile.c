@@ -14,16 +14,17 @@ struct build_ctx {
 	uint64_t *addrs;	/* [max frames of a stack] */
 	struct sym_info *info;	/* [max frames of a stack] */
 	uint32_t *ids;		/* [max frames + root frames] */
-	uint64_t unnamed[SYM_NO_PROCESS + 1];	/* sampled frames left unnamed, by reason */
+	uint64_t unnamed[SYM_NO_ACCESS + 1];	/* sampled frames left unnamed, by reason */
 	uint64_t unnamed_kernel;
 };
 
 /* Counters of the frames that could not be named, by reason (zero ones are left out). */
-static const char *const unnamed_counter[SYM_NO_PROCESS + 1] = {
+static const char *const unnamed_counter[SYM_NO_ACCESS + 1] = {
 	[SYM_NO_MAPPING] = "unnamed_frames_no_mapping",
 	[SYM_NO_SYMBOL] = "unnamed_frames_no_symbol",
 	[SYM_BAD_ELF] = "unnamed_frames_file_unreadable",
 	[SYM_NO_PROCESS] = "unnamed_frames_process_gone",
+	[SYM_NO_ACCESS] = "unnamed_frames_no_permission",
 };
 
 #define MAX_ROOTS 2	/* thread and process root frames */
@@ -108,7 +109,7 @@ static void count_unnamed(struct build_ctx *c, const struct sym_info *si, bool k
 		return;
 	if (kernel)
 		c->unnamed_kernel += count;
-	else if (si->reason <= SYM_NO_PROCESS)
+	else if (si->reason <= SYM_NO_ACCESS)
 		c->unnamed[si->reason ? si->reason : SYM_NO_SYMBOL] += count;
 }
 
@@ -190,7 +191,7 @@ static int set_unnamed_counters(struct build_ctx *c)
 {
 	int err = 0;
 
-	for (size_t i = 0; i <= SYM_NO_PROCESS && !err; i++) {
+	for (size_t i = 0; i <= SYM_NO_ACCESS && !err; i++) {
 		if (unnamed_counter[i] && c->unnamed[i])
 			err = profile_set_counter(c->p, unnamed_counter[i], c->unnamed[i]);
 	}

@@ -71,12 +71,14 @@ int kallsyms_cache_key(char *key, size_t len)
 	return 0;
 }
 
+/* As symtab_finish() leaves them: sorted, one per address, not overlapping, names in range. */
 static int check_syms(const struct symtab_sym *syms, size_t n, size_t strs_len)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (syms[i].name >= strs_len || !syms[i].size ||
+		    syms[i].size > UINT64_MAX - syms[i].addr ||
 		    (syms[i].module != SYMTAB_NO_STR && syms[i].module >= strs_len) ||
-		    (i && syms[i].addr < syms[i - 1].addr))
+		    (i && syms[i - 1].addr + syms[i - 1].size > syms[i].addr))
 			return -EINVAL;
 	}
 	return 0;
@@ -91,7 +93,8 @@ int kallsyms_cache_parse(struct kallsyms *ks, const void *data, size_t len, cons
 	if (len < sizeof(*h) || memcmp(h->magic, CACHE_MAGIC, sizeof(h->magic)) ||
 	    h->version != CACHE_VERSION || h->sym_size != sizeof(struct symtab_sym) ||
 	    strncmp(h->key, key, sizeof(h->key)) || h->nsyms > SYMTAB_MAX_SYMS ||
-	    h->strs_len > SYMTAB_MAX_STRS || !h->strs_len)
+	    h->strs_len > SYMTAB_MAX_STRS || !h->strs_len || h->ntext < h->nsyms ||
+	    h->nonzero > h->ntext || (h->nsyms && !h->nonzero))
 		return -EINVAL;
 	syms_bytes = (size_t)h->nsyms * sizeof(struct symtab_sym);
 	if (len != sizeof(*h) + syms_bytes + h->strs_len || body[syms_bytes + h->strs_len - 1])
@@ -184,6 +187,23 @@ static int write_cache(FILE *f, const void *arg)
 	return 0;
 }
 
+/* Does /proc/kallsyms show us addresses (CAP_SYSLOG, kptr_restrict)? Reads one line. */
+static int addresses_shown(void)
+{
+	char buf[128];
+	ssize_t n;
+	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strspn(buf, "0") != strspn(buf, "0123456789abcdef");
+}
+
 int kallsyms_load_cached(struct kallsyms *ks, const char *dir)
 {
 	char key[KALLSYMS_KEY_LEN], path[4096], *buf = NULL;
@@ -191,7 +211,9 @@ int kallsyms_load_cached(struct kallsyms *ks, const char *dir)
 	size_t len = 0;
 	int err;
 
-	if (!dir || geteuid() != 0 || kallsyms_cache_key(key, sizeof(key)) || dir_safe(dir))
+	/* the cache never shows addresses to whom the kernel would not */
+	if (!dir || geteuid() != 0 || !addresses_shown() || kallsyms_cache_key(key, sizeof(key)) ||
+	    dir_safe(dir))
 		return kallsyms_load(ks, NULL);
 	snprintf(path, sizeof(path), "%s/%s", dir, CACHE_NAME);
 	if (!read_cache(path, &buf, &len)) {

@@ -86,6 +86,7 @@ struct proc {
 	int dead;		/* exited or replaced: /proc/PID is someone else now */
 	int want_snap;		/* a snapshot is asked for at the next flush */
 	int snapped;		/* a snapshot was taken (it may have been freed since) */
+	int snap_err;		/* why the last snapshot failed, or 0 */
 	struct snap *snap;	/* NULL until taken, or after freeing */
 	struct proc *parent;	/* the image this one was forked from, or NULL */
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
@@ -108,6 +109,7 @@ struct symbolizer {
 	size_t ndwarf;		/* files with lines open */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
+	int warned_access;	/* the missing-permission warning was given */
 };
 
 static uint64_t file_hash(const void *key, void *ctx)
@@ -367,6 +369,27 @@ static int open_mapped(pid_t pid, const struct procmap *m, struct stat *st)
 	return fd;
 }
 
+/* Owner of /proc/PID, for the warning. */
+static long proc_uid(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &st) ? -1 : (long)st.st_uid;
+}
+
+/* One warning for the first process whose maps or files (@what) we may not read. */
+static void warn_access(struct symbolizer *s, pid_t pid, const char *what)
+{
+	if (s->warned_access)
+		return;
+	s->warned_access = 1;
+	pr_warn("cannot read the %s of process %d (user %ld): permission denied; "
+		"the user frames of processes of other users stay unnamed without "
+		"CAP_SYS_PTRACE", what, (int)pid, proc_uid(pid));
+}
+
 /* Point @out at the parsed ELF of executable file mapping @m. 0 or -ENOMEM. */
 static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct snap_map *out)
@@ -374,6 +397,8 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	struct stat st;
 	int fd = open_mapped(pid, m, &st);
 
+	if (fd == -EACCES || fd == -EPERM)
+		warn_access(s, pid, "mapped files");
 	if (fd < 0) {
 		pr_debug("pid %d: cannot open %s: %s", (int)pid, m->path, strerror(-fd));
 		out->bad_elf = 1;
@@ -554,6 +579,9 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 	if (!proc_same_process(p))
 		return -ESRCH;
 	err = procmaps_read(&ms, p->pid);
+	if (err == -EACCES || err == -EPERM)
+		warn_access(s, p->pid, "memory map");
+	p->snap_err = err;
 	if (err)
 		return err;
 	if (!ms.n) {
@@ -848,7 +876,8 @@ static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *ad
 			return err;
 	}
 	if (!proc_snap(p)) {
-		set_all(out, n, SYM_NO_PROCESS);
+		set_all(out, n, p->snap_err == -EACCES || p->snap_err == -EPERM ? SYM_NO_ACCESS :
+									   SYM_NO_PROCESS);
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
@@ -913,8 +942,8 @@ static int kernel_load(struct symbolizer *s)
 		pr_warn("cannot read /proc/kallsyms (%s): kernel frames stay unresolved",
 			strerror(-err));
 	else if (kallsyms_hidden(&s->kernel))
-		pr_warn("/proc/kallsyms shows no addresses (needs root or kernel.kptr_restrict=0): "
-			"kernel frames stay unresolved");
+		pr_warn("/proc/kallsyms shows no addresses (needs CAP_SYSLOG and "
+			"kernel.kptr_restrict <= 1): kernel frames stay unnamed");
 	return 0;
 }
 

@@ -19,6 +19,7 @@ enum sym_reason {
 	SYM_NO_SYMBOL,		/* mapped (module set) but no symbol covers it */
 	SYM_BAD_ELF,		/* module could not be read or parsed */
 	SYM_NO_PROCESS,		/* no snapshot and the process is gone */
+	SYM_NO_ACCESS,		/* its maps cannot be read: no permission (CAP_SYS_PTRACE) */
 };
 
 /* Result for one address. */

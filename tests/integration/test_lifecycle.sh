@@ -5,7 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES="lifecycle_exec lifecycle_exec_all lifecycle_fork_storm lifecycle_fork_storm_all
-lifecycle_pid_reuse_all lifecycle_pprof_mappings lifecycle_pprof_symbolize_local"
+lifecycle_pid_reuse_all lifecycle_pprof_mappings lifecycle_pprof_symbolize_local
+lifecycle_warn_no_ptrace lifecycle_warn_no_syslog"
 skip_unless_ready $CASES || exit 0
 
 # stats FILE [ROOT]: "SAMPLES UNNAMED F1 F2 ..." over the stacks (under root
@@ -247,11 +248,52 @@ t_pprof() {
 	elif ! PPROF_BINARY_PATH=$TMP/bin "$pprof" -symbolize=local -list child_work \
 	     "$TMP/stripped.pb.gz" 2>&1 | grep -q SPIN_MS; then
 		fail lifecycle_pprof_symbolize_local "-list child_work shows no source"
-	elif ! PPROF_BINARY_PATH=$TMP/bin "$pprof" -symbolize=local -disasm child_work -sample_index=samples \
+	# -show: pprof computes a file's load base from the first address it is
+	# asked about, which must then lie in that file (pprof 2021 as in Debian)
+	elif ! PPROF_BINARY_PATH=$TMP/bin "$pprof" -symbolize=local -show=child_work \
+	     -disasm child_work -sample_index=samples \
 	     "$TMP/stripped.pb.gz" 2>&1 | grep -qE '^ +[0-9]+ +[0-9]+ +[0-9a-f]+:'; then
 		fail lifecycle_pprof_symbolize_local "-disasm child_work shows no sampled instruction"
 	else
 		pass lifecycle_pprof_symbolize_local
+	fi
+}
+
+# Missing privileges that cost names: one warning saying what and why, and
+# the frames counted by reason; the run itself succeeds.
+t_privileges() {
+	local wpid out n
+
+	if ! command -v capsh >/dev/null || ! command -v setpriv >/dev/null; then
+		skip lifecycle_warn_no_ptrace "no capsh/setpriv (libcap2-bin, util-linux)"
+		skip lifecycle_warn_no_syslog "no capsh"
+		return
+	fi
+	cp "$WL/split" "$TMP/split" && chmod 755 "$TMP/split"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/split" 6 >/dev/null 2>&1 &
+	wpid=$!
+	BG_PIDS+=("$wpid")
+	sleep 0.3
+	out=$(capsh --drop=cap_sys_ptrace -- -c "$PB -F 999 -d 1 -o $TMP/np.folded -p $wpid" 2>&1)
+	kill "$wpid" 2>/dev/null
+	n=$(grep -c 'CAP_SYS_PTRACE' <<<"$out")
+	if [ "$n" -ne 1 ]; then
+		fail lifecycle_warn_no_ptrace "$n warnings naming CAP_SYS_PTRACE, want 1: $(head -c 300 <<<"$out" | tr '\n' '|')"
+	elif ! grep -q '^Frames left unnamed: .*[0-9]' <<<"$out"; then
+		fail lifecycle_warn_no_ptrace "no count of the unnamed frames in the summary"
+	elif [ ! -s "$TMP/np.folded" ]; then
+		fail lifecycle_warn_no_ptrace "no output"
+	else
+		pass lifecycle_warn_no_ptrace
+	fi
+	out=$(capsh --drop=cap_syslog -- -c "$PB -F 999 -o $TMP/ns.folded -- $WL/syscalls 0.5" 2>&1)
+	n=$(grep -c 'CAP_SYSLOG' <<<"$out")
+	if [ "$n" -ne 1 ]; then
+		fail lifecycle_warn_no_syslog "$n warnings naming CAP_SYSLOG, want 1: $(head -c 300 <<<"$out" | tr '\n' '|')"
+	elif ! grep -q 'unnamed: .*kernel [0-9]' <<<"$out"; then
+		fail lifecycle_warn_no_syslog "kernel frames not counted as unnamed: $(grep -i unnamed <<<"$out")"
+	else
+		pass lifecycle_warn_no_syslog
 	fi
 }
 
@@ -261,3 +303,4 @@ t_fork_storm
 t_fork_storm_all
 t_pid_reuse_all
 t_pprof
+t_privileges
