@@ -35,6 +35,17 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Build-ID stacks are taken this long after an exec (0: never). */
+const volatile __u64 buildid_window_ns = 0;
+
+/* tgid -> time of its last exec, while build-ID stacks are taken for it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} fresh SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PB_CNT_MAX);
@@ -66,6 +77,41 @@ static __always_inline bool is_target(__u32 tgid)
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+}
+
+/*
+ * For a process that exec'd less than buildid_window_ns ago, the user stack
+ * again as (build ID, file offset) pairs: user space may read its maps too
+ * late (it lived 5 ms). The cost stays with young images only.
+ */
+static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
+					  const struct pb_sample *s)
+{
+	__u32 tgid = s->pid;
+	__u64 *exec_ns = bpf_map_lookup_elem(&fresh, &tgid);
+	struct pb_buildid_stack *b;
+
+	if (!exec_ns)
+		return;
+	if (s->time_ns - *exec_ns > buildid_window_ns) {
+		bpf_map_delete_elem(&fresh, &tgid);
+		return;
+	}
+	b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
+	if (!b) {
+		count(PB_CNT_BUILDID_RB_FULL);
+		return;
+	}
+	b->hdr.kind = PB_REC_BUILDID;
+	b->hdr.size = sizeof(*b);
+	b->pid = s->pid;
+	b->tid = s->tid;
+	b->time_ns = s->time_ns;
+	b->ips_sz = s->ustack_sz;
+	__builtin_memcpy(b->ips, s->ustack, sizeof(b->ips));
+	b->frames_sz = bpf_get_stack(ctx, b->frames, sizeof(b->frames),
+				     BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	bpf_ringbuf_submit(b, BPF_RB_NO_WAKEUP);
 }
 
 SEC("perf_event")
@@ -103,6 +149,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		/* a kernel thread has no user stack: that is no error */
 		if (s->ustack_sz < 0 && !is_kthread())
 			count(PB_CNT_USTACK_ERR);
+		if (buildid_window_ns && s->ustack_sz > 0)
+			buildid_stack(ctx, s);
 	}
 	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
 				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
@@ -152,9 +200,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (!is_target(p->tgid))
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tgid = p->tgid;
+
+	if (!is_target(tgid))
 		return 0;
-	task_event(PB_REC_EXEC, p->tgid, 0, p);
+	if (buildid_window_ns)
+		bpf_map_update_elem(&fresh, &tgid, &now, BPF_ANY);
+	task_event(PB_REC_EXEC, tgid, 0, p);
 	return 0;
 }
 

@@ -41,6 +41,8 @@ int drain_record_check(const void *data, size_t size)
 	case PB_REC_EXIT:
 	case PB_REC_FORK:
 		return size == sizeof(struct pb_task_event) ? (int)h->kind : 0;
+	case PB_REC_BUILDID:
+		return size == sizeof(struct pb_buildid_stack) ? PB_REC_BUILDID : 0;
 	default:
 		return 0;
 	}
@@ -124,6 +126,19 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 	}
 }
 
+static void handle_buildid(struct drain *d, const struct pb_buildid_stack *b)
+{
+	size_t ni = b->ips_sz > 0 ? (size_t)b->ips_sz / 8 : 0;
+	size_t nf = b->frames_sz > 0 ? (size_t)b->frames_sz / sizeof(b->frames[0]) : 0;
+	size_t n = ni < nf ? ni : nf;
+
+	if (n > PB_MAX_STACK)
+		n = PB_MAX_STACK;
+	if (n && d->hooks.on_buildid)
+		d->hooks.on_buildid(d->hooks.ctx, b->pid, pid_state(d, b->pid) >> PID_GEN_SHIFT,
+				    (const uint64_t *)b->ips, b->frames, n);
+}
+
 int drain_record(void *ctx, void *data, size_t size)
 {
 	struct drain *d = ctx;
@@ -136,6 +151,8 @@ int drain_record(void *ctx, void *data, size_t size)
 	if (kind == PB_REC_SAMPLE) {
 		d->records++;
 		handle_sample(d, data);
+	} else if (kind == PB_REC_BUILDID) {
+		handle_buildid(d, data);
 	} else {
 		handle_task(d, data);
 	}

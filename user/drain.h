@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "profiling_bpf.h"
 #include "stack_store.h"
 
 /*
@@ -29,6 +30,9 @@ struct drain_image {
 /* Callbacks for process lifecycle; any may be NULL. */
 struct drain_hooks {
 	void (*on_new_pid)(void *ctx, uint32_t pid, uint32_t gen);	/* first sample of an image */
+	/* user frames @ips[@n] (leaf first) of a young image, as build ID + file offset */
+	void (*on_buildid)(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+			   const struct pb_build_id_frame *frames, size_t n);
 	/* every sample with user frames: @uips[@nu], leaf first */
 	void (*on_sample)(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu);
 	void (*on_exec)(void *ctx, const struct drain_image *img);	/* img: the new image */

@@ -30,6 +30,9 @@
 #include "ucall.h"
 
 #define MAX_STACKS	(1u << 20)	/* distinct stacks kept in memory */
+/* After an exec, user stacks come with build IDs this long: a process that
+ * ends before its maps are read is still named. */
+#define BUILDID_WINDOW_NS	(200 * 1000 * 1000ull)
 
 struct run {
 	const struct options *o;
@@ -92,10 +95,19 @@ static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *u
 	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
 }
 
+static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+			 const struct pb_build_id_frame *frames, size_t n)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_buildids(r->sym, (pid_t)pid, gen, ips, frames, n);
+}
+
 static void hook_exec(void *ctx, const struct drain_image *img)
 {
 	struct run *r = ctx;
 
+	symbolizer_image_exe(r->sym, (pid_t)img->pid);
 	pr_debug("process %u called exec (%s): image %u", img->pid, img->comm, img->gen);
 	if (symbolizer_image_new(r->sym, (pid_t)img->pid, img->gen, img->start_ns, img->comm) ||
 	    symbolizer_image_request(r->sym, (pid_t)img->pid, img->gen))
@@ -207,10 +219,12 @@ static int setup_sampler(struct run *r)
 		.per_thread = o->per_thread,
 		.follow_forks = true,
 		.max_stacks = MAX_STACKS,
+		.buildid_window_ns = BUILDID_WINDOW_NS,
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
 		.on_sample = hook_sample,
+		.on_buildid = hook_buildid,
 		.on_exec = hook_exec,
 		.on_fork = hook_fork,
 		.on_exit = hook_exit,
@@ -412,6 +426,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+		{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);

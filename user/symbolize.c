@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,15 @@ struct elf_file {
 	struct elfsyms syms;
 	struct elflines *lines;	/* DWARF source lines, or NULL */
 	int err;		/* why it could not be read, or 0 */
+	const char *path;	/* interned path it was first opened by */
+};
+
+/* A frame of a young image as the kernel named it: file by build ID, offset. */
+struct bid_frame {
+	uint64_t image;		/* proc->key */
+	uint64_t ip;		/* the address as sampled */
+	const char *build_id;	/* interned hex */
+	uint64_t offset;	/* file offset of ip */
 };
 
 /* One mapping of a snapshot. */
@@ -110,6 +120,9 @@ struct symbolizer {
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
 	int warned_access;	/* the missing-permission warning was given */
+	int no_maps;		/* debug: never read maps (PROFILING_BPF_DEBUG_NO_MAPS) */
+	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
+	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
 };
 
 static uint64_t file_hash(const void *key, void *ctx)
@@ -132,6 +145,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t bid_hash(const void *key, void *ctx)
+{
+	(void)ctx;
+	return hash_words(key, 2, 0);	/* image, ip */
+}
+
+static bool bid_equal(const void *a, const void *b, void *ctx)
+{
+	const struct bid_frame *x = a, *y = b;
+
+	(void)ctx;
+	return x->image == y->image && x->ip == y->ip;
+}
+
 struct symbolizer *symbolizer_new(void)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
@@ -140,6 +167,10 @@ struct symbolizer *symbolizer_new(void)
 		return NULL;
 	hashmap_init(&s->procs, hash_uint, equal_uint, NULL);
 	hashmap_init(&s->cur, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->bids, bid_hash, bid_equal, NULL);
+	/* tests: every process as if gone before its maps were read */
+	s->no_maps = getenv("PROFILING_BPF_DEBUG_NO_MAPS") != NULL;
+	hashmap_init(&s->by_build_id, hash_uint, equal_uint, NULL);
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
 	return s;
@@ -190,6 +221,10 @@ void symbolizer_free(struct symbolizer *s)
 	kallsyms_release(&s->kernel);
 	hashmap_release(&s->procs);
 	hashmap_release(&s->cur);
+	for (i = 0; i < s->bids.cap; i++)
+		free((void *)s->bids.slots[i].key);
+	hashmap_release(&s->bids);
+	hashmap_release(&s->by_build_id);
 	free(s->pending);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
@@ -302,6 +337,29 @@ static void file_key_of(const struct stat *st, struct file_key *k)
 	k->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
+/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
+static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
+{
+	char hex[2 * ELFSYMS_BUILD_ID_MAX + 1];
+	size_t i, n = elf && !elf->err ? elf->syms.build_id_len : 0;
+
+	if (!n || n > ELFSYMS_BUILD_ID_MAX)
+		return NULL;
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", elf->syms.build_id[i]);
+	return intern(s, hex);
+}
+
+/* Remember @f by its build ID, for the frames of processes known only that way. */
+static void index_build_id(struct symbolizer *s, struct elf_file *f)
+{
+	const char *bid = build_id_hex(s, f);
+	uintptr_t v;
+
+	if (bid && !hashmap_find(&s->by_build_id, bid, &v))
+		hashmap_set(&s->by_build_id, bid, (uintptr_t)f);
+}
+
 /* The parse of the file open at @fd, from the cache or read now. NULL only on ENOMEM. */
 static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat *st,
 				 const char *path)
@@ -322,10 +380,12 @@ static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat
 		pr_debug("cannot read symbols of %s: %s", path, strerror(-f->err));
 	else if (s->ndwarf < MAX_DWARF_FILES && (f->lines = elflines_open(fd)))
 		s->ndwarf++;
-	if (hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
+	f->path = intern(s, path);
+	if (!f->path || hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
 		elf_file_free(f);
 		return NULL;
 	}
+	index_build_id(s, f);
 	return f;
 }
 
@@ -456,19 +516,6 @@ static int snap_map_init(struct symbolizer *s, pid_t pid, const struct procmap *
 	return 0;
 }
 
-/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
-static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
-{
-	char hex[2 * ELFSYMS_BUILD_ID_MAX + 1];
-	size_t i, n = elf && !elf->err ? elf->syms.build_id_len : 0;
-
-	if (!n || n > ELFSYMS_BUILD_ID_MAX)
-		return NULL;
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", elf->syms.build_id[i]);
-	return intern(s, hex);
-}
-
 /*
  * The other mappings of a file (read-only, writable segments) share the
  * parse of its executable one: their addresses become ELF addresses too.
@@ -576,7 +623,7 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 	struct snap *sn;
 	int err;
 
-	if (!proc_same_process(p))
+	if (s->no_maps || !proc_same_process(p))
 		return -ESRCH;
 	err = procmaps_read(&ms, p->pid);
 	if (err == -EACCES || err == -EPERM)
@@ -741,6 +788,66 @@ size_t symbolizer_flush(struct symbolizer *s)
 	return taken;
 }
 
+int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			      const struct pb_build_id_frame *frames, size_t n)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+	struct elf_file tmp = { 0 };
+	struct bid_frame key, *e;
+	uintptr_t v;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (frames[i].status != PB_BUILD_ID_VALID || !ips[i])
+			continue;
+		key.image = p->key;
+		key.ip = ips[i];
+		if (hashmap_find(&s->bids, &key, &v))
+			continue;
+		memcpy(tmp.syms.build_id, frames[i].build_id, sizeof(frames[i].build_id));
+		tmp.syms.build_id_len = sizeof(frames[i].build_id);
+		e = malloc(sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		*e = key;
+		e->build_id = build_id_hex(s, &tmp);
+		e->offset = frames[i].offset;
+		if (!e->build_id || hashmap_set(&s->bids, e, (uintptr_t)e)) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The path /proc/PID/exe points to, into @buf (which held "/proc/PID/exe"). */
+static const char *exe_path(pid_t pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		file_get(s, fd, &st, exe_path(pid, path, sizeof(path)));
+	close(fd);
+}
+
 const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
 {
 	struct proc *p = proc_find(s, pid, gen);
@@ -864,6 +971,61 @@ static int may_resnap(struct symbolizer *s, const struct proc *p, int *resnapped
 	return 1;
 }
 
+/* The mapping of @f holding file offset @off in @sn, if the snapshot has it. */
+static void set_bid_mapping(const struct snap *sn, const struct elf_file *f, uint64_t off,
+			    struct sym_info *out)
+{
+	for (size_t i = 0; sn && i < sn->n; i++) {
+		const struct snap_map *m = &sn->maps[i];
+
+		if (m->elf == f && off >= m->pgoff && off - m->pgoff < m->end - m->start) {
+			out->module = m->module;
+			out->map_start = m->start;
+			out->map_end = m->end;
+			out->map_pgoff = m->pgoff;
+			return;
+		}
+	}
+}
+
+/*
+ * An address of @p outside every mapping we know: named after all when the
+ * kernel gave its build ID and file offset (a young image, buildid_stack in
+ * sample.bpf.c) and we hold that file. Non-leaf frames come as address - 1.
+ */
+static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t addr,
+			struct sym_info *out)
+{
+	struct bid_frame key = { .image = p->key, .ip = addr };
+	const struct bid_frame *e;
+	struct elf_file *f;
+	uint64_t off;
+	uintptr_t v;
+
+	if (!s->bids.len)
+		return;
+	if (hashmap_find(&s->bids, &key, &v)) {
+		e = (const struct bid_frame *)v;
+		off = e->offset;
+	} else {
+		key.ip = addr + 1;
+		if (!hashmap_find(&s->bids, &key, &v))
+			return;
+		e = (const struct bid_frame *)v;
+		off = e->offset - 1;
+	}
+	if (!hashmap_find(&s->by_build_id, e->build_id, &v))
+		return;
+	f = (struct elf_file *)v;
+	memset(out, 0, sizeof(*out));
+	out->module = f->path;
+	out->build_id = e->build_id;
+	out->module_offset = off;
+	out->reason = SYM_NO_SYMBOL;
+	set_bid_mapping(proc_snap(p), f, off, out);
+	resolve_in_elf(f, off, out);
+}
+
 static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *addrs, size_t n,
 			struct sym_info *out)
 {
@@ -878,17 +1040,23 @@ static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *ad
 	if (!proc_snap(p)) {
 		set_all(out, n, p->snap_err == -EACCES || p->snap_err == -EPERM ? SYM_NO_ACCESS :
 									   SYM_NO_PROCESS);
+		for (i = 0; i < n; i++)
+			resolve_bid(s, p, addrs[i], &out[i]);
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
 		resolve_one(s, p, addrs[i], &out[i]);
-		if (out[i].reason != SYM_NO_MAPPING || !may_resnap(s, p, &resnapped))
+		if (out[i].reason != SYM_NO_MAPPING)
 			continue;
-		err = proc_snapshot(s, p);
-		if (err == -ENOMEM)
-			return err;
-		if (!err)
-			resolve_one(s, p, addrs[i], &out[i]);
+		if (may_resnap(s, p, &resnapped)) {
+			err = proc_snapshot(s, p);
+			if (err == -ENOMEM)
+				return err;
+			if (!err)
+				resolve_one(s, p, addrs[i], &out[i]);
+		}
+		if (out[i].reason == SYM_NO_MAPPING)
+			resolve_bid(s, p, addrs[i], &out[i]);
 	}
 	return 0;
 }

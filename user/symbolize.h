@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "profiling_bpf.h"
+
 enum sym_reason {
 	SYM_OK = 0,		/* name is set */
 	SYM_NO_MAPPING,		/* address in no known mapping of the process */
@@ -98,6 +100,15 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
  * many were taken.
  */
 size_t symbolizer_flush(struct symbolizer *s);
+/*
+ * Frames @ips[@n] of image @gen of @pid as the kernel named them (build ID and
+ * file offset): they resolve even when the image's maps were never read.
+ * Returns 0 or -ENOMEM.
+ */
+int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			      const struct pb_build_id_frame *frames, size_t n);
+/* Read the executable of @pid now (it just exec'd), so its build ID is known. */
+void symbolizer_image_exe(struct symbolizer *s, pid_t pid);
 /* Name (comm) of image @gen of @pid, or NULL; owned by the symbolizer. */
 const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen);
 /* Like symbolizer_resolve_user() for image @gen of @pid: SYM_NO_PROCESS when it has no maps. */

@@ -6,19 +6,21 @@
 
 CASES="lifecycle_exec lifecycle_exec_all lifecycle_fork_storm lifecycle_fork_storm_all
 lifecycle_pid_reuse_all lifecycle_pprof_mappings lifecycle_pprof_symbolize_local
-lifecycle_warn_no_ptrace lifecycle_warn_no_syslog"
+lifecycle_warn_no_ptrace lifecycle_warn_no_syslog lifecycle_short_execs_all
+lifecycle_buildid_no_maps_all"
 skip_unless_ready $CASES || exit 0
 
 # stats FILE [ROOT]: "SAMPLES UNNAMED F1 F2 ..." over the stacks (under root
 # frame ROOT when given): samples, samples with a user frame left unnamed
-# ("[unknown]" or "module+0x.."), and per function of FUNCS (env) the samples
-# holding it.
+# ("[unknown]" or "module+0x..", among the samples holding $UNNAMED_IN when
+# set), and per function of FUNCS (env) the samples holding it.
 stats() {
-	FUNCS=${FUNCS:-} python3 - "$@" <<'PYEOF'
+	FUNCS=${FUNCS:-} UNNAMED_IN=${UNNAMED_IN:-} python3 - "$@" <<'PYEOF'
 import os, re, sys
 path = sys.argv[1]
 root = sys.argv[2] if len(sys.argv) > 2 else None
 funcs = os.environ["FUNCS"].split()
+within = os.environ["UNNAMED_IN"]
 total = unnamed = 0
 per = dict.fromkeys(funcs, 0)
 for line in open(path, encoding="utf-8", errors="replace"):
@@ -33,7 +35,8 @@ for line in open(path, encoding="utf-8", errors="replace"):
     n = int(n)
     total += n
     user = [f for f in frames if not f.endswith("_[k]")]
-    if any(f == "[unknown]" or re.search(r"\+0x[0-9a-f]+$", f) for f in user):
+    if (not within or within in frames) and \
+       any(f == "[unknown]" or re.search(r"\+0x[0-9a-f]+$", f) for f in user):
         unnamed += n
     for fn in funcs:
         if fn in frames:
@@ -201,7 +204,7 @@ if not mine:
 for m in mine:
     if m[4] != bid_want:
         sys.exit("%s: build ID %s, want %s" % (exe, m[4], bid_want))
-if not any(m[2] == lo and m[1] - m[0] == hi - lo for m in mine):
+if not all(m[2] == lo and m[1] - m[0] == hi - lo for m in mine):
     sys.exit("%s: mappings %s, want offset %#x size %#x" % (exe, [(hex(a), hex(b), hex(c)) for a, b, c, _, _ in mine], lo, hi - lo))
 print("%d mappings, %s: %#x/%#x/%#x" % (len(maps), exe, mine[0][0], mine[0][1], mine[0][2]))
 ' "$3" "$4"
@@ -259,6 +262,51 @@ t_pprof() {
 	fi
 }
 
+# short_check NAME LABEL: the 40 processes of 5 ms (root frame "lifecycle")
+# have after_exec in 80% of their samples, and at most MAXUN of the samples
+# have after_exec with an unnamed frame (ld.so's start-up, before main, has
+# no frame pointers and no symbols: not counted).
+short_check() {
+	local name=$1 s tot un a
+
+	s=$(FUNCS=after_exec UNNAMED_IN=after_exec stats "$TMP/$2.folded" lifecycle)
+	note "$name" "samples unnamed after_exec: $s"
+	read -r tot un a <<<"$s"
+	if [ "$a" -lt 100 ] || [ "$(calc "$a >= 0.8 * $tot")" -ne 1 ]; then
+		fail "$name" "after_exec in $a of $tot samples, want 80% of 40 x 5 ms"
+	elif [ "$(calc "$un <= $MAXUN * $tot")" -ne 1 ]; then
+		fail "$name" "$un of $tot samples with unnamed frames, want at most $MAXUN"
+	else
+		pass "$name"
+	fi
+}
+
+# 40 processes that exec and live 5 ms each, under -a: named (their maps are
+# read when the exec wakes the reader, their first frames come with build IDs).
+t_short_execs() {
+	local name=lifecycle_short_execs_all
+
+	all_start short_all || { fail $name "profiling-bpf -a did not attach"; all_stop short_all; return; }
+	for _ in $(seq 40); do "$WL/lifecycle" after 5; done
+	all_stop short_all
+	[ "$PB_RC" -eq 0 ] && [ -s "$TMP/short_all.folded" ] || { fail $name "$(pb_why short_all)"; return; }
+	MAXUN=0.05 short_check $name short_all
+}
+
+# The same when no process's maps can be read at all (a debug switch): the
+# program's own frames are named from the kernel's build-ID stacks alone.
+t_buildid_no_maps() {
+	local name=lifecycle_buildid_no_maps_all
+
+	export PROFILING_BPF_DEBUG_NO_MAPS=1
+	all_start nomaps_all || { fail $name "profiling-bpf -a did not attach"; all_stop nomaps_all; unset PROFILING_BPF_DEBUG_NO_MAPS; return; }
+	unset PROFILING_BPF_DEBUG_NO_MAPS
+	for _ in $(seq 40); do "$WL/lifecycle" after 5; done
+	all_stop nomaps_all
+	[ "$PB_RC" -eq 0 ] && [ -s "$TMP/nomaps_all.folded" ] || { fail $name "$(pb_why nomaps_all)"; return; }
+	MAXUN=1 short_check $name nomaps_all	# libc is not known by build ID here
+}
+
 # Missing privileges that cost names: one warning saying what and why, and
 # the frames counted by reason; the run itself succeeds.
 t_privileges() {
@@ -304,3 +352,5 @@ t_fork_storm_all
 t_pid_reuse_all
 t_pprof
 t_privileges
+t_short_execs
+t_buildid_no_maps
