@@ -49,7 +49,7 @@ int drain_record_check(const void *data, size_t size)
 }
 
 /* Exec generation of @pid; on its first record, remember it and tell the hooks. */
-static uint32_t note_pid(struct drain *d, uint32_t pid)
+static uint32_t note_pid(struct drain *d, uint32_t pid, const char *comm)
 {
 	uint32_t st = pid_state(d, pid);
 
@@ -58,7 +58,7 @@ static uint32_t note_pid(struct drain *d, uint32_t pid)
 	if (hashmap_set(&d->pids, (void *)(uintptr_t)pid, st | PID_SEEN))
 		return st >> PID_GEN_SHIFT;
 	if (d->hooks.on_new_pid)
-		d->hooks.on_new_pid(d->hooks.ctx, pid, st >> PID_GEN_SHIFT);
+		d->hooks.on_new_pid(d->hooks.ctx, pid, st >> PID_GEN_SHIFT, comm);
 	return st >> PID_GEN_SHIFT;
 }
 
@@ -66,12 +66,13 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 {
 	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
 	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
-	uint32_t gen = note_pid(d, smp->pid);
 	char comm[PB_COMM_LEN + 1];
+	uint32_t gen;
 	int err;
 
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
+	gen = note_pid(d, smp->pid, comm);
 	if (nu && d->hooks.on_sample)
 		d->hooks.on_sample(d->hooks.ctx, smp->pid, gen, (const uint64_t *)smp->ustack, nu);
 	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm,

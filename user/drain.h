@@ -29,7 +29,8 @@ struct drain_image {
 
 /* Callbacks for process lifecycle; any may be NULL. */
 struct drain_hooks {
-	void (*on_new_pid)(void *ctx, uint32_t pid, uint32_t gen);	/* first sample of an image */
+	/* first sample of an image; @comm: the sampled thread's name */
+	void (*on_new_pid)(void *ctx, uint32_t pid, uint32_t gen, const char *comm);
 	/* user frames @ips[@n] (leaf first) of a young image, as build ID + file offset */
 	void (*on_buildid)(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
 			   const struct pb_build_id_frame *frames, size_t n);

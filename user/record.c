@@ -80,10 +80,11 @@ static int install_signals(void)
 
 /* --- process names and symbolizer snapshots, driven by the drain --- */
 
-static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen)
+static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct run *r = ctx;
 
+	symbolizer_image_hint_name(r->sym, (pid_t)pid, gen, comm);
 	if (symbolizer_image_request(r->sym, (pid_t)pid, gen))
 		pr_debug("process %u: no memory to ask for a snapshot", pid);
 }

@@ -103,6 +103,7 @@ struct proc {
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
 	char name[PB_NAME_LEN];	/* process name, "" until known */
+	int name_weak;		/* name is a thread's, from a sample: /proc's wins */
 };
 
 struct symbolizer {
@@ -602,7 +603,7 @@ static int proc_same_process(const struct proc *p)
 
 static void proc_read_name(struct proc *p)
 {
-	char path[64];
+	char path[64], buf[PB_NAME_LEN];
 	ssize_t n;
 	int fd;
 
@@ -610,10 +611,14 @@ static void proc_read_name(struct proc *p)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	n = read(fd, p->name, sizeof(p->name) - 1);
+	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	p->name[n > 0 ? n : 0] = '\0';
-	p->name[strcspn(p->name, "\n")] = '\0';
+	if (n <= 0)
+		return;	/* keep what we had */
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	memcpy(p->name, buf, sizeof(p->name));
+	p->name_weak = 0;
 }
 
 /* Read the maps of image @p from /proc now. 0 or -errno (-ESRCH: gone or not it). */
@@ -646,7 +651,7 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 		sn->refs = 1;
 		sn->n = ms.n;
 		proc_set_snap(p, sn);
-		if (!p->name[0])
+		if (!p->name[0] || p->name_weak)
 			proc_read_name(p);
 	}
 	procmaps_release(&ms);
@@ -686,8 +691,10 @@ int symbolizer_image_new(struct symbolizer *s, pid_t pid, uint32_t gen, uint64_t
 		return -ENOMEM;
 	p->dead = 0;
 	p->start_ns = start_ns;
-	if (name && name[0])
+	if (name && name[0]) {
 		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->name_weak = 0;
+	}
 	return 0;
 }
 
@@ -848,13 +855,23 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	close(fd);
 }
 
+void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+
+	if (!p || p->name[0] || !name || !name[0])
+		return;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->name_weak = 1;
+}
+
 const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
 {
 	struct proc *p = proc_find(s, pid, gen);
 
 	if (!p)
 		return NULL;
-	if (!p->name[0] && proc_current(s, pid) == p && proc_same_process(p))
+	if ((!p->name[0] || p->name_weak) && proc_current(s, pid) == p && proc_same_process(p))
 		proc_read_name(p);
 	return p->name[0] ? p->name : NULL;
 }

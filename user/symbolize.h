@@ -109,6 +109,8 @@ int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, con
 			      const struct pb_build_id_frame *frames, size_t n);
 /* Read the executable of @pid now (it just exec'd), so its build ID is known. */
 void symbolizer_image_exe(struct symbolizer *s, pid_t pid);
+/* A name for image @gen of @pid (a sampled thread's) until a better one is known. */
+void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name);
 /* Name (comm) of image @gen of @pid, or NULL; owned by the symbolizer. */
 const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen);
 /* Like symbolizer_resolve_user() for image @gen of @pid: SYM_NO_PROCESS when it has no maps. */

@@ -74,9 +74,10 @@ static void test_record_checks(void **state)
 
 static int new_pids, execs;
 
-static void on_new(void *ctx, uint32_t pid, uint32_t gen)
+static void on_new(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	(void)ctx;
+	(void)comm;
 	(void)pid;
 	(void)gen;
 	new_pids++;
@@ -109,6 +110,50 @@ static void on_exit_(void *ctx, const struct drain_image *img, bool sampled)
 	last_exit = *img;
 	last_exit.comm = NULL;
 	last_exit_sampled = sampled;
+}
+
+static size_t bid_frames;
+static uint64_t bid_first_ip;
+
+static void on_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+		       const struct pb_build_id_frame *frames, size_t n)
+{
+	(void)ctx;
+	(void)pid;
+	(void)gen;
+	(void)frames;
+	bid_frames = n;
+	bid_first_ip = ips[0];
+}
+
+/* A build-ID stack reaches its hook with min(ips, frames) frames; a bad size is counted. */
+static void test_drain_buildid(void **state)
+{
+	struct drain_hooks hooks = { .on_buildid = on_buildid };
+	struct pb_buildid_stack *b = calloc(1, sizeof(*b));
+	struct drain d;
+
+	(void)state;
+	assert_non_null(b);
+	b->hdr.kind = PB_REC_BUILDID;
+	b->hdr.size = sizeof(*b);
+	b->pid = 7;
+	b->ips_sz = 3 * 8;
+	b->frames_sz = 2 * (int)sizeof(b->frames[0]);
+	b->ips[0] = 0x401000;
+	drain_init(&d, 16, false, &hooks);
+	assert_int_equal(drain_record_check(b, sizeof(*b)), PB_REC_BUILDID);
+	drain_record(&d, b, sizeof(*b));
+	assert_int_equal(bid_frames, 2);
+	assert_int_equal(bid_first_ip, 0x401000);
+	drain_record(&d, b, sizeof(*b) - 8);
+	assert_int_equal(d.bad_records, 1);
+	b->frames_sz = -14;	/* -EFAULT: nothing to tell */
+	bid_frames = 0;
+	drain_record(&d, b, sizeof(*b));
+	assert_int_equal(bid_frames, 0);
+	drain_release(&d);
+	free(b);
 }
 
 /* A reused PID is a new image: fork, samples, exit, fork again on the same PID. */
@@ -213,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_record_checks),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
 		cmocka_unit_test(test_drain_pid_reuse),
+		cmocka_unit_test(test_drain_buildid),
 		cmocka_unit_test(test_store_per_thread),
 	};
 
