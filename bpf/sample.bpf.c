@@ -72,11 +72,14 @@ static __always_inline bool is_kthread(void)
 
 static __always_inline bool is_target(__u32 tgid)
 {
+	__u8 *state;
+
 	if (tgid == self_pid)
 		return false;
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
-	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+	state = bpf_map_lookup_elem(&targets, &tgid);
+	return state && *state == PB_TARGET_ACTIVE;
 }
 
 /*
@@ -184,10 +187,11 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u8 one = 1;
+	__u8 one = PB_TARGET_ACTIVE;
 
 	/* a new thread shares the tgid; kernel threads have no user images */
-	if (ptgid == ctgid || (child->flags & PF_KTHREAD) || !is_target(ptgid) || (!all_tasks && !follow_forks))
+	if (ptgid == ctgid || (child->flags & PF_KTHREAD) || !is_target(ptgid) ||
+	    (!all_tasks && !follow_forks))
 		return 0;
 	if (!all_tasks && bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
 		count(PB_CNT_TARGETS_FULL);
@@ -202,7 +206,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tgid = p->tgid;
+	__u8 *state = bpf_map_lookup_elem(&targets, &tgid);
 
+	/* the -- CMD child is sampled from here on: before, it ran our code */
+	if (state && *state == PB_TARGET_PENDING_EXEC && tgid != self_pid)
+		*state = PB_TARGET_ACTIVE;
 	if (!is_target(tgid))
 		return 0;
 	if (buildid_window_ns)

@@ -104,6 +104,8 @@ struct proc {
 	int jit_tried;
 	char name[PB_NAME_LEN];	/* process name, "" until known */
 	int name_weak;		/* name is a thread's, from a sample: /proc's wins */
+	int uid_known;		/* uid: the owner of /proc/PID at the last snapshot */
+	uid_t uid;
 };
 
 struct symbolizer {
@@ -562,6 +564,19 @@ static void proc_set_snap(struct proc *p, struct snap *sn)
 	p->jit_tried = 0;
 }
 
+/* Remember who owns the process, to read its perf map after it exited. */
+static void proc_note_owner(struct proc *p)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)p->pid);
+	if (!stat(path, &st)) {
+		p->uid = st.st_uid;
+		p->uid_known = 1;
+	}
+}
+
 /* Clock ticks since boot at which @pid started (/proc/PID/stat field 22), or 0. */
 static uint64_t proc_start_ticks(pid_t pid)
 {
@@ -643,6 +658,7 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 	}
 	if (ms.bad_lines)
 		pr_debug("pid %d: %zu malformed maps lines", (int)p->pid, ms.bad_lines);
+	proc_note_owner(p);
 	sn = calloc(1, sizeof(*sn) + ms.n * sizeof(sn->maps[0]));
 	err = sn ? build_maps(s, p->pid, &ms, sn->maps) : -ENOMEM;
 	if (err) {
@@ -918,6 +934,8 @@ static const struct perfmap *proc_jit(struct symbolizer *s, struct proc *p)
 	if (!j)
 		return NULL;
 	err = perfmap_load(&j->pm, p->pid);
+	if (err == -ESRCH && p->uid_known)	/* exited: its map file stays, like perf reads it */
+		err = perfmap_load_owned(&j->pm, p->pid, p->uid);
 	if (err) {
 		if (err != -ENOENT)
 			pr_debug("pid %d: perf map not used: %s", (int)p->pid, strerror(-err));
