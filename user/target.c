@@ -2,12 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,13 +90,11 @@ static int resolve_program(const char *file, char *out)
  */
 static void reset_signals(void)
 {
-	/* the kernel's struct sigaction: glibc refuses the signals it reserves (32, 33) */
+	/* the kernel's struct sigaction: glibc refuses the signals it reserves
+	 * (32, 33), which an ignoring parent may still have passed on */
 	struct {
-		void (*handler)(int);
-		unsigned long flags;
-		void (*restorer)(void);
-		uint64_t mask;
-	} dfl = { .handler = SIG_DFL };
+		unsigned long handler, flags, restorer, mask;
+	} dfl = { 0 };
 	sigset_t none;
 
 	for (int sig = 1; sig < NSIG; sig++) {
