@@ -31,6 +31,9 @@
 #include "ucall.h"
 
 #define MAX_STACKS	(1u << 20)	/* distinct stacks kept in memory */
+/* After an exec, user stacks come with build IDs this long: a process that
+ * ends before its maps are read is still named. */
+#define BUILDID_WINDOW_NS	(200 * 1000 * 1000ull)
 
 struct run {
 	const struct options *o;
@@ -40,7 +43,6 @@ struct run {
 	struct sampler *sampler;
 	struct ucall_session *ucall;
 	struct symbolizer *sym;
-	struct hashmap names;		/* (void *)pid -> malloc'd process name */
 	int epfd;
 	uint64_t start_ns, start_unix_ns, end_ns;
 	bool status_line;
@@ -79,57 +81,63 @@ static int install_signals(void)
 
 /* --- process names and symbolizer snapshots, driven by the drain --- */
 
-static void remember_name(struct run *r, uint32_t pid)
-{
-	char name[64];
-	uintptr_t old = 0;
-	char *copy;
-
-	process_name((pid_t)pid, name, sizeof(name));
-	if (!name[0])
-		return;
-	copy = strdup(name);
-	if (!copy)
-		return;
-	if (hashmap_find(&r->names, (void *)(uintptr_t)pid, &old))
-		free((void *)old);
-	if (hashmap_set(&r->names, (void *)(uintptr_t)pid, (uintptr_t)copy))
-		free(copy);
-}
-
-static void hook_new_pid(void *ctx, uint32_t pid)
-{
-	struct run *r = ctx;
-	int err = symbolizer_snapshot(r->sym, (pid_t)pid);
-
-	if (err)
-		pr_debug("cannot snapshot process %u: %s", pid, strerror(-err));
-	else
-		pr_debug("process %u: memory map snapshot taken", pid);
-	remember_name(r, pid);
-}
-
-static void hook_exec(void *ctx, uint32_t pid)
+static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct run *r = ctx;
 
-	pr_debug("process %u called exec", pid);
-	symbolizer_forget(r->sym, (pid_t)pid);
+	symbolizer_image_hint_name(r->sym, (pid_t)pid, gen, comm);
+	if (symbolizer_image_request(r->sym, (pid_t)pid, gen))
+		pr_debug("process %u: no memory to ask for a snapshot", pid);
 }
 
-static const char *name_of(void *ctx, uint32_t pid)
-{
-	struct run *r = ctx;
-	uintptr_t v;
-
-	return hashmap_find(&r->names, (void *)(uintptr_t)pid, &v) ? (const char *)v : NULL;
-}
-
-static uint32_t gen_of(void *ctx, uint32_t pid)
+static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
 {
 	struct run *r = ctx;
 
-	return sampler_pid_gen(r->sampler, pid);
+	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
+}
+
+static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+			 const struct pb_build_id_frame *frames, size_t n)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_buildids(r->sym, (pid_t)pid, gen, ips, frames, n);
+}
+
+static void hook_exec(void *ctx, const struct drain_image *img)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_exe(r->sym, (pid_t)img->pid);
+	pr_debug("process %u called exec (%s): image %u", img->pid, img->comm, img->gen);
+	if (symbolizer_image_new(r->sym, (pid_t)img->pid, img->gen, img->start_ns, img->comm) ||
+	    symbolizer_image_request(r->sym, (pid_t)img->pid, img->gen))
+		pr_debug("process %u: no memory for its new image", img->pid);
+}
+
+static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
+		      const struct drain_image *child)
+{
+	struct run *r = ctx;
+
+	if (symbolizer_image_fork(r->sym, (pid_t)parent, parent_gen, (pid_t)child->pid,
+				  child->gen, child->start_ns, child->comm))
+		pr_debug("process %u: no memory for its image", child->pid);
+}
+
+static void hook_exit(void *ctx, const struct drain_image *img, bool sampled)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_exit(r->sym, (pid_t)img->pid, img->gen, sampled);
+}
+
+static const char *name_of(void *ctx, uint32_t pid, uint32_t gen)
+{
+	struct run *r = ctx;
+
+	return symbolizer_image_name(r->sym, (pid_t)pid, gen);
 }
 
 /* --- checks before anything is started --- */
@@ -213,10 +221,15 @@ static int setup_sampler(struct run *r)
 		.per_thread = o->per_thread,
 		.follow_forks = true,
 		.max_stacks = MAX_STACKS,
+		.buildid_window_ns = BUILDID_WINDOW_NS,
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
+		.on_sample = hook_sample,
+		.on_buildid = hook_buildid,
 		.on_exec = hook_exec,
+		.on_fork = hook_fork,
+		.on_exit = hook_exit,
 		.ctx = r,
 	};
 	int err;
@@ -230,8 +243,8 @@ static int setup_sampler(struct run *r)
 		if (err)
 			return err;
 		/* while it is surely alive; a -- CMD child is snapshotted after exec */
-		if (!o->cmd_argv)
-			hook_new_pid(r, (uint32_t)r->pids[i]);
+		if (!o->cmd_argv && (err = symbolizer_snapshot(r->sym, r->pids[i])))
+			pr_debug("cannot snapshot process %d: %s", (int)r->pids[i], strerror(-err));
 	}
 	return 0;
 }
@@ -338,6 +351,9 @@ static void drain(struct run *r)
 		err = sampler_consume(r->sampler);
 	if (err < 0)
 		pr_warn("ring buffer: %s", strerror(-err));
+	/* maps of the processes that appeared, while they most likely live */
+	if (r->sampler && symbolizer_flush(r->sym))
+		pr_debug("memory map snapshots taken");
 	if (r->ucall && ucall_consume(r->ucall) < 0)
 		pr_warn("call ring buffer: %s", strerror(errno));
 }
@@ -466,6 +482,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+		{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -492,7 +509,6 @@ static struct profile *collect_profile(struct run *r)
 	struct build_opts bo = {
 		.freq_hz = r->o->freq,
 		.process_root = r->o->all,
-		.pid_gen = gen_of,
 		.pid_name = name_of,
 		.ctx = r,
 	};
@@ -530,6 +546,7 @@ static int finish_sampling(struct run *r, struct profile **out)
 {
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
+	symbolizer_flush(r->sym);
 	*out = collect_profile(r);
 	if (!*out)
 		return -ENOMEM;
@@ -576,17 +593,10 @@ static void report_child(struct run *r)
 
 static void teardown(struct run *r)
 {
-	uintptr_t v;
-
 	child_abort(&r->child);
 	ucall_free(r->ucall);
 	sampler_free(r->sampler);
 	symbolizer_free(r->sym);
-	for (size_t i = 0; i < r->names.cap; i++) {
-		if (r->names.slots[i].key && (v = r->names.slots[i].value))
-			free((void *)v);
-	}
-	hashmap_release(&r->names);
 	for (size_t i = 0; i < r->npids; i++) {
 		if (r->pidfds[i] >= 0)
 			close(r->pidfds[i]);
@@ -619,7 +629,6 @@ int cmd_record(const struct options *o)
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)
 		r.pidfds[i] = -1;
-	hashmap_init(&r.names, hash_uint, equal_uint, NULL);
 	r.status_line = !o->quiet && isatty(STDERR_FILENO);
 	err = outputs_check(o);
 	if (!err && access("/sys/kernel/btf/vmlinux", R_OK)) {

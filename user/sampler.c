@@ -87,6 +87,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->user_stacks = cfg->user_stacks;
 	s->skel->rodata->kernel_stacks = cfg->kernel_stacks;
 	s->skel->rodata->follow_forks = cfg->follow_forks;
+	s->skel->rodata->buildid_window_ns = cfg->user_stacks ? cfg->buildid_window_ns : 0;
 	s->skel->rodata->self_pid = (__u32)getpid();
 	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg->freq));

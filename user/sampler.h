@@ -25,6 +25,7 @@ struct sampler_config {
 	bool per_thread;	/* keep threads apart in the store */
 	bool follow_forks;	/* children of targets become targets */
 	size_t max_stacks;	/* bound of the store */
+	uint64_t buildid_window_ns;	/* build-ID stacks this long after an exec, 0: none */
 };
 
 
