@@ -59,6 +59,8 @@ static __always_inline bool is_kthread(void)
 	return t->flags & PF_KTHREAD;
 }
 
+#include "python.bpf.h"
+
 static __always_inline bool is_target(__u32 tgid)
 {
 	if (tgid == self_pid)
@@ -68,24 +70,12 @@ static __always_inline bool is_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
-SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx)
+static __always_inline void fill_sample(struct bpf_perf_event_data *ctx, struct pb_sample *s,
+					__u64 id, __u32 size)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct pb_sample *s;
-
-	if (!is_target(tgid))
-		return 0;
-	count(PB_CNT_SAMPLES);
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		count(PB_CNT_RB_FULL);
-		return 0;
-	}
 	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = tgid;
+	s->hdr.size = size;
+	s->pid = id >> 32;
 	s->tid = (__u32)id;
 	s->time_ns = bpf_ktime_get_ns();
 	s->cpu = bpf_get_smp_processor_id();
@@ -104,8 +94,63 @@ int sample(struct bpf_perf_event_data *ctx)
 		if (s->ustack_sz < 0 && !is_kthread())
 			count(PB_CNT_USTACK_ERR);
 	}
-	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
+}
+
+static __always_inline void fill_python(const struct pb_py_proc *py, struct pb_py_stack *ps)
+{
+	struct pb_py_stack *walked = py_walk(py);
+
+	if (!walked) {
+		ps->status = PB_PY_READ_ERR;
+		ps->nframes = 0;
+	} else {
+		bpf_probe_read_kernel(ps, sizeof(*ps), walked);
+	}
+	if (ps->status == PB_PY_NO_TSTATE)
+		count(PB_CNT_PY_NO_TSTATE);
+	else if (ps->status == PB_PY_READ_ERR)
+		count(PB_CNT_PY_READ_ERR);
+	else if (ps->status == PB_PY_TRUNCATED)
+		count(PB_CNT_PY_TRUNCATED);
+}
+
+static __always_inline void submit(void *rec)
+{
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
 				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	const struct pb_py_proc *py;
+	struct pb_sample *s;
+	const __u32 pysize = sizeof(*s) + sizeof(struct pb_py_stack);
+
+	if (!is_target(tgid))
+		return 0;
+	count(PB_CNT_SAMPLES);
+	py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+	if (py) {
+		s = bpf_ringbuf_reserve(&events, pysize, 0);
+		if (!s) {
+			count(PB_CNT_RB_FULL);
+			return 0;
+		}
+		fill_sample(ctx, s, id, pysize);
+		fill_python(py, (struct pb_py_stack *)(s + 1));
+		submit(s);
+		return 0;
+	}
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		count(PB_CNT_RB_FULL);
+		return 0;
+	}
+	fill_sample(ctx, s, id, sizeof(*s));
+	submit(s);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "python.h"
 #include "stack_store.h"
 #include "symbolize.h"
 
@@ -18,6 +19,7 @@ struct build_opts {
 	uint32_t (*pid_gen)(void *ctx, uint32_t pid);
 	/* name of process @pid, or NULL */
 	const char *(*pid_name)(void *ctx, uint32_t pid);
+	const struct python *py;	/* names of Python frames (tagged addresses), or NULL */
 	void *ctx;
 };
 

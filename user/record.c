@@ -23,6 +23,7 @@
 #include "build_profile.h"
 #include "log.h"
 #include "output.h"
+#include "python.h"
 #include "record.h"
 #include "sampler.h"
 #include "symbolize.h"
@@ -39,6 +40,7 @@ struct run {
 	struct sampler *sampler;
 	struct ucall_session *ucall;
 	struct symbolizer *sym;
+	struct python *py;		/* Python frames, NULL with --no-python */
 	struct hashmap names;		/* (void *)pid -> malloc'd process name */
 	int epfd;
 	uint64_t start_ns, start_unix_ns, end_ns;
@@ -96,6 +98,18 @@ static void remember_name(struct run *r, uint32_t pid)
 		free(copy);
 }
 
+/* Give the BPF walker the CPython of @pid, if it runs one. */
+static void find_python(struct run *r, uint32_t pid)
+{
+	int err;
+
+	if (!r->py)
+		return;
+	err = python_discover(r->py, (pid_t)pid);
+	if (err < 0)
+		pr_debug("process %u: cannot look for CPython: %s", pid, strerror(-err));
+}
+
 static void hook_new_pid(void *ctx, uint32_t pid)
 {
 	struct run *r = ctx;
@@ -106,6 +120,7 @@ static void hook_new_pid(void *ctx, uint32_t pid)
 	else
 		pr_debug("process %u: memory map snapshot taken", pid);
 	remember_name(r, pid);
+	find_python(r, pid);
 }
 
 static void hook_exec(void *ctx, uint32_t pid)
@@ -114,6 +129,18 @@ static void hook_exec(void *ctx, uint32_t pid)
 
 	pr_debug("process %u called exec", pid);
 	symbolizer_forget(r->sym, (pid_t)pid);
+	if (r->py) {
+		python_forget(r->py, (pid_t)pid);
+		find_python(r, pid);
+	}
+}
+
+static void hook_exit(void *ctx, uint32_t pid)
+{
+	struct run *r = ctx;
+
+	if (r->py)
+		python_forget(r->py, (pid_t)pid);
 }
 
 static const char *name_of(void *ctx, uint32_t pid)
@@ -216,6 +243,7 @@ static int setup_sampler(struct run *r)
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
 		.on_exec = hook_exec,
+		.on_exit = hook_exit,
 		.ctx = r,
 	};
 	int err;
@@ -223,6 +251,13 @@ static int setup_sampler(struct run *r)
 	r->sampler = sampler_open(&cfg, &hooks);
 	if (!r->sampler)
 		return -errno;
+	if (!o->no_python && !o->no_user) {
+		r->py = python_new(&(struct python_opts){ .lines = o->python_lines,
+							  .set_config = sampler_python_config,
+							  .ctx = r->sampler });
+		if (!r->py || sampler_set_python(r->sampler, r->py))
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < r->npids; i++) {
 		err = sampler_add_target(r->sampler, r->pids[i]);
 		if (err)
@@ -400,7 +435,7 @@ static int run_loop(struct run *r)
 
 /* --- tear down: symbolize and write --- */
 
-static int add_counters(struct profile *p, const struct sampler_counts *c)
+static int add_counters(struct run *r, struct profile *p, const struct sampler_counts *c)
 {
 	static const struct {
 		const char *name;
@@ -411,6 +446,9 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+		{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
+		{ "python_read_errors", PB_CNT_PY_READ_ERR },
+		{ "python_truncated", PB_CNT_PY_TRUNCATED },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -421,6 +459,12 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	if (r->py) {
+		struct python_counts pc;
+
+		python_counts(r->py, &pc);
+		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
+	}
 	if (err || !lost)
 		return err;
 	/* lost samples stay visible in every format, as their own stack */
@@ -439,6 +483,7 @@ static struct profile *collect_profile(struct run *r)
 		.process_root = r->o->all,
 		.pid_gen = gen_of,
 		.pid_name = name_of,
+		.py = r->py,
 		.ctx = r,
 	};
 	struct sampler_counts c;
@@ -456,7 +501,7 @@ static struct profile *collect_profile(struct run *r)
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
 	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
-	if (add_counters(p, &c)) {
+	if (add_counters(r, p, &c)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
 		return NULL;
@@ -524,6 +569,7 @@ static void teardown(struct run *r)
 	child_abort(&r->child);
 	ucall_free(r->ucall);
 	sampler_free(r->sampler);
+	python_free(r->py);
 	symbolizer_free(r->sym);
 	for (size_t i = 0; i < r->names.cap; i++) {
 		if (r->names.slots[i].key && (v = r->names.slots[i].value))
