@@ -83,6 +83,8 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp, size_t s
 	char comm[PB_COMM_LEN + 1];
 	int err;
 
+	if (!ps && d->py)
+		python_sample_seen(d->py, smp->pid, smp->time_ns);
 	if (ps && d->py && d->merged) {
 		nu = python_merge(d->py, smp->pid, uips, nu, ps, d->merged, MERGED_MAX);
 		uips = d->merged;

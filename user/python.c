@@ -52,7 +52,16 @@ struct python {
 	uint32_t unknown_label;	/* label index + 1 of unreadable code objects, 0 unset */
 };
 
-#define NOT_PYTHON ((uintptr_t)1)
+/*
+ * A process without CPython when last looked at: value NOT_PYTHON |
+ * tries << 2 | milliseconds << 8. It is looked at again (its interpreter may
+ * not be mapped yet right after exec) after 20, 40, ... 640 ms.
+ */
+#define NOT_PYTHON	((uintptr_t)2)
+#define NEG_TRIES_MAX	6
+#define NEG_FIRST_MS	20ULL
+#define IS_NEG(v)	((v) & NOT_PYTHON)
+#define IS_PROC(v)	((v) && !IS_NEG(v))
 
 struct python *python_new(const struct python_opts *o)
 {
@@ -94,7 +103,7 @@ void python_free(struct python *py)
 	if (!py)
 		return;
 	for (size_t i = 0; i < py->procs.cap; i++) {
-		if (py->procs.slots[i].value > NOT_PYTHON)
+		if (py->procs.slots[i].key && IS_PROC(py->procs.slots[i].value))
 			proc_free((struct py_proc *)py->procs.slots[i].value);
 	}
 	hashmap_release(&py->procs);
@@ -146,24 +155,50 @@ static int install(struct python *py, pid_t pid, const struct python_target *t)
 	return 1;
 }
 
-int python_discover(struct python *py, pid_t pid)
+/* Look at @pid; remember a negative answer with its @tries and time. */
+static int discover(struct python *py, pid_t pid, unsigned tries, uint64_t now_ms)
 {
 	struct python_target t;
-	uintptr_t v;
+	uintptr_t neg;
 	int err;
 
-	if (pid <= 0)
-		return -EINVAL;
-	if (hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v) && v)
-		return v != NOT_PYTHON;
 	err = python_target_find(pid, &t);
 	if (err == -ENOTSUP)
 		warn_unsupported(py, pid, &t);
 	if (err == 1)
 		return install(py, pid, &t);
+	if (err == -ENOTSUP)
+		tries = NEG_TRIES_MAX;	/* found, but not one we walk: do not look again */
+	neg = NOT_PYTHON | (uintptr_t)tries << 2 | (uintptr_t)now_ms << 8;
 	if (err == 0 || err == -ENOTSUP)
-		return hashmap_set(&py->procs, (void *)(uintptr_t)pid, NOT_PYTHON) ?: 0;
+		return hashmap_set(&py->procs, (void *)(uintptr_t)pid, neg) ?: 0;
 	return err;
+}
+
+int python_discover(struct python *py, pid_t pid)
+{
+	uintptr_t v;
+
+	if (pid <= 0)
+		return -EINVAL;
+	if (hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v) && v)
+		return IS_PROC(v);
+	return discover(py, pid, 0, 0);
+}
+
+void python_sample_seen(struct python *py, uint32_t pid, uint64_t now_ns)
+{
+	uint64_t now_ms = now_ns / 1000000, last_ms;
+	unsigned tries;
+	uintptr_t v;
+
+	if (!hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v) || !IS_NEG(v))
+		return;
+	tries = (v >> 2) & 63;
+	last_ms = v >> 8;
+	if (tries >= NEG_TRIES_MAX || now_ms < last_ms || now_ms - last_ms < NEG_FIRST_MS << tries)
+		return;
+	discover(py, (pid_t)pid, tries + 1, now_ms);
 }
 
 void python_forget(struct python *py, pid_t pid)
@@ -172,7 +207,7 @@ void python_forget(struct python *py, pid_t pid)
 
 	if (!hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v))
 		return;
-	if (v != NOT_PYTHON) {
+	if (IS_PROC(v)) {
 		if (py->o.set_config)
 			py->o.set_config(py->o.ctx, (uint32_t)pid, NULL);
 		proc_free((struct py_proc *)v);
@@ -492,7 +527,7 @@ size_t python_merge(struct python *py, uint32_t pid, const uint64_t *uips, size_
 	uintptr_t v = 0;
 
 	hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v);
-	m.p = v > NOT_PYTHON ? (struct py_proc *)v : NULL;
+	m.p = IS_PROC(v) ? (struct py_proc *)v : NULL;
 	if (!m.p || !ps || (ps->status != PB_PY_OK && ps->status != PB_PY_TRUNCATED) ||
 	    !ps->nframes || ps->nframes > PB_PY_MAX_FRAMES) {
 		for (size_t i = 0; i < nu; i++)

@@ -52,6 +52,12 @@ void python_free(struct python *py);
  * failure (-ESRCH: gone). Calling it again for a known process does nothing.
  */
 int python_discover(struct python *py, pid_t pid);
+/*
+ * A sample of @pid without Python frames at @now_ns (monotonic): a process
+ * found without CPython is looked at again a few times, at growing intervals
+ * (right after exec its interpreter may not be mapped yet).
+ */
+void python_sample_seen(struct python *py, uint32_t pid, uint64_t now_ns);
 /* Forget @pid (exit or exec): its configuration and its code objects. */
 void python_forget(struct python *py, pid_t pid);
 /*

@@ -129,10 +129,8 @@ static void hook_exec(void *ctx, uint32_t pid)
 
 	pr_debug("process %u called exec", pid);
 	symbolizer_forget(r->sym, (pid_t)pid);
-	if (r->py) {
-		python_forget(r->py, (pid_t)pid);
-		find_python(r, pid);
-	}
+	if (r->py)
+		python_forget(r->py, (pid_t)pid);	/* the next sample looks again */
 }
 
 static void hook_exit(void *ctx, uint32_t pid)
