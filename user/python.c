@@ -134,7 +134,7 @@ static void warn_unsupported(struct python *py, pid_t pid, const struct python_t
 		(int)pid, t->major, t->minor, t->path);
 }
 
-static int install(struct python *py, pid_t pid, const struct python_target *t)
+int python_add_target(struct python *py, pid_t pid, const struct python_target *t)
 {
 	struct py_proc *p = calloc(1, sizeof(*p));
 	int err;
@@ -166,7 +166,7 @@ static int discover(struct python *py, pid_t pid, unsigned tries, uint64_t now_m
 	if (err == -ENOTSUP)
 		warn_unsupported(py, pid, &t);
 	if (err == 1)
-		return install(py, pid, &t);
+		return python_add_target(py, pid, &t);
 	if (err == -ENOTSUP)
 		tries = NEG_TRIES_MAX;	/* found, but not one we walk: do not look again */
 	neg = NOT_PYTHON | (uintptr_t)tries << 2 | (uintptr_t)now_ms << 8;

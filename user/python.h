@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "python_bpf.h"
+#include "python_discover.h"
 
 #define PYTHON_FRAME_TAG 0x5059000000000000ULL	/* "PY": no user or kernel address has it */
 #define PYTHON_FRAME_MASK 0xffff000000000000ULL
@@ -58,6 +59,8 @@ int python_discover(struct python *py, pid_t pid);
  * (right after exec its interpreter may not be mapped yet).
  */
 void python_sample_seen(struct python *py, uint32_t pid, uint64_t now_ns);
+/* Treat @pid as running the CPython @t (what python_discover() does once found). 1 or -errno. */
+int python_add_target(struct python *py, pid_t pid, const struct python_target *t);
 /* Forget @pid (exit or exec): its configuration and its code objects. */
 void python_forget(struct python *py, pid_t pid);
 /*
