@@ -51,7 +51,7 @@ t_version() {
 	local label=$1 py=$2 f
 
 	f=$TMP/$label.shares.folded
-	pb_run 90 "$label.shares" -F 999 -o "$f" -- "$py" $PYW/shares.py 2
+	pb_run 90 "$label.shares" -F 2999 -o "$f" -- "$py" $PYW/shares.py 2
 	run_ok "python_${label}_shares" "$label.shares" "$f" &&
 		verdict "python_${label}_shares" "$($CHECK shares "$f")"
 	f=$TMP/$label.mixed.folded
