@@ -96,8 +96,17 @@ static __always_inline void fill_sample(struct bpf_perf_event_data *ctx, struct 
 	}
 }
 
+static __always_inline void add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
+
+	if (c)
+		*c += v;
+}
+
 static __always_inline void fill_python(const struct pb_py_proc *py, struct pb_py_stack *ps)
 {
+	__u64 t0 = bpf_ktime_get_ns();
 	struct pb_py_stack *walked = py_walk(py);
 
 	if (!walked) {
@@ -112,6 +121,7 @@ static __always_inline void fill_python(const struct pb_py_proc *py, struct pb_p
 		count(PB_CNT_PY_READ_ERR);
 	else if (ps->status == PB_PY_TRUNCATED)
 		count(PB_CNT_PY_TRUNCATED);
+	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
 }
 
 static __always_inline void submit(void *rec)

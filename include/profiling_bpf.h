@@ -34,6 +34,7 @@ enum pb_count {
 	PB_CNT_PY_NO_TSTATE,	/* Python process: no thread state matched the thread */
 	PB_CNT_PY_READ_ERR,	/* Python process: reading interpreter memory failed */
 	PB_CNT_PY_TRUNCATED,	/* Python stack deeper than PB_PY_MAX_FRAMES: root cut */
+	PB_CNT_PY_WALK_NS,	/* nanoseconds spent walking Python frames (a cost, not a drop) */
 	PB_CNT_MAX,
 };
 

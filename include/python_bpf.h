@@ -14,7 +14,7 @@
 #endif
 
 #define PB_PY_MAX_FRAMES	96	/* Python frames recorded per sample */
-#define PB_PY_MAX_THREADS	64	/* thread states searched per sample */
+#define PB_PY_MAX_THREADS	512	/* thread states searched per sample */
 #define PB_PY_MAX_INTERPS	4	/* interpreters searched per sample */
 #define PB_PY_MAX_PROCS		1024	/* Python processes configured at once */
 

@@ -447,6 +447,7 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
 		{ "python_read_errors", PB_CNT_PY_READ_ERR },
 		{ "python_truncated", PB_CNT_PY_TRUNCATED },
+		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);

@@ -122,6 +122,24 @@ def embed(path):
     return "ok main above py_work in %d samples, not in %d" % (good, bad)
 
 
+def lines(path):
+    """--python-lines: unit()'s samples are on the lines of its loop (12, 13 of shares.py)."""
+    at = {}
+    for frames, n in stacks(path):
+        for f in frames:
+            if f.startswith("unit (shares.py:"):
+                line = int(f[len("unit (shares.py:"):-1])
+                at[line] = at.get(line, 0) + n
+    total = sum(at.values())
+    if total < 50:
+        return "bad only %d samples in unit()" % total
+    inside = at.get(12, 0) + at.get(13, 0)
+    txt = " ".join("line %d: %d" % kv for kv in sorted(at.items()))
+    if inside < total * 0.95 or not at.get(13):
+        return "bad " + txt
+    return "ok " + txt
+
+
 def main():
     check, path = sys.argv[1], sys.argv[2]
     if check == "shares":
@@ -132,6 +150,8 @@ def main():
         print(threads(path))
     elif check == "order":
         print(order(path, sys.argv[3], sys.argv[4]))
+    elif check == "lines":
+        print(lines(path))
     elif check == "alternate":
         print(alternate(path))
     elif check == "embed":

@@ -6,6 +6,7 @@
 # the scripts in tests/workloads/python (tests/integration/python_check.py
 # reads the folded output):
 #   shares      work_a/work_b/work_c at 50/30/20 of one thread, within 3 pp;
+#   lines       with --python-lines, unit()'s samples on the lines of its loop;
 #   recursion   a second thread 30 deep: all 30 frames in >= 95% of its samples;
 #   threads     a thread hashing in C without the GIL and two Python threads:
 #               no stack mixes the hashing thread with another thread's frames;
@@ -54,6 +55,10 @@ t_version() {
 	pb_run 90 "$label.shares" -F 2999 -o "$f" -- "$py" $PYW/shares.py 2
 	run_ok "python_${label}_shares" "$label.shares" "$f" &&
 		verdict "python_${label}_shares" "$($CHECK shares "$f")"
+	f=$TMP/$label.lines.folded
+	pb_run 90 "$label.lines" -F 999 --python-lines -o "$f" -- "$py" $PYW/shares.py 0.5
+	run_ok "python_${label}_lines" "$label.lines" "$f" &&
+		verdict "python_${label}_lines" "$($CHECK lines "$f")"
 	f=$TMP/$label.mixed.folded
 	pb_run 90 "$label.mixed" -F 999 -o "$f" -- "$py" $PYW/mixed.py 1.5
 	if run_ok "python_${label}_recursion_30" "$label.mixed" "$f"; then
@@ -121,7 +126,7 @@ t_native_python() {
 CASES="python_pyenv_present python_attach_running python_embed_main_then_python
 python_native_between_python"
 for l in $(pythons | cut -d' ' -f1); do
-	CASES="$CASES python_${l}_shares python_${l}_recursion_30 python_${l}_gil_free_thread
+	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
 python_${l}_c_callback_order"
 done
 skip_unless_ready $CASES || exit 0

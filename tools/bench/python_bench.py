@@ -36,7 +36,8 @@ def run_once(cond, hz, rounds, tmp):
     prof, out = None, os.path.join(tmp, "out.folded")
     pb = os.path.join(ROOT, os.environ.get("OUTPUT", "build"), "profiling-bpf")
     if cond.startswith("profiling-bpf"):
-        args = [pb, "-q", "-F", str(hz), "-p", str(wl.pid), "-o", out]
+        args = [pb, "-q", "-F", str(hz), "-p", str(wl.pid), "-o", out,
+                "-o", os.path.join(tmp, "out.json")]
         if cond.endswith("--no-python"):
             args.append("--no-python")
         prof = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,6 +59,9 @@ def run_once(cond, hz, rounds, tmp):
         res["own"] = ru.ru_utime + ru.ru_stime
         res["samples"] = count_samples(cond, out)
         res["python"] = python_samples(cond, out)
+        if cond.startswith("profiling-bpf"):
+            with open(os.path.join(tmp, "out.json")) as f:
+                res["walk_ns"] = json.load(f)["counters"].get("python_walk_ns", 0)
     return res
 
 
@@ -132,8 +136,12 @@ def report(runs, args, conds, freqs):
              "during the run: every run, including the ticks of other processes that return at "
              "once) / samples recorded, median over rounds.",
              "",
-             "| condition | Hz | CPU ratio, median (IQR) | us per sample | BPF ns per sample | own ms per 1000 samples | samples | with Python frames |",
-             "|---|---|---|---|---|---|---|---|"]
+             "\"walk ns per sample\" = the profiler's own python_walk_ns counter (bpf_ktime_get_ns() "
+             "around the walk in the BPF program) / samples with a walk, median over rounds: the "
+             "precise cost of walking the 23 Python frames and copying them.",
+             "",
+             "| condition | Hz | CPU ratio, median (IQR) | us per sample | BPF ns per sample | walk ns per sample | own ms per 1000 samples | samples | with Python frames |",
+             "|---|---|---|---|---|---|---|---|---|"]
     per_sample, bpf_per_sample = {}, {}
     for hz in freqs:
         for cond in conds:
@@ -148,9 +156,11 @@ def report(runs, args, conds, freqs):
             bpf = [a["bpf_ns"] / a["samples"] for a, b in rs if a.get("bpf_runs") and a["samples"]]
             bpf_txt = "%.0f" % statistics.median(bpf) if bpf else "-"
             bpf_per_sample[(cond, hz)] = statistics.median(bpf) if bpf else 0
+            walk = [a["walk_ns"] / a["samples"] for a, b in rs if a.get("walk_ns") and a["samples"]]
+            walk_txt = "%.0f" % statistics.median(walk) if walk else "-"
             py = sum(a["python"] for a, b in rs) / max(1, sum(a["samples"] for a, b in rs))
-            lines.append("| %s | %d | %s | %.1f | %s | %.1f | %d | %s |" % (
-                cond, hz, q(ratios), per_sample[(cond, hz)], bpf_txt,
+            lines.append("| %s | %d | %s | %.1f | %s | %s | %.1f | %d | %s |" % (
+                cond, hz, q(ratios), per_sample[(cond, hz)], bpf_txt, walk_txt,
                 statistics.median(own) if own else 0,
                 samples, "-" if cond != "profiling-bpf" else "%.1f%%" % (100 * py)))
     lines.append("")
