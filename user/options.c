@@ -23,6 +23,8 @@ enum {
 	OPT_TRACE,
 	OPT_SORT,
 	OPT_MAX_DECOMPRESSED,
+	OPT_NO_PYTHON,
+	OPT_PYTHON_LINES,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +37,8 @@ static const struct option long_opts[] = {
 	{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 	{ "no-user", no_argument, NULL, OPT_NO_USER },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+	{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
+	{ "python-lines", no_argument, NULL, OPT_PYTHON_LINES },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -68,6 +72,9 @@ static const char usage_text[] =
 	"      --no-kernel         do not record kernel stacks\n"
 	"      --no-user           do not record user stacks\n"
 	"      --per-thread        add the thread (COMM-TID) as a root frame\n"
+	"      --python-lines      one frame per Python line (default: per function, shown at\n"
+	"                          its first line)\n"
+	"      --no-python         no Python frames: CPython processes get native frames only\n"
 	"Deterministic (exact) profiling:\n"
 	"  -u, --uprobe SPEC       time every call of functions: [BINARY:]GLOB, lib:GLOB (a library\n"
 	"                          by name, e.g. libc:malloc), usdt:[BINARY:]PROVIDER:NAME\n"
@@ -343,6 +350,12 @@ static int apply_opt(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_PER_THREAD:
 		o->per_thread = true;
+		return 0;
+	case OPT_NO_PYTHON:
+		o->no_python = true;
+		return 0;
+	case OPT_PYTHON_LINES:
+		o->python_lines = true;
 		return 0;
 	case OPT_TOP:
 		if (parse_u64(arg, 1, 100000, "--top", &v))
