@@ -58,6 +58,8 @@ struct options {
 	bool no_kernel, no_user, per_thread, no_sample;
 	enum call_graph call_graph;	/* --call-graph fp|dwarf[,SIZE] */
 	uint32_t stack_size;	/* --stack-size: bytes of user stack copied (dwarf) */
+	bool no_python;		/* --no-python: native frames only */
+	bool python_lines;	/* --python-lines: one frame per Python line */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;
