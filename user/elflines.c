@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "elflines.h"
 
@@ -78,6 +81,110 @@ int elflines_find(struct elflines *l, uint64_t vaddr, const char **file, uint32_
 		lineno = 0;
 	*line = (uint32_t)lineno;
 	return *file ? 0 : -ENOENT;
+}
+
+/* The name of a subprogram or inlined instance, following DW_AT_abstract_origin. */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	return name;
+}
+
+/* The call site of inlined instance @die: file from @cu's file table and line. */
+static void call_site(Dwarf_Die *cu, Dwarf_Die *die, const char **file, uint32_t *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Files *files;
+	Dwarf_Word idx = 0, ln = 0;
+	size_t nfiles = 0;
+
+	*file = NULL;
+	*line = 0;
+	if (!dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &ln) && ln <= UINT32_MAX)
+		*line = (uint32_t)ln;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &idx) ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) || idx >= nfiles)
+		return;
+	*file = dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+static void line_of(Dwarf_Die *cu, uint64_t vaddr, const char **file, uint32_t *line)
+{
+	Dwarf_Line *dl = dwarf_getsrc_die(cu, vaddr);
+	int lineno = 0;
+
+	*file = dl ? dwarf_linesrc(dl, NULL, NULL) : NULL;
+	*line = dl && !dwarf_lineno(dl, &lineno) && lineno > 0 ? (uint32_t)lineno : 0;
+}
+
+int elflines_frames(struct elflines *l, uint64_t vaddr, struct elflines_frame *out, int max)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	const char *file;
+	uint32_t line;
+	int n, k, cnt = 0, tag;
+
+	if (max < 1 || !dwarf_addrdie(l->dw, vaddr, &cu))
+		return -ENOENT;
+	line_of(&cu, vaddr, &file, &line);
+	n = dwarf_getscopes(&cu, vaddr, &scopes);
+	for (k = 0; k < n && cnt < max; k++) {
+		tag = dwarf_tag(&scopes[k]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		out[cnt++] = (struct elflines_frame){ die_name(&scopes[k]), file, line };
+		if (tag == DW_TAG_subprogram)
+			break;
+		call_site(&cu, &scopes[k], &file, &line);
+	}
+	free(scopes);
+	if (!cnt)	/* no function DIE (assembly): the line table alone */
+		out[cnt++] = (struct elflines_frame){ NULL, file, line };
+	return file || cnt > 1 ? cnt : -ENOENT;
+}
+
+/* @name made absolute with the compilation directory of @cu, into @buf. */
+static void src_path(Dwarf_Die *cu, const char *name, char *buf, size_t size)
+{
+	Dwarf_Attribute attr;
+	const char *dir;
+
+	dir = name[0] != '/' ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+	if (dir)
+		snprintf(buf, size, "%s/%s", dir, name);
+	else
+		snprintf(buf, size, "%s", name);
+}
+
+int elflines_decl(struct elflines *l, uint64_t vaddr, char *file, size_t size, uint32_t *line)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	const char *name;
+	int n, k, ln, err = -ENOENT;
+
+	if (!dwarf_addrdie(l->dw, vaddr, &cu))
+		return -ENOENT;
+	n = dwarf_getscopes(&cu, vaddr, &scopes);
+	for (k = 0; k < n; k++) {
+		if (dwarf_tag(&scopes[k]) != DW_TAG_subprogram)
+			continue;
+		name = dwarf_decl_file(&scopes[k]);
+		if (name && !dwarf_decl_line(&scopes[k], &ln) && ln > 0) {
+			src_path(&cu, name, file, size);
+			*line = (uint32_t)ln;
+			err = 0;
+		}
+		break;
+	}
+	free(scopes);
+	return err;
 }
 
 void elflines_free(struct elflines *l)

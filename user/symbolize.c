@@ -19,8 +19,8 @@
 
 #define LOG_MODULE "symbolize"
 #include "log.h"
-#include "elflines.h"
-#include "elfsyms.h"
+#include "binary.h"
+#include "demangle.h"
 #include "hashmap.h"
 #include "kallsyms.h"
 #include "perfmap.h"
@@ -40,11 +40,19 @@ struct file_key {
 	int64_t mtime_sec, mtime_nsec;
 };
 
+/* The DWARF view of one address of a file: its inlined frames and position. */
+struct addr_lines {
+	const char *file;	/* position of the outermost call site, or NULL */
+	uint32_t line;
+	uint32_t ninlined;
+	struct sym_frame inlined[];	/* innermost first */
+};
+
 /* A parsed ELF, owned by the symbolizer's cache. */
 struct elf_file {
 	struct file_key key;
-	struct elfsyms syms;
-	struct elflines *lines;	/* DWARF source lines, or NULL */
+	struct binary *bin;	/* NULL when err */
+	struct hashmap lines;	/* vaddr + 1 -> struct addr_lines * */
 	int err;		/* why it could not be read, or 0 */
 };
 
@@ -84,6 +92,8 @@ struct symbolizer {
 	uint64_t vdso_size;
 	int vdso_tried;
 	size_t ndwarf;		/* files with lines open */
+	struct hashmap names;	/* mangled name -> interned demangled name (or itself) */
+	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
 };
@@ -129,16 +139,35 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->procs, pid_hash, pid_equal, NULL);
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
+	hashmap_init(&s->names, hash_str, equal_str, NULL);
 	return s;
+}
+
+void symbolizer_set_flags(struct symbolizer *s, unsigned int flags)
+{
+	s->flags = flags;
 }
 
 static void elf_file_free(struct elf_file *f)
 {
+	size_t i;
+
 	if (!f)
 		return;
-	elfsyms_release(&f->syms);
-	elflines_free(f->lines);
+	for (i = 0; i < f->lines.cap; i++)
+		free((void *)f->lines.slots[i].value);
+	hashmap_release(&f->lines);
+	binary_free(f->bin);
 	free(f);
+}
+
+static struct elf_file *elf_file_new(void)
+{
+	struct elf_file *f = calloc(1, sizeof(*f));
+
+	if (f)
+		hashmap_init(&f->lines, hash_uint, equal_uint, NULL);
+	return f;
 }
 
 static void proc_free(struct proc *p)
@@ -172,6 +201,7 @@ void symbolizer_free(struct symbolizer *s)
 	hashmap_release(&s->procs);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
+	hashmap_release(&s->names);
 	free(s);
 }
 
@@ -224,8 +254,9 @@ static void file_key_of(const struct stat *st, struct file_key *k)
 
 /* The parse of the file open at @fd, from the cache or read now. NULL only on ENOMEM. */
 static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat *st,
-				 const char *path)
+				 const char *path, const char *root)
 {
+	struct binary_opts opts = { 0 };
 	struct elf_file *f;
 	struct file_key key;
 	uintptr_t v;
@@ -233,14 +264,17 @@ static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat
 	file_key_of(st, &key);
 	if (hashmap_find(&s->files, &key, &v))
 		return (struct elf_file *)v;
-	f = calloc(1, sizeof(*f));
+	f = elf_file_new();
 	if (!f)
 		return NULL;
 	f->key = key;
-	f->err = S_ISREG(st->st_mode) ? elfsyms_from_fd(&f->syms, fd, NULL) : -EINVAL;
+	opts.root = root;
+	opts.dwarf = s->ndwarf < MAX_DWARF_FILES;
+	f->bin = S_ISREG(st->st_mode) ? binary_open_fd(fd, path, &opts) : NULL;
+	f->err = f->bin ? 0 : S_ISREG(st->st_mode) ? -errno : -EINVAL;
 	if (f->err)
 		pr_debug("cannot read symbols of %s: %s", path, strerror(-f->err));
-	else if (s->ndwarf < MAX_DWARF_FILES && (f->lines = elflines_open(fd)))
+	else if (f->bin->dwarf)
 		s->ndwarf++;
 	if (hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
 		elf_file_free(f);
@@ -293,6 +327,7 @@ static int open_mapped(pid_t pid, const struct procmap *m, struct stat *st)
 static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct snap_map *out)
 {
+	char root[64];
 	struct stat st;
 	int fd = open_mapped(pid, m, &st);
 
@@ -301,7 +336,8 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		out->bad_elf = 1;
 		return 0;
 	}
-	out->elf = file_get(s, fd, &st, m->path);
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	out->elf = file_get(s, fd, &st, m->path, root);
 	close(fd);
 	return out->elf ? 0 : -ENOMEM;
 }
@@ -318,11 +354,11 @@ static void load_vdso(struct symbolizer *s)
 		return;
 	m = procmaps_find(&ms, base);
 	if (m && !strcmp(m->path, "[vdso]"))
-		s->vdso = calloc(1, sizeof(*s->vdso));
+		s->vdso = elf_file_new();
 	if (s->vdso) {
 		s->vdso_size = m->end - m->start;
-		s->vdso->err = elfsyms_from_memory(&s->vdso->syms, (const void *)base,
-						   s->vdso_size);
+		s->vdso->bin = binary_from_memory((const void *)base, s->vdso_size, "[vdso]");
+		s->vdso->err = s->vdso->bin ? 0 : -errno;
 	}
 	procmaps_release(&ms);
 }
@@ -447,25 +483,118 @@ static void set_symbol(struct sym_info *out, const struct symtab *t, const struc
 	out->reason = SYM_OK;
 }
 
-/* Look file offset @off up in @elf. */
-static void resolve_in_elf(struct elf_file *elf, uint64_t off, struct sym_info *out)
+/* The demangled form of @raw (interned), @raw itself when not mangled; NULL on ENOMEM. */
+static const char *readable(struct symbolizer *s, const char *raw)
+{
+	char *dm;
+	const char *r;
+	uintptr_t v;
+
+	if (!raw || (s->flags & SYM_NO_DEMANGLE) || raw[0] != '_' || (raw[1] != 'Z' && raw[1] != 'R'))
+		return raw;	/* not mangled: no need to ask */
+	if (hashmap_find(&s->names, raw, &v))
+		return (const char *)v;
+	dm = demangle(raw);
+	r = dm ? intern(s, dm) : raw;
+	free(dm);
+	raw = intern(s, raw);
+	if (!r || !raw || hashmap_set(&s->names, raw, (uintptr_t)r))
+		return NULL;
+	return r;
+}
+
+/* out->name demangled; the ELF's name kept as raw_name when it differs. 0 or -ENOMEM. */
+static int set_readable(struct symbolizer *s, struct sym_info *out)
+{
+	const char *r = readable(s, out->name);
+
+	if (!r)
+		return -ENOMEM;
+	if (strcmp(r, out->name)) {
+		out->raw_name = out->name;
+		out->name = r;
+	}
+	return 0;
+}
+
+/* Fill the DWARF frames of @vaddr into @al (already sized for @n). 0 or -ENOMEM. */
+static int lines_fill(struct symbolizer *s, struct addr_lines *al,
+		      const struct elflines_frame *fr, int n)
+{
+	const char *raw;
+	int i;
+
+	al->file = fr[n - 1].file ? intern(s, fr[n - 1].file) : NULL;
+	al->line = fr[n - 1].line;
+	al->ninlined = (uint32_t)(n - 1);
+	for (i = 0; i + 1 < n; i++) {
+		raw = fr[i].name ? intern(s, fr[i].name) : intern(s, "??");
+		al->inlined[i].name = readable(s, raw);
+		al->inlined[i].raw_name = al->inlined[i].name != raw ? raw : NULL;
+		al->inlined[i].file = fr[i].file ? intern(s, fr[i].file) : NULL;
+		al->inlined[i].line = fr[i].line;
+		if (!al->inlined[i].name || (fr[i].file && !al->inlined[i].file))
+			return -ENOMEM;
+	}
+	return fr[n - 1].file && !al->file ? -ENOMEM : 0;
+}
+
+/* The DWARF view of @vaddr in @elf, cached; NULL when none (or ENOMEM). */
+static const struct addr_lines *lines_get(struct symbolizer *s, struct elf_file *elf,
+					  uint64_t vaddr)
+{
+	struct elflines_frame fr[SYM_MAX_INLINE + 1];
+	struct addr_lines *al;
+	const void *key;
+	uintptr_t v;
+	int n;
+
+	key = (const void *)(uintptr_t)(vaddr + 1);	/* never NULL, the empty slot */
+	if (hashmap_find(&elf->lines, key, &v))
+		return (const struct addr_lines *)v;
+	n = elflines_frames(elf->bin->dwarf, vaddr, fr,
+			    s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
+	if (n < 1)
+		n = 0;
+	al = calloc(1, sizeof(*al) + (size_t)(n ? n - 1 : 0) * sizeof(al->inlined[0]));
+	if (!al)
+		return NULL;
+	if ((n && lines_fill(s, al, fr, n)) || hashmap_set(&elf->lines, key, (uintptr_t)al)) {
+		free(al);
+		return NULL;
+	}
+	return al;
+}
+
+/* Look file offset @off up in @elf. 0 or -ENOMEM. */
+static int resolve_in_elf(struct symbolizer *s, struct elf_file *elf, uint64_t off,
+			  struct sym_info *out)
 {
 	const struct symtab_sym *sym;
+	const struct addr_lines *al;
 	uint64_t vaddr;
 
 	if (elf->err) {
 		out->reason = SYM_BAD_ELF;
-		return;
+		return 0;
 	}
-	if (elfsyms_offset_to_vaddr(&elf->syms, off, &vaddr))
+	if (elfsyms_offset_to_vaddr(&elf->bin->syms, off, &vaddr))
 		vaddr = off;
 	out->module_offset = vaddr;
-	sym = elfsyms_find(&elf->syms, vaddr);
+	sym = binary_find(elf->bin, vaddr);
 	if (!sym)
-		return;
-	set_symbol(out, &elf->syms.tab, sym, vaddr);
-	if (elf->lines && elflines_find(elf->lines, vaddr, &out->file, &out->line))
-		out->file = NULL;
+		return 0;
+	set_symbol(out, &elf->bin->syms.tab, sym, vaddr);
+	if (set_readable(s, out))
+		return -ENOMEM;
+	al = elf->bin->dwarf ? lines_get(s, elf, vaddr) : NULL;
+	if (!al)
+		return 0;
+	out->file = al->file;
+	out->line = al->line;
+	out->inlined = al->ninlined ? al->inlined : NULL;
+	out->ninlined = al->ninlined;
+	return 0;
 }
 
 /* The JIT perf map of @p, read on first use after each snapshot; NULL if none. */
@@ -505,14 +634,15 @@ static void resolve_in_jit(struct symbolizer *s, struct proc *p, uint64_t addr,
 		set_symbol(out, &pm->tab, sym, addr);
 }
 
-static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, struct sym_info *out)
+static int resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, struct sym_info *out)
 {
 	const struct snap_map *m = proc_find_map(p, addr);
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->reason = SYM_NO_MAPPING;
 	if (!m)
-		return;
+		return 0;
 	out->module = m->module;
 	out->map_start = m->start;
 	out->map_end = m->end;
@@ -520,11 +650,12 @@ static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, str
 	out->module_offset = m->file_backed ? addr - m->start + m->pgoff : addr - m->start;
 	out->reason = SYM_NO_SYMBOL;
 	if (m->elf)
-		resolve_in_elf(m->elf, addr - m->start + m->pgoff, out);
+		err = resolve_in_elf(s, m->elf, addr - m->start + m->pgoff, out);
 	else if (m->bad_elf)
 		out->reason = SYM_BAD_ELF;
 	if (out->reason != SYM_OK && (m->prot & PROCMAP_X) && (!m->elf || m->elf->err))
 		resolve_in_jit(s, p, addr, out);
+	return err;
 }
 
 static void set_all(struct sym_info *out, size_t n, enum sym_reason reason)
@@ -565,14 +696,16 @@ int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *add
 		}
 	}
 	for (i = 0; i < n; i++) {
-		resolve_one(s, p, addrs[i], &out[i]);
+		err = resolve_one(s, p, addrs[i], &out[i]);
+		if (err)
+			return err;
 		if (out[i].reason != SYM_NO_MAPPING || !may_resnap(p, &resnapped))
 			continue;
 		err = symbolizer_snapshot(s, pid);
 		if (err == -ENOMEM)
 			return err;
-		if (!err)
-			resolve_one(s, p, addrs[i], &out[i]);
+		if (!err && (err = resolve_one(s, p, addrs[i], &out[i])))
+			return err;
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define LOG_MODULE "list"
+#include "binary.h"
 #include "log.h"
 #include "ucall.h"
 #include "ucall_spec.h"
@@ -19,21 +20,26 @@ static bool glob_ok(const char *glob, const char *s)
 	return !glob || !fnmatch(glob, s, 0);
 }
 
+static int print_func(void *ctx, const struct symtab_sym *sym, const char *name)
+{
+	fprintf(ctx, "  func  %s%s\n", name, sym->flags & ELFSYM_IFUNC ? "  (ifunc)" : "");
+	return 0;
+}
+
 /* Print what @e offers; functions only when @funcs. Returns the lines printed. */
-static size_t list_elf(FILE *f, const struct uc_elf *e, const char *glob, bool funcs)
+static size_t list_elf(FILE *f, const struct binary *e, const char *glob, bool funcs)
 {
 	char full[600];
 	size_t i, n = 0;
+	int nf;
 
-	fprintf(f, "%s:%s\n", e->path, e->has_symtab ? "" : " (no .symtab: stripped)");
-	for (i = 0; funcs && i < e->nsyms; i++) {
-		if (!glob_ok(glob, e->syms[i].name))
-			continue;
-		fprintf(f, "  func  %s\n", e->syms[i].name);
-		n++;
+	fprintf(f, "%s:%s\n", e->path, binary_has_symtab(e) ? "" : " (no .symtab: stripped)");
+	if (funcs) {
+		nf = binary_match(e, glob ? glob : "*", print_func, f);
+		n += nf > 0 ? (size_t)nf : 0;
+	} else if ((nf = binary_match(e, "*", NULL, NULL)) > 0) {
+		fprintf(f, "  (%d functions: give a GLOB to list them)\n", nf);
 	}
-	if (!funcs && e->nsyms)
-		fprintf(f, "  (%zu functions: give a GLOB to list them)\n", e->nsyms);
 	for (i = 0; i < e->nnotes; i++) {
 		snprintf(full, sizeof(full), "%s:%s", e->notes[i].provider, e->notes[i].name);
 		if (!glob_ok(glob, e->notes[i].name) && !glob_ok(glob, full))
@@ -50,15 +56,20 @@ static size_t list_elf(FILE *f, const struct uc_elf *e, const char *glob, bool f
 
 static size_t list_path(FILE *f, const char *path, const char *glob, bool funcs)
 {
-	struct uc_elf *e = uc_elf_open(path);
+	struct binary *e = binary_open(path, NULL);
 	size_t n;
 
+	if (e && !e->elf64) {
+		binary_free(e);
+		e = NULL;
+		errno = ENOEXEC;
+	}
 	if (!e) {
 		pr_err("%s: %s", path, errno == ENOEXEC ? "not a 64-bit ELF file" : strerror(errno));
 		return 0;
 	}
 	n = list_elf(f, e, glob, funcs);
-	uc_elf_free(e);
+	binary_free(e);
 	return n;
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "binary.h"
 #include "elfsyms.h"
 #include "procmaps.h"
 #include "symbolize.h"
@@ -398,26 +399,30 @@ static const struct symtab_sym *find_by_name(const struct elfsyms *es, const cha
 	return NULL;
 }
 
-static void read_elf(const char *path, const char *debug_dir, struct elfsyms *es)
+/* @path opened as a binary whose debug root is @debug_root (NULL: none). */
+static struct binary *read_elf(const char *path, const char *debug_root)
 {
-	int fd = open(path, O_RDONLY);
+	static const struct binary_opts opts = { .no_debuginfod = true };
+	struct binary *b;
 
-	assert_true(fd >= 0);
-	memset(es, 0, sizeof(*es));
-	assert_int_equal(elfsyms_from_fd(es, fd, debug_dir), 0);
-	close(fd);
+	setenv(BINARY_DEBUG_ROOT_ENV, debug_root ? debug_root : "/nonexistent", 1);
+	b = binary_open(path, &opts);
+	unsetenv(BINARY_DEBUG_ROOT_ENV);
+	assert_non_null(b);
+	return b;
 }
 
 static void test_elf_symbols(void **state)
 {
 	const struct symtab_sym *sym;
-	struct elfsyms es;
+	struct binary *b;
 	char exe[4200];
 	int i;
 
 	(void)state;
 	symtest_path(exe, sizeof(exe));
-	read_elf(exe, "", &es);
+	b = read_elf(exe, NULL);
+#define es (b->syms)
 	assert_true(es.has_symtab);
 	assert_int_equal(es.build_id_len, 20);
 	assert_true(es.nsegs >= 2);
@@ -428,8 +433,9 @@ static void test_elf_symbols(void **state)
 		assert_ptr_equal(elfsyms_find(&es, sym->addr + sym->size - 1), sym);
 		assert_ptr_not_equal(elfsyms_find(&es, sym->addr + sym->size), sym);
 	}
-	elfsyms_release(&es);
-	elfsyms_release(&es);
+#undef es
+	binary_free(b);
+	binary_free(NULL);
 }
 
 struct vaddr_case {
@@ -481,7 +487,9 @@ static void install_debuginfo(const struct elfsyms *es, const char *exe, const c
 	char sub[4200];
 	size_t i, n;
 
-	snprintf(sub, sizeof(sub), "%s/%02x", dir, es->build_id[0]);
+	snprintf(sub, sizeof(sub), "%s/.build-id", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/.build-id/%02x", dir, es->build_id[0]);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	n = (size_t)snprintf(debug, size, "%s/", sub);
 	for (i = 1; i < es->build_id_len; i++)
@@ -493,7 +501,7 @@ static void install_debuginfo(const struct elfsyms *es, const char *exe, const c
 static void test_stripped_uses_debuginfo(void **state)
 {
 	char exe[4200], dir[] = "/tmp/pb-debug-XXXXXX", stripped[4300], debug[4400];
-	struct elfsyms full, bare, dbg;
+	struct binary *full, *bare, *dbg;
 
 	(void)state;
 	if (system("command -v objcopy >/dev/null 2>&1"))
@@ -502,18 +510,19 @@ static void test_stripped_uses_debuginfo(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(stripped, sizeof(stripped), "%s/symtest.stripped", dir);
 	assert_int_equal(run("objcopy --strip-all '%s' '%s'", exe, stripped), 0);
-	read_elf(exe, "", &full);
-	read_elf(stripped, "", &bare);
-	assert_false(bare.has_symtab);
-	assert_null(find_by_name(&bare, "symtest_static_gamma"));
-	install_debuginfo(&full, exe, dir, debug, sizeof(debug));
-	read_elf(stripped, dir, &dbg);
-	assert_true(dbg.from_debuginfo);
-	assert_int_equal(find_by_name(&dbg, "symtest_static_gamma")->addr,
-			 find_by_name(&full, "symtest_static_gamma")->addr);
-	elfsyms_release(&full);
-	elfsyms_release(&bare);
-	elfsyms_release(&dbg);
+	full = read_elf(exe, NULL);
+	bare = read_elf(stripped, NULL);
+	assert_false(bare->syms.has_symtab);
+	assert_null(find_by_name(&bare->syms, "symtest_static_gamma"));
+	install_debuginfo(&full->syms, exe, dir, debug, sizeof(debug));
+	dbg = read_elf(stripped, dir);
+	assert_true(dbg->syms.from_debuginfo);
+	assert_string_equal(dbg->debug_file, debug);
+	assert_int_equal(find_by_name(&dbg->syms, "symtest_static_gamma")->addr,
+			 find_by_name(&full->syms, "symtest_static_gamma")->addr);
+	binary_free(full);
+	binary_free(bare);
+	binary_free(dbg);
 	assert_int_equal(run("rm -rf '%s'%s", dir, ""), 0);
 }
 
