@@ -3,7 +3,7 @@
 # Idempotent: prints nothing and installs nothing when everything is present.
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
+PKGS="make gcc g++ clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libcmocka-dev protobuf-c-compiler libprotobuf-c-dev golang-go systemtap-sdt-dev
 python3 python3-minimal libxml2-utils linux-perf bpftrace pkg-config
 libiberty-dev libdebuginfod-dev debuginfod"

@@ -13,7 +13,7 @@ struct build_ctx {
 	const struct build_opts *bo;
 	uint64_t *addrs;	/* [max frames of a stack] */
 	struct sym_info *info;	/* [max frames of a stack] */
-	uint32_t *ids;		/* [max frames + root frames] */
+	uint32_t *ids;		/* [max frames * (1 + inlined) + root frames] */
 };
 
 #define MAX_ROOTS 2	/* thread and process root frames */
@@ -29,7 +29,7 @@ static int ctx_alloc(struct build_ctx *c, const struct stack_store *st)
 	}
 	c->addrs = calloc(max, sizeof(*c->addrs));
 	c->info = calloc(max, sizeof(*c->info));
-	c->ids = calloc(max + MAX_ROOTS, sizeof(*c->ids));
+	c->ids = calloc(max * (1 + SYM_MAX_INLINE) + MAX_ROOTS, sizeof(*c->ids));
 	return c->addrs && c->info && c->ids ? 0 : -ENOMEM;
 }
 
@@ -57,6 +57,7 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 		     enum pframe_kind kind)
 {
 	struct pframe f = {
+		.system_name = si->raw_name,
 		.module = si->module,
 		.file = si->file,
 		.line = si->line,
@@ -76,6 +77,30 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 	return profile_add_frame(c->p, &f);
 }
 
+/* The functions inlined at @si's address, innermost first, at @ids. Returns how many or -errno. */
+static int add_inlined(struct build_ctx *c, const struct sym_info *si, uint64_t addr,
+		       enum pframe_kind kind, uint32_t *ids)
+{
+	struct pframe f = {
+		.module = si->module, .addr = addr, .module_offset = si->module_offset,
+		.kind = kind, .resolved = 1, .inlined = 1,
+	};
+	uint32_t k;
+	int idx;
+
+	for (k = 0; si->reason == SYM_OK && k < si->ninlined; k++) {
+		f.name = si->inlined[k].name;
+		f.system_name = si->inlined[k].raw_name;
+		f.file = si->inlined[k].file;
+		f.line = si->inlined[k].line;
+		idx = profile_add_frame(c->p, &f);
+		if (idx < 0)
+			return idx;
+		ids[k] = (uint32_t)idx;
+	}
+	return (int)k;
+}
+
 static int add_synth(struct build_ctx *c, const char *name)
 {
 	struct pframe f = { .name = name, .kind = PFRAME_SYNTH, .resolved = 1 };
@@ -84,13 +109,14 @@ static int add_synth(struct build_ctx *c, const char *name)
 }
 
 /*
- * Resolve @n return addresses (leaf first) into frame ids at @ids. Every
- * frame but the leaf is a return address: look up addr - 1, the call.
+ * Resolve @n return addresses (leaf first) into frame ids at @ids, the
+ * functions inlined at an address before it. Every frame but the leaf is a
+ * return address: look up addr - 1, the call. Returns the ids written or -errno.
  */
 static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
 		      size_t n, bool kernel, bool stale, uint32_t *ids)
 {
-	int err = 0, idx;
+	int err = 0, idx, nids = 0;
 
 	for (size_t i = 0; i < n; i++)
 		c->addrs[i] = ips[i] - (i > 0);
@@ -106,12 +132,17 @@ static int add_frames(struct build_ctx *c, const struct stack_entry *e, const ui
 		if (stale)
 			c->info[i].reason = SYM_NO_PROCESS;
 		c->info[i].module_offset += (i > 0);
+		idx = add_inlined(c, &c->info[i], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER,
+				  ids + nids);
+		if (idx < 0)
+			return idx;
+		nids += idx;
 		idx = add_frame(c, &c->info[i], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
 		if (idx < 0)
 			return idx;
-		ids[i] = (uint32_t)idx;
+		ids[nids++] = (uint32_t)idx;
 	}
-	return 0;
+	return nids;
 }
 
 /* Root frames (outermost last in the leaf-first array): thread, then process. */
@@ -143,15 +174,16 @@ static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t 
 static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t period)
 {
 	bool stale = c->bo->pid_gen && c->bo->pid_gen(c->bo->ctx, e->pid) != e->gen;
-	uint32_t depth = e->nkernel + e->nuser;
-	int err, nroots, idx;
+	uint32_t depth;
+	int nk, nu, nroots, idx;
 
-	err = add_frames(c, e, e->ips, e->nkernel, true, false, c->ids);
-	if (!err)
-		err = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, stale,
-				 c->ids + e->nkernel);
-	if (err)
-		return err;
+	nk = add_frames(c, e, e->ips, e->nkernel, true, false, c->ids);
+	if (nk < 0)
+		return nk;
+	nu = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, stale, c->ids + nk);
+	if (nu < 0)
+		return nu;
+	depth = (uint32_t)(nk + nu);
 	if (!depth) {
 		idx = add_synth(c, "[no stack]");
 		if (idx < 0)

@@ -124,29 +124,54 @@ static void line_of(Dwarf_Die *cu, uint64_t vaddr, const char **file, uint32_t *
 	*line = dl && !dwarf_lineno(dl, &lineno) && lineno > 0 ? (uint32_t)lineno : 0;
 }
 
+/* The innermost function DIE (inlined or not) at @vaddr, into @out. 0 or -ENOENT. */
+static int innermost_function(Dwarf_Die *cu, uint64_t vaddr, Dwarf_Die *out)
+{
+	Dwarf_Die *scopes = NULL;
+	int n, k, tag, err = -ENOENT;
+
+	n = dwarf_getscopes(cu, vaddr, &scopes);
+	for (k = 0; k < n; k++) {
+		tag = dwarf_tag(&scopes[k]);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+			*out = scopes[k];
+			err = 0;
+			break;
+		}
+	}
+	free(scopes);
+	return err;
+}
+
 int elflines_frames(struct elflines *l, uint64_t vaddr, struct elflines_frame *out, int max)
 {
-	Dwarf_Die cu, *scopes = NULL;
-	const char *file;
+	Dwarf_Die cu, fn, *scopes = NULL;
+	Dwarf_Attribute attr;
+	const char *file, *dir;
 	uint32_t line;
-	int n, k, cnt = 0, tag;
+	int n = 0, k, cnt = 0, tag;
 
 	if (max < 1 || !dwarf_addrdie(l->dw, vaddr, &cu))
 		return -ENOENT;
 	line_of(&cu, vaddr, &file, &line);
-	n = dwarf_getscopes(&cu, vaddr, &scopes);
+	/* the chain of DIEs that physically contain it: inlined instances, then the function */
+	if (!innermost_function(&cu, vaddr, &fn))
+		n = dwarf_getscopes_die(&fn, &scopes);
 	for (k = 0; k < n && cnt < max; k++) {
 		tag = dwarf_tag(&scopes[k]);
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
 			continue;
-		out[cnt++] = (struct elflines_frame){ die_name(&scopes[k]), file, line };
+		out[cnt++] = (struct elflines_frame){ die_name(&scopes[k]), file, line, NULL };
 		if (tag == DW_TAG_subprogram)
 			break;
 		call_site(&cu, &scopes[k], &file, &line);
 	}
 	free(scopes);
 	if (!cnt)	/* no function DIE (assembly): the line table alone */
-		out[cnt++] = (struct elflines_frame){ NULL, file, line };
+		out[cnt++] = (struct elflines_frame){ NULL, file, line, NULL };
+	dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &attr));
+	for (k = 0; k < cnt; k++)
+		out[k].dir = out[k].file && out[k].file[0] != '/' ? dir : NULL;
 	return file || cnt > 1 ? cnt : -ENOENT;
 }
 

@@ -29,6 +29,7 @@ struct elflines_frame {
 	const char *name;	/* linkage name when there is one, else DW_AT_name; may be NULL */
 	const char *file;	/* source file, or NULL */
 	uint32_t line;		/* source line, or 0 */
+	const char *dir;	/* compilation directory when file is relative, else NULL */
 };
 
 /*

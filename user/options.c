@@ -22,6 +22,8 @@ enum {
 	OPT_TRACE,
 	OPT_SORT,
 	OPT_VERSION,
+	OPT_NO_DEMANGLE,
+	OPT_NO_INLINE,
 };
 
 static const struct option long_opts[] = {
@@ -33,6 +35,8 @@ static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 	{ "no-user", no_argument, NULL, OPT_NO_USER },
+	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -63,6 +67,8 @@ static const char usage_text[] =
 	"  -d, --duration SECONDS  stop after SECONDS (default: Ctrl-C, SIGTERM, or targets exit)\n"
 	"      --no-kernel         do not record kernel stacks\n"
 	"      --no-user           do not record user stacks\n"
+	"      --no-demangle       keep C++/Rust symbol names mangled\n"
+	"      --no-inline         no frames for inlined functions (from DWARF)\n"
 	"      --per-thread        add the thread (COMM-TID) as a root frame\n"
 	"Deterministic (exact) profiling:\n"
 	"  -u, --uprobe SPEC       time every call of functions: [BINARY:]GLOB, lib:GLOB (a library\n"
@@ -283,6 +289,12 @@ static int apply_opt(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_NO_USER:
 		o->no_user = true;
+		return 0;
+	case OPT_NO_DEMANGLE:
+		o->no_demangle = true;
+		return 0;
+	case OPT_NO_INLINE:
+		o->no_inline = true;
 		return 0;
 	case OPT_PER_THREAD:
 		o->per_thread = true;

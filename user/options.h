@@ -46,6 +46,8 @@ struct options {
 	uint64_t freq;		/* -F, Hz */
 	double duration;	/* -d seconds, 0 = until signal or targets exit */
 	bool no_kernel, no_user, per_thread, no_sample;
+	bool no_demangle;	/* --no-demangle: C++/Rust names as in the ELF */
+	bool no_inline;		/* --no-inline: no inlined frames */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +518,19 @@ static int set_readable(struct symbolizer *s, struct sym_info *out)
 	return 0;
 }
 
+/* The interned path of DWARF frame @fr (made absolute), NULL when none or on ENOMEM. */
+static const char *frame_file(struct symbolizer *s, const struct elflines_frame *fr)
+{
+	char path[PATH_MAX];
+
+	if (!fr->file)
+		return NULL;
+	if (!fr->dir)
+		return intern(s, fr->file);
+	snprintf(path, sizeof(path), "%s/%s", fr->dir, fr->file);
+	return intern(s, path);
+}
+
 /* Fill the DWARF frames of @vaddr into @al (already sized for @n). 0 or -ENOMEM. */
 static int lines_fill(struct symbolizer *s, struct addr_lines *al,
 		      const struct elflines_frame *fr, int n)
@@ -524,14 +538,14 @@ static int lines_fill(struct symbolizer *s, struct addr_lines *al,
 	const char *raw;
 	int i;
 
-	al->file = fr[n - 1].file ? intern(s, fr[n - 1].file) : NULL;
+	al->file = frame_file(s, &fr[n - 1]);
 	al->line = fr[n - 1].line;
 	al->ninlined = (uint32_t)(n - 1);
 	for (i = 0; i + 1 < n; i++) {
 		raw = fr[i].name ? intern(s, fr[i].name) : intern(s, "??");
 		al->inlined[i].name = readable(s, raw);
 		al->inlined[i].raw_name = al->inlined[i].name != raw ? raw : NULL;
-		al->inlined[i].file = fr[i].file ? intern(s, fr[i].file) : NULL;
+		al->inlined[i].file = frame_file(s, &fr[i]);
 		al->inlined[i].line = fr[i].line;
 		if (!al->inlined[i].name || (fr[i].file && !al->inlined[i].file))
 			return -ENOMEM;

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * C++ workload with known truth for names and inlined frames:
+ *   cxxinline SECONDS   spin in holdns::spin<unsigned long>(), whose loop body
+ *                       is the always_inline holdns::Mixer::mix()
+ * Built with -O2 and DWARF so that mix() exists only as inlined code.
+ */
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+namespace holdns {
+struct Mixer {
+	static inline __attribute__((always_inline)) uint64_t mix(uint64_t x)
+	{
+		x ^= x >> 33;
+		x *= 0xff51afd7ed558ccdULL;
+		x ^= x >> 29;
+		return x;
+	}
+};
+
+template <typename T> __attribute__((noinline)) T spin(T seed, long n)
+{
+	T acc = seed;
+
+	for (long i = 0; i < n; i++)
+		acc = Mixer::mix(acc + (T)i);
+	return acc;
+}
+} // namespace holdns
+
+static double now()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 1.0, t0 = now();
+	volatile uint64_t sink = 1;
+
+	while (now() - t0 < secs)
+		sink = holdns::spin<unsigned long>(sink, 200000);
+	fprintf(stderr, "done %llu\n", (unsigned long long)(sink & 1));
+	return 0;
+}
