@@ -122,7 +122,8 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard include/*.h) | $(OUTPUT)/w
 # C++ workloads: optimized with DWARF, to be demangled and to have inlined code.
 $(OUTPUT)/workloads/%: tests/workloads/%.cc | $(OUTPUT)/workloads
 	$(call msg,CXX,$@)
-	$(Q)$(CXX) -g -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -Wall -Wextra \
+	$(Q)$(CXX) -g -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-shrink-wrap \
+		-Wall -Wextra \
 		-Werror $< -o $@
 
 workloads: $(WORKLOADS)

@@ -298,6 +298,27 @@ struct binary *binary_from_memory(const void *image, size_t len, const char *nam
 	return b;
 }
 
+/* Whether @pid's mount namespace is not ours (unknown: no). */
+static bool other_mount_ns(pid_t pid)
+{
+	struct stat ours, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat("/proc/self/ns/mnt", &ours) || stat(path, &theirs))
+		return false;
+	return ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev;
+}
+
+char *binary_target_path(pid_t pid, const char *path)
+{
+	char *r;
+
+	if (pid <= 0 || path[0] != '/' || !other_mount_ns(pid))
+		return strdup(path);
+	return asprintf(&r, "/proc/%d/root%s", (int)pid, path) < 0 ? NULL : r;
+}
+
 void binary_free(struct binary *b)
 {
 	if (!b)

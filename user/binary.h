@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "elflines.h"
 #include "elfsyms.h"
@@ -48,6 +49,12 @@ struct binary *binary_open(const char *path, const struct binary_opts *o);
 struct binary *binary_open_fd(int fd, const char *path, const struct binary_opts *o);
 /* The ELF image at @image (the vDSO: copied, not kept), named @name. NULL + errno. */
 struct binary *binary_from_memory(const void *image, size_t len, const char *name);
+/*
+ * @path of process @pid as we can open it: "/proc/PID/root" + @path when
+ * @pid lives in another mount namespace (a container), else @path itself.
+ * A malloc'd string, or NULL + errno.
+ */
+char *binary_target_path(pid_t pid, const char *path);
 /* Free it all. Accepts NULL. */
 void binary_free(struct binary *b);
 

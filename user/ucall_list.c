@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_MODULE "list"
 #include "binary.h"
 #include "log.h"
+#include "procmaps.h"
 #include "ucall.h"
 #include "ucall_spec.h"
 
@@ -73,31 +75,35 @@ static size_t list_path(FILE *f, const char *path, const char *glob, bool funcs)
 	return n;
 }
 
-/* The distinct files mapped by @pid, the main executable first. */
+/* The distinct files mapped by @pid (as we can open them), the main executable first. */
 static size_t pid_files(pid_t pid, char **files, size_t max)
 {
-	char path[64], line[PATH_MAX + 128], *file;
-	size_t n = 0, i;
-	FILE *m;
+	struct procmaps ms = { 0 };
+	char path[64], exe[PATH_MAX];
+	size_t n = 0, i, k;
+	ssize_t len;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	files[n] = realpath(path, NULL);
-	if (files[n])
-		n++;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	m = fopen(path, "re");
-	while (m && n < max && fgets(line, sizeof(line), m)) {
-		line[strcspn(line, "\n")] = '\0';
-		file = strchr(line, '/');
-		if (!file || strstr(file, " (deleted)"))
-			continue;
-		for (i = 0; i < n && strcmp(files[i], file); i++)
-			;
-		if (i == n && (files[n] = strdup(file)))
-			n++;
+	len = readlink(path, exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		files[n] = binary_target_path(pid, exe);
+		n += files[n] != NULL;
 	}
-	if (m)
-		fclose(m);
+	if (procmaps_read(&ms, pid))
+		return n;
+	for (k = 0; k < ms.n && n < max; k++) {
+		if (ms.maps[k].path[0] != '/' || ms.maps[k].deleted)
+			continue;
+		files[n] = binary_target_path(pid, ms.maps[k].path);
+		for (i = 0; files[n] && i < n && strcmp(files[i], files[n]); i++)
+			;
+		if (files[n] && i == n)
+			n++;
+		else
+			free(files[n]);
+	}
+	procmaps_release(&ms);
 	return n;
 }
 

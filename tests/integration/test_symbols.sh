@@ -10,7 +10,7 @@
 
 CASES="sym_buildid_sample sym_buildid_ucall sym_debuglink_sample sym_debuginfod_sample
 sym_debuginfod_ucall sym_cxx_demangle sym_cxx_inline sym_cxx_llvm_symbolizer sym_cxx_pprof
-sym_no_demangle_no_inline sym_mount_ns sym_ifunc_strlen sym_plt_stub"
+sym_no_demangle_no_inline sym_mount_ns sym_mount_ns_ucall sym_ifunc_strlen sym_plt_stub"
 skip_unless_ready $CASES || exit 0
 SW=$WL/symwork
 CXX=$WL/cxxinline
@@ -243,7 +243,7 @@ t_no_demangle_no_inline() {
 
 # A binary on a tmpfs mounted in its own mount namespace: not there for us.
 t_mount_ns() {
-	local pid
+	local pid hot cold
 
 	if ! command -v unshare >/dev/null; then
 		skip sym_mount_ns "no unshare"
@@ -251,11 +251,12 @@ t_mount_ns() {
 	fi
 	mkdir -p "$TMP/nsdir"
 	bg_start ns unshare -m --propagation private sh -c \
-		"mount -t tmpfs tmpfs '$TMP/nsdir' && cp '$SW' '$TMP/nsdir/' && exec '$TMP/nsdir/symwork' spin 6"
+		"mount -t tmpfs tmpfs '$TMP/nsdir' && cp '$SW' '$TMP/nsdir/' && exec '$TMP/nsdir/symwork' spin 9"
 	pid=$BG_PID
 	sleep 1
 	if [ -e "$TMP/nsdir/symwork" ] || ! grep -q "$TMP/nsdir/symwork" /proc/$pid/maps 2>/dev/null; then
 		fail sym_mount_ns "the private binary is visible to us, or did not start"
+		fail sym_mount_ns_ucall "the private binary is visible to us, or did not start"
 		return
 	fi
 	pb_run 60 ns -F 999 -p $pid -d 3 -o "$TMP/ns.folded"
@@ -263,6 +264,17 @@ t_mount_ns() {
 		fail sym_mount_ns "$(pb_why ns)"
 	else
 		check_spin sym_mount_ns "$TMP/ns.folded"
+	fi
+	# -u through /proc/PID/root: spin() calls sym_hot() 3 times per sym_cold()
+	pb_run 60 nsu --no-sample -u 'sym_*' -p $pid -d 2 -o "$TMP/nsu.json"
+	hot=$(ucount "$TMP/nsu.json" sym_hot 2>/dev/null)
+	cold=$(ucount "$TMP/nsu.json" sym_cold 2>/dev/null)
+	if [ "$PB_RC" -ne 0 ] || [ -z "$hot" ] || [ -z "$cold" ]; then
+		fail sym_mount_ns_ucall "$(pb_why nsu)"
+	elif [ "$cold" -lt 10 ] || [ $((hot - 3 * cold)) -lt -3 ] || [ $((hot - 3 * cold)) -gt 3 ]; then
+		fail sym_mount_ns_ucall "sym_hot $hot calls, sym_cold $cold: want 3:1 (+-3)"
+	else
+		pass sym_mount_ns_ucall
 	fi
 	kill "$pid" 2>/dev/null
 }

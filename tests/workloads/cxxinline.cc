@@ -2,7 +2,8 @@
 /*
  * C++ workload with known truth for names and inlined frames:
  *   cxxinline SECONDS   spin in holdns::spin<unsigned long>(), whose loop body
- *                       is the always_inline holdns::Mixer::mix()
+ *                       is the always_inline holdns::Mixer::mix(), itself with
+ *                       the always_inline holdns::rotl() inside
  * Built with -O2 and DWARF so that mix() exists only as inlined code.
  */
 #include <cstdint>
@@ -11,22 +12,40 @@
 #include <ctime>
 
 namespace holdns {
+static inline __attribute__((always_inline)) uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
 struct Mixer {
 	static inline __attribute__((always_inline)) uint64_t mix(uint64_t x)
 	{
 		x ^= x >> 33;
 		x *= 0xff51afd7ed558ccdULL;
+		x = rotl(x, 17);
 		x ^= x >> 29;
 		return x;
 	}
 };
 
+unsigned long ticks;
+
+/* a call in the loop: spin() is no leaf, so it keeps a frame pointer */
+__attribute__((noinline)) void tick()
+{
+	__asm__ volatile("" ::: "memory");
+	ticks++;
+}
+
 template <typename T> __attribute__((noinline)) T spin(T seed, long n)
 {
 	T acc = seed;
 
-	for (long i = 0; i < n; i++)
+	for (long i = 0; i < n; i++) {
 		acc = Mixer::mix(acc + (T)i);
+		if (!(i & 1023))
+			tick();
+	}
 	return acc;
 }
 } // namespace holdns
