@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "binary.h"
+#include "demangle.h"
 #include "elfsyms.h"
 #include "procmaps.h"
 #include "symbolize.h"
@@ -526,6 +527,47 @@ static void test_stripped_uses_debuginfo(void **state)
 	assert_int_equal(run("rm -rf '%s'%s", dir, ""), 0);
 }
 
+/* Names as binutils' c++filt prints them; a suffix after '@' kept; plain C left alone. */
+static void test_demangle(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "_ZN6holdns3fooEi", "holdns::foo(int)" },
+		{ "_ZNSt6vectorIiSaIiEE9push_backERKi",
+		  "std::vector<int, std::allocator<int> >::push_back(int const&)" },
+		{ "_ZN4core3fmt5write17h0123456789abcdefE", "core::fmt::write" },
+		{ "_RNvCs1234_7mycrate3foo", "mycrate::foo" },
+		{ "_Z3barv@plt", "bar()@plt" },
+	};
+	char *r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = demangle(cases[i][0]);
+		assert_non_null(r);
+		assert_string_equal(r, cases[i][1]);
+		free(r);
+	}
+	assert_null(demangle("main"));
+	assert_null(demangle("memcpy@plt"));
+	assert_null(demangle("_Znot_a_name"));
+}
+
+/* The PLT stubs of the symtest binary, named after what they call. */
+static void test_plt_stubs(void **state)
+{
+	char exe[4200];
+	struct binary *b;
+
+	(void)state;
+	symtest_path(exe, sizeof(exe));
+	b = read_elf(exe, NULL);
+	assert_true(binary_match(b, "*@plt", NULL, NULL) > 0);
+	assert_int_equal(binary_match(b, "*", NULL, NULL) + binary_match(b, "*@plt", NULL, NULL),
+			 (int)b->syms.nall);
+	binary_free(b);
+}
+
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -579,6 +621,8 @@ int main(void)
 		cmocka_unit_test(test_elf_symbols),
 		cmocka_unit_test(test_offset_to_vaddr),
 		cmocka_unit_test(test_stripped_uses_debuginfo),
+		cmocka_unit_test(test_demangle),
+		cmocka_unit_test(test_plt_stubs),
 		cmocka_unit_test(test_many_addresses_fast),
 	};
 
