@@ -61,11 +61,14 @@ static __always_inline bool is_kthread(void)
 
 static __always_inline bool is_target(__u32 tgid)
 {
+	__u8 *state;
+
 	if (tgid == self_pid)
 		return false;
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
-	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+	state = bpf_map_lookup_elem(&targets, &tgid);
+	return state && *state == PB_TARGET_ACTIVE;
 }
 
 SEC("perf_event")
@@ -130,7 +133,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u8 one = 1;
+	__u8 one = PB_TARGET_ACTIVE;
 
 	/* a new thread shares the tgid: nothing to do */
 	if (ptgid == ctgid || !follow_forks || all_tasks || !is_target(ptgid))
@@ -146,7 +149,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (!is_target(p->tgid))
+	__u32 tgid = p->tgid;
+	__u8 *state = bpf_map_lookup_elem(&targets, &tgid);
+
+	/* the -- CMD child is sampled from here on: before, it ran our code */
+	if (state && *state == PB_TARGET_PENDING_EXEC && tgid != self_pid)
+		*state = PB_TARGET_ACTIVE;
+	if (!is_target(tgid))
 		return 0;
 	task_event(PB_REC_EXEC, p->tgid, 0, p->comm);
 	return 0;

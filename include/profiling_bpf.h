@@ -15,6 +15,11 @@
 #define PB_COMM_LEN	16
 #define PB_MAX_TARGETS	1024	/* tgids in the target set */
 
+/* Values of the sampler's target set ("targets" map, tgid -> state). */
+#define PB_TARGET_ACTIVE	1	/* sampled */
+/* a -- CMD child before its execve: sampled from its exec on */
+#define PB_TARGET_PENDING_EXEC	2
+
 /* Record kinds in the sampling ring buffer. */
 enum pb_record_kind {
 	PB_REC_SAMPLE = 1,	/* struct pb_sample */

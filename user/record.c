@@ -21,9 +21,10 @@
 
 #define LOG_MODULE NULL
 #include "build_profile.h"
+#include "cmd.h"
 #include "log.h"
 #include "output.h"
-#include "record.h"
+#include "router.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
@@ -138,7 +139,7 @@ static bool is_sampling_format(enum out_format f)
 	return f == FMT_FOLDED || f == FMT_PPROF || f == FMT_SVG || f == FMT_JSON;
 }
 
-int outputs_check(const struct options *o)
+static int outputs_check(const struct options *o)
 {
 	bool calls = o->nuprobes || o->regions;
 	char dirbuf[PATH_MAX];
@@ -224,7 +225,8 @@ static int setup_sampler(struct run *r)
 	if (!r->sampler)
 		return -errno;
 	for (size_t i = 0; i < r->npids; i++) {
-		err = sampler_add_target(r->sampler, r->pids[i]);
+		err = o->cmd_argv ? sampler_add_command(r->sampler, r->pids[i]) :
+				    sampler_add_target(r->sampler, r->pids[i]);
 		if (err)
 			return err;
 		/* while it is surely alive; a -- CMD child is snapshotted after exec */
@@ -295,7 +297,12 @@ static int setup(struct run *r)
 	if (!err && !o->no_sample)
 		err = setup_sampler(r);
 	if (!err && (o->nuprobes || o->regions)) {
-		r->ucall = ucall_open(o, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
+		struct ucall_config uc = {
+			.specs = o->uprobes, .nspecs = o->nuprobes, .regions = o->regions,
+			.all = o->all, .per_thread = o->per_thread, .trace = o->trace,
+		};
+
+		r->ucall = ucall_open(&uc, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
 		if (!r->ucall)
 			err = -errno ? -errno : -EINVAL;
 	}
@@ -342,18 +349,65 @@ static uint64_t lost_now(const struct sampler_counts *c)
 	return c->bpf[PB_CNT_RB_FULL] + c->bad_records + c->store_full;
 }
 
+/* What is profiled, for the status line: "split (pid 123)", "3 processes", "all CPUs". */
+static void describe_target(const struct run *r, char *buf, size_t len)
+{
+	char name[64];
+
+	if (r->o->all) {
+		snprintf(buf, len, "all CPUs");
+		return;
+	}
+	if (r->npids != 1) {
+		snprintf(buf, len, "%zu processes", r->npids);
+		return;
+	}
+	if (r->o->cmd_argv)
+		snprintf(name, sizeof(name), "%s", r->o->cmd_argv[0]);
+	else
+		process_name(r->pids[0], name, sizeof(name));
+	snprintf(buf, len, "%s (pid %d)", name[0] ? name : "?", (int)r->pids[0]);
+}
+
+/* "profiling-bpf: 3.0s/10s split (pid 123) at 99 Hz: 297 samples, 0 lost" */
 static void show_status(struct run *r, uint64_t now)
 {
 	struct sampler_counts c = { 0 };
+	char target[96];
 
 	if (r->sampler)
 		sampler_read_counts(r->sampler, &c);
-	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs, %llu samples, %llu lost",
-		(double)(now - r->start_ns) / 1e9, (unsigned long long)c.records,
-		(unsigned long long)lost_now(&c));
+	describe_target(r, target, sizeof(target));
+	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs", (double)(now - r->start_ns) / 1e9);
+	if (r->o->duration > 0)
+		fprintf(stderr, "/%gs", r->o->duration);
+	fprintf(stderr, " %s", target);
+	if (r->sampler)
+		fprintf(stderr, " at %llu Hz: %llu samples, %llu lost",
+			(unsigned long long)r->o->freq, (unsigned long long)c.records,
+			(unsigned long long)lost_now(&c));
 	if (r->ucall)
-		fprintf(stderr, ", %zu probes", ucall_nprobes(r->ucall));
+		fprintf(stderr, "%s%zu probes", r->sampler ? ", " : ": ", ucall_nprobes(r->ucall));
 	fflush(stderr);
+}
+
+/*
+ * For tests: once everything is attached and recording, create the file
+ * named by PROFILING_BPF_READY_FILE, so that a test waits for the attach
+ * instead of sleeping. Never through an existing file or link.
+ */
+static void signal_ready(void)
+{
+	const char *path = getenv("PROFILING_BPF_READY_FILE");
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		pr_warn("cannot create %s: %s", path, strerror(errno));
+	else
+		close(fd);
 }
 
 static int run_loop(struct run *r)
@@ -367,6 +421,7 @@ static int run_loop(struct run *r)
 	r->start_unix_ns = now_ns(CLOCK_REALTIME);
 	if (r->o->cmd_argv && child_release(&r->child))
 		return -ECHILD;
+	signal_ready();
 	pr_info("recording at %llu Hz; Ctrl-C to stop", (unsigned long long)r->o->freq);
 	while (!stop_signal) {
 		n = epoll_wait(r->epfd, ev, 8, 100);
@@ -466,44 +521,46 @@ static struct profile *collect_profile(struct run *r)
 	return p;
 }
 
-static int write_outputs(const struct options *o, const struct profile *p)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < o->noutputs; i++) {
-		if (!is_sampling_format(o->outputs[i].format))
-			continue;
-		if (profile_write_file(p, o->outputs[i].path, o->outputs[i].format))
-			err = -EIO;
-		else if (!o->quiet && strcmp(o->outputs[i].path, "-"))
-			fprintf(stderr, "profiling-bpf: wrote %s\n", o->outputs[i].path);
-	}
-	return err;
-}
-
+/* Samples, lost and duration are said once, by the table's header. */
 static void print_summary(struct run *r, const struct profile *p)
 {
-	fprintf(stderr, "profiling-bpf: %llu samples, %llu lost, %.2f s at %llu Hz\n",
-		(unsigned long long)profile_counter(p, "samples_recorded"),
-		(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9,
-		(unsigned long long)r->o->freq);
 	top_print(stderr, p, r->o->top);
 }
 
-static int finish_sampling(struct run *r)
+/* Stop sampling, build the profile (*@out) and print its summary. */
+static int finish_sampling(struct run *r, struct profile **out)
 {
-	struct profile *p;
-	int err;
-
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
-	p = collect_profile(r);
-	if (!p)
+	*out = collect_profile(r);
+	if (!*out)
 		return -ENOMEM;
-	err = write_outputs(r->o, p);
 	if (!r->o->quiet)
-		print_summary(r, p);
-	profile_free(p);
+		print_summary(r, *out);
+	return 0;
+}
+
+/* Collect everything the run produced and hand it to the output router. */
+static int finish(struct run *r)
+{
+	const struct options *o = r->o;
+	struct run_results res = { .trace = o->trace };
+	struct profile *samples = NULL;
+	int err = 0;
+
+	if (r->sampler)
+		err = finish_sampling(r, &samples);
+	if (!err && r->ucall)
+		err = ucall_finish(r->ucall, o->sort, o->top, o->quiet ? NULL : stderr);
+	res.samples = samples;
+	res.calls = r->ucall ? ucall_session_report(r->ucall) : NULL;
+	if (!err)
+		err = router_write(o->outputs, o->noutputs, &res, o->quiet);
+	if (!err && !o->noutputs && !o->quiet)
+		fprintf(stderr, "profiling-bpf: nothing was saved: add -o FILE (.svg, .pb.gz, "
+				".folded, .json%s) to keep the profile\n",
+			r->ucall ? ", .pstats" : "");
+	profile_free(samples);
 	return err;
 }
 
@@ -540,10 +597,27 @@ static void teardown(struct run *r)
 		close(r->epfd);
 }
 
+/*
+ * 1 when the profiler failed. With -- CMD, the command's own exit code
+ * (128+N when killed by signal N), as time(1) and strace(1) do; when the
+ * recording ended first, the command was stopped by us: 0 after -d, 128+N
+ * after signal N.
+ */
+static int exit_code(const struct run *r, int err)
+{
+	if (err)
+		return 1;
+	if (r->child.pid && r->child.reaped)
+		return child_exit_code(&r->child);
+	if (r->child.pid && stop_signal)
+		return 128 + (int)stop_signal;
+	return 0;
+}
+
 int cmd_record(const struct options *o)
 {
 	struct run r = { .o = o, .epfd = -1 };
-	int err;
+	int err, code;
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)
 		r.pidfds[i] = -1;
@@ -558,32 +632,11 @@ int cmd_record(const struct options *o)
 	err = err ?: install_signals();
 	err = err ?: setup(&r);
 	err = err ?: run_loop(&r);
-	if (!err && r.sampler)
-		err = finish_sampling(&r);
-	if (!err && r.ucall)
-		err = ucall_finish(r.ucall, o, r.sampler != NULL, stderr);
+	err = err ?: finish(&r);
 	if (r.child.pid && !r.child.reaped && !err)
 		child_exited(&r.child);
 	report_child(&r);
+	code = exit_code(&r, err);
 	teardown(&r);
-	return err ? 1 : 0;
-}
-
-int cmd_report(const struct options *o)
-{
-	struct profile *p = profile_read_file(o->input);
-	int err = 0;
-
-	if (!p) {
-		pr_err("cannot read %s: %s%s", o->input,
-		       errno == EINVAL ? "not a pprof or folded profile" : strerror(errno),
-		       errno == EINVAL && !o->verbose ? " (-v says why)" : "");
-		return 1;
-	}
-	if (o->noutputs)
-		err = write_outputs(o, p);
-	else
-		top_print(stdout, p, o->top);
-	profile_free(p);
-	return err ? 1 : 0;
+	return code;
 }

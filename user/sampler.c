@@ -55,7 +55,13 @@ static unsigned long max_sample_rate(void)
 static __u32 ring_size(uint64_t freq)
 {
 	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
+	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
+	long pages = force ? strtol(force, NULL, 10) : 0;
 	__u32 size = 1 << 20;
+
+	/* tests force lost samples with a ring of a few pages (a power of two) */
+	if (pages > 0 && pages <= 256 && !(pages & (pages - 1)))
+		return (__u32)(pages * sysconf(_SC_PAGESIZE));
 
 	while (size < want && size < (64u << 20))
 		size <<= 1;
@@ -106,18 +112,27 @@ err_free:
 	return NULL;
 }
 
-int sampler_add_target(struct sampler *s, pid_t pid)
+static int add_target(struct sampler *s, pid_t pid, __u8 state)
 {
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
 	int err;
 
-	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &one, BPF_ANY);
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &state, BPF_ANY);
 	if (err) {
 		err = -errno;
 		pr_err("cannot add target %d: %s", (int)pid, strerror(-err));
 	}
 	return err;
+}
+
+int sampler_add_target(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_ACTIVE);
+}
+
+int sampler_add_command(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_PENDING_EXEC);
 }
 
 static int open_cpu_clock(uint64_t freq, int cpu)

@@ -42,6 +42,11 @@ struct sampler;
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks);
 /* Add a target process (tgid) before or while sampling. Returns 0 or -errno. */
 int sampler_add_target(struct sampler *s, pid_t pid);
+/*
+ * Add a -- CMD child held before its execve: it is sampled from its exec on,
+ * so the profiler's own code in the forked child never shows. Returns 0 or -errno.
+ */
+int sampler_add_command(struct sampler *s, pid_t pid);
 /* Open the perf events and attach. Returns 0 or -errno after a one-line error. */
 int sampler_attach(struct sampler *s);
 /* The ring buffer's epoll fd. */
