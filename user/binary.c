@@ -131,6 +131,8 @@ static debuginfod_client *debuginfod(void)
 		client = debuginfod_begin();
 		if (!client)
 			pr_warn("debuginfod: cannot start a client: DEBUGINFOD_URLS is not used");
+		else
+			pr_info("asking debuginfod (DEBUGINFOD_URLS) for the debug files that are missing");
 	}
 	tried = true;
 	return client;
