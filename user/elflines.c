@@ -5,51 +5,65 @@
 #include <unistd.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "elflines.h"
 
 struct elflines {
-	Dwarf *dw;
+	Dwarf *dw;	/* NULL until first used (elflines_open) */
 	Elf *elf;	/* ours, or NULL */
 	int fd;		/* ours, or -1 */
+	int broken;	/* the DWARF could not be read: every lookup fails */
 };
 
-static struct elflines *elflines_new(Elf *elf)
+static struct elflines *elflines_new(Dwarf *dw)
 {
-	Dwarf *dw = elf ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
-	struct elflines *l;
+	struct elflines *l = calloc(1, sizeof(*l));
 
-	if (!dw) {
-		errno = ENOENT;
-		return NULL;
-	}
-	l = malloc(sizeof(*l));
 	if (!l) {
-		dwarf_end(dw);
 		errno = ENOMEM;
 		return NULL;
 	}
 	l->dw = dw;
-	l->elf = NULL;
 	l->fd = -1;
 	return l;
 }
 
+/* Whether @elf has a non-empty .debug_info (or the compressed .zdebug_info). */
+static int has_debug_info(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	const char *name;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (name && (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+			return sh.sh_type == SHT_PROGBITS && sh.sh_size > 0;
+	}
+	return 0;
+}
+
 struct elflines *elflines_open(int fd)
 {
-	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0), err;
-	struct elflines *l;
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0), err = ENOENT;
+	struct elflines *l = NULL;
 	Elf *elf;
 
 	if (dup_fd < 0)
 		return NULL;
 	elf_version(EV_CURRENT);
-	elf = elf_begin(dup_fd, ELF_C_READ, NULL);	/* not mmap: see elfsyms_from_fd() */
-	l = elflines_new(elf);
+	elf = elf_begin(dup_fd, ELF_C_READ, NULL);	/* not mmap: see binary_open_fd() */
+	/* the DWARF itself is read (and inflated) on first use */
+	if (elf && has_debug_info(elf))
+		l = elflines_new(NULL);
 	if (!l) {
-		err = errno;
+		err = elf && has_debug_info(elf) ? ENOMEM : ENOENT;
 		elf_end(elf);
 		close(dup_fd);
 		errno = err;
@@ -62,7 +76,27 @@ struct elflines *elflines_open(int fd)
 
 struct elflines *elflines_from_elf(Elf *elf)
 {
-	return elflines_new(elf);
+	Dwarf *dw = elf ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
+	struct elflines *l;
+
+	if (!dw) {
+		errno = ENOENT;
+		return NULL;
+	}
+	l = elflines_new(dw);
+	if (!l)
+		dwarf_end(dw);
+	return l;
+}
+
+/* The DWARF, read on first use; NULL when it cannot be. */
+static Dwarf *dw_get(struct elflines *l)
+{
+	if (!l->dw && !l->broken) {
+		l->dw = dwarf_begin_elf(l->elf, DWARF_C_READ, NULL);
+		l->broken = !l->dw;
+	}
+	return l->dw;
 }
 
 int elflines_find(struct elflines *l, uint64_t vaddr, const char **file, uint32_t *line)
@@ -71,7 +105,7 @@ int elflines_find(struct elflines *l, uint64_t vaddr, const char **file, uint32_
 	Dwarf_Line *dl;
 	int lineno = 0;
 
-	if (!dwarf_addrdie(l->dw, vaddr, &cu))
+	if (!dw_get(l) || !dwarf_addrdie(l->dw, vaddr, &cu))
 		return -ENOENT;
 	dl = dwarf_getsrc_die(&cu, vaddr);
 	if (!dl)
@@ -151,7 +185,7 @@ int elflines_frames(struct elflines *l, uint64_t vaddr, struct elflines_frame *o
 	uint32_t line;
 	int n = 0, k, cnt = 0, tag;
 
-	if (max < 1 || !dwarf_addrdie(l->dw, vaddr, &cu))
+	if (max < 1 || !dw_get(l) || !dwarf_addrdie(l->dw, vaddr, &cu))
 		return -ENOENT;
 	line_of(&cu, vaddr, &file, &line);
 	/* the chain of DIEs that physically contain it: inlined instances, then the function */
@@ -194,7 +228,7 @@ int elflines_decl(struct elflines *l, uint64_t vaddr, char *file, size_t size, u
 	const char *name;
 	int n, k, ln, err = -ENOENT;
 
-	if (!dwarf_addrdie(l->dw, vaddr, &cu))
+	if (!dw_get(l) || !dwarf_addrdie(l->dw, vaddr, &cu))
 		return -ENOENT;
 	n = dwarf_getscopes(&cu, vaddr, &scopes);
 	for (k = 0; k < n; k++) {

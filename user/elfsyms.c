@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -280,29 +281,37 @@ int elfsyms_read_elf(struct elfsyms *es, Elf *elf)
 	return err;
 }
 
-static int all_cmp(const void *pa, const void *pb, void *strs)
+static int all_cmp(const void *pa, const void *pb)
 {
 	const struct symtab_sym *a = pa, *b = pb;
-	const char *all_strs = strs;
 
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
 	if (a->prio != b->prio)
 		return a->prio > b->prio ? -1 : 1;
-	return strcmp(all_strs + a->name, all_strs + b->name);
+	return a->name < b->name ? -1 : a->name > b->name;
+}
+
+/* Whether the name of @sym is already among es->all[from, to) (one address). */
+static bool name_seen(const struct elfsyms *es, size_t from, size_t to,
+		      const struct symtab_sym *sym)
+{
+	for (size_t k = from; k < to; k++)
+		if (!strcmp(es->tab.strs + es->all[k].name, es->tab.strs + sym->name))
+			return true;
+	return false;
 }
 
 /* Sort es->all and drop a name seen twice at one address (.dynsym and a debug .symtab). */
 static void all_sort(struct elfsyms *es)
 {
-	size_t i, out = 0;
-	const struct symtab_sym *prev;
+	size_t i, out = 0, run = 0;
 
-	qsort_r(es->all, es->nall, sizeof(*es->all), all_cmp, es->tab.strs);
+	qsort(es->all, es->nall, sizeof(*es->all), all_cmp);
 	for (i = 0; i < es->nall; i++) {
-		prev = out ? &es->all[out - 1] : NULL;
-		if (prev && prev->addr == es->all[i].addr &&
-		    !strcmp(es->tab.strs + prev->name, es->tab.strs + es->all[i].name))
+		if (out && es->all[out - 1].addr != es->all[i].addr)
+			run = out;	/* first kept symbol at this address */
+		if (name_seen(es, run, out, &es->all[i]))
 			continue;
 		es->all[out++] = es->all[i];
 	}

@@ -95,7 +95,7 @@ struct symbolizer {
 	uint64_t vdso_size;
 	int vdso_tried;
 	size_t ndwarf;		/* files with lines open */
-	struct hashmap names;	/* mangled name -> interned demangled name (or itself) */
+	struct hashmap names;	/* mangled name (by address) -> malloc'd demangled name, or itself */
 	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
@@ -142,7 +142,7 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->procs, pid_hash, pid_equal, NULL);
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
-	hashmap_init(&s->names, hash_str, equal_str, NULL);
+	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
 	return s;
 }
 
@@ -194,6 +194,9 @@ void symbolizer_free(struct symbolizer *s)
 		elf_file_free((struct elf_file *)s->files.slots[i].value);
 	for (i = 0; i < s->strs.cap; i++)
 		free((char *)s->strs.slots[i].key);
+	for (i = 0; i < s->names.cap; i++)
+		if (s->names.slots[i].key && (void *)s->names.slots[i].value != s->names.slots[i].key)
+			free((void *)s->names.slots[i].value);
 	for (j = s->jits; j; j = next) {
 		next = j->next;
 		perfmap_release(&j->pm);
@@ -500,11 +503,13 @@ static void set_symbol(struct sym_info *out, const struct symtab *t, const struc
 	out->reason = SYM_OK;
 }
 
-/* The demangled form of @raw (interned), @raw itself when not mangled; NULL on ENOMEM. */
+/*
+ * The demangled form of @raw, @raw itself when not mangled; NULL on ENOMEM.
+ * Cached by the address of @raw: names live as long as the symbolizer.
+ */
 static const char *readable(struct symbolizer *s, const char *raw)
 {
 	char *dm;
-	const char *r;
 	uintptr_t v;
 
 	if (!raw || (s->flags & SYM_NO_DEMANGLE) || raw[0] != '_' || (raw[1] != 'Z' && raw[1] != 'R'))
@@ -512,12 +517,11 @@ static const char *readable(struct symbolizer *s, const char *raw)
 	if (hashmap_find(&s->names, raw, &v))
 		return (const char *)v;
 	dm = demangle(raw);
-	r = dm ? intern(s, dm) : raw;
-	free(dm);
-	raw = intern(s, raw);
-	if (!r || !raw || hashmap_set(&s->names, raw, (uintptr_t)r))
+	if (hashmap_set(&s->names, raw, (uintptr_t)(dm ? dm : raw))) {
+		free(dm);
 		return NULL;
-	return r;
+	}
+	return dm ? dm : raw;
 }
 
 /* out->name demangled; the ELF's name kept as raw_name when it differs. 0 or -ENOMEM. */

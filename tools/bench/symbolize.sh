@@ -2,7 +2,8 @@
 # Symbolization throughput on a large binary (Debian's libLLVM), against
 # addr2line and llvm-symbolizer on the same addresses: N random addresses
 # inside the library's exported functions (fixed seed), resolved by
-#   ours:            build/bench/symbolize (the profiler's symbolizer, in process)
+#   ours:            build/bench/symbolize (the profiler's symbolizer, in process;
+#                    the library is dlopen'ed first, so that its addresses are ours)
 #   addr2line -i -f -C -e LIB  (binutils)
 #   llvm-symbolizer --obj=LIB --inlining
 # each cold (a fresh process) in shuffled rounds; ours also warm (the same
@@ -44,9 +45,10 @@ for r in $(seq "$ROUNDS"); do
 		T[$t]="${T[$t]:-} $((($(date +%s%N) - t0) / 1000000))"
 	done
 	T[warm]="${T[warm]:-} $(sed -n 's/.*warm_ms=\([0-9.]*\).*/\1/p' $OUT/ours.err)"
+	T[cold]="${T[cold]:-} $(sed -n 's/.*cold_ms=\([0-9.]*\).*/\1/p' $OUT/ours.err)"
 done
 
-$PY - "$OUT" "$N" "${T[ours]}" "${T[a2l]}" "${T[llvm]}" "${T[warm]}" <<'PYEOF'
+$PY - "$OUT" "$N" "${T[ours]}" "${T[a2l]}" "${T[llvm]}" "${T[warm]}" "${T[cold]}" <<'PYEOF'
 import statistics, sys
 out, n = sys.argv[1], int(sys.argv[2])
 med = lambda s: statistics.median(float(x) for x in s.split())
@@ -56,9 +58,10 @@ llvm = [b.split("\n")[0] for b in open(out + "/llvm.txt").read().strip().split("
 norm = lambda s: s.replace("> >", ">>")
 same_a2l = sum(a == b for a, b in zip(ours, a2l))
 same_llvm = sum(norm(a) == norm(b) for a, b in zip(ours, llvm))
-print("| tool | cold ms (median) | addresses/s | names equal to ours |")
+print("| tool | ms (median) | addresses/s | names equal to ours |")
 print("|---|---|---|---|")
-for name, t, same in (("profiling-bpf symbolizer, cold", med(sys.argv[3]), n),
+for name, t, same in (("profiling-bpf symbolizer, cold (in process: maps, ELF, names)", med(sys.argv[7]), n),
+                      ("profiling-bpf bench process, whole (+ dlopen of the library)", med(sys.argv[3]), n),
                       ("profiling-bpf symbolizer, warm", med(sys.argv[6]), n),
                       ("addr2line -i -f -C", med(sys.argv[4]), same_a2l),
                       ("llvm-symbolizer --inlining", med(sys.argv[5]), same_llvm)):
