@@ -15,6 +15,7 @@
 
 #define LOG_MODULE "binary"
 #include "binary.h"
+#include "demangle.h"
 #include "log.h"
 
 #define NOTE_SECTION ".note.stapsdt"
@@ -343,21 +344,47 @@ const char *binary_sym_name(const struct binary *b, const struct symtab_sym *sym
 	return symtab_str(&b->syms.tab, sym->name);
 }
 
+/*
+ * Whether @name matches @glob; for a C++ glob, its demangled form (*@dm,
+ * malloc'd) or its bare qualified name ("ns::f<int>", no parameters) does.
+ */
+static int match_one(const char *glob, bool cxx, const char *name, char **dm)
+{
+	char *bare;
+	int ok;
+
+	*dm = cxx ? demangle(name) : NULL;
+	if (!*dm)
+		return !fnmatch(glob, name, 0);
+	if (!fnmatch(glob, *dm, 0))
+		return 1;
+	bare = demangle_bare(name);
+	ok = bare && !fnmatch(glob, bare, 0);
+	free(bare);
+	return ok;
+}
+
 int binary_match(const struct binary *b, const char *glob,
 		 int (*fn)(void *ctx, const struct symtab_sym *sym, const char *name), void *ctx)
 {
-	bool plt = strchr(glob, '@') != NULL;
+	bool plt = strchr(glob, '@') != NULL, cxx = strstr(glob, "::") != NULL;
 	const struct symtab_sym *sym;
 	const char *name;
 	int n = 0, err;
+	char *dm;
 	size_t i;
 
 	for (i = 0; i < b->syms.nall; i++) {
 		sym = &b->syms.all[i];
 		name = binary_sym_name(b, sym);
-		if (!name || ((sym->flags & ELFSYM_PLT) && !plt) || fnmatch(glob, name, 0))
+		if (!name || ((sym->flags & ELFSYM_PLT) && !plt))
 			continue;
-		err = fn ? fn(ctx, sym, name) : 0;
+		if (!match_one(glob, cxx, name, &dm)) {
+			free(dm);
+			continue;
+		}
+		err = fn ? fn(ctx, sym, dm ? dm : name) : 0;
+		free(dm);
 		if (err)
 			return err;
 		n++;

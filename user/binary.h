@@ -64,8 +64,10 @@ const struct symtab_sym *binary_find(const struct binary *b, uint64_t vaddr);
 const char *binary_sym_name(const struct binary *b, const struct symtab_sym *sym);
 /*
  * Call @fn for every function symbol (aliases included) whose name matches
- * fnmatch() glob @glob; PLT stubs only when @glob contains '@'. Stops at and
- * returns the first non-zero return of @fn; else the number of matches.
+ * fnmatch() glob @glob; PLT stubs only when @glob contains '@'; a glob with
+ * "::" is matched against demangled C++/Rust names (and @fn gets that name).
+ * Stops at and returns the first non-zero return of @fn; else the number of
+ * matches.
  */
 int binary_match(const struct binary *b, const char *glob,
 		 int (*fn)(void *ctx, const struct symtab_sym *sym, const char *name), void *ctx);

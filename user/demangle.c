@@ -14,6 +14,13 @@ static int looks_mangled(const char *name)
 	return !strncmp(name, "_Z", 2) || !strncmp(name, "_R", 2);
 }
 
+char *demangle_bare(const char *name)
+{
+	if (!looks_mangled(name) || strlen(name) > DEMANGLE_MAX_IN || strchr(name, '@'))
+		return NULL;
+	return cplus_demangle(name, DMGL_ANSI | DMGL_AUTO);
+}
+
 char *demangle(const char *name)
 {
 	const char *at = strchr(name, '@');

@@ -9,5 +9,7 @@
  * or NULL when @name is not mangled (or on ENOMEM).
  */
 char *demangle(const char *name);
+/* The qualified name alone, without parameters nor return type ("ns::f<int>"); like demangle(). */
+char *demangle_bare(const char *name);
 
 #endif

@@ -139,9 +139,11 @@ struct func_match {
 };
 
 /* Where a uprobe on @sym goes: an IFUNC's implementation, not its resolver. 0 or -ENOENT. */
-static int attach_point(struct func_match *m, const struct symtab_sym *sym, const char *name,
-			uint64_t *vaddr, uint64_t *offset)
+static int attach_point(struct func_match *m, const struct symtab_sym *sym, uint64_t *vaddr,
+			uint64_t *offset)
 {
+	const char *name = binary_sym_name(m->b, sym);	/* as in the ELF, lives with m->b */
+
 	*vaddr = sym->addr;
 	if ((sym->flags & ELFSYM_IFUNC) && binary_ifunc_target(m->b, name, vaddr)) {
 		m->ifunc = m->ifunc ? m->ifunc : name;
@@ -155,7 +157,7 @@ static int on_func_match(void *ctx, const struct symtab_sym *sym, const char *na
 	struct func_match *m = ctx;
 	uint64_t vaddr, offset;
 
-	if (attach_point(m, sym, name, &vaddr, &offset))
+	if (attach_point(m, sym, &vaddr, &offset))
 		return 0;
 	if (!m->add) {
 		m->naddrs += !m->naddrs || vaddr != m->last;

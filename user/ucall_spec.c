@@ -75,9 +75,25 @@ static int parse_usdt(const char *s, struct uc_spec *out)
 }
 
 /* [BINARY:]GLOB: the first ':' ends BINARY (globs of symbol names have none). */
+/* The first ':' of @s that is not half of a C++ "::", or NULL. */
+static const char *single_colon(const char *s)
+{
+	const char *c;
+
+	for (c = strchr(s, ':'); c; c = strchr(c + 1, ':')) {
+		if (c[1] == ':') {
+			c++;	/* skip the pair */
+			continue;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+/* [BINARY:]GLOB; the GLOB may hold C++ "::" ("libfoo:ns::Class::*"). */
 static int parse_func(const char *s, struct uc_spec *out)
 {
-	const char *colon = strchr(s, ':');
+	const char *colon = single_colon(s);
 
 	if (!colon) {
 		out->pattern = part_dup(s, strlen(s));
@@ -87,7 +103,7 @@ static int parse_func(const char *s, struct uc_spec *out)
 	out->pattern = part_dup(colon + 1, strlen(colon + 1));
 	if (!out->binary || !out->pattern)
 		return -errno;
-	if (strchr(out->pattern, ':'))
+	if (single_colon(out->pattern))
 		return -EINVAL;
 	return 0;
 }

@@ -10,7 +10,7 @@
 
 CASES="sym_buildid_sample sym_buildid_ucall sym_debuglink_sample sym_debuginfod_sample
 sym_debuginfod_ucall sym_cxx_demangle sym_cxx_inline sym_cxx_llvm_symbolizer sym_cxx_pprof
-sym_no_demangle_no_inline sym_mount_ns sym_mount_ns_ucall sym_ifunc_strlen sym_plt_stub"
+sym_no_demangle_no_inline sym_cxx_ucall sym_mount_ns sym_mount_ns_ucall sym_ifunc_strlen sym_plt_stub"
 skip_unless_ready $CASES || exit 0
 SW=$WL/symwork
 CXX=$WL/cxxinline
@@ -241,6 +241,16 @@ t_no_demangle_no_inline() {
 	fi
 }
 
+# -u with a C++ glob ("::": demangled names), reported demangled.
+t_cxx_ucall() {
+	local n spin="unsigned long holdns::spin<unsigned long>(unsigned long, long)"
+
+	pb_run 60 cxxu --no-sample -u 'holdns::spin*' -o "$TMP/cxxu.json" -- "$CXX" 0 2222
+	n=$(ucount "$TMP/cxxu.json" "$spin" 2>/dev/null)
+	[ "$PB_RC" -eq 0 ] && [ "$n" = 2222 ] && pass sym_cxx_ucall ||
+		fail sym_cxx_ucall "'$spin' calls '$n', want 2222 ($(pb_why cxxu))"
+}
+
 # A binary on a tmpfs mounted in its own mount namespace: not there for us.
 t_mount_ns() {
 	local pid hot cold
@@ -302,5 +312,6 @@ t_debuglink
 t_debuginfod
 t_cxx
 t_no_demangle_no_inline
+t_cxx_ucall
 t_mount_ns
 t_ifunc_plt

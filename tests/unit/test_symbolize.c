@@ -548,6 +548,10 @@ static void test_demangle(void **state)
 		assert_string_equal(r, cases[i][1]);
 		free(r);
 	}
+	r = demangle_bare("_ZN6holdns4spinImEET_S1_l");
+	assert_non_null(r);
+	assert_string_equal(r, "holdns::spin<unsigned long>");
+	free(r);
 	assert_null(demangle("main"));
 	assert_null(demangle("memcpy@plt"));
 	assert_null(demangle("_Znot_a_name"));

@@ -4,6 +4,7 @@
  *   cxxinline SECONDS   spin in holdns::spin<unsigned long>(), whose loop body
  *                       is the always_inline holdns::Mixer::mix(), itself with
  *                       the always_inline holdns::rotl() inside
+ *   cxxinline 0 N       call holdns::spin<unsigned long>() N times (short ones)
  * Built with -O2 and DWARF so that mix() exists only as inlined code.
  */
 #include <cstdint>
@@ -63,6 +64,10 @@ int main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 1.0, t0 = now();
 	volatile uint64_t sink = 1;
 
+	long calls = argc > 2 ? atol(argv[2]) : -1;
+
+	for (long i = 0; i < calls; i++)
+		sink = holdns::spin<unsigned long>(sink, 100);
 	while (now() - t0 < secs)
 		sink = holdns::spin<unsigned long>(sink, 200000);
 	fprintf(stderr, "done %llu\n", (unsigned long long)(sink & 1));
