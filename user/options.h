@@ -49,6 +49,8 @@ struct options {
 	bool no_kernel, no_user, per_thread, no_sample;
 	bool no_demangle;	/* --no-demangle: C++/Rust names as in the ELF */
 	bool no_inline;		/* --no-inline: no inlined frames */
+	bool no_python;		/* --no-python: native frames only */
+	bool python_lines;	/* --python-lines: one frame per Python line */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;

@@ -165,6 +165,13 @@ static int r_loc_base(struct pprof_reader *r, const pb_location *loc, struct pfr
 					   loc->mapping_id);
 		mp = r->m->mapping[i];
 		f->module = r_opt_str(r, mp->filename);
+		f->build_id = r_opt_str(r, mp->build_id);
+		if (mp->memory_limit > mp->memory_start && loc->address >= mp->memory_start &&
+		    loc->address < mp->memory_limit) {
+			f->map_start = mp->memory_start;
+			f->map_limit = mp->memory_limit;
+			f->map_offset = mp->file_offset;
+		}
 	}
 	f->addr = loc->address;
 	f->module_offset = loc->address;

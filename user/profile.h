@@ -36,6 +36,10 @@ struct pframe {
 	uint64_t module_offset;	/* address relative to the module's load base (ELF vaddr) */
 	uint32_t line;		/* source line, or 0 */
 	uint32_t kind;		/* enum pframe_kind */
+	/* the process mapping holding addr ([map_start, map_limit) from file offset
+	 * map_offset), all 0 when unknown; the module's GNU build ID in hex or NULL */
+	uint64_t map_start, map_limit, map_offset;
+	const char *build_id;
 	int resolved;		/* 1 when name is a symbol, 0 when it is a fallback label */
 	uint32_t inlined;	/* 1: a function inlined into the next frame of its stacks,
 				 * at the same address (DWARF); several frames, one location */
