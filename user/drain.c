@@ -88,7 +88,8 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp, size_t s
 	if (!ps && d->py)
 		python_sample_seen(d->py, smp->pid, smp->time_ns);
 	if (ps && d->py && d->merged) {
-		nu = python_merge(d->py, smp->pid, uips, nu, ps, d->merged, MERGED_MAX);
+		nu = python_merge(d->py, smp->pid, smp->time_ns, uips, nu, ps, d->merged,
+				  MERGED_MAX);
 		uips = d->merged;
 	}
 	memcpy(comm, smp->comm, PB_COMM_LEN);
