@@ -112,6 +112,14 @@ static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *u
 	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
 }
 
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct run *r = ctx;
+
+	sampler_forget_fresh(r->sampler, pid);
+}
+
 static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
 			 const struct pb_build_id_frame *frames, size_t n)
 {
@@ -380,7 +388,7 @@ static void drain(struct run *r)
 	if (err < 0)
 		pr_warn("ring buffer: %s", strerror(-err));
 	/* maps of the processes that appeared, while they most likely live */
-	if (r->sampler && symbolizer_flush(r->sym))
+	if (r->sampler && symbolizer_flush(r->sym, settled, r))
 		pr_debug("memory map snapshots taken");
 	if (r->ucall && ucall_consume(r->ucall) < 0)
 		pr_warn("call ring buffer: %s", strerror(errno));
@@ -585,7 +593,7 @@ static int finish_sampling(struct run *r, struct profile **out)
 {
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
-	symbolizer_flush(r->sym);
+	symbolizer_flush(r->sym, NULL, NULL);
 	*out = collect_profile(r);
 	if (!*out)
 		return -ENOMEM;

@@ -257,6 +257,13 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	free(vals);
 }
 
+void sampler_forget_fresh(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.fresh), &key);
+}
+
 struct stack_store *sampler_store(struct sampler *s)
 {
 	return &s->drain.store;

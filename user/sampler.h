@@ -56,6 +56,8 @@ int sampler_fd(struct sampler *s);
 int sampler_consume(struct sampler *s);
 /* Read the counters now. */
 void sampler_read_counts(struct sampler *s, struct sampler_counts *out);
+/* Stop taking build-ID stacks of @pid (its maps were read). */
+void sampler_forget_fresh(struct sampler *s, pid_t pid);
 /* The stack store (owned by the sampler). */
 struct stack_store *sampler_store(struct sampler *s);
 /* Exec generation of @pid (0 before its first exec seen). */
