@@ -411,14 +411,21 @@ static struct py_code *code_new(struct python *py, uint32_t pid, struct py_proc 
 				uint64_t now_ns)
 {
 	struct py_code *c = calloc(1, sizeof(*c));
+	int err;
 
 	if (!c)
 		return NULL;
 	hashmap_init(&c->line_labels, hash_uint, equal_uint, NULL);
 	c->checked_ns = now_ns;
-	if (code_read((pid_t)pid, p, addr, c) ||
-	    !(c->fn_label = label_get(py, c->qualname, c->filename, (uint32_t)c->firstlineno)))
+	err = code_read((pid_t)pid, p, addr, c);
+	if (!err && !(c->fn_label = label_get(py, c->qualname, c->filename,
+					      (uint32_t)c->firstlineno)))
+		err = -ENOMEM;
+	if (err) {
 		py->counts.code_unreadable++;
+		pr_debug("process %u: code object 0x%llx: %s", pid, (unsigned long long)addr,
+			 err == -EINVAL ? "not a code object" : strerror(-err));
+	}
 	return c;
 }
 
