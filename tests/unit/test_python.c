@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "drain.h"
 #include "python.h"
 #include "python_lines.h"
 
@@ -296,6 +297,48 @@ static void test_merge_reused_address(void **state)
 	assert_string_equal(label(f, 0), "newcomer (c.py:40)");
 }
 
+/* A sample record of this process with its Python part, as BPF writes it. */
+struct py_record {
+	struct pb_sample s;
+	struct pb_py_stack ps;
+};
+
+static void test_drain_python_record(void **state)
+{
+	struct fixture *f = *state;
+	struct py_record *r = calloc(1, sizeof(*r));
+	const struct stack_entry *e;
+	struct drain d;
+
+	assert_non_null(r);
+	r->s.hdr = (struct pb_rec_hdr){ PB_REC_SAMPLE, sizeof(*r) };
+	r->s.pid = r->s.tid = (uint32_t)getpid();
+	r->s.ustack_sz = 2 * 8;
+	r->s.ustack[0] = EVAL + 0x10;
+	r->s.ustack[1] = 0x700;
+	add_frame(f, 0, 0, false);
+	add_frame(f, 2, 0, true);
+	r->ps = f->ps;
+	drain_init(&d, 16, false, NULL);
+	assert_int_equal(drain_set_python(&d, f->py), 0);
+	drain_record(&d, r, sizeof(*r));
+	assert_int_equal(d.records, 1);
+	e = d.store.entries[0];
+	assert_int_equal(e->nuser, 3);	/* leaf, <module>, then the native caller */
+	memcpy(f->out, e->ips, 3 * sizeof(uint64_t));
+	assert_string_equal(label(f, 0), "leaf (a.py:2)");
+	assert_string_equal(label(f, 1), "<module> (main.py:2)");
+	assert_int_equal(f->out[2], 0x700);
+	/* a Python part that claims more frames than BPF can write, or a cut record */
+	r->ps.nframes = PB_PY_MAX_FRAMES + 1;
+	assert_int_equal(drain_record_check(r, sizeof(*r)), 0);
+	r->ps.nframes = 2;
+	r->s.hdr.size = sizeof(*r) - 8;
+	assert_int_equal(drain_record_check(r, sizeof(*r) - 8), 0);
+	drain_release(&d);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_not_python, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_reused_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_python_record, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
