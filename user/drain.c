@@ -129,7 +129,8 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	if (!ps && d->py)
 		python_sample_seen(d->py, smp->pid, smp->time_ns);
 	if (ps && d->py && d->merged) {
-		nu = python_merge(d->py, smp->pid, uips, nu, ps, d->merged, MERGED_MAX);
+		nu = python_merge(d->py, smp->pid, smp->time_ns, uips, nu, ps, d->merged,
+				  MERGED_MAX);
 		uips = d->merged;
 	}
 	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm, pb_sample_kips(smp),
