@@ -117,7 +117,15 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard include/*.h) | $(OUTPUT)/w
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
 		-fno-optimize-sibling-calls -Iinclude -Wall -Wextra -Werror $< -o $@ -lpthread -lm
 
-workloads: $(WORKLOADS)
+# A C program embedding Debian's libpython3.11 (python3.11-dev's embed flags).
+PY_EMBED_CONFIG ?= /usr/bin/python3.11-config
+$(OUTPUT)/workloads/py_embed: tests/workloads/python/embed.c | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
+		$(shell $(PY_EMBED_CONFIG) --includes) $< -o $@ \
+		$(shell $(PY_EMBED_CONFIG) --ldflags --embed)
+
+workloads: $(WORKLOADS) $(OUTPUT)/workloads/py_embed
 
 # libFuzzer targets, one per parser of untrusted input.
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(PROTO_C) $(SKELS) | $(OUTPUT)/fuzz

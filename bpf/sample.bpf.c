@@ -70,6 +70,8 @@ static __always_inline bool is_kthread(void)
 	return t->flags & PF_KTHREAD;
 }
 
+#include "python.bpf.h"
+
 static __always_inline bool is_target(__u32 tgid)
 {
 	__u8 *state;
@@ -117,24 +119,12 @@ static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
 	bpf_ringbuf_submit(b, BPF_RB_NO_WAKEUP);
 }
 
-SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx)
+static __always_inline void fill_sample(struct bpf_perf_event_data *ctx, struct pb_sample *s,
+					__u64 id, __u32 size)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct pb_sample *s;
-
-	if (!is_target(tgid))
-		return 0;
-	count(PB_CNT_SAMPLES);
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		count(PB_CNT_RB_FULL);
-		return 0;
-	}
 	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = tgid;
+	s->hdr.size = size;
+	s->pid = id >> 32;
 	s->tid = (__u32)id;
 	s->time_ns = bpf_ktime_get_ns();
 	s->cpu = bpf_get_smp_processor_id();
@@ -155,8 +145,73 @@ int sample(struct bpf_perf_event_data *ctx)
 		if (buildid_window_ns && s->ustack_sz > 0)
 			buildid_stack(ctx, s);
 	}
-	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
+}
+
+static __always_inline void add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
+
+	if (c)
+		*c += v;
+}
+
+static __always_inline void fill_python(const struct pb_py_proc *py, struct pb_py_stack *ps)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+	struct pb_py_stack *walked = py_walk(py);
+
+	if (!walked) {
+		ps->status = PB_PY_READ_ERR;
+		ps->nframes = 0;
+	} else {
+		bpf_probe_read_kernel(ps, sizeof(*ps), walked);
+	}
+	if (ps->status == PB_PY_NO_TSTATE)
+		count(PB_CNT_PY_NO_TSTATE);
+	else if (ps->status == PB_PY_READ_ERR)
+		count(PB_CNT_PY_READ_ERR);
+	else if (ps->status == PB_PY_TRUNCATED)
+		count(PB_CNT_PY_TRUNCATED);
+	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
+}
+
+static __always_inline void submit(void *rec)
+{
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
 				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	const struct pb_py_proc *py;
+	struct pb_sample *s;
+	const __u32 pysize = sizeof(*s) + sizeof(struct pb_py_stack);
+
+	if (!is_target(tgid))
+		return 0;
+	count(PB_CNT_SAMPLES);
+	py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+	if (py) {
+		s = bpf_ringbuf_reserve(&events, pysize, 0);
+		if (!s) {
+			count(PB_CNT_RB_FULL);
+			return 0;
+		}
+		fill_sample(ctx, s, id, pysize);
+		fill_python(py, (struct pb_py_stack *)(s + 1));
+		submit(s);
+		return 0;
+	}
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		count(PB_CNT_RB_FULL);
+		return 0;
+	}
+	fill_sample(ctx, s, id, sizeof(*s));
+	submit(s);
 	return 0;
 }
 

@@ -41,6 +41,10 @@ enum pb_count {
 	PB_CNT_TASK_RB_FULL,	/* exec/exit/fork record lost */
 	PB_CNT_TARGETS_FULL,	/* forked child not followed: target set full */
 	PB_CNT_BUILDID_RB_FULL,	/* build-ID stack of a young image lost: ring buffer full */
+	PB_CNT_PY_NO_TSTATE,	/* Python process: no thread state matched the thread */
+	PB_CNT_PY_READ_ERR,	/* Python process: reading interpreter memory failed */
+	PB_CNT_PY_TRUNCATED,	/* Python stack deeper than PB_PY_MAX_FRAMES: root cut */
+	PB_CNT_PY_WALK_NS,	/* nanoseconds spent walking Python frames (a cost, not a drop) */
 	PB_CNT_MAX,
 };
 
@@ -50,7 +54,8 @@ struct pb_rec_hdr {
 	__u32 size;	/* bytes of the whole record, header included */
 };
 
-/* One stack sample. Stacks are leaf first. */
+/* One stack sample. Stacks are leaf first. A struct pb_py_stack
+ * (python_bpf.h) follows it in samples of Python processes. */
 struct pb_sample {
 	struct pb_rec_hdr hdr;
 	__u32 pid;		/* tgid */

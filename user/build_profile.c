@@ -98,6 +98,32 @@ static int add_synth(struct build_ctx *c, const char *name)
 	return profile_add_frame(c->p, &f);
 }
 
+/* Frame id of Python frame @ip (a tagged address from python_merge()). */
+static int add_python_frame(struct build_ctx *c, uint64_t ip)
+{
+	struct pframe f = { .kind = PFRAME_USER, .resolved = 1, .module = "[python]" };
+
+	if (!c->bo->py || python_frame(c->bo->py, ip, &f.name, &f.file, &f.line)) {
+		f.name = "[unknown python frame]";
+		f.resolved = 0;
+	}
+	return profile_add_frame(c->p, &f);
+}
+
+/* Symbolize the native addresses among @n user frames; Python frames are left out. */
+static int resolve_user(struct build_ctx *c, const struct stack_entry *e, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!python_is_frame(c->addrs[i]))
+			c->addrs[k++] = c->addrs[i];
+	}
+	if (!k)
+		return 0;
+	return symbolizer_resolve_image(c->sym, (pid_t)e->pid, e->gen, c->addrs, k, c->info);
+}
+
 /*
  * Resolve @n return addresses (leaf first) into frame ids at @ids. Every
  * frame but the leaf is a return address: look up addr - 1, the call.
@@ -116,21 +142,28 @@ static void count_unnamed(struct build_ctx *c, const struct sym_info *si, bool k
 static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
 		      size_t n, bool kernel, uint32_t *ids)
 {
+	size_t k = 0;
 	int err = 0, idx;
 
 	for (size_t i = 0; i < n; i++)
-		c->addrs[i] = ips[i] - (i > 0);
+		c->addrs[i] = python_is_frame(ips[i]) ? ips[i] : ips[i] - (i > 0);
 	if (kernel)
 		err = symbolizer_resolve_kernel(c->sym, c->addrs, n, c->info);
 	else
-		err = symbolizer_resolve_image(c->sym, (pid_t)e->pid, e->gen, c->addrs, n,
-					       c->info);
+		err = resolve_user(c, e, n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
-		count_unnamed(c, &c->info[i], kernel, e->count);
-		c->info[i].module_offset += (i > 0);
-		idx = add_frame(c, &c->info[i], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
+		if (!kernel && python_is_frame(ips[i])) {
+			idx = add_python_frame(c, ips[i]);
+			if (idx < 0)
+				return idx;
+			ids[i] = (uint32_t)idx;
+			continue;
+		}
+		count_unnamed(c, &c->info[k], kernel, e->count);
+		c->info[k].module_offset += (i > 0);
+		idx = add_frame(c, &c->info[k++], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
 		if (idx < 0)
 			return idx;
 		ids[i] = (uint32_t)idx;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "python.h"
 #include "stack_store.h"
 #include "symbolize.h"
 
@@ -16,6 +17,7 @@ struct build_opts {
 	bool process_root;	/* add the process name as the root frame */
 	/* name of image @gen of process @pid, or NULL */
 	const char *(*pid_name)(void *ctx, uint32_t pid, uint32_t gen);
+	const struct python *py;	/* names of Python frames (tagged addresses), or NULL */
 	void *ctx;
 };
 

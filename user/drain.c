@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,16 @@ uint32_t drain_pid_gen(const struct drain *d, uint32_t pid)
 	return pid_state(d, pid) >> PID_GEN_SHIFT;
 }
 
+/* A sample alone, or followed by its Python frames (at most PB_PY_MAX_FRAMES). */
+static bool sample_size_ok(const struct pb_sample *smp, size_t size)
+{
+	const struct pb_py_stack *ps = (const void *)(smp + 1);
+
+	if (size == sizeof(*smp))
+		return true;
+	return size == sizeof(*smp) + sizeof(*ps) && ps->nframes <= PB_PY_MAX_FRAMES;
+}
+
 int drain_record_check(const void *data, size_t size)
 {
 	const struct pb_rec_hdr *h = data;
@@ -31,7 +42,7 @@ int drain_record_check(const void *data, size_t size)
 		return 0;
 	switch (h->kind) {
 	case PB_REC_SAMPLE:
-		if (size != sizeof(*smp) || !smp->pid || smp->ustack_sz > (int)sizeof(smp->ustack) ||
+		if (!sample_size_ok(smp, size) || !smp->pid || smp->ustack_sz > (int)sizeof(smp->ustack) ||
 		    smp->kstack_sz > (int)sizeof(smp->kstack) ||
 		    (smp->ustack_sz > 0 && smp->ustack_sz % 8) ||
 		    (smp->kstack_sz > 0 && smp->kstack_sz % 8))
@@ -62,14 +73,24 @@ static uint32_t note_pid(struct drain *d, uint32_t pid, const char *comm)
 	return st >> PID_GEN_SHIFT;
 }
 
-static void handle_sample(struct drain *d, const struct pb_sample *smp)
+#define MERGED_MAX (PB_MAX_STACK + PB_PY_MAX_FRAMES)
+
+static void handle_sample(struct drain *d, const struct pb_sample *smp, size_t size)
 {
+	const struct pb_py_stack *ps = size > sizeof(*smp) ? (const void *)(smp + 1) : NULL;
+	const uint64_t *uips = (const uint64_t *)smp->ustack;
 	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
 	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
 	char comm[PB_COMM_LEN + 1];
 	uint32_t gen;
 	int err;
 
+	if (!ps && d->py)
+		python_sample_seen(d->py, smp->pid, smp->time_ns);
+	if (ps && d->py && d->merged) {
+		nu = python_merge(d->py, smp->pid, uips, nu, ps, d->merged, MERGED_MAX);
+		uips = d->merged;
+	}
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	gen = note_pid(d, smp->pid, comm);
@@ -77,7 +98,7 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 		d->hooks.on_sample(d->hooks.ctx, smp->pid, gen, (const uint64_t *)smp->ustack, nu);
 	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm,
 			      (const uint64_t *)smp->kstack, nk,
-			      (const uint64_t *)smp->ustack, nu, 1);
+			      uips, nu, 1);
 	if (err)
 		d->store_full++;
 }
@@ -151,7 +172,7 @@ int drain_record(void *ctx, void *data, size_t size)
 	}
 	if (kind == PB_REC_SAMPLE) {
 		d->records++;
-		handle_sample(d, data);
+		handle_sample(d, data, size);
 	} else if (kind == PB_REC_BUILDID) {
 		handle_buildid(d, data);
 	} else {
@@ -171,8 +192,19 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 		d->hooks = *hooks;
 }
 
+int drain_set_python(struct drain *d, struct python *py)
+{
+	if (py && !d->merged)
+		d->merged = calloc(MERGED_MAX, sizeof(*d->merged));
+	if (py && !d->merged)
+		return -ENOMEM;
+	d->py = py;
+	return 0;
+}
+
 void drain_release(struct drain *d)
 {
+	free(d->merged);
 	stack_store_release(&d->store);
 	hashmap_release(&d->pids);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "python.h"
 #include "profiling_bpf.h"
 #include "stack_store.h"
 
@@ -53,6 +54,8 @@ struct drain {
 	uint64_t records;	/* sample records stored or counted */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
+	struct python *py;	/* Python frames merged when set (not owned) */
+	uint64_t *merged;	/* scratch: a user stack with its Python frames */
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
@@ -64,6 +67,8 @@ void drain_release(struct drain *d);
 int drain_record(void *ctx, void *data, size_t size);
 /* Current generation of @pid (0 before its first fork or exec seen). */
 uint32_t drain_pid_gen(const struct drain *d, uint32_t pid);
+/* Merge the Python frames of samples through @py (NULL: none); 0 or -ENOMEM. */
+int drain_set_python(struct drain *d, struct python *py);
 /* Check one raw record; returns its kind, or 0 when it is malformed. */
 int drain_record_check(const void *data, size_t size);
 

@@ -22,6 +22,9 @@ struct kallsyms {
 	size_t ntext;		/* text symbols read */
 	size_t nonzero;		/* of them, with a non-zero address */
 	uint32_t last_module;	/* parser state: the previous line's module string */
+	int borrowed;		/* tab's arrays point into cache data, not malloc'd */
+	void *map;		/* the mapped cache file they point into, or NULL */
+	size_t map_len;
 };
 
 /* Parse @len bytes of kallsyms text into @ks and sort it. 0 or -errno. */
@@ -43,7 +46,11 @@ void kallsyms_release(struct kallsyms *ks);
 int kallsyms_load_cached(struct kallsyms *ks, const char *dir);
 /* The cache key of the running kernel into @key[@len]. 0 or -errno. */
 int kallsyms_cache_key(char *key, size_t len);
-/* Fill @ks from cache file content @data[@len] made under @key; -EINVAL when it does not fit. */
+/*
+ * Fill @ks from cache file content @data[@len] made under @key, pointing into
+ * @data (which must outlive @ks and be 8-byte aligned); -EINVAL when it does
+ * not fit.
+ */
 int kallsyms_cache_parse(struct kallsyms *ks, const void *data, size_t len, const char *key);
 
 #endif

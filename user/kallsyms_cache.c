@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,14 +103,9 @@ int kallsyms_cache_parse(struct kallsyms *ks, const void *data, size_t len, cons
 	if (check_syms((const struct symtab_sym *)body, h->nsyms, h->strs_len))
 		return -EINVAL;
 	memset(ks, 0, sizeof(*ks));
-	ks->tab.syms = malloc(syms_bytes ? syms_bytes : 1);
-	ks->tab.strs = malloc(h->strs_len);
-	if (!ks->tab.syms || !ks->tab.strs) {
-		kallsyms_release(ks);
-		return -ENOMEM;
-	}
-	memcpy(ks->tab.syms, body, syms_bytes);
-	memcpy(ks->tab.strs, body + syms_bytes, h->strs_len);
+	ks->borrowed = 1;
+	ks->tab.syms = (struct symtab_sym *)body;
+	ks->tab.strs = (char *)body + syms_bytes;
 	ks->tab.n = ks->tab.cap = h->nsyms;
 	ks->tab.strs_len = ks->tab.strs_cap = h->strs_len;
 	ks->ntext = h->ntext;
@@ -132,12 +128,11 @@ static int dir_safe(const char *dir)
 	return 0;
 }
 
-/* Read the cache file at @path into a buffer; -errno when missing or not safe. */
-static int read_cache(const char *path, char **buf, size_t *len)
+/* Map the cache file at @path read-only; -errno when missing or not safe. */
+static int map_cache(const char *path, void **map, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
-	ssize_t n;
 	int err = 0;
 
 	if (fd < 0)
@@ -147,19 +142,13 @@ static int read_cache(const char *path, char **buf, size_t *len)
 	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
 		 st.st_size < (off_t)sizeof(struct cache_hdr) || st.st_size > (256 << 20))
 		err = -EPERM;
-	*buf = err ? NULL : malloc((size_t)st.st_size);
-	if (!err && !*buf)
-		err = -ENOMEM;
 	if (!err) {
-		n = read(fd, *buf, (size_t)st.st_size);
-		err = n == st.st_size ? 0 : (n < 0 ? -errno : -EIO);
 		*len = (size_t)st.st_size;
+		*map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (*map == MAP_FAILED)
+			err = -errno;
 	}
 	close(fd);
-	if (err) {
-		free(*buf);
-		*buf = NULL;
-	}
 	return err;
 }
 
@@ -206,8 +195,9 @@ static int addresses_shown(void)
 
 int kallsyms_load_cached(struct kallsyms *ks, const char *dir)
 {
-	char key[KALLSYMS_KEY_LEN], path[4096], *buf = NULL;
+	char key[KALLSYMS_KEY_LEN], path[4096];
 	struct store_arg arg = { .ks = ks, .key = key };
+	void *map = NULL;
 	size_t len = 0;
 	int err;
 
@@ -216,15 +206,14 @@ int kallsyms_load_cached(struct kallsyms *ks, const char *dir)
 	    dir_safe(dir))
 		return kallsyms_load(ks, NULL);
 	snprintf(path, sizeof(path), "%s/%s", dir, CACHE_NAME);
-	if (!read_cache(path, &buf, &len)) {
-		err = kallsyms_cache_parse(ks, buf, len, key);
-		free(buf);
-		if (!err) {
+	if (!map_cache(path, &map, &len)) {
+		if (!kallsyms_cache_parse(ks, map, len, key)) {
+			ks->map = map;
+			ks->map_len = len;
 			pr_debug("kernel symbols from %s", path);
 			return 0;
 		}
-		if (err == -ENOMEM)
-			return err;
+		munmap(map, len);
 	}
 	err = kallsyms_load(ks, NULL);
 	if (err || kallsyms_hidden(ks) || !ks->tab.strs_len)

@@ -47,6 +47,8 @@ struct options {
 	uint64_t freq;		/* -F, Hz */
 	double duration;	/* -d seconds, 0 = until signal or targets exit */
 	bool no_kernel, no_user, per_thread, no_sample;
+	bool no_python;		/* --no-python: native frames only */
+	bool python_lines;	/* --python-lines: one frame per Python line */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;

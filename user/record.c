@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "output.h"
+#include "python.h"
 #include "router.h"
 #include "sampler.h"
 #include "symbolize.h"
@@ -43,6 +44,7 @@ struct run {
 	struct sampler *sampler;
 	struct ucall_session *ucall;
 	struct symbolizer *sym;
+	struct python *py;		/* Python frames, NULL with --no-python */
 	int epfd;
 	uint64_t start_ns, start_unix_ns, end_ns;
 	bool status_line;
@@ -81,10 +83,23 @@ static int install_signals(void)
 
 /* --- process names and symbolizer snapshots, driven by the drain --- */
 
+/* Give the BPF walker the CPython of @pid, if it runs one. */
+static void find_python(struct run *r, uint32_t pid)
+{
+	int err;
+
+	if (!r->py)
+		return;
+	err = python_discover(r->py, (pid_t)pid);
+	if (err < 0)
+		pr_debug("process %u: cannot look for CPython: %s", pid, strerror(-err));
+}
+
 static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct run *r = ctx;
 
+	find_python(r, pid);
 	symbolizer_image_hint_name(r->sym, (pid_t)pid, gen, comm);
 	if (symbolizer_image_request(r->sym, (pid_t)pid, gen))
 		pr_debug("process %u: no memory to ask for a snapshot", pid);
@@ -95,6 +110,14 @@ static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *u
 	struct run *r = ctx;
 
 	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
+}
+
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct run *r = ctx;
+
+	sampler_forget_fresh(r->sampler, pid);
 }
 
 static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
@@ -110,6 +133,8 @@ static void hook_exec(void *ctx, const struct drain_image *img)
 	struct run *r = ctx;
 
 	symbolizer_image_exe(r->sym, (pid_t)img->pid);
+	if (r->py)
+		python_forget(r->py, (pid_t)img->pid);	/* the next sample looks again */
 	pr_debug("process %u called exec (%s): image %u", img->pid, img->comm, img->gen);
 	if (symbolizer_image_new(r->sym, (pid_t)img->pid, img->gen, img->start_ns, img->comm) ||
 	    symbolizer_image_request(r->sym, (pid_t)img->pid, img->gen))
@@ -131,6 +156,8 @@ static void hook_exit(void *ctx, const struct drain_image *img, bool sampled)
 	struct run *r = ctx;
 
 	symbolizer_image_exit(r->sym, (pid_t)img->pid, img->gen, sampled);
+	if (r->py)
+		python_forget(r->py, (pid_t)img->pid);
 }
 
 static const char *name_of(void *ctx, uint32_t pid, uint32_t gen)
@@ -237,6 +264,13 @@ static int setup_sampler(struct run *r)
 	r->sampler = sampler_open(&cfg, &hooks);
 	if (!r->sampler)
 		return -errno;
+	if (!o->no_python && !o->no_user) {
+		r->py = python_new(&(struct python_opts){ .lines = o->python_lines,
+							  .set_config = sampler_python_config,
+							  .ctx = r->sampler });
+		if (!r->py || sampler_set_python(r->sampler, r->py))
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < r->npids; i++) {
 		err = o->cmd_argv ? sampler_add_command(r->sampler, r->pids[i]) :
 				    sampler_add_target(r->sampler, r->pids[i]);
@@ -245,6 +279,8 @@ static int setup_sampler(struct run *r)
 		/* while it is surely alive; a -- CMD child is snapshotted after exec */
 		if (!o->cmd_argv && (err = symbolizer_snapshot(r->sym, r->pids[i])))
 			pr_debug("cannot snapshot process %d: %s", (int)r->pids[i], strerror(-err));
+		if (!o->cmd_argv)
+			find_python(r, (uint32_t)r->pids[i]);
 	}
 	return 0;
 }
@@ -352,7 +388,7 @@ static void drain(struct run *r)
 	if (err < 0)
 		pr_warn("ring buffer: %s", strerror(-err));
 	/* maps of the processes that appeared, while they most likely live */
-	if (r->sampler && symbolizer_flush(r->sym))
+	if (r->sampler && symbolizer_flush(r->sym, settled, r))
 		pr_debug("memory map snapshots taken");
 	if (r->ucall && ucall_consume(r->ucall) < 0)
 		pr_warn("call ring buffer: %s", strerror(errno));
@@ -471,7 +507,7 @@ static int run_loop(struct run *r)
 
 /* --- tear down: symbolize and write --- */
 
-static int add_counters(struct profile *p, const struct sampler_counts *c)
+static int add_counters(struct run *r, struct profile *p, const struct sampler_counts *c)
 {
 	static const struct {
 		const char *name;
@@ -483,6 +519,10 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
 		{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
+		{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
+		{ "python_read_errors", PB_CNT_PY_READ_ERR },
+		{ "python_truncated", PB_CNT_PY_TRUNCATED },
+		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -493,6 +533,12 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	if (r->py) {
+		struct python_counts pc;
+
+		python_counts(r->py, &pc);
+		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
+	}
 	if (err || !lost)
 		return err;
 	/* lost samples stay visible in every format, as their own stack */
@@ -510,6 +556,7 @@ static struct profile *collect_profile(struct run *r)
 		.freq_hz = r->o->freq,
 		.process_root = r->o->all,
 		.pid_name = name_of,
+		.py = r->py,
 		.ctx = r,
 	};
 	struct sampler_counts c;
@@ -527,7 +574,7 @@ static struct profile *collect_profile(struct run *r)
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
 	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
-	if (add_counters(p, &c)) {
+	if (add_counters(r, p, &c)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
 		return NULL;
@@ -546,7 +593,7 @@ static int finish_sampling(struct run *r, struct profile **out)
 {
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
-	symbolizer_flush(r->sym);
+	symbolizer_flush(r->sym, NULL, NULL);
 	*out = collect_profile(r);
 	if (!*out)
 		return -ENOMEM;
@@ -596,6 +643,7 @@ static void teardown(struct run *r)
 	child_abort(&r->child);
 	ucall_free(r->ucall);
 	sampler_free(r->sampler);
+	python_free(r->py);
 	symbolizer_free(r->sym);
 	for (size_t i = 0; i < r->npids; i++) {
 		if (r->pidfds[i] >= 0)

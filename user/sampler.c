@@ -54,7 +54,8 @@ static unsigned long max_sample_rate(void)
  */
 static __u32 ring_size(uint64_t freq)
 {
-	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
+	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() *
+			(sizeof(struct pb_sample) + sizeof(struct pb_py_stack)) / 2;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
 	__u32 size = 1 << 20;
@@ -111,6 +112,21 @@ err_free:
 	sampler_free(s);
 	errno = -err;
 	return NULL;
+}
+
+int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *cfg)
+{
+	struct sampler *s = sampler;
+	int fd = bpf_map__fd(s->skel->maps.py_procs);
+
+	if (!cfg)
+		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &pid, cfg, BPF_ANY) ? -errno : 0;
+}
+
+int sampler_set_python(struct sampler *s, struct python *py)
+{
+	return drain_set_python(&s->drain, py);
 }
 
 static int add_target(struct sampler *s, pid_t pid, __u8 state)
@@ -239,6 +255,13 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 			out->bpf[i] += vals[c];
 	}
 	free(vals);
+}
+
+void sampler_forget_fresh(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.fresh), &key);
 }
 
 struct stack_store *sampler_store(struct sampler *s)

@@ -56,10 +56,16 @@ int sampler_fd(struct sampler *s);
 int sampler_consume(struct sampler *s);
 /* Read the counters now. */
 void sampler_read_counts(struct sampler *s, struct sampler_counts *out);
+/* Stop taking build-ID stacks of @pid (its maps were read). */
+void sampler_forget_fresh(struct sampler *s, pid_t pid);
 /* The stack store (owned by the sampler). */
 struct stack_store *sampler_store(struct sampler *s);
 /* Exec generation of @pid (0 before its first exec seen). */
 uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid);
+/* Install (@cfg) or remove (NULL) the Python walker configuration of @pid (python_config_fn). */
+int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *cfg);
+/* Merge Python frames of samples through @py (not owned; NULL: none). 0 or -ENOMEM. */
+int sampler_set_python(struct sampler *s, struct python *py);
 /* Detach the perf events (stop sampling) but keep the store. Accepts NULL. */
 void sampler_detach(struct sampler *s);
 /* Free everything. Accepts NULL. */

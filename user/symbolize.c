@@ -95,6 +95,7 @@ struct proc {
 	uint64_t start_ns;	/* start_boottime, 0 when unknown */
 	int dead;		/* exited or replaced: /proc/PID is someone else now */
 	int want_snap;		/* a snapshot is asked for at the next flush */
+	int sampled;		/* it has samples with user frames */
 	int snapped;		/* a snapshot was taken (it may have been freed since) */
 	int snap_err;		/* why the last snapshot failed, or 0 */
 	struct snap *snap;	/* NULL until taken, or after freeing */
@@ -783,7 +784,10 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
 	struct proc *p = proc_current(s, pid);
 	const struct snap *sn;
 
-	if (!n || !p || p->gen != gen || p->dead || p->want_snap)
+	if (!n || !p || p->gen != gen || p->dead)
+		return 0;
+	p->sampled = 1;
+	if (p->want_snap)
 		return 0;
 	sn = proc_snap(p);
 	if (sn && snap_covers(sn, ips[0]) && snap_covers(sn, ips[n - 1]))
@@ -793,7 +797,7 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
 	return request(s, pid, gen, 1);
 }
 
-size_t symbolizer_flush(struct symbolizer *s)
+size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t pid), void *ctx)
 {
 	size_t i, taken = 0;
 	struct proc *p;
@@ -804,8 +808,11 @@ size_t symbolizer_flush(struct symbolizer *s)
 		/* exec'd again since: /proc shows a later image, not this one */
 		if (p->dead || proc_current(s, p->pid) != p)
 			continue;
-		if (!proc_snapshot(s, p))
-			taken++;
+		if (proc_snapshot(s, p))
+			continue;
+		taken++;
+		if (p->sampled && settled)
+			settled(ctx, p->pid);
 	}
 	s->npending = 0;
 	return taken;

@@ -97,9 +97,10 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
 /*
  * Take the snapshots asked for, of the images that are still their PID's
  * current one (a later exec makes /proc show another image). Returns how
- * many were taken.
+ * many were taken. @settled (may be NULL) hears of each image that has
+ * samples and now has the maps they need: it needs no build-ID stacks more.
  */
-size_t symbolizer_flush(struct symbolizer *s);
+size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t pid), void *ctx);
 /*
  * Frames @ips[@n] of image @gen of @pid as the kernel named them (build ID and
  * file offset): they resolve even when the image's maps were never read.
