@@ -34,7 +34,7 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -lm
+LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -lm -lcurl -lpthread
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

@@ -17,6 +17,11 @@ const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 const volatile bool follow_forks = true;
 const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
+const volatile __u32 ncgroups = 0;	/* > 0: only tasks under cgroups[0..ncgroups) */
+const volatile bool exec_events_all = false;	/* exec records of every process (--comm) */
+
+/* Set by user space to pause sampling without detaching; checked first. */
+volatile bool paused = false;
 
 /* Samples are submitted without waking the reader, which drains on a timer;
  * past this much unread data (a quarter of the ring, set by the loader) the
@@ -34,6 +39,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, PB_MAX_CGROUPS);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroups SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -59,9 +71,23 @@ static __always_inline bool is_kthread(void)
 	return t->flags & PF_KTHREAD;
 }
 
+/* The current task lies in (or below) one of the selected cgroups. */
+static __always_inline bool in_cgroups(void)
+{
+	for (__u32 i = 0; i < PB_MAX_CGROUPS; i++) {
+		if (i >= ncgroups)
+			break;
+		if (bpf_current_task_under_cgroup(&cgroups, i) == 1)
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool is_target(__u32 tgid)
 {
 	if (tgid == self_pid)
+		return false;
+	if (ncgroups && !in_cgroups())
 		return false;
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
@@ -75,7 +101,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32;
 	struct pb_sample *s;
 
-	if (!is_target(tgid))
+	if (paused || !is_target(tgid))
 		return 0;
 	count(PB_CNT_SAMPLES);
 	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
@@ -146,7 +172,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (!is_target(p->tgid))
+	if (!is_target(p->tgid) && !(exec_events_all && p->tgid != self_pid))
 		return 0;
 	task_event(PB_REC_EXEC, p->tgid, 0, p->comm);
 	return 0;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,13 +65,22 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 {
 	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
 	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
-	uint32_t gen = note_pid(d, smp->pid);
+	struct stack_store *st = &d->store;
 	char comm[PB_COMM_LEN + 1];
+	uint32_t gen;
 	int err;
+
+	if (smp->time_ns < d->floor_ns) {
+		d->late++;
+		return;
+	}
+	if (d->after && smp->time_ns >= d->split_ns)
+		st = d->after;
+	gen = note_pid(d, smp->pid);
 
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
-	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm,
+	err = stack_store_add(st, smp->pid, smp->tid, gen, comm,
 			      (const uint64_t *)smp->kstack, nk,
 			      (const uint64_t *)smp->ustack, nu, 1);
 	if (err)
@@ -128,6 +138,26 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 	hashmap_init(&d->pids, hash_uint, equal_uint, NULL);
 	if (hooks)
 		d->hooks = *hooks;
+}
+
+int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ctx)
+{
+	struct hashmap fresh;
+	const struct hashmap_entry *e;
+
+	hashmap_init(&fresh, hash_uint, equal_uint, NULL);
+	for (size_t i = 0; i < d->pids.cap; i++) {
+		e = &d->pids.slots[i];
+		if (!e->key || !keep(ctx, (uint32_t)(uintptr_t)e->key))
+			continue;
+		if (hashmap_set(&fresh, e->key, e->value & ~(uintptr_t)PID_SEEN)) {
+			hashmap_release(&fresh);
+			return -ENOMEM;
+		}
+	}
+	hashmap_release(&d->pids);
+	d->pids = fresh;
+	return 0;
 }
 
 void drain_release(struct drain *d)

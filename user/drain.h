@@ -30,6 +30,11 @@ struct drain {
 	uint64_t records;	/* sample records stored or counted */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
+	/* intervals (agent): samples at or after split_ns go to *after, not to store;
+	 * samples before floor_ns belong to a closed interval: counted in late */
+	uint64_t split_ns, floor_ns;
+	struct stack_store *after;
+	uint64_t late;
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
@@ -41,6 +46,11 @@ void drain_release(struct drain *d);
 int drain_record(void *ctx, void *data, size_t size);
 /* Exec generation of @pid (0 before its first exec seen). */
 uint32_t drain_pid_gen(const struct drain *d, uint32_t pid);
+/*
+ * Keep only the pids @keep says are alive and clear their "seen" state, so
+ * the next sample of each calls on_new_pid again. Returns 0 or -ENOMEM.
+ */
+int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ctx);
 /* Check one raw record; returns its kind, or 0 when it is malformed. */
 int drain_record_check(const void *data, size_t size);
 

@@ -25,6 +25,9 @@ struct sampler_config {
 	bool per_thread;	/* keep threads apart in the store */
 	bool follow_forks;	/* children of targets become targets */
 	size_t max_stacks;	/* bound of the store */
+	const int *cgroup_fds;	/* only tasks under these cgroup v2 dirs (open fds) */
+	size_t ncgroups;	/* at most PB_MAX_CGROUPS */
+	bool exec_events_all;	/* exec records of every process, not only targets */
 };
 
 
@@ -42,6 +45,8 @@ struct sampler;
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks);
 /* Add a target process (tgid) before or while sampling. Returns 0 or -errno. */
 int sampler_add_target(struct sampler *s, pid_t pid);
+/* Remove a target (it exited). Returns 0 or -errno (-ENOENT when absent). */
+int sampler_remove_target(struct sampler *s, pid_t pid);
 /* Open the perf events and attach. Returns 0 or -errno after a one-line error. */
 int sampler_attach(struct sampler *s);
 /* The ring buffer's epoll fd. */
@@ -54,6 +59,12 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out);
 struct stack_store *sampler_store(struct sampler *s);
 /* Exec generation of @pid (0 before its first exec seen). */
 uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid);
+/* The drain (owned by the sampler): the agent splits intervals through it. */
+struct drain *sampler_drain(struct sampler *s);
+/* Pause or resume sampling without detaching (a flag the BPF program reads first). */
+void sampler_set_paused(struct sampler *s, bool paused);
+/* Run time and count of the sampler's BPF programs (kernel.bpf_stats_enabled=1). */
+void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt);
 /* Detach the perf events (stop sampling) but keep the store. Accepts NULL. */
 void sampler_detach(struct sampler *s);
 /* Free everything. Accepts NULL. */
