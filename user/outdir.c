@@ -18,7 +18,7 @@
 #include "output.h"
 
 #define SUFFIX ".pb.gz"
-#define STAMP_LEN 19	/* 20261130T123456.789Z */
+#define STAMP_LEN 20	/* 20261130T123456.789Z */
 
 int outdir_prepare(const char *dir)
 {

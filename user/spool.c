@@ -58,7 +58,7 @@ static void append(struct spool *sp, struct spool_item *it)
 		sp->head = it;
 	sp->tail = it;
 	sp->nitems++;
-	sp->bytes += it->len;
+	sp->bytes += it->size;
 }
 
 /* Unlink @it (found by walking from the head) and free it. Lock held. */
@@ -76,7 +76,7 @@ static void unlink_item(struct spool *sp, struct spool_item *it, bool remove_fil
 	if (sp->tail == it)
 		sp->tail = prev;
 	sp->nitems--;
-	sp->bytes -= it->len;
+	sp->bytes -= it->size;
 	if (remove_file && it->path)
 		unlink(it->path);
 	item_free(it);
@@ -96,7 +96,7 @@ static void make_room(struct spool *sp, size_t need)
 		next = it->next;
 		if (!it->busy) {
 			sp->dropped++;
-			sp->dropped_bytes += it->len;
+			sp->dropped_bytes += it->size;
 			pr_warn("spool full (%llu bytes): dropped the profile of %s",
 				(unsigned long long)sp->limit, it->meta);
 			unlink_item(sp, it, true);
@@ -140,15 +140,22 @@ static int item_store(struct spool *sp, struct spool_item *it, const void *body)
 	return output_write_atomic(path, write_spool_file, &a);
 }
 
+/* What an item costs: the size of its spool file. */
+static size_t item_size(const char *meta, size_t len)
+{
+	return strlen(MAGIC) + strlen(meta) + 1 + len;
+}
+
 int spool_put(struct spool *sp, const char *meta, const void *body, size_t len)
 {
+	size_t size = item_size(meta, len);
 	struct spool_item *it;
 	int err;
 
-	if (len > sp->limit) {
+	if (size > sp->limit) {
 		pthread_mutex_lock(&sp->lock);
 		sp->dropped++;
-		sp->dropped_bytes += len;
+		sp->dropped_bytes += size;
 		pthread_mutex_unlock(&sp->lock);
 		pr_warn("profile of %zu bytes is larger than the spool: dropped", len);
 		return -EFBIG;
@@ -159,9 +166,10 @@ int spool_put(struct spool *sp, const char *meta, const void *body, size_t len)
 		return -ENOMEM;
 	}
 	it->len = len;
+	it->size = size;
 	pthread_mutex_lock(&sp->lock);
 	it->seq = sp->next_seq++;
-	make_room(sp, len);
+	make_room(sp, size);
 	pthread_mutex_unlock(&sp->lock);
 	err = item_store(sp, it, body);	/* outside the lock: disk I/O */
 	if (err) {
@@ -169,7 +177,7 @@ int spool_put(struct spool *sp, const char *meta, const void *body, size_t len)
 		return err;
 	}
 	pthread_mutex_lock(&sp->lock);
-	make_room(sp, len);
+	make_room(sp, size);
 	append(sp, it);
 	pthread_cond_broadcast(&sp->cond);
 	pthread_mutex_unlock(&sp->lock);
@@ -254,6 +262,7 @@ static void load_one(struct spool *sp, const char *name)
 		it->meta = strndup(meta, mlen);
 		it->path = strdup(path);
 		it->len = blen;
+		it->size = len;
 		it->seq = strtoull(name, NULL, 10);
 	}
 	free(data);
@@ -263,7 +272,7 @@ static void load_one(struct spool *sp, const char *name)
 	}
 	if (it->seq >= sp->next_seq)
 		sp->next_seq = it->seq + 1;
-	make_room(sp, it->len);
+	make_room(sp, it->size);
 	append(sp, it);
 }
 

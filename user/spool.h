@@ -20,6 +20,7 @@ struct spool_item {
 	char *meta;		/* the push's query string (one line, no '\n') */
 	void *body;		/* the gzip'd pprof, in memory mode; NULL in directory mode */
 	size_t len;		/* bytes of the body */
+	size_t size;		/* what it costs the spool: body, meta and header */
 	char *path;		/* its file, in directory mode */
 	bool busy;		/* being sent: never dropped */
 	struct spool_item *next;
@@ -30,7 +31,7 @@ struct spool {
 	pthread_cond_t cond;		/* signalled on put and on stop */
 	struct spool_item *head, *tail;
 	size_t nitems;
-	uint64_t bytes;			/* bodies queued */
+	uint64_t bytes;			/* size of the items queued (a spool file's size) */
 	uint64_t limit;			/* bound on bytes */
 	char *dir;			/* NULL: in memory */
 	uint64_t next_seq;
@@ -48,7 +49,7 @@ int spool_init(struct spool *sp, const char *dir, uint64_t limit);
 void spool_release(struct spool *sp);
 /*
  * Queue a copy of @body with @meta, dropping the oldest idle items while it
- * does not fit. Returns 0, -EFBIG when @len alone exceeds the limit (counted
+ * does not fit. Returns 0, -EFBIG when it alone exceeds the limit (counted
  * as dropped), or -errno.
  */
 int spool_put(struct spool *sp, const char *meta, const void *body, size_t len);
