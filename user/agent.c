@@ -732,6 +732,8 @@ int cmd_agent(int argc, char **argv)
 		agent_options_release(&a.o);
 		return err > 0 ? 0 : 2;
 	}
+	/* the agent logs a line per interval (info) unless -q */
+	log_level = a.o.verbose ? (a.o.verbose > 1 ? LOG_DEBUG + 1 : LOG_DEBUG) : LOG_INFO;
 	a.real_off = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		pr_err("cannot initialise libcurl");

@@ -398,6 +398,7 @@ static int apply_pair(struct agent_options *o, const struct pair *p)
 static int apply_pairs(struct agent_options *o, const struct pairs *ps)
 {
 	int last[NOPTS], err;
+	bool cleared[NOPTS] = { false };
 	size_t k;
 
 	for (k = 0; k < NOPTS; k++)
@@ -411,9 +412,9 @@ static int apply_pairs(struct agent_options *o, const struct pairs *ps)
 		k = (size_t)(p->opt - opts);
 		if (list && p->source != last[k])
 			continue;
-		if (list && last[k] >= 0) {
-			clear_list(o, p->opt);
-			last[k] = -2;	/* cleared once; the source's pairs append */
+		if (list && !cleared[k]) {
+			clear_list(o, p->opt);	/* once; the source's pairs append */
+			cleared[k] = true;
 		}
 		err = apply_pair(o, p);
 		if (err)
@@ -688,9 +689,5 @@ int agent_options_parse(struct agent_options *o, int argc, char **argv)
 		return err;
 	if (!o->config && config && *config)
 		o->config = strdup(config);
-	if (o->verbose)
-		log_level = o->verbose > 1 ? LOG_DEBUG + 1 : LOG_DEBUG;
-	else if (!o->quiet && log_level < LOG_INFO)
-		log_level = LOG_INFO;
 	return check_options(o);
 }

@@ -46,6 +46,8 @@ static bool find_pod(const char *s, const char *end, char *out)
 	static const int groups[] = { 8, 4, 4, 4, 12 };
 	const char *p = memmem(s, (size_t)(end - s), "kubepods", 8);
 
+	char uid[37];
+
 	while (p && (p = memmem(p, (size_t)(end - p), "pod", 3))) {
 		const char *u = p + 3;
 		size_t n = 0;
@@ -54,18 +56,19 @@ static bool find_pod(const char *s, const char *end, char *out)
 		for (g = 0; g < 5; g++) {
 			if (hex_run(u, end) < (size_t)groups[g])
 				break;
-			memcpy(out + n, u, (size_t)groups[g]);
+			memcpy(uid + n, u, (size_t)groups[g]);
 			n += (size_t)groups[g];
 			u += groups[g];
 			if (g < 4) {
 				if (u >= end || (*u != '-' && *u != '_'))
 					break;
-				out[n++] = '-';
+				uid[n++] = '-';
 				u++;
 			}
 		}
 		if (g == 5 && (u == end || *u == '/' || *u == '.')) {
-			out[n] = '\0';
+			uid[n] = '\0';
+			memcpy(out, uid, n + 1);
 			return true;
 		}
 		p += 3;
