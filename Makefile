@@ -3,7 +3,7 @@
 #   make            build the CLI (build/profiling-bpf)
 #   make check      build with -Werror, run unit, sanitizer and integration tests
 #   make SAN=1      build user space with ASan+UBSan (into build/san)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (also the agent's systemd unit, SYSTEMD_UNIT_DIR)
 
 OUTPUT ?= build
 ifeq ($(SAN),1)
@@ -14,6 +14,7 @@ BPF_OUT := $(OUTPUT)/bpf
 # <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> is multiarch
 BPF_SYS_INCLUDES := -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 PREFIX ?= /usr/local
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 VERSION := 0.1.0
 
 CC ?= gcc
@@ -154,6 +155,10 @@ install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/profiling-bpf
 	install -m 0644 include/profiling.h $(DESTDIR)$(PREFIX)/include/profiling.h
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' tools/profiling-bpf-agent.service > \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/profiling-bpf-agent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/profiling-bpf-agent.service
 
 format:
 	clang-format -i bpf/*.c user/*.c user/*.h include/*.h tests/unit/*.c tests/workloads/*.c

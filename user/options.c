@@ -51,6 +51,7 @@ static const char usage_text[] =
 	"Usage: profiling-bpf [record] (-p PID[,PID...] | -a | [--] CMD [ARGS...]) [options]\n"
 	"       profiling-bpf report FILE [-o OUT] [--top N]\n"
 	"       profiling-bpf list [-p PID | BINARY] [GLOB]\n"
+	"       profiling-bpf agent ... (continuous profiling: agent --help)\n"
 	"\n"
 	"Sample on-CPU stacks (and time selected functions exactly) of processes.\n"
 	"\n"

@@ -9,7 +9,7 @@
 CASES="agent_push_requests agent_push_windows_contiguous agent_push_split_70_30
 agent_sighup_relabels agent_metrics agent_outage_all_arrive_in_order agent_spool_limit_counted
 agent_pause_resume agent_output_dir_retention agent_cgroup_selects agent_comm_short_lived
-agent_bad_config"
+agent_bad_config agent_least_privilege"
 skip_unless_ready $CASES || exit 0
 
 RECV=tests/integration/agent_receiver.py
@@ -426,7 +426,43 @@ t_bad_config() {
 	pass $name
 }
 
+# --- as nobody with only the capabilities the systemd unit grants ---
+
+t_least_privilege() {
+	local name=agent_least_privilege dir caps split_pid a b
+
+	caps=$(sed -n 's/^AmbientCapabilities=//p' tools/profiling-bpf-agent.service |
+	       tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+	if ! command -v setpriv >/dev/null || [ -z "$caps" ]; then
+		skip $name "no setpriv or no capabilities in the unit"
+		return
+	fi
+	dir=$TMP/nobody
+	mkdir -m 0777 "$dir"
+	cp "$PB" "$dir/profiling-bpf"
+	bg_start split8 "$WL/split" 30
+	split_pid=$BG_PID
+	"$PB" agent --help >/dev/null
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="$caps" --ambient-caps="$caps" \
+		"$dir/profiling-bpf" agent -p "$split_pid" -i 1 --output-dir "$dir/out" \
+		>"$TMP/nobody.out" 2>"$TMP/nobody.err" </dev/null &
+	AGENT_PID=$!
+	BG_PIDS+=("$AGENT_PID")
+	sleep 3.5
+	agent_stop nobody
+	kill "$split_pid" 2>/dev/null
+	read -r a b < <(func_share "$dir/out" func_a func_b)
+	if [ "$AGENT_RC" -ne 0 ]; then
+		fail $name "exit $AGENT_RC as nobody with $caps: $(tail -2 "$TMP/nobody.err" | paste -s -d'|')"
+	elif [ "$((a + b))" -eq 0 ]; then
+		fail $name "no samples of func_a/func_b symbolized as nobody with $caps"
+	else
+		pass $name
+	fi
+}
+
 t_bad_config
+t_least_privilege
 t_push
 t_outage
 t_spool_limit
