@@ -149,7 +149,9 @@ static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child, const
 	e->child_pid = child;
 	e->time_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(e->comm, comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	/* like samples: the reader drains on its timer, no wakeup per event */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
+				      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -172,6 +174,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	if (paused && all_tasks)	/* nothing to follow while paused */
+		return 0;
 	if (!is_target(p->tgid) && !(exec_events_all && p->tgid != self_pid))
 		return 0;
 	task_event(PB_REC_EXEC, p->tgid, 0, p->comm);
@@ -182,7 +186,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	/* only the last thread of a process ends it */
-	if (p->pid != p->tgid || !is_target(p->tgid))
+	if (p->pid != p->tgid || (paused && all_tasks) || !is_target(p->tgid))
 		return 0;
 	task_event(PB_REC_EXIT, p->tgid, 0, p->comm);
 	return 0;

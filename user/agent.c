@@ -195,6 +195,20 @@ static bool pid_alive(void *ctx, uint32_t pid)
 	return !kill((pid_t)pid, 0) || errno == EPERM;
 }
 
+/* Mark processes that are gone as exited now. */
+static void procs_prune_dead(struct agent *a)
+{
+	struct aproc *pr;
+
+	for (size_t i = 0; i < a->procs.cap; i++) {
+		if (!a->procs.slots[i].key)
+			continue;
+		pr = (struct aproc *)a->procs.slots[i].value;
+		if (!pr->exit_ns && !pid_alive(a, pr->pid))
+			pr->exit_ns = now_ns(CLOCK_MONOTONIC);
+	}
+}
+
 /*
  * The symbolizer keeps every string it handed out: renew it every
  * SYM_RENEW_NS so its memory stays bounded. Live processes are
@@ -523,7 +537,7 @@ static void counts_delta(const struct sampler_counts *now, const struct sampler_
 static void close_interval(struct agent *a, uint64_t now)
 {
 	struct drain *d = sampler_drain(a->sampler);
-	uint64_t start = a->win_start, end = a->win_end, late0 = d->late;
+	uint64_t start = a->win_start, end = a->win_end;
 	struct sampler_counts c, delta;
 	struct stack_store closed;
 	struct health h;
@@ -540,6 +554,8 @@ static void close_interval(struct agent *a, uint64_t now)
 	a->win_end = next_boundary(a, now > end ? now : end);
 	d->floor_ns = end;
 	d->split_ns = a->win_end;
+	a->late_reported = d->late - a->late_seen;
+	a->late_seen = d->late;
 	n = agent_emit(a, &closed, start, end, &delta);
 	if (n < 0) {
 		pr_warn("cannot write the profile of the interval: %s", strerror(-n));
@@ -548,7 +564,7 @@ static void close_interval(struct agent *a, uint64_t now)
 	health_read(a, &h, (double)(end - start) / 1e9);
 	h.samples = closed.total;
 	h.lost = delta.bpf[PB_CNT_RB_FULL] + delta.bad_records + delta.store_full;
-	h.late = d->late - late0;
+	h.late = a->late_reported;
 	h.profiles = n > 0 ? (uint64_t)n : 0;
 	stack_store_release(&closed);
 	a->tot.intervals++;
@@ -571,6 +587,9 @@ static void set_paused(struct agent *a, bool paused)
 		return;
 	a->paused = paused;
 	sampler_set_paused(a->sampler, paused);
+	/* with -a, exits are not reported while paused: forget the dead now */
+	if (!paused)
+		procs_prune_dead(a);
 	pr_info("sampling %s", paused ? "paused (SIGUSR2 resumes)" : "resumed");
 }
 
@@ -661,6 +680,7 @@ static int run_loop(struct agent *a)
 	d->after = &a->next;
 	d->split_ns = a->win_end;
 	a->last_cpu_secs = own_cpu_secs();
+	publish_metrics(a, &(struct health){ 0 });
 	pr_info("%llu Hz, %.0f s intervals%s", (unsigned long long)a->o.freq, a->o.interval,
 		a->paused ? ", paused" : "");
 	while (!sig_stop) {
@@ -678,11 +698,15 @@ static int run_loop(struct agent *a)
 			close_interval(a, now);
 	}
 	pr_info("stopping on signal %d: flushing the current interval", (int)sig_stop);
-	/* the last interval ends now: samples up to here are in it */
+	/* the last interval ends once sampling has stopped: every sample is in it */
+	sampler_detach(a->sampler);
 	now = now_ns(CLOCK_MONOTONIC);
+	if (now > a->win_end) {
+		/* a boundary passed within the grace period: close that interval first */
+		close_interval(a, now);
+	}
 	a->win_end = now;
 	d->split_ns = now;
-	sampler_detach(a->sampler);
 	close_interval(a, now);
 	return 0;
 }

@@ -63,6 +63,8 @@ struct agent {
 	uint64_t last_bpf_ns;
 	double last_cpu_secs;
 	struct agent_totals tot;
+	uint64_t late_seen;		/* drain's late count at the last boundary */
+	uint64_t late_reported;		/* late samples since: in the next profile's counters */
 };
 
 /* Entry point: `agent` and its options in @argv[0..argc). Returns the exit code. */

@@ -96,16 +96,31 @@ static void service_of(struct agent *a, const struct aproc *pr, char *buf, size_
 	}
 }
 
-static int add_counters(struct profile *p, const struct sampler_counts *d)
+static int add_counters(struct agent *a, struct profile *p, const struct sampler_counts *d,
+			bool lost_stack)
 {
+	uint64_t lost = d->bpf[PB_CNT_RB_FULL] + d->bad_records + d->store_full + a->late_reported;
 	int err = profile_set_counter(p, "lost_ringbuf_full", d->bpf[PB_CNT_RB_FULL]);
+	uint32_t id;
+	int idx;
 
 	err = err ?: profile_set_counter(p, "user_stack_errors", d->bpf[PB_CNT_USTACK_ERR]);
 	err = err ?: profile_set_counter(p, "kernel_stack_errors", d->bpf[PB_CNT_KSTACK_ERR]);
 	err = err ?: profile_set_counter(p, "lost_task_events", d->bpf[PB_CNT_TASK_RB_FULL]);
 	err = err ?: profile_set_counter(p, "lost_bad_records", d->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", d->store_full);
-	return err;
+	err = err ?: profile_set_counter(p, "lost_late", a->late_reported);
+	if (lost_stack)	/* the whole selection's profile */
+		err = err ?: profile_set_counter(p, "samples_recorded", d->records);
+	if (err || !lost || !lost_stack)
+		return err;
+	/* lost samples stay visible in the flame graph, as their own stack */
+	idx = profile_add_frame(p, &(struct pframe){ .name = "[lost samples]",
+						       .kind = PFRAME_SYNTH, .resolved = 1 });
+	if (idx < 0)
+		return idx;
+	id = (uint32_t)idx;
+	return profile_add_sample(p, &id, 1, lost, lost * p->period_ns, 0, 0);
 }
 
 static int serialize(const struct profile *p, char **buf, size_t *len)
@@ -179,7 +194,7 @@ static int emit_one(struct agent *a, const struct stack_store *st, struct stack_
 	p->duration_ns = end - start;
 	if (pr && pr->exe)
 		p->main_module = profile_intern(p, pr->exe);
-	err = add_counters(p, delta);
+	err = add_counters(a, p, delta, !pr);
 	err = err ?: serialize(p, &buf, &len);
 	profile_free(p);
 	if (!err)
@@ -227,7 +242,8 @@ static int emit_per_process(struct agent *a, const struct stack_store *st, uint6
 int agent_emit(struct agent *a, const struct stack_store *st, uint64_t start, uint64_t end,
 	       const struct sampler_counts *delta)
 {
-	uint64_t lost = delta->bpf[PB_CNT_RB_FULL] + delta->bad_records + delta->store_full;
+	uint64_t lost = delta->bpf[PB_CNT_RB_FULL] + delta->bad_records + delta->store_full +
+			a->late_reported;
 	int err;
 
 	if (!st->nentries && !lost)

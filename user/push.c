@@ -321,6 +321,9 @@ struct pusher *pusher_start(const struct push_config *cfg, struct spool *sp)
 		return NULL;
 	p->cfg = *cfg;
 	p->sp = sp;
+	pthread_mutex_lock(&sp->lock);
+	sp->stopping = false;	/* a sender restarted after SIGHUP */
+	pthread_mutex_unlock(&sp->lock);
 	if (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) {
 		pr_err("--push %s: expected an http:// or https:// URL", cfg->url);
 		err = -EINVAL;

@@ -19,6 +19,8 @@
 #include <curl/curl.h>
 
 #include "agent_config.h"
+#include "drain.h"
+#include "profiling_bpf.h"
 #include "log.h"
 #include "outdir.h"
 #include "proc_identity.h"
@@ -284,6 +286,69 @@ static void test_outdir_names(void **state)
 	assert_false(outdir_is_ours("20261130T124013.989Z.pb"));
 }
 
+static void feed(struct drain *d, uint32_t pid, uint64_t time_ns)
+{
+	static struct pb_sample s;
+
+	memset(&s, 0, sizeof(s));
+	s.hdr.kind = PB_REC_SAMPLE;
+	s.hdr.size = sizeof(s);
+	s.pid = pid;
+	s.tid = pid;
+	s.time_ns = time_ns;
+	s.ustack_sz = 8;
+	s.ustack[0] = 0x401000;
+	drain_record(d, &s, sizeof(s));
+}
+
+static bool keep_odd(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return pid & 1;
+}
+
+/*
+ * Interval boundaries in the drain: a sample belongs to the interval its
+ * time falls in, whatever order the ring buffer hands samples over; one
+ * older than the open interval is counted late, never stored twice.
+ */
+static void test_drain_boundary(void **state)
+{
+	struct stack_store next, closed;
+	struct drain d;
+
+	(void)state;
+	drain_init(&d, 100, false, NULL);
+	stack_store_init(&next, 100, false);
+	d.after = &next;
+	d.split_ns = 1000;
+	feed(&d, 1, 10);
+	feed(&d, 1, 999);
+	feed(&d, 1, 1000);	/* the boundary itself opens the next interval */
+	feed(&d, 1, 998);	/* committed late, still before the boundary */
+	feed(&d, 1, 1500);
+	assert_int_equal(d.store.total, 3);
+	assert_int_equal(next.total, 2);
+	/* close: swap, the next interval's samples are already in place */
+	closed = d.store;
+	d.store = next;
+	stack_store_init(&next, 100, false);
+	d.floor_ns = 1000;
+	d.split_ns = 2000;
+	feed(&d, 1, 999);	/* after its interval was closed: late */
+	feed(&d, 1, 1999);
+	assert_int_equal(d.late, 1);
+	assert_int_equal(d.store.total, 3);
+	assert_int_equal(closed.total + d.store.total + next.total + d.late, 7);
+	/* pruning keeps the live pids' generations, clears "seen" */
+	feed(&d, 2, 1999);
+	assert_int_equal(drain_prune(&d, keep_odd, NULL), 0);
+	assert_true(d.pids.len == 1);
+	stack_store_release(&closed);
+	stack_store_release(&next);
+	drain_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_spool_dir),
 		cmocka_unit_test(test_push_query),
 		cmocka_unit_test(test_outdir_names),
+		cmocka_unit_test(test_drain_boundary),
 	};
 
 	log_level = -1;

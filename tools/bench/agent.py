@@ -10,8 +10,8 @@ Overhead phase: in shuffled rounds, each condition (bare; agent at 19, 99,
 tool, waits 2 s, runs the CPU-bound `spin` workload and stops the tool.
 Measured over the workload's run (about 10 s, after a 12 s warm-up, so that one
 interval boundary with its symbolization falls inside): the tool's own CPU (scheduler runtime of its
-threads), the run time of its BPF programs (bpf_prog_info run_time_ns with
-kernel.bpf_stats_enabled=1, programs owned by the agent's pid), both as a
+threads), the run time of its BPF programs (run_time_ns in the fdinfo of the
+program fds the agent holds; statistics on through BPF_ENABLE_STATS), both as a
 share of the machine (CPU seconds / (wall seconds x CPUs)), the workload's
 CPU-time and wall-time ratio to the bare runs of the same round, the
 agent's RSS. perf's cost inside the kernel (the sampling interrupt's
@@ -22,6 +22,7 @@ for --soak seconds while processes come and go (spin, python3 and xz, a new
 one every 0.5 s); its RSS every 5 s.
 """
 import argparse
+import ctypes
 import json
 import os
 import random
@@ -92,14 +93,16 @@ def bpf_run_ns(pid):
     return total
 
 
-def sysctl(name, value=None):
-    path = "/proc/sys/" + name.replace(".", "/")
-    with open(path) as f:
-        old = f.read().strip()
-    if value is not None:
-        with open(path, "w") as f:
-            f.write(str(value))
-    return old
+def enable_bpf_stats():
+    """Turn on BPF run-time statistics for as long as the returned fd is open
+    (BPF_ENABLE_STATS: counted, unlike the sysctl that other users of this
+    machine may switch off in the middle of a run)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.create_string_buffer(16)  # union bpf_attr.enable_stats.type = BPF_STATS_RUN_TIME
+    fd = libc.syscall(321, 32, attr, 16)  # __NR_bpf, BPF_ENABLE_STATS
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "BPF_ENABLE_STATS")
+    return fd
 
 
 class Bench:
@@ -242,7 +245,7 @@ def report(runs, soak, args, cmdline):
              "`record -a -g`." % (args.work, args.warmup, args.rounds), "",
              "Share of the machine = CPU seconds / (wall seconds of the workload x %d CPUs), "
              "over the workload's run. \"BPF\" = run time of the agent's programs "
-             "(kernel.bpf_stats_enabled=1; perf's in-kernel sampling cost has no such counter "
+             "(run_time_ns with BPF_ENABLE_STATS; perf's in-kernel sampling cost has no such counter "
              "and shows only in the workload's slowdown). Ratio = workload CPU time (wall time) "
              "/ mean of the two bare runs of the same round; medians over rounds." % NCPU, "",
              "| condition | Hz | tool CPU, % of machine | BPF, % of machine | total, % of machine "
@@ -307,14 +310,14 @@ def main():
     args = ap.parse_args()
     args.load = open("/proc/loadavg").read().split()[0]
     cmdline = "tools/bench/agent.py " + " ".join(sys.argv[1:])
-    old_stats = sysctl("kernel.bpf_stats_enabled", 1)
+    stats_fd = enable_bpf_stats()
     b = Bench(args)
     try:
         runs = b.overhead()
         soak = b.soak() if args.soak > 0 else None
     finally:
         b.cleanup()
-        sysctl("kernel.bpf_stats_enabled", old_stats)
+        os.close(stats_fd)
     section = report(runs, soak, args, cmdline.strip())
     print(section)
     update_results(args.results, section)
