@@ -39,16 +39,19 @@
 #define GRACE_NS		(50 * 1000000ull)	/* wait for samples before a boundary */
 #define SYM_RENEW_NS		(600 * 1000000000ull)	/* symbolizer caches live 10 minutes */
 
-static volatile sig_atomic_t sig_stop, sig_pause, sig_resume, sig_reload;
+static volatile sig_atomic_t sig_stop, sig_pause_state, sig_reload;
+/* the BPF program's pause flag: set in the handler, so a pause is immediate
+ * even while the main loop is busy symbolizing */
+static volatile bool *bpf_pause_flag;
 
 static void on_signal(int sig)
 {
 	switch (sig) {
 	case SIGUSR1:
-		sig_pause = 1;
-		break;
 	case SIGUSR2:
-		sig_resume = 1;
+		sig_pause_state = sig == SIGUSR1 ? 1 : 2;	/* the last one wins */
+		if (bpf_pause_flag)
+			*bpf_pause_flag = sig == SIGUSR1;
 		break;
 	case SIGHUP:
 		sig_reload = 1;
@@ -306,6 +309,7 @@ static int setup_sampler(struct agent *a)
 	if (a->have_re)
 		scan_comm(a);
 	sampler_set_paused(a->sampler, a->paused);
+	bpf_pause_flag = sampler_pause_flag(a->sampler);
 	return 0;
 }
 
@@ -654,13 +658,11 @@ static void reload(struct agent *a)
 
 static void handle_signals(struct agent *a)
 {
-	if (sig_pause) {
-		sig_pause = 0;
-		set_paused(a, true);
-	}
-	if (sig_resume) {
-		sig_resume = 0;
-		set_paused(a, false);
+	sig_atomic_t st = sig_pause_state;
+
+	if (st) {
+		sig_pause_state = 0;
+		set_paused(a, st == 1);
 	}
 	if (sig_reload) {
 		sig_reload = 0;
@@ -729,6 +731,7 @@ static void teardown(struct agent *a)
 	if (a->spool_ready)
 		spool_release(&a->spool);
 	metrics_stop(a->metrics);
+	bpf_pause_flag = NULL;
 	sampler_free(a->sampler);
 	symbolizer_free(a->sym);
 	stack_store_release(&a->next);

@@ -273,6 +273,11 @@ void sampler_set_paused(struct sampler *s, bool paused)
 	s->skel->bss->paused = paused;
 }
 
+volatile bool *sampler_pause_flag(struct sampler *s)
+{
+	return &s->skel->bss->paused;
+}
+
 void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
 {
 	struct bpf_program *prog;

@@ -63,6 +63,8 @@ uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid);
 struct drain *sampler_drain(struct sampler *s);
 /* Pause or resume sampling without detaching (a flag the BPF program reads first). */
 void sampler_set_paused(struct sampler *s, bool paused);
+/* That flag itself (in the mmap'ed .bss): a signal handler may store to it. */
+volatile bool *sampler_pause_flag(struct sampler *s);
 /* Run time and count of the sampler's BPF programs (kernel.bpf_stats_enabled=1). */
 void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt);
 /* Detach the perf events (stop sampling) but keep the store. Accepts NULL. */

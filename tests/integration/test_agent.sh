@@ -94,7 +94,7 @@ t_push() {
 	mport=$(free_port)
 	printf '# agent test\ninterval = 1\nlabel = env=test\n' >"$cfg"
 	PROFILING_BPF_PUSH_TOKEN=secret123 PROFILING_BPF_PUSH_TENANT=team-a \
-		agent_start push -p "$split_pid" --config "$cfg" --push "http://127.0.0.1:$RECV_PORT" \
+		agent_start push -p "$split_pid" -F 499 --config "$cfg" --push "http://127.0.0.1:$RECV_PORT" \
 		--metrics "127.0.0.1:$mport"
 	sleep 3.2
 	printf 'interval = 1\nlabel = env=test2\n' >"$cfg"
@@ -133,7 +133,7 @@ for r in recs:
         (r["path"] == "/ingest", "path %s" % r["path"]),
         (q.get("format") == "pprof", "format"),
         (q.get("spyName") == "profiling-bpf", "spyName"),
-        (q.get("sampleRate") == "99", "sampleRate"),
+        (q.get("sampleRate") == "499", "sampleRate"),
         (q.get("from", "").isdigit() and q.get("until", "").isdigit()
          and int(q["from"]) < int(q["until"]), "from/until %s" % q),
         (q.get("name", "").startswith("split.cpu{"), "name %s" % q.get("name")),
@@ -178,7 +178,7 @@ check_split() {
 	local a b pa
 
 	read -r a b < <(func_share "$1" func_a func_b)
-	if [ "$((a + b))" -lt 50 ]; then
+	if [ "$((a + b))" -lt 100 ]; then
 		fail agent_push_split_70_30 "only $((a + b)) samples of func_a+func_b in the pushes"
 		return
 	fi
@@ -290,6 +290,8 @@ t_pause() {
 	sleep 2.6
 	agent_stop pause
 	kill "$split_pid" 2>/dev/null
+	windows "$od"/*.pb.gz >&2
+	echo "paused at $tp, resumed at $tr" >&2
 	why=$(windows "$od"/*.pb.gz | awk -v tp="$tp" -v tr="$tr" '
 		# a window within the pause has no samples (no file at all)
 		$1 > tp + 1e8 && $1 + $2 < tr && $3 > 0 { print "samples at " $1 " while paused"; exit }
@@ -461,6 +463,11 @@ t_least_privilege() {
 	fi
 }
 
+# test_agent.sh [t_NAME...]: only these cases (while debugging)
+if [ $# -gt 0 ]; then
+	for t in "$@"; do "$t"; done
+	exit 0
+fi
 t_bad_config
 t_least_privilege
 t_push
