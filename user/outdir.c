@@ -122,7 +122,8 @@ static size_t list_ours(const char *dir, struct ofile **out)
 			n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), ofile_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), ofile_cmp);
 	*out = v;
 	return n;
 }

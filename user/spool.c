@@ -300,7 +300,8 @@ static int load_dir(struct spool *sp)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		load_one(sp, names[i]);
 		free(names[i]);
