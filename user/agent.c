@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,25 +213,40 @@ static void procs_prune_dead(struct agent *a)
 	}
 }
 
+/* Bytes of heap in use (main arena, other arenas, mmap'ed blocks). */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
 /*
- * The symbolizer keeps every string it handed out: renew it every
- * SYM_RENEW_NS so its memory stays bounded. Live processes are
- * snapshotted again at their next sample.
+ * The symbolizer keeps every file it parsed and every string it handed
+ * out: renew it every SYM_RENEW_NS, or as soon as the heap exceeds
+ * --symbol-cache (every binary run on a build machine is a new file), so
+ * memory stays bounded. Live processes are snapshotted again at their next
+ * sample. Freed memory goes back to the system after every interval.
  */
 static void renew_symbolizer(struct agent *a, uint64_t now)
 {
 	struct symbolizer *fresh;
+	size_t heap = heap_in_use();
 
-	if (now - a->sym_born_ns < SYM_RENEW_NS)
+	if (now - a->sym_born_ns < SYM_RENEW_NS && heap < a->o.symbol_cache) {
+		malloc_trim(0);
 		return;
+	}
 	fresh = symbolizer_new();
 	if (!fresh)
 		return;
 	symbolizer_free(a->sym);
 	a->sym = fresh;
 	a->sym_born_ns = now;
+	a->tot.sym_renewals++;
 	drain_prune(sampler_drain(a->sampler), pid_alive, a);
-	pr_debug("symbolizer renewed");
+	malloc_trim(0);
+	pr_debug("symbolizer renewed (heap was %zu bytes)", heap);
 }
 
 /* --- selection --- */
@@ -478,6 +494,8 @@ static void publish_metrics(struct agent *a, const struct health *h)
 		 "profiling_bpf_bpf_run_seconds_total %.6f\n"
 		 "# TYPE profiling_bpf_resident_bytes gauge\n"
 		 "profiling_bpf_resident_bytes %llu\n"
+		 "# TYPE profiling_bpf_symbol_cache_drops_total counter\n"
+		 "profiling_bpf_symbol_cache_drops_total %llu\n"
 		 "# TYPE profiling_bpf_paused gauge\n"
 		 "profiling_bpf_paused %d\n",
 		 (unsigned long long)a->tot.intervals, (unsigned long long)a->tot.samples,
@@ -486,7 +504,7 @@ static void publish_metrics(struct agent *a, const struct health *h)
 		 (unsigned long long)h->push.rejected, h->spool_items,
 		 (unsigned long long)h->spool_bytes, (unsigned long long)h->spool_dropped,
 		 a->tot.cpu_secs, (double)a->tot.bpf_run_ns / 1e9, (unsigned long long)h->rss,
-		 a->paused);
+		 (unsigned long long)a->tot.sym_renewals, a->paused);
 	metrics_publish(a->metrics, text);
 }
 
@@ -503,7 +521,7 @@ static void log_interval(struct agent *a, const struct health *h, uint64_t start
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 	pr_info("interval %s.%03u+%.3fs: %llu samples, %llu lost, %llu late, %llu profiles; "
 		"pushed %llu, failed %llu, rejected %llu; spool %zu (%llu bytes, %llu dropped); "
-		"cpu %.2f%%, bpf %.2f%%, rss %.1f MB%s",
+		"cpu %.2f%%, bpf %.2f%% (of one CPU), rss %.1f MB%s",
 		stamp, (unsigned)(unix_ns / 1000000 % 1000), (double)(end - start) / 1e9,
 		(unsigned long long)h->samples, (unsigned long long)h->lost,
 		(unsigned long long)h->late, (unsigned long long)h->profiles,

@@ -33,6 +33,7 @@ struct aproc {
 /* Totals since the start, for the log line and /metrics. */
 struct agent_totals {
 	uint64_t intervals, samples, lost, profiles, write_errors;
+	uint64_t sym_renewals;		/* symbolizer caches dropped to bound memory */
 	uint64_t bpf_run_ns;		/* of the sampler's programs, when bpf_stats_enabled */
 	double cpu_secs;		/* own user + system time */
 };

@@ -73,6 +73,7 @@ static const struct agent_opt opts[] = {
 	{ "flush-timeout", 0, T_SECS, OFF(flush_timeout), 0, 3600 },
 	{ "service-name", 0, T_STR, OFF(service_name) },
 	{ "label", 'l', T_LIST, OFF(labels), 0, 0, AGENT_MAX_LABELS },
+	{ "symbol-cache", 0, T_SIZE, OFF(symbol_cache), 1 << 20, 1ull << 40 },
 	{ "config", 'c', T_STR, OFF(config) },
 	{ "metrics", 0, T_STR, OFF(metrics) },
 	{ "paused", 0, T_FLAG, OFF(start_paused) },
@@ -118,6 +119,7 @@ const char agent_usage[] =
 	"  -c, --config FILE         \"key = value\" lines, keys are the long option names\n"
 	"      --metrics ADDR:PORT   Prometheus text on http://ADDR:PORT/metrics (loopback)\n"
 	"      --paused              start paused (SIGUSR2 resumes)\n"
+	"      --symbol-cache SIZE   drop the symbol caches when the heap exceeds SIZE (48M)\n"
 	"  -q, --quiet               no log line per interval\n"
 	"  -v, --verbose             more messages\n"
 	"\n"
@@ -633,6 +635,7 @@ void agent_options_init(struct agent_options *o)
 	o->push_timeout = 30;
 	o->spool_size = 64ull << 20;
 	o->flush_timeout = 10;
+	o->symbol_cache = 48ull << 20;
 }
 
 void agent_options_release(struct agent_options *o)

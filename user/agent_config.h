@@ -47,6 +47,7 @@ struct agent_options {
 	char *service_name;			/* default: the executable's name, or "host" */
 	char *labels[AGENT_MAX_LABELS];		/* "key=value" */
 	size_t nlabels;
+	uint64_t symbol_cache;			/* heap bytes before the symbol caches are dropped */
 	/* control, health */
 	char *config;				/* --config FILE */
 	char *metrics;				/* --metrics ADDR:PORT */
