@@ -40,6 +40,17 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Build-ID stacks are taken this long after an exec (0: never). */
+const volatile __u64 buildid_window_ns = 0;
+
+/* tgid -> time of its last exec, while build-ID stacks are taken for it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} fresh SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
 	__uint(max_entries, PB_MAX_CGROUPS);
@@ -71,6 +82,8 @@ static __always_inline bool is_kthread(void)
 	return t->flags & PF_KTHREAD;
 }
 
+#include "python.bpf.h"
+
 /* The current task lies in (or below) one of the selected cgroups. */
 static __always_inline bool in_cgroups(void)
 {
@@ -85,33 +98,59 @@ static __always_inline bool in_cgroups(void)
 
 static __always_inline bool is_target(__u32 tgid)
 {
+	__u8 *state;
+
 	if (tgid == self_pid)
 		return false;
 	if (ncgroups && !in_cgroups())
 		return false;
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
-	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+	state = bpf_map_lookup_elem(&targets, &tgid);
+	return state && *state == PB_TARGET_ACTIVE;
 }
 
-SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx)
+/*
+ * For a process that exec'd less than buildid_window_ns ago, the user stack
+ * again as (build ID, file offset) pairs: user space may read its maps too
+ * late (it lived 5 ms). The cost stays with young images only.
+ */
+static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
+					  const struct pb_sample *s)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct pb_sample *s;
+	__u32 tgid = s->pid;
+	__u64 *exec_ns = bpf_map_lookup_elem(&fresh, &tgid);
+	struct pb_buildid_stack *b;
 
-	if (paused || !is_target(tgid))
-		return 0;
-	count(PB_CNT_SAMPLES);
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		count(PB_CNT_RB_FULL);
-		return 0;
+	if (!exec_ns)
+		return;
+	if (s->time_ns - *exec_ns > buildid_window_ns) {
+		bpf_map_delete_elem(&fresh, &tgid);
+		return;
 	}
+	b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
+	if (!b) {
+		count(PB_CNT_BUILDID_RB_FULL);
+		return;
+	}
+	b->hdr.kind = PB_REC_BUILDID;
+	b->hdr.size = sizeof(*b);
+	b->pid = s->pid;
+	b->tid = s->tid;
+	b->time_ns = s->time_ns;
+	b->ips_sz = s->ustack_sz;
+	__builtin_memcpy(b->ips, s->ustack, sizeof(b->ips));
+	b->frames_sz = bpf_get_stack(ctx, b->frames, sizeof(b->frames),
+				     BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	bpf_ringbuf_submit(b, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void fill_sample(struct bpf_perf_event_data *ctx, struct pb_sample *s,
+					__u64 id, __u32 size)
+{
 	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = tgid;
+	s->hdr.size = size;
+	s->pid = id >> 32;
 	s->tid = (__u32)id;
 	s->time_ns = bpf_ktime_get_ns();
 	s->cpu = bpf_get_smp_processor_id();
@@ -129,13 +168,85 @@ int sample(struct bpf_perf_event_data *ctx)
 		/* a kernel thread has no user stack: that is no error */
 		if (s->ustack_sz < 0 && !is_kthread())
 			count(PB_CNT_USTACK_ERR);
+		if (buildid_window_ns && s->ustack_sz > 0)
+			buildid_stack(ctx, s);
 	}
-	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
+}
+
+static __always_inline void add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
+
+	if (c)
+		*c += v;
+}
+
+static __always_inline void fill_python(const struct pb_py_proc *py, struct pb_py_stack *ps)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+	struct pb_py_stack *walked = py_walk(py);
+
+	if (!walked) {
+		ps->status = PB_PY_READ_ERR;
+		ps->nframes = 0;
+	} else {
+		bpf_probe_read_kernel(ps, sizeof(*ps), walked);
+	}
+	if (ps->status == PB_PY_NO_TSTATE)
+		count(PB_CNT_PY_NO_TSTATE);
+	else if (ps->status == PB_PY_READ_ERR)
+		count(PB_CNT_PY_READ_ERR);
+	else if (ps->status == PB_PY_TRUNCATED)
+		count(PB_CNT_PY_TRUNCATED);
+	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
+}
+
+static __always_inline void submit(void *rec)
+{
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
 				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	const struct pb_py_proc *py;
+	struct pb_sample *s;
+	const __u32 pysize = sizeof(*s) + sizeof(struct pb_py_stack);
+
+	if (paused || !is_target(tgid))
+		return 0;
+	count(PB_CNT_SAMPLES);
+	py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+	if (py) {
+		s = bpf_ringbuf_reserve(&events, pysize, 0);
+		if (!s) {
+			count(PB_CNT_RB_FULL);
+			return 0;
+		}
+		fill_sample(ctx, s, id, pysize);
+		fill_python(py, (struct pb_py_stack *)(s + 1));
+		submit(s);
+		return 0;
+	}
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		count(PB_CNT_RB_FULL);
+		return 0;
+	}
+	fill_sample(ctx, s, id, sizeof(*s));
+	submit(s);
 	return 0;
 }
 
-static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child, const char *comm)
+/*
+ * One lifecycle record. An exec wakes the reader at once, so that it reads
+ * the new image's maps while the process most likely still lives.
+ */
+static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child,
+				       const struct task_struct *t)
 {
 	struct pb_task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -148,37 +259,47 @@ static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child, const
 	e->pid = pid;
 	e->child_pid = child;
 	e->time_ns = bpf_ktime_get_ns();
-	__builtin_memcpy(e->comm, comm, sizeof(e->comm));
-	/* like samples: the reader drains on its timer, no wakeup per event */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
-				      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	e->start_ns = t->start_boottime;
+	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, kind == PB_REC_EXEC ? BPF_RB_FORCE_WAKEUP : 0);
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u8 one = 1;
+	__u8 one = PB_TARGET_ACTIVE;
 
-	/* a new thread shares the tgid: nothing to do */
-	if (ptgid == ctgid || !follow_forks || all_tasks || !is_target(ptgid))
+	/* a new thread shares the tgid; kernel threads have no user images;
+	 * nothing to follow while paused with every task selected */
+	if (ptgid == ctgid || (paused && all_tasks) || (child->flags & PF_KTHREAD) || !is_target(ptgid) ||
+	    (!all_tasks && !follow_forks))
 		return 0;
-	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
+	if (!all_tasks && bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
 		count(PB_CNT_TARGETS_FULL);
 		return 0;
 	}
-	task_event(PB_REC_FORK, ptgid, ctgid, child->comm);
+	task_event(PB_REC_FORK, ptgid, ctgid, child);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (paused && all_tasks)	/* nothing to follow while paused */
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tgid = p->tgid;
+	__u8 *state = bpf_map_lookup_elem(&targets, &tgid);
+
+	/* the -- CMD child is sampled from here on: before, it ran our code */
+	if (state && *state == PB_TARGET_PENDING_EXEC && tgid != self_pid)
+		*state = PB_TARGET_ACTIVE;
+	if (paused && all_tasks)
 		return 0;
-	if (!is_target(p->tgid) && !(exec_events_all && p->tgid != self_pid))
+	if (!is_target(tgid) && !(exec_events_all && tgid != self_pid))
 		return 0;
-	task_event(PB_REC_EXEC, p->tgid, 0, p->comm);
+	if (buildid_window_ns)
+		bpf_map_update_elem(&fresh, &tgid, &now, BPF_ANY);
+	task_event(PB_REC_EXEC, tgid, 0, p);
 	return 0;
 }
 
@@ -186,9 +307,10 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	/* only the last thread of a process ends it */
-	if (p->pid != p->tgid || (paused && all_tasks) || !is_target(p->tgid))
+	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || (paused && all_tasks) ||
+	    !is_target(p->tgid))
 		return 0;
-	task_event(PB_REC_EXIT, p->tgid, 0, p->comm);
+	task_event(PB_REC_EXIT, p->tgid, 0, p);
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 
 #define AGENT_MAX_STACKS	65536			/* distinct stacks per interval */
 #define GRACE_NS		(50 * 1000000ull)	/* wait for samples before a boundary */
+#define BUILDID_WINDOW_NS	(200 * 1000000ull)	/* build-ID stacks of young images */
 #define SYM_RENEW_NS		(600 * 1000000000ull)	/* symbolizer caches live 10 minutes */
 
 static volatile sig_atomic_t sig_stop, sig_pause_state, sig_reload;
@@ -125,36 +126,79 @@ static bool comm_matches(struct agent *a, uint32_t pid)
 	return comm[0] && !regexec(&a->comm_re, comm, 0, NULL, 0);
 }
 
-static void hook_new_pid(void *ctx, uint32_t pid)
+/* The drain's hooks keep the symbolizer's process images, as record does. */
+static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct agent *a = ctx;
-	int err = symbolizer_snapshot(a->sym, (pid_t)pid);
 
-	if (err)
-		pr_debug("cannot snapshot process %u: %s", pid, strerror(-err));
+	symbolizer_image_hint_name(a->sym, (pid_t)pid, gen, comm);
+	if (symbolizer_image_request(a->sym, (pid_t)pid, gen))
+		pr_debug("process %u: no memory to ask for a snapshot", pid);
 	proc_refresh(a, pid);
 }
 
-static void hook_exec(void *ctx, uint32_t pid)
+static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
 {
 	struct agent *a = ctx;
 
-	symbolizer_forget(a->sym, (pid_t)pid);
-	if (a->have_re && comm_matches(a, pid) && !sampler_add_target(a->sampler, (pid_t)pid))
+	symbolizer_image_check(a->sym, (pid_t)pid, gen, uips, nu);
+}
+
+static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+			 const struct pb_build_id_frame *frames, size_t n)
+{
+	struct agent *a = ctx;
+
+	symbolizer_image_buildids(a->sym, (pid_t)pid, gen, ips, frames, n);
+}
+
+static void hook_exec(void *ctx, const struct drain_image *img)
+{
+	struct agent *a = ctx;
+	uint32_t pid = img->pid;
+	bool match = a->have_re && comm_matches(a, pid);
+
+	if (match && !sampler_add_target(a->sampler, (pid_t)pid))
 		pr_debug("process %u matches --comm: profiling it", pid);
+	if (a->have_re && !match && !proc_find(a, pid))
+		return;	/* --comm: an exec of a process we do not profile */
+	symbolizer_image_exe(a->sym, (pid_t)pid);
+	if (symbolizer_image_new(a->sym, (pid_t)pid, img->gen, img->start_ns, img->comm) ||
+	    symbolizer_image_request(a->sym, (pid_t)pid, img->gen))
+		pr_debug("process %u: no memory for its new image", pid);
 	if (proc_find(a, pid))
 		proc_refresh(a, pid);
 }
 
-static void hook_exit(void *ctx, uint32_t pid)
+static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
+		      const struct drain_image *child)
 {
 	struct agent *a = ctx;
-	struct aproc *pr = proc_find(a, pid);
 
+	if (symbolizer_image_fork(a->sym, (pid_t)parent, parent_gen, (pid_t)child->pid,
+				  child->gen, child->start_ns, child->comm))
+		pr_debug("process %u: no memory for its image", child->pid);
+}
+
+static void hook_exit(void *ctx, const struct drain_image *img, bool sampled)
+{
+	struct agent *a = ctx;
+	struct aproc *pr = proc_find(a, img->pid);
+
+	/* a sampled image keeps its maps until its interval is written */
+	symbolizer_image_exit(a->sym, (pid_t)img->pid, img->gen, sampled);
 	if (pr)
 		pr->exit_ns = now_ns(CLOCK_MONOTONIC);
 	if (!a->o.all)
-		sampler_remove_target(a->sampler, (pid_t)pid);
+		sampler_remove_target(a->sampler, (pid_t)img->pid);
+}
+
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct agent *a = ctx;
+
+	sampler_forget_fresh(a->sampler, pid);
 }
 
 /* Forget processes that exited before @boundary: their last interval is written. */
@@ -301,10 +345,14 @@ static int setup_sampler(struct agent *a)
 		.cgroup_fds = a->cgroup_fds,
 		.ncgroups = a->ncgroup_fds,
 		.exec_events_all = a->o.comm != NULL,
+		.buildid_window_ns = BUILDID_WINDOW_NS,
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
+		.on_sample = hook_sample,
+		.on_buildid = hook_buildid,
 		.on_exec = hook_exec,
+		.on_fork = hook_fork,
 		.on_exit = hook_exit,
 		.ctx = a,
 	};
@@ -320,7 +368,9 @@ static int setup_sampler(struct agent *a)
 		err = err ?: sampler_add_target(a->sampler, pid);
 		if (err)
 			return err;
-		hook_new_pid(a, (uint32_t)pid);
+		proc_refresh(a, (uint32_t)pid);
+		if (symbolizer_image_request(a->sym, pid, 0))
+			return -ENOMEM;
 	}
 	if (a->have_re)
 		scan_comm(a);
@@ -713,6 +763,7 @@ static int run_loop(struct agent *a)
 		handle_signals(a);
 		if (sampler_consume(a->sampler) < 0)
 			pr_warn("ring buffer: %s", strerror(errno));
+		symbolizer_flush(a->sym, settled, a);
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= a->win_end + GRACE_NS)
 			close_interval(a, now);

@@ -26,18 +26,16 @@ static struct aproc *proc_of(struct agent *a, uint32_t pid)
 	return hashmap_find(&a->procs, (void *)(uintptr_t)pid, &v) ? (struct aproc *)v : NULL;
 }
 
-static const char *name_of(void *ctx, uint32_t pid)
-{
-	struct aproc *pr = proc_of(ctx, pid);
-
-	return pr && pr->comm[0] ? pr->comm : NULL;
-}
-
-static uint32_t gen_of(void *ctx, uint32_t pid)
+static const char *name_of(void *ctx, uint32_t pid, uint32_t gen)
 {
 	struct agent *a = ctx;
+	const char *name = symbolizer_image_name(a->sym, (pid_t)pid, gen);
+	struct aproc *pr;
 
-	return sampler_pid_gen(a->sampler, pid);
+	if (name)
+		return name;
+	pr = proc_of(a, pid);
+	return pr && pr->comm[0] ? pr->comm : NULL;
 }
 
 static int add_label(char **out, size_t *n, size_t max, const char *k, const char *v)
@@ -175,7 +173,6 @@ static int emit_one(struct agent *a, const struct stack_store *st, struct stack_
 	struct build_opts bo = {
 		.freq_hz = a->o.freq,
 		.process_root = !pr,
-		.pid_gen = gen_of,
 		.pid_name = name_of,
 		.ctx = a,
 	};

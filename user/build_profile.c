@@ -14,6 +14,17 @@ struct build_ctx {
 	uint64_t *addrs;	/* [max frames of a stack] */
 	struct sym_info *info;	/* [max frames of a stack] */
 	uint32_t *ids;		/* [max frames + root frames] */
+	uint64_t unnamed[SYM_NO_ACCESS + 1];	/* sampled frames left unnamed, by reason */
+	uint64_t unnamed_kernel;
+};
+
+/* Counters of the frames that could not be named, by reason (zero ones are left out). */
+static const char *const unnamed_counter[SYM_NO_ACCESS + 1] = {
+	[SYM_NO_MAPPING] = "unnamed_frames_no_mapping",
+	[SYM_NO_SYMBOL] = "unnamed_frames_no_symbol",
+	[SYM_BAD_ELF] = "unnamed_frames_file_unreadable",
+	[SYM_NO_PROCESS] = "unnamed_frames_process_gone",
+	[SYM_NO_ACCESS] = "unnamed_frames_no_permission",
 };
 
 #define MAX_ROOTS 2	/* thread and process root frames */
@@ -63,6 +74,10 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 		.addr = addr,
 		.module_offset = si->module_offset,
 		.kind = kind,
+		.map_start = si->map_start,
+		.map_limit = si->map_end,
+		.map_offset = si->map_pgoff,
+		.build_id = si->build_id,
 		.resolved = si->reason == SYM_OK && si->name,
 	};
 	char label[512];
@@ -83,30 +98,72 @@ static int add_synth(struct build_ctx *c, const char *name)
 	return profile_add_frame(c->p, &f);
 }
 
+/* Frame id of Python frame @ip (a tagged address from python_merge()). */
+static int add_python_frame(struct build_ctx *c, uint64_t ip)
+{
+	struct pframe f = { .kind = PFRAME_USER, .resolved = 1, .module = "[python]" };
+
+	if (!c->bo->py || python_frame(c->bo->py, ip, &f.name, &f.file, &f.line)) {
+		f.name = "[unknown python frame]";
+		f.resolved = 0;
+	}
+	return profile_add_frame(c->p, &f);
+}
+
+/* Symbolize the native addresses among @n user frames; Python frames are left out. */
+static int resolve_user(struct build_ctx *c, const struct stack_entry *e, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!python_is_frame(c->addrs[i]))
+			c->addrs[k++] = c->addrs[i];
+	}
+	if (!k)
+		return 0;
+	return symbolizer_resolve_image(c->sym, (pid_t)e->pid, e->gen, c->addrs, k, c->info);
+}
+
 /*
  * Resolve @n return addresses (leaf first) into frame ids at @ids. Every
  * frame but the leaf is a return address: look up addr - 1, the call.
  */
-static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
-		      size_t n, bool kernel, bool stale, uint32_t *ids)
+static void count_unnamed(struct build_ctx *c, const struct sym_info *si, bool kernel,
+			  uint64_t count)
 {
+	if (si->reason == SYM_OK && si->name)
+		return;
+	if (kernel)
+		c->unnamed_kernel += count;
+	else if (si->reason <= SYM_NO_ACCESS)
+		c->unnamed[si->reason ? si->reason : SYM_NO_SYMBOL] += count;
+}
+
+static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
+		      size_t n, bool kernel, uint32_t *ids)
+{
+	size_t k = 0;
 	int err = 0, idx;
 
 	for (size_t i = 0; i < n; i++)
-		c->addrs[i] = ips[i] - (i > 0);
+		c->addrs[i] = python_is_frame(ips[i]) ? ips[i] : ips[i] - (i > 0);
 	if (kernel)
 		err = symbolizer_resolve_kernel(c->sym, c->addrs, n, c->info);
-	else if (!stale)
-		err = symbolizer_resolve_user(c->sym, (pid_t)e->pid, c->addrs, n, c->info);
 	else
-		memset(c->info, 0, n * sizeof(c->info[0]));	/* image replaced by exec */
+		err = resolve_user(c, e, n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
-		if (stale)
-			c->info[i].reason = SYM_NO_PROCESS;
-		c->info[i].module_offset += (i > 0);
-		idx = add_frame(c, &c->info[i], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
+		if (!kernel && python_is_frame(ips[i])) {
+			idx = add_python_frame(c, ips[i]);
+			if (idx < 0)
+				return idx;
+			ids[i] = (uint32_t)idx;
+			continue;
+		}
+		count_unnamed(c, &c->info[k], kernel, e->count);
+		c->info[k].module_offset += (i > 0);
+		idx = add_frame(c, &c->info[k++], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
 		if (idx < 0)
 			return idx;
 		ids[i] = (uint32_t)idx;
@@ -130,7 +187,7 @@ static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t 
 	}
 	if (c->bo->process_root) {
 		if (c->bo->pid_name)
-			pname = c->bo->pid_name(c->bo->ctx, e->pid);
+			pname = c->bo->pid_name(c->bo->ctx, e->pid, e->gen);
 		snprintf(label, sizeof(label), "%s", pname && *pname ? pname : "[unknown process]");
 		idx = add_synth(c, label);
 		if (idx < 0)
@@ -142,14 +199,12 @@ static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t 
 
 static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t period)
 {
-	bool stale = c->bo->pid_gen && c->bo->pid_gen(c->bo->ctx, e->pid) != e->gen;
 	uint32_t depth = e->nkernel + e->nuser;
 	int err, nroots, idx;
 
-	err = add_frames(c, e, e->ips, e->nkernel, true, false, c->ids);
+	err = add_frames(c, e, e->ips, e->nkernel, true, c->ids);
 	if (!err)
-		err = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, stale,
-				 c->ids + e->nkernel);
+		err = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, c->ids + e->nkernel);
 	if (err)
 		return err;
 	if (!depth) {
@@ -163,6 +218,19 @@ static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t 
 		return nroots;
 	return profile_add_sample(c->p, c->ids, depth + (uint32_t)nroots, e->count,
 				  e->count * period, e->pid, e->tid);
+}
+
+static int set_unnamed_counters(struct build_ctx *c)
+{
+	int err = 0;
+
+	for (size_t i = 0; i <= SYM_NO_ACCESS && !err; i++) {
+		if (unnamed_counter[i] && c->unnamed[i])
+			err = profile_set_counter(c->p, unnamed_counter[i], c->unnamed[i]);
+	}
+	if (!err && c->unnamed_kernel)
+		err = profile_set_counter(c->p, "unnamed_frames_kernel", c->unnamed_kernel);
+	return err;
 }
 
 struct profile *profile_from_store(const struct stack_store *st, struct symbolizer *sym,
@@ -180,6 +248,8 @@ struct profile *profile_from_store(const struct stack_store *st, struct symboliz
 	}
 	for (size_t i = 0; i < st->nentries && !err; i++)
 		err = add_entry(&c, st->entries[i], period);
+	if (!err)
+		err = set_unnamed_counters(&c);
 	ctx_release(&c);
 	if (err) {
 		profile_free(c.p);

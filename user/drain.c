@@ -6,7 +6,7 @@
 #include "drain.h"
 #include "profiling_bpf.h"
 
-/* Per-pid state: exec generation (high bits) and "seen" (bit 0). */
+/* Per-pid state: generation (high bits) and "has samples" (bit 0). */
 #define PID_SEEN	1u
 #define PID_GEN_SHIFT	1
 
@@ -23,6 +23,16 @@ uint32_t drain_pid_gen(const struct drain *d, uint32_t pid)
 	return pid_state(d, pid) >> PID_GEN_SHIFT;
 }
 
+/* A sample alone, or followed by its Python frames (at most PB_PY_MAX_FRAMES). */
+static bool sample_size_ok(const struct pb_sample *smp, size_t size)
+{
+	const struct pb_py_stack *ps = (const void *)(smp + 1);
+
+	if (size == sizeof(*smp))
+		return true;
+	return size == sizeof(*smp) + sizeof(*ps) && ps->nframes <= PB_PY_MAX_FRAMES;
+}
+
 int drain_record_check(const void *data, size_t size)
 {
 	const struct pb_rec_hdr *h = data;
@@ -32,7 +42,7 @@ int drain_record_check(const void *data, size_t size)
 		return 0;
 	switch (h->kind) {
 	case PB_REC_SAMPLE:
-		if (size != sizeof(*smp) || !smp->pid || smp->ustack_sz > (int)sizeof(smp->ustack) ||
+		if (!sample_size_ok(smp, size) || !smp->pid || smp->ustack_sz > (int)sizeof(smp->ustack) ||
 		    smp->kstack_sz > (int)sizeof(smp->kstack) ||
 		    (smp->ustack_sz > 0 && smp->ustack_sz % 8) ||
 		    (smp->kstack_sz > 0 && smp->kstack_sz % 8))
@@ -42,13 +52,15 @@ int drain_record_check(const void *data, size_t size)
 	case PB_REC_EXIT:
 	case PB_REC_FORK:
 		return size == sizeof(struct pb_task_event) ? (int)h->kind : 0;
+	case PB_REC_BUILDID:
+		return size == sizeof(struct pb_buildid_stack) ? PB_REC_BUILDID : 0;
 	default:
 		return 0;
 	}
 }
 
 /* Exec generation of @pid; on its first record, remember it and tell the hooks. */
-static uint32_t note_pid(struct drain *d, uint32_t pid)
+static uint32_t note_pid(struct drain *d, uint32_t pid, const char *comm)
 {
 	uint32_t st = pid_state(d, pid);
 
@@ -57,12 +69,16 @@ static uint32_t note_pid(struct drain *d, uint32_t pid)
 	if (hashmap_set(&d->pids, (void *)(uintptr_t)pid, st | PID_SEEN))
 		return st >> PID_GEN_SHIFT;
 	if (d->hooks.on_new_pid)
-		d->hooks.on_new_pid(d->hooks.ctx, pid);
+		d->hooks.on_new_pid(d->hooks.ctx, pid, st >> PID_GEN_SHIFT, comm);
 	return st >> PID_GEN_SHIFT;
 }
 
-static void handle_sample(struct drain *d, const struct pb_sample *smp)
+#define MERGED_MAX (PB_MAX_STACK + PB_PY_MAX_FRAMES)
+
+static void handle_sample(struct drain *d, const struct pb_sample *smp, size_t size)
 {
+	const struct pb_py_stack *ps = size > sizeof(*smp) ? (const void *)(smp + 1) : NULL;
+	const uint64_t *uips = (const uint64_t *)smp->ustack;
 	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
 	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
 	struct stack_store *st = &d->store;
@@ -76,39 +92,80 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	}
 	if (d->after && smp->time_ns >= d->split_ns)
 		st = d->after;
-	gen = note_pid(d, smp->pid);
-
+	if (!ps && d->py)
+		python_sample_seen(d->py, smp->pid, smp->time_ns);
+	if (ps && d->py && d->merged) {
+		nu = python_merge(d->py, smp->pid, uips, nu, ps, d->merged, MERGED_MAX);
+		uips = d->merged;
+	}
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
+	gen = note_pid(d, smp->pid, comm);
+	if (nu && d->hooks.on_sample)
+		d->hooks.on_sample(d->hooks.ctx, smp->pid, gen, (const uint64_t *)smp->ustack, nu);
 	err = stack_store_add(st, smp->pid, smp->tid, gen, comm,
 			      (const uint64_t *)smp->kstack, nk,
-			      (const uint64_t *)smp->ustack, nu, 1);
+			      uips, nu, 1);
 	if (err)
 		d->store_full++;
 }
 
+/* Start a new generation of @pid (unseen); returns it. A new PID starts at 0. */
+static uint32_t next_gen(struct drain *d, uint32_t pid)
+{
+	uintptr_t v;
+	uint32_t gen = 0;
+
+	if (hashmap_find(&d->pids, (void *)(uintptr_t)pid, &v))
+		gen = ((uint32_t)v >> PID_GEN_SHIFT) + 1;
+	if (hashmap_set(&d->pids, (void *)(uintptr_t)pid, (uintptr_t)gen << PID_GEN_SHIFT))
+		d->bad_records++;	/* out of memory: samples stay in the old image */
+	return gen;
+}
+
 static void handle_task(struct drain *d, const struct pb_task_event *e)
 {
+	char comm[PB_COMM_LEN + 1];
+	struct drain_image img = { .start_ns = e->start_ns, .comm = comm };
 	uint32_t st;
 
+	memcpy(comm, e->comm, PB_COMM_LEN);
+	comm[PB_COMM_LEN] = '\0';
 	switch (e->hdr.kind) {
 	case PB_REC_EXEC:
-		st = pid_state(d, e->pid);
-		/* a new image: samples from now on belong to a new generation */
-		hashmap_set(&d->pids, (void *)(uintptr_t)e->pid,
-			    (st & ~PID_SEEN) + (1u << PID_GEN_SHIFT));
+		img.pid = e->pid;
+		img.gen = next_gen(d, e->pid);
 		if (d->hooks.on_exec)
-			d->hooks.on_exec(d->hooks.ctx, e->pid);
+			d->hooks.on_exec(d->hooks.ctx, &img);
 		break;
 	case PB_REC_EXIT:
+		st = pid_state(d, e->pid);
+		img.pid = e->pid;
+		img.gen = st >> PID_GEN_SHIFT;
 		if (d->hooks.on_exit)
-			d->hooks.on_exit(d->hooks.ctx, e->pid);
+			d->hooks.on_exit(d->hooks.ctx, &img, st & PID_SEEN);
 		break;
 	case PB_REC_FORK:
+		st = pid_state(d, e->pid);
+		img.pid = e->child_pid;
+		img.gen = next_gen(d, e->child_pid);
 		if (d->hooks.on_fork)
-			d->hooks.on_fork(d->hooks.ctx, e->pid, e->child_pid);
+			d->hooks.on_fork(d->hooks.ctx, e->pid, st >> PID_GEN_SHIFT, &img);
 		break;
 	}
+}
+
+static void handle_buildid(struct drain *d, const struct pb_buildid_stack *b)
+{
+	size_t ni = b->ips_sz > 0 ? (size_t)b->ips_sz / 8 : 0;
+	size_t nf = b->frames_sz > 0 ? (size_t)b->frames_sz / sizeof(b->frames[0]) : 0;
+	size_t n = ni < nf ? ni : nf;
+
+	if (n > PB_MAX_STACK)
+		n = PB_MAX_STACK;
+	if (n && d->hooks.on_buildid)
+		d->hooks.on_buildid(d->hooks.ctx, b->pid, pid_state(d, b->pid) >> PID_GEN_SHIFT,
+				    (const uint64_t *)b->ips, b->frames, n);
 }
 
 int drain_record(void *ctx, void *data, size_t size)
@@ -122,7 +179,9 @@ int drain_record(void *ctx, void *data, size_t size)
 	}
 	if (kind == PB_REC_SAMPLE) {
 		d->records++;
-		handle_sample(d, data);
+		handle_sample(d, data, size);
+	} else if (kind == PB_REC_BUILDID) {
+		handle_buildid(d, data);
 	} else {
 		handle_task(d, data);
 	}
@@ -160,8 +219,19 @@ int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ct
 	return 0;
 }
 
+int drain_set_python(struct drain *d, struct python *py)
+{
+	if (py && !d->merged)
+		d->merged = calloc(MERGED_MAX, sizeof(*d->merged));
+	if (py && !d->merged)
+		return -ENOMEM;
+	d->py = py;
+	return 0;
+}
+
 void drain_release(struct drain *d)
 {
+	free(d->merged);
 	stack_store_release(&d->store);
 	hashmap_release(&d->pids);
 }

@@ -119,6 +119,49 @@ static int read_symbols_of_type(struct elfsyms *es, Elf *elf, uint32_t type)
 	return err;
 }
 
+/* Match the defined symbols of one symbol-table section against @syms. */
+static void lookup_in_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
+			      struct elfsyms_named *syms, size_t n)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t i, nsyms, entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	const char *name;
+	GElf_Sym sym;
+
+	if (!data || !entsize)
+		return;
+	nsyms = data->d_size / entsize;
+	for (i = 1; i < nsyms; i++) {
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (sym.st_shndx == SHN_UNDEF || !sym.st_name)
+			continue;
+		name = elf_strptr(elf, sh->sh_link, sym.st_name);
+		for (size_t k = 0; name && k < n; k++) {
+			if (syms[k].found || strcmp(name, syms[k].name))
+				continue;
+			syms[k].vaddr = sym.st_value;
+			syms[k].size = sym.st_size;
+			syms[k].found = 1;
+		}
+	}
+}
+
+int elfsyms_lookup_named(Elf *elf, struct elfsyms_named *syms, size_t n)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	if (elf_kind(elf) != ELF_K_ELF)
+		return -EINVAL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (gelf_getshdr(scn, &sh) &&
+		    (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM))
+			lookup_in_section(elf, scn, &sh, syms, n);
+	}
+	return 0;
+}
+
 int elfsyms_add_symtab(struct elfsyms *es, Elf *elf)
 {
 	int err = read_symbols_of_type(es, elf, SHT_SYMTAB);

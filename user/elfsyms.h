@@ -52,6 +52,18 @@ int elfsyms_from_fd(struct elfsyms *es, int fd, const char *debug_dir);
 int elfsyms_offset_to_vaddr(const struct elfsyms *es, uint64_t offset, uint64_t *vaddr);
 /* The function symbol covering virtual address @vaddr, or NULL. */
 const struct symtab_sym *elfsyms_find(const struct elfsyms *es, uint64_t vaddr);
+/* A symbol looked up by name by elfsyms_lookup_named(). */
+struct elfsyms_named {
+	const char *name;	/* in: exact name (caller-owned) */
+	uint64_t vaddr, size;	/* out: value and size, when found */
+	int found;		/* out: 1 when a defined symbol of that name exists */
+};
+
+/*
+ * Look up @n names among the defined symbols of any type (functions, data)
+ * of .symtab and .dynsym of @elf. 0 or -errno (-EINVAL: not ELF).
+ */
+int elfsyms_lookup_named(Elf *elf, struct elfsyms_named *syms, size_t n);
 /* Free @es and zero it. Accepts a zeroed @es. */
 void elfsyms_release(struct elfsyms *es);
 

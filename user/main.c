@@ -5,10 +5,9 @@
 
 #include "agent.h"
 
+#include "cmd.h"
 #include "log.h"
 #include "options.h"
-#include "record.h"
-#include "ucall.h"
 
 int main(int argc, char **argv)
 {
@@ -25,7 +24,7 @@ int main(int argc, char **argv)
 	case CMD_REPORT:
 		return cmd_report(&opts);
 	case CMD_LIST:
-		return ucall_cmd_list(&opts);
+		return cmd_list(&opts);
 	case CMD_RECORD:
 	default:
 		return cmd_record(&opts);

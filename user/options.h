@@ -13,6 +13,7 @@
 #define PB_MAX_UPROBES	64
 #define PB_DEFAULT_FREQ	99
 #define PB_MAX_FREQ	100000
+#define PB_DEFAULT_MAX_DECOMPRESSED	(256ULL << 20)	/* report: bound of a gunzip'd profile */
 
 enum out_format {
 	FMT_AUTO = 0,	/* from the file name's extension */
@@ -46,6 +47,8 @@ struct options {
 	uint64_t freq;		/* -F, Hz */
 	double duration;	/* -d seconds, 0 = until signal or targets exit */
 	bool no_kernel, no_user, per_thread, no_sample;
+	bool no_python;		/* --no-python: native frames only */
+	bool python_lines;	/* --python-lines: one frame per Python line */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;
@@ -62,6 +65,7 @@ struct options {
 	/* report FILE / list [-p PID | BINARY] [GLOB] */
 	const char *input;	/* report: the profile to read; list: the binary */
 	const char *glob;	/* list: optional glob */
+	uint64_t max_decompressed;	/* report: --max-decompressed, bytes */
 	char envbuf[4096];	/* copy of PROFILING_BPF_UPROBES, split in place */
 };
 
@@ -71,6 +75,8 @@ struct options {
  * --version was printed, or -EINVAL after printing a one-line error.
  */
 int options_parse(struct options *o, int argc, char **argv);
+/* The subcommand at most two edits away from @word ("reprot" -> "report"), or NULL. */
+const char *options_closest_command(const char *word);
 /* The output format a path's extension names, or FMT_AUTO. */
 enum out_format format_from_path(const char *path);
 /* The format named by @name ("folded", "pprof", ...), or FMT_AUTO when unknown. */

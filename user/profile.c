@@ -49,7 +49,9 @@ static bool frame_equal(const void *a, const void *b, void *ctx)
 
 	(void)ctx;
 	return x->addr == y->addr && x->kind == y->kind && x->name == y->name &&
-	       x->module == y->module && x->file == y->file && x->line == y->line;
+	       x->module == y->module && x->file == y->file && x->line == y->line &&
+	       x->map_start == y->map_start && x->map_limit == y->map_limit &&
+	       x->map_offset == y->map_offset && x->build_id == y->build_id;
 }
 
 struct profile *profile_new(void)
@@ -134,7 +136,9 @@ int profile_add_frame(struct profile *p, const struct pframe *f)
 	key.name = profile_intern(p, f->name ? f->name : "[unknown]");
 	key.module = profile_intern(p, f->module);
 	key.file = profile_intern(p, f->file);
-	if (!key.name || (f->module && !key.module) || (f->file && !key.file))
+	key.build_id = profile_intern(p, f->build_id);
+	if (!key.name || (f->module && !key.module) || (f->file && !key.file) ||
+	    (f->build_id && !key.build_id))
 		return -ENOMEM;
 	if (hashmap_find(&p->frame_index, &key, &idx))
 		return (int)idx;
@@ -156,8 +160,21 @@ int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth
 		       uint64_t value, uint32_t pid, uint32_t tid)
 {
 	struct psample *s;
-	uint32_t *copy;
+	uint32_t *copy, empty;
+	int idx;
 
+	/* a sample without frames (a pprof sample without locations) stays visible */
+	if (!depth) {
+		struct pframe f = { .name = PFRAME_EMPTY_STACK, .kind = PFRAME_SYNTH,
+				    .resolved = 1 };
+
+		idx = profile_add_frame(p, &f);
+		if (idx < 0)
+			return idx;
+		empty = (uint32_t)idx;
+		frames = &empty;
+		depth = 1;
+	}
 	for (uint32_t i = 0; i < depth; i++) {
 		if (frames[i] >= p->nframes)
 			return -EINVAL;

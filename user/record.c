@@ -21,15 +21,20 @@
 
 #define LOG_MODULE NULL
 #include "build_profile.h"
+#include "cmd.h"
 #include "log.h"
 #include "output.h"
-#include "record.h"
+#include "python.h"
+#include "router.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
 #include "ucall.h"
 
 #define MAX_STACKS	(1u << 20)	/* distinct stacks kept in memory */
+/* After an exec, user stacks come with build IDs this long: a process that
+ * ends before its maps are read is still named. */
+#define BUILDID_WINDOW_NS	(200 * 1000 * 1000ull)
 
 struct run {
 	const struct options *o;
@@ -39,7 +44,7 @@ struct run {
 	struct sampler *sampler;
 	struct ucall_session *ucall;
 	struct symbolizer *sym;
-	struct hashmap names;		/* (void *)pid -> malloc'd process name */
+	struct python *py;		/* Python frames, NULL with --no-python */
 	int epfd;
 	uint64_t start_ns, start_unix_ns, end_ns;
 	bool status_line;
@@ -78,57 +83,88 @@ static int install_signals(void)
 
 /* --- process names and symbolizer snapshots, driven by the drain --- */
 
-static void remember_name(struct run *r, uint32_t pid)
+/* Give the BPF walker the CPython of @pid, if it runs one. */
+static void find_python(struct run *r, uint32_t pid)
 {
-	char name[64];
-	uintptr_t old = 0;
-	char *copy;
+	int err;
 
-	process_name((pid_t)pid, name, sizeof(name));
-	if (!name[0])
+	if (!r->py)
 		return;
-	copy = strdup(name);
-	if (!copy)
-		return;
-	if (hashmap_find(&r->names, (void *)(uintptr_t)pid, &old))
-		free((void *)old);
-	if (hashmap_set(&r->names, (void *)(uintptr_t)pid, (uintptr_t)copy))
-		free(copy);
+	err = python_discover(r->py, (pid_t)pid);
+	if (err < 0)
+		pr_debug("process %u: cannot look for CPython: %s", pid, strerror(-err));
 }
 
-static void hook_new_pid(void *ctx, uint32_t pid)
-{
-	struct run *r = ctx;
-	int err = symbolizer_snapshot(r->sym, (pid_t)pid);
-
-	if (err)
-		pr_debug("cannot snapshot process %u: %s", pid, strerror(-err));
-	else
-		pr_debug("process %u: memory map snapshot taken", pid);
-	remember_name(r, pid);
-}
-
-static void hook_exec(void *ctx, uint32_t pid)
+static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct run *r = ctx;
 
-	pr_debug("process %u called exec", pid);
-	symbolizer_forget(r->sym, (pid_t)pid);
+	find_python(r, pid);
+	symbolizer_image_hint_name(r->sym, (pid_t)pid, gen, comm);
+	if (symbolizer_image_request(r->sym, (pid_t)pid, gen))
+		pr_debug("process %u: no memory to ask for a snapshot", pid);
 }
 
-static const char *name_of(void *ctx, uint32_t pid)
-{
-	struct run *r = ctx;
-	uintptr_t v;
-
-	return hashmap_find(&r->names, (void *)(uintptr_t)pid, &v) ? (const char *)v : NULL;
-}
-
-static uint32_t gen_of(void *ctx, uint32_t pid)
+static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
 {
 	struct run *r = ctx;
 
-	return sampler_pid_gen(r->sampler, pid);
+	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
+}
+
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct run *r = ctx;
+
+	sampler_forget_fresh(r->sampler, pid);
+}
+
+static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+			 const struct pb_build_id_frame *frames, size_t n)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_buildids(r->sym, (pid_t)pid, gen, ips, frames, n);
+}
+
+static void hook_exec(void *ctx, const struct drain_image *img)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_exe(r->sym, (pid_t)img->pid);
+	if (r->py)
+		python_forget(r->py, (pid_t)img->pid);	/* the next sample looks again */
+	pr_debug("process %u called exec (%s): image %u", img->pid, img->comm, img->gen);
+	if (symbolizer_image_new(r->sym, (pid_t)img->pid, img->gen, img->start_ns, img->comm) ||
+	    symbolizer_image_request(r->sym, (pid_t)img->pid, img->gen))
+		pr_debug("process %u: no memory for its new image", img->pid);
+}
+
+static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
+		      const struct drain_image *child)
+{
+	struct run *r = ctx;
+
+	if (symbolizer_image_fork(r->sym, (pid_t)parent, parent_gen, (pid_t)child->pid,
+				  child->gen, child->start_ns, child->comm))
+		pr_debug("process %u: no memory for its image", child->pid);
+}
+
+static void hook_exit(void *ctx, const struct drain_image *img, bool sampled)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_exit(r->sym, (pid_t)img->pid, img->gen, sampled);
+	if (r->py)
+		python_forget(r->py, (pid_t)img->pid);
+}
+
+static const char *name_of(void *ctx, uint32_t pid, uint32_t gen)
+{
+	struct run *r = ctx;
+
+	return symbolizer_image_name(r->sym, (pid_t)pid, gen);
 }
 
 /* --- checks before anything is started --- */
@@ -138,7 +174,7 @@ static bool is_sampling_format(enum out_format f)
 	return f == FMT_FOLDED || f == FMT_PPROF || f == FMT_SVG || f == FMT_JSON;
 }
 
-int outputs_check(const struct options *o)
+static int outputs_check(const struct options *o)
 {
 	bool calls = o->nuprobes || o->regions;
 	char dirbuf[PATH_MAX];
@@ -212,10 +248,15 @@ static int setup_sampler(struct run *r)
 		.per_thread = o->per_thread,
 		.follow_forks = true,
 		.max_stacks = MAX_STACKS,
+		.buildid_window_ns = BUILDID_WINDOW_NS,
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
+		.on_sample = hook_sample,
+		.on_buildid = hook_buildid,
 		.on_exec = hook_exec,
+		.on_fork = hook_fork,
+		.on_exit = hook_exit,
 		.ctx = r,
 	};
 	int err;
@@ -223,13 +264,23 @@ static int setup_sampler(struct run *r)
 	r->sampler = sampler_open(&cfg, &hooks);
 	if (!r->sampler)
 		return -errno;
+	if (!o->no_python && !o->no_user) {
+		r->py = python_new(&(struct python_opts){ .lines = o->python_lines,
+							  .set_config = sampler_python_config,
+							  .ctx = r->sampler });
+		if (!r->py || sampler_set_python(r->sampler, r->py))
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < r->npids; i++) {
-		err = sampler_add_target(r->sampler, r->pids[i]);
+		err = o->cmd_argv ? sampler_add_command(r->sampler, r->pids[i]) :
+				    sampler_add_target(r->sampler, r->pids[i]);
 		if (err)
 			return err;
 		/* while it is surely alive; a -- CMD child is snapshotted after exec */
+		if (!o->cmd_argv && (err = symbolizer_snapshot(r->sym, r->pids[i])))
+			pr_debug("cannot snapshot process %d: %s", (int)r->pids[i], strerror(-err));
 		if (!o->cmd_argv)
-			hook_new_pid(r, (uint32_t)r->pids[i]);
+			find_python(r, (uint32_t)r->pids[i]);
 	}
 	return 0;
 }
@@ -293,7 +344,12 @@ static int setup(struct run *r)
 	if (!err && !o->no_sample)
 		err = setup_sampler(r);
 	if (!err && (o->nuprobes || o->regions)) {
-		r->ucall = ucall_open(o, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
+		struct ucall_config uc = {
+			.specs = o->uprobes, .nspecs = o->nuprobes, .regions = o->regions,
+			.all = o->all, .per_thread = o->per_thread, .trace = o->trace,
+		};
+
+		r->ucall = ucall_open(&uc, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
 		if (!r->ucall)
 			err = -errno ? -errno : -EINVAL;
 	}
@@ -331,6 +387,9 @@ static void drain(struct run *r)
 		err = sampler_consume(r->sampler);
 	if (err < 0)
 		pr_warn("ring buffer: %s", strerror(-err));
+	/* maps of the processes that appeared, while they most likely live */
+	if (r->sampler && symbolizer_flush(r->sym, settled, r))
+		pr_debug("memory map snapshots taken");
 	if (r->ucall && ucall_consume(r->ucall) < 0)
 		pr_warn("call ring buffer: %s", strerror(errno));
 }
@@ -340,18 +399,65 @@ static uint64_t lost_now(const struct sampler_counts *c)
 	return c->bpf[PB_CNT_RB_FULL] + c->bad_records + c->store_full;
 }
 
+/* What is profiled, for the status line: "split (pid 123)", "3 processes", "all CPUs". */
+static void describe_target(const struct run *r, char *buf, size_t len)
+{
+	char name[64];
+
+	if (r->o->all) {
+		snprintf(buf, len, "all CPUs");
+		return;
+	}
+	if (r->npids != 1) {
+		snprintf(buf, len, "%zu processes", r->npids);
+		return;
+	}
+	if (r->o->cmd_argv)
+		snprintf(name, sizeof(name), "%s", r->o->cmd_argv[0]);
+	else
+		process_name(r->pids[0], name, sizeof(name));
+	snprintf(buf, len, "%s (pid %d)", name[0] ? name : "?", (int)r->pids[0]);
+}
+
+/* "profiling-bpf: 3.0s/10s split (pid 123) at 99 Hz: 297 samples, 0 lost" */
 static void show_status(struct run *r, uint64_t now)
 {
 	struct sampler_counts c = { 0 };
+	char target[96];
 
 	if (r->sampler)
 		sampler_read_counts(r->sampler, &c);
-	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs, %llu samples, %llu lost",
-		(double)(now - r->start_ns) / 1e9, (unsigned long long)c.records,
-		(unsigned long long)lost_now(&c));
+	describe_target(r, target, sizeof(target));
+	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs", (double)(now - r->start_ns) / 1e9);
+	if (r->o->duration > 0)
+		fprintf(stderr, "/%gs", r->o->duration);
+	fprintf(stderr, " %s", target);
+	if (r->sampler)
+		fprintf(stderr, " at %llu Hz: %llu samples, %llu lost",
+			(unsigned long long)r->o->freq, (unsigned long long)c.records,
+			(unsigned long long)lost_now(&c));
 	if (r->ucall)
-		fprintf(stderr, ", %zu probes", ucall_nprobes(r->ucall));
+		fprintf(stderr, "%s%zu probes", r->sampler ? ", " : ": ", ucall_nprobes(r->ucall));
 	fflush(stderr);
+}
+
+/*
+ * For tests: once everything is attached and recording, create the file
+ * named by PROFILING_BPF_READY_FILE, so that a test waits for the attach
+ * instead of sleeping. Never through an existing file or link.
+ */
+static void signal_ready(void)
+{
+	const char *path = getenv("PROFILING_BPF_READY_FILE");
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		pr_warn("cannot create %s: %s", path, strerror(errno));
+	else
+		close(fd);
 }
 
 static int run_loop(struct run *r)
@@ -365,6 +471,7 @@ static int run_loop(struct run *r)
 	r->start_unix_ns = now_ns(CLOCK_REALTIME);
 	if (r->o->cmd_argv && child_release(&r->child))
 		return -ECHILD;
+	signal_ready();
 	pr_info("recording at %llu Hz; Ctrl-C to stop", (unsigned long long)r->o->freq);
 	while (!stop_signal) {
 		n = epoll_wait(r->epfd, ev, 8, 100);
@@ -400,7 +507,7 @@ static int run_loop(struct run *r)
 
 /* --- tear down: symbolize and write --- */
 
-static int add_counters(struct profile *p, const struct sampler_counts *c)
+static int add_counters(struct run *r, struct profile *p, const struct sampler_counts *c)
 {
 	static const struct {
 		const char *name;
@@ -411,6 +518,11 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+		{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
+		{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
+		{ "python_read_errors", PB_CNT_PY_READ_ERR },
+		{ "python_truncated", PB_CNT_PY_TRUNCATED },
+		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -421,6 +533,12 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	if (r->py) {
+		struct python_counts pc;
+
+		python_counts(r->py, &pc);
+		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
+	}
 	if (err || !lost)
 		return err;
 	/* lost samples stay visible in every format, as their own stack */
@@ -437,8 +555,8 @@ static struct profile *collect_profile(struct run *r)
 	struct build_opts bo = {
 		.freq_hz = r->o->freq,
 		.process_root = r->o->all,
-		.pid_gen = gen_of,
 		.pid_name = name_of,
+		.py = r->py,
 		.ctx = r,
 	};
 	struct sampler_counts c;
@@ -456,7 +574,7 @@ static struct profile *collect_profile(struct run *r)
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
 	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
-	if (add_counters(p, &c)) {
+	if (add_counters(r, p, &c)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
 		return NULL;
@@ -464,44 +582,47 @@ static struct profile *collect_profile(struct run *r)
 	return p;
 }
 
-static int write_outputs(const struct options *o, const struct profile *p)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < o->noutputs; i++) {
-		if (!is_sampling_format(o->outputs[i].format))
-			continue;
-		if (profile_write_file(p, o->outputs[i].path, o->outputs[i].format))
-			err = -EIO;
-		else if (!o->quiet && strcmp(o->outputs[i].path, "-"))
-			fprintf(stderr, "profiling-bpf: wrote %s\n", o->outputs[i].path);
-	}
-	return err;
-}
-
+/* Samples, lost and duration are said once, by the table's header. */
 static void print_summary(struct run *r, const struct profile *p)
 {
-	fprintf(stderr, "profiling-bpf: %llu samples, %llu lost, %.2f s at %llu Hz\n",
-		(unsigned long long)profile_counter(p, "samples_recorded"),
-		(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9,
-		(unsigned long long)r->o->freq);
 	top_print(stderr, p, r->o->top);
 }
 
-static int finish_sampling(struct run *r)
+/* Stop sampling, build the profile (*@out) and print its summary. */
+static int finish_sampling(struct run *r, struct profile **out)
 {
-	struct profile *p;
-	int err;
-
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
-	p = collect_profile(r);
-	if (!p)
+	symbolizer_flush(r->sym, NULL, NULL);
+	*out = collect_profile(r);
+	if (!*out)
 		return -ENOMEM;
-	err = write_outputs(r->o, p);
 	if (!r->o->quiet)
-		print_summary(r, p);
-	profile_free(p);
+		print_summary(r, *out);
+	return 0;
+}
+
+/* Collect everything the run produced and hand it to the output router. */
+static int finish(struct run *r)
+{
+	const struct options *o = r->o;
+	struct run_results res = { .trace = o->trace };
+	struct profile *samples = NULL;
+	int err = 0;
+
+	if (r->sampler)
+		err = finish_sampling(r, &samples);
+	if (!err && r->ucall)
+		err = ucall_finish(r->ucall, o->sort, o->top, o->quiet ? NULL : stderr);
+	res.samples = samples;
+	res.calls = r->ucall ? ucall_session_report(r->ucall) : NULL;
+	if (!err)
+		err = router_write(o->outputs, o->noutputs, &res, o->quiet);
+	if (!err && !o->noutputs && !o->quiet)
+		fprintf(stderr, "profiling-bpf: nothing was saved: add -o FILE (.svg, .pb.gz, "
+				".folded, .json%s) to keep the profile\n",
+			r->ucall ? ", .pstats" : "");
+	profile_free(samples);
 	return err;
 }
 
@@ -519,17 +640,11 @@ static void report_child(struct run *r)
 
 static void teardown(struct run *r)
 {
-	uintptr_t v;
-
 	child_abort(&r->child);
 	ucall_free(r->ucall);
 	sampler_free(r->sampler);
+	python_free(r->py);
 	symbolizer_free(r->sym);
-	for (size_t i = 0; i < r->names.cap; i++) {
-		if (r->names.slots[i].key && (v = r->names.slots[i].value))
-			free((void *)v);
-	}
-	hashmap_release(&r->names);
 	for (size_t i = 0; i < r->npids; i++) {
 		if (r->pidfds[i] >= 0)
 			close(r->pidfds[i]);
@@ -538,14 +653,30 @@ static void teardown(struct run *r)
 		close(r->epfd);
 }
 
+/*
+ * 1 when the profiler failed. With -- CMD, the command's own exit code
+ * (128+N when killed by signal N), as time(1) and strace(1) do; when the
+ * recording ended first, the command was stopped by us: 0 after -d, 128+N
+ * after signal N.
+ */
+static int exit_code(const struct run *r, int err)
+{
+	if (err)
+		return 1;
+	if (r->child.pid && r->child.reaped)
+		return child_exit_code(&r->child);
+	if (r->child.pid && stop_signal)
+		return 128 + (int)stop_signal;
+	return 0;
+}
+
 int cmd_record(const struct options *o)
 {
 	struct run r = { .o = o, .epfd = -1 };
-	int err;
+	int err, code;
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)
 		r.pidfds[i] = -1;
-	hashmap_init(&r.names, hash_uint, equal_uint, NULL);
 	r.status_line = !o->quiet && isatty(STDERR_FILENO);
 	err = outputs_check(o);
 	if (!err && access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -556,32 +687,11 @@ int cmd_record(const struct options *o)
 	err = err ?: install_signals();
 	err = err ?: setup(&r);
 	err = err ?: run_loop(&r);
-	if (!err && r.sampler)
-		err = finish_sampling(&r);
-	if (!err && r.ucall)
-		err = ucall_finish(r.ucall, o, r.sampler != NULL, stderr);
+	err = err ?: finish(&r);
 	if (r.child.pid && !r.child.reaped && !err)
 		child_exited(&r.child);
 	report_child(&r);
+	code = exit_code(&r, err);
 	teardown(&r);
-	return err ? 1 : 0;
-}
-
-int cmd_report(const struct options *o)
-{
-	struct profile *p = profile_read_file(o->input);
-	int err = 0;
-
-	if (!p) {
-		pr_err("cannot read %s: %s%s", o->input,
-		       errno == EINVAL ? "not a pprof or folded profile" : strerror(errno),
-		       errno == EINVAL && !o->verbose ? " (-v says why)" : "");
-		return 1;
-	}
-	if (o->noutputs)
-		err = write_outputs(o, p);
-	else
-		top_print(stdout, p, o->top);
-	profile_free(p);
-	return err ? 1 : 0;
+	return code;
 }

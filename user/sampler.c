@@ -54,8 +54,15 @@ static unsigned long max_sample_rate(void)
  */
 static __u32 ring_size(uint64_t freq)
 {
-	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
+	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() *
+			(sizeof(struct pb_sample) + sizeof(struct pb_py_stack)) / 2;
+	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
+	long pages = force ? strtol(force, NULL, 10) : 0;
 	__u32 size = 1 << 20;
+
+	/* tests force lost samples with a ring of a few pages (a power of two) */
+	if (pages > 0 && pages <= 256 && !(pages & (pages - 1)))
+		return (__u32)(pages * sysconf(_SC_PAGESIZE));
 
 	while (size < want && size < (64u << 20))
 		size <<= 1;
@@ -97,6 +104,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->user_stacks = cfg->user_stacks;
 	s->skel->rodata->kernel_stacks = cfg->kernel_stacks;
 	s->skel->rodata->follow_forks = cfg->follow_forks;
+	s->skel->rodata->buildid_window_ns = cfg->user_stacks ? cfg->buildid_window_ns : 0;
 	s->skel->rodata->self_pid = (__u32)getpid();
 	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
@@ -127,18 +135,42 @@ err_free:
 	return NULL;
 }
 
-int sampler_add_target(struct sampler *s, pid_t pid)
+int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *cfg)
+{
+	struct sampler *s = sampler;
+	int fd = bpf_map__fd(s->skel->maps.py_procs);
+
+	if (!cfg)
+		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &pid, cfg, BPF_ANY) ? -errno : 0;
+}
+
+int sampler_set_python(struct sampler *s, struct python *py)
+{
+	return drain_set_python(&s->drain, py);
+}
+
+static int add_target(struct sampler *s, pid_t pid, __u8 state)
 {
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
 	int err;
 
-	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &one, BPF_ANY);
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &state, BPF_ANY);
 	if (err) {
 		err = -errno;
 		pr_err("cannot add target %d: %s", (int)pid, strerror(-err));
 	}
 	return err;
+}
+
+int sampler_add_target(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_ACTIVE);
+}
+
+int sampler_add_command(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_PENDING_EXEC);
 }
 
 int sampler_remove_target(struct sampler *s, pid_t pid)
@@ -251,6 +283,13 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 			out->bpf[i] += vals[c];
 	}
 	free(vals);
+}
+
+void sampler_forget_fresh(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.fresh), &key);
 }
 
 struct stack_store *sampler_store(struct sampler *s)

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "elflines.h"
 #include "elfsyms.h"
+#include "array.h"
 #include "hashmap.h"
 #include "kallsyms.h"
 #include "perfmap.h"
@@ -46,13 +48,23 @@ struct elf_file {
 	struct elfsyms syms;
 	struct elflines *lines;	/* DWARF source lines, or NULL */
 	int err;		/* why it could not be read, or 0 */
+	const char *path;	/* interned path it was first opened by */
+};
+
+/* A frame of a young image as the kernel named it: file by build ID, offset. */
+struct bid_frame {
+	uint64_t image;		/* proc->key */
+	uint64_t ip;		/* the address as sampled */
+	const char *build_id;	/* interned hex */
+	uint64_t offset;	/* file offset of ip */
 };
 
 /* One mapping of a snapshot. */
 struct snap_map {
 	uint64_t start, end, pgoff;
 	const char *module;	/* interned path or "[anon]", "[heap]" ... */
-	struct elf_file *elf;	/* NULL when not an executable file mapping */
+	const char *build_id;	/* interned hex build ID of the file, or NULL */
+	struct elf_file *elf;	/* the file's parse (from its executable mapping), or NULL */
 	uint32_t prot;
 	int file_backed;
 	int bad_elf;		/* an executable file mapping that could not be opened */
@@ -64,19 +76,44 @@ struct jit_map {
 	struct jit_map *next;
 };
 
-/* The snapshot of one process. */
-struct proc {
-	pid_t pid;
-	int snapped;
-	struct snap_map *maps;
+/* The mappings of an image at one moment, shared by the images forked from it. */
+struct snap {
+	size_t refs;
 	size_t n;
+	struct snap_map maps[];
+};
+
+/*
+ * One image of a process: a PID between two of its forks/execs (drain.h).
+ * Kept until symbolizer_free(); its snapshot is freed at exit when nothing
+ * needs it.
+ */
+struct proc {
+	uint64_t key;		/* gen << 32 | pid */
+	pid_t pid;
+	uint32_t gen;
+	uint64_t start_ns;	/* start_boottime, 0 when unknown */
+	int dead;		/* exited or replaced: /proc/PID is someone else now */
+	int want_snap;		/* a snapshot is asked for at the next flush */
+	int sampled;		/* it has samples with user frames */
+	int snapped;		/* a snapshot was taken (it may have been freed since) */
+	int snap_err;		/* why the last snapshot failed, or 0 */
+	struct snap *snap;	/* NULL until taken, or after freeing */
+	struct proc *parent;	/* the image this one was forked from, or NULL */
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
+	char name[PB_NAME_LEN];	/* process name, "" until known */
+	int name_weak;		/* name is a thread's, from a sample: /proc's wins */
+	int uid_known;		/* uid: the owner of /proc/PID at the last snapshot */
+	uid_t uid;
 };
 
 struct symbolizer {
-	struct hashmap procs;	/* &proc->pid -> struct proc * */
+	struct hashmap procs;	/* (void *)proc->key -> struct proc * */
+	struct hashmap cur;	/* (void *)pid -> its current struct proc * */
+	struct proc **pending;	/* images whose snapshot is asked for */
+	size_t npending, pending_cap;
 	struct hashmap files;	/* &elf_file->key -> struct elf_file * */
 	struct hashmap strs;	/* interned string -> itself */
 	struct jit_map *jits;	/* every perf map read */
@@ -86,19 +123,11 @@ struct symbolizer {
 	size_t ndwarf;		/* files with lines open */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
+	int warned_access;	/* the missing-permission warning was given */
+	int no_maps;		/* debug: never read maps (PROFILING_BPF_DEBUG_NO_MAPS) */
+	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
+	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
 };
-
-static uint64_t pid_hash(const void *key, void *ctx)
-{
-	(void)ctx;
-	return hash_bytes(key, sizeof(pid_t), 0);
-}
-
-static bool pid_equal(const void *a, const void *b, void *ctx)
-{
-	(void)ctx;
-	return *(const pid_t *)a == *(const pid_t *)b;
-}
 
 static uint64_t file_hash(const void *key, void *ctx)
 {
@@ -120,13 +149,32 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t bid_hash(const void *key, void *ctx)
+{
+	(void)ctx;
+	return hash_words(key, 2, 0);	/* image, ip */
+}
+
+static bool bid_equal(const void *a, const void *b, void *ctx)
+{
+	const struct bid_frame *x = a, *y = b;
+
+	(void)ctx;
+	return x->image == y->image && x->ip == y->ip;
+}
+
 struct symbolizer *symbolizer_new(void)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	hashmap_init(&s->procs, pid_hash, pid_equal, NULL);
+	hashmap_init(&s->procs, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->cur, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->bids, bid_hash, bid_equal, NULL);
+	/* tests: every process as if gone before its maps were read */
+	s->no_maps = getenv("PROFILING_BPF_DEBUG_NO_MAPS") != NULL;
+	hashmap_init(&s->by_build_id, hash_uint, equal_uint, NULL);
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
 	return s;
@@ -141,11 +189,17 @@ static void elf_file_free(struct elf_file *f)
 	free(f);
 }
 
+static void snap_put(struct snap *sn)
+{
+	if (sn && !--sn->refs)
+		free(sn);
+}
+
 static void proc_free(struct proc *p)
 {
 	if (!p)
 		return;
-	free(p->maps);
+	snap_put(p->snap);
 	free(p);
 }
 
@@ -170,6 +224,12 @@ void symbolizer_free(struct symbolizer *s)
 	elf_file_free(s->vdso);
 	kallsyms_release(&s->kernel);
 	hashmap_release(&s->procs);
+	hashmap_release(&s->cur);
+	for (i = 0; i < s->bids.cap; i++)
+		free((void *)s->bids.slots[i].key);
+	hashmap_release(&s->bids);
+	hashmap_release(&s->by_build_id);
+	free(s->pending);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
 	free(s);
@@ -193,23 +253,82 @@ static const char *intern(struct symbolizer *s, const char *str)
 	return copy;
 }
 
-/* The process record of @pid, created empty if new; NULL on allocation failure. */
-static struct proc *proc_get(struct symbolizer *s, pid_t pid)
+static void *image_key(pid_t pid, uint32_t gen)
 {
-	struct proc *p;
+	return (void *)(uintptr_t)((uint64_t)gen << 32 | (uint32_t)pid);
+}
+
+/* Image @gen of @pid, or NULL. */
+static struct proc *proc_find(const struct symbolizer *s, pid_t pid, uint32_t gen)
+{
 	uintptr_t v;
 
-	if (hashmap_find(&s->procs, &pid, &v))
-		return (struct proc *)v;
+	return hashmap_find(&s->procs, image_key(pid, gen), &v) ? (struct proc *)v : NULL;
+}
+
+/* The current image of @pid, or NULL. */
+static struct proc *proc_current(const struct symbolizer *s, pid_t pid)
+{
+	uintptr_t v;
+
+	return hashmap_find(&s->cur, (void *)(uintptr_t)(uint32_t)pid, &v) ? (struct proc *)v : NULL;
+}
+
+/* Image @gen of @pid, created empty if new; NULL on allocation failure. */
+static struct proc *proc_get_image(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (p)
+		return p;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	if (hashmap_set(&s->procs, &p->pid, (uintptr_t)p)) {
+	p->gen = gen;
+	p->key = (uint64_t)(uintptr_t)image_key(pid, gen);
+	if (hashmap_set(&s->procs, (void *)(uintptr_t)p->key, (uintptr_t)p)) {
 		free(p);
 		return NULL;
 	}
+	if (!proc_current(s, pid) &&
+	    hashmap_set(&s->cur, (void *)(uintptr_t)(uint32_t)pid, (uintptr_t)p))
+		return NULL;	/* stays in procs, freed at the end */
 	return p;
+}
+
+/* The current image of @pid (generation 0 when none was declared); NULL on ENOMEM. */
+static struct proc *proc_get(struct symbolizer *s, pid_t pid)
+{
+	struct proc *p = proc_current(s, pid);
+
+	return p ? p : proc_get_image(s, pid, 0);
+}
+
+static const struct snap_map *snap_find_map(const struct snap *sn, uint64_t addr)
+{
+	size_t lo = 0, hi = sn ? sn->n : 0, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sn->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < sn->maps[lo - 1].end)
+		return &sn->maps[lo - 1];
+	return NULL;
+}
+
+/* The maps image @p runs: its own snapshot, else the one it was forked from. */
+static const struct snap *proc_snap(const struct proc *p)
+{
+	for (; p; p = p->parent) {
+		if (p->snap)
+			return p->snap;
+	}
+	return NULL;
 }
 
 static void file_key_of(const struct stat *st, struct file_key *k)
@@ -220,6 +339,29 @@ static void file_key_of(const struct stat *st, struct file_key *k)
 	k->size = (uint64_t)st->st_size;
 	k->mtime_sec = st->st_mtim.tv_sec;
 	k->mtime_nsec = st->st_mtim.tv_nsec;
+}
+
+/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
+static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
+{
+	char hex[2 * ELFSYMS_BUILD_ID_MAX + 1];
+	size_t i, n = elf && !elf->err ? elf->syms.build_id_len : 0;
+
+	if (!n || n > ELFSYMS_BUILD_ID_MAX)
+		return NULL;
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", elf->syms.build_id[i]);
+	return intern(s, hex);
+}
+
+/* Remember @f by its build ID, for the frames of processes known only that way. */
+static void index_build_id(struct symbolizer *s, struct elf_file *f)
+{
+	const char *bid = build_id_hex(s, f);
+	uintptr_t v;
+
+	if (bid && !hashmap_find(&s->by_build_id, bid, &v))
+		hashmap_set(&s->by_build_id, bid, (uintptr_t)f);
 }
 
 /* The parse of the file open at @fd, from the cache or read now. NULL only on ENOMEM. */
@@ -242,10 +384,12 @@ static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat
 		pr_debug("cannot read symbols of %s: %s", path, strerror(-f->err));
 	else if (s->ndwarf < MAX_DWARF_FILES && (f->lines = elflines_open(fd)))
 		s->ndwarf++;
-	if (hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
+	f->path = intern(s, path);
+	if (!f->path || hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
 		elf_file_free(f);
 		return NULL;
 	}
+	index_build_id(s, f);
 	return f;
 }
 
@@ -289,6 +433,27 @@ static int open_mapped(pid_t pid, const struct procmap *m, struct stat *st)
 	return fd;
 }
 
+/* Owner of /proc/PID, for the warning. */
+static long proc_uid(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &st) ? -1 : (long)st.st_uid;
+}
+
+/* One warning for the first process whose maps or files (@what) we may not read. */
+static void warn_access(struct symbolizer *s, pid_t pid, const char *what)
+{
+	if (s->warned_access)
+		return;
+	s->warned_access = 1;
+	pr_warn("cannot read the %s of process %d (user %ld): permission denied; "
+		"the user frames of processes of other users stay unnamed without "
+		"CAP_SYS_PTRACE", what, (int)pid, proc_uid(pid));
+}
+
 /* Point @out at the parsed ELF of executable file mapping @m. 0 or -ENOMEM. */
 static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct snap_map *out)
@@ -296,6 +461,8 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	struct stat st;
 	int fd = open_mapped(pid, m, &st);
 
+	if (fd == -EACCES || fd == -EPERM)
+		warn_access(s, pid, "mapped files");
 	if (fd < 0) {
 		pr_debug("pid %d: cannot open %s: %s", (int)pid, m->path, strerror(-fd));
 		out->bad_elf = 1;
@@ -353,6 +520,24 @@ static int snap_map_init(struct symbolizer *s, pid_t pid, const struct procmap *
 	return 0;
 }
 
+/*
+ * The other mappings of a file (read-only, writable segments) share the
+ * parse of its executable one: their addresses become ELF addresses too.
+ */
+static void share_elves(struct snap_map *maps, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!maps[i].file_backed || maps[i].elf)
+			continue;
+		for (j = 0; j < n && !maps[i].elf; j++) {
+			if (maps[j].elf && maps[j].module == maps[i].module)
+				maps[i].elf = maps[j].elf;
+		}
+	}
+}
+
 static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms,
 		      struct snap_map *maps)
 {
@@ -364,30 +549,107 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 		if (err)
 			return err;
 	}
+	share_elves(maps, ms->n);
+	for (i = 0; i < ms->n; i++)
+		maps[i].build_id = build_id_hex(s, maps[i].elf);
 	return 0;
 }
 
-static void proc_set_maps(struct proc *p, struct snap_map *maps, size_t n)
+static void proc_set_snap(struct proc *p, struct snap *sn)
 {
-	free(p->maps);
-	p->maps = maps;
-	p->n = n;
+	snap_put(p->snap);
+	p->snap = sn;
 	p->snapped = 1;
 	p->snap_ns = now_ns();
 	p->jit = NULL;
 	p->jit_tried = 0;
 }
 
-int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
+/* Remember who owns the process, to read its perf map after it exited. */
+static void proc_note_owner(struct proc *p)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)p->pid);
+	if (!stat(path, &st)) {
+		p->uid = st.st_uid;
+		p->uid_known = 1;
+	}
+}
+
+/* Clock ticks since boot at which @pid started (/proc/PID/stat field 22), or 0. */
+static uint64_t proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the name may hold anything, even ')' */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p && sscanf(p + 1, "%llu", &ticks) != 1)
+		ticks = 0;
+	return ticks;
+}
+
+/* Is /proc/PID still image @p's process (same start time), as far as we know? */
+static int proc_same_process(const struct proc *p)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t ticks;
+
+	if (p->dead)
+		return 0;
+	if (!p->start_ns || hz <= 0)
+		return 1;
+	ticks = proc_start_ticks(p->pid);
+	return ticks && ticks == p->start_ns / (1000000000ull / (uint64_t)hz);
+}
+
+static void proc_read_name(struct proc *p)
+{
+	char path[64], buf[PB_NAME_LEN];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;	/* keep what we had */
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	memcpy(p->name, buf, sizeof(p->name));
+	p->name_weak = 0;
+}
+
+/* Read the maps of image @p from /proc now. 0 or -errno (-ESRCH: gone or not it). */
+static int proc_snapshot(struct symbolizer *s, struct proc *p)
 {
 	struct procmaps ms = { 0 };
-	struct snap_map *maps = NULL;
-	struct proc *p = proc_get(s, pid);
+	struct snap *sn;
 	int err;
 
-	if (!p)
-		return -ENOMEM;
-	err = procmaps_read(&ms, pid);
+	if (s->no_maps || !proc_same_process(p))
+		return -ESRCH;
+	err = procmaps_read(&ms, p->pid);
+	if (err == -EACCES || err == -EPERM)
+		warn_access(s, p->pid, "memory map");
+	p->snap_err = err;
 	if (err)
 		return err;
 	if (!ms.n) {
@@ -396,47 +658,245 @@ int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
 		return -ESRCH;
 	}
 	if (ms.bad_lines)
-		pr_debug("pid %d: %zu malformed maps lines", (int)pid, ms.bad_lines);
-	maps = calloc(ms.n ? ms.n : 1, sizeof(*maps));
-	err = maps ? build_maps(s, pid, &ms, maps) : -ENOMEM;
-	if (err)
-		free(maps);
-	else
-		proc_set_maps(p, maps, ms.n);
+		pr_debug("pid %d: %zu malformed maps lines", (int)p->pid, ms.bad_lines);
+	proc_note_owner(p);
+	sn = calloc(1, sizeof(*sn) + ms.n * sizeof(sn->maps[0]));
+	err = sn ? build_maps(s, p->pid, &ms, sn->maps) : -ENOMEM;
+	if (err) {
+		free(sn);
+	} else {
+		sn->refs = 1;
+		sn->n = ms.n;
+		proc_set_snap(p, sn);
+		if (!p->name[0] || p->name_weak)
+			proc_read_name(p);
+	}
 	procmaps_release(&ms);
 	return err;
 }
 
+int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
+{
+	struct proc *p = proc_get(s, pid);
+
+	return p ? proc_snapshot(s, p) : -ENOMEM;
+}
+
 void symbolizer_forget(struct symbolizer *s, pid_t pid)
 {
-	uintptr_t v;
 	struct proc *p;
 
-	if (!s || !hashmap_find(&s->procs, &pid, &v))
+	if (!s || !(p = proc_current(s, pid)))
 		return;
-	p = (struct proc *)v;
-	free(p->maps);
-	p->maps = NULL;
-	p->n = 0;
+	snap_put(p->snap);
+	p->snap = NULL;
 	p->snapped = 0;
 	p->jit = NULL;
 	p->jit_tried = 0;
 }
 
-static const struct snap_map *proc_find_map(const struct proc *p, uint64_t addr)
+int symbolizer_image_new(struct symbolizer *s, pid_t pid, uint32_t gen, uint64_t start_ns,
+			 const char *name)
 {
-	size_t lo = 0, hi = p->n, mid;
+	struct proc *old = proc_current(s, pid), *p = proc_get_image(s, pid, gen);
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (p->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!p)
+		return -ENOMEM;
+	if (old && old != p)
+		old->dead = 1;	/* /proc/PID is the new image from now on */
+	if (hashmap_set(&s->cur, (void *)(uintptr_t)(uint32_t)pid, (uintptr_t)p))
+		return -ENOMEM;
+	p->dead = 0;
+	p->start_ns = start_ns;
+	if (name && name[0]) {
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->name_weak = 0;
 	}
-	if (lo && addr < p->maps[lo - 1].end)
-		return &p->maps[lo - 1];
-	return NULL;
+	return 0;
+}
+
+int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_gen, pid_t pid,
+			  uint32_t gen, uint64_t start_ns, const char *name)
+{
+	struct proc *pp = proc_get_image(s, parent, parent_gen), *p;
+	int err = pp ? symbolizer_image_new(s, pid, gen, start_ns, name) : -ENOMEM;
+
+	if (err)
+		return err;
+	p = proc_find(s, pid, gen);
+	/* the child runs its parent's image until it execs */
+	if (!pp->snap && !pp->snapped && !pp->dead)
+		proc_snapshot(s, pp);
+	p->parent = pp;
+	if (pp->snap) {
+		pp->snap->refs++;
+		proc_set_snap(p, pp->snap);
+	}
+	return 0;
+}
+
+void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p)
+		return;
+	p->dead = 1;
+	if (keep)
+		return;
+	snap_put(p->snap);	/* no sample needs it: a long -a run stays bounded */
+	p->snap = NULL;
+}
+
+static int request(struct symbolizer *s, pid_t pid, uint32_t gen, int force)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	if (p->want_snap || (p->snap && !force))
+		return 0;
+	err = array_grow((void **)&s->pending, &s->pending_cap, s->npending + 1,
+			 sizeof(*s->pending));
+	if (err)
+		return err;
+	s->pending[s->npending++] = p;
+	p->want_snap = 1;
+	return 0;
+}
+
+int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	return request(s, pid, gen, 0);
+}
+
+static int snap_covers(const struct snap *sn, uint64_t addr)
+{
+	const struct snap_map *m = snap_find_map(sn, addr);
+
+	return m && (m->prot & PROCMAP_X);
+}
+
+int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			   size_t n)
+{
+	struct proc *p = proc_current(s, pid);
+	const struct snap *sn;
+
+	if (!n || !p || p->gen != gen || p->dead)
+		return 0;
+	p->sampled = 1;
+	if (p->want_snap)
+		return 0;
+	sn = proc_snap(p);
+	if (sn && snap_covers(sn, ips[0]) && snap_covers(sn, ips[n - 1]))
+		return 0;
+	if (sn && now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+		return 0;
+	return request(s, pid, gen, 1);
+}
+
+size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t pid), void *ctx)
+{
+	size_t i, taken = 0;
+	struct proc *p;
+
+	for (i = 0; i < s->npending; i++) {
+		p = s->pending[i];
+		p->want_snap = 0;
+		/* exec'd again since: /proc shows a later image, not this one */
+		if (p->dead || proc_current(s, p->pid) != p)
+			continue;
+		if (proc_snapshot(s, p))
+			continue;
+		taken++;
+		if (p->sampled && settled)
+			settled(ctx, p->pid);
+	}
+	s->npending = 0;
+	return taken;
+}
+
+int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			      const struct pb_build_id_frame *frames, size_t n)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+	struct elf_file tmp = { 0 };
+	struct bid_frame key, *e;
+	uintptr_t v;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (frames[i].status != PB_BUILD_ID_VALID || !ips[i])
+			continue;
+		key.image = p->key;
+		key.ip = ips[i];
+		if (hashmap_find(&s->bids, &key, &v))
+			continue;
+		memcpy(tmp.syms.build_id, frames[i].build_id, sizeof(frames[i].build_id));
+		tmp.syms.build_id_len = sizeof(frames[i].build_id);
+		e = malloc(sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		*e = key;
+		e->build_id = build_id_hex(s, &tmp);
+		e->offset = frames[i].offset;
+		if (!e->build_id || hashmap_set(&s->bids, e, (uintptr_t)e)) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The path /proc/PID/exe points to, into @buf (which held "/proc/PID/exe"). */
+static const char *exe_path(pid_t pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		file_get(s, fd, &st, exe_path(pid, path, sizeof(path)));
+	close(fd);
+}
+
+void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+
+	if (!p || p->name[0] || !name || !name[0])
+		return;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->name_weak = 1;
+}
+
+const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p)
+		return NULL;
+	if ((!p->name[0] || p->name_weak) && proc_current(s, pid) == p && proc_same_process(p))
+		proc_read_name(p);
+	return p->name[0] ? p->name : NULL;
 }
 
 static void set_symbol(struct sym_info *out, const struct symtab *t, const struct symtab_sym *sym,
@@ -481,6 +941,8 @@ static const struct perfmap *proc_jit(struct symbolizer *s, struct proc *p)
 	if (!j)
 		return NULL;
 	err = perfmap_load(&j->pm, p->pid);
+	if (err == -ESRCH && p->uid_known)	/* exited: its map file stays, like perf reads it */
+		err = perfmap_load_owned(&j->pm, p->pid, p->uid);
 	if (err) {
 		if (err != -ENOENT)
 			pr_debug("pid %d: perf map not used: %s", (int)p->pid, strerror(-err));
@@ -507,7 +969,7 @@ static void resolve_in_jit(struct symbolizer *s, struct proc *p, uint64_t addr,
 
 static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, struct sym_info *out)
 {
-	const struct snap_map *m = proc_find_map(p, addr);
+	const struct snap_map *m = snap_find_map(proc_snap(p), addr);
 
 	memset(out, 0, sizeof(*out));
 	out->reason = SYM_NO_MAPPING;
@@ -517,6 +979,7 @@ static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, str
 	out->map_start = m->start;
 	out->map_end = m->end;
 	out->map_pgoff = m->pgoff;
+	out->build_id = m->build_id;
 	out->module_offset = m->file_backed ? addr - m->start + m->pgoff : addr - m->start;
 	out->reason = SYM_NO_SYMBOL;
 	if (m->elf)
@@ -537,44 +1000,139 @@ static void set_all(struct sym_info *out, size_t n, enum sym_reason reason)
 	}
 }
 
-/* Re-read the maps after a miss, at most once per call and per RESNAP_INTERVAL_NS. */
-static int may_resnap(const struct proc *p, int *resnapped)
+/*
+ * Re-read the maps after a miss (dlopen), at most once per call and per
+ * RESNAP_INTERVAL_NS, and only while /proc/PID is still this image.
+ */
+static int may_resnap(struct symbolizer *s, const struct proc *p, int *resnapped)
 {
-	if (*resnapped || now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+	if (*resnapped || p->dead || proc_current(s, p->pid) != p ||
+	    now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
 		return 0;
 	*resnapped = 1;
 	return 1;
+}
+
+/* The mapping of @f holding file offset @off in @sn, if the snapshot has it. */
+static void set_bid_mapping(const struct snap *sn, const struct elf_file *f, uint64_t off,
+			    struct sym_info *out)
+{
+	for (size_t i = 0; sn && i < sn->n; i++) {
+		const struct snap_map *m = &sn->maps[i];
+
+		if (m->elf == f && off >= m->pgoff && off - m->pgoff < m->end - m->start) {
+			out->module = m->module;
+			out->map_start = m->start;
+			out->map_end = m->end;
+			out->map_pgoff = m->pgoff;
+			return;
+		}
+	}
+}
+
+/*
+ * An address of @p outside every mapping we know: named after all when the
+ * kernel gave its build ID and file offset (a young image, buildid_stack in
+ * sample.bpf.c) and we hold that file. Non-leaf frames come as address - 1.
+ */
+static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t addr,
+			struct sym_info *out)
+{
+	struct bid_frame key = { .image = p->key, .ip = addr };
+	const struct bid_frame *e;
+	struct elf_file *f;
+	uint64_t off;
+	uintptr_t v;
+
+	if (!s->bids.len)
+		return;
+	if (hashmap_find(&s->bids, &key, &v)) {
+		e = (const struct bid_frame *)v;
+		off = e->offset;
+	} else {
+		key.ip = addr + 1;
+		if (!hashmap_find(&s->bids, &key, &v))
+			return;
+		e = (const struct bid_frame *)v;
+		off = e->offset - 1;
+	}
+	if (!hashmap_find(&s->by_build_id, e->build_id, &v))
+		return;
+	f = (struct elf_file *)v;
+	memset(out, 0, sizeof(*out));
+	out->module = f->path;
+	out->build_id = e->build_id;
+	out->module_offset = off;
+	out->reason = SYM_NO_SYMBOL;
+	set_bid_mapping(proc_snap(p), f, off, out);
+	resolve_in_elf(f, off, out);
+}
+
+static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *addrs, size_t n,
+			struct sym_info *out)
+{
+	int err, resnapped = 0;
+	size_t i;
+
+	if (!proc_snap(p) && !p->dead && proc_current(s, p->pid) == p) {
+		err = proc_snapshot(s, p);
+		if (err == -ENOMEM)
+			return err;
+	}
+	if (!proc_snap(p)) {
+		set_all(out, n, p->snap_err == -EACCES || p->snap_err == -EPERM ? SYM_NO_ACCESS :
+									   SYM_NO_PROCESS);
+		for (i = 0; i < n; i++)
+			resolve_bid(s, p, addrs[i], &out[i]);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		resolve_one(s, p, addrs[i], &out[i]);
+		if (out[i].reason != SYM_NO_MAPPING)
+			continue;
+		if (may_resnap(s, p, &resnapped)) {
+			err = proc_snapshot(s, p);
+			if (err == -ENOMEM)
+				return err;
+			if (!err)
+				resolve_one(s, p, addrs[i], &out[i]);
+		}
+		if (out[i].reason == SYM_NO_MAPPING)
+			resolve_bid(s, p, addrs[i], &out[i]);
+	}
+	return 0;
 }
 
 int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *addrs, size_t n,
 			    struct sym_info *out)
 {
 	struct proc *p = proc_get(s, pid);
-	int err, resnapped = 0;
-	size_t i;
 
-	if (!p)
-		return -ENOMEM;
-	if (!p->snapped) {
-		err = symbolizer_snapshot(s, pid);
-		if (err == -ENOMEM)
-			return err;
-		if (err) {
-			set_all(out, n, SYM_NO_PROCESS);
-			return 0;
-		}
+	return p ? resolve_proc(s, p, addrs, n, out) : -ENOMEM;
+}
+
+int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *addrs,
+			     size_t n, struct sym_info *out)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p && !proc_current(s, pid))
+		p = proc_get_image(s, pid, gen);	/* first sight of a PID never declared */
+	if (!p) {
+		set_all(out, n, SYM_NO_PROCESS);
+		return 0;
 	}
-	for (i = 0; i < n; i++) {
-		resolve_one(s, p, addrs[i], &out[i]);
-		if (out[i].reason != SYM_NO_MAPPING || !may_resnap(p, &resnapped))
-			continue;
-		err = symbolizer_snapshot(s, pid);
-		if (err == -ENOMEM)
-			return err;
-		if (!err)
-			resolve_one(s, p, addrs[i], &out[i]);
-	}
-	return 0;
+	return resolve_proc(s, p, addrs, n, out);
+}
+
+/* Where the kernel symbol cache lives: $PROFILING_BPF_CACHE_DIR ("" for none) or the default. */
+static const char *symbolizer_cache_dir(void)
+{
+	const char *dir = getenv("PROFILING_BPF_CACHE_DIR");
+
+	if (dir)
+		return dir[0] ? dir : NULL;
+	return KALLSYMS_CACHE_DIR;
 }
 
 /* Read /proc/kallsyms once; warn once when it cannot help. 0 or -ENOMEM. */
@@ -584,7 +1142,7 @@ static int kernel_load(struct symbolizer *s)
 
 	if (s->kernel_state)
 		return 0;
-	err = kallsyms_load(&s->kernel, NULL);
+	err = kallsyms_load_cached(&s->kernel, symbolizer_cache_dir());
 	s->kernel_state = err ? err : 1;
 	if (err == -ENOMEM)
 		return err;
@@ -594,8 +1152,8 @@ static int kernel_load(struct symbolizer *s)
 		pr_warn("cannot read /proc/kallsyms (%s): kernel frames stay unresolved",
 			strerror(-err));
 	else if (kallsyms_hidden(&s->kernel))
-		pr_warn("/proc/kallsyms shows no addresses (needs root or kernel.kptr_restrict=0): "
-			"kernel frames stay unresolved");
+		pr_warn("/proc/kallsyms shows no addresses (needs CAP_SYSLOG and "
+			"kernel.kptr_restrict <= 1): kernel frames stay unnamed");
 	return 0;
 }
 

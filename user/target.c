@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,11 +83,34 @@ static int resolve_program(const char *file, char *out)
 	return -ENOENT;
 }
 
+/*
+ * The command starts as it would from a shell: every signal at its default
+ * disposition (the profiler ignores SIGPIPE, and ignored signals survive
+ * exec) and nothing blocked.
+ */
+static void reset_signals(void)
+{
+	/* the kernel's struct sigaction: glibc refuses the signals it reserves
+	 * (32, 33), which an ignoring parent may still have passed on */
+	struct {
+		unsigned long handler, flags, restorer, mask;
+	} dfl = { 0 };
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void child_main(char **argv, int go_rd, int err_wr)
 {
 	char b;
 	int e;
 
+	reset_signals();
 	/* wait for the profiler to attach; EOF means it gave up */
 	if (read(go_rd, &b, 1) != 1)
 		_exit(127);
@@ -162,6 +186,15 @@ int child_release(struct child *c)
 		return -e;
 	}
 	return 0;
+}
+
+int child_exit_code(const struct child *c)
+{
+	if (WIFEXITED(c->status))
+		return WEXITSTATUS(c->status);
+	if (WIFSIGNALED(c->status))
+		return 128 + WTERMSIG(c->status);
+	return 1;
 }
 
 bool child_exited(struct child *c)
