@@ -39,6 +39,7 @@
 #define AGENT_MAX_STACKS	65536			/* distinct stacks per interval */
 #define GRACE_NS		(50 * 1000000ull)	/* wait for samples before a boundary */
 #define BUILDID_WINDOW_NS	(200 * 1000000ull)	/* build-ID stacks of young images */
+#define SYM_MIN_AGE_NS		(60 * 1000000000ull)	/* renewals over budget: a minute apart */
 #define SYM_RENEW_NS		(600 * 1000000000ull)	/* symbolizer caches live 10 minutes */
 
 static volatile sig_atomic_t sig_stop, sig_pause_state, sig_reload;
@@ -267,17 +268,20 @@ static size_t heap_in_use(void)
 
 /*
  * The symbolizer keeps every file it parsed and every string it handed
- * out: renew it every SYM_RENEW_NS, or as soon as the heap exceeds
- * --symbol-cache (every binary run on a build machine is a new file), so
- * memory stays bounded. Live processes are snapshotted again at their next
- * sample. Freed memory goes back to the system after every interval.
+ * out: renew it every SYM_RENEW_NS, or when the heap exceeds --symbol-cache
+ * (every binary run on a build machine is a new file) and it is a minute
+ * old, so memory stays bounded and re-parsing costs at most once a minute.
+ * Live processes are snapshotted again at their next sample. Freed memory
+ * goes back to the system after every interval.
  */
 static void renew_symbolizer(struct agent *a, uint64_t now)
 {
 	struct symbolizer *fresh;
 	size_t heap = heap_in_use();
 
-	if (now - a->sym_born_ns < SYM_RENEW_NS && heap < a->o.symbol_cache) {
+	/* over budget: renew, but at most once a minute (it costs re-parsing) */
+	if (now - a->sym_born_ns < SYM_RENEW_NS &&
+	    (heap < a->o.symbol_cache || now - a->sym_born_ns < SYM_MIN_AGE_NS)) {
 		malloc_trim(0);
 		return;
 	}

@@ -119,7 +119,7 @@ const char agent_usage[] =
 	"  -c, --config FILE         \"key = value\" lines, keys are the long option names\n"
 	"      --metrics ADDR:PORT   Prometheus text on http://ADDR:PORT/metrics (loopback)\n"
 	"      --paused              start paused (SIGUSR2 resumes)\n"
-	"      --symbol-cache SIZE   drop the symbol caches when the heap exceeds SIZE (48M)\n"
+	"      --symbol-cache SIZE   drop the symbol caches when the heap exceeds SIZE (128M)\n"
 	"  -q, --quiet               no log line per interval\n"
 	"  -v, --verbose             more messages\n"
 	"\n"
@@ -635,7 +635,7 @@ void agent_options_init(struct agent_options *o)
 	o->push_timeout = 30;
 	o->spool_size = 64ull << 20;
 	o->flush_timeout = 10;
-	o->symbol_cache = 48ull << 20;
+	o->symbol_cache = 128ull << 20;
 }
 
 void agent_options_release(struct agent_options *o)
