@@ -25,6 +25,8 @@ enum {
 	OPT_MAX_DECOMPRESSED,
 	OPT_CALL_GRAPH,
 	OPT_STACK_SIZE,
+	OPT_NO_DEMANGLE,
+	OPT_NO_INLINE,
 	OPT_NO_PYTHON,
 	OPT_PYTHON_LINES,
 };
@@ -38,6 +40,8 @@ static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 	{ "no-user", no_argument, NULL, OPT_NO_USER },
+	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
 	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
 	{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
@@ -61,6 +65,7 @@ static const char usage_text[] =
 	"Usage: profiling-bpf [record] (-p PID[,PID...] | -a | -- CMD [ARGS...]) [options]\n"
 	"       profiling-bpf report FILE [-o OUT] [--top N]   (report --help)\n"
 	"       profiling-bpf list [-p PID | BINARY] [GLOB]    (list --help)\n"
+	"       profiling-bpf agent ...                          (agent --help)\n"
 	"\n"
 	"Sample on-CPU stacks (and time selected functions exactly) of processes.\n"
 	"\n"
@@ -75,6 +80,8 @@ static const char usage_text[] =
 	"  -d, --duration SECONDS  stop after SECONDS (default: Ctrl-C, SIGTERM, or targets exit)\n"
 	"      --no-kernel         do not record kernel stacks\n"
 	"      --no-user           do not record user stacks\n"
+	"      --no-demangle       keep C++/Rust symbol names mangled\n"
+	"      --no-inline         no frames for inlined functions (from DWARF)\n"
 	"      --per-thread        add the thread (COMM-TID) as a root frame\n"
 	"      --call-graph MODE   how user stacks are walked: fp (frame pointers, default) or\n"
 	"                          dwarf[,SIZE] (copy the stack, unwind it with the binaries' CFI:\n"
@@ -381,6 +388,12 @@ static int apply_opt(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_NO_USER:
 		o->no_user = true;
+		return 0;
+	case OPT_NO_DEMANGLE:
+		o->no_demangle = true;
+		return 0;
+	case OPT_NO_INLINE:
+		o->no_inline = true;
 		return 0;
 	case OPT_PER_THREAD:
 		o->per_thread = true;

@@ -58,6 +58,8 @@ struct options {
 	bool no_kernel, no_user, per_thread, no_sample;
 	enum call_graph call_graph;	/* --call-graph fp|dwarf[,SIZE] */
 	uint32_t stack_size;	/* --stack-size: bytes of user stack copied (dwarf) */
+	bool no_demangle;	/* --no-demangle: C++/Rust names as in the ELF */
+	bool no_inline;		/* --no-inline: no inlined frames */
 	bool no_python;		/* --no-python: native frames only */
 	bool python_lines;	/* --python-lines: one frame per Python line */
 	/* outputs */

@@ -340,6 +340,8 @@ static int setup(struct run *r)
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!r->sym || r->epfd < 0)
 		return -ENOMEM;
+	symbolizer_set_flags(r->sym, (o->no_demangle ? SYM_NO_DEMANGLE : 0) |
+					     (o->no_inline ? SYM_NO_INLINE : 0));
 	err = setup_targets(r);
 	if (!err)
 		watch_targets(r);
