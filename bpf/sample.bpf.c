@@ -289,16 +289,17 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 	s->flags |= PB_SF_REGS;
 	sp &= ~7ull;
 	len = stack_copy;
-	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp) {
-		end = live_end(task, sp, end);
-		if (end - sp < len)
-			len = end - sp;
-		else if (end - sp > len)
-			s->flags |= PB_SF_STACK_TRUNC;
-	} else {
+	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) || end <= sp) {
 		count(PB_CNT_STACK_VMA_ERR);
-		s->flags |= PB_SF_STACK_TRUNC;	/* end unknown: the limit may cut it */
+		end = ~0ULL;	/* the first frame's bounds below may still tell */
 	}
+	end = live_end(task, sp, end);
+	if (end == ~0ULL)
+		s->flags |= PB_SF_STACK_TRUNC;	/* end unknown: the limit may cut it */
+	else if (end - sp < len)
+		len = end - sp;
+	else if (end - sp > len)
+		s->flags |= PB_SF_STACK_TRUNC;
 	len &= ~7ull;
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
