@@ -5,6 +5,13 @@
  * and the user and kernel stacks in the ring buffer. Tasks of interest are
  * every task (all_tasks) or the tgids in "targets"; children forked by a
  * target join the set when follow_forks is set. Every loss is counted.
+ *
+ * Off-CPU time (--mode off|wall): at sched_switch the task going off CPU
+ * (prev, still current) gets its stacks captured into its task storage; when
+ * it runs again (next) the interval is emitted as a sample weighted by its
+ * duration in ns: blocked (it slept: I/O, lock, sleep) until its wakeup, then
+ * runnable (it waited for a CPU), or runnable from the start when it was
+ * preempted. Intervals shorter than min_block_ns are dropped and counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,6 +24,7 @@ const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 const volatile bool follow_forks = true;
 const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
+const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
 
 /* Samples are submitted without waking the reader, which drains on a timer;
  * past this much unread data (a quarter of the ring, set by the loader) the
@@ -42,12 +50,33 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-static __always_inline void count(__u32 idx)
+/* A task's open off-CPU interval: the sample to emit when it runs again. */
+struct offcpu_slot {
+	__u64 start_ns;		/* when it went off CPU; 0: on CPU (no open interval) */
+	__u64 wake_ns;		/* when a blocked task was woken; 0 before */
+	__u32 blocked;		/* 1: went to sleep; 0: preempted while runnable */
+	__u32 pad;
+	struct pb_sample rec;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct offcpu_slot);
+} offcpu_slots SEC(".maps");
+
+static __always_inline void count_add(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
 
 	if (c)
-		(*c)++;
+		*c += n;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	count_add(idx, 1);
 }
 
 #define PF_KTHREAD 0x00200000
@@ -68,33 +97,33 @@ static __always_inline bool is_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
-SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx)
+/* Flags for a submit: wake the reader only past wakeup_bytes of unread data. */
+static __always_inline __u64 submit_flags(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct pb_sample *s;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+									       BPF_RB_NO_WAKEUP;
+}
 
-	if (!is_target(tgid))
-		return 0;
-	count(PB_CNT_SAMPLES);
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		count(PB_CNT_RB_FULL);
-		return 0;
-	}
+/*
+ * Fill @s with the current task's ids, comm and stacks (kind CPU, weight 0).
+ * @kskip: kernel frames to skip (the BPF program and the tracepoint's runner).
+ */
+static __always_inline void fill_sample(void *ctx, struct pb_sample *s, __u64 id, __u32 kskip)
+{
 	s->hdr.kind = PB_REC_SAMPLE;
 	s->hdr.size = sizeof(*s);
-	s->pid = tgid;
+	s->pid = id >> 32;
 	s->tid = (__u32)id;
 	s->time_ns = bpf_ktime_get_ns();
+	s->weight = 0;
 	s->cpu = bpf_get_smp_processor_id();
-	s->pad = 0;
+	s->kind = PB_KIND_CPU;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 	s->kstack_sz = 0;
 	s->ustack_sz = 0;
 	if (kernel_stacks) {
-		s->kstack_sz = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
+		s->kstack_sz = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack),
+					     kskip & BPF_F_SKIP_FIELD_MASK);
 		if (s->kstack_sz < 0)
 			count(PB_CNT_KSTACK_ERR);
 	}
@@ -104,8 +133,113 @@ int sample(struct bpf_perf_event_data *ctx)
 		if (s->ustack_sz < 0 && !is_kthread())
 			count(PB_CNT_USTACK_ERR);
 	}
-	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
-				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pb_sample *s;
+
+	if (!is_target(id >> 32))
+		return 0;
+	count(PB_CNT_SAMPLES);
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		count(PB_CNT_RB_FULL);
+		return 0;
+	}
+	fill_sample(ctx, s, id, 0);
+	bpf_ringbuf_submit(s, submit_flags());
+	return 0;
+}
+
+/* --- off-CPU intervals --- */
+
+#define PF_EXITING 0x00000004
+
+/* Emit the part of @slot's interval that lasted @ns, as @kind; drops are counted. */
+static __always_inline void offcpu_emit(struct offcpu_slot *slot, __u32 kind, __u64 ns)
+{
+	if (ns < min_block_ns) {
+		count(PB_CNT_OFF_SHORT);
+		count_add(PB_CNT_OFF_SHORT_NS, ns);
+		return;
+	}
+	slot->rec.kind = kind;
+	slot->rec.weight = ns;
+	if (bpf_ringbuf_output(&events, &slot->rec, sizeof(slot->rec), submit_flags())) {
+		count(PB_CNT_OFF_RB_FULL);
+		count_add(PB_CNT_OFF_RB_FULL_NS, ns);
+		return;
+	}
+	count(PB_CNT_OFF_INTERVALS);
+}
+
+/* @next runs again: close its open interval, if it has one. */
+static __always_inline void offcpu_end(struct task_struct *next, __u64 now)
+{
+	struct offcpu_slot *slot = bpf_task_storage_get(&offcpu_slots, next, 0, 0);
+	__u64 start, wake;
+
+	if (!slot || !slot->start_ns)
+		return;
+	start = slot->start_ns;
+	wake = slot->wake_ns;
+	slot->start_ns = 0;
+	if (now < start)
+		return;
+	if (!slot->blocked) {
+		offcpu_emit(slot, PB_KIND_OFF_RUNNABLE, now - start);
+		return;
+	}
+	if (wake < start || wake > now)
+		wake = now;	/* no wakeup seen: all of it blocked */
+	offcpu_emit(slot, PB_KIND_OFF_BLOCKED, wake - start);
+	if (wake < now)
+		offcpu_emit(slot, PB_KIND_OFF_RUNNABLE, now - wake);
+}
+
+/* @prev (the current task) goes off CPU: open an interval with its stacks. */
+static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bool blocked,
+					 __u64 now)
+{
+	struct offcpu_slot *slot;
+
+	if (!is_target(prev->tgid) || (prev->flags & PF_EXITING))
+		return;
+	slot = bpf_task_storage_get(&offcpu_slots, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!slot) {
+		count(PB_CNT_OFF_NO_SLOT);
+		return;
+	}
+	/* the stack starts in this program, called by bpf_trace_run4() from __schedule() */
+	fill_sample(ctx, &slot->rec, bpf_get_current_pid_tgid(), 2);
+	slot->rec.time_ns = now;
+	slot->blocked = blocked;
+	slot->wake_ns = 0;
+	slot->start_ns = now;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	offcpu_end(next, now);
+	/* a preempted task stays runnable whatever its state says */
+	offcpu_start(ctx, prev, !preempt && prev_state != 0, now);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	struct offcpu_slot *slot = bpf_task_storage_get(&offcpu_slots, p, 0, 0);
+
+	if (slot && slot->start_ns && slot->blocked && !slot->wake_ns)
+		slot->wake_ns = bpf_ktime_get_ns();
 	return 0;
 }
 

@@ -31,6 +31,12 @@ enum pb_count {
 	PB_CNT_KSTACK_ERR,	/* kernel stack could not be captured */
 	PB_CNT_TASK_RB_FULL,	/* exec/exit/fork record lost */
 	PB_CNT_TARGETS_FULL,	/* forked child not followed: target set full */
+	PB_CNT_OFF_INTERVALS,	/* off-CPU intervals of targets recorded */
+	PB_CNT_OFF_SHORT,	/* off-CPU intervals shorter than --min-block: dropped */
+	PB_CNT_OFF_SHORT_NS,	/* their total nanoseconds */
+	PB_CNT_OFF_RB_FULL,	/* off-CPU intervals lost: ring buffer full */
+	PB_CNT_OFF_RB_FULL_NS,	/* their total nanoseconds */
+	PB_CNT_OFF_NO_SLOT,	/* switch-outs not tracked: no task storage */
 	PB_CNT_MAX,
 };
 
@@ -40,16 +46,25 @@ struct pb_rec_hdr {
 	__u32 size;	/* bytes of the whole record, header included */
 };
 
+/* What a sample stands for (struct pb_sample.kind) and what its weight measures. */
+enum pb_sample_kind {
+	PB_KIND_CPU = 0,	/* on-CPU sample; weight 0 = one sampling period */
+	PB_KIND_OFF_BLOCKED = 1,	/* off CPU asleep (I/O, lock, sleep): weight in ns */
+	PB_KIND_OFF_RUNNABLE = 2,	/* off CPU runnable, waiting for a CPU: weight in ns */
+	PB_KIND_MAX,
+};
+
 /* One stack sample. Stacks are leaf first. */
 struct pb_sample {
 	struct pb_rec_hdr hdr;
 	__u32 pid;		/* tgid */
 	__u32 tid;
-	__u64 time_ns;		/* bpf_ktime_get_ns() */
+	__u64 time_ns;		/* bpf_ktime_get_ns(); off CPU: when it went off */
+	__u64 weight;		/* nanoseconds off CPU; 0 = one sampling period */
 	__u32 cpu;
 	__s32 ustack_sz;	/* bytes from bpf_get_stack(), or -errno */
 	__s32 kstack_sz;	/* likewise for the kernel stack */
-	__u32 pad;
+	__u32 kind;		/* enum pb_sample_kind */
 	char comm[PB_COMM_LEN];	/* thread name */
 	__u64 kstack[PB_MAX_STACK];
 	__u64 ustack[PB_MAX_STACK];

@@ -12,7 +12,8 @@
 
 /* How to build; the callbacks may be NULL. */
 struct build_opts {
-	uint64_t freq_hz;	/* sampling frequency, gives the period */
+	uint64_t freq_hz;	/* sampling frequency, gives the period; 0 when not sampled */
+	enum pb_mode mode;	/* what the values measure */
 	bool process_root;	/* add the process name as the root frame */
 	/* current exec generation of @pid: stacks of older generations cannot be symbolized */
 	uint32_t (*pid_gen)(void *ctx, uint32_t pid);

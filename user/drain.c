@@ -34,7 +34,8 @@ int drain_record_check(const void *data, size_t size)
 		if (size != sizeof(*smp) || !smp->pid || smp->ustack_sz > (int)sizeof(smp->ustack) ||
 		    smp->kstack_sz > (int)sizeof(smp->kstack) ||
 		    (smp->ustack_sz > 0 && smp->ustack_sz % 8) ||
-		    (smp->kstack_sz > 0 && smp->kstack_sz % 8))
+		    (smp->kstack_sz > 0 && smp->kstack_sz % 8) || smp->kind >= PB_KIND_MAX ||
+		    (smp->kind != PB_KIND_CPU && !smp->weight))
 			return 0;
 		return PB_REC_SAMPLE;
 	case PB_REC_EXEC:
@@ -65,6 +66,7 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
 	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
 	uint32_t gen = note_pid(d, smp->pid);
+	struct stack_weight w = { .kind = smp->kind, .count = 1, .value = smp->weight };
 	char comm[PB_COMM_LEN + 1];
 	int err;
 
@@ -72,9 +74,12 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	comm[PB_COMM_LEN] = '\0';
 	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm,
 			      (const uint64_t *)smp->kstack, nk,
-			      (const uint64_t *)smp->ustack, nu, 1);
-	if (err)
+			      (const uint64_t *)smp->ustack, nu, &w);
+	if (err) {
 		d->store_full++;
+		if (smp->kind != PB_KIND_CPU)
+			d->store_full_ns += smp->weight;
+	}
 }
 
 static void handle_task(struct drain *d, const struct pb_task_event *e)

@@ -30,6 +30,7 @@ struct drain {
 	uint64_t records;	/* sample records stored or counted */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
+	uint64_t store_full_ns;	/* off-CPU nanoseconds of those */
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */

@@ -22,6 +22,8 @@ enum {
 	OPT_TRACE,
 	OPT_SORT,
 	OPT_VERSION,
+	OPT_MODE,
+	OPT_MIN_BLOCK,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +44,8 @@ static const struct option long_opts[] = {
 	{ "no-sample", no_argument, NULL, OPT_NO_SAMPLE },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +68,10 @@ static const char usage_text[] =
 	"      --no-kernel         do not record kernel stacks\n"
 	"      --no-user           do not record user stacks\n"
 	"      --per-thread        add the thread (COMM-TID) as a root frame\n"
+	"      --mode MODE         cpu: on-CPU samples (default); off: time off CPU, with the\n"
+	"                          stack where each thread blocked or was preempted; wall: both,\n"
+	"                          weighted by time (off-CPU leaves: [off-cpu: blocked|runnable])\n"
+	"      --min-block USEC    drop off-CPU intervals shorter than USEC (counted; default 0)\n"
 	"Deterministic (exact) profiling:\n"
 	"  -u, --uprobe SPEC       time every call of functions: [BINARY:]GLOB, lib:GLOB (a library\n"
 	"                          by name, e.g. libc:malloc), usdt:[BINARY:]PROVIDER:NAME\n"
@@ -244,6 +252,21 @@ static int add_uprobe(struct options *o, const char *spec)
 	return 0;
 }
 
+static int parse_mode(struct options *o, const char *s)
+{
+	if (!strcmp(s, "cpu"))
+		o->mode = PB_MODE_CPU;
+	else if (!strcmp(s, "off") || !strcmp(s, "off-cpu"))
+		o->mode = PB_MODE_OFF;
+	else if (!strcmp(s, "wall"))
+		o->mode = PB_MODE_WALL;
+	else {
+		pr_err("unknown mode '%s'%s (cpu, off, wall)", s, source());
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_sort(struct options *o, const char *s)
 {
 	if (!strcmp(s, "self") || !strcmp(s, "tottime"))
@@ -311,6 +334,10 @@ static int apply_opt(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_SORT:
 		return parse_sort(o, arg);
+	case OPT_MODE:
+		return parse_mode(o, arg);
+	case OPT_MIN_BLOCK:
+		return parse_u64(arg, 0, 3600ULL * 1000000, "--min-block", &o->min_block_us);
 	default:
 		return -EINVAL;
 	}
@@ -417,6 +444,11 @@ static int finish_options(struct options *o, int nargs, char **args)
 		}
 		if (o->no_sample && !o->nuprobes && !o->regions) {
 			pr_err("--no-sample needs -u SPEC or --regions");
+			return -EINVAL;
+		}
+		if (o->mode != PB_MODE_CPU && o->no_sample) {
+			pr_err("--mode %s needs stack sampling: drop --no-sample",
+			       o->mode == PB_MODE_OFF ? "off" : "wall");
 			return -EINVAL;
 		}
 		if (o->no_kernel && o->no_user && !o->no_sample) {

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "profile.h"
+
 #define PB_MAX_OUTPUTS	16
 #define PB_MAX_PIDS	256
 #define PB_MAX_UPROBES	64
@@ -46,6 +48,8 @@ struct options {
 	uint64_t freq;		/* -F, Hz */
 	double duration;	/* -d seconds, 0 = until signal or targets exit */
 	bool no_kernel, no_user, per_thread, no_sample;
+	enum pb_mode mode;	/* --mode cpu|off|wall */
+	uint64_t min_block_us;	/* --min-block: shorter off-CPU intervals are dropped */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;

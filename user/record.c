@@ -211,6 +211,9 @@ static int setup_sampler(struct run *r)
 		.kernel_stacks = !o->no_kernel,
 		.per_thread = o->per_thread,
 		.follow_forks = true,
+		.on_cpu = o->mode != PB_MODE_OFF,
+		.off_cpu = o->mode != PB_MODE_CPU,
+		.min_block_ns = o->min_block_us * 1000,
 		.max_stacks = MAX_STACKS,
 	};
 	struct drain_hooks hooks = {
@@ -337,7 +340,15 @@ static void drain(struct run *r)
 
 static uint64_t lost_now(const struct sampler_counts *c)
 {
-	return c->bpf[PB_CNT_RB_FULL] + c->bad_records + c->store_full;
+	return c->bpf[PB_CNT_RB_FULL] + c->bpf[PB_CNT_OFF_RB_FULL] + c->bad_records +
+	       c->store_full;
+}
+
+/* Time of what was lost: on-CPU samples at one period each, off-CPU intervals as measured. */
+static uint64_t lost_ns(const struct sampler_counts *c, uint64_t period_ns)
+{
+	return (c->bpf[PB_CNT_RB_FULL] + c->bad_records) * period_ns +
+	       c->bpf[PB_CNT_OFF_RB_FULL_NS] + c->store_full_ns;
 }
 
 static void show_status(struct run *r, uint64_t now)
@@ -365,7 +376,11 @@ static int run_loop(struct run *r)
 	r->start_unix_ns = now_ns(CLOCK_REALTIME);
 	if (r->o->cmd_argv && child_release(&r->child))
 		return -ECHILD;
-	pr_info("recording at %llu Hz; Ctrl-C to stop", (unsigned long long)r->o->freq);
+	if (r->o->mode == PB_MODE_OFF)
+		pr_info("recording off-CPU time; Ctrl-C to stop");
+	else
+		pr_info("recording at %llu Hz%s; Ctrl-C to stop", (unsigned long long)r->o->freq,
+			r->o->mode == PB_MODE_WALL ? " and off-CPU time" : "");
 	while (!stop_signal) {
 		n = epoll_wait(r->epfd, ev, 8, 100);
 		if (n < 0 && errno != EINTR)
@@ -411,6 +426,12 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+		{ "offcpu_intervals", PB_CNT_OFF_INTERVALS },
+		{ "offcpu_min_block_dropped", PB_CNT_OFF_SHORT },
+		{ "offcpu_min_block_dropped_ns", PB_CNT_OFF_SHORT_NS },
+		{ "lost_offcpu_ringbuf_full", PB_CNT_OFF_RB_FULL },
+		{ "offcpu_lost_ns", PB_CNT_OFF_RB_FULL_NS },
+		{ "lost_offcpu_no_storage", PB_CNT_OFF_NO_SLOT },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -429,13 +450,14 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	if (idx < 0)
 		return idx;
 	id = (uint32_t)idx;
-	return profile_add_sample(p, &id, 1, lost, lost * p->period_ns, 0, 0);
+	return profile_add_sample(p, &id, 1, lost, lost_ns(c, p->period_ns), 0, 0);
 }
 
 static struct profile *collect_profile(struct run *r)
 {
 	struct build_opts bo = {
-		.freq_hz = r->o->freq,
+		.freq_hz = r->o->mode == PB_MODE_OFF ? 0 : r->o->freq,
+		.mode = r->o->mode,
 		.process_root = r->o->all,
 		.pid_gen = gen_of,
 		.pid_name = name_of,
@@ -479,12 +501,49 @@ static int write_outputs(const struct options *o, const struct profile *p)
 	return err;
 }
 
+/* Off-CPU time of the store by kind, in ns. */
+static void offcpu_totals(struct run *r, uint64_t *blocked, uint64_t *runnable)
+{
+	const struct stack_store *st = sampler_store(r->sampler);
+
+	*blocked = *runnable = 0;
+	for (size_t i = 0; i < st->nentries; i++) {
+		if (st->entries[i]->kind == PB_KIND_OFF_BLOCKED)
+			*blocked += st->entries[i]->value;
+		else if (st->entries[i]->kind == PB_KIND_OFF_RUNNABLE)
+			*runnable += st->entries[i]->value;
+	}
+}
+
+static void print_offcpu_summary(struct run *r, const struct profile *p)
+{
+	uint64_t blocked, runnable;
+
+	offcpu_totals(r, &blocked, &runnable);
+	fprintf(stderr,
+		"profiling-bpf: off CPU: %llu intervals, %.3f s blocked, %.3f s runnable "
+		"(waiting for a CPU); %llu shorter than --min-block dropped (%.3f ms)\n",
+		(unsigned long long)profile_counter(p, "offcpu_intervals"), (double)blocked / 1e9,
+		(double)runnable / 1e9,
+		(unsigned long long)profile_counter(p, "offcpu_min_block_dropped"),
+		(double)profile_counter(p, "offcpu_min_block_dropped_ns") / 1e6);
+	fprintf(stderr, "profiling-bpf: values are %s time in nanoseconds (folded output: "
+			"microseconds)\n", r->o->mode == PB_MODE_OFF ? "off-CPU" : "wall-clock");
+}
+
 static void print_summary(struct run *r, const struct profile *p)
 {
-	fprintf(stderr, "profiling-bpf: %llu samples, %llu lost, %.2f s at %llu Hz\n",
-		(unsigned long long)profile_counter(p, "samples_recorded"),
-		(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9,
-		(unsigned long long)r->o->freq);
+	if (r->o->mode == PB_MODE_OFF)
+		fprintf(stderr, "profiling-bpf: %llu records, %llu lost, %.2f s\n",
+			(unsigned long long)profile_counter(p, "samples_recorded"),
+			(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9);
+	else
+		fprintf(stderr, "profiling-bpf: %llu samples, %llu lost, %.2f s at %llu Hz\n",
+			(unsigned long long)profile_counter(p, "samples_recorded"),
+			(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9,
+			(unsigned long long)r->o->freq);
+	if (r->o->mode != PB_MODE_CPU)
+		print_offcpu_summary(r, p);
 	top_print(stderr, p, r->o->top);
 }
 

@@ -52,10 +52,12 @@ static unsigned long max_sample_rate(void)
  * Ring-buffer bytes for about half a second of samples of every CPU (the
  * reader drains every 100 ms), a power of two from 1 to 64 MiB.
  */
-static __u32 ring_size(uint64_t freq)
+static __u32 ring_size(const struct sampler_config *cfg)
 {
+	uint64_t freq = cfg->on_cpu ? cfg->freq : 0;
 	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
-	__u32 size = 1 << 20;
+	/* off CPU: records follow context switches, not a clock; room for bursts */
+	__u32 size = cfg->off_cpu ? 8u << 20 : 1u << 20;
 
 	while (size < want && size < (64u << 20))
 		size <<= 1;
@@ -82,8 +84,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->kernel_stacks = cfg->kernel_stacks;
 	s->skel->rodata->follow_forks = cfg->follow_forks;
 	s->skel->rodata->self_pid = (__u32)getpid();
-	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
-	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg->freq));
+	s->skel->rodata->min_block_ns = cfg->min_block_ns;
+	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
+	/* the scheduler programs cost every context switch: only when asked */
+	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
+	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
 	if (err) {
 		pr_err("cannot size the ring buffer: %s", strerror(-err));
 		goto err_free;
@@ -189,7 +195,7 @@ int sampler_attach(struct sampler *s)
 		report_bpf_error("cannot attach the scheduler tracepoints", err);
 		return err;
 	}
-	return attach_perf_events(s);
+	return s->cfg.on_cpu ? attach_perf_events(s) : 0;
 }
 
 int sampler_fd(struct sampler *s)
@@ -211,6 +217,7 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	out->records = s->drain.records;
 	out->bad_records = s->drain.bad_records;
 	out->store_full = s->drain.store_full;
+	out->store_full_ns = s->drain.store_full_ns;
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
@@ -237,9 +244,15 @@ uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
 
 void sampler_detach(struct sampler *s)
 {
-	if (!s || !s->links)
+	if (!s)
 		return;
-	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+	if (s->skel) {
+		bpf_link__destroy(s->skel->links.on_switch);
+		s->skel->links.on_switch = NULL;
+		bpf_link__destroy(s->skel->links.on_wakeup);
+		s->skel->links.on_wakeup = NULL;
+	}
+	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);
 		s->links[cpu] = NULL;
 		if (s->pfds[cpu] >= 0)

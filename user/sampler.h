@@ -24,6 +24,9 @@ struct sampler_config {
 	bool user_stacks, kernel_stacks;
 	bool per_thread;	/* keep threads apart in the store */
 	bool follow_forks;	/* children of targets become targets */
+	bool on_cpu;		/* sample on-CPU stacks (cpu-clock events) */
+	bool off_cpu;		/* record off-CPU intervals (sched_switch) */
+	uint64_t min_block_ns;	/* shorter off-CPU intervals are dropped (counted) */
 	size_t max_stacks;	/* bound of the store */
 };
 
@@ -34,6 +37,7 @@ struct sampler_counts {
 	uint64_t records;		/* sample records drained */
 	uint64_t bad_records;		/* records that failed the checks (discarded) */
 	uint64_t store_full;		/* samples not stored: store bound reached */
+	uint64_t store_full_ns;		/* off-CPU nanoseconds of those */
 };
 
 struct sampler;

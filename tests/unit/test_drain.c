@@ -12,6 +12,9 @@
 #include "drain.h"
 #include "profiling_bpf.h"
 
+/* A weight of @n on-CPU samples. */
+#define W(n) (&(struct stack_weight){ .kind = PB_KIND_CPU, .count = (n) })
+
 static struct pb_sample *make_sample(uint32_t pid, uint32_t tid, int nk, int nu, uint64_t base)
 {
 	struct pb_sample *s = calloc(1, sizeof(*s));
@@ -46,6 +49,8 @@ static void test_record_checks(void **state)
 		{ "unknown kind", 3, 99 },
 		{ "size field disagrees", 4, 100 },
 		{ "pid 0", 5, 0 },
+		{ "unknown sample kind", 6, PB_KIND_MAX },
+		{ "off-CPU interval of no length", 7, PB_KIND_OFF_BLOCKED },
 	};
 
 	(void)state;
@@ -65,6 +70,8 @@ static void test_record_checks(void **state)
 		case 3: bad.hdr.kind = (uint32_t)cases[i].value; break;
 		case 4: bad.hdr.size = (uint32_t)cases[i].value; break;
 		case 5: bad.pid = (uint32_t)cases[i].value; break;
+		case 6: bad.kind = (uint32_t)cases[i].value; break;
+		case 7: bad.kind = (uint32_t)cases[i].value; bad.weight = 0; break;
 		}
 		if (drain_record_check(&bad, sizeof(bad)) != 0)
 			fail_msg("accepted a record with %s", cases[i].what);
@@ -139,15 +146,52 @@ static void test_store_per_thread(void **state)
 
 	(void)state;
 	stack_store_init(&st, 100, true);
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, 1), 0);
-	assert_int_equal(stack_store_add(&st, 5, 7, 0, "b", NULL, 0, ips, 3, 2), 0);
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, 4), 0);
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", ips, 1, ips, 2, 1), 0);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, W(1)), 0);
+	assert_int_equal(stack_store_add(&st, 5, 7, 0, "b", NULL, 0, ips, 3, W(2)), 0);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, W(4)), 0);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", ips, 1, ips, 2, W(1)), 0);
 	assert_int_equal(st.nentries, 3);
 	assert_int_equal(st.entries[0]->count, 5);
 	assert_string_equal(st.entries[1]->comm, "b");
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 70000, ips, 0, 1), -EINVAL);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 70000, ips, 0, W(1)), -EINVAL);
 	stack_store_release(&st);
+}
+
+/* Off-CPU intervals: blocked and runnable time of one stack stay apart, weights add up. */
+static void test_drain_weights(void **state)
+{
+	struct pb_sample *s = make_sample(10, 11, 1, 2, 0x400000);
+	struct drain d;
+
+	(void)state;
+	drain_init(&d, 2, false, NULL);
+	s->kind = PB_KIND_OFF_BLOCKED;
+	s->weight = 1000;
+	drain_record(&d, s, sizeof(*s));
+	s->weight = 2500;
+	drain_record(&d, s, sizeof(*s));
+	s->kind = PB_KIND_OFF_RUNNABLE;
+	s->weight = 300;
+	drain_record(&d, s, sizeof(*s));
+	s->kind = PB_KIND_CPU;
+	s->weight = 0;
+	drain_record(&d, s, sizeof(*s));	/* store full: dropped */
+	assert_int_equal(d.store.nentries, 2);
+	assert_int_equal(d.store.entries[0]->kind, PB_KIND_OFF_BLOCKED);
+	assert_int_equal(d.store.entries[0]->count, 2);
+	assert_int_equal(d.store.entries[0]->value, 3500);
+	assert_int_equal(d.store.entries[1]->kind, PB_KIND_OFF_RUNNABLE);
+	assert_int_equal(d.store.entries[1]->value, 300);
+	assert_int_equal(d.store.total_value, 3800);
+	assert_int_equal(d.store_full, 1);
+	s->kind = PB_KIND_OFF_RUNNABLE;
+	s->weight = 77;
+	s->ustack[0] = 0x999;
+	drain_record(&d, s, sizeof(*s));
+	assert_int_equal(d.store_full, 2);
+	assert_int_equal(d.store_full_ns, 77);
+	drain_release(&d);
+	free(s);
 }
 
 int main(void)
@@ -156,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_record_checks),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
 		cmocka_unit_test(test_store_per_thread),
+		cmocka_unit_test(test_drain_weights),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
