@@ -213,6 +213,9 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 		count(PB_CNT_OFF_NO_SLOT);
 		return;
 	}
+	/* running, yet its last interval is open: its switch-in was not seen */
+	if (slot->start_ns)
+		count(PB_CNT_OFF_UNCLOSED);
 	/* the stack starts in this program, called by bpf_trace_run4() from __schedule() */
 	fill_sample(ctx, &slot->rec, bpf_get_current_pid_tgid(), 2);
 	slot->rec.time_ns = now;

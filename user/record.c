@@ -340,8 +340,8 @@ static void drain(struct run *r)
 
 static uint64_t lost_now(const struct sampler_counts *c)
 {
-	return c->bpf[PB_CNT_RB_FULL] + c->bpf[PB_CNT_OFF_RB_FULL] + c->bad_records +
-	       c->store_full;
+	return c->bpf[PB_CNT_RB_FULL] + c->bpf[PB_CNT_OFF_RB_FULL] + c->bpf[PB_CNT_OFF_NO_SLOT] +
+	       c->bpf[PB_CNT_OFF_UNCLOSED] + c->bad_records + c->store_full + c->sched_misses;
 }
 
 /* Time of what was lost: on-CPU samples at one period each, off-CPU intervals as measured. */
@@ -432,6 +432,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "lost_offcpu_ringbuf_full", PB_CNT_OFF_RB_FULL },
 		{ "offcpu_lost_ns", PB_CNT_OFF_RB_FULL_NS },
 		{ "lost_offcpu_no_storage", PB_CNT_OFF_NO_SLOT },
+		{ "lost_offcpu_unclosed", PB_CNT_OFF_UNCLOSED },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -441,6 +442,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		err = profile_set_counter(p, bpf_names[i].name, c->bpf[bpf_names[i].idx]);
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
+	err = err ?: profile_set_counter(p, "lost_offcpu_sched_events", c->sched_misses);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
 	if (err || !lost)
 		return err;

@@ -208,6 +208,19 @@ int sampler_consume(struct sampler *s)
 	return ring_buffer__consume(s->rb);
 }
 
+/* Times the kernel skipped program @prog (it was already running on that CPU). */
+static uint64_t prog_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(prog);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -218,6 +231,9 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	out->bad_records = s->drain.bad_records;
 	out->store_full = s->drain.store_full;
 	out->store_full_ns = s->drain.store_full_ns;
+	if (s->cfg.off_cpu)
+		out->sched_misses = prog_misses(s->skel->progs.on_switch) +
+				    prog_misses(s->skel->progs.on_wakeup);
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));

@@ -38,6 +38,8 @@ struct sampler_counts {
 	uint64_t bad_records;		/* records that failed the checks (discarded) */
 	uint64_t store_full;		/* samples not stored: store bound reached */
 	uint64_t store_full_ns;		/* off-CPU nanoseconds of those */
+	uint64_t sched_misses;		/* scheduler events the kernel did not run our
+					 * programs for (recursion on a CPU) */
 };
 
 struct sampler;
