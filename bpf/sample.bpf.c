@@ -104,11 +104,8 @@ static __always_inline __u64 submit_flags(void)
 									       BPF_RB_NO_WAKEUP;
 }
 
-/*
- * Fill @s with the current task's ids, comm and stacks (kind CPU, weight 0).
- * @kskip: kernel frames to skip (the BPF program and the tracepoint's runner).
- */
-static __always_inline void fill_sample(void *ctx, struct pb_sample *s, __u64 id, __u32 kskip)
+/* Fill @s with the current task's ids, comm and user stack (kind CPU, weight 0). */
+static __always_inline void fill_sample(void *ctx, struct pb_sample *s, __u64 id)
 {
 	s->hdr.kind = PB_REC_SAMPLE;
 	s->hdr.size = sizeof(*s);
@@ -121,12 +118,6 @@ static __always_inline void fill_sample(void *ctx, struct pb_sample *s, __u64 id
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 	s->kstack_sz = 0;
 	s->ustack_sz = 0;
-	if (kernel_stacks) {
-		s->kstack_sz = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack),
-					     kskip & BPF_F_SKIP_FIELD_MASK);
-		if (s->kstack_sz < 0)
-			count(PB_CNT_KSTACK_ERR);
-	}
 	if (user_stacks) {
 		s->ustack_sz = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
 		/* a kernel thread has no user stack: that is no error */
@@ -149,7 +140,12 @@ int sample(struct bpf_perf_event_data *ctx)
 		count(PB_CNT_RB_FULL);
 		return 0;
 	}
-	fill_sample(ctx, s, id, 0);
+	fill_sample(ctx, s, id);
+	if (kernel_stacks) {
+		s->kstack_sz = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
+		if (s->kstack_sz < 0)
+			count(PB_CNT_KSTACK_ERR);
+	}
 	bpf_ringbuf_submit(s, submit_flags());
 	return 0;
 }
@@ -176,6 +172,22 @@ static __always_inline void offcpu_emit(struct offcpu_slot *slot, __u32 kind, __
 	count(PB_CNT_OFF_INTERVALS);
 }
 
+/*
+ * The kernel stack of @task, still off CPU, into @slot: where it went off
+ * CPU, as it has not run since. Taken only for intervals that are kept
+ * (unwinding is most of the cost of a switch).
+ */
+static __always_inline void offcpu_kstack(struct offcpu_slot *slot, struct task_struct *task,
+					  __u64 longest)
+{
+	if (!kernel_stacks || longest < min_block_ns)
+		return;
+	slot->rec.kstack_sz = bpf_get_task_stack(task, slot->rec.kstack, sizeof(slot->rec.kstack),
+						 0);
+	if (slot->rec.kstack_sz < 0)
+		count(PB_CNT_KSTACK_ERR);
+}
+
 /* @next runs again: close its open interval, if it has one. */
 static __always_inline void offcpu_end(struct task_struct *next, __u64 now)
 {
@@ -190,11 +202,13 @@ static __always_inline void offcpu_end(struct task_struct *next, __u64 now)
 	if (now < start)
 		return;
 	if (!slot->blocked) {
+		offcpu_kstack(slot, next, now - start);
 		offcpu_emit(slot, PB_KIND_OFF_RUNNABLE, now - start);
 		return;
 	}
 	if (wake < start || wake > now)
 		wake = now;	/* no wakeup seen: all of it blocked */
+	offcpu_kstack(slot, next, wake - start > now - wake ? wake - start : now - wake);
 	offcpu_emit(slot, PB_KIND_OFF_BLOCKED, wake - start);
 	if (wake < now)
 		offcpu_emit(slot, PB_KIND_OFF_RUNNABLE, now - wake);
@@ -216,8 +230,8 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 	/* running, yet its last interval is open: its switch-in was not seen */
 	if (slot->start_ns)
 		count(PB_CNT_OFF_UNCLOSED);
-	/* the stack starts in this program, called by bpf_trace_run4() from __schedule() */
-	fill_sample(ctx, &slot->rec, bpf_get_current_pid_tgid(), 2);
+	/* the kernel stack waits for the end: it does not change while off CPU */
+	fill_sample(ctx, &slot->rec, bpf_get_current_pid_tgid());
 	slot->rec.time_ns = now;
 	slot->blocked = blocked;
 	slot->wake_ns = 0;

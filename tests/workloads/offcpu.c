@@ -18,7 +18,8 @@
  *	both spin for SECONDS, so each waits for the CPU about half the time.
  *   offcpu pingpong N
  *	Two threads pass a byte back and forth through two pipes N times
- *	(2N context switches at least); prints "round trips N ns NS".
+ *	(2N context switches at least); prints "round trips N ns NS switches
+ *	S": the loop's time and the process's context switches (getrusage).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,6 +191,7 @@ __attribute__((noinline, noclone)) int ping_loop(int in, int out, long n)
 static int pingpong(long n)
 {
 	int to_pong[2], to_ping[2], err;
+	struct rusage ru;
 	struct pong p;
 	pthread_t t;
 	long long t0;
@@ -200,8 +203,10 @@ static int pingpong(long n)
 		return 1;
 	t0 = clock_ns();
 	err = ping_loop(to_ping[0], to_pong[1], n);
-	printf("round trips %ld ns %lld\n", n, clock_ns() - t0);
+	t0 = clock_ns() - t0;
 	pthread_join(t, NULL);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("round trips %ld ns %lld switches %ld\n", n, t0, ru.ru_nvcsw + ru.ru_nivcsw);
 	return err;
 }
 
