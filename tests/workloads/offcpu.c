@@ -19,7 +19,8 @@
  *   offcpu pingpong N
  *	Two threads pass a byte back and forth through two pipes N times
  *	(2N context switches at least); prints "round trips N ns NS switches
- *	S": the loop's time and the process's context switches (getrusage).
+ *	S cpu NS": the loop's time, the process's context switches and its CPU
+ *	time (getrusage).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,7 +207,9 @@ static int pingpong(long n)
 	t0 = clock_ns() - t0;
 	pthread_join(t, NULL);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("round trips %ld ns %lld switches %ld\n", n, t0, ru.ru_nvcsw + ru.ru_nivcsw);
+	printf("round trips %ld ns %lld switches %ld cpu %lld\n", n, t0, ru.ru_nvcsw + ru.ru_nivcsw,
+	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+		       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL);
 	return err;
 }
 
