@@ -25,6 +25,7 @@ const volatile bool kernel_stacks = true;
 const volatile bool follow_forks = true;
 const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
 const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
+__u64 stop_ns;	/* set by the loader before flush_open runs: the end of the recording */
 
 /* Samples are submitted without waking the reader, which drains on a timer;
  * past this much unread data (a quarter of the ring, set by the loader) the
@@ -310,6 +311,29 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (p->pid != p->tgid || !is_target(p->tgid))
 		return 0;
 	task_event(PB_REC_EXIT, p->tgid, 0, p->comm);
+	return 0;
+}
+
+/*
+ * Run by the loader once the scheduler programs are detached: every interval
+ * still open ends at stop_ns, the end of the recording. One byte of output per
+ * flushed task lets the loader drain the ring buffer between reads.
+ */
+SEC("iter/task")
+int flush_open(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct offcpu_slot *slot;
+	char one = 1;
+
+	if (!task)
+		return 0;
+	slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
+	if (!slot || !slot->start_ns || slot->start_ns > stop_ns)
+		return 0;
+	count(PB_CNT_OFF_OPEN_AT_END);
+	offcpu_end(task, stop_ns);
+	bpf_seq_write(ctx->meta->seq, &one, 1);
 	return 0;
 }
 

@@ -38,6 +38,7 @@ enum pb_count {
 	PB_CNT_OFF_RB_FULL_NS,	/* their total nanoseconds */
 	PB_CNT_OFF_NO_SLOT,	/* switch-outs not tracked: no task storage */
 	PB_CNT_OFF_UNCLOSED,	/* intervals whose end was missed: overwritten */
+	PB_CNT_OFF_OPEN_AT_END,	/* intervals still open at the end: cut there */
 	PB_CNT_MAX,
 };
 

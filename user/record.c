@@ -433,6 +433,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "offcpu_lost_ns", PB_CNT_OFF_RB_FULL_NS },
 		{ "lost_offcpu_no_storage", PB_CNT_OFF_NO_SLOT },
 		{ "lost_offcpu_unclosed", PB_CNT_OFF_UNCLOSED },
+		{ "offcpu_open_at_end", PB_CNT_OFF_OPEN_AT_END },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);

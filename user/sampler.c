@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -89,6 +90,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	/* the scheduler programs cost every context switch: only when asked */
 	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.flush_open, cfg->off_cpu);
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
 	if (err) {
 		pr_err("cannot size the ring buffer: %s", strerror(-err));
@@ -258,15 +260,51 @@ uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
 	return drain_pid_gen(&s->drain, pid);
 }
 
+/*
+ * End the off-CPU intervals still open now (threads off CPU at the end of the
+ * recording) by running the flush_open task iterator; drain the ring buffer
+ * between its reads so that a whole system's sleeping threads fit.
+ */
+static void flush_open_intervals(struct sampler *s)
+{
+	struct bpf_link *link;
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	link = bpf_program__attach_iter(s->skel->progs.flush_open, NULL);
+	if (!link) {
+		pr_warn("cannot end the open off-CPU intervals: %s", strerror(errno));
+		return;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		pr_warn("cannot end the open off-CPU intervals: %s", strerror(errno));
+		bpf_link__destroy(link);
+		return;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		ring_buffer__consume(s->rb);
+	if (n < 0)
+		pr_warn("open off-CPU intervals: %s", strerror(errno));
+	close(fd);
+	bpf_link__destroy(link);
+}
+
 void sampler_detach(struct sampler *s)
 {
+	struct timespec ts;
+
 	if (!s)
 		return;
-	if (s->skel) {
+	if (s->skel && s->skel->links.on_switch) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		bpf_link__destroy(s->skel->links.on_switch);
 		s->skel->links.on_switch = NULL;
 		bpf_link__destroy(s->skel->links.on_wakeup);
 		s->skel->links.on_wakeup = NULL;
+		s->skel->bss->stop_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+		flush_open_intervals(s);
 	}
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);

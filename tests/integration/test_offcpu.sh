@@ -140,23 +140,30 @@ t_no_bpf_frames() {
 	fi
 }
 
-# Two threads spin pinned to one CPU for 2 s: each waits for the CPU about
-# half the time, as runnable (preempted), never blocked.
+# Two threads spin pinned to one CPU for 3 s, recorded for 2 s: each waits
+# for the CPU about half the time, as runnable (preempted), never blocked.
+# main, blocked in pthread_join all along, is cut at the end of the
+# recording: about 2 s, counted in offcpu_open_at_end.
 t_runnable_preempted() {
-	local name=offcpu_runnable_preempted f=$TMP/contend.folded run blk
+	local name=offcpu_runnable_preempted f=$TMP/contend.folded run blk main dur
 
-	pb_run 60 contend --mode off -o "$f" -- "$OC" contend 2
+	pb_run 60 contend --mode off -d 2 -o "$f" -o "$TMP/contend.json" -- "$OC" contend 3
 	if [ "$PB_RC" -ne 0 ] || [ ! -s "$f" ]; then
 		fail $name "profiling-bpf --mode off -- offcpu contend: $(pb_why contend)"
 		return
 	fi
 	run=$(time_us "$f" victim_work "[off-cpu: runnable]")
 	blk=$(time_us "$f" victim_work "[off-cpu: blocked]")
-	note $name "victim_work runnable $run us, blocked $blk us over 2 s"
+	main=$(time_us "$f" __futex_abstimed_wait_common "[off-cpu: blocked]")
+	dur=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["duration_ns"] // 1000)' "$TMP/contend.json")
+	note $name "victim_work runnable $run us, blocked $blk us; main's join $main us; recording $dur us"
 	if [ "$run" -lt 500000 ]; then
 		fail $name "victim_work runnable only $run us while sharing its CPU for 2 s with a hog"
 	elif [ "$blk" -gt "$((run / 10))" ]; then
 		fail $name "victim_work blocked $blk us, runnable $run us: it never sleeps"
+	elif [ "$(counter "$TMP/contend.json" offcpu_open_at_end)" -lt 1 ] ||
+	     ! in_range "$main" "$(calc "$dur * 0.9")" "$(calc "$dur * 1.01")"; then
+		fail $name "main blocked in pthread_join $main us of a $dur us recording (open intervals not cut at the end?)"
 	else
 		pass $name
 	fi
