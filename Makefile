@@ -34,7 +34,7 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -lm
+LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -ljson-c -lm
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -55,7 +55,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRC
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all check unit-tests workloads fuzz install clean format demo bench
+.PHONY: all check unit-tests workloads fuzz install clean style demo bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -122,7 +122,8 @@ workloads: $(WORKLOADS)
 # libFuzzer targets, one per parser of untrusted input.
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(PROTO_C) $(SKELS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-std=gnu11 -D_GNU_SOURCE \
 		-Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) -DPB_VERSION='"$(VERSION)"' \
 		$< $(USER_SRCS) $(PROTO_C) $(LIBS) -o $@
 
@@ -141,22 +142,32 @@ $(OUTPUT)/bench/%: tools/bench/%.c $(LIB) $(SKELS) | $(OUTPUT)/bench
 
 bench: $(BIN) $(BENCH_BINS)
 
-check: all unit-tests workloads
-	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+# The mechanical formatting rules (tools/check-style.sh); the rest is by hand.
+style:
+	$(Q)tools/check-style.sh
+
+check: all unit-tests workloads style
+	$(Q)$(MAKE) --no-print-directory SAN=1 all unit-tests
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
 
-# Profile the bundled demo workload: top functions on stderr, demo.svg + demo.pb.gz.
+# Profile the bundled demo workload: top functions on stderr, and
+# $(OUTPUT)/demo.svg, demo.pb.gz, demo.folded.
 demo: $(BIN) $(OUTPUT)/workloads/demo
-	$(BIN) -F 999 -o demo.svg -o demo.pb.gz -o demo.folded -- $(OUTPUT)/workloads/demo
+	$(BIN) -F 999 -o $(OUTPUT)/demo.svg -o $(OUTPUT)/demo.pb.gz -o $(OUTPUT)/demo.folded \
+		-- $(OUTPUT)/workloads/demo
+
+# The binary, include/profiling.h, the man page and the bash completion.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MANDIR ?= $(PREFIX)/share/man
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/profiling-bpf
 	install -m 0644 include/profiling.h $(DESTDIR)$(PREFIX)/include/profiling.h
-
-format:
-	clang-format -i bpf/*.c user/*.c user/*.h include/*.h tests/unit/*.c tests/workloads/*.c
+	install -m 0644 man/profiling-bpf.1 $(DESTDIR)$(MANDIR)/man1/profiling-bpf.1
+	install -m 0644 completions/profiling-bpf.bash $(DESTDIR)$(BASHCOMPDIR)/profiling-bpf
 
 clean:
 	rm -rf $(OUTPUT)

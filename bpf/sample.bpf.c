@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * On-CPU sampling: a perf_event program on the software cpu-clock event of
- * every CPU. For each sample of a target task it records the tgid, tid, comm
- * and the user and kernel stacks in the ring buffer. Tasks of interest are
+ * every CPU. For each sample of a target task it builds a record (tgid, tid,
+ * comm, kernel and user stacks: struct pb_sample) in a per-CPU scratch slot
+ * and copies exactly its used length into the ring buffer. Tasks of interest are
  * every task (all_tasks) or the tgids in "targets"; children forked by a
  * target join the set when follow_forks is set. Every loss is counted.
  *
  * Off-CPU time (--mode off|wall): at sched_switch the task going off CPU
- * (prev, still current) gets its stacks captured into its task storage; when
- * it runs again (next) the interval is emitted as a sample weighted by its
- * duration in ns: blocked (it slept: I/O, lock, sleep) until its wakeup, then
- * runnable (it waited for a CPU), or runnable from the start when it was
- * preempted. Intervals shorter than min_block_ns are dropped and counted.
+ * (prev, still current) gets its user stack (fp: the ips; dwarf: registers
+ * and a copy of the stack) saved in its task storage; when it runs again
+ * (next) the interval is emitted as a sample weighted by its duration in ns,
+ * with its kernel stack, unchanged since it went off CPU, taken then: blocked
+ * (it slept: I/O, lock, sleep) until its wakeup, then runnable (it waited for
+ * a CPU), or runnable from the start when it was preempted. Intervals shorter
+ * than min_block_ns are dropped and counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,6 +27,10 @@ const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 const volatile bool follow_forks = true;
 const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
+/* dwarf mode (--call-graph dwarf): user registers and a copy of at most
+ * stack_copy bytes of the user stack from sp upward, for user-space unwinding */
+const volatile bool dwarf = false;
+const volatile __u32 stack_copy = 8192;
 const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
 __u64 stop_ns;	/* set by the loader before flush_open runs: the end of the recording */
 
@@ -51,22 +58,6 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-/* A task's open off-CPU interval: the sample to emit when it runs again. */
-struct offcpu_slot {
-	__u64 start_ns;		/* when it went off CPU; 0: on CPU (no open interval) */
-	__u64 wake_ns;		/* when a blocked task was woken; 0 before */
-	__u32 blocked;		/* 1: went to sleep; 0: preempted while runnable */
-	__u32 pad;
-	struct pb_sample rec;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct offcpu_slot);
-} offcpu_slots SEC(".maps");
-
 static __always_inline void count_add(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
@@ -91,11 +82,146 @@ static __always_inline bool is_kthread(void)
 
 static __always_inline bool is_target(__u32 tgid)
 {
+	__u8 *state;
+
 	if (tgid == self_pid)
 		return false;
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
-	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+	state = bpf_map_lookup_elem(&targets, &tgid);
+	return state && *state == PB_TARGET_ACTIVE;
+}
+
+/* Largest record, built here before it is copied into the ring buffer:
+ * one slot per possible CPU (the loader sets max_entries). */
+struct sample_buf {
+	__u64 words[PB_SAMPLE_MAX / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);	/* resized by the loader: possible CPUs */
+	__type(key, __u32);
+	__type(value, struct sample_buf);
+} scratch SEC(".maps");
+
+/* Fixed fields of a CPU sample. */
+static __always_inline void sample_init(struct pb_sample *s, __u64 id, __u32 cpu)
+{
+	s->hdr.kind = PB_REC_SAMPLE;
+	s->pid = id >> 32;
+	s->tid = (__u32)id;
+	s->time_ns = bpf_ktime_get_ns();
+	s->weight = 0;
+	s->cpu = cpu;
+	s->flags = PB_KIND_CPU;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	s->nkernel = 0;
+	s->nuser = 0;
+	s->kstack_err = 0;
+	s->ustack_err = 0;
+	s->aux_len = 0;
+	s->stack_len = 0;
+	s->uregs[PB_UREG_IP] = 0;
+	s->uregs[PB_UREG_SP] = 0;
+	s->uregs[PB_UREG_BP] = 0;
+	s->uregs[3] = 0;
+}
+
+/* Kernel then user ips into the payload; returns the payload bytes. */
+static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
+{
+	__u32 off = 0;
+	long n;
+
+	if (kernel_stacks) {
+		n = bpf_get_stack(ctx, s->payload, PB_MAX_STACK * 8, 0);
+		if (n < 0) {
+			s->kstack_err = (__s16)n;
+			count(PB_CNT_KSTACK_ERR);
+		} else if (n <= PB_MAX_STACK * 8) {
+			off = (__u32)n & ~7u;
+		}
+	}
+	s->nkernel = off / 8;
+	/* dwarf mode: user space unwinds the copied stack instead */
+	if (user_stacks && !dwarf && off <= PB_MAX_STACK * 8) {
+		n = bpf_get_stack(ctx, (void *)s->payload + off, PB_MAX_STACK * 8, BPF_F_USER_STACK);
+		if (n < 0) {
+			s->ustack_err = (__s16)n;
+			/* a kernel thread has no user stack: that is no error */
+			if (!is_kthread())
+				count(PB_CNT_USTACK_ERR);
+		} else if (n <= PB_MAX_STACK * 8) {
+			s->nuser = (__u32)n / 8;
+			off += (__u32)n & ~7u;
+		}
+	}
+	return off;
+}
+
+/* End of the mapping that holds the stack pointer (bpf_find_vma callback). */
+static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = vma->vm_end;
+	return 0;
+}
+
+/*
+ * The user registers of the current task and the live part of its stack,
+ * from sp up to the end of the stack mapping, bounded by stack_copy and @max,
+ * into @dst. For samples taken in the kernel (syscall, interrupt) the
+ * registers are the ones saved at kernel entry, at the top of the task's
+ * kernel stack. Returns the bytes copied.
+ */
+static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u64 sp, end = 0, len;
+
+	if (task->flags & PF_KTHREAD)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
+	s->uregs[PB_UREG_IP] = PT_REGS_IP(regs);
+	s->uregs[PB_UREG_SP] = sp = PT_REGS_SP(regs);
+	s->uregs[PB_UREG_BP] = PT_REGS_FP(regs);
+	s->flags |= PB_SF_REGS;
+	sp &= ~7ull;
+	len = stack_copy < max ? stack_copy : max;
+	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp) {
+		if (end - sp < len)
+			len = end - sp;
+		else if (end - sp > len)
+			s->flags |= PB_SF_STACK_TRUNC;
+	} else {
+		s->flags |= PB_SF_STACK_TRUNC;	/* end unknown: the limit may cut it */
+	}
+	len &= ~7ull;
+	/*
+	 * A page of the range that is not present makes the whole read fail (no
+	 * faults here): then try half as much, and say the copy was cut.
+	 */
+	for (int i = 0; i < 4; i++) {
+		if (len > max || len == 0)
+			return 0;
+		if (!bpf_probe_read_user(dst, len, (void *)sp))
+			return len;
+		s->flags |= PB_SF_STACK_TRUNC;
+		len = (len / 2) & ~7ull;
+	}
+	s->flags |= PB_SF_STACK_FAULT;
+	return 0;
+}
+
+/* The user stack copy of a sample record, into its payload at @off. */
+static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
+{
+	if (off > 2 * 8 * PB_MAX_STACK)
+		return 0;
+	return copy_user_stack(s, (void *)s->payload + off, PB_MAX_STACK_COPY);
 }
 
 /* Flags for a submit: wake the reader only past wakeup_bytes of unread data. */
@@ -105,67 +231,126 @@ static __always_inline __u64 submit_flags(void)
 									       BPF_RB_NO_WAKEUP;
 }
 
-/* Fill @s with the current task's ids, comm and user stack (kind CPU, weight 0). */
-static __always_inline void fill_sample(void *ctx, struct pb_sample *s, __u64 id)
-{
-	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = id >> 32;
-	s->tid = (__u32)id;
-	s->time_ns = bpf_ktime_get_ns();
-	s->weight = 0;
-	s->cpu = bpf_get_smp_processor_id();
-	s->kind = PB_KIND_CPU;
-	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	s->kstack_sz = 0;
-	s->ustack_sz = 0;
-	if (user_stacks) {
-		s->ustack_sz = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
-		/* a kernel thread has no user stack: that is no error */
-		if (s->ustack_sz < 0 && !is_kthread())
-			count(PB_CNT_USTACK_ERR);
-	}
-}
-
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cpu = bpf_get_smp_processor_id();
 	struct pb_sample *s;
+	__u64 len;
 
 	if (!is_target(id >> 32))
 		return 0;
 	count(PB_CNT_SAMPLES);
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		count(PB_CNT_RB_FULL);
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s)
 		return 0;
-	}
-	fill_sample(ctx, s, id);
-	if (kernel_stacks) {
-		s->kstack_sz = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
-		if (s->kstack_sz < 0)
-			count(PB_CNT_KSTACK_ERR);
-	}
-	bpf_ringbuf_submit(s, submit_flags());
+	sample_init(s, id, cpu);
+	len = sample_stacks(ctx, s);
+	if (dwarf)
+		s->stack_len = sample_user_stack(s, len);
+	len += sizeof(*s) + s->stack_len;
+	s->hdr.size = (__u32)len;
+	if (len > PB_SAMPLE_MAX)
+		return 0;
+	if (bpf_ringbuf_output(&events, s, len, submit_flags()))
+		count(PB_CNT_RB_FULL);
 	return 0;
 }
 
 /* --- off-CPU intervals --- */
 
-#define PF_EXITING 0x00000004
+#define PF_EXITING	0x00000004
+#define OFFCPU_COPY_MAX	16384	/* bytes of user stack kept per thread off CPU (dwarf) */
 
-/* Emit the part of @slot's interval that lasted @ns, as @kind; drops are counted. */
-static __always_inline void offcpu_emit(struct offcpu_slot *slot, __u32 kind, __u64 ns)
+/* A task's open off-CPU interval: what to emit when it runs again. */
+struct offcpu_slot {
+	__u64 start_ns;		/* when it went off CPU; 0: on CPU (no open interval) */
+	__u64 wake_ns;		/* when a blocked task was woken; 0 before */
+	__u32 blocked;		/* 1: went to sleep; 0: preempted while runnable */
+	__u32 pad;
+	__u64 uips[PB_MAX_STACK];	/* fp mode: rec.nuser user ips */
+	struct pb_sample rec;	/* ids, comm, user registers; nkernel 0; stack_len (its
+				 * payload is empty: last) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct offcpu_slot);
+} offcpu_slots SEC(".maps");
+
+/* dwarf mode: the copy of the user stack of a task off CPU (rec.stack_len bytes). */
+struct offcpu_copy {
+	__u8 data[OFFCPU_COPY_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct offcpu_copy);
+} offcpu_copies SEC(".maps");
+
+/* Bytes of a record's payload: a bound the verifier can follow. */
+#define BOUNDED(x, max) ((x) > (max) ? (max) : (x))
+
+/*
+ * Build the record of @slot's interval in this CPU's scratch buffer: the
+ * header and user part saved when @task went off CPU, its kernel stack now
+ * (it has not run since; not when @kstack_ok is false). Returns its length,
+ * 0 when it cannot be built.
+ */
+static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_struct *task,
+					  struct pb_sample **out, bool kstack_ok)
 {
-	if (ns < min_block_ns) {
-		count(PB_CNT_OFF_SHORT);
-		count_add(PB_CNT_OFF_SHORT_NS, ns);
-		return;
+	__u32 cpu = bpf_get_smp_processor_id(), off = 0, nu, len;
+	struct offcpu_copy *copy;
+	struct pb_sample *s;
+	long n;
+
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s)
+		return 0;
+	__builtin_memcpy(s, &slot->rec, sizeof(*s));
+	s->nkernel = 0;
+	if (kernel_stacks && kstack_ok) {
+		n = bpf_get_task_stack(task, s->payload, PB_MAX_STACK * 8, 0);
+		if (n < 0) {
+			s->kstack_err = (__s16)n;
+			count(PB_CNT_KSTACK_ERR);
+		} else if (n <= PB_MAX_STACK * 8) {
+			off = (__u32)n & ~7u;
+		}
 	}
-	slot->rec.kind = kind;
-	slot->rec.weight = ns;
-	if (bpf_ringbuf_output(&events, &slot->rec, sizeof(slot->rec), submit_flags())) {
+	s->nkernel = off / 8;
+	nu = BOUNDED(slot->rec.nuser, PB_MAX_STACK);
+	if (nu && off <= PB_MAX_STACK * 8 &&
+	    bpf_probe_read_kernel((void *)s->payload + off, nu * 8, slot->uips))
+		nu = 0;
+	s->nuser = nu;
+	off += nu * 8;
+	len = BOUNDED(slot->rec.stack_len, OFFCPU_COPY_MAX);
+	copy = len ? bpf_task_storage_get(&offcpu_copies, task, 0, 0) : NULL;
+	if (!copy || off > 2 * 8 * PB_MAX_STACK ||
+	    bpf_probe_read_kernel((void *)s->payload + off, len, copy->data))
+		len = 0;
+	s->stack_len = len;
+	if (!len)
+		s->flags &= ~PB_SF_REGS;	/* registers without their stack unwind nothing */
+	len += off + sizeof(*s);
+	s->hdr.size = len;
+	*out = s;
+	return len;
+}
+
+/* Emit @s (@len bytes) as @kind lasting @ns; drops are counted. */
+static __always_inline void offcpu_emit(struct pb_sample *s, __u32 len, __u32 kind, __u64 ns)
+{
+	s->flags = (s->flags & ~PB_SAMPLE_KIND_MASK) | kind;
+	s->weight = ns;
+	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, submit_flags())) {
 		count(PB_CNT_OFF_RB_FULL);
 		count_add(PB_CNT_OFF_RB_FULL_NS, ns);
 		return;
@@ -173,27 +358,26 @@ static __always_inline void offcpu_emit(struct offcpu_slot *slot, __u32 kind, __
 	count(PB_CNT_OFF_INTERVALS);
 }
 
-/*
- * The kernel stack of @task, still off CPU, into @slot: where it went off
- * CPU, as it has not run since. Taken only for intervals that are kept
- * (unwinding is most of the cost of a switch).
- */
-static __always_inline void offcpu_kstack(struct offcpu_slot *slot, struct task_struct *task,
-					  __u64 longest)
+/* Count a part of an interval shorter than --min-block; true when it is kept. */
+static __always_inline bool offcpu_keep(__u64 ns)
 {
-	if (!kernel_stacks || longest < min_block_ns)
-		return;
-	slot->rec.kstack_sz = bpf_get_task_stack(task, slot->rec.kstack, sizeof(slot->rec.kstack),
-						 0);
-	if (slot->rec.kstack_sz < 0)
-		count(PB_CNT_KSTACK_ERR);
+	if (!ns)
+		return false;
+	if (ns >= min_block_ns)
+		return true;
+	count(PB_CNT_OFF_SHORT);
+	count_add(PB_CNT_OFF_SHORT_NS, ns);
+	return false;
 }
 
-/* @next runs again: close its open interval, if it has one. */
-static __always_inline void offcpu_end(struct task_struct *next, __u64 now)
+/* @task runs again at @now: close its open interval, if it has one. */
+static __always_inline void offcpu_end(struct task_struct *task, __u64 now, bool kstack_ok)
 {
-	struct offcpu_slot *slot = bpf_task_storage_get(&offcpu_slots, next, 0, 0);
-	__u64 start, wake;
+	struct offcpu_slot *slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
+	__u64 start, wake, blocked_ns = 0, runnable_ns;
+	struct pb_sample *s = NULL;
+	bool keep_b, keep_r;
+	__u32 len;
 
 	if (!slot || !slot->start_ns)
 		return;
@@ -202,26 +386,40 @@ static __always_inline void offcpu_end(struct task_struct *next, __u64 now)
 	slot->start_ns = 0;
 	if (now < start)
 		return;
-	if (!slot->blocked) {
-		offcpu_kstack(slot, next, now - start);
-		offcpu_emit(slot, PB_KIND_OFF_RUNNABLE, now - start);
+	if (slot->blocked) {
+		if (wake < start || wake > now)
+			wake = now;	/* no wakeup seen: all of it blocked */
+		blocked_ns = wake - start;
+		runnable_ns = now - wake;
+	} else {
+		runnable_ns = now - start;
+	}
+	keep_b = offcpu_keep(blocked_ns);
+	keep_r = offcpu_keep(runnable_ns);
+	if (!keep_b && !keep_r)
+		return;
+	len = offcpu_build(slot, task, &s, kstack_ok);
+	if (!len || !s) {
+		count(PB_CNT_OFF_RB_FULL);
+		count_add(PB_CNT_OFF_RB_FULL_NS, (keep_b ? blocked_ns : 0) + (keep_r ? runnable_ns : 0));
 		return;
 	}
-	if (wake < start || wake > now)
-		wake = now;	/* no wakeup seen: all of it blocked */
-	offcpu_kstack(slot, next, wake - start > now - wake ? wake - start : now - wake);
-	offcpu_emit(slot, PB_KIND_OFF_BLOCKED, wake - start);
-	if (wake < now)
-		offcpu_emit(slot, PB_KIND_OFF_RUNNABLE, now - wake);
+	if (keep_b)
+		offcpu_emit(s, len, PB_KIND_OFF_BLOCKED, blocked_ns);
+	if (keep_r)
+		offcpu_emit(s, len, PB_KIND_OFF_RUNNABLE, runnable_ns);
 }
 
-/* @prev (the current task) goes off CPU: open an interval with its stacks. */
+/* @prev (the current task) goes off CPU: open an interval with its user stack. */
 static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bool blocked,
 					 __u64 now)
 {
+	__u64 id = bpf_get_current_pid_tgid();
 	struct offcpu_slot *slot;
+	struct offcpu_copy *copy;
+	long n;
 
-	if (!is_target(prev->tgid) || (prev->flags & PF_EXITING))
+	if (!is_target(id >> 32) || (prev->flags & PF_EXITING))
 		return;
 	slot = bpf_task_storage_get(&offcpu_slots, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!slot) {
@@ -231,9 +429,25 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 	/* running, yet its last interval is open: its switch-in was not seen */
 	if (slot->start_ns)
 		count(PB_CNT_OFF_UNCLOSED);
-	/* the kernel stack waits for the end: it does not change while off CPU */
-	fill_sample(ctx, &slot->rec, bpf_get_current_pid_tgid());
+	sample_init(&slot->rec, id, bpf_get_smp_processor_id());
 	slot->rec.time_ns = now;
+	if (user_stacks && !dwarf) {
+		n = bpf_get_stack(ctx, slot->uips, sizeof(slot->uips), BPF_F_USER_STACK);
+		if (n < 0) {
+			slot->rec.ustack_err = (__s16)n;
+			if (!is_kthread())
+				count(PB_CNT_USTACK_ERR);
+		} else {
+			slot->rec.nuser = BOUNDED((__u32)n / 8, PB_MAX_STACK);
+		}
+	} else if (user_stacks) {
+		copy = bpf_task_storage_get(&offcpu_copies, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (copy)
+			slot->rec.stack_len = copy_user_stack(&slot->rec, copy->data,
+							      OFFCPU_COPY_MAX);
+		else
+			count(PB_CNT_USTACK_ERR);
+	}
 	slot->blocked = blocked;
 	slot->wake_ns = 0;
 	slot->start_ns = now;
@@ -245,7 +459,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	offcpu_end(next, now);
+	offcpu_end(next, now, true);
 	/* a preempted task stays runnable whatever its state says */
 	offcpu_start(ctx, prev, !preempt && prev_state != 0, now);
 	return 0;
@@ -258,6 +472,31 @@ int BPF_PROG(on_wakeup, struct task_struct *p)
 
 	if (slot && slot->start_ns && slot->blocked && !slot->wake_ns)
 		slot->wake_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/*
+ * Run by the loader once the scheduler and sampling programs are detached:
+ * every interval still open ends at stop_ns, the end of the recording. One
+ * byte of output per flushed task lets the loader drain the ring buffer
+ * between reads.
+ */
+SEC("iter/task")
+int flush_open(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct offcpu_slot *slot;
+	char one = 1;
+
+	if (!task)
+		return 0;
+	slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
+	if (!slot || !slot->start_ns || slot->start_ns > stop_ns)
+		return 0;
+	count(PB_CNT_OFF_OPEN_AT_END);
+	/* a task that ran since the detach has another kernel stack now */
+	offcpu_end(task, stop_ns, !task->on_cpu);
+	bpf_seq_write(ctx->meta->seq, &one, 1);
 	return 0;
 }
 
@@ -282,7 +521,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u8 one = 1;
+	__u8 one = PB_TARGET_ACTIVE;
 
 	/* a new thread shares the tgid: nothing to do */
 	if (ptgid == ctgid || !follow_forks || all_tasks || !is_target(ptgid))
@@ -298,7 +537,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (!is_target(p->tgid))
+	__u32 tgid = p->tgid;
+	__u8 *state = bpf_map_lookup_elem(&targets, &tgid);
+
+	/* the -- CMD child is sampled from here on: before, it ran our code */
+	if (state && *state == PB_TARGET_PENDING_EXEC && tgid != self_pid)
+		*state = PB_TARGET_ACTIVE;
+	if (!is_target(tgid))
 		return 0;
 	task_event(PB_REC_EXEC, p->tgid, 0, p->comm);
 	return 0;
@@ -311,29 +556,6 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (p->pid != p->tgid || !is_target(p->tgid))
 		return 0;
 	task_event(PB_REC_EXIT, p->tgid, 0, p->comm);
-	return 0;
-}
-
-/*
- * Run by the loader once the scheduler programs are detached: every interval
- * still open ends at stop_ns, the end of the recording. One byte of output per
- * flushed task lets the loader drain the ring buffer between reads.
- */
-SEC("iter/task")
-int flush_open(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct offcpu_slot *slot;
-	char one = 1;
-
-	if (!task)
-		return 0;
-	slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
-	if (!slot || !slot->start_ns || slot->start_ns > stop_ns)
-		return 0;
-	count(PB_CNT_OFF_OPEN_AT_END);
-	offcpu_end(task, stop_ns);
-	bpf_seq_write(ctx->meta->seq, &one, 1);
 	return 0;
 }
 

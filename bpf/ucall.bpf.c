@@ -2,8 +2,9 @@
 /*
  * Deterministic profiling: one uprobe program, one uretprobe program and one
  * USDT program, each attached many times; the BPF cookie carries the function
- * id (and for USDT the probe's role). A per-thread shadow stack in task storage
- * (freed with the thread) drives include/ucall_logic.h; finished calls are
+ * id (and for USDT the probe's role). A per-thread shadow stack (in a slot of
+ * the "uslots" array owned by the thread, else in task storage; released with
+ * the thread) drives include/ucall_logic.h; finished calls are
  * aggregated in maps: per-CPU function statistics (or per thread), caller ->
  * callee edges. With --trace, every finished call also goes to a ring buffer.
  * Every dropped event is counted in "ucounts".
@@ -18,6 +19,7 @@
 const volatile __u32 self_tgid = 0;	/* never count the profiler itself */
 const volatile bool per_thread = false;
 const volatile bool trace = false;
+const volatile __u32 slot_mask = UC_SLOTS - 1;	/* uslots entries - 1 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -25,6 +27,13 @@ struct {
 	__type(key, int);
 	__type(value, struct uc_stack);
 } ustacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, UC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct uc_slot);
+} uslots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -92,20 +101,48 @@ static __always_inline void note_thread(void)
 	bpf_map_update_elem(&tinfo, &tid, &ti, BPF_ANY);
 }
 
+/*
+ * The shadow stack of a thread without a slot of its own: claim the free slot
+ * @slot unless its task-storage stack still holds frames, else task storage
+ * (created on first use).
+ */
+static __always_inline struct uc_stack *other_stack(struct uc_slot *slot, __u32 tid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct uc_stack *s;
+
+	s = bpf_task_storage_get(&ustacks, task, 0, 0);
+	if (slot && slot->owner == 0 && (!s || (!s->depth && !s->overflow)) &&
+	    __sync_val_compare_and_swap(&slot->owner, 0, tid) == 0) {
+		slot->st.depth = 0;
+		slot->st.overflow = 0;
+		slot->st.noted = 0;
+		return &slot->st;
+	}
+	if (!s)
+		s = bpf_task_storage_get(&ustacks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!s)
+		count(UC_CNT_NO_STACK, 1);
+	return s;
+}
+
 /* The current thread's shadow stack, created on first use; NULL for the profiler itself. */
 static __always_inline struct uc_stack *cur_stack(void)
 {
-	struct task_struct *task;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, key = tid & slot_mask;
+	struct uc_slot *slot;
 	struct uc_stack *s;
 
-	if (self_tgid && (bpf_get_current_pid_tgid() >> 32) == self_tgid)
+	if (self_tgid && (id >> 32) == self_tgid)
 		return NULL;
-	task = bpf_get_current_task_btf();
-	s = bpf_task_storage_get(&ustacks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s) {
-		count(UC_CNT_NO_STACK, 1);
+	slot = bpf_map_lookup_elem(&uslots, &key);
+	if (slot && slot->owner == tid)
+		s = &slot->st;
+	else
+		s = other_stack(slot, tid);
+	if (!s)
 		return NULL;
-	}
 	if ((per_thread || trace) && !s->noted) {
 		s->noted = 1;
 		note_thread();
@@ -191,7 +228,12 @@ static __always_inline int on_enter(__u32 func, __u64 sp)
 
 	if (!s)
 		return 0;
-	if (sp && !ret_probed()) {
+	/*
+	 * Reading the kernel's depth costs ~20 ns a call: only near the limit.
+	 * Other tools' uretprobes pending on the same thread count there too;
+	 * the kernel cannot be deeper than ours unless they hold more than half.
+	 */
+	if (sp && s->depth >= UC_KERNEL_RET_DEPTH / 2 && !ret_probed()) {
 		count(UC_CNT_RET_DEPTH, 1);
 		return 0;
 	}
@@ -294,8 +336,18 @@ int uc_usdt(struct pt_regs *ctx)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(uc_thread_exit, struct task_struct *p)
 {
-	struct uc_stack *s = bpf_task_storage_get(&ustacks, p, 0, 0);
+	__u32 tid = (__u32)p->pid, key = tid & slot_mask;
+	struct uc_slot *slot = bpf_map_lookup_elem(&uslots, &key);
+	struct uc_stack *s;
 
+	if (slot && slot->owner == tid) {
+		if (slot->st.depth)
+			count(UC_CNT_THREAD_EXIT, slot->st.depth);
+		slot->st.depth = 0;
+		slot->st.overflow = 0;
+		__sync_lock_test_and_set(&slot->owner, 0);
+	}
+	s = bpf_task_storage_get(&ustacks, p, 0, 0);
 	if (!s)
 		return 0;
 	if (s->depth)

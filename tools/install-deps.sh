@@ -5,7 +5,7 @@ set -eu
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libcmocka-dev protobuf-c-compiler libprotobuf-c-dev golang-go systemtap-sdt-dev
-python3 python3-minimal libxml2-utils linux-perf bpftrace pkg-config"
+python3 python3-minimal libxml2-utils linux-perf bpftrace pkg-config libjson-c-dev man-db"
 
 missing=""
 for p in $PKGS; do

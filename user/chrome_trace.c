@@ -7,22 +7,12 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "json_str.h"
 #include "ucall_report.h"
 
 static void json_name(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "[unknown]");
-
-	fputc('"', f);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	json_write_string(f, s ? s : "[unknown]");
 }
 
 static uint64_t first_ts(const struct uc_report *r)

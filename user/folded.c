@@ -120,8 +120,7 @@ struct fparse {
 
 static int parse_fail(const struct fparse *ps, const char *why)
 {
-	pr_info("folded input, line %zu: %s", ps->lineno, why);
-	return -EINVAL;
+	return profile_read_fail("folded stacks, line %zu: %s", ps->lineno, why);
 }
 
 /* Parse the decimal count after the last space of a line. */
@@ -184,7 +183,7 @@ static int parse_line(struct fparse *ps, const char *line, size_t len)
 {
 	const char *space, *s, *semi;
 	size_t depth = 0, flen;
-	uint64_t count;
+	uint64_t count = 0;
 	int idx, err;
 
 	if (len && line[len - 1] == '\r')

@@ -2,41 +2,16 @@
 /*
  * JSON of the aggregated stacks: every frame of the profile (not merged) and
  * every stack as frame indices, leaf first. Addresses are hex strings so that
- * readers with double-precision numbers keep them exact. Output is UTF-8:
- * control characters are \u00XX and invalid UTF-8 bytes become \ufffd.
+ * readers with double-precision numbers keep them exact. Strings go through
+ * json_write_string() (json_str.h): valid UTF-8 whatever the names hold.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "json_str.h"
 #include "output.h"
 #include "writer_util.h"
-
-static void json_string(FILE *f, const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t len = strlen(s), n;
-	uint32_t cp;
-
-	fputc('"', f);
-	for (size_t i = 0; i < len; i += n) {
-		n = 1;
-		if (u[i] == '"' || u[i] == '\\') {
-			fputc('\\', f);
-			fputc(u[i], f);
-		} else if (u[i] < 0x20) {
-			fprintf(f, "\\u%04x", u[i]);
-		} else if (u[i] < 0x80) {
-			fputc(u[i], f);
-		} else if ((n = utf8_decode(u + i, len - i, &cp))) {
-			fwrite(u + i, 1, n, f);
-		} else {
-			fputs("\\ufffd", f);
-			n = 1;
-		}
-	}
-	fputc('"', f);
-}
 
 static const char *kind_name(uint32_t kind)
 {
@@ -55,7 +30,7 @@ static void json_member(FILE *f, const char *key, const char *value)
 {
 	fprintf(f, ", \"%s\": ", key);
 	if (value)
-		json_string(f, value);
+		json_write_string(f, value);
 	else
 		fputs("null", f);
 }
@@ -63,13 +38,13 @@ static void json_member(FILE *f, const char *key, const char *value)
 static void write_header(FILE *f, const struct profile *p)
 {
 	fputs("{\n  \"version\": 1,\n  \"sample_types\": [{\"type\": ", f);
-	json_string(f, p->count_type ? p->count_type : "samples");
+	json_write_string(f, p->count_type ? p->count_type : "samples");
 	fputs(", \"unit\": ", f);
-	json_string(f, p->count_unit ? p->count_unit : "count");
+	json_write_string(f, p->count_unit ? p->count_unit : "count");
 	fputs("}, {\"type\": ", f);
-	json_string(f, p->value_type ? p->value_type : "cpu");
+	json_write_string(f, p->value_type ? p->value_type : "cpu");
 	fputs(", \"unit\": ", f);
-	json_string(f, p->value_unit ? p->value_unit : "nanoseconds");
+	json_write_string(f, p->value_unit ? p->value_unit : "nanoseconds");
 	fprintf(f, "}],\n  \"period_ns\": %" PRIu64 ",\n  \"freq_hz\": %" PRIu64 ",\n",
 		p->period_ns, p->freq_hz);
 	fprintf(f, "  \"duration_ns\": %" PRIu64 ",\n  \"start_unix_ns\": %" PRIu64 ",\n",
@@ -77,7 +52,7 @@ static void write_header(FILE *f, const struct profile *p)
 	fprintf(f, "  \"total_samples\": %" PRIu64 ",\n  \"counters\": {", profile_total_count(p));
 	for (size_t i = 0; i < p->ncounters; i++) {
 		fputs(i ? ", " : "", f);
-		json_string(f, p->counters[i].name);
+		json_write_string(f, p->counters[i].name);
 		fprintf(f, ": %" PRIu64, p->counters[i].value);
 	}
 	fputs("},\n", f);
@@ -86,7 +61,7 @@ static void write_header(FILE *f, const struct profile *p)
 static void write_frame(FILE *f, const struct pframe *fr, int last)
 {
 	fputs("    {\"name\": ", f);
-	json_string(f, fr->name ? fr->name : "[unknown]");
+	json_write_string(f, fr->name ? fr->name : "[unknown]");
 	json_member(f, "module", fr->module);
 	fprintf(f, ", \"addr\": \"0x%" PRIx64 "\"", fr->addr);
 	if (fr->module)

@@ -20,7 +20,8 @@ static void log_vmsg(enum log_level level, const char *module, const char *fmt, 
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
-	if (module)
+	/* errors and warnings speak to the user: no internal module names */
+	if (module && level >= LOG_INFO)
 		fprintf(stderr, "profiling-bpf: %s: %s\n", module, buf);
 	else
 		fprintf(stderr, "profiling-bpf: %s\n", buf);

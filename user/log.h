@@ -8,7 +8,8 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 /* Messages above this level are dropped; -v raises it. Default LOG_WARN. */
 extern int log_level;
 
-/* Print "profiling-bpf: [module: ]message\n" to stderr when @level is enabled. */
+/* Print "profiling-bpf: message\n" to stderr when @level is enabled ("module: " before
+ * the message of info and debug lines only: errors speak to the user, not of modules). */
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -2,10 +2,9 @@
 /* profiling-bpf: parse the options, run the subcommand, exit with its code. */
 #include <errno.h>
 
+#include "cmd.h"
 #include "log.h"
 #include "options.h"
-#include "record.h"
-#include "ucall.h"
 
 int main(int argc, char **argv)
 {
@@ -20,7 +19,7 @@ int main(int argc, char **argv)
 	case CMD_REPORT:
 		return cmd_report(&opts);
 	case CMD_LIST:
-		return ucall_cmd_list(&opts);
+		return cmd_list(&opts);
 	case CMD_RECORD:
 	default:
 		return cmd_record(&opts);

@@ -15,6 +15,7 @@
 #define PB_MAX_UPROBES	64
 #define PB_DEFAULT_FREQ	99
 #define PB_MAX_FREQ	100000
+#define PB_DEFAULT_MAX_DECOMPRESSED	(256ULL << 20)	/* report: bound of a gunzip'd profile */
 
 enum out_format {
 	FMT_AUTO = 0,	/* from the file name's extension */
@@ -29,6 +30,15 @@ enum out_format {
 enum pb_command { CMD_RECORD = 0, CMD_REPORT, CMD_LIST };
 
 enum sort_key { SORT_SELF = 0, SORT_TOTAL, SORT_CALLS };
+
+/* How user stacks are walked (--call-graph, perf's names). */
+enum call_graph {
+	CG_FP = 0,	/* frame pointers, walked in BPF */
+	CG_DWARF,	/* registers + stack copy in BPF, unwound with CFI in user space */
+};
+
+#define PB_DEFAULT_STACK_SIZE	8192	/* --stack-size, as perf's default */
+#define PB_MAX_STACK_SIZE	65536	/* = PB_MAX_STACK_COPY */
 
 /* One -o FILE, with its format. */
 struct output_spec {
@@ -50,6 +60,8 @@ struct options {
 	bool no_kernel, no_user, per_thread, no_sample;
 	enum pb_mode mode;	/* --mode cpu|off|wall */
 	uint64_t min_block_us;	/* --min-block: shorter off-CPU intervals are dropped */
+	enum call_graph call_graph;	/* --call-graph fp|dwarf[,SIZE] */
+	uint32_t stack_size;	/* --stack-size: bytes of user stack copied (dwarf) */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;
@@ -66,6 +78,7 @@ struct options {
 	/* report FILE / list [-p PID | BINARY] [GLOB] */
 	const char *input;	/* report: the profile to read; list: the binary */
 	const char *glob;	/* list: optional glob */
+	uint64_t max_decompressed;	/* report: --max-decompressed, bytes */
 	char envbuf[4096];	/* copy of PROFILING_BPF_UPROBES, split in place */
 };
 
@@ -75,6 +88,8 @@ struct options {
  * --version was printed, or -EINVAL after printing a one-line error.
  */
 int options_parse(struct options *o, int argc, char **argv);
+/* The subcommand at most two edits away from @word ("reprot" -> "report"), or NULL. */
+const char *options_closest_command(const char *word);
 /* The output format a path's extension names, or FMT_AUTO. */
 enum out_format format_from_path(const char *path);
 /* The format named by @name ("folded", "pprof", ...), or FMT_AUTO when unknown. */

@@ -20,8 +20,19 @@ int svg_write(FILE *f, const struct profile *p);
 /* JSON of the aggregated stacks and counters (user/json.c). */
 int json_write(FILE *f, const struct profile *p);
 
-/* Read a profile written earlier: pprof (gzip'd or not) or folded. NULL + errno. */
-struct profile *profile_read_file(const char *path);
+/*
+ * Read a profile written earlier: pprof, folded or JSON (json_write's), each
+ * gzip'd or not; the format is told from the contents. A gzip stream may
+ * inflate to at most @max_inflate bytes. NULL + errno (EINVAL: not a
+ * profile, profile_read_why() says why).
+ */
+struct profile *profile_read_file(const char *path, size_t max_inflate);
+/* Why the last read of a profile was refused ("truncated gzip stream"), or "". */
+const char *profile_read_why(void);
+/* For the readers: keep why the input is refused (printf-style). Returns -EINVAL. */
+int profile_read_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Read the JSON json_write() writes. NULL + errno (EINVAL: not such JSON). */
+struct profile *json_read_mem(const char *data, size_t len);
 /* Read a pprof profile from memory (gzip'd or not). NULL + errno (EINVAL: not a profile). */
 struct profile *pprof_read_mem(const void *data, size_t len);
 /* Read folded stacks from memory. NULL + errno (EINVAL on a malformed line). */

@@ -80,15 +80,22 @@ out_close:
 
 int perfmap_load(struct perfmap *pm, pid_t pid)
 {
-	char path[32], *text;
+	char path[32];
 	struct stat st;
-	size_t len;
-	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (stat(path, &st))
 		return errno == ENOENT ? -ESRCH : -errno;
-	err = perfmap_read_file(pid, st.st_uid, &text, &len);
+	return perfmap_load_owned(pm, pid, st.st_uid);
+}
+
+int perfmap_load_owned(struct perfmap *pm, pid_t pid, uid_t owner)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	err = perfmap_read_file(pid, owner, &text, &len);
 	if (err)
 		return err;
 	err = perfmap_parse(pm, text, len);

@@ -33,6 +33,8 @@ int perfmap_parse(struct perfmap *pm, const char *text, size_t len);
 int perfmap_read_file(pid_t pid, uid_t owner, char **text, size_t *len);
 /* perfmap_read_file() with the owner of /proc/@pid, then perfmap_parse(). 0 or -errno. */
 int perfmap_load(struct perfmap *pm, pid_t pid);
+/* The same for a process that may have exited, whose owner was @owner. */
+int perfmap_load_owned(struct perfmap *pm, pid_t pid, uid_t owner);
 /* The JIT symbol covering @addr, or NULL. */
 const struct symtab_sym *perfmap_find(const struct perfmap *pm, uint64_t addr);
 /* Free @pm and zero it. Accepts a zeroed @pm. */

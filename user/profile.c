@@ -156,8 +156,21 @@ int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth
 		       uint64_t value, uint32_t pid, uint32_t tid)
 {
 	struct psample *s;
-	uint32_t *copy;
+	uint32_t *copy, empty;
+	int idx;
 
+	/* a sample without frames (a pprof sample without locations) stays visible */
+	if (!depth) {
+		struct pframe f = { .name = PFRAME_EMPTY_STACK, .kind = PFRAME_SYNTH,
+				    .resolved = 1 };
+
+		idx = profile_add_frame(p, &f);
+		if (idx < 0)
+			return idx;
+		empty = (uint32_t)idx;
+		frames = &empty;
+		depth = 1;
+	}
 	for (uint32_t i = 0; i < depth; i++) {
 		if (frames[i] >= p->nframes)
 			return -EINVAL;

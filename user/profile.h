@@ -93,7 +93,13 @@ void profile_free(struct profile *p);
 const char *profile_intern(struct profile *p, const char *s);
 /* Intern @f (its strings are interned too); returns its index >= 0 or -ENOMEM. */
 int profile_add_frame(struct profile *p, const struct pframe *f);
-/* Append a sample with @depth frame indices (leaf first, copied). Returns 0 or -errno. */
+/* The one frame of a sample that came without any (a pprof sample without locations). */
+#define PFRAME_EMPTY_STACK "[empty stack]"
+
+/*
+ * Append a sample with @depth frame indices (leaf first, copied); depth 0
+ * gives the synthetic frame PFRAME_EMPTY_STACK. Returns 0 or -errno.
+ */
 int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth, uint64_t count,
 		       uint64_t value, uint32_t pid, uint32_t tid);
 /* Set (or add) counter @name to @value. Returns 0 or -ENOMEM. */

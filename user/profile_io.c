@@ -2,16 +2,19 @@
 /* Reading a profile file of any supported format; writing one by format. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_MODULE NULL
+#include "gzip.h"
 #include "log.h"
 #include "output.h"
 
-#define MAX_INPUT (1ULL << 30)
+#define PROFILE_MAX_INPUT (1ULL << 30)
 
 static int writer_trampoline(FILE *f, const void *arg)
 {
@@ -49,7 +52,7 @@ int profile_write_file(const struct profile *p, const char *path, enum out_forma
 	return output_write_atomic(path, writer_trampoline, arg);
 }
 
-/* Read a whole regular file (at most MAX_INPUT bytes) into a NUL-terminated buffer. */
+/* Read a whole regular file (at most PROFILE_MAX_INPUT bytes) into a NUL-terminated buffer. */
 static char *read_all(const char *path, size_t *len)
 {
 	struct stat st;
@@ -60,7 +63,7 @@ static char *read_all(const char *path, size_t *len)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_INPUT) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > PROFILE_MAX_INPUT) {
 		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		goto out;
 	}
@@ -89,21 +92,80 @@ static void count_as_value(struct profile *p)
 		p->samples[i].value = p->samples[i].count;
 }
 
-struct profile *profile_read_file(const char *path)
-{
-	const unsigned char *u;
-	struct profile *p;
-	size_t len = 0;
-	char *data = read_all(path, &len);
+static char read_why[256];
 
+int profile_read_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(read_why, sizeof(read_why), fmt, ap);
+	va_end(ap);
+	pr_debug("input: %s", read_why);
+	return -EINVAL;
+}
+
+const char *profile_read_why(void)
+{
+	return read_why;
+}
+
+/* The first byte that is not white space, or 0. */
+static unsigned char first_byte(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!strchr(" \t\r\n", data[i]) || !data[i])
+			return (unsigned char)data[i];
+	}
+	return 0;
+}
+
+/* Tell the format from the contents: JSON object, protobuf, or folded text. */
+static struct profile *read_any(const char *data, size_t len)
+{
+	unsigned char c = first_byte(data, len);
+
+	if (c == '{')
+		return json_read_mem(data, len);
+	/* a binary protobuf (no text starts with field 1 wire type 2) */
+	if (len && (unsigned char)data[0] == 0x0a)
+		return pprof_read_mem(data, len);
+	return folded_read_mem(data, len);
+}
+
+struct profile *profile_read_file(const char *path, size_t max_inflate)
+{
+	unsigned char *raw = NULL;
+	struct profile *p;
+	size_t len = 0, raw_len;
+	char *data;
+	int err;
+
+	read_why[0] = '\0';
+	data = read_all(path, &len);
 	if (!data)
 		return NULL;
-	u = (const unsigned char *)data;
-	/* gzip magic, or a binary protobuf (no text starts with field 1 wire type 2) */
-	if (len >= 2 && ((u[0] == 0x1f && u[1] == 0x8b) || u[0] == 0x0a))
-		p = pprof_read_mem(data, len);
-	else
-		p = folded_read_mem(data, len);
+	if (gzip_magic(data, len)) {
+		err = gunzip_mem(data, len, max_inflate, &raw, &raw_len);
+		free(data);
+		if (err == -EFBIG)
+			profile_read_fail("more than %zu MiB once decompressed (a decompression "
+					  "bomb?): --max-decompressed MIB raises the limit",
+					  max_inflate >> 20);
+		if (err) {
+			errno = err == -EFBIG ? EINVAL : -err;
+			return NULL;
+		}
+		/* a NUL after the data, as read_all() gives */
+		data = realloc(raw, raw_len + 1);
+		if (!data) {
+			free(raw);
+			return NULL;
+		}
+		data[raw_len] = '\0';
+		len = raw_len;
+	}
+	p = read_any(data, len);
 	free(data);
 	if (p && !p->period_ns)
 		count_as_value(p);

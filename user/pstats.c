@@ -80,7 +80,7 @@ static void m_tuple(FILE *f, uint32_t n)
 
 static void m_key(FILE *f, const struct uc_report *r, uint32_t id)
 {
-	const struct uc_fn *fn = &r->fns[id];
+	const struct uc_func *fn = &r->fns[id];
 
 	/* cProfile's key: (file, line, name); the binary when there is no DWARF */
 	m_tuple(f, 3);

@@ -21,9 +21,10 @@
 
 #define LOG_MODULE NULL
 #include "build_profile.h"
+#include "cmd.h"
 #include "log.h"
 #include "output.h"
-#include "record.h"
+#include "router.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
@@ -138,7 +139,7 @@ static bool is_sampling_format(enum out_format f)
 	return f == FMT_FOLDED || f == FMT_PPROF || f == FMT_SVG || f == FMT_JSON;
 }
 
-int outputs_check(const struct options *o)
+static int outputs_check(const struct options *o)
 {
 	bool calls = o->nuprobes || o->regions;
 	char dirbuf[PATH_MAX];
@@ -214,6 +215,8 @@ static int setup_sampler(struct run *r)
 		.on_cpu = o->mode != PB_MODE_OFF,
 		.off_cpu = o->mode != PB_MODE_CPU,
 		.min_block_ns = o->min_block_us * 1000,
+		.dwarf = o->call_graph == CG_DWARF,
+		.stack_size = o->stack_size,
 		.max_stacks = MAX_STACKS,
 	};
 	struct drain_hooks hooks = {
@@ -227,7 +230,8 @@ static int setup_sampler(struct run *r)
 	if (!r->sampler)
 		return -errno;
 	for (size_t i = 0; i < r->npids; i++) {
-		err = sampler_add_target(r->sampler, r->pids[i]);
+		err = o->cmd_argv ? sampler_add_command(r->sampler, r->pids[i]) :
+				    sampler_add_target(r->sampler, r->pids[i]);
 		if (err)
 			return err;
 		/* while it is surely alive; a -- CMD child is snapshotted after exec */
@@ -296,7 +300,12 @@ static int setup(struct run *r)
 	if (!err && !o->no_sample)
 		err = setup_sampler(r);
 	if (!err && (o->nuprobes || o->regions)) {
-		r->ucall = ucall_open(o, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
+		struct ucall_config uc = {
+			.specs = o->uprobes, .nspecs = o->nuprobes, .regions = o->regions,
+			.all = o->all, .per_thread = o->per_thread, .trace = o->trace,
+		};
+
+		r->ucall = ucall_open(&uc, r->pids, r->npids, o->cmd_argv ? r->child.exe : NULL);
 		if (!r->ucall)
 			err = -errno ? -errno : -EINVAL;
 	}
@@ -351,18 +360,65 @@ static uint64_t lost_ns(const struct sampler_counts *c, uint64_t period_ns)
 	       c->bpf[PB_CNT_OFF_RB_FULL_NS] + c->store_full_ns;
 }
 
+/* What is profiled, for the status line: "split (pid 123)", "3 processes", "all CPUs". */
+static void describe_target(const struct run *r, char *buf, size_t len)
+{
+	char name[64];
+
+	if (r->o->all) {
+		snprintf(buf, len, "all CPUs");
+		return;
+	}
+	if (r->npids != 1) {
+		snprintf(buf, len, "%zu processes", r->npids);
+		return;
+	}
+	if (r->o->cmd_argv)
+		snprintf(name, sizeof(name), "%s", r->o->cmd_argv[0]);
+	else
+		process_name(r->pids[0], name, sizeof(name));
+	snprintf(buf, len, "%s (pid %d)", name[0] ? name : "?", (int)r->pids[0]);
+}
+
+/* "profiling-bpf: 3.0s/10s split (pid 123) at 99 Hz: 297 samples, 0 lost" */
 static void show_status(struct run *r, uint64_t now)
 {
 	struct sampler_counts c = { 0 };
+	char target[96];
 
 	if (r->sampler)
 		sampler_read_counts(r->sampler, &c);
-	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs, %llu samples, %llu lost",
-		(double)(now - r->start_ns) / 1e9, (unsigned long long)c.records,
-		(unsigned long long)lost_now(&c));
+	describe_target(r, target, sizeof(target));
+	fprintf(stderr, "\r\033[Kprofiling-bpf: %.1fs", (double)(now - r->start_ns) / 1e9);
+	if (r->o->duration > 0)
+		fprintf(stderr, "/%gs", r->o->duration);
+	fprintf(stderr, " %s", target);
+	if (r->sampler)
+		fprintf(stderr, " at %llu Hz: %llu samples, %llu lost",
+			(unsigned long long)r->o->freq, (unsigned long long)c.records,
+			(unsigned long long)lost_now(&c));
 	if (r->ucall)
-		fprintf(stderr, ", %zu probes", ucall_nprobes(r->ucall));
+		fprintf(stderr, "%s%zu probes", r->sampler ? ", " : ": ", ucall_nprobes(r->ucall));
 	fflush(stderr);
+}
+
+/*
+ * For tests: once everything is attached and recording, create the file
+ * named by PROFILING_BPF_READY_FILE, so that a test waits for the attach
+ * instead of sleeping. Never through an existing file or link.
+ */
+static void signal_ready(void)
+{
+	const char *path = getenv("PROFILING_BPF_READY_FILE");
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		pr_warn("cannot create %s: %s", path, strerror(errno));
+	else
+		close(fd);
 }
 
 static int run_loop(struct run *r)
@@ -376,6 +432,7 @@ static int run_loop(struct run *r)
 	r->start_unix_ns = now_ns(CLOCK_REALTIME);
 	if (r->o->cmd_argv && child_release(&r->child))
 		return -ECHILD;
+	signal_ready();
 	if (r->o->mode == PB_MODE_OFF)
 		pr_info("recording off-CPU time; Ctrl-C to stop");
 	else
@@ -415,6 +472,23 @@ static int run_loop(struct run *r)
 
 /* --- tear down: symbolize and write --- */
 
+/* dwarf mode: stack walks, and those that stopped early by reason
+ * ("unwind_stopped_copy_exhausted", ...). */
+static int add_unwind_counters(struct profile *p, const struct sampler_counts *c)
+{
+	char name[64];
+	int err;
+
+	if (!c->dwarf)
+		return 0;
+	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
+	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
+		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
+		err = profile_set_counter(p, name, c->unwind.stopped[i]);
+	}
+	return err;
+}
+
 static int add_counters(struct profile *p, const struct sampler_counts *c)
 {
 	static const struct {
@@ -445,6 +519,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "lost_offcpu_sched_events", c->sched_misses);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	err = err ?: add_unwind_counters(p, c);
 	if (err || !lost)
 		return err;
 	/* lost samples stay visible in every format, as their own stack */
@@ -489,21 +564,6 @@ static struct profile *collect_profile(struct run *r)
 	return p;
 }
 
-static int write_outputs(const struct options *o, const struct profile *p)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < o->noutputs; i++) {
-		if (!is_sampling_format(o->outputs[i].format))
-			continue;
-		if (profile_write_file(p, o->outputs[i].path, o->outputs[i].format))
-			err = -EIO;
-		else if (!o->quiet && strcmp(o->outputs[i].path, "-"))
-			fprintf(stderr, "profiling-bpf: wrote %s\n", o->outputs[i].path);
-	}
-	return err;
-}
-
 /* Off-CPU time of the store by kind, in ns. */
 static void offcpu_totals(struct run *r, uint64_t *blocked, uint64_t *runnable)
 {
@@ -534,36 +594,48 @@ static void print_offcpu_summary(struct run *r, const struct profile *p)
 			"microseconds)\n", r->o->mode == PB_MODE_OFF ? "off-CPU" : "wall-clock");
 }
 
+/* Samples, lost and duration are said once, by the table's header. */
 static void print_summary(struct run *r, const struct profile *p)
 {
-	if (r->o->mode == PB_MODE_OFF)
-		fprintf(stderr, "profiling-bpf: %llu records, %llu lost, %.2f s\n",
-			(unsigned long long)profile_counter(p, "samples_recorded"),
-			(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9);
-	else
-		fprintf(stderr, "profiling-bpf: %llu samples, %llu lost, %.2f s at %llu Hz\n",
-			(unsigned long long)profile_counter(p, "samples_recorded"),
-			(unsigned long long)profile_total_lost(p), (double)p->duration_ns / 1e9,
-			(unsigned long long)r->o->freq);
 	if (r->o->mode != PB_MODE_CPU)
 		print_offcpu_summary(r, p);
 	top_print(stderr, p, r->o->top);
 }
 
-static int finish_sampling(struct run *r)
+/* Stop sampling, build the profile (*@out) and print its summary. */
+static int finish_sampling(struct run *r, struct profile **out)
 {
-	struct profile *p;
-	int err;
-
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
-	p = collect_profile(r);
-	if (!p)
+	*out = collect_profile(r);
+	if (!*out)
 		return -ENOMEM;
-	err = write_outputs(r->o, p);
 	if (!r->o->quiet)
-		print_summary(r, p);
-	profile_free(p);
+		print_summary(r, *out);
+	return 0;
+}
+
+/* Collect everything the run produced and hand it to the output router. */
+static int finish(struct run *r)
+{
+	const struct options *o = r->o;
+	struct run_results res = { .trace = o->trace };
+	struct profile *samples = NULL;
+	int err = 0;
+
+	if (r->sampler)
+		err = finish_sampling(r, &samples);
+	if (!err && r->ucall)
+		err = ucall_finish(r->ucall, o->sort, o->top, o->quiet ? NULL : stderr);
+	res.samples = samples;
+	res.calls = r->ucall ? ucall_session_report(r->ucall) : NULL;
+	if (!err)
+		err = router_write(o->outputs, o->noutputs, &res, o->quiet);
+	if (!err && !o->noutputs && !o->quiet)
+		fprintf(stderr, "profiling-bpf: nothing was saved: add -o FILE (.svg, .pb.gz, "
+				".folded, .json%s) to keep the profile\n",
+			r->ucall ? ", .pstats" : "");
+	profile_free(samples);
 	return err;
 }
 
@@ -600,10 +672,27 @@ static void teardown(struct run *r)
 		close(r->epfd);
 }
 
+/*
+ * 1 when the profiler failed. With -- CMD, the command's own exit code
+ * (128+N when killed by signal N), as time(1) and strace(1) do; when the
+ * recording ended first, the command was stopped by us: 0 after -d, 128+N
+ * after signal N.
+ */
+static int exit_code(const struct run *r, int err)
+{
+	if (err)
+		return 1;
+	if (r->child.pid && r->child.reaped)
+		return child_exit_code(&r->child);
+	if (r->child.pid && stop_signal)
+		return 128 + (int)stop_signal;
+	return 0;
+}
+
 int cmd_record(const struct options *o)
 {
 	struct run r = { .o = o, .epfd = -1 };
-	int err;
+	int err, code;
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)
 		r.pidfds[i] = -1;
@@ -618,32 +707,11 @@ int cmd_record(const struct options *o)
 	err = err ?: install_signals();
 	err = err ?: setup(&r);
 	err = err ?: run_loop(&r);
-	if (!err && r.sampler)
-		err = finish_sampling(&r);
-	if (!err && r.ucall)
-		err = ucall_finish(r.ucall, o, r.sampler != NULL, stderr);
+	err = err ?: finish(&r);
 	if (r.child.pid && !r.child.reaped && !err)
 		child_exited(&r.child);
 	report_child(&r);
+	code = exit_code(&r, err);
 	teardown(&r);
-	return err ? 1 : 0;
-}
-
-int cmd_report(const struct options *o)
-{
-	struct profile *p = profile_read_file(o->input);
-	int err = 0;
-
-	if (!p) {
-		pr_err("cannot read %s: %s%s", o->input,
-		       errno == EINVAL ? "not a pprof or folded profile" : strerror(errno),
-		       errno == EINVAL && !o->verbose ? " (-v says why)" : "");
-		return 1;
-	}
-	if (o->noutputs)
-		err = write_outputs(o, p);
-	else
-		top_print(stdout, p, o->top);
-	profile_free(p);
-	return err ? 1 : 0;
+	return code;
 }

@@ -55,10 +55,19 @@ static unsigned long max_sample_rate(void)
  */
 static __u32 ring_size(const struct sampler_config *cfg)
 {
+	/* the largest record: deepest stacks, the whole stack copy */
+	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK +
+		       (cfg->dwarf ? cfg->stack_size : 0);
 	uint64_t freq = cfg->on_cpu ? cfg->freq : 0;
-	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * sizeof(struct pb_sample) / 2;
+	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
+	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
+	long pages = force ? strtol(force, NULL, 10) : 0;
 	/* off CPU: records follow context switches, not a clock; room for bursts */
 	__u32 size = cfg->off_cpu ? 8u << 20 : 1u << 20;
+
+	/* tests force lost samples with a ring of a few pages (a power of two) */
+	if (pages > 0 && pages <= 256 && !(pages & (pages - 1)))
+		return (__u32)(pages * sysconf(_SC_PAGESIZE));
 
 	while (size < want && size < (64u << 20))
 		size <<= 1;
@@ -74,6 +83,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		return NULL;
 	s->cfg = *cfg;
 	drain_init(&s->drain, cfg->max_stacks, cfg->per_thread, hooks);
+	if (cfg->dwarf && cfg->user_stacks && drain_enable_unwinding(&s->drain)) {
+		drain_release(&s->drain);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->skel = sample_bpf__open();
 	if (!s->skel) {
 		err = -errno;
@@ -86,14 +101,19 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->follow_forks = cfg->follow_forks;
 	s->skel->rodata->self_pid = (__u32)getpid();
 	s->skel->rodata->min_block_ns = cfg->min_block_ns;
+	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
+	s->skel->rodata->stack_copy = cfg->stack_size;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
 	/* the scheduler programs cost every context switch: only when asked */
 	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.flush_open, cfg->off_cpu);
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.scratch,
+					       (__u32)libbpf_num_possible_cpus());
 	if (err) {
-		pr_err("cannot size the ring buffer: %s", strerror(-err));
+		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto err_free;
 	}
 	err = sample_bpf__load(s->skel);
@@ -114,18 +134,27 @@ err_free:
 	return NULL;
 }
 
-int sampler_add_target(struct sampler *s, pid_t pid)
+static int add_target(struct sampler *s, pid_t pid, __u8 state)
 {
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
 	int err;
 
-	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &one, BPF_ANY);
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.targets), &key, &state, BPF_ANY);
 	if (err) {
 		err = -errno;
 		pr_err("cannot add target %d: %s", (int)pid, strerror(-err));
 	}
 	return err;
+}
+
+int sampler_add_target(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_ACTIVE);
+}
+
+int sampler_add_command(struct sampler *s, pid_t pid)
+{
+	return add_target(s, pid, PB_TARGET_PENDING_EXEC);
 }
 
 static int open_cpu_clock(uint64_t freq, int cpu)
@@ -236,6 +265,10 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	if (s->cfg.off_cpu)
 		out->sched_misses = prog_misses(s->skel->progs.on_switch) +
 				    prog_misses(s->skel->progs.on_wakeup);
+	if (s->drain.uw) {
+		out->dwarf = true;
+		out->unwind = *unwinder_stats(s->drain.uw);
+	}
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
@@ -297,21 +330,22 @@ void sampler_detach(struct sampler *s)
 
 	if (!s)
 		return;
-	if (s->skel && s->skel->links.on_switch) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		bpf_link__destroy(s->skel->links.on_switch);
-		s->skel->links.on_switch = NULL;
-		bpf_link__destroy(s->skel->links.on_wakeup);
-		s->skel->links.on_wakeup = NULL;
-		s->skel->bss->stop_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-		flush_open_intervals(s);
-	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);
 		s->links[cpu] = NULL;
 		if (s->pfds[cpu] >= 0)
 			close(s->pfds[cpu]);
 		s->pfds[cpu] = -1;
+	}
+	/* the flush builds records in the per-CPU buffers samples use: samples stopped first */
+	if (s->skel && s->skel->links.on_switch) {
+		bpf_link__destroy(s->skel->links.on_switch);
+		s->skel->links.on_switch = NULL;
+		bpf_link__destroy(s->skel->links.on_wakeup);
+		s->skel->links.on_wakeup = NULL;
+		s->skel->bss->stop_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+		flush_open_intervals(s);
 	}
 }
 

@@ -27,6 +27,8 @@ struct sampler_config {
 	bool on_cpu;		/* sample on-CPU stacks (cpu-clock events) */
 	bool off_cpu;		/* record off-CPU intervals (sched_switch) */
 	uint64_t min_block_ns;	/* shorter off-CPU intervals are dropped (counted) */
+	bool dwarf;		/* copy registers + user stack; unwind in user space */
+	uint32_t stack_size;	/* dwarf: bytes of user stack copied at most */
 	size_t max_stacks;	/* bound of the store */
 };
 
@@ -40,6 +42,8 @@ struct sampler_counts {
 	uint64_t store_full_ns;		/* off-CPU nanoseconds of those */
 	uint64_t sched_misses;		/* scheduler events the kernel did not run our
 					 * programs for (recursion on a CPU) */
+	bool dwarf;			/* the unwind counters below are meaningful */
+	struct unwind_stats unwind;	/* dwarf mode: how the stack walks ended */
 };
 
 struct sampler;
@@ -48,6 +52,11 @@ struct sampler;
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks);
 /* Add a target process (tgid) before or while sampling. Returns 0 or -errno. */
 int sampler_add_target(struct sampler *s, pid_t pid);
+/*
+ * Add a -- CMD child held before its execve: it is sampled from its exec on,
+ * so the profiler's own code in the forked child never shows. Returns 0 or -errno.
+ */
+int sampler_add_command(struct sampler *s, pid_t pid);
 /* Open the perf events and attach. Returns 0 or -errno after a one-line error. */
 int sampler_attach(struct sampler *s);
 /* The ring buffer's epoll fd. */

@@ -73,6 +73,8 @@ struct proc {
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
+	int uid_known;		/* uid: the owner of /proc/PID at the last snapshot */
+	uid_t uid;
 };
 
 struct symbolizer {
@@ -378,6 +380,19 @@ static void proc_set_maps(struct proc *p, struct snap_map *maps, size_t n)
 	p->jit_tried = 0;
 }
 
+/* Remember who owns the process, to read its perf map after it exited. */
+static void proc_note_owner(struct proc *p)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)p->pid);
+	if (!stat(path, &st)) {
+		p->uid = st.st_uid;
+		p->uid_known = 1;
+	}
+}
+
 int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
 {
 	struct procmaps ms = { 0 };
@@ -397,6 +412,7 @@ int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
 	}
 	if (ms.bad_lines)
 		pr_debug("pid %d: %zu malformed maps lines", (int)pid, ms.bad_lines);
+	proc_note_owner(p);
 	maps = calloc(ms.n ? ms.n : 1, sizeof(*maps));
 	err = maps ? build_maps(s, pid, &ms, maps) : -ENOMEM;
 	if (err)
@@ -481,6 +497,8 @@ static const struct perfmap *proc_jit(struct symbolizer *s, struct proc *p)
 	if (!j)
 		return NULL;
 	err = perfmap_load(&j->pm, p->pid);
+	if (err == -ESRCH && p->uid_known)	/* exited: its map file stays, like perf reads it */
+		err = perfmap_load_owned(&j->pm, p->pid, p->uid);
 	if (err) {
 		if (err != -ENOENT)
 			pr_debug("pid %d: perf map not used: %s", (int)p->pid, strerror(-err));

@@ -82,11 +82,29 @@ static int resolve_program(const char *file, char *out)
 	return -ENOENT;
 }
 
+/*
+ * The command starts as it would from a shell: every signal at its default
+ * disposition (the profiler ignores SIGPIPE, and ignored signals survive
+ * exec) and nothing blocked.
+ */
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);	/* EINVAL for the reserved ones: harmless */
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void child_main(char **argv, int go_rd, int err_wr)
 {
 	char b;
 	int e;
 
+	reset_signals();
 	/* wait for the profiler to attach; EOF means it gave up */
 	if (read(go_rd, &b, 1) != 1)
 		_exit(127);
@@ -162,6 +180,15 @@ int child_release(struct child *c)
 		return -e;
 	}
 	return 0;
+}
+
+int child_exit_code(const struct child *c)
+{
+	if (WIFEXITED(c->status))
+		return WEXITSTATUS(c->status);
+	if (WIFSIGNALED(c->status))
+		return 128 + WTERMSIG(c->status);
+	return 1;
 }
 
 bool child_exited(struct child *c)

@@ -28,6 +28,8 @@ bool target_alive(pid_t pid);
 int child_spawn(struct child *c, char **argv);
 /* Let the child exec. Returns 0, or -errno after a one-line error when exec failed. */
 int child_release(struct child *c);
+/* Exit code a shell gives for the reaped child: its status, or 128+N when killed by signal N. */
+int child_exit_code(const struct child *c);
 /* Reap the child without blocking; true once it has exited. */
 bool child_exited(struct child *c);
 /* End and reap the child: SIGTERM (then SIGKILL after 1 s) once released, else SIGKILL. Accepts pid 0. */

@@ -18,7 +18,6 @@
 #define LOG_MODULE "ucall"
 #include "array.h"
 #include "log.h"
-#include "output.h"
 #include "ucall.h"
 #include "ucall.skel.h"
 #include "ucall_multi.h"
@@ -48,15 +47,15 @@ struct ucall_session {
 };
 
 /* Pids to attach to: -1 (every process) with -a. */
-static int session_targets(struct ucall_session *s, const struct options *o, const pid_t *pids,
-			   size_t npids)
+static int session_targets(struct ucall_session *s, const struct ucall_config *cfg,
+			   const pid_t *pids, size_t npids)
 {
-	size_t n = o->all || !npids ? 1 : npids;
+	size_t n = cfg->all || !npids ? 1 : npids;
 
 	s->pids = calloc(n, sizeof(*s->pids));
 	if (!s->pids)
 		return -ENOMEM;
-	if (o->all || !npids)
+	if (cfg->all || !npids)
 		s->pids[0] = -1;
 	else
 		memcpy(s->pids, pids, n * sizeof(*pids));
@@ -103,6 +102,15 @@ static size_t links_needed(const struct ucall_session *s)
 	return (n + (s->multi ? 2 * s->funcs.n_binaries : 0)) * s->npids;
 }
 
+/* Threads with an array slot for their shadow stack; tests force task storage with 1. */
+static __u32 slot_count(void)
+{
+	const char *v = getenv("PROFILING_BPF_TEST_SLOTS");
+	long n = v ? strtol(v, NULL, 10) : 0;
+
+	return n > 0 && n < UC_SLOTS && !(n & (n - 1)) ? (__u32)n : UC_SLOTS;
+}
+
 static int skel_configure(struct ucall_session *s)
 {
 	struct ucall_bpf *skel = s->skel;
@@ -113,7 +121,10 @@ static int skel_configure(struct ucall_session *s)
 	skel->rodata->self_tgid = s->pids[0] == -1 ? (__u32)getpid() : 0;
 	skel->rodata->per_thread = s->per_thread;
 	skel->rodata->trace = s->trace;
-	err = bpf_map__set_max_entries(skel->maps.fstats, (__u32)nf);
+	skel->rodata->slot_mask = slot_count() - 1;
+	err = bpf_map__set_max_entries(skel->maps.uslots, slot_count());
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.fstats, (__u32)nf);
 	if (!err && !s->per_thread)
 		err = bpf_map__set_max_entries(skel->maps.tstats, 1);
 	if (!err && !s->per_thread && !s->trace)
@@ -169,7 +180,7 @@ static int session_load(struct ucall_session *s)
 	return err;
 }
 
-struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, size_t npids,
+struct ucall_session *ucall_open(const struct ucall_config *cfg, const pid_t *pids, size_t npids,
 				 const char *exe)
 {
 	struct ucall_session *s = calloc(1, sizeof(*s));
@@ -177,13 +188,13 @@ struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, siz
 
 	if (!s)
 		return NULL;
-	s->per_thread = o->per_thread;
-	s->trace = o->trace;
+	s->per_thread = cfg->per_thread;
+	s->trace = cfg->trace;
 	s->multi = !getenv("PROFILING_BPF_NO_UPROBE_MULTI") && uc_multi_supported();
 	s->funcs.func_cap = s->multi ? UC_MULTI_FUNC_CAP : UC_DEFAULT_FUNC_CAP;
-	err = session_targets(s, o, pids, npids);
+	err = session_targets(s, cfg, pids, npids);
 	if (!err)
-		err = uc_funcs_resolve(&s->funcs, o, npids && !o->all ? pids[0] : 0, exe);
+		err = uc_funcs_resolve(&s->funcs, cfg, npids && !cfg->all ? pids[0] : 0, exe);
 	if (!err)
 		err = raise_nofile(links_needed(s));
 	if (!err) {
@@ -294,16 +305,11 @@ static int attach_multi(struct ucall_session *s)
 	for (i = 0; !err && i < s->funcs.n; i++) {
 		const struct uc_func *f = &s->funcs.v[i];
 
-		if (f->kind != UC_FN_UPROBE)
-			continue;
 		/* the first function of its binary gathers them all */
-		for (j = 0; j < i && (s->funcs.v[j].kind != UC_FN_UPROBE ||
-				      strcmp(s->funcs.v[j].binary, f->binary)); j++)
-			;
-		if (j < i)
+		if (f->kind != UC_FN_UPROBE || !f->bin_first)
 			continue;
 		for (j = i, n = 0; j < s->funcs.n; j++)
-			if (s->funcs.v[j].kind == UC_FN_UPROBE && !strcmp(s->funcs.v[j].binary, f->binary))
+			if (s->funcs.v[j].kind == UC_FN_UPROBE && s->funcs.v[j].bin_id == f->bin_id)
 				ids[n++] = (uint32_t)j;
 		for (p = 0; !err && p < s->npids; p++)
 			err = attach_multi_binary(s, ids, n, s->pids[p]);
@@ -544,84 +550,9 @@ static int collect(struct ucall_session *s)
 	return err;
 }
 
-static int write_json_fn(FILE *f, const void *arg)
+int ucall_finish(struct ucall_session *s, enum sort_key sort, int top, FILE *table)
 {
-	return uc_report_write_json(f, arg);
-}
-
-static int write_pstats_fn(FILE *f, const void *arg)
-{
-	return pstats_write(f, arg);
-}
-
-static int write_chrome_fn(FILE *f, const void *arg)
-{
-	return chrome_trace_write(f, arg);
-}
-
-/* "out.json" -> "out.calls.json", "p.pb.gz" -> "p.calls.pb.gz". Returns malloc'd or NULL. */
-static char *calls_path(const char *path)
-{
-	const char *base = strrchr(path, '/'), *dot;
-	size_t len = strlen(path);
-	char *r;
-
-	base = base ? base + 1 : path;
-	if (len > 6 && !strcmp(path + len - 6, ".pb.gz"))
-		dot = path + len - 6;
-	else
-		dot = strrchr(base, '.');
-	if (!dot || dot == base)
-		dot = path + len;
-	if (asprintf(&r, "%.*s.calls%s", (int)(dot - path), path, dot) < 0)
-		return NULL;
-	return r;
-}
-
-static int write_profile_output(const struct uc_report *r, const char *path, enum out_format fmt)
-{
-	struct profile *p = uc_report_to_profile(r);
 	int err;
-
-	if (!p)
-		return -errno;
-	err = profile_write_file(p, path, fmt);
-	profile_free(p);
-	return err;
-}
-
-static int write_output(struct ucall_session *s, const struct output_spec *out, bool combined)
-{
-	const struct uc_report *r = s->report;
-	char *alt = NULL;
-	const char *path = out->path;
-	int err;
-
-	if (out->format == FMT_PSTATS)
-		return output_write_atomic(path, write_pstats_fn, r);
-	if (out->format == FMT_CHROME) {
-		if (!s->trace)
-			pr_warn("%s: a Chrome trace has events only with --trace", path);
-		return output_write_atomic(path, write_chrome_fn, r);
-	}
-	if (combined) {
-		alt = calls_path(path);
-		if (!alt)
-			return -ENOMEM;
-		path = alt;
-	}
-	if (out->format == FMT_JSON)
-		err = output_write_atomic(path, write_json_fn, r);
-	else
-		err = write_profile_output(r, path, out->format);
-	free(alt);
-	return err;
-}
-
-int ucall_finish(struct ucall_session *s, const struct options *o, bool combined, FILE *table)
-{
-	size_t i;
-	int err, first = 0;
 
 	ucall_consume(s);
 	err = collect(s);
@@ -629,13 +560,8 @@ int ucall_finish(struct ucall_session *s, const struct options *o, bool combined
 		pr_err("cannot read the results: %s", strerror(-err));
 		return err;
 	}
-	uc_report_sort(s->report, o->sort);
-	if (table && !o->quiet)
-		uc_report_print(table, s->report, o->top);
-	for (i = 0; i < o->noutputs; i++) {
-		err = write_output(s, &o->outputs[i], combined);
-		if (err && !first)
-			first = err;
-	}
-	return first;
+	uc_report_sort(s->report, sort);
+	if (table)
+		uc_report_print(table, s->report, top);
+	return 0;
 }

@@ -4,10 +4,11 @@
  * functions with cProfile semantics (calls, primitive calls, self and total
  * time, min/max, log2 histogram, caller->callee edges). main.c drives it:
  *
- *   s = ucall_open(o, pids, npids, exe);    resolve specs, load BPF (errors printed)
+ *   s = ucall_open(cfg, pids, npids, exe);  resolve specs, load BPF (errors printed)
  *   ucall_attach(s);                        before a -- CMD child is released
  *   loop: epoll on ucall_fd(s); ucall_consume(s);
- *   ucall_finish(s, o, combined);           collect maps, print table, write outputs
+ *   ucall_finish(s, sort, top, table);      collect maps, print table
+ *   router_write(..., ucall_session_report(s));   outputs
  *   ucall_free(s);
  */
 #ifndef PB_UCALL_H
@@ -21,13 +22,23 @@
 
 struct ucall_session;
 
+/* What the deterministic profiler traces; record.c fills it from the options. */
+struct ucall_config {
+	const char *const *specs;	/* -u SPECs ([BINARY:]GLOB, usdt:...), not owned */
+	size_t nspecs;
+	bool regions;			/* --regions: PROFILING_REGION_* USDT pairs */
+	bool all;			/* -a: every process that maps the binaries */
+	bool per_thread;		/* --per-thread: statistics per thread */
+	bool trace;			/* --trace: every call as an event */
+};
+
 /*
- * Resolve o->uprobes (and --regions) against the targets: @pids (npids > 0),
- * all processes when o->all, or @exe for a -- CMD child whose pid is pids[0]
- * and which has not exec'd yet. Open and load the BPF object.
+ * Resolve cfg->specs (and regions) against the targets: @pids (npids > 0),
+ * all processes when cfg->all, or @exe for a -- CMD child whose pid is
+ * pids[0] and which has not exec'd yet. Open and load the BPF object.
  * Returns NULL after printing a one-line error (errno set).
  */
-struct ucall_session *ucall_open(const struct options *o, const pid_t *pids, size_t npids,
+struct ucall_session *ucall_open(const struct ucall_config *cfg, const pid_t *pids, size_t npids,
 				 const char *exe);
 /* Attach every probe. Returns 0 or -errno after printing a one-line error. */
 int ucall_attach(struct ucall_session *s);
@@ -38,18 +49,15 @@ int ucall_consume(struct ucall_session *s);
 /* Number of probes attached, for the status line. */
 size_t ucall_nprobes(const struct ucall_session *s);
 /*
- * Read the aggregated results, print the cProfile-style table (top o->top
- * rows, sorted by o->sort) and the lost counts to @table (unless o->quiet
- * or @table is NULL), and write every
- * output of o->outputs. When @combined (sampling ran too), -o FILE.ext gets
- * the calls profile as FILE.calls.ext, except .pstats and Chrome trace
- * outputs which are the calls profile's own. Returns 0 or -errno.
+ * Read the aggregated results into the session's report (ucall_session_report())
+ * sorted by @sort, and print the cProfile-style table (top @top rows) and the
+ * lost counts to @table unless it is NULL. Outputs are the router's
+ * (router.h). Returns 0 or -errno.
  */
-int ucall_finish(struct ucall_session *s, const struct options *o, bool combined, FILE *table);
+int ucall_finish(struct ucall_session *s, enum sort_key sort, int top, FILE *table);
+/* The results: valid after ucall_finish() until ucall_free(). */
+struct uc_report *ucall_session_report(struct ucall_session *s);
 /* Detach and free. Accepts NULL. */
 void ucall_free(struct ucall_session *s);
-
-/* `profiling-bpf list [-p PID | BINARY] [GLOB]`: print functions and USDT probes. Returns exit code. */
-int ucall_cmd_list(const struct options *o);
 
 #endif

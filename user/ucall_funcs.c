@@ -8,7 +8,9 @@
 
 #define LOG_MODULE "ucall"
 #include "array.h"
+#include "hashmap.h"
 #include "log.h"
+#include "ucall.h"
 #include "ucall_session.h"
 #include "ucall_spec.h"
 
@@ -47,22 +49,12 @@ int uc_usdt_partner(const char *name, char *out, size_t len, char *base, size_t 
 	return 0;
 }
 
-static void func_release(struct uc_func *f)
-{
-	free(f->name);
-	free(f->binary);
-	free(f->provider);
-	free(f->probe_begin);
-	free(f->probe_end);
-	free(f->file);
-}
-
 void uc_funcs_release(struct uc_funcs *fs)
 {
 	size_t i;
 
 	for (i = 0; i < fs->n; i++)
-		func_release(&fs->v[i]);
+		uc_func_release(&fs->v[i]);
 	free(fs->v);
 	memset(fs, 0, sizeof(*fs));
 }
@@ -83,17 +75,17 @@ static int funcs_add(struct uc_funcs *fs, struct uc_func *f)
 
 	for (i = 0; i < fs->n; i++) {
 		if (same_func(&fs->v[i], f)) {
-			func_release(f);
+			uc_func_release(f);
 			return 0;
 		}
 	}
 	if (fs->n >= UC_MAX_FUNCS) {
 		pr_err("more than %d functions in all: narrow the -u globs", UC_MAX_FUNCS);
-		func_release(f);
+		uc_func_release(f);
 		return -E2BIG;
 	}
 	if (array_grow((void **)&fs->v, &fs->cap, fs->n + 1, sizeof(*fs->v))) {
-		func_release(f);
+		uc_func_release(f);
 		return -ENOMEM;
 	}
 	fs->v[fs->n++] = *f;
@@ -111,7 +103,7 @@ static int add_symbol(struct uc_funcs *fs, const char *binary, const struct uc_s
 	};
 
 	if (!f.name || !f.binary) {
-		func_release(&f);
+		uc_func_release(&f);
 		return -ENOMEM;
 	}
 	return funcs_add(fs, &f);
@@ -196,7 +188,7 @@ static int add_probe(struct uc_funcs *fs, const struct uc_elf *e, const struct u
 		goto err_nomem;
 	return funcs_add(fs, &f);
 err_nomem:
-	func_release(&f);
+	uc_func_release(&f);
 	return -ENOMEM;
 }
 
@@ -312,40 +304,52 @@ static int src_lines_of(struct uc_funcs *fs, size_t first)
 /* Source file and line of every uprobe function whose binary has DWARF. */
 static int funcs_src_lines(struct uc_funcs *fs)
 {
-	size_t i, j;
 	int err = 0;
 
-	for (i = 0; !err && i < fs->n; i++) {
-		if (fs->v[i].kind != UC_FN_UPROBE)
-			continue;
-		for (j = 0; j < i && (fs->v[j].kind != UC_FN_UPROBE ||
-				      strcmp(fs->v[j].binary, fs->v[i].binary)); j++)
-			;
-		if (j == i)
+	for (size_t i = 0; !err && i < fs->n; i++) {
+		if (fs->v[i].kind == UC_FN_UPROBE && fs->v[i].bin_first)
 			err = src_lines_of(fs, i);
 	}
 	return err;
 }
 
-int uc_funcs_resolve(struct uc_funcs *fs, const struct options *o, pid_t pid, const char *exe)
+/* One pass: number the binaries of the uprobe functions, marking each one's first function. */
+static int number_binaries(struct uc_funcs *fs)
+{
+	struct hashmap ids;
+	uintptr_t id;
+	int err = 0;
+
+	hashmap_init(&ids, hash_str, equal_str, NULL);
+	fs->n_binaries = 0;
+	for (size_t i = 0; !err && i < fs->n; i++) {
+		struct uc_func *f = &fs->v[i];
+
+		if (f->kind != UC_FN_UPROBE)
+			continue;
+		f->bin_first = !hashmap_find(&ids, f->binary, &id);
+		if (f->bin_first) {
+			id = fs->n_binaries++;
+			err = hashmap_set(&ids, f->binary, id);
+		}
+		f->bin_id = (uint32_t)id;
+	}
+	hashmap_release(&ids);
+	return err;
+}
+
+int uc_funcs_resolve(struct uc_funcs *fs, const struct ucall_config *cfg, pid_t pid,
+		     const char *exe)
 {
 	size_t i;
 	int err = 0;
 
-	for (i = 0; !err && i < o->nuprobes; i++)
-		err = resolve_spec(fs, o->uprobes[i], pid, exe);
-	if (!err && o->regions)
+	for (i = 0; !err && i < cfg->nspecs; i++)
+		err = resolve_spec(fs, cfg->specs[i], pid, exe);
+	if (!err && cfg->regions)
 		err = resolve_regions(fs, pid, exe);
-	for (i = 0; !err && i < fs->n; i++) {
-		size_t j;
-
-		if (fs->v[i].kind != UC_FN_UPROBE)
-			continue;
-		for (j = 0; j < i && (fs->v[j].kind != UC_FN_UPROBE ||
-				      strcmp(fs->v[j].binary, fs->v[i].binary)); j++)
-			;
-		fs->n_binaries += j == i;
-	}
+	if (!err)
+		err = number_binaries(fs);
 	if (!err)
 		err = funcs_src_lines(fs);
 	if (!err && !fs->n) {

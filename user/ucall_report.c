@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "json_str.h"
 #include "ucall_report.h"
 
 static const char *const count_names[UC_CNT_MAX] = {
@@ -31,6 +32,16 @@ bool uc_count_is_loss(enum uc_count c)
 	return c < UC_CNT_MAX && !strncmp(uc_count_name(c), "lost", 4);
 }
 
+void uc_func_release(struct uc_func *f)
+{
+	free(f->name);
+	free(f->binary);
+	free(f->provider);
+	free(f->probe_begin);
+	free(f->probe_end);
+	free(f->file);
+}
+
 struct uc_report *uc_report_new(size_t nfns)
 {
 	struct uc_report *r = calloc(1, sizeof(*r));
@@ -53,11 +64,8 @@ void uc_report_free(struct uc_report *r)
 
 	if (!r)
 		return;
-	for (i = 0; i < r->nfns; i++) {
-		free(r->fns[i].name);
-		free(r->fns[i].binary);
-		free(r->fns[i].file);
-	}
+	for (i = 0; i < r->nfns; i++)
+		uc_func_release(&r->fns[i]);
 	free(r->fns);
 	free(r->rows);
 	free(r->edges);
@@ -69,7 +77,7 @@ void uc_report_free(struct uc_report *r)
 int uc_report_set_fn(struct uc_report *r, uint32_t id, const char *name, const char *binary,
 		     uint64_t vaddr, enum uc_fn_kind kind)
 {
-	struct uc_fn *fn;
+	struct uc_func *fn;
 
 	if (id >= r->nfns || !name)
 		return -EINVAL;
@@ -250,7 +258,7 @@ static void print_row(FILE *f, const struct uc_report *r, const struct uc_row *r
 {
 	const struct uc_fstats *st = &row->st;
 	uint64_t prim = st->calls - st->rec_calls;
-	const struct uc_fn *fn = &r->fns[row->func];
+	const struct uc_func *fn = &r->fns[row->func];
 	char ncalls[48];
 
 	if (fn->kind == UC_FN_USDT_POINT) {
@@ -313,21 +321,10 @@ void uc_report_print(FILE *f, const struct uc_report *r, int top)
 	print_lost(f, r);
 }
 
-/* A JSON string literal of @s. */
+/* A JSON string literal of @s ("" for NULL). */
 static void json_str(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	fputc('"', f);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	json_write_string(f, s ? s : "");
 }
 
 static const char *const kind_names[] = { "uprobe", "usdt_pair", "usdt_point" };
@@ -335,7 +332,7 @@ static const char *const kind_names[] = { "uprobe", "usdt_pair", "usdt_point" };
 static void json_row(FILE *f, const struct uc_report *r, const struct uc_row *row)
 {
 	const struct uc_fstats *st = &row->st;
-	const struct uc_fn *fn = &r->fns[row->func];
+	const struct uc_func *fn = &r->fns[row->func];
 	int i;
 
 	fprintf(f, "{\"id\":%u,\"name\":", row->func);

@@ -23,15 +23,30 @@ enum uc_fn_kind {
 	UC_FN_USDT_POINT,	/* single USDT probe: counted */
 };
 
-/* A traced function (one id). Strings owned by the report. */
-struct uc_fn {
-	char *name;		/* symbol, or "provider:name" for USDT */
-	char *binary;		/* ELF path */
-	uint64_t vaddr;		/* ELF address (0 for USDT) */
+/*
+ * A traced function (its index is its id): one type for the session that
+ * resolves and attaches it and for the report that shows it. Strings are
+ * owned by the struct that holds it (struct uc_funcs or struct uc_report)
+ * and freed by uc_func_release(); the report fills only name, binary,
+ * vaddr, kind, file and line.
+ */
+struct uc_func {
+	char *name;		/* symbol, "provider:base" for a USDT pair, "provider:name" for a point */
+	char *binary;		/* resolved ELF path */
+	uint64_t offset;	/* uprobe: file offset */
+	uint64_t vaddr;		/* uprobe: ELF address (0 for USDT) */
+	char *file;		/* uprobe: source file from DWARF, or NULL */
+	uint32_t line;		/* its line, or 0 */
 	uint32_t kind;		/* enum uc_fn_kind */
-	uint32_t line;		/* source line of the function, 0 if unknown */
-	char *file;		/* source file, or NULL */
+	char *provider;		/* USDT only */
+	char *probe_begin;	/* USDT: the entry (or point) probe name */
+	char *probe_end;	/* USDT pair: the exit probe name */
+	uint32_t bin_id;	/* uprobe: index of its binary among the uprobe binaries */
+	bool bin_first;		/* uprobe: the first function of its binary */
 };
+
+/* Free the strings of @f. */
+void uc_func_release(struct uc_func *f);
 
 /* Statistics of one function (of one thread with --per-thread). */
 struct uc_row {
@@ -56,7 +71,7 @@ struct uc_thread {
 
 /* Everything a run collected. Owns all its memory; uc_report_free() frees it. */
 struct uc_report {
-	struct uc_fn *fns;		/* indexed by function id */
+	struct uc_func *fns;		/* indexed by function id */
 	size_t nfns;
 	struct uc_row *rows;
 	size_t nrows, rows_cap;

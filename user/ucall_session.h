@@ -3,28 +3,15 @@
 #ifndef PB_UCALL_SESSION_H
 #define PB_UCALL_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "options.h"
 #include "ucall_report.h"
 
 struct ucall_session;
 
-/* One traced function (its index is its id). Strings owned by the struct uc_funcs. */
-struct uc_func {
-	char *name;		/* symbol, "provider:base" for a USDT pair, "provider:name" for a point */
-	char *binary;		/* resolved ELF path */
-	uint64_t offset;	/* uprobe: file offset */
-	uint64_t vaddr;		/* uprobe: ELF address */
-	char *file;		/* uprobe: source file from DWARF, or NULL */
-	uint32_t line;		/* its line, or 0 */
-	uint32_t kind;		/* enum uc_fn_kind */
-	char *provider;		/* USDT only */
-	char *probe_begin;	/* USDT: the entry (or point) probe name */
-	char *probe_end;	/* USDT pair: the exit probe name */
-};
 
 /* The functions of a session, deduplicated. Release with uc_funcs_release(). */
 struct uc_funcs {
@@ -34,13 +21,17 @@ struct uc_funcs {
 	size_t n_binaries;	/* distinct binaries of UC_FN_UPROBE functions */
 };
 
+struct ucall_config;
+
 /*
- * Resolve o->uprobes and o->regions for target @pid (0: none) whose main
+ * Resolve cfg->specs and cfg->regions for target @pid (0: none) whose main
  * executable is @exe (NULL: /proc/@pid/exe). Prints a one-line error for a
  * bad SPEC, a missing binary, a glob matching nothing or too much.
- * Returns 0 or -errno.
+ * Numbers the binaries of the uprobe functions (bin_id, bin_first,
+ * n_binaries) in one pass. Returns 0 or -errno.
  */
-int uc_funcs_resolve(struct uc_funcs *fs, const struct options *o, pid_t pid, const char *exe);
+int uc_funcs_resolve(struct uc_funcs *fs, const struct ucall_config *cfg, pid_t pid,
+		     const char *exe);
 /* Free the functions. Accepts a zeroed struct. */
 void uc_funcs_release(struct uc_funcs *fs);
 /*
@@ -50,8 +41,5 @@ void uc_funcs_release(struct uc_funcs *fs);
  * @name is the opening half, 2 when the closing half, 0 when it pairs with nothing.
  */
 int uc_usdt_partner(const char *name, char *out, size_t len, char *base, size_t base_len);
-
-/* The report the session fills (--trace events arrive during the run). */
-struct uc_report *ucall_session_report(struct ucall_session *s);
 
 #endif

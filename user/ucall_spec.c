@@ -66,6 +66,9 @@ static int parse_usdt(const char *s, struct uc_spec *out)
 		out->binary = part_dup(s, (size_t)(prov - 1 - s));
 	if (!out->pattern || !out->provider || (prov > s && !out->binary))
 		return -errno;
+	/* usdt:a:b:c:d is one part too many, not a binary named "a:b" */
+	if (out->binary && strchr(out->binary, ':'))
+		return -EINVAL;
 	return 0;
 }
 

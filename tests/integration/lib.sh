@@ -1,11 +1,27 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Shared helpers of the root integration tests. Source it from a test script:
+# Shared helpers of the root integration tests. A test script starts with
 #	. "$(dirname "$0")/lib.sh"
-# Every test case prints exactly one line: "PASS name", "FAIL name: why" or
-# "SKIP name: why". The working directory becomes the repository root, $PB is
-# the CLI, $WL the workload folder, $TMP a private temp dir removed at exit,
-# together with every background process started through bg_start.
+#	CASES="name_a name_b ..."	# every case the script reports, in any order
+#	skip_unless_ready $CASES || exit 0
+# and then prints exactly one line per declared case: "PASS name",
+# "FAIL name: why" or "SKIP name: why" (through pass/fail/skip). The rules,
+# checked by tests/run.sh:
+#   - skip_unless_ready prints the plan line "CASES name_a name_b ...";
+#     run.sh fails the script when that line is missing, when a declared case
+#     has no result line or more than one, and when a result names a case
+#     that was not declared. A script that stops early therefore fails.
+#   - skip prints a FAIL line unless the environment allows skips
+#     (PB_ALLOW_SKIP=1): a missing tool or privilege is a failure by default.
+#     Something not built (make) is always a failure.
+#   - every run of the CLI has a time limit: pb_run LIMIT ..., pb_bg (limit
+#     PB_BG_LIMIT, 120 s), or $PB_TIMEOUT in front of a hand-made command line.
+#   - attach is detected, not slept for: pb_bg sets PROFILING_BPF_READY_FILE,
+#     a file the CLI creates once its probes are attached and it records;
+#     wait_attached PID SECONDS waits for it and fails when it does not come.
+# The working directory becomes the repository root, $PB is the CLI, $WL the
+# workload folder, $TMP a private temp dir removed at exit, together with
+# every background process started through bg_start and pb_bg.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 OUTPUT=${OUTPUT:-build}
@@ -28,27 +44,60 @@ trap lib_cleanup EXIT
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
-skip() { echo "SKIP $1: $2"; }
+# skip NAME WHY: a SKIP line when PB_ALLOW_SKIP=1, else a FAIL line.
+skip() {
+	if [ "${PB_ALLOW_SKIP:-0}" = 1 ]; then
+		echo "SKIP $1: $2"
+	else
+		echo "FAIL $1: cannot run ($2; PB_ALLOW_SKIP=1 turns this into a skip)"
+	fi
+}
+PB_TIMEOUT="timeout -k 5 120"	# in front of a CLI command line not run by pb_run/pb_bg
 note() { echo "note $1: $2" >&2; }	# a measurement, into the log
 
-# Why the root tests cannot run here, or nothing when they can.
+# Why the root tests cannot run on this machine (a skip), or nothing.
 prereq_why() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "needs root (CAP_BPF and CAP_PERFMON)"
 	elif [ ! -r /sys/kernel/btf/vmlinux ]; then
 		echo "kernel without BTF (/sys/kernel/btf/vmlinux missing)"
-	elif [ ! -x "$PB" ]; then
+	fi
+}
+
+# What is not built (always a failure), or nothing.
+unbuilt_why() {
+	if [ ! -x "$PB" ]; then
 		echo "$PB not built (run make)"
 	elif [ ! -x "$WL/split" ]; then
 		echo "workloads not built (run make workloads)"
 	fi
 }
 
-# skip_unless_ready NAME...: when the prerequisites are missing, print a
-# SKIP line for every case NAME and return 1.
+# cases NAME...: the plan line alone, for scripts that need no root.
+cases() { echo "CASES $*"; }
+
+# fail_all WHY NAME...: a FAIL line for every case NAME.
+fail_all() {
+	local why=$1 name
+
+	shift
+	for name in "$@"; do
+		fail "$name" "$why"
+	done
+}
+
+# skip_unless_ready NAME...: print the plan line "CASES NAME..." (see the
+# header); when the tests cannot run, print a result line for every case
+# NAME (FAIL when something is not built, else skip) and return 1.
 skip_unless_ready() {
 	local why name
 
+	cases "$@"
+	why=$(unbuilt_why)
+	if [ -n "$why" ]; then
+		fail_all "$why" "$@"
+		return 1
+	fi
 	why=$(prereq_why)
 	[ -z "$why" ] && return 0
 	for name in "$@"; do
@@ -124,21 +173,28 @@ descendants() {
 	done
 }
 
-# wait_attached PID SECONDS: wait until process PID (or a descendant) has
-# perf events open (the profiler attached its programs), then a little more.
-# Returns 1 when that did not happen in time.
+# wait_attached PID SECONDS: wait until the CLI started by pb_bg as PID has
+# attached its probes and records (it creates its PROFILING_BPF_READY_FILE).
+# For a CLI started otherwise, until PID or a descendant holds a BPF link
+# or a perf event. Returns 1 (and says why on stderr) when that did not
+# happen within SECONDS or the process ended first.
 wait_attached() {
-	local pid=$1 i p
+	local pid=$1 ready=${READY_OF[$1]:-} i p
 
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 1
-		if for p in $(descendants "$pid"); do ls -l "/proc/$p/fd" 2>/dev/null; done |
-		   grep -q 'perf_event'; then
-			sleep 0.5
+	for ((i = 0; i < $2 * 20; i++)); do
+		if [ -n "$ready" ]; then
+			[ -e "$ready" ] && return 0
+		elif for p in $(descendants "$pid"); do ls -l "/proc/$p/fd" 2>/dev/null; done |
+		     grep -q -E 'anon_inode:(\[perf_event\]|bpf_link)'; then
 			return 0
 		fi
-		sleep 0.1
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "wait_attached: process $pid ended before it attached" >&2
+			return 1
+		fi
+		sleep 0.05
 	done
+	echo "wait_attached: process $pid did not attach within $2 s" >&2
 	return 1
 }
 
@@ -235,17 +291,23 @@ one_line_error() {
 	[ "$(grep -c . "$1")" -eq 1 ] && grep -q '^profiling-bpf: ' "$1"
 }
 
-# pb_bg LABEL ARGS...: start the CLI in the background (output as pb_run);
-# sets BG_PID. Collect it with pb_wait.
+# pb_bg LABEL ARGS...: start the CLI in the background (output as pb_run),
+# killed after PB_BG_LIMIT (120) seconds; sets BG_PID (signals sent to it
+# reach the CLI). Wait for its attach with wait_attached, collect it with
+# pb_wait.
+declare -A READY_OF=()
 pb_bg() {
 	local label=$1
 
 	shift
 	echo "--- $label: started: $PB $*" >&2
 	PB_T0=$(now)
-	"$PB" "$@" >"$TMP/$label.out" 2>"$TMP/$label.err" </dev/null &
+	rm -f "$TMP/$label.ready"
+	PROFILING_BPF_READY_FILE=$TMP/$label.ready timeout -k 5 "${PB_BG_LIMIT:-120}" \
+		"$PB" "$@" >"$TMP/$label.out" 2>"$TMP/$label.err" </dev/null &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
+	READY_OF[$BG_PID]=$TMP/$label.ready
 }
 
 # pb_wait LABEL PID SECONDS: wait for a CLI started by pb_bg; sets PB_RC

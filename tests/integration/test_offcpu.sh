@@ -6,8 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES="offcpu_wall_duty_share offcpu_wall_outputs_say_unit offcpu_off_sleep_total
-offcpu_no_bpf_frames offcpu_runnable_preempted offcpu_min_block_counted offcpu_pid_target
-offcpu_all_cpus"
+offcpu_no_bpf_frames offcpu_dwarf_stacks offcpu_runnable_preempted offcpu_min_block_counted
+offcpu_pid_target offcpu_all_cpus"
 skip_unless_ready $CASES || exit 0
 OC=$WL/offcpu
 
@@ -140,6 +140,31 @@ t_no_bpf_frames() {
 	fi
 }
 
+# --call-graph dwarf: the user stack of a thread going off CPU is copied and
+# unwound with CFI: the frame the frame-pointer walk loses (sleep_rel, the
+# caller of libc's frameless nanosleep) is there, every blocked stack reaches
+# main, and the blocked total is the same 1 s within 5%.
+t_dwarf_stacks() {
+	local name=offcpu_dwarf_stacks f=$TMP/dwarf.folded blocked rel mainb
+
+	pb_run 60 dwarf --mode off --call-graph dwarf -o "$f" -- "$OC" sleep 100 10
+	if [ "$PB_RC" -ne 0 ] || [ ! -s "$f" ]; then
+		fail $name "profiling-bpf --mode off --call-graph dwarf: $(pb_why dwarf)"
+		return
+	fi
+	blocked=$(time_us "$f" sleep_known "[off-cpu: blocked]")
+	rel=$(time_us "$f" sleep_rel "[off-cpu: blocked]")
+	mainb=$(time_us "$f" main "[off-cpu: blocked]")
+	note $name "blocked: sleep_known $blocked us, with sleep_rel $rel us, with main $mainb us"
+	if ! in_range "$blocked" 950000 1050000; then
+		fail $name "sleep_known blocked $blocked us for 1000000 us of sleeps in dwarf mode"
+	elif [ "$rel" -lt "$((blocked * 99 / 100))" ] || [ "$mainb" -lt "$((blocked * 99 / 100))" ]; then
+		fail $name "of $blocked us blocked in sleep_known, $rel us have sleep_rel and $mainb us main (want 99%)"
+	else
+		pass $name
+	fi
+}
+
 # Two threads spin pinned to one CPU for 3 s, recorded for 2 s: each waits
 # for the CPU about half the time, as runnable (preempted), never blocked.
 # main, blocked in pthread_join all along, is cut at the end of the
@@ -242,6 +267,7 @@ t_wall_outputs_say_unit
 run_sleep
 t_off_sleep_total
 t_no_bpf_frames
+t_dwarf_stacks
 t_runnable_preempted
 t_min_block_counted
 t_pid_target

@@ -3,33 +3,33 @@
 # tests/unit/test_pprof.c (written with PB_PPROF_OUT) must show its functions
 # with their flat and cumulative sample counts, its comments and its period.
 # Prints "PASS name" / "FAIL name: why" / "SKIP name: why".
-set -u
-cd "$(dirname "$0")/../.."
-OUTPUT=${OUTPUT:-build}
+. "$(dirname "$0")/lib.sh"
+
+CASES="pprof_go_reads pprof_go_top_counts pprof_go_header pprof_go_raw"
+cases $CASES
 TEST_BIN=$OUTPUT/tests/test_pprof
 
-if ! command -v go >/dev/null 2>&1; then
-	echo "SKIP pprof_go: go not installed (tools/install-deps.sh installs golang-go)"
+if [ ! -x "$TEST_BIN" ]; then
+	fail_all "$TEST_BIN not built (make unit-tests)" $CASES
 	exit 0
 fi
-if [ ! -x "$TEST_BIN" ]; then
-	echo "FAIL pprof_go: $TEST_BIN not built (make unit-tests)"
+if ! command -v go >/dev/null 2>&1; then
+	for c in $CASES; do skip "$c" "go not installed (tools/install-deps.sh installs golang-go)"; done
 	exit 0
 fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+work=$TMP
 # keep go and pprof away from the caller's home and caches
 export HOME=$work PPROF_TMPDIR=$work GOCACHE=$work/gocache GOPATH=$work/gopath
 profile=$work/test.pb.gz
 
 if ! PB_PPROF_OUT=$profile "$TEST_BIN" >"$work/unit.log" 2>&1 || [ ! -s "$profile" ]; then
-	echo "FAIL pprof_go_write: $TEST_BIN did not write $profile"
+	fail_all "$TEST_BIN did not write $profile" $CASES
 	exit 0
 fi
 
-if ! go tool pprof -top -nodecount=20 -sample_index=samples "$profile" >"$work/top" 2>"$work/err"; then
-	echo "FAIL pprof_go_reads: $(head -1 "$work/err")"
+if ! timeout 120 go tool pprof -top -nodecount=20 -sample_index=samples "$profile" >"$work/top" 2>"$work/err"; then
+	fail_all "go tool pprof -top: $(head -1 "$work/err")" $CASES
 	exit 0
 fi
 echo "PASS pprof_go_reads"
@@ -62,7 +62,7 @@ else
 fi
 
 # cpu/nanoseconds values and the sampling period
-if go tool pprof -raw "$profile" >"$work/raw" 2>"$work/err" &&
+if timeout 120 go tool pprof -raw "$profile" >"$work/raw" 2>"$work/err" &&
 	grep -qx 'PeriodType: cpu nanoseconds' "$work/raw" && grep -qx 'Period: 10101010' "$work/raw" &&
 	grep -q 'samples/count cpu/nanoseconds' "$work/raw" &&
 	grep -qE '^ +5 +50505050: ' "$work/raw"; then

@@ -14,7 +14,7 @@ if [ "$PB_RC" -ne 0 ]; then
 fi
 
 # The top table of the saved pprof names func_a first, with the folded self count.
-"$PB" report "$TMP/rec.pb.gz" --top 3 >"$TMP/top.txt" 2>"$TMP/top.err"
+$PB_TIMEOUT "$PB" report "$TMP/rec.pb.gz" --top 3 >"$TMP/top.txt" 2>"$TMP/top.err"
 read -r a_self a_total <<<"$(folded count "$TMP/rec.folded" func_a)"
 first=$(awk '/by self samples/ { getline; getline; print $2, $3; exit }' "$TMP/top.txt")
 if [ "$first" = "$a_self func_a" ]; then
@@ -24,7 +24,7 @@ else
 fi
 
 # pprof -> folded keeps every function's self and total counts.
-"$PB" report "$TMP/rec.pb.gz" -o "$TMP/conv.folded" 2>"$TMP/conv.err"
+$PB_TIMEOUT "$PB" report "$TMP/rec.pb.gz" -o "$TMP/conv.folded" 2>"$TMP/conv.err"
 diffs=""
 for fn in func_a func_b main; do
 	[ "$(folded count "$TMP/rec.folded" $fn)" = "$(folded count "$TMP/conv.folded" $fn)" ] ||
@@ -37,7 +37,7 @@ else
 fi
 
 # folded -> SVG: well-formed, with the functions.
-"$PB" report "$TMP/rec.folded" -o "$TMP/conv.svg" 2>"$TMP/svg.err"
+$PB_TIMEOUT "$PB" report "$TMP/rec.folded" -o "$TMP/conv.svg" 2>"$TMP/svg.err"
 if xmllint --noout "$TMP/conv.svg" 2>/dev/null && grep -q func_a "$TMP/conv.svg" &&
 	[ "$(file_mode "$TMP/conv.svg")" = 600 ]; then
 	pass report_convert_svg
@@ -50,7 +50,7 @@ head -c 3000 /dev/urandom >"$TMP/garbage.pb.gz"
 printf '\x1f\x8b' | cat - "$TMP/garbage.pb.gz" >"$TMP/garbage2.pb.gz"
 bad=""
 for f in "$TMP/garbage2.pb.gz" "$TMP/nonexistent.pb.gz"; do
-	"$PB" report "$f" >/dev/null 2>"$TMP/bad.err"
+	$PB_TIMEOUT "$PB" report "$f" >/dev/null 2>"$TMP/bad.err"
 	rc=$?
 	{ [ "$rc" -ne 0 ] && one_line_error "$TMP/bad.err"; } || bad="$bad $(basename "$f"):rc=$rc"
 done

@@ -170,7 +170,7 @@ t_pprof_main_binary() {
 	local name=sampling_pprof_main_binary file
 
 	if [ ! -s "$TMP/pprof.top" ]; then
-		skip $name "no go tool pprof -top output (see sampling_pprof_top)"
+		fail $name "no go tool pprof -top output (see sampling_pprof_top)"
 		return
 	fi
 	file=$(sed -n 's/^File: //p' "$TMP/pprof.top")

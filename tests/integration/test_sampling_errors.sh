@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Sampling profiler: errors (one line on stderr, non-zero exit, nothing
-# written), signals (SIGINT/SIGTERM write what was collected) and defaults
+# written), signals (SIGINT/SIGTERM/SIGHUP write what was collected) and defaults
 # from the environment (PROFILING_BPF_FREQ, overridden by -F).
 . "$(dirname "$0")/lib.sh"
 
 CASES="err_unknown_pid err_freq_zero err_freq_huge err_no_arguments
 err_unwritable_output err_symlink_output err_no_privileges sigint_writes_profile
-sigterm_writes_profile env_freq env_freq_overridden env_freq_invalid"
+sigterm_writes_profile sighup_writes_profile env_freq env_freq_overridden env_freq_invalid"
 skip_unless_ready $CASES || exit 0
 
 # A long-running target for the cases below.
@@ -164,5 +164,6 @@ t_symlink
 t_no_privileges
 signal_writes sigint_writes_profile INT
 signal_writes sigterm_writes_profile TERM
+signal_writes sighup_writes_profile HUP
 t_env
 exit 0

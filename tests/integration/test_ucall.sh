@@ -1,17 +1,20 @@
 #!/bin/bash
 # Deterministic profiling (-u, --regions, USDT) on bundled workloads with known truth.
+CASES="threads recursion deep_recursion nested sleep cmd_first_call pid library regions
+usdt_semaphore python_gc usdt_point all_processes many_functions combined list_binary list_pid
+list_no_match longjmp thread_exit per_thread pstats pprof trace error_too_many error_no_match
+error_no_binary error_stripped invariants slots_fallback"
 . "$(dirname "$0")/ucall_lib.sh"
-require_bpf
-setup_profiler || { echo "FAIL ucall: $OUTPUT/profiling-bpf not built"; exit 0; }
 
-# run NAME ARGS...: the profiler, output in $TMP/NAME.{out,err}; fails the test on error
+# run NAME ARGS...: the profiler, output in $TMP/NAME.{out,err}; fails the
+# case ${CASE:-NAME} on error
 run() {
 	local name=$1
 	shift
 	local rc=0
 	$PB "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
 	if [ $rc -ne 0 ]; then
-		fail "$name" "exit $rc: $(grep -v '^done' "$TMP/$name.err" | tail -1)"
+		fail "${CASE:-$name}" "exit $rc: $(grep -v '^done' "$TMP/$name.err" | tail -1)"
 		return 1
 	fi
 }
@@ -52,12 +55,13 @@ if run nested -u uc_outer -u 'uc_inner_*' -o $TMP/nested.json -- $W nested 200; 
 		"abs($os + $a + $b - $ot) <= 0.01 * $ot and $ot > 0 and $ea == 200"
 fi
 
-# a function sleeping 50 ms: total within 2% and above the sleep
+# a function sleeping 50 ms: each call at least the sleep, the total what the
+# workload measured around its calls (which includes the probes) within 1%
 if run sleep -u uc_sleep -o $TMP/sleep.json -- $W sleep 50 4; then
 	t=$(fjson $TMP/sleep.json uc_sleep total_ns) m=$(fjson $TMP/sleep.json uc_sleep min_ns)
-	c=$(fjson $TMP/sleep.json uc_sleep calls)
-	check sleep "4 calls of 50 ms: calls $c total $t min $m" \
-		"$c == 4 and $m >= 50e6 and 200e6 <= $t <= 204e6"
+	c=$(fjson $TMP/sleep.json uc_sleep calls) w=$(grep -E '^[0-9]+$' $TMP/sleep.out | tail -1)
+	check sleep "4 calls of 50 ms: calls $c total $t min $m, measured by the workload ${w:-?}" \
+		"$c == 4 and $m >= 50e6 and 0.99 * ${w:-0} <= $t <= ${w:-0}"
 fi
 
 # -- CMD attaches before the command runs: its one and only call is seen
@@ -72,13 +76,18 @@ $W waitfile $TMP/go 5000 2>/dev/null &
 wpid=$!
 # wait for the background shell to exec the workload
 for i in $(seq 100); do [ "$(readlink /proc/$wpid/exe)" = "$(realpath $W)" ] && break; sleep 0.05; done
-$PB -v -p $wpid -u uc_leaf -o $TMP/pid.json >$TMP/pid.out 2>$TMP/pid.err &
+PROFILING_BPF_READY_FILE=$TMP/pid.ready $PB -v -p $wpid -u uc_leaf -o $TMP/pid.json \
+	>$TMP/pid.out 2>$TMP/pid.err &
 ppid=$!
-for i in $(seq 50); do grep -q 'probes attached' $TMP/pid.err 2>/dev/null && break; sleep 0.1; done
-sleep 0.5
+READY_OF[$ppid]=$TMP/pid.ready
+attached=1
+wait_attached $ppid 30 || attached=0
 touch $TMP/go
 wait $wpid
-if wait $ppid; then
+if [ $attached = 0 ]; then
+	wait $ppid
+	fail pid "the profiler did not attach to $wpid within 30 s: $(tail -1 $TMP/pid.err)"
+elif wait $ppid; then
 	n=$(fjson $TMP/pid.json uc_leaf calls)
 	check pid "uc_leaf calls $n, expected 5000" "$n == 5000"
 else
@@ -109,12 +118,11 @@ fi
 # python3.11's gc probes (semaphores): gc.collect() 37 more times, exactly 37 more calls
 PY311=/usr/bin/python3.11
 if [ -x $PY311 ] && readelf -n $PY311 2>/dev/null | grep -q gc__start; then
-	ok=1
-	run py_gc0 -u "usdt:$PY311:python:gc__start" -o $TMP/gc0.json -- $PY311 -c 'import gc' || ok=0
-	run py_gc37 -u "usdt:$PY311:python:gc__start" -o $TMP/gc37.json -- \
+	if CASE=python_gc run py_gc0 -u "usdt:$PY311:python:gc__start" -o $TMP/gc0.json -- \
+		$PY311 -c 'import gc' &&
+	   CASE=python_gc run py_gc37 -u "usdt:$PY311:python:gc__start" -o $TMP/gc37.json -- \
 		$PY311 -c 'import gc
-for i in range(37): gc.collect()' || ok=0
-	if [ $ok = 1 ]; then
+for i in range(37): gc.collect()'; then
 		a=$(fjson $TMP/gc0.json python:gc calls) b=$(fjson $TMP/gc37.json python:gc calls)
 		t=$(fjson $TMP/gc37.json python:gc total_ns)
 		check python_gc "python:gc calls $a without and $b with 37 gc.collect()" \
@@ -126,12 +134,11 @@ fi
 
 # a USDT probe without a pair is counted: python:audit, 11 more sys.audit() calls
 if [ -x $PY311 ] && readelf -n $PY311 2>/dev/null | grep -q audit; then
-	ok=1
-	run py_audit0 -u "usdt:$PY311:python:audit" -o $TMP/au0.json -- $PY311 -c 'import sys' || ok=0
-	run py_audit11 -u "usdt:$PY311:python:audit" -o $TMP/au11.json -- \
+	if CASE=usdt_point run py_audit0 -u "usdt:$PY311:python:audit" -o $TMP/au0.json -- \
+		$PY311 -c 'import sys' &&
+	   CASE=usdt_point run py_audit11 -u "usdt:$PY311:python:audit" -o $TMP/au11.json -- \
 		$PY311 -c 'import sys
-for i in range(11): sys.audit("x")' || ok=0
-	if [ $ok = 1 ]; then
+for i in range(11): sys.audit("x")'; then
 		a=$(fjson $TMP/au0.json python:audit points) b=$(fjson $TMP/au11.json python:audit points)
 		check usdt_point "python:audit points $a without and $b with 11 sys.audit()" "$b - $a == 11"
 	fi
@@ -140,9 +147,11 @@ else
 fi
 
 # -a: every process that maps the binary, started after the profiler
-$PB -v -a -u "$W:uc_leaf" -d 6 -o $TMP/all.json >$TMP/all.out 2>$TMP/all.err &
+PROFILING_BPF_READY_FILE=$TMP/all.ready $PB -v -a -u "$W:uc_leaf" -d 20 -o $TMP/all.json \
+	>$TMP/all.out 2>$TMP/all.err &
 apid=$!
-for i in $(seq 100); do grep -q 'probes attached' $TMP/all.err 2>/dev/null && break; sleep 0.1; done
+READY_OF[$apid]=$TMP/all.ready
+wait_attached $apid 30 || echo "all_processes: the profiler did not attach within 30 s" >>$TMP/all.err
 $W threads 2 1500 2>/dev/null
 $W threads 1 500 2>/dev/null
 kill -INT $apid 2>/dev/null
@@ -164,7 +173,7 @@ elif run many_functions -v -u 'libc:*' -o $TMP/many.json -- $W lib 50; then
 fi
 
 # with sampling in the same run, -o FILE.json gets the calls profile as FILE.calls.json
-if $OUTPUT/profiling-bpf -q -u uc_leaf -o $TMP/comb.json -- $W threads 1 100 \
+if $PB_TIMEOUT $PB_CLI -q -u uc_leaf -o $TMP/comb.json -- $W threads 1 100 \
 	>$TMP/comb.out 2>$TMP/comb.err; then
 	if [ -f $TMP/comb.calls.json ]; then
 		n=$(fjson $TMP/comb.calls.json uc_leaf calls)
@@ -177,8 +186,8 @@ else
 fi
 
 # list: functions and USDT probes (with their semaphores), of a binary and of a process
-out=$($OUTPUT/profiling-bpf list $W 'uc_*' 2>&1)
-out2=$($OUTPUT/profiling-bpf list $W '*outer*' 2>&1)
+out=$($PB_TIMEOUT $PB_CLI list $W 'uc_*' 2>&1)
+out2=$($PB_TIMEOUT $PB_CLI list $W '*outer*' 2>&1)
 if echo "$out" | grep -q '^  func  uc_leaf$' && ! echo "$out" | grep -q 'func  main$' &&
 	echo "$out2" | grep -q '^  usdt  profiling:outer__begin  (semaphore)$'; then
 	pass list_binary
@@ -189,12 +198,12 @@ rm -f $TMP/go2
 $W waitfile $TMP/go2 1 2>/dev/null &
 wpid=$!
 for i in $(seq 100); do [ "$(readlink /proc/$wpid/exe)" = "$(realpath $W)" ] && break; sleep 0.05; done
-out=$($OUTPUT/profiling-bpf list -p $wpid 'getppid' 2>&1)
+out=$($PB_TIMEOUT $PB_CLI list -p $wpid 'getppid' 2>&1)
 touch $TMP/go2
 wait $wpid
 echo "$out" | grep -q 'libc.so.6:' && echo "$out" | grep -q '^  func  getppid$' && pass list_pid ||
 	fail list_pid "got: $(echo "$out" | head -5 | tr '\n' '|')"
-if $OUTPUT/profiling-bpf list $W 'no_such_*' >/dev/null 2>&1; then
+if $PB_TIMEOUT $PB_CLI list $W 'no_such_*' >/dev/null 2>&1; then
 	fail list_no_match "a glob matching nothing exited 0"
 else
 	pass list_no_match
@@ -246,7 +255,7 @@ fi
 if ! command -v go >/dev/null; then
 	skip pprof "no go tool"
 elif run pprof -u uc_outer -u 'uc_inner_*' -o $TMP/calls.pb.gz -- $W nested 20; then
-	out=$(go tool pprof -top -sample_index=calls $TMP/calls.pb.gz 2>&1)
+	out=$(timeout 120 go tool pprof -top -sample_index=calls $TMP/calls.pb.gz 2>&1)
 	echo "$out" | grep -qE '^ +20 .* uc_outer$' && echo "$out" | grep -qE '^ +20 .* uc_inner_a$' &&
 		pass pprof || fail pprof "go tool pprof -top: $(echo "$out" | tail -4 | tr '\n' '|')"
 fi
@@ -288,4 +297,25 @@ if $PB -u uc_leaf -- $TMP/stripped threads 1 1 >$TMP/e3.out 2>$TMP/e3.err; then
 else
 	grep -q "stripped" $TMP/e3.err && pass error_stripped ||
 		fail error_stripped "message: $(head -1 $TMP/e3.err)"
+fi
+
+# one array slot for shadow stacks: the other threads use task storage, still exact
+if PROFILING_BPF_TEST_SLOTS=1 CASE=slots_fallback run slots1 -u uc_leaf -o $TMP/slots1.json -- \
+	$W threads 4 5000 &&
+   PROFILING_BPF_TEST_SLOTS=1 CASE=slots_fallback run slots2 -u uc_exiter -o $TMP/slots2.json -- \
+	$W texit 5; then
+	n=$(fjson $TMP/slots1.json uc_leaf calls) l=$(ljson $TMP/slots2.json thread_exit)
+	check slots_fallback "uc_leaf calls $n (20000), lost at thread exit $l (5)" \
+		"$n == 20000 and $l == 5"
+fi
+
+# every real recording above satisfies the invariants of tests/golden/check_golden.py
+files=$(ls $TMP/threads.json $TMP/rec.json $TMP/deep.json $TMP/nested.json $TMP/sleep.json \
+	$TMP/lib.json $TMP/reg.json $TMP/lj.json $TMP/te.json $TMP/pt.json 2>/dev/null)
+if [ "$(echo "$files" | grep -c .)" -lt 10 ]; then
+	fail invariants "recordings missing: only $(echo $files)"
+elif why=$($PY tests/golden/check_golden.py calls $files 2>&1); then
+	pass invariants
+else
+	fail invariants "$(echo "$why" | head -3 | paste -s -d'|')"
 fi

@@ -1,27 +1,17 @@
-# Helpers for tests/integration/test_ucall*.sh (sourced).
-set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-OUTPUT=${OUTPUT:-build}
+# Helpers for tests/integration/test_ucall*.sh (sourced after CASES is set):
+# lib.sh's helpers and rules, and $PB as the profiler under test with
+# deterministic profiling only, under a time limit. Prints the plan line;
+# exits when the tests cannot run here.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 W=$OUTPUT/workloads/ucall_work
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-skip() { echo "SKIP $1: $2"; }
-
-# The profiler under test, deterministic profiling only.
-PB="$OUTPUT/profiling-bpf --no-sample"
-setup_profiler() {
-	[ -x "$OUTPUT/profiling-bpf" ]
-}
-
-# Skip everything when BPF cannot run here.
-require_bpf() {
-	if [ "$(id -u)" -ne 0 ]; then echo "SKIP ucall: needs root (CAP_BPF, CAP_PERFMON)"; exit 0; fi
-	if [ ! -r /sys/kernel/btf/vmlinux ]; then echo "SKIP ucall: kernel without BTF"; exit 0; fi
-	[ -x "$W" ] || { echo "FAIL ucall: $W not built"; exit 0; }
-}
+PB_CLI=$PB
+if [ -x "$PB" ] && [ ! -x "$W" ]; then
+	cases $CASES
+	fail_all "$W not built (make workloads)" $CASES
+	exit 0
+fi
+skip_unless_ready $CASES || exit 0
+PB="$PB_TIMEOUT $PB_CLI --no-sample"
 
 # jq-free JSON queries through python3.11 (Debian's, always there with the probes).
 PY=/usr/bin/python3.11

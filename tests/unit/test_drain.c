@@ -11,71 +11,107 @@
 
 #include "drain.h"
 #include "profiling_bpf.h"
+#include "sample_fixture.h"
 
 /* A weight of @n on-CPU samples. */
 #define W(n) (&(struct stack_weight){ .kind = PB_KIND_CPU, .count = (n) })
 
 static struct pb_sample *make_sample(uint32_t pid, uint32_t tid, int nk, int nu, uint64_t base)
 {
-	struct pb_sample *s = calloc(1, sizeof(*s));
+	struct pb_sample *s = sample_build(pid, tid, NULL, nk, NULL, nu, 0);
+	uint64_t *u;
 
 	assert_non_null(s);
-	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = pid;
-	s->tid = tid;
-	s->kstack_sz = nk * 8;
-	s->ustack_sz = nu * 8;
-	strcpy(s->comm, "worker");
-	for (int i = 0; i < nk; i++)
-		s->kstack[i] = 0xffffffff81000000ULL + (uint64_t)i;
+	u = (uint64_t *)pb_sample_uips(s);
 	for (int i = 0; i < nu; i++)
-		s->ustack[i] = base + (uint64_t)i;
+		u[i] = base + (uint64_t)i;
 	return s;
 }
 
+/* Every way a sample record can lie about its size or contents. */
 static void test_record_checks(void **state)
 {
 	struct pb_sample *s = make_sample(10, 11, 2, 3, 0x400000);
+	struct pb_sample *big = sample_build(10, 11, NULL, PB_MAX_STACK, NULL, PB_MAX_STACK,
+					     PB_MAX_STACK_COPY);
 	struct pb_task_event ev = { .hdr = { PB_REC_EXEC, sizeof(ev) }, .pid = 10 };
+	size_t size = s->hdr.size;
 	static const struct {
 		const char *what;
 		int field;	/* which field to break */
 		int value;
 	} cases[] = {
-		{ "user stack not a multiple of 8", 1, 12 },
-		{ "user stack larger than the array", 1, (PB_MAX_STACK + 1) * 8 },
-		{ "kernel stack larger than the array", 2, (PB_MAX_STACK + 1) * 8 },
+		{ "more user ips than the record holds", 1, 4 },
+		{ "fewer user ips than the record holds", 1, 2 },
+		{ "more kernel ips than the record holds", 2, 3 },
+		{ "user ips past the limit", 1, PB_MAX_STACK + 1 },
+		{ "kernel ips past the limit", 2, PB_MAX_STACK + 1 },
 		{ "unknown kind", 3, 99 },
 		{ "size field disagrees", 4, 100 },
 		{ "pid 0", 5, 0 },
-		{ "unknown sample kind", 6, PB_KIND_MAX },
-		{ "off-CPU interval of no length", 7, PB_KIND_OFF_BLOCKED },
+		{ "stack copy not a multiple of 8", 6, 4 },
+		{ "stack copy beyond the record", 6, 8 },
+		{ "aux data beyond the record", 7, 8 },
+		{ "unknown sample kind", 8, PB_KIND_MAX },
+		{ "positive user stack error", 9, 14 },
+		{ "off-CPU interval of no length", 10, PB_KIND_OFF_BLOCKED },
 	};
 
 	(void)state;
-	assert_int_equal(drain_record_check(s, sizeof(*s)), PB_REC_SAMPLE);
-	assert_int_equal(drain_record_check(s, sizeof(*s) - 8), 0);	/* truncated */
+	assert_non_null(big);
+	assert_int_equal(size, sizeof(*s) + 5 * 8);
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
+	assert_int_equal(drain_record_check(big, big->hdr.size), PB_REC_SAMPLE);
+	assert_int_equal(big->hdr.size, PB_SAMPLE_MAX - PB_MAX_AUX);
+	assert_int_equal(drain_record_check(s, size - 8), 0);	/* truncated */
+	assert_int_equal(drain_record_check(s, sizeof(*s) - 8), 0);
 	assert_int_equal(drain_record_check(s, 4), 0);
 	assert_int_equal(drain_record_check(&ev, sizeof(ev)), PB_REC_EXEC);
-	/* negative sizes are errors from bpf_get_stack: valid, no frames */
-	s->ustack_sz = -14;
-	assert_int_equal(drain_record_check(s, sizeof(*s)), PB_REC_SAMPLE);
+	/* negative errors from bpf_get_stack: valid, no frames */
+	s->ustack_err = -14;
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
+	s->flags = PB_KIND_OFF_BLOCKED | PB_SF_REGS;
+	s->weight = 1000;
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct pb_sample bad = *s;
+		struct pb_sample *bad = malloc(size);
 
+		assert_non_null(bad);
+		memcpy(bad, s, size);
 		switch (cases[i].field) {
-		case 1: bad.ustack_sz = cases[i].value; break;
-		case 2: bad.kstack_sz = cases[i].value; break;
-		case 3: bad.hdr.kind = (uint32_t)cases[i].value; break;
-		case 4: bad.hdr.size = (uint32_t)cases[i].value; break;
-		case 5: bad.pid = (uint32_t)cases[i].value; break;
-		case 6: bad.kind = (uint32_t)cases[i].value; break;
-		case 7: bad.kind = (uint32_t)cases[i].value; bad.weight = 0; break;
+		case 1: bad->nuser = (uint16_t)cases[i].value; break;
+		case 2: bad->nkernel = (uint16_t)cases[i].value; break;
+		case 3: bad->hdr.kind = (uint32_t)cases[i].value; break;
+		case 4: bad->hdr.size = (uint32_t)cases[i].value; break;
+		case 5: bad->pid = (uint32_t)cases[i].value; break;
+		case 6: bad->stack_len = (uint32_t)cases[i].value; break;
+		case 7: bad->aux_len = (uint32_t)cases[i].value; break;
+		case 8: bad->flags = (uint32_t)cases[i].value; break;
+		case 9: bad->ustack_err = (int16_t)cases[i].value; break;
+		case 10: bad->flags = (uint32_t)cases[i].value; bad->weight = 0; break;
 		}
-		if (drain_record_check(&bad, sizeof(bad)) != 0)
+		if (drain_record_check(bad, size) != 0)
 			fail_msg("accepted a record with %s", cases[i].what);
+		free(bad);
 	}
+	free(s);
+	free(big);
+}
+
+/* Records are as long as what they hold: a payload part moves the others. */
+static void test_record_payload_parts(void **state)
+{
+	uint64_t k[2] = { 0xffffffff81000010ULL, 0xffffffff81000020ULL }, u[1] = { 0x401000 };
+	struct pb_sample *s = sample_build(7, 8, k, 2, u, 1, 64);
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(s->hdr.size, sizeof(*s) + 3 * 8 + 64);
+	assert_int_equal(drain_record_check(s, s->hdr.size), PB_REC_SAMPLE);
+	assert_int_equal(pb_sample_kips(s)[1], k[1]);
+	assert_int_equal(pb_sample_uips(s)[0], u[0]);
+	assert_ptr_equal(pb_sample_stack(s), (const uint8_t *)s + sizeof(*s) + 3 * 8);
+	assert_ptr_equal(pb_sample_aux(s), pb_sample_stack(s));
 	free(s);
 }
 
@@ -108,8 +144,8 @@ static void test_drain_aggregates_and_tracks(void **state)
 	new_pids = execs = 0;
 	drain_init(&d, 3, false, &hooks);
 	for (int i = 0; i < 5; i++)
-		drain_record(&d, a, sizeof(*a));
-	drain_record(&d, b, sizeof(*b));
+		drain_record(&d, a, a->hdr.size);
+	drain_record(&d, b, b->hdr.size);
 	drain_record(&d, junk, sizeof(junk));
 	assert_int_equal(d.records, 6);
 	assert_int_equal(d.bad_records, 1);
@@ -124,13 +160,13 @@ static void test_drain_aggregates_and_tracks(void **state)
 	drain_record(&d, &ev, sizeof(ev));
 	assert_int_equal(execs, 1);
 	assert_int_equal(drain_pid_gen(&d, 10), 1);
-	drain_record(&d, a, sizeof(*a));
+	drain_record(&d, a, a->hdr.size);
 	assert_int_equal(new_pids, 2);
 	assert_int_equal(d.store.nentries, 3);	/* same stack, new generation */
 	assert_int_equal(d.store.entries[2]->gen, 1);
 	/* the store is full: counted, not stored */
-	a->ustack[0] = 0x123;
-	drain_record(&d, a, sizeof(*a));
+	((uint64_t *)pb_sample_uips(a))[0] = 0x123;
+	drain_record(&d, a, a->hdr.size);
 	assert_int_equal(d.store_full, 1);
 	assert_int_equal(d.store.dropped, 1);
 	assert_int_equal(d.store.total, 7);
@@ -165,17 +201,17 @@ static void test_drain_weights(void **state)
 
 	(void)state;
 	drain_init(&d, 2, false, NULL);
-	s->kind = PB_KIND_OFF_BLOCKED;
+	s->flags = PB_KIND_OFF_BLOCKED;
 	s->weight = 1000;
-	drain_record(&d, s, sizeof(*s));
+	drain_record(&d, s, s->hdr.size);
 	s->weight = 2500;
-	drain_record(&d, s, sizeof(*s));
-	s->kind = PB_KIND_OFF_RUNNABLE;
+	drain_record(&d, s, s->hdr.size);
+	s->flags = PB_KIND_OFF_RUNNABLE;
 	s->weight = 300;
-	drain_record(&d, s, sizeof(*s));
-	s->kind = PB_KIND_CPU;
+	drain_record(&d, s, s->hdr.size);
+	s->flags = PB_KIND_CPU;
 	s->weight = 0;
-	drain_record(&d, s, sizeof(*s));	/* store full: dropped */
+	drain_record(&d, s, s->hdr.size);	/* store full: dropped */
 	assert_int_equal(d.store.nentries, 2);
 	assert_int_equal(d.store.entries[0]->kind, PB_KIND_OFF_BLOCKED);
 	assert_int_equal(d.store.entries[0]->count, 2);
@@ -184,10 +220,10 @@ static void test_drain_weights(void **state)
 	assert_int_equal(d.store.entries[1]->value, 300);
 	assert_int_equal(d.store.total_value, 3800);
 	assert_int_equal(d.store_full, 1);
-	s->kind = PB_KIND_OFF_RUNNABLE;
+	s->flags = PB_KIND_OFF_RUNNABLE;
 	s->weight = 77;
-	s->ustack[0] = 0x999;
-	drain_record(&d, s, sizeof(*s));
+	((uint64_t *)pb_sample_uips(s))[0] = 0x999;
+	drain_record(&d, s, s->hdr.size);
 	assert_int_equal(d.store_full, 2);
 	assert_int_equal(d.store_full_ns, 77);
 	drain_release(&d);
@@ -198,6 +234,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_checks),
+		cmocka_unit_test(test_record_payload_parts),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
 		cmocka_unit_test(test_store_per_thread),
 		cmocka_unit_test(test_drain_weights),

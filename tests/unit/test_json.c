@@ -3,10 +3,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "log.h"
 #include "writer_fixture.h"
 
 static void test_json_golden(void **state)
@@ -111,6 +113,74 @@ static void test_json_empty(void **state)
 	profile_free(p);
 }
 
+/* json_read_mem() gives back what json_write() wrote: folded output is equal. */
+static void test_json_read_roundtrip(void **state)
+{
+	struct profile *p = fixture_profile(), *back;
+	char *json, *f1, *f2;
+	int err;
+
+	(void)state;
+	json = write_mem(json_write, p, &err);
+	assert_int_equal(err, 0);
+	back = json_read_mem(json, strlen(json));
+	assert_non_null(back);
+	assert_int_equal(profile_total_count(back), profile_total_count(p));
+	assert_int_equal(back->period_ns, p->period_ns);
+	assert_int_equal(back->freq_hz, p->freq_hz);
+	assert_int_equal(profile_counter(back, "lost_ringbuf_full"), 1);
+	f1 = write_mem(folded_write, p, &err);
+	f2 = write_mem(folded_write, back, &err);
+	/* the writer replaced the invalid byte: that name differs, nothing else */
+	assert_non_null(strstr(f2, "bad\xef\xbf\xbdutf8_"));
+	assert_int_equal(strlen(f1) + 2, strlen(f2));
+	free(f1);
+	free(f2);
+	free(json);
+	profile_free(back);
+	profile_free(p);
+}
+
+static void test_json_read_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"", "{", "[]", "{}", "{\"frames\": [], \"stacks\": {}}",
+		"{\"frames\": [{\"name\": \"a\"}], \"stacks\": [{\"frames\": [1]}]}",
+		"{\"frames\": [{\"name\": \"a\"}], \"stacks\": [{\"frames\": [-1]}]}",
+		"{\"frames\": [{\"name\": 3}], \"stacks\": []}",
+		"{\"frames\": [{\"name\": \"a\", \"addr\": \"12\"}], \"stacks\": []}",
+		"{\"frames\": [], \"stacks\": [{\"frames\": [], \"count\": -1}]}",
+		"{\"frames\": [], \"stacks\": []} x",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	};
+
+	(void)state;
+	log_level = -1;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct profile *p = json_read_mem(bad[i], strlen(bad[i]));
+
+		if (p || errno != EINVAL || !*profile_read_why())
+			fail_msg("accepted or no reason: '%s'", bad[i]);
+	}
+	log_level = LOG_WARN;
+}
+
+/* A stack without frames is shown as "[empty stack]", not counted-but-invisible. */
+static void test_json_read_empty_stack(void **state)
+{
+	static const char in[] = "{\"frames\": [], \"stacks\": [{\"frames\": [], \"count\": 4}]}";
+	struct profile *p = json_read_mem(in, strlen(in));
+	char *folded;
+	int err;
+
+	(void)state;
+	assert_non_null(p);
+	folded = write_mem(folded_write, p, &err);
+	assert_string_equal(folded, "[empty stack] 4\n");
+	free(folded);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +188,9 @@ int main(void)
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_json_parses),
 		cmocka_unit_test(test_json_empty),
+		cmocka_unit_test(test_json_read_roundtrip),
+		cmocka_unit_test(test_json_read_rejects),
+		cmocka_unit_test(test_json_read_empty_stack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,7 +36,21 @@ static const char *const bad_lines[] = {
 	"-p 0",				/* PID out of range */
 	"-p abc",
 	"-p 12x",
-	"-p 1,,",			/* empty PID list after the commas is fine? no PIDs -> error below */
+	"-p 1,,",			/* empty entries in a PID list */
+	"-p 1,",
+	"-p ,1",
+	"-p 1,,2",
+	"-p 1 --trace",			/* --trace without -u or --regions */
+	"-p 1 -o a.svg -o a.svg",	/* the same output twice */
+	"-p 1 -u usdt:a:b:c:d",		/* one part too many */
+	"-p 1 -u usdt:nocolon",
+	"-p 1 -u a:b:c",
+	"top",				/* a bare word is not a command to run */
+	"reprot f",			/* a typo of a subcommand */
+	"-v ./prog",
+	"-F 99 ./prog",			/* a command needs -- */
+	"record ./prog",
+	"report f --max-decompressed 0",
 	"-p -5",
 	"-p 1 -F 0",			/* frequency 0 */
 	"-p 1 -F 100001",		/* absurd frequency */
@@ -67,8 +81,6 @@ static void test_bad_lines_rejected(void **state)
 	(void)state;
 	log_level = -1; /* keep the expected errors off the test output */
 	for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
-		if (!strcmp(bad_lines[i], "-p 1,,"))
-			continue; /* a trailing comma is accepted: "1" */
 		if (parse_line(&o, bad_lines[i], buf, sizeof(buf)) != -EINVAL)
 			fail_msg("accepted bad command line '%s'", bad_lines[i]);
 	}
@@ -164,6 +176,48 @@ static void test_report_and_list(void **state)
 	assert_string_equal(o.glob, "malloc*");
 }
 
+static void test_global_options_first(void **state)
+{
+	struct options o;
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(parse_line(&o, "-v report prof.pb.gz", buf, sizeof(buf)), 0);
+	assert_int_equal(o.command, CMD_REPORT);
+	assert_int_equal(o.verbose, 1);
+	assert_string_equal(o.input, "prof.pb.gz");
+	assert_int_equal(parse_line(&o, "-q -vv list /bin/ls", buf, sizeof(buf)), 0);
+	assert_int_equal(o.command, CMD_LIST);
+	assert_true(o.quiet);
+	assert_int_equal(o.verbose, 2);
+	assert_int_equal(parse_line(&o, "--quiet record -p 3", buf, sizeof(buf)), 0);
+	assert_int_equal(o.command, CMD_RECORD);
+	assert_int_equal(o.pids[0], 3);
+	assert_int_equal(parse_line(&o, "record -F 9 -- ./prog", buf, sizeof(buf)), 0);
+	assert_string_equal(o.cmd_argv[0], "./prog");
+	log_level = LOG_WARN;
+}
+
+static void test_closest_command(void **state)
+{
+	static const struct {
+		const char *word, *want;
+	} cases[] = {
+		{ "reprot", "report" }, { "recrod", "record" }, { "lst", "list" },
+		{ "lists", "list" }, { "repor", "report" }, { "top", NULL }, { "make", NULL },
+		{ "python3", NULL }, { "", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = options_closest_command(cases[i].word);
+
+		if (!cases[i].want ? got != NULL : !got || strcmp(got, cases[i].want))
+			fail_msg("'%s': got %s, want %s", cases[i].word, got ? got : "none",
+				 cases[i].want ? cases[i].want : "none");
+	}
+}
+
 static void test_format_tables(void **state)
 {
 	(void)state;
@@ -185,6 +239,8 @@ int main(void)
 		cmocka_unit_test(test_env_defaults_and_override),
 		cmocka_unit_test(test_report_and_list),
 		cmocka_unit_test(test_format_tables),
+		cmocka_unit_test(test_global_options_first),
+		cmocka_unit_test(test_closest_command),
 	};
 
 	unsetenv("PROFILING_BPF_FREQ");

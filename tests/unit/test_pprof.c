@@ -19,6 +19,7 @@
 #include <zlib.h>
 #include <cmocka.h>
 
+#include "gzip.h"
 #include "output.h"
 #include "profile.h"
 #include "profile.pb-c.h"
@@ -572,6 +573,77 @@ static void test_read_rejects_truncated_gzip(void **state)
 	free(buf);
 }
 
+/* The reason for a refused gzip reaches the user without -v. */
+static void test_read_says_truncated_gzip(void **state)
+{
+	struct profile *p = build_profile();
+	size_t len;
+	char *buf;
+
+	(void)state;
+	write_mem(p, &buf, &len);
+	assert_null(pprof_read_mem(buf, len / 2));
+	assert_string_equal(profile_read_why(), "truncated gzip stream");
+	profile_free(p);
+	free(buf);
+}
+
+/* A gzip bomb stops at the limit with -EFBIG, holding at most the limit. */
+static void test_gunzip_bounded(void **state)
+{
+	size_t raw_len = 3 << 20, zlen, out_len = 0;
+	unsigned char *raw = calloc(1, raw_len), *z, *out = NULL;
+	z_stream zs = { 0 };
+
+	(void)state;
+	assert_non_null(raw);
+	zlen = raw_len / 100 + 1024;
+	z = malloc(zlen);
+	assert_non_null(z);
+	assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	zs.next_in = raw, zs.avail_in = (uInt)raw_len, zs.next_out = z, zs.avail_out = (uInt)zlen;
+	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	zlen = zs.total_out;
+	deflateEnd(&zs);
+	assert_int_equal(gunzip_mem(z, zlen, 1 << 20, &out, &out_len), -EFBIG);
+	assert_null(out);
+	assert_int_equal(gunzip_mem(z, zlen, 4 << 20, &out, &out_len), 0);
+	assert_int_equal(out_len, raw_len);
+	free(out);
+	free(z);
+	free(raw);
+}
+
+/* A sample without locations: no UB in the copy, and an "[empty stack]" frame shows it. */
+static void test_read_sample_without_locations(void **state)
+{
+	Perftools__Profiles__ValueType vt[2] = { PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
+						 PERFTOOLS__PROFILES__VALUE_TYPE__INIT };
+	Perftools__Profiles__ValueType *vtp[2] = { &vt[0], &vt[1] };
+	Perftools__Profiles__Sample smp = PERFTOOLS__PROFILES__SAMPLE__INIT, *smpp = &smp;
+	char *strs[] = { "", "samples", "count", "cpu", "nanoseconds" };
+	int64_t values[2] = { 7, 70 };
+	pb_profile m = PERFTOOLS__PROFILES__PROFILE__INIT;
+	struct profile *p;
+	uint8_t buf[256];
+	size_t len;
+
+	(void)state;
+	vt[0].type = 1, vt[0].unit = 2, vt[1].type = 3, vt[1].unit = 4;
+	smp.n_value = 2, smp.value = values;
+	m.n_sample_type = 2, m.sample_type = vtp;
+	m.n_sample = 1, m.sample = &smpp;
+	m.n_string_table = 5, m.string_table = strs;
+	len = perftools__profiles__profile__pack(&m, buf);
+	p = pprof_read_mem(buf, len);
+	assert_non_null(p);
+	assert_int_equal(p->nsamples, 1);
+	assert_int_equal(p->samples[0].depth, 1);
+	assert_string_equal(p->frames[p->samples[0].frames[0]].name, PFRAME_EMPTY_STACK);
+	assert_int_equal(profile_total_count(p), 7);
+	profile_free(p);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -661,6 +733,9 @@ int main(void)
 		cmocka_unit_test(test_read_rejects_invalid_messages),
 		cmocka_unit_test(test_read_rejects_garbage),
 		cmocka_unit_test(test_read_rejects_truncated_gzip),
+		cmocka_unit_test(test_read_says_truncated_gzip),
+		cmocka_unit_test(test_gunzip_bounded),
+		cmocka_unit_test(test_read_sample_without_locations),
 		cmocka_unit_test(test_large_profile),
 	};
 

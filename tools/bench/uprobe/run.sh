@@ -1,11 +1,14 @@
 #!/bin/bash
 # Per-call overhead of tracing one hot function (issue 3's benchmark).
 # In shuffled rounds, ucall_work's uc_hot() is called N times and the workload
-# times its own loop (ns per call) under each condition:
+# times its own loop (ns per call, in the thread's CPU time, so that other load
+# on the machine does not count) under each condition:
 #   untraced | profiling-bpf -u uc_hot (uprobe_multi links, the default here)
 #   | the same with perf-event uprobes (PROFILING_BPF_NO_UPROBE_MULTI=1, the
 #   mechanism of the two below) | bpftrace uprobe+uretprobe latency one-liner
-#   | empty uprobe+uretprobe BPF programs (the floor)
+#   | empty uprobe+uretprobe BPF programs ("bare", the floor) | the floor with
+#   uprobe_multi links, with one uprobe session program | the floor plus the
+#   two clock reads that timing a call needs (tools/bench/uprobe/bare.c)
 # for two builds of the workload: plain (uc_hot starts with push %rbp) and
 # patchable (-pg -mfentry -mnop-mcount: a 5-byte nop first, which the 6.18
 # kernel turns into a call instead of an int3 trap).
@@ -21,7 +24,7 @@ mkdir -p $OUT
 make -s all >/dev/null
 clang -g -O2 -target bpf -idirafter /usr/include/$(gcc -dumpmachine) \
 	-c tools/bench/uprobe/bare.bpf.c -o $OUT/bare.bpf.o
-cc -O2 -Wall tools/bench/uprobe/bare.c -o $OUT/bare -lbpf
+cc -O2 -Wall tools/bench/uprobe/bare.c -o $OUT/bare -lbpf -lelf
 WFLAGS="-g -O1 -fno-omit-frame-pointer -fno-inline -fno-optimize-sibling-calls -Iinclude"
 cc $WFLAGS tests/workloads/ucall_work.c -o $OUT/work_plain -lpthread
 # -mnop-mcount needs a non-PIC build (Debian's gcc defaults to PIE)
@@ -39,11 +42,14 @@ one() {
 	bpftrace) bpftrace -e "uprobe:$w:uc_hot { @start[tid] = nsecs; }
 		uretprobe:$w:uc_hot /@start[tid]/ { @ns = hist(nsecs - @start[tid]); delete(@start[tid]); }" \
 		-c "$w hot $N" 2>/dev/null ;;
-	bare) $OUT/bare $OUT/bare.bpf.o $w uc_hot -- $w hot $N 2>/dev/null ;;
+	bare) $OUT/bare $OUT/bare.bpf.o perf $w uc_hot -- $w hot $N 2>/dev/null ;;
+	bare-clock) $OUT/bare $OUT/bare.bpf.o clock $w uc_hot -- $w hot $N 2>/dev/null ;;
+	bare-multi) $OUT/bare $OUT/bare.bpf.o multi $w uc_hot -- $w hot $N 2>/dev/null ;;
+	bare-session) $OUT/bare $OUT/bare.bpf.o session $w uc_hot -- $w hot $N 2>/dev/null ;;
 	esac | grep -E '^[0-9]+(\.[0-9]+)?$' | head -1
 }
 
-CONDS="untraced profiling-bpf profiling-bpf-classic bpftrace bare"
+CONDS="untraced profiling-bpf profiling-bpf-classic bpftrace bare bare-clock bare-multi bare-session"
 : >$OUT/samples.txt
 for r in $(seq $ROUNDS); do
 	for v in plain nop; do
@@ -74,7 +80,8 @@ print("|---|---|---|---|---|")
 for v in ("plain", "nop"):
     base = statistics.median(s[(v, "untraced")])
     bare = statistics.median(s[(v, "bare")]) - base
-    for c in ("untraced", "bare", "profiling-bpf", "profiling-bpf-classic", "bpftrace"):
+    for c in ("untraced", "bare", "bare-multi", "bare-session", "bare-clock", "profiling-bpf",
+              "profiling-bpf-classic", "bpftrace"):
         x = s[(v, c)]
         m = statistics.median(x)
         ratio = "" if c == "untraced" else f"{(m - base) / bare:.2f}x"
