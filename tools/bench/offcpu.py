@@ -14,7 +14,8 @@ workload's context switches. Reported as median and spread over rounds.
 
 Conditions: profiling-bpf --mode off (default stacks), --no-kernel, with
 --min-block 1000 (every ping-pong interval dropped in BPF: the cost of the
-switch-out capture alone), --mode wall, --mode cpu (on-CPU sampling only,
+switch-out capture alone), --call-graph dwarf (registers and an 8 KiB stack
+copy at each switch-out), --mode wall, --mode cpu (on-CPU sampling only,
 for reference), and perf record -e context-switches -c 1 -g (a stack at
 every switch, perf's nearest equivalent without tracefs; it computes no
 durations). bpftrace is tried with an offcputime-like one-liner; when it
@@ -72,6 +73,8 @@ def conditions(pb, work, tmp):
         "profiling-bpf --mode off --no-kernel": [pb, "--mode", "off", "--no-kernel", "-q", "--"],
         "profiling-bpf --mode off --min-block 1000": [pb, "--mode", "off", "--min-block",
                                                       "1000", "-q", "--"],
+        "profiling-bpf --mode off --call-graph dwarf": [pb, "--mode", "off", "--call-graph",
+                                                        "dwarf", "-q", "--"],
         "profiling-bpf --mode wall": [pb, "--mode", "wall", "-q", "--"],
         "profiling-bpf --mode cpu": [pb, "-q", "--"],
         "perf record -e context-switches -c 1 -g": ["perf", "record", "-q", "-e",
