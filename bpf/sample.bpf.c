@@ -33,6 +33,7 @@ const volatile bool dwarf = false;
 const volatile __u32 stack_copy = 8192;
 const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
 __u64 stop_ns;	/* set by the loader before flush_open runs: the end of the recording */
+__u64 start_ns;	/* set by the loader before open_blocked runs: the start of the recording */
 
 /* Samples are submitted without waking the reader, which drains on a timer;
  * past this much unread data (a quarter of the ring, set by the loader) the
@@ -472,6 +473,98 @@ int BPF_PROG(on_wakeup, struct task_struct *p)
 
 	if (slot && slot->start_ns && slot->blocked && !slot->wake_ns)
 		slot->wake_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* The user ips of @task, off CPU, by its frame-pointer chain from @regs, into @slot. */
+static __always_inline void fp_walk_task(struct offcpu_slot *slot, struct task_struct *task,
+					 struct pt_regs *regs)
+{
+	__u64 frame[2], bp = PT_REGS_FP(regs);
+	__u32 n = 1;
+
+	slot->uips[0] = PT_REGS_IP(regs);
+	/* as the kernel's user callchain walk does, so both give the same stacks */
+	for (int i = 1; i < PB_MAX_STACK; i++) {
+		if (!bp || bpf_copy_from_user_task(frame, sizeof(frame), (void *)bp, task, 0))
+			break;
+		slot->uips[i] = frame[1];
+		bp = frame[0];
+		n = i + 1;
+	}
+	slot->rec.nuser = n;
+}
+
+/* dwarf mode: the registers of @task, off CPU, and a copy of its stack. */
+static __always_inline void copy_task_stack(struct offcpu_slot *slot, struct task_struct *task,
+					    struct pt_regs *regs)
+{
+	struct offcpu_copy *copy;
+	__u64 sp = PT_REGS_SP(regs) & ~7ull, end = 0, len = stack_copy;
+
+	copy = bpf_task_storage_get(&offcpu_copies, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!copy)
+		return;
+	slot->rec.uregs[PB_UREG_IP] = PT_REGS_IP(regs);
+	slot->rec.uregs[PB_UREG_SP] = PT_REGS_SP(regs);
+	slot->rec.uregs[PB_UREG_BP] = PT_REGS_FP(regs);
+	slot->rec.flags |= PB_SF_REGS;
+	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp && end - sp < len)
+		len = end - sp;
+	else
+		slot->rec.flags |= PB_SF_STACK_TRUNC;
+	len = BOUNDED(len, OFFCPU_COPY_MAX) & ~7ull;
+	if (len && !bpf_copy_from_user_task(copy->data, len, (void *)sp, task, 0))
+		slot->rec.stack_len = len;
+	else
+		slot->rec.flags |= PB_SF_STACK_FAULT;
+}
+
+/*
+ * Run by the loader right after the scheduler programs are attached: a target
+ * thread already off CPU (asleep or waiting for a CPU since before the
+ * recording) gets an interval from start_ns, with its user stack read from
+ * its memory (sleepable: reads may fault pages in). One opened by on_switch
+ * meanwhile is left alone.
+ */
+SEC("iter.s/task")
+int open_blocked(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct offcpu_slot *slot;
+	struct pt_regs *regs;
+
+	if (!task || task->on_cpu || (task->flags & PF_EXITING) || !is_target(task->tgid))
+		return 0;
+	slot = bpf_task_storage_get(&offcpu_slots, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!slot || slot->start_ns)
+		return 0;
+	slot->rec.hdr.kind = PB_REC_SAMPLE;
+	slot->rec.pid = task->tgid;
+	slot->rec.tid = task->pid;
+	slot->rec.time_ns = start_ns;
+	slot->rec.weight = 0;
+	slot->rec.cpu = task->thread_info.cpu;
+	slot->rec.flags = PB_KIND_CPU;
+	bpf_probe_read_kernel(slot->rec.comm, sizeof(slot->rec.comm), task->comm);
+	slot->rec.nkernel = 0;
+	slot->rec.nuser = 0;
+	slot->rec.kstack_err = 0;
+	slot->rec.ustack_err = 0;
+	slot->rec.aux_len = 0;
+	slot->rec.stack_len = 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (user_stacks && regs && !(task->flags & PF_KTHREAD)) {
+		if (dwarf)
+			copy_task_stack(slot, task, regs);
+		else
+			fp_walk_task(slot, task, regs);
+	}
+	slot->blocked = task->__state != 0;
+	slot->wake_ns = 0;
+	/* not if on_switch opened one meanwhile, nor if it runs now */
+	if (!task->on_cpu && !__sync_val_compare_and_swap(&slot->start_ns, 0, start_ns))
+		count(PB_CNT_OFF_OPEN_AT_START);
 	return 0;
 }
 

@@ -44,6 +44,7 @@ enum pb_count {
 	PB_CNT_OFF_NO_SLOT,	/* switch-outs not tracked: no task storage */
 	PB_CNT_OFF_UNCLOSED,	/* intervals whose end was missed: overwritten */
 	PB_CNT_OFF_OPEN_AT_END,	/* intervals still open at the end: cut there */
+	PB_CNT_OFF_OPEN_AT_START,	/* threads already off CPU at the start: counted from it */
 	PB_CNT_MAX,
 };
 

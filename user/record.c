@@ -508,6 +508,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "lost_offcpu_no_storage", PB_CNT_OFF_NO_SLOT },
 		{ "lost_offcpu_unclosed", PB_CNT_OFF_UNCLOSED },
 		{ "offcpu_open_at_end", PB_CNT_OFF_OPEN_AT_END },
+		{ "offcpu_open_at_start", PB_CNT_OFF_OPEN_AT_START },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);

@@ -108,6 +108,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.flush_open, cfg->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.open_blocked, cfg->off_cpu);
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
 	if (!err)
 		err = bpf_map__set_max_entries(s->skel->maps.scratch,
@@ -216,6 +217,48 @@ static int attach_perf_events(struct sampler *s)
 	return 0;
 }
 
+/*
+ * Run the task iterator @prog once over every task; with @drain, drain the
+ * ring buffer between reads (each task it emits for writes a byte, so that a
+ * whole system's records fit). Returns 0 or -errno after a warning.
+ */
+static int run_task_iter(struct sampler *s, struct bpf_program *prog, bool drain,
+			 const char *what)
+{
+	struct bpf_link *link;
+	char buf[64];
+	ssize_t n;
+	int fd, err = 0;
+
+	link = bpf_program__attach_iter(prog, NULL);
+	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("cannot %s: %s", what, strerror(-err));
+		bpf_link__destroy(link);
+		return err;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		if (drain)
+			ring_buffer__consume(s->rb);
+	}
+	if (n < 0) {
+		err = -errno;
+		pr_warn("cannot %s: %s", what, strerror(-err));
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	return err;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int sampler_attach(struct sampler *s)
 {
 	int err;
@@ -225,6 +268,12 @@ int sampler_attach(struct sampler *s)
 	if (err) {
 		report_bpf_error("cannot attach the scheduler tracepoints", err);
 		return err;
+	}
+	if (s->cfg.off_cpu) {
+		/* threads already off CPU count from now (a warning when not) */
+		s->skel->bss->start_ns = monotonic_ns();
+		run_task_iter(s, s->skel->progs.open_blocked, false,
+			      "find the threads already off CPU");
 	}
 	return s->cfg.on_cpu ? attach_perf_events(s) : 0;
 }
@@ -293,44 +342,12 @@ uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
 	return drain_pid_gen(&s->drain, pid);
 }
 
-/*
- * End the off-CPU intervals still open now (threads off CPU at the end of the
- * recording) by running the flush_open task iterator; drain the ring buffer
- * between its reads so that a whole system's sleeping threads fit.
- */
-static void flush_open_intervals(struct sampler *s)
-{
-	struct bpf_link *link;
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	link = bpf_program__attach_iter(s->skel->progs.flush_open, NULL);
-	if (!link) {
-		pr_warn("cannot end the open off-CPU intervals: %s", strerror(errno));
-		return;
-	}
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		pr_warn("cannot end the open off-CPU intervals: %s", strerror(errno));
-		bpf_link__destroy(link);
-		return;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		ring_buffer__consume(s->rb);
-	if (n < 0)
-		pr_warn("open off-CPU intervals: %s", strerror(errno));
-	close(fd);
-	bpf_link__destroy(link);
-}
-
 void sampler_detach(struct sampler *s)
 {
-	struct timespec ts;
+	uint64_t now = monotonic_ns();
 
 	if (!s)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);
 		s->links[cpu] = NULL;
@@ -344,8 +361,9 @@ void sampler_detach(struct sampler *s)
 		s->skel->links.on_switch = NULL;
 		bpf_link__destroy(s->skel->links.on_wakeup);
 		s->skel->links.on_wakeup = NULL;
-		s->skel->bss->stop_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-		flush_open_intervals(s);
+		/* intervals still open end with the recording */
+		s->skel->bss->stop_ns = now;
+		run_task_iter(s, s->skel->progs.flush_open, true, "end the open off-CPU intervals");
 	}
 }
 

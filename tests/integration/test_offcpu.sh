@@ -7,7 +7,7 @@
 
 CASES="offcpu_wall_duty_share offcpu_wall_outputs_say_unit offcpu_off_sleep_total
 offcpu_no_bpf_frames offcpu_dwarf_stacks offcpu_runnable_preempted offcpu_min_block_counted
-offcpu_pid_target offcpu_all_cpus"
+offcpu_pid_target offcpu_all_cpus offcpu_blocked_before_start"
 skip_unless_ready $CASES || exit 0
 OC=$WL/offcpu
 
@@ -261,6 +261,30 @@ t_all_cpus() {
 	kill "$BG_PID" 2>/dev/null
 }
 
+# -p on a process whose main thread is blocked in pthread_join since before
+# the recording: that interval counts from the start (offcpu_open_at_start)
+# to the end (offcpu_open_at_end), about the whole recording.
+t_blocked_before_start() {
+	local name=offcpu_blocked_before_start f=$TMP/before.folded main dur
+
+	bg_start contender "$OC" contend 4
+	sleep 0.5
+	pb_run 30 before --mode wall -d 1 -o "$f" -o "$TMP/before.json" -p "$BG_PID"
+	main=$(time_us "$f" __futex_abstimed_wait_common "[off-cpu: blocked]" 2>/dev/null || echo 0)
+	dur=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["duration_ns"] // 1000)' "$TMP/before.json" 2>/dev/null || echo 0)
+	note $name "main blocked in pthread_join $main us of a $dur us recording"
+	if [ "$PB_RC" -ne 0 ]; then
+		fail $name "profiling-bpf --mode wall -p: $(pb_why before)"
+	elif [ "$(counter "$TMP/before.json" offcpu_open_at_start)" -lt 1 ]; then
+		fail $name "no thread counted as off CPU since the start"
+	elif ! in_range "$main" "$(calc "$dur * 0.9")" "$(calc "$dur * 1.05")"; then
+		fail $name "main blocked in pthread_join $main us of a $dur us recording (want 90..105%)"
+	else
+		pass $name
+	fi
+	kill "$BG_PID" 2>/dev/null
+}
+
 run_duty
 t_wall_duty_share
 t_wall_outputs_say_unit
@@ -272,3 +296,4 @@ t_runnable_preempted
 t_min_block_counted
 t_pid_target
 t_all_cpus
+t_blocked_before_start
