@@ -249,7 +249,7 @@ t_pid_target() {
 	sleep 0.2
 	pb_run 30 pid --mode off -d 1 -o "$TMP/pid.folded" -o "$TMP/pid.json" -p "$BG_PID"
 	check_sleeper offcpu_pid_target pid "-p"
-	kill "$BG_PID" 2>/dev/null
+	kill "$BG_PID" 2>/dev/null || true
 }
 
 # -a: the sleeper shows up among every process's off-CPU time.
@@ -258,7 +258,7 @@ t_all_cpus() {
 	sleep 0.2
 	pb_run 30 all --mode off -d 1 --no-kernel -o "$TMP/all.folded" -o "$TMP/all.json" -a
 	check_sleeper offcpu_all_cpus all "-a"
-	kill "$BG_PID" 2>/dev/null
+	kill "$BG_PID" 2>/dev/null || true
 }
 
 # -p on a process whose main thread is blocked in pthread_join since before
@@ -282,7 +282,7 @@ t_blocked_before_start() {
 	else
 		pass $name
 	fi
-	kill "$BG_PID" 2>/dev/null
+	kill "$BG_PID" 2>/dev/null || true
 }
 
 run_duty
