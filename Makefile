@@ -117,6 +117,11 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard include/*.h) | $(OUTPUT)/w
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
 		-fno-optimize-sibling-calls -Iinclude -Wall -Wextra -Werror $< -o $@ -lpthread -lm
 
+# Built as distributions build: -O2, no frame pointers (the unwinding tests).
+$(OUTPUT)/workloads/nofp: tests/workloads/nofp.c | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror $< -o $@ -lpthread
+
 workloads: $(WORKLOADS)
 
 # libFuzzer targets, one per parser of untrusted input.

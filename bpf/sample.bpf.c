@@ -93,10 +93,13 @@ static __always_inline bool is_target(__u32 tgid)
 	return state && *state == PB_TARGET_ACTIVE;
 }
 
+#define PAGE_BYTES	4096
+
 /* Largest record, built here before it is copied into the ring buffer:
- * one slot per possible CPU (the loader sets max_entries). */
+ * one slot per possible CPU (the loader sets max_entries). A page of slack
+ * lets the verifier accept the page-by-page stack copy's bounds. */
 struct sample_buf {
-	__u64 words[PB_SAMPLE_MAX / 8];
+	__u64 words[(PB_SAMPLE_MAX + PAGE_BYTES) / 8];
 };
 
 struct {
@@ -168,14 +171,70 @@ static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 	return 0;
 }
 
+/* State of a page-by-page stack copy (bpf_loop callback argument). */
+struct copy_ctx {
+	__u64 sp, len, done;
+	__u32 off;	/* payload offset of the copy */
+	__u32 cpu;	/* scratch slot */
+};
+
+/* One page (or less) of the stack copy; 1 stops the loop. */
+static long copy_page(__u64 i, void *data)
+{
+	struct copy_ctx *c = data;
+	void *buf = bpf_map_lookup_elem(&scratch, &c->cpu);
+	__u64 chunk, at;
+
+	if (!buf || c->done >= c->len)
+		return 1;
+	chunk = PAGE_BYTES - ((c->sp + c->done) & (PAGE_BYTES - 1));
+	if (chunk > c->len - c->done)
+		chunk = c->len - c->done;
+	at = sizeof(struct pb_sample) + c->off + c->done;
+	if (chunk == 0 || chunk > PAGE_BYTES || at > PB_SAMPLE_MAX)
+		return 1;
+	if (bpf_probe_read_user(buf + at, chunk, (void *)(c->sp + c->done)))
+		return 1;
+	c->done += chunk;
+	return 0;
+}
+
+/* Copy [sp, sp + len) into the payload at @off a page at a time, up to the
+ * first page that cannot be read; returns the bytes copied. */
+static __always_inline __u32 copy_pages(struct pb_sample *s, __u32 off, __u64 sp, __u64 len)
+{
+	struct copy_ctx c = { .sp = sp, .len = len, .off = off, .cpu = s->cpu };
+
+	bpf_loop(PB_MAX_STACK_COPY / PAGE_BYTES + 1, copy_page, &c, 0);
+	if (c.done < len)
+		s->flags &= ~PB_SF_STACK_TRUNC;	/* cut by the fault, not by the limit */
+	return c.done & ~7ull;
+}
+
 /*
- * The user registers of the current task and the live part of its stack,
- * from sp up to the end of the stack mapping, bounded by stack_copy and @max,
- * into @dst. For samples taken in the kernel (syscall, interrupt) the
- * registers are the ones saved at kernel entry, at the top of the task's
- * kernel stack. Returns the bytes copied.
+ * The end of the live stack of a thread whose stack mapping ends at @end:
+ * on the main thread's stack, the first frame sits just under the initial
+ * stack pointer (mm->start_stack); above it lie argv, the environment and
+ * the random gap, which no unwinder reads (_start's CFI ends the walk).
  */
-static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max)
+static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 end)
+{
+	struct mm_struct *mm = task->mm;
+	__u64 start = mm ? mm->start_stack : 0;
+
+	if (start > sp && start + 64 < end)
+		return start + 64;
+	return end;
+}
+
+/*
+ * The user registers of the current task into @s, and the live part of its
+ * stack to copy: from sp (*@spp) up to the end of the stack mapping, bounded
+ * by stack_copy and @max. For samples taken in the kernel (syscall,
+ * interrupt) the registers are the ones saved at kernel entry, at the top of
+ * the task's kernel stack. Returns the bytes to copy, 0 for none.
+ */
+static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __u64 *spp)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
@@ -193,18 +252,46 @@ static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u
 	sp &= ~7ull;
 	len = stack_copy < max ? stack_copy : max;
 	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp) {
+		end = live_end(task, sp, end);
 		if (end - sp < len)
 			len = end - sp;
 		else if (end - sp > len)
 			s->flags |= PB_SF_STACK_TRUNC;
 	} else {
+		count(PB_CNT_STACK_VMA_ERR);
 		s->flags |= PB_SF_STACK_TRUNC;	/* end unknown: the limit may cut it */
 	}
-	len &= ~7ull;
-	/*
-	 * A page of the range that is not present makes the whole read fail (no
-	 * faults here): then try half as much, and say the copy was cut.
-	 */
+	*spp = sp;
+	return len & ~7ull;
+}
+
+/* The user registers and stack copy of a sample record, into its payload at @off. */
+static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
+{
+	__u64 sp = 0, len;
+
+	if (off > 2 * 8 * PB_MAX_STACK)
+		return 0;
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp);
+	if (len > PB_MAX_STACK_COPY || len == 0)
+		return 0;
+	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
+		return len;
+	/* a page in the range is not present (the gap the kernel leaves above
+	 * the first frame of a process): copy page by page up to it */
+	s->flags |= PB_SF_STACK_FAULT;
+	return copy_pages(s, off, sp, len);
+}
+
+/*
+ * The same into @dst (at most @max bytes: a thread's off-CPU copy). A page of
+ * the range that is not present makes the whole read fail (no faults here):
+ * then half as much is tried, and the copy is said to be cut.
+ */
+static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max)
+{
+	__u64 sp = 0, len = user_stack_range(s, max, &sp);
+
 	for (int i = 0; i < 4; i++) {
 		if (len > max || len == 0)
 			return 0;
@@ -215,14 +302,6 @@ static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u
 	}
 	s->flags |= PB_SF_STACK_FAULT;
 	return 0;
-}
-
-/* The user stack copy of a sample record, into its payload at @off. */
-static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
-{
-	if (off > 2 * 8 * PB_MAX_STACK)
-		return 0;
-	return copy_user_stack(s, (void *)s->payload + off, PB_MAX_STACK_COPY);
 }
 
 /* Flags for a submit: wake the reader only past wakeup_bytes of unread data. */

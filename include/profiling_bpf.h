@@ -45,6 +45,8 @@ enum pb_count {
 	PB_CNT_OFF_UNCLOSED,	/* intervals whose end was missed: overwritten */
 	PB_CNT_OFF_OPEN_AT_END,	/* intervals still open at the end: cut there */
 	PB_CNT_OFF_OPEN_AT_START,	/* threads already off CPU at the start: counted from it */
+	PB_CNT_STACK_VMA_ERR,	/* dwarf: the stack's mapping was not found (copy bounded by
+				 * --stack-size and the first unreadable page only) */
 	PB_CNT_MAX,
 };
 

@@ -5,7 +5,8 @@ set -eu
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libcmocka-dev protobuf-c-compiler libprotobuf-c-dev golang-go systemtap-sdt-dev
-python3 python3-minimal libxml2-utils linux-perf bpftrace pkg-config libjson-c-dev man-db"
+python3 python3-minimal libxml2-utils linux-perf bpftrace pkg-config libjson-c-dev man-db
+xz-utils python3.11-minimal"
 
 missing=""
 for p in $PKGS; do

@@ -160,6 +160,7 @@ int drain_record(void *ctx, void *data, size_t size)
 	}
 	if (kind == PB_REC_SAMPLE) {
 		d->records++;
+		d->record_bytes += size;
 		handle_sample(d, data);
 	} else {
 		handle_task(d, data);

@@ -30,6 +30,7 @@ struct drain {
 	struct drain_hooks hooks;
 	struct hashmap pids;	/* (void *)pid -> state: gen << 1 | seen */
 	uint64_t records;	/* sample records stored or counted */
+	uint64_t record_bytes;	/* bytes of those records (ring-buffer payload) */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
 	uint64_t store_full_ns;	/* off-CPU nanoseconds of those */

@@ -482,6 +482,7 @@ static int add_unwind_counters(struct profile *p, const struct sampler_counts *c
 	if (!c->dwarf)
 		return 0;
 	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
+	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
 	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
 		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
 		err = profile_set_counter(p, name, c->unwind.stopped[i]);
@@ -509,6 +510,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "lost_offcpu_unclosed", PB_CNT_OFF_UNCLOSED },
 		{ "offcpu_open_at_end", PB_CNT_OFF_OPEN_AT_END },
 		{ "offcpu_open_at_start", PB_CNT_OFF_OPEN_AT_START },
+		{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -520,6 +522,7 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "lost_offcpu_sched_events", c->sched_misses);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	err = err ?: profile_set_counter(p, "sample_record_bytes", c->record_bytes);
 	err = err ?: add_unwind_counters(p, c);
 	if (err || !lost)
 		return err;
@@ -530,6 +533,16 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		return idx;
 	id = (uint32_t)idx;
 	return profile_add_sample(p, &id, 1, lost, lost_ns(c, p->period_ns), 0, 0);
+}
+
+/* stacks_with_user, stacks_complete: how many user stacks reach an entry point. */
+static int add_complete_counters(struct profile *p)
+{
+	uint64_t with_user, complete;
+
+	profile_count_complete(p, &with_user, &complete);
+	return profile_set_counter(p, "stacks_with_user", with_user) ?:
+	       profile_set_counter(p, "stacks_complete", complete);
 }
 
 static struct profile *collect_profile(struct run *r)
@@ -557,7 +570,7 @@ static struct profile *collect_profile(struct run *r)
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
 	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
-	if (add_counters(p, &c)) {
+	if (add_counters(p, &c) || add_complete_counters(p)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
 		return NULL;
@@ -595,12 +608,19 @@ static void print_offcpu_summary(struct run *r, const struct profile *p)
 			"microseconds)\n", r->o->mode == PB_MODE_OFF ? "off-CPU" : "wall-clock");
 }
 
-/* Samples, lost and duration are said once, by the table's header. */
+/* Samples, lost and duration are said once, by the table's header. In fp
+ * mode, stacks that mostly stop early get a hint to try dwarf mode. */
 static void print_summary(struct run *r, const struct profile *p)
 {
+	uint64_t with_user = profile_counter(p, "stacks_with_user");
+
 	if (r->o->mode != PB_MODE_CPU)
 		print_offcpu_summary(r, p);
 	top_print(stderr, p, r->o->top);
+	if (r->o->call_graph == CG_FP && with_user >= 10 &&
+	    profile_counter(p, "stacks_complete") * 2 < with_user)
+		fprintf(stderr, "profiling-bpf: hint: most stacks stop before main or the thread "
+				"start (code without frame pointers?): try --call-graph dwarf\n");
 }
 
 /* Stop sampling, build the profile (*@out) and print its summary. */

@@ -308,6 +308,7 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 
 	memset(out, 0, sizeof(*out));
 	out->records = s->drain.records;
+	out->record_bytes = s->drain.record_bytes;
 	out->bad_records = s->drain.bad_records;
 	out->store_full = s->drain.store_full;
 	out->store_full_ns = s->drain.store_full_ns;

@@ -37,6 +37,7 @@ struct sampler_config {
 struct sampler_counts {
 	uint64_t bpf[PB_CNT_MAX];	/* summed over CPUs */
 	uint64_t records;		/* sample records drained */
+	uint64_t record_bytes;		/* their bytes */
 	uint64_t bad_records;		/* records that failed the checks (discarded) */
 	uint64_t store_full;		/* samples not stored: store bound reached */
 	uint64_t store_full_ns;		/* off-CPU nanoseconds of those */

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "unwind.h"
 
-#define REBUILD_NS	1000000000ULL	/* re-read the maps of a process at most once a second */
+#define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms */
 
 /* DWARF register numbers of the x86-64 psABI. */
 #define DWARF_X86_64_RBP	6
@@ -28,7 +28,7 @@
 struct uw_proc {
 	Dwfl *dwfl;		/* NULL when the maps could not be reported */
 	uint32_t gen;
-	uint64_t built_ns;	/* when the maps were last reported */
+	uint64_t built_ns;	/* when the maps were last read */
 };
 
 /* The walk in progress (the Dwfl callbacks' argument). */
@@ -70,11 +70,11 @@ const char *unwind_reason_name(enum unwind_reason r)
 	return (unsigned)r < UNWIND_REASON_MAX ? reason_names[r] : "unknown";
 }
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -175,8 +175,23 @@ err_end:
 	return NULL;
 }
 
-/* The Dwfl of @in's process image: cached, rebuilt after exec, or when @ip is
- * in no reported module (a library loaded since) and the maps are old. */
+/* Report the binaries mapped since @p's Dwfl was built (dlopen); the modules
+ * already known keep their parsed CFI. */
+static void proc_refresh(struct unwinder *u, struct uw_proc *p, uint32_t pid, uint64_t now)
+{
+	int err;
+
+	p->built_ns = now;
+	u->stats.dwfl_builds++;
+	dwfl_report_begin_add(p->dwfl);
+	err = dwfl_linux_proc_report(p->dwfl, (pid_t)pid);
+	if (dwfl_report_end(p->dwfl, NULL, NULL) || err)
+		pr_debug("process %u: cannot read its maps again", pid);
+}
+
+/* The Dwfl of @in's process image: cached, rebuilt after exec, refreshed
+ * when @ip is in no reported module (a library loaded since), at most
+ * every REFRESH_NS. */
 static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 {
 	void *key = (void *)(uintptr_t)in->pid;
@@ -188,9 +203,13 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 		p = (struct uw_proc *)v;
 	if (p && p->gen == in->gen && p->dwfl && dwfl_addrmodule(p->dwfl, in->ip))
 		return p->dwfl;
-	now = mono_ns();
-	if (p && p->gen == in->gen && now - p->built_ns < REBUILD_NS)
+	now = clock_ns(CLOCK_MONOTONIC);
+	if (p && p->gen == in->gen && now - p->built_ns < REFRESH_NS)
 		return p->dwfl;
+	if (p && p->gen == in->gen && p->dwfl) {
+		proc_refresh(u, p, in->pid, now);
+		return p->dwfl;
+	}
 	if (!p) {
 		p = calloc(1, sizeof(*p));
 		if (!p || hashmap_set(&u->procs, key, (uintptr_t)p)) {
@@ -239,23 +258,24 @@ static enum unwind_reason walk_reason(struct unwinder *u, Dwfl *dwfl, int rc)
 {
 	struct uw_walk *w = &u->walk;
 
-	if (rc == 0)
-		return UNWIND_END;
 	if (rc == 1)
 		return UNWIND_TOO_DEEP;
+	/* elfutils may end a walk whose return-address read failed as if the
+	 * address were undefined: a failed read decides first */
 	if (w->read_beyond)
 		return UNWIND_COPY_EXHAUSTED;
 	if (w->n && !dwfl_addrmodule(dwfl, w->ips[w->n - 1] - (w->n > 1)))
 		return UNWIND_NO_MODULE;
 	if (w->read_bad)
 		return UNWIND_BAD_READ;
-	return UNWIND_NO_CFI;
+	return rc == 0 ? UNWIND_END : UNWIND_NO_CFI;
 }
 
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why)
 {
 	struct uw_walk *w = &u->walk;
+	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	Dwfl *dwfl;
 	int rc;
 
@@ -281,6 +301,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 	}
 	u->stats.stopped[*why]++;
 	u->stats.frames += w->n;
+	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 	return w->n;
 }
 

@@ -6,8 +6,9 @@
  * debug files found by build-id or debuglink) using elfutils' unwinder.
  * Frames without CFI (JIT code, hand-written assembly) fall back to frame
  * pointers (elfutils' x86-64 backend does that). One Dwfl per process image,
- * built from /proc/PID/maps on first use and kept across samples, so each
- * binary's CFI is parsed once per process. Plain C, no libbpf.
+ * built from /proc/PID/maps on first use and kept across samples (binaries
+ * mapped later are added to it), so each binary's CFI is parsed once per
+ * process. Plain C, no libbpf.
  */
 #ifndef PB_UNWIND_H
 #define PB_UNWIND_H
@@ -43,7 +44,8 @@ struct unwind_stats {
 	uint64_t walks;				/* stacks unwound */
 	uint64_t stopped[UNWIND_REASON_MAX];	/* walks by how they ended */
 	uint64_t frames;			/* frames produced */
-	uint64_t dwfl_builds;			/* process images reported (maps read) */
+	uint64_t dwfl_builds;			/* times a process's maps were read */
+	uint64_t cpu_ns;			/* thread CPU time spent in walks */
 };
 
 struct unwinder;
