@@ -34,6 +34,11 @@ const volatile __u32 stack_copy = 8192;
 const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
 __u64 stop_ns;	/* set by the loader before flush_open runs: the end of the recording */
 __u64 start_ns;	/* set by the loader before open_blocked runs: the start of the recording */
+const volatile __u32 ncgroups = 0;	/* > 0: only tasks under cgroups[0..ncgroups) */
+const volatile bool exec_events_all = false;	/* exec records of every process (--comm) */
+
+/* Set by user space to pause sampling without detaching; checked first. */
+volatile bool paused = false;
 
 /* Samples are submitted without waking the reader, which drains on a timer;
  * past this much unread data (a quarter of the ring, set by the loader) the
@@ -52,6 +57,24 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Build-ID stacks are taken this long after an exec (0: never). */
+const volatile __u64 buildid_window_ns = 0;
+
+/* tgid -> time of its last exec, while build-ID stacks are taken for it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} fresh SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, PB_MAX_CGROUPS);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroups SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PB_CNT_MAX);
@@ -59,7 +82,8 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-static __always_inline void count_add(__u32 idx, __u64 n)
+/* Add @n to counter @idx (a count, or nanoseconds for the *_NS ones). */
+static __always_inline void add(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
 
@@ -69,7 +93,7 @@ static __always_inline void count_add(__u32 idx, __u64 n)
 
 static __always_inline void count(__u32 idx)
 {
-	count_add(idx, 1);
+	add(idx, 1);
 }
 
 #define PF_KTHREAD 0x00200000
@@ -81,7 +105,22 @@ static __always_inline bool is_kthread(void)
 	return t->flags & PF_KTHREAD;
 }
 
-static __always_inline bool is_target(__u32 tgid)
+#include "python.bpf.h"
+
+/* The current task lies in (or below) one of the selected cgroups. */
+static __always_inline bool in_cgroups(void)
+{
+	for (__u32 i = 0; i < PB_MAX_CGROUPS; i++) {
+		if (i >= ncgroups)
+			break;
+		if (bpf_current_task_under_cgroup(&cgroups, i) == 1)
+			return true;
+	}
+	return false;
+}
+
+/* Is process @tgid selected (without the cgroup filter, which looks at the current task)? */
+static __always_inline bool is_target_tgid(__u32 tgid)
 {
 	__u8 *state;
 
@@ -91,6 +130,14 @@ static __always_inline bool is_target(__u32 tgid)
 		return tgid != 0;	/* the idle task is not a target */
 	state = bpf_map_lookup_elem(&targets, &tgid);
 	return state && *state == PB_TARGET_ACTIVE;
+}
+
+/* Is @tgid, the current task's process, a target? */
+static __always_inline bool is_target(__u32 tgid)
+{
+	if (ncgroups && !in_cgroups())
+		return false;
+	return is_target_tgid(tgid);
 }
 
 #define PAGE_BYTES	4096
@@ -270,7 +317,7 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 {
 	__u64 sp = 0, len;
 
-	if (off > 2 * 8 * PB_MAX_STACK)
+	if (off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
 		return 0;
 	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp);
 	if (len > PB_MAX_STACK_COPY || len == 0)
@@ -311,15 +358,86 @@ static __always_inline __u64 submit_flags(void)
 									       BPF_RB_NO_WAKEUP;
 }
 
+/*
+ * For a process that exec'd less than buildid_window_ns ago, the user stack
+ * again as (build ID, file offset) pairs: user space may read its maps too
+ * late (it lived 5 ms). The cost stays with young images only. Frame-pointer
+ * samples only: the record pairs them with the sample's user ips.
+ */
+static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
+					  const struct pb_sample *s)
+{
+	__u32 tgid = s->pid, off = s->nkernel * 8;
+	__u64 *exec_ns = bpf_map_lookup_elem(&fresh, &tgid);
+	struct pb_buildid_stack *b;
+
+	if (!exec_ns)
+		return;
+	if (s->time_ns - *exec_ns > buildid_window_ns) {
+		bpf_map_delete_elem(&fresh, &tgid);
+		return;
+	}
+	if (off > PB_MAX_STACK * 8)
+		return;
+	b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
+	if (!b) {
+		count(PB_CNT_BUILDID_RB_FULL);
+		return;
+	}
+	b->hdr.kind = PB_REC_BUILDID;
+	b->hdr.size = sizeof(*b);
+	b->pid = s->pid;
+	b->tid = s->tid;
+	b->time_ns = s->time_ns;
+	b->ips_sz = s->nuser * 8;
+	bpf_probe_read_kernel(b->ips, sizeof(b->ips), (void *)s->payload + off);
+	b->frames_sz = bpf_get_stack(ctx, b->frames, sizeof(b->frames),
+				     BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	bpf_ringbuf_submit(b, BPF_RB_NO_WAKEUP);
+}
+
+/* The Python frames of a sample of a configured Python process into the
+ * aux part at payload offset @off; returns its bytes (the frames walked). */
+static __always_inline __u32 sample_python(const struct pb_py_proc *py, struct pb_sample *s,
+					   __u32 off)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+	struct pb_py_stack *walked = py_walk(py);
+	struct pb_py_stack *ps;
+	__u32 n = 0;
+
+	if (off > 2 * 8 * PB_MAX_STACK)
+		return 0;
+	ps = (void *)s->payload + off;
+	if (!walked) {
+		ps->status = PB_PY_READ_ERR;
+		ps->nframes = 0;
+	} else {
+		bpf_probe_read_kernel(ps, sizeof(*ps), walked);
+		n = ps->nframes;
+	}
+	if (ps->status == PB_PY_NO_TSTATE)
+		count(PB_CNT_PY_NO_TSTATE);
+	else if (ps->status == PB_PY_READ_ERR)
+		count(PB_CNT_PY_READ_ERR);
+	else if (ps->status == PB_PY_TRUNCATED)
+		count(PB_CNT_PY_TRUNCATED);
+	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
+	if (n > PB_PY_MAX_FRAMES)
+		n = PB_PY_MAX_FRAMES;
+	return offsetof(struct pb_py_stack, frames) + n * sizeof(struct pb_py_frame);
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id(), tgid = id >> 32;
+	const struct pb_py_proc *py;
 	struct pb_sample *s;
 	__u64 len;
 
-	if (!is_target(id >> 32))
+	if (paused || !is_target(tgid))
 		return 0;
 	count(PB_CNT_SAMPLES);
 	s = bpf_map_lookup_elem(&scratch, &cpu);
@@ -327,6 +445,14 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	sample_init(s, id, cpu);
 	len = sample_stacks(ctx, s);
+	if (buildid_window_ns && s->nuser)
+		buildid_stack(ctx, s);
+	py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+	if (py)
+		s->aux_len = sample_python(py, s, len);
+	if (s->aux_len > PB_MAX_AUX)
+		return 0;
+	len += s->aux_len;
 	if (dwarf)
 		s->stack_len = sample_user_stack(s, len);
 	len += sizeof(*s) + s->stack_len;
@@ -432,7 +558,7 @@ static __always_inline void offcpu_emit(struct pb_sample *s, __u32 len, __u32 ki
 	s->weight = ns;
 	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, submit_flags())) {
 		count(PB_CNT_OFF_RB_FULL);
-		count_add(PB_CNT_OFF_RB_FULL_NS, ns);
+		add(PB_CNT_OFF_RB_FULL_NS, ns);
 		return;
 	}
 	count(PB_CNT_OFF_INTERVALS);
@@ -446,7 +572,7 @@ static __always_inline bool offcpu_keep(__u64 ns)
 	if (ns >= min_block_ns)
 		return true;
 	count(PB_CNT_OFF_SHORT);
-	count_add(PB_CNT_OFF_SHORT_NS, ns);
+	add(PB_CNT_OFF_SHORT_NS, ns);
 	return false;
 }
 
@@ -479,9 +605,11 @@ static __always_inline void offcpu_end(struct task_struct *task, __u64 now, bool
 	if (!keep_b && !keep_r)
 		return;
 	len = offcpu_build(slot, task, &s, kstack_ok);
+	if (len && s)
+		s->time_ns = now;	/* records are stamped when they are emitted */
 	if (!len || !s) {
 		count(PB_CNT_OFF_RB_FULL);
-		count_add(PB_CNT_OFF_RB_FULL_NS, (keep_b ? blocked_ns : 0) + (keep_r ? runnable_ns : 0));
+		add(PB_CNT_OFF_RB_FULL_NS, (keep_b ? blocked_ns : 0) + (keep_r ? runnable_ns : 0));
 		return;
 	}
 	if (keep_b)
@@ -613,7 +741,8 @@ int open_blocked(struct bpf_iter__task *ctx)
 	struct offcpu_slot *slot;
 	struct pt_regs *regs;
 
-	if (!task || task->on_cpu || (task->flags & PF_EXITING) || !is_target(task->tgid))
+	/* (a sleepable program cannot use the cgroup map: --cgroup is the agent's) */
+	if (!task || task->on_cpu || (task->flags & PF_EXITING) || !is_target_tgid(task->tgid))
 		return 0;
 	slot = bpf_task_storage_get(&offcpu_slots, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!slot || slot->start_ns)
@@ -672,7 +801,12 @@ int flush_open(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child, const char *comm)
+/*
+ * One lifecycle record. An exec wakes the reader at once, so that it reads
+ * the new image's maps while the process most likely still lives.
+ */
+static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child,
+				       const struct task_struct *t)
 {
 	struct pb_task_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -685,8 +819,9 @@ static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child, const
 	e->pid = pid;
 	e->child_pid = child;
 	e->time_ns = bpf_ktime_get_ns();
-	__builtin_memcpy(e->comm, comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	e->start_ns = t->start_boottime;
+	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, kind == PB_REC_EXEC ? BPF_RB_FORCE_WAKEUP : 0);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -695,29 +830,36 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	__u8 one = PB_TARGET_ACTIVE;
 
-	/* a new thread shares the tgid: nothing to do */
-	if (ptgid == ctgid || !follow_forks || all_tasks || !is_target(ptgid))
+	/* a new thread shares the tgid; kernel threads have no user images;
+	 * nothing to follow while paused with every task selected */
+	if (ptgid == ctgid || (paused && all_tasks) || (child->flags & PF_KTHREAD) || !is_target(ptgid) ||
+	    (!all_tasks && !follow_forks))
 		return 0;
-	if (bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
+	if (!all_tasks && bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
 		count(PB_CNT_TARGETS_FULL);
 		return 0;
 	}
-	task_event(PB_REC_FORK, ptgid, ctgid, child->comm);
+	task_event(PB_REC_FORK, ptgid, ctgid, child);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	__u64 now = bpf_ktime_get_ns();
 	__u32 tgid = p->tgid;
 	__u8 *state = bpf_map_lookup_elem(&targets, &tgid);
 
 	/* the -- CMD child is sampled from here on: before, it ran our code */
 	if (state && *state == PB_TARGET_PENDING_EXEC && tgid != self_pid)
 		*state = PB_TARGET_ACTIVE;
-	if (!is_target(tgid))
+	if (paused && all_tasks)
 		return 0;
-	task_event(PB_REC_EXEC, p->tgid, 0, p->comm);
+	if (!is_target(tgid) && !(exec_events_all && tgid != self_pid))
+		return 0;
+	if (buildid_window_ns)
+		bpf_map_update_elem(&fresh, &tgid, &now, BPF_ANY);
+	task_event(PB_REC_EXEC, tgid, 0, p);
 	return 0;
 }
 
@@ -725,9 +867,10 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	/* only the last thread of a process ends it */
-	if (p->pid != p->tgid || !is_target(p->tgid))
+	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || (paused && all_tasks) ||
+	    !is_target(p->tgid))
 		return 0;
-	task_event(PB_REC_EXIT, p->tgid, 0, p->comm);
+	task_event(PB_REC_EXIT, p->tgid, 0, p);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #define PB_MAX_STACK	127	/* frames per user or kernel stack */
 #define PB_COMM_LEN	16
 #define PB_MAX_TARGETS	1024	/* tgids in the target set */
+#define PB_MAX_CGROUPS	8	/* cgroups a sampler can be limited to */
 
 /* Values of the sampler's target set ("targets" map, tgid -> state). */
 #define PB_TARGET_ACTIVE	1	/* sampled */
@@ -26,6 +27,10 @@ enum pb_record_kind {
 	PB_REC_EXEC = 2,	/* struct pb_task_event: a target called exec() */
 	PB_REC_EXIT = 3,	/* struct pb_task_event: a target process exited */
 	PB_REC_FORK = 4,	/* struct pb_task_event: a target forked a process */
+	PB_REC_BUILDID = 5,	/* struct pb_buildid_stack: a young image's user stack as files */
+	/* With all_tasks these three come for every process. Their order in the
+	 * ring buffer is the order in which they happened, relative to the
+	 * samples too: user space tells images of a PID apart by it. */
 };
 
 /* Indices of the per-CPU drop/event counters of the sampler ("counts" map). */
@@ -45,6 +50,11 @@ enum pb_count {
 	PB_CNT_OFF_UNCLOSED,	/* intervals whose end was missed: overwritten */
 	PB_CNT_OFF_OPEN_AT_END,	/* intervals still open at the end: cut there */
 	PB_CNT_OFF_OPEN_AT_START,	/* threads already off CPU at the start: counted from it */
+	PB_CNT_BUILDID_RB_FULL,	/* build-ID stack of a young image lost: ring buffer full */
+	PB_CNT_PY_NO_TSTATE,	/* Python process: no thread state matched the thread */
+	PB_CNT_PY_READ_ERR,	/* Python process: reading interpreter memory failed */
+	PB_CNT_PY_TRUNCATED,	/* Python stack deeper than PB_PY_MAX_FRAMES: root cut */
+	PB_CNT_PY_WALK_NS,	/* nanoseconds spent walking Python frames (a cost, not a drop) */
 	PB_CNT_STACK_VMA_ERR,	/* dwarf: the stack's mapping was not found (copy bounded by
 				 * --stack-size and the first unreadable page only) */
 	PB_CNT_MAX,
@@ -87,8 +97,10 @@ enum pb_ureg {
  * One stack sample: this fixed header, then a variable payload
  *	__u64 kips[nkernel];		kernel stack, leaf first
  *	__u64 uips[nuser];		user stack (frame pointers), leaf first
- *	__u8  aux[aux_len];		language-runtime data (reserved for the
- *					Python walker; 0 bytes today), multiple of 8
+ *	__u8  aux[aux_len];		language-runtime data, multiple of 8: in
+ *					samples of Python processes, a struct
+ *					pb_py_stack (python_bpf.h) cut after its
+ *					nframes frames
  *	__u8  stack[stack_len];		copy of the user stack from uregs[SP]
  *					upward (dwarf mode), multiple of 8
  * hdr.size is exactly sizeof(struct pb_sample) + 8 * (nkernel + nuser) +
@@ -98,7 +110,7 @@ struct pb_sample {
 	struct pb_rec_hdr hdr;
 	__u32 pid;		/* tgid */
 	__u32 tid;
-	__u64 time_ns;		/* bpf_ktime_get_ns(); off CPU: when it went off */
+	__u64 time_ns;		/* bpf_ktime_get_ns(); off CPU: when the interval ended */
 	__u64 weight;		/* 0: one sampling period; else ns (off-CPU kinds) */
 	__u32 cpu;
 	__u32 flags;		/* enum pb_sample_kind | PB_SF_* */
@@ -123,7 +135,33 @@ struct pb_task_event {
 	__u32 pid;
 	__u32 child_pid;
 	__u64 time_ns;
-	char comm[PB_COMM_LEN];
+	__u64 start_ns;		/* start_boottime of the process (of the child for a fork) */
+	char comm[PB_COMM_LEN];	/* its comm (the child's for a fork: the parent's name) */
+};
+
+/* One frame as bpf_get_stack(BPF_F_USER_BUILD_ID) gives it (struct bpf_stack_build_id). */
+struct pb_build_id_frame {
+	__s32 status;		/* 1: build_id and offset are valid */
+	__u8 build_id[20];
+	__u64 offset;		/* file offset of the address (status 1), else the address */
+};
+
+#define PB_BUILD_ID_VALID 1
+
+/*
+ * The user stack of a sample of an image that exec'd moments ago, as
+ * (build ID, file offset) pairs next to the addresses: it names the frames
+ * of a process that is gone before user space could read its maps.
+ */
+struct pb_buildid_stack {
+	struct pb_rec_hdr hdr;
+	__u32 pid;
+	__u32 tid;
+	__u64 time_ns;
+	__s32 frames_sz;	/* bytes of frames[] from bpf_get_stack(), or -errno */
+	__s32 ips_sz;		/* bytes of ips[], the sample's user stack */
+	__u64 ips[PB_MAX_STACK];
+	struct pb_build_id_frame frames[PB_MAX_STACK];
 };
 
 #endif /* PROFILING_BPF_H */

@@ -14,7 +14,18 @@ struct build_ctx {
 	const struct build_opts *bo;
 	uint64_t *addrs;	/* [max frames of a stack] */
 	struct sym_info *info;	/* [max frames of a stack] */
-	uint32_t *ids;		/* [max frames + root frames] */
+	uint32_t *ids;		/* [max frames * (1 + inlined) + root frames] */
+	uint64_t unnamed[SYM_NO_ACCESS + 1];	/* sampled frames left unnamed, by reason */
+	uint64_t unnamed_kernel;
+};
+
+/* Counters of the frames that could not be named, by reason (zero ones are left out). */
+static const char *const unnamed_counter[SYM_NO_ACCESS + 1] = {
+	[SYM_NO_MAPPING] = "unnamed_frames_no_mapping",
+	[SYM_NO_SYMBOL] = "unnamed_frames_no_symbol",
+	[SYM_BAD_ELF] = "unnamed_frames_file_unreadable",
+	[SYM_NO_PROCESS] = "unnamed_frames_process_gone",
+	[SYM_NO_ACCESS] = "unnamed_frames_no_permission",
 };
 
 #define MAX_ROOTS 2	/* thread and process root frames */
@@ -31,7 +42,7 @@ static int ctx_alloc(struct build_ctx *c, const struct stack_store *st)
 	}
 	c->addrs = calloc(max, sizeof(*c->addrs));
 	c->info = calloc(max, sizeof(*c->info));
-	c->ids = calloc(max + MAX_ROOTS + MAX_LEAVES, sizeof(*c->ids));
+	c->ids = calloc(max * (1 + SYM_MAX_INLINE) + MAX_ROOTS + MAX_LEAVES, sizeof(*c->ids));
 	return c->addrs && c->info && c->ids ? 0 : -ENOMEM;
 }
 
@@ -59,12 +70,17 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 		     enum pframe_kind kind)
 {
 	struct pframe f = {
+		.system_name = si->raw_name,
 		.module = si->module,
 		.file = si->file,
 		.line = si->line,
 		.addr = addr,
 		.module_offset = si->module_offset,
 		.kind = kind,
+		.map_start = si->map_start,
+		.map_limit = si->map_end,
+		.map_offset = si->map_pgoff,
+		.build_id = si->build_id,
 		.resolved = si->reason == SYM_OK && si->name,
 	};
 	char label[512];
@@ -78,6 +94,32 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 	return profile_add_frame(c->p, &f);
 }
 
+/* The functions inlined at @si's address, innermost first, at @ids. Returns how many or -errno. */
+static int add_inlined(struct build_ctx *c, const struct sym_info *si, uint64_t addr,
+		       enum pframe_kind kind, uint32_t *ids)
+{
+	struct pframe f = {
+		.module = si->module, .addr = addr, .module_offset = si->module_offset,
+		.kind = kind, .resolved = 1, .inlined = 1,
+		.map_start = si->map_start, .map_limit = si->map_end, .map_offset = si->map_pgoff,
+		.build_id = si->build_id,
+	};
+	uint32_t k;
+	int idx;
+
+	for (k = 0; si->reason == SYM_OK && k < si->ninlined; k++) {
+		f.name = si->inlined[k].name;
+		f.system_name = si->inlined[k].raw_name;
+		f.file = si->inlined[k].file;
+		f.line = si->inlined[k].line;
+		idx = profile_add_frame(c->p, &f);
+		if (idx < 0)
+			return idx;
+		ids[k] = (uint32_t)idx;
+	}
+	return (int)k;
+}
+
 static int add_synth(struct build_ctx *c, const char *name)
 {
 	struct pframe f = { .name = name, .kind = PFRAME_SYNTH, .resolved = 1 };
@@ -85,35 +127,83 @@ static int add_synth(struct build_ctx *c, const char *name)
 	return profile_add_frame(c->p, &f);
 }
 
+/* Frame id of Python frame @ip (a tagged address from python_merge()). */
+static int add_python_frame(struct build_ctx *c, uint64_t ip)
+{
+	struct pframe f = { .kind = PFRAME_USER, .resolved = 1, .module = "[python]" };
+
+	if (!c->bo->py || python_frame(c->bo->py, ip, &f.name, &f.file, &f.line)) {
+		f.name = "[unknown python frame]";
+		f.resolved = 0;
+	}
+	return profile_add_frame(c->p, &f);
+}
+
+/* Symbolize the native addresses among @n user frames; Python frames are left out. */
+static int resolve_user(struct build_ctx *c, const struct stack_entry *e, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!python_is_frame(c->addrs[i]))
+			c->addrs[k++] = c->addrs[i];
+	}
+	if (!k)
+		return 0;
+	return symbolizer_resolve_image(c->sym, (pid_t)e->pid, e->gen, c->addrs, k, c->info);
+}
+
 /*
- * Resolve @n return addresses (leaf first) into frame ids at @ids. Every
+ * Resolve @n return addresses (leaf first) into frame ids at @ids, the
+ * functions inlined at an address before it (returns the ids written). Every
  * frame but the leaf is a return address: look up addr - 1, the call.
  */
-static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
-		      size_t n, bool kernel, bool stale, uint32_t *ids)
+static void count_unnamed(struct build_ctx *c, const struct sym_info *si, bool kernel,
+			  uint64_t count)
 {
-	int err = 0, idx;
+	if (si->reason == SYM_OK && si->name)
+		return;
+	if (kernel)
+		c->unnamed_kernel += count;
+	else if (si->reason <= SYM_NO_ACCESS)
+		c->unnamed[si->reason ? si->reason : SYM_NO_SYMBOL] += count;
+}
+
+static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
+		      size_t n, bool kernel, uint32_t *ids)
+{
+	size_t k = 0;
+	int err = 0, idx, nids = 0;
 
 	for (size_t i = 0; i < n; i++)
-		c->addrs[i] = ips[i] - (i > 0);
+		c->addrs[i] = python_is_frame(ips[i]) ? ips[i] : ips[i] - (i > 0);
 	if (kernel)
 		err = symbolizer_resolve_kernel(c->sym, c->addrs, n, c->info);
-	else if (!stale)
-		err = symbolizer_resolve_user(c->sym, (pid_t)e->pid, c->addrs, n, c->info);
 	else
-		memset(c->info, 0, n * sizeof(c->info[0]));	/* image replaced by exec */
+		err = resolve_user(c, e, n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
-		if (stale)
-			c->info[i].reason = SYM_NO_PROCESS;
-		c->info[i].module_offset += (i > 0);
-		idx = add_frame(c, &c->info[i], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
+		if (!kernel && python_is_frame(ips[i])) {
+			idx = add_python_frame(c, ips[i]);
+			if (idx < 0)
+				return idx;
+			ids[nids++] = (uint32_t)idx;
+			continue;
+		}
+		count_unnamed(c, &c->info[k], kernel, e->count);
+		c->info[k].module_offset += (i > 0);
+		idx = add_inlined(c, &c->info[k], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER,
+				  ids + nids);
 		if (idx < 0)
 			return idx;
-		ids[i] = (uint32_t)idx;
+		nids += idx;
+		idx = add_frame(c, &c->info[k++], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
+		if (idx < 0)
+			return idx;
+		ids[nids++] = (uint32_t)idx;
 	}
-	return 0;
+	return nids;
 }
 
 /* Root frames (outermost last in the leaf-first array): thread, then process. */
@@ -132,7 +222,7 @@ static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t 
 	}
 	if (c->bo->process_root) {
 		if (c->bo->pid_name)
-			pname = c->bo->pid_name(c->bo->ctx, e->pid);
+			pname = c->bo->pid_name(c->bo->ctx, e->pid, e->gen);
 		snprintf(label, sizeof(label), "%s", pname && *pname ? pname : "[unknown process]");
 		idx = add_synth(c, label);
 		if (idx < 0)
@@ -159,23 +249,22 @@ static int add_leaf(struct build_ctx *c, const struct stack_entry *e)
 
 static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t period)
 {
-	bool stale = c->bo->pid_gen && c->bo->pid_gen(c->bo->ctx, e->pid) != e->gen;
-	int err, nroots, idx, nleaf;
-	uint32_t depth, *ids;
 	/* an on-CPU sample is worth one period; off CPU, the measured time */
 	uint64_t value = e->kind == PB_KIND_CPU ? e->count * period : e->value;
+	int nk, nu, nroots, idx, nleaf;
+	uint32_t depth, *ids;
 
 	nleaf = add_leaf(c, e);
 	if (nleaf < 0)
 		return nleaf;
 	ids = c->ids + nleaf;
-	depth = (uint32_t)nleaf + e->nkernel + e->nuser;
-	err = add_frames(c, e, e->ips, e->nkernel, true, false, ids);
-	if (!err)
-		err = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, stale,
-				 ids + e->nkernel);
-	if (err)
-		return err;
+	nk = add_frames(c, e, e->ips, e->nkernel, true, ids);
+	if (nk < 0)
+		return nk;
+	nu = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, ids + nk);
+	if (nu < 0)
+		return nu;
+	depth = (uint32_t)(nleaf + nk + nu);
 	if (!depth) {
 		idx = add_synth(c, "[no stack]");
 		if (idx < 0)
@@ -187,6 +276,19 @@ static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t 
 		return nroots;
 	return profile_add_sample(c->p, c->ids, depth + (uint32_t)nroots, e->count, value,
 				  e->pid, e->tid);
+}
+
+static int set_unnamed_counters(struct build_ctx *c)
+{
+	int err = 0;
+
+	for (size_t i = 0; i <= SYM_NO_ACCESS && !err; i++) {
+		if (unnamed_counter[i] && c->unnamed[i])
+			err = profile_set_counter(c->p, unnamed_counter[i], c->unnamed[i]);
+	}
+	if (!err && c->unnamed_kernel)
+		err = profile_set_counter(c->p, "unnamed_frames_kernel", c->unnamed_kernel);
+	return err;
 }
 
 struct profile *profile_from_store(const struct stack_store *st, struct symbolizer *sym,
@@ -205,6 +307,8 @@ struct profile *profile_from_store(const struct stack_store *st, struct symboliz
 	}
 	for (size_t i = 0; i < st->nentries && !err; i++)
 		err = add_entry(&c, st->entries[i], period);
+	if (!err)
+		err = set_unnamed_counters(&c);
 	ctx_release(&c);
 	if (err) {
 		profile_free(c.p);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "python.h"
 #include "stack_store.h"
 #include "symbolize.h"
 
@@ -15,10 +16,9 @@ struct build_opts {
 	uint64_t freq_hz;	/* sampling frequency, gives the period; 0 when not sampled */
 	enum pb_mode mode;	/* what the values measure */
 	bool process_root;	/* add the process name as the root frame */
-	/* current exec generation of @pid: stacks of older generations cannot be symbolized */
-	uint32_t (*pid_gen)(void *ctx, uint32_t pid);
-	/* name of process @pid, or NULL */
-	const char *(*pid_name)(void *ctx, uint32_t pid);
+	/* name of image @gen of process @pid, or NULL */
+	const char *(*pid_name)(void *ctx, uint32_t pid, uint32_t gen);
+	const struct python *py;	/* names of Python frames (tagged addresses), or NULL */
 	void *ctx;
 };
 

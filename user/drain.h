@@ -11,16 +11,39 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "python.h"
+#include "unwind.h"
 #include "profiling_bpf.h"
 #include "stack_store.h"
-#include "unwind.h"
+
+/*
+ * An image of a process: one PID between two of its lifecycle events. Every
+ * fork (of the child's PID, which may be a reused one) and every exec starts
+ * a new generation; samples are tagged with the generation current when the
+ * drain reads them, and ring-buffer order is event order.
+ */
+struct drain_image {
+	uint32_t pid;
+	uint32_t gen;
+	uint64_t start_ns;	/* start_boottime of the process, 0 when unknown */
+	const char *comm;	/* its name from the event, NUL-terminated, or NULL */
+};
 
 /* Callbacks for process lifecycle; any may be NULL. */
 struct drain_hooks {
-	void (*on_new_pid)(void *ctx, uint32_t pid);	/* first record of a pid (image) */
-	void (*on_exec)(void *ctx, uint32_t pid);
-	void (*on_exit)(void *ctx, uint32_t pid);
-	void (*on_fork)(void *ctx, uint32_t parent, uint32_t child);
+	/* first sample of an image; @comm: the sampled thread's name */
+	void (*on_new_pid)(void *ctx, uint32_t pid, uint32_t gen, const char *comm);
+	/* user frames @ips[@n] (leaf first) of a young image, as build ID + file offset */
+	void (*on_buildid)(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+			   const struct pb_build_id_frame *frames, size_t n);
+	/* every sample with user frames: @uips[@nu], leaf first */
+	void (*on_sample)(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu);
+	void (*on_exec)(void *ctx, const struct drain_image *img);	/* img: the new image */
+	/* @img ended; @sampled: it has samples in the store */
+	void (*on_exit)(void *ctx, const struct drain_image *img, bool sampled);
+	/* @child (a new image) was forked by image @parent_gen of @parent */
+	void (*on_fork)(void *ctx, uint32_t parent, uint32_t parent_gen,
+			const struct drain_image *child);
 	void *ctx;
 };
 
@@ -30,12 +53,19 @@ struct drain {
 	struct drain_hooks hooks;
 	struct hashmap pids;	/* (void *)pid -> state: gen << 1 | seen */
 	uint64_t records;	/* sample records stored or counted */
-	uint64_t record_bytes;	/* bytes of those records (ring-buffer payload) */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
 	uint64_t store_full_ns;	/* off-CPU nanoseconds of those */
+	uint64_t record_bytes;	/* bytes of the sample records (ring-buffer payload) */
 	struct unwinder *uw;	/* dwarf mode: unwinds copied stacks; NULL in fp mode */
 	uint64_t ubuf[PB_MAX_STACK];	/* user ips of the sample being unwound */
+	struct python *py;	/* Python frames merged when set (not owned) */
+	uint64_t *merged;	/* scratch: a user stack with its Python frames */
+	/* intervals (agent): samples at or after split_ns go to *after, not to store;
+	 * samples before floor_ns belong to a closed interval: counted in late */
+	uint64_t split_ns, floor_ns;
+	struct stack_store *after;
+	uint64_t late;
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
@@ -48,8 +78,15 @@ int drain_enable_unwinding(struct drain *d);
 void drain_release(struct drain *d);
 /* Handle one raw record of @size bytes. Always returns 0 (ring_buffer callback shape). */
 int drain_record(void *ctx, void *data, size_t size);
-/* Exec generation of @pid (0 before its first exec seen). */
+/* Current generation of @pid (0 before its first fork or exec seen). */
 uint32_t drain_pid_gen(const struct drain *d, uint32_t pid);
+/* Merge the Python frames of samples through @py (NULL: none); 0 or -ENOMEM. */
+int drain_set_python(struct drain *d, struct python *py);
+/*
+ * Keep only the pids @keep says are alive and clear their "seen" state, so
+ * the next sample of each calls on_new_pid again. Returns 0 or -ENOMEM.
+ */
+int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ctx);
 /* Check one raw record; returns its kind, or 0 when it is malformed. */
 int drain_record_check(const void *data, size_t size);
 

@@ -207,7 +207,8 @@ static void write_subtitle(FILE *f, const struct profile *p, const struct layout
 		fprintf(f, " over %.2f s", (double)p->duration_ns / 1e9);
 	fprintf(f, ", %" PRIu64 " lost", lost);
 	for (size_t i = 0; i < p->ncounters; i++) {
-		if (strncmp(p->counters[i].name, "lost", 4) || !p->counters[i].value)
+		if ((strncmp(p->counters[i].name, "lost", 4) &&
+		     strncmp(p->counters[i].name, "unnamed", 7)) || !p->counters[i].value)
 			continue;
 		fputs(first ? " (" : ", ", f);
 		xml_text(f, p->counters[i].name, SIZE_MAX);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kallsyms.h"
 #include "textio.h"
@@ -112,6 +113,10 @@ const struct symtab_sym *kallsyms_find(const struct kallsyms *ks, uint64_t addr)
 
 void kallsyms_release(struct kallsyms *ks)
 {
+	if (ks->borrowed)
+		memset(&ks->tab, 0, sizeof(ks->tab));
+	if (ks->map)
+		munmap(ks->map, ks->map_len);
 	symtab_release(&ks->tab);
 	memset(ks, 0, sizeof(*ks));
 }

@@ -62,6 +62,10 @@ struct options {
 	uint64_t min_block_us;	/* --min-block: shorter off-CPU intervals are dropped */
 	enum call_graph call_graph;	/* --call-graph fp|dwarf[,SIZE] */
 	uint32_t stack_size;	/* --stack-size: bytes of user stack copied (dwarf) */
+	bool no_demangle;	/* --no-demangle: C++/Rust names as in the ELF */
+	bool no_inline;		/* --no-inline: no inlined frames */
+	bool no_python;		/* --no-python: native frames only */
+	bool python_lines;	/* --python-lines: one frame per Python line */
 	/* outputs */
 	struct output_spec outputs[PB_MAX_OUTPUTS];
 	size_t noutputs;

@@ -165,6 +165,13 @@ static int r_loc_base(struct pprof_reader *r, const pb_location *loc, struct pfr
 					   loc->mapping_id);
 		mp = r->m->mapping[i];
 		f->module = r_opt_str(r, mp->filename);
+		f->build_id = r_opt_str(r, mp->build_id);
+		if (mp->memory_limit > mp->memory_start && loc->address >= mp->memory_start &&
+		    loc->address < mp->memory_limit) {
+			f->map_start = mp->memory_start;
+			f->map_limit = mp->memory_limit;
+			f->map_offset = mp->file_offset;
+		}
 	}
 	f->addr = loc->address;
 	f->module_offset = loc->address;
@@ -203,6 +210,9 @@ static int r_line_frame(struct pprof_reader *r, const pb_line *ln, struct pframe
 	if (!f->name)
 		f->name = "[unknown]";
 	f->file = r_opt_str(r, fn->filename);
+	f->system_name = r_opt_str(r, fn->system_name);
+	if (f->system_name && !strcmp(f->system_name, f->name))
+		f->system_name = NULL;
 	f->line = ln->line > 0 && ln->line <= UINT32_MAX ? (uint32_t)ln->line : 0;
 	f->resolved = fn->system_name || !looks_unresolved(f->name);
 	return profile_add_frame(r->p, f);
@@ -248,6 +258,7 @@ static int r_location(struct pprof_reader *r, size_t i)
 	}
 	for (j = 0; j < loc->n_line; j++) {
 		f = base;
+		f.inlined = j + 1 < loc->n_line;
 		err = r_push_frame(r, r_line_frame(r, loc->line[j], &f));
 		if (err)
 			return err;

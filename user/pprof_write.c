@@ -4,8 +4,9 @@
  *
  * Sample types [count, value], one Location per frame (id = frame
  * index + 1, one Line), one Function per distinct (name, module, source file),
- * one Mapping per distinct module ("[kernel.kallsyms]" for kernel frames
- * without one; none for synthetic frames), pid/tid as numeric labels,
+ * one Mapping per module and process range (true start/limit/offset from the
+ * maps, build ID; "[kernel.kallsyms]" for kernel frames without a module;
+ * none for synthetic frames), pid/tid as numeric labels,
  * counters as comments "name=value". A fallback label ("libc.so.6+0x10",
  * frame->resolved == 0) gets an empty Function.system_name. The message is
  * packed straight into a deflate stream (gzip wrapper, level 1 like Go's
@@ -41,19 +42,43 @@ struct map_range {
 	bool mixed;
 };
 
+/* What makes a mapping: its file and, when known, its range in a process. */
+struct map_key {
+	const char *name;
+	uint64_t start, limit, offset;
+};
+
+static uint64_t map_key_hash(const void *key, void *ctx)
+{
+	const struct map_key *k = key;
+
+	return hash_str(k->name, ctx) ^ hash_words(&k->start, 3, 0);
+}
+
+static bool map_key_equal(const void *a, const void *b, void *ctx)
+{
+	const struct map_key *x = a, *y = b;
+
+	(void)ctx;
+	return !strcmp(x->name, y->name) && x->start == y->start && x->limit == y->limit &&
+	       x->offset == y->offset;
+}
+
 struct pprof_writer {
 	const struct profile *p;
 	pb_profile msg;
 	struct hashmap str_index;	/* string -> string table index */
 	size_t strs_cap;
 	struct hashmap func_index;	/* first frame of a function -> function id */
-	struct hashmap map_index;	/* module name -> mapping id */
+	struct hashmap map_index;	/* struct map_key * -> mapping id */
+	struct map_key *mkeys;		/* [mapping id - 1] */
 	struct map_range *ranges;	/* [mapping id - 1] */
 	pb_function *funcs;
 	pb_mapping *maps;
 	pb_location *locs;
 	pb_line *lines;
 	pb_line **line_ptrs;
+	pb_line ***loc_lines;	/* [frame]: lines of a location with inlined frames, or NULL */
 	pb_sample *samples;
 	uint64_t *loc_ids;
 	int64_t *values;
@@ -184,31 +209,47 @@ static void range_add(struct map_range *r, const struct pframe *f, bool first)
 	r->mixed |= bias != r->bias;
 }
 
-/* Mapping id of @f (0 for none), creating the mapping on first use; -ENOMEM. */
+/*
+ * Mapping id of @f (0 for none), creating the mapping on first use; -ENOMEM.
+ * One mapping per file and process range (a library mapped at different
+ * addresses in several processes has several); frames without a range (the
+ * kernel, old profiles) share one per file.
+ */
 static int64_t w_mapping(struct pprof_writer *w, const struct pframe *f)
 {
-	const char *name = frame_mapping_name(f);
+	struct map_key key = { .name = frame_mapping_name(f) };
 	pb_mapping *mp;
 	uintptr_t id;
-	int64_t s;
+	int64_t s, b;
 
-	if (!name)
+	if (!key.name)
 		return 0;
-	if (hashmap_find(&w->map_index, name, &id)) {
+	if (f->map_limit > f->map_start) {
+		key.start = f->map_start;
+		key.limit = f->map_limit;
+		key.offset = f->map_offset;
+	}
+	if (hashmap_find(&w->map_index, &key, &id)) {
 		mp = &w->maps[id - 1];
 		range_add(&w->ranges[id - 1], f, false);
 		goto flags;
 	}
-	s = w_str(w, name);
+	s = w_str(w, key.name);
+	b = w_str(w, f->build_id);
 	id = w->msg.n_mapping + 1;
-	if (s < 0 || hashmap_set(&w->map_index, name, id))
+	w->mkeys[id - 1] = key;
+	if (s < 0 || b < 0 || hashmap_set(&w->map_index, &w->mkeys[id - 1], id))
 		return -ENOMEM;
 	mp = &w->maps[w->msg.n_mapping];
 	w->msg.mapping[w->msg.n_mapping++] = mp;
 	*mp = mapping_init;
 	mp->id = id;
 	mp->filename = s;
+	mp->build_id = b;
 	mp->has_functions = 1;
+	mp->memory_start = key.start;
+	mp->memory_limit = key.limit;
+	mp->file_offset = key.offset;
 	range_add(&w->ranges[id - 1], f, true);
 flags:
 	mp->has_filenames |= f->file != NULL;
@@ -233,9 +274,9 @@ static int64_t w_function(struct pprof_writer *w, const struct pframe *f)
 	fn->id = id;
 	fn->name = w_str(w, f->name);
 	/* an empty system name marks a fallback label ("libc.so.6+0x10") */
-	fn->system_name = f->resolved ? fn->name : 0;
+	fn->system_name = !f->resolved ? 0 : f->system_name ? w_str(w, f->system_name) : fn->name;
 	fn->filename = w_str(w, f->file);
-	return fn->name < 0 || fn->filename < 0 ? -ENOMEM : (int64_t)id;
+	return fn->name < 0 || fn->filename < 0 || fn->system_name < 0 ? -ENOMEM : (int64_t)id;
 }
 
 static int w_alloc_frames(struct pprof_writer *w, size_t n)
@@ -245,19 +286,24 @@ static int w_alloc_frames(struct pprof_writer *w, size_t n)
 	w->funcs = calloc(n, sizeof(*w->funcs));
 	w->maps = calloc(n, sizeof(*w->maps));
 	w->ranges = calloc(n, sizeof(*w->ranges));
+	w->mkeys = calloc(n, sizeof(*w->mkeys));
 	w->locs = calloc(n, sizeof(*w->locs));
 	w->lines = calloc(n, sizeof(*w->lines));
 	w->line_ptrs = calloc(n, sizeof(*w->line_ptrs));
+	w->loc_lines = calloc(n, sizeof(*w->loc_lines));
 	m->function = calloc(n, sizeof(*m->function));
 	m->mapping = calloc(n, sizeof(*m->mapping));
 	m->location = calloc(n, sizeof(*m->location));
-	if (!w->funcs || !w->maps || !w->ranges || !w->locs || !w->lines || !w->line_ptrs ||
-	    !m->function || !m->mapping || !m->location)
+	if (!w->funcs || !w->maps || !w->ranges || !w->mkeys || !w->locs || !w->lines ||
+	    !w->line_ptrs || !w->loc_lines || !m->function || !m->mapping || !m->location)
 		return -ENOMEM;
 	return 0;
 }
 
-/* One Location per frame: id = frame index + 1, one Line. */
+/*
+ * One Location per frame but inlined ones: id = frame index + 1, one Line
+ * (w_samples() adds the lines of the frames inlined there).
+ */
 static int w_locations(struct pprof_writer *w)
 {
 	const struct profile *p = w->p;
@@ -284,6 +330,8 @@ static int w_locations(struct pprof_writer *w)
 		w->lines[i].function_id = (uint64_t)func_id;
 		w->lines[i].line = p->frames[i].line;
 		w->line_ptrs[i] = &w->lines[i];
+		if (p->frames[i].inlined)
+			continue;
 		loc = &w->locs[i];
 		*loc = location_init;
 		loc->id = i + 1;
@@ -304,8 +352,8 @@ static void w_mapping_ranges(struct pprof_writer *w)
 
 	for (i = 0; i < w->msg.n_mapping; i++) {
 		r = &w->ranges[i];
-		if (r->mixed || r->hi == UINT64_MAX)
-			continue;
+		if (w->maps[i].memory_limit || r->mixed || r->hi == UINT64_MAX)
+			continue;	/* the true range is known, or none can be told */
 		w->maps[i].memory_start = r->lo;
 		w->maps[i].memory_limit = r->hi + 1;
 		w->maps[i].file_offset = r->lo - r->bias;
@@ -342,12 +390,55 @@ static void w_label(struct pprof_writer *w, pb_sample *s, size_t *nlabels, int64
 	s->n_label++;
 }
 
+/*
+ * Frames @run[0..n) were inlined at location @phys (innermost first): give it
+ * their lines before its own, once. 0 or -ENOMEM.
+ */
+static int w_inline_lines(struct pprof_writer *w, const uint32_t *run, size_t n, uint32_t phys)
+{
+	pb_location *loc = &w->locs[phys];
+	pb_line **lines;
+	size_t k;
+
+	if (!n || w->loc_lines[phys])
+		return 0;
+	lines = calloc(n + 1, sizeof(*lines));
+	if (!lines)
+		return -ENOMEM;
+	for (k = 0; k < n; k++)
+		lines[k] = &w->lines[run[k]];
+	lines[n] = &w->lines[phys];
+	w->loc_lines[phys] = lines;
+	loc->line = lines;
+	loc->n_line = n + 1;
+	return 0;
+}
+
+/* Location ids of sample @ps at @ids, leaf first, inlined runs folded. Returns how many. */
+static ssize_t w_sample_locs(struct pprof_writer *w, const struct psample *ps, uint64_t *ids)
+{
+	size_t j, run = 0, n = 0;
+
+	for (j = 0; j < ps->depth; j++) {
+		if (w->p->frames[ps->frames[j]].inlined) {
+			run++;
+			continue;
+		}
+		if (w_inline_lines(w, ps->frames + j - run, run, ps->frames[j]))
+			return -ENOMEM;
+		run = 0;
+		ids[n++] = (uint64_t)ps->frames[j] + 1;
+	}
+	return (ssize_t)n;
+}
+
 /* One Sample per psample: location ids leaf first, values [count, value], pid/tid labels. */
 static int w_samples(struct pprof_writer *w)
 {
 	const struct profile *p = w->p;
-	size_t i, j, nrefs = 0, nlabels = 0;
+	size_t i, nrefs = 0, nlabels = 0;
 	int64_t pid_key, tid_key;
+	ssize_t nlocs;
 	const struct psample *ps;
 	pb_sample *s;
 
@@ -367,9 +458,11 @@ static int w_samples(struct pprof_writer *w)
 		s = &w->samples[i];
 		*s = sample_init;
 		s->location_id = &w->loc_ids[nrefs];
-		s->n_location_id = ps->depth;
-		for (j = 0; j < ps->depth; j++)
-			w->loc_ids[nrefs++] = (uint64_t)ps->frames[j] + 1;
+		nlocs = w_sample_locs(w, ps, s->location_id);
+		if (nlocs < 0)
+			return -ENOMEM;
+		s->n_location_id = (size_t)nlocs;
+		nrefs += (size_t)nlocs;
 		s->value = &w->values[2 * i];
 		s->n_value = 2;
 		s->value[0] = clamp_i64(ps->count);
@@ -429,11 +522,15 @@ static void w_free(struct pprof_writer *w)
 	free(w->msg.sample);
 	free(w->msg.comment);
 	free(w->ranges);
+	free(w->mkeys);
 	free(w->funcs);
 	free(w->maps);
 	free(w->locs);
 	free(w->lines);
 	free(w->line_ptrs);
+	for (size_t i = 0; w->loc_lines && i < w->p->nframes; i++)
+		free(w->loc_lines[i]);
+	free(w->loc_lines);
 	free(w->samples);
 	free(w->loc_ids);
 	free(w->values);
@@ -453,7 +550,7 @@ int pprof_write(FILE *f, const struct profile *p)
 	w->msg = profile_init;
 	hashmap_init(&w->str_index, hash_str, equal_str, NULL);
 	hashmap_init(&w->func_index, func_hash, func_equal, NULL);
-	hashmap_init(&w->map_index, hash_str, equal_str, NULL);
+	hashmap_init(&w->map_index, map_key_hash, map_key_equal, NULL);
 	err = w_header(w);
 	if (!err)
 		err = w_locations(w);

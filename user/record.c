@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "output.h"
+#include "python.h"
 #include "router.h"
 #include "sampler.h"
 #include "symbolize.h"
@@ -31,6 +32,9 @@
 #include "ucall.h"
 
 #define MAX_STACKS	(1u << 20)	/* distinct stacks kept in memory */
+/* After an exec, user stacks come with build IDs this long: a process that
+ * ends before its maps are read is still named. */
+#define BUILDID_WINDOW_NS	(200 * 1000 * 1000ull)
 
 struct run {
 	const struct options *o;
@@ -40,7 +44,7 @@ struct run {
 	struct sampler *sampler;
 	struct ucall_session *ucall;
 	struct symbolizer *sym;
-	struct hashmap names;		/* (void *)pid -> malloc'd process name */
+	struct python *py;		/* Python frames, NULL with --no-python */
 	int epfd;
 	uint64_t start_ns, start_unix_ns, end_ns;
 	bool status_line;
@@ -79,57 +83,88 @@ static int install_signals(void)
 
 /* --- process names and symbolizer snapshots, driven by the drain --- */
 
-static void remember_name(struct run *r, uint32_t pid)
+/* Give the BPF walker the CPython of @pid, if it runs one. */
+static void find_python(struct run *r, uint32_t pid)
 {
-	char name[64];
-	uintptr_t old = 0;
-	char *copy;
+	int err;
 
-	process_name((pid_t)pid, name, sizeof(name));
-	if (!name[0])
+	if (!r->py)
 		return;
-	copy = strdup(name);
-	if (!copy)
-		return;
-	if (hashmap_find(&r->names, (void *)(uintptr_t)pid, &old))
-		free((void *)old);
-	if (hashmap_set(&r->names, (void *)(uintptr_t)pid, (uintptr_t)copy))
-		free(copy);
+	err = python_discover(r->py, (pid_t)pid);
+	if (err < 0)
+		pr_debug("process %u: cannot look for CPython: %s", pid, strerror(-err));
 }
 
-static void hook_new_pid(void *ctx, uint32_t pid)
-{
-	struct run *r = ctx;
-	int err = symbolizer_snapshot(r->sym, (pid_t)pid);
-
-	if (err)
-		pr_debug("cannot snapshot process %u: %s", pid, strerror(-err));
-	else
-		pr_debug("process %u: memory map snapshot taken", pid);
-	remember_name(r, pid);
-}
-
-static void hook_exec(void *ctx, uint32_t pid)
+static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct run *r = ctx;
 
-	pr_debug("process %u called exec", pid);
-	symbolizer_forget(r->sym, (pid_t)pid);
+	find_python(r, pid);
+	symbolizer_image_hint_name(r->sym, (pid_t)pid, gen, comm);
+	if (symbolizer_image_request(r->sym, (pid_t)pid, gen))
+		pr_debug("process %u: no memory to ask for a snapshot", pid);
 }
 
-static const char *name_of(void *ctx, uint32_t pid)
-{
-	struct run *r = ctx;
-	uintptr_t v;
-
-	return hashmap_find(&r->names, (void *)(uintptr_t)pid, &v) ? (const char *)v : NULL;
-}
-
-static uint32_t gen_of(void *ctx, uint32_t pid)
+static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
 {
 	struct run *r = ctx;
 
-	return sampler_pid_gen(r->sampler, pid);
+	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
+}
+
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct run *r = ctx;
+
+	sampler_forget_fresh(r->sampler, pid);
+}
+
+static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+			 const struct pb_build_id_frame *frames, size_t n)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_buildids(r->sym, (pid_t)pid, gen, ips, frames, n);
+}
+
+static void hook_exec(void *ctx, const struct drain_image *img)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_exe(r->sym, (pid_t)img->pid);
+	if (r->py)
+		python_forget(r->py, (pid_t)img->pid);	/* the next sample looks again */
+	pr_debug("process %u called exec (%s): image %u", img->pid, img->comm, img->gen);
+	if (symbolizer_image_new(r->sym, (pid_t)img->pid, img->gen, img->start_ns, img->comm) ||
+	    symbolizer_image_request(r->sym, (pid_t)img->pid, img->gen))
+		pr_debug("process %u: no memory for its new image", img->pid);
+}
+
+static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
+		      const struct drain_image *child)
+{
+	struct run *r = ctx;
+
+	if (symbolizer_image_fork(r->sym, (pid_t)parent, parent_gen, (pid_t)child->pid,
+				  child->gen, child->start_ns, child->comm))
+		pr_debug("process %u: no memory for its image", child->pid);
+}
+
+static void hook_exit(void *ctx, const struct drain_image *img, bool sampled)
+{
+	struct run *r = ctx;
+
+	symbolizer_image_exit(r->sym, (pid_t)img->pid, img->gen, sampled);
+	if (r->py)
+		python_forget(r->py, (pid_t)img->pid);
+}
+
+static const char *name_of(void *ctx, uint32_t pid, uint32_t gen)
+{
+	struct run *r = ctx;
+
+	return symbolizer_image_name(r->sym, (pid_t)pid, gen);
 }
 
 /* --- checks before anything is started --- */
@@ -212,16 +247,21 @@ static int setup_sampler(struct run *r)
 		.kernel_stacks = !o->no_kernel,
 		.per_thread = o->per_thread,
 		.follow_forks = true,
-		.on_cpu = o->mode != PB_MODE_OFF,
+		.no_cpu_samples = o->mode == PB_MODE_OFF,
 		.off_cpu = o->mode != PB_MODE_CPU,
 		.min_block_ns = o->min_block_us * 1000,
 		.dwarf = o->call_graph == CG_DWARF,
 		.stack_size = o->stack_size,
 		.max_stacks = MAX_STACKS,
+		.buildid_window_ns = BUILDID_WINDOW_NS,
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
+		.on_sample = hook_sample,
+		.on_buildid = hook_buildid,
 		.on_exec = hook_exec,
+		.on_fork = hook_fork,
+		.on_exit = hook_exit,
 		.ctx = r,
 	};
 	int err;
@@ -229,14 +269,23 @@ static int setup_sampler(struct run *r)
 	r->sampler = sampler_open(&cfg, &hooks);
 	if (!r->sampler)
 		return -errno;
+	if (!o->no_python && !o->no_user) {
+		r->py = python_new(&(struct python_opts){ .lines = o->python_lines,
+							  .set_config = sampler_python_config,
+							  .ctx = r->sampler });
+		if (!r->py || sampler_set_python(r->sampler, r->py))
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < r->npids; i++) {
 		err = o->cmd_argv ? sampler_add_command(r->sampler, r->pids[i]) :
 				    sampler_add_target(r->sampler, r->pids[i]);
 		if (err)
 			return err;
 		/* while it is surely alive; a -- CMD child is snapshotted after exec */
+		if (!o->cmd_argv && (err = symbolizer_snapshot(r->sym, r->pids[i])))
+			pr_debug("cannot snapshot process %d: %s", (int)r->pids[i], strerror(-err));
 		if (!o->cmd_argv)
-			hook_new_pid(r, (uint32_t)r->pids[i]);
+			find_python(r, (uint32_t)r->pids[i]);
 	}
 	return 0;
 }
@@ -294,6 +343,8 @@ static int setup(struct run *r)
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!r->sym || r->epfd < 0)
 		return -ENOMEM;
+	symbolizer_set_flags(r->sym, (o->no_demangle ? SYM_NO_DEMANGLE : 0) |
+					     (o->no_inline ? SYM_NO_INLINE : 0));
 	err = setup_targets(r);
 	if (!err)
 		watch_targets(r);
@@ -343,6 +394,9 @@ static void drain(struct run *r)
 		err = sampler_consume(r->sampler);
 	if (err < 0)
 		pr_warn("ring buffer: %s", strerror(-err));
+	/* maps of the processes that appeared, while they most likely live */
+	if (r->sampler && symbolizer_flush(r->sym, settled, r))
+		pr_debug("memory map snapshots taken");
 	if (r->ucall && ucall_consume(r->ucall) < 0)
 		pr_warn("call ring buffer: %s", strerror(errno));
 }
@@ -490,7 +544,7 @@ static int add_unwind_counters(struct profile *p, const struct sampler_counts *c
 	return err;
 }
 
-static int add_counters(struct profile *p, const struct sampler_counts *c)
+static int add_counters(struct run *r, struct profile *p, const struct sampler_counts *c)
 {
 	static const struct {
 		const char *name;
@@ -510,6 +564,11 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 		{ "lost_offcpu_unclosed", PB_CNT_OFF_UNCLOSED },
 		{ "offcpu_open_at_end", PB_CNT_OFF_OPEN_AT_END },
 		{ "offcpu_open_at_start", PB_CNT_OFF_OPEN_AT_START },
+		{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
+		{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
+		{ "python_read_errors", PB_CNT_PY_READ_ERR },
+		{ "python_truncated", PB_CNT_PY_TRUNCATED },
+		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
 		{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
 	};
 	uint32_t id;
@@ -524,6 +583,12 @@ static int add_counters(struct profile *p, const struct sampler_counts *c)
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
 	err = err ?: profile_set_counter(p, "sample_record_bytes", c->record_bytes);
 	err = err ?: add_unwind_counters(p, c);
+	if (r->py) {
+		struct python_counts pc;
+
+		python_counts(r->py, &pc);
+		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
+	}
 	if (err || !lost)
 		return err;
 	/* lost samples stay visible in every format, as their own stack */
@@ -551,8 +616,8 @@ static struct profile *collect_profile(struct run *r)
 		.freq_hz = r->o->mode == PB_MODE_OFF ? 0 : r->o->freq,
 		.mode = r->o->mode,
 		.process_root = r->o->all,
-		.pid_gen = gen_of,
 		.pid_name = name_of,
+		.py = r->py,
 		.ctx = r,
 	};
 	struct sampler_counts c;
@@ -570,7 +635,7 @@ static struct profile *collect_profile(struct run *r)
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
 	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
-	if (add_counters(p, &c) || add_complete_counters(p)) {
+	if (add_counters(r, p, &c) || add_complete_counters(p)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
 		return NULL;
@@ -628,6 +693,7 @@ static int finish_sampling(struct run *r, struct profile **out)
 {
 	sampler_detach(r->sampler);
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
+	symbolizer_flush(r->sym, NULL, NULL);
 	*out = collect_profile(r);
 	if (!*out)
 		return -ENOMEM;
@@ -674,17 +740,11 @@ static void report_child(struct run *r)
 
 static void teardown(struct run *r)
 {
-	uintptr_t v;
-
 	child_abort(&r->child);
 	ucall_free(r->ucall);
 	sampler_free(r->sampler);
+	python_free(r->py);
 	symbolizer_free(r->sym);
-	for (size_t i = 0; i < r->names.cap; i++) {
-		if (r->names.slots[i].key && (v = r->names.slots[i].value))
-			free((void *)v);
-	}
-	hashmap_release(&r->names);
 	for (size_t i = 0; i < r->npids; i++) {
 		if (r->pidfds[i] >= 0)
 			close(r->pidfds[i]);
@@ -717,7 +777,6 @@ int cmd_record(const struct options *o)
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)
 		r.pidfds[i] = -1;
-	hashmap_init(&r.names, hash_uint, equal_uint, NULL);
 	r.status_line = !o->quiet && isatty(STDERR_FILENO);
 	err = outputs_check(o);
 	if (!err && access("/sys/kernel/btf/vmlinux", R_OK)) {

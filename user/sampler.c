@@ -55,10 +55,10 @@ static unsigned long max_sample_rate(void)
  */
 static __u32 ring_size(const struct sampler_config *cfg)
 {
-	/* the largest record: deepest stacks, the whole stack copy */
+	/* the largest record: deepest stacks, Python frames, the whole stack copy */
 	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK +
-		       (cfg->dwarf ? cfg->stack_size : 0);
-	uint64_t freq = cfg->on_cpu ? cfg->freq : 0;
+		       sizeof(struct pb_py_stack) + (cfg->dwarf ? cfg->stack_size : 0);
+	uint64_t freq = cfg->no_cpu_samples ? 0 : cfg->freq;
 	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
@@ -72,6 +72,22 @@ static __u32 ring_size(const struct sampler_config *cfg)
 	while (size < want && size < (64u << 20))
 		size <<= 1;
 	return size;
+}
+
+static int set_cgroups(struct sampler *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cgroups), err;
+
+	for (__u32 i = 0; i < s->cfg.ncgroups && i < PB_MAX_CGROUPS; i++) {
+		__u32 v = (__u32)s->cfg.cgroup_fds[i];
+
+		if (bpf_map_update_elem(fd, &i, &v, BPF_ANY)) {
+			err = -errno;
+			pr_err("cannot select cgroup %u: %s", i, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
@@ -99,10 +115,13 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->user_stacks = cfg->user_stacks;
 	s->skel->rodata->kernel_stacks = cfg->kernel_stacks;
 	s->skel->rodata->follow_forks = cfg->follow_forks;
+	s->skel->rodata->buildid_window_ns = cfg->user_stacks ? cfg->buildid_window_ns : 0;
 	s->skel->rodata->self_pid = (__u32)getpid();
 	s->skel->rodata->min_block_ns = cfg->min_block_ns;
 	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
 	s->skel->rodata->stack_copy = cfg->stack_size;
+	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
+	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
 	/* the scheduler programs cost every context switch: only when asked */
 	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
@@ -122,6 +141,9 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		report_bpf_error("cannot load the sampling BPF program", err);
 		goto err_free;
 	}
+	err = set_cgroups(s);
+	if (err)
+		goto err_free;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), drain_record, &s->drain, NULL);
 	if (!s->rb) {
 		err = -errno;
@@ -133,6 +155,21 @@ err_free:
 	sampler_free(s);
 	errno = -err;
 	return NULL;
+}
+
+int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *cfg)
+{
+	struct sampler *s = sampler;
+	int fd = bpf_map__fd(s->skel->maps.py_procs);
+
+	if (!cfg)
+		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &pid, cfg, BPF_ANY) ? -errno : 0;
+}
+
+int sampler_set_python(struct sampler *s, struct python *py)
+{
+	return drain_set_python(&s->drain, py);
 }
 
 static int add_target(struct sampler *s, pid_t pid, __u8 state)
@@ -156,6 +193,13 @@ int sampler_add_target(struct sampler *s, pid_t pid)
 int sampler_add_command(struct sampler *s, pid_t pid)
 {
 	return add_target(s, pid, PB_TARGET_PENDING_EXEC);
+}
+
+int sampler_remove_target(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	return bpf_map_delete_elem(bpf_map__fd(s->skel->maps.targets), &key) ? -errno : 0;
 }
 
 static int open_cpu_clock(uint64_t freq, int cpu)
@@ -275,7 +319,7 @@ int sampler_attach(struct sampler *s)
 		run_task_iter(s, s->skel->progs.open_blocked, false,
 			      "find the threads already off CPU");
 	}
-	return s->cfg.on_cpu ? attach_perf_events(s) : 0;
+	return s->cfg.no_cpu_samples ? 0 : attach_perf_events(s);
 }
 
 int sampler_fd(struct sampler *s)
@@ -333,6 +377,13 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	free(vals);
 }
 
+void sampler_forget_fresh(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.fresh), &key);
+}
+
 struct stack_store *sampler_store(struct sampler *s)
 {
 	return &s->drain.store;
@@ -341,6 +392,38 @@ struct stack_store *sampler_store(struct sampler *s)
 uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
 {
 	return drain_pid_gen(&s->drain, pid);
+}
+
+struct drain *sampler_drain(struct sampler *s)
+{
+	return &s->drain;
+}
+
+void sampler_set_paused(struct sampler *s, bool paused)
+{
+	s->skel->bss->paused = paused;
+}
+
+volatile bool *sampler_pause_flag(struct sampler *s)
+{
+	return &s->skel->bss->paused;
+}
+
+void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	struct bpf_program *prog;
+	struct bpf_prog_info info;
+	__u32 len;
+
+	*run_ns = *run_cnt = 0;
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		*run_ns += info.run_time_ns;
+		*run_cnt += info.run_cnt;
+	}
 }
 
 void sampler_detach(struct sampler *s)

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,9 @@
 
 #define LOG_MODULE "symbolize"
 #include "log.h"
-#include "elflines.h"
-#include "elfsyms.h"
+#include "binary.h"
+#include "demangle.h"
+#include "array.h"
 #include "hashmap.h"
 #include "kallsyms.h"
 #include "perfmap.h"
@@ -40,19 +42,37 @@ struct file_key {
 	int64_t mtime_sec, mtime_nsec;
 };
 
+/* The DWARF view of one address of a file: its inlined frames and position. */
+struct addr_lines {
+	const char *file;	/* position of the outermost call site, or NULL */
+	uint32_t line;
+	uint32_t ninlined;
+	struct sym_frame inlined[];	/* innermost first */
+};
+
 /* A parsed ELF, owned by the symbolizer's cache. */
 struct elf_file {
 	struct file_key key;
-	struct elfsyms syms;
-	struct elflines *lines;	/* DWARF source lines, or NULL */
+	struct binary *bin;	/* NULL when err */
+	struct hashmap lines;	/* vaddr + 1 -> struct addr_lines * */
 	int err;		/* why it could not be read, or 0 */
+	const char *path;	/* interned path it was first opened by */
+};
+
+/* A frame of a young image as the kernel named it: file by build ID, offset. */
+struct bid_frame {
+	uint64_t image;		/* proc->key */
+	uint64_t ip;		/* the address as sampled */
+	const char *build_id;	/* interned hex */
+	uint64_t offset;	/* file offset of ip */
 };
 
 /* One mapping of a snapshot. */
 struct snap_map {
 	uint64_t start, end, pgoff;
 	const char *module;	/* interned path or "[anon]", "[heap]" ... */
-	struct elf_file *elf;	/* NULL when not an executable file mapping */
+	const char *build_id;	/* interned hex build ID of the file, or NULL */
+	struct elf_file *elf;	/* the file's parse (from its executable mapping), or NULL */
 	uint32_t prot;
 	int file_backed;
 	int bad_elf;		/* an executable file mapping that could not be opened */
@@ -64,21 +84,44 @@ struct jit_map {
 	struct jit_map *next;
 };
 
-/* The snapshot of one process. */
-struct proc {
-	pid_t pid;
-	int snapped;
-	struct snap_map *maps;
+/* The mappings of an image at one moment, shared by the images forked from it. */
+struct snap {
+	size_t refs;
 	size_t n;
+	struct snap_map maps[];
+};
+
+/*
+ * One image of a process: a PID between two of its forks/execs (drain.h).
+ * Kept until symbolizer_free(); its snapshot is freed at exit when nothing
+ * needs it.
+ */
+struct proc {
+	uint64_t key;		/* gen << 32 | pid */
+	pid_t pid;
+	uint32_t gen;
+	uint64_t start_ns;	/* start_boottime, 0 when unknown */
+	int dead;		/* exited or replaced: /proc/PID is someone else now */
+	int want_snap;		/* a snapshot is asked for at the next flush */
+	int sampled;		/* it has samples with user frames */
+	int snapped;		/* a snapshot was taken (it may have been freed since) */
+	int snap_err;		/* why the last snapshot failed, or 0 */
+	struct snap *snap;	/* NULL until taken, or after freeing */
+	struct proc *parent;	/* the image this one was forked from, or NULL */
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
+	char name[PB_NAME_LEN];	/* process name, "" until known */
+	int name_weak;		/* name is a thread's, from a sample: /proc's wins */
 	int uid_known;		/* uid: the owner of /proc/PID at the last snapshot */
 	uid_t uid;
 };
 
 struct symbolizer {
-	struct hashmap procs;	/* &proc->pid -> struct proc * */
+	struct hashmap procs;	/* (void *)proc->key -> struct proc * */
+	struct hashmap cur;	/* (void *)pid -> its current struct proc * */
+	struct proc **pending;	/* images whose snapshot is asked for */
+	size_t npending, pending_cap;
 	struct hashmap files;	/* &elf_file->key -> struct elf_file * */
 	struct hashmap strs;	/* interned string -> itself */
 	struct jit_map *jits;	/* every perf map read */
@@ -86,21 +129,15 @@ struct symbolizer {
 	uint64_t vdso_size;
 	int vdso_tried;
 	size_t ndwarf;		/* files with lines open */
+	struct hashmap names;	/* mangled name (by address) -> malloc'd demangled name, or itself */
+	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
+	int warned_access;	/* the missing-permission warning was given */
+	int no_maps;		/* debug: never read maps (PROFILING_BPF_DEBUG_NO_MAPS) */
+	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
+	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
 };
-
-static uint64_t pid_hash(const void *key, void *ctx)
-{
-	(void)ctx;
-	return hash_bytes(key, sizeof(pid_t), 0);
-}
-
-static bool pid_equal(const void *a, const void *b, void *ctx)
-{
-	(void)ctx;
-	return *(const pid_t *)a == *(const pid_t *)b;
-}
 
 static uint64_t file_hash(const void *key, void *ctx)
 {
@@ -122,32 +159,76 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t bid_hash(const void *key, void *ctx)
+{
+	(void)ctx;
+	return hash_words(key, 2, 0);	/* image, ip */
+}
+
+static bool bid_equal(const void *a, const void *b, void *ctx)
+{
+	const struct bid_frame *x = a, *y = b;
+
+	(void)ctx;
+	return x->image == y->image && x->ip == y->ip;
+}
+
 struct symbolizer *symbolizer_new(void)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	hashmap_init(&s->procs, pid_hash, pid_equal, NULL);
+	hashmap_init(&s->procs, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->cur, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->bids, bid_hash, bid_equal, NULL);
+	/* tests: every process as if gone before its maps were read */
+	s->no_maps = getenv("PROFILING_BPF_DEBUG_NO_MAPS") != NULL;
+	hashmap_init(&s->by_build_id, hash_uint, equal_uint, NULL);
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
+	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
 	return s;
+}
+
+void symbolizer_set_flags(struct symbolizer *s, unsigned int flags)
+{
+	s->flags = flags;
+}
+
+static struct elf_file *elf_file_new(void)
+{
+	struct elf_file *f = calloc(1, sizeof(*f));
+
+	if (f)
+		hashmap_init(&f->lines, hash_uint, equal_uint, NULL);
+	return f;
 }
 
 static void elf_file_free(struct elf_file *f)
 {
+	size_t i;
+
 	if (!f)
 		return;
-	elfsyms_release(&f->syms);
-	elflines_free(f->lines);
+	for (i = 0; i < f->lines.cap; i++)
+		free((void *)f->lines.slots[i].value);
+	hashmap_release(&f->lines);
+	binary_free(f->bin);
 	free(f);
+}
+
+static void snap_put(struct snap *sn)
+{
+	if (sn && !--sn->refs)
+		free(sn);
 }
 
 static void proc_free(struct proc *p)
 {
 	if (!p)
 		return;
-	free(p->maps);
+	snap_put(p->snap);
 	free(p);
 }
 
@@ -164,6 +245,9 @@ void symbolizer_free(struct symbolizer *s)
 		elf_file_free((struct elf_file *)s->files.slots[i].value);
 	for (i = 0; i < s->strs.cap; i++)
 		free((char *)s->strs.slots[i].key);
+	for (i = 0; i < s->names.cap; i++)
+		if (s->names.slots[i].key && (void *)s->names.slots[i].value != s->names.slots[i].key)
+			free((void *)s->names.slots[i].value);
 	for (j = s->jits; j; j = next) {
 		next = j->next;
 		perfmap_release(&j->pm);
@@ -172,8 +256,15 @@ void symbolizer_free(struct symbolizer *s)
 	elf_file_free(s->vdso);
 	kallsyms_release(&s->kernel);
 	hashmap_release(&s->procs);
+	hashmap_release(&s->cur);
+	for (i = 0; i < s->bids.cap; i++)
+		free((void *)s->bids.slots[i].key);
+	hashmap_release(&s->bids);
+	hashmap_release(&s->by_build_id);
+	free(s->pending);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
+	hashmap_release(&s->names);
 	free(s);
 }
 
@@ -195,23 +286,89 @@ static const char *intern(struct symbolizer *s, const char *str)
 	return copy;
 }
 
-/* The process record of @pid, created empty if new; NULL on allocation failure. */
-static struct proc *proc_get(struct symbolizer *s, pid_t pid)
+static void *image_key(pid_t pid, uint32_t gen)
 {
-	struct proc *p;
+	return (void *)(uintptr_t)((uint64_t)gen << 32 | (uint32_t)pid);
+}
+
+/* Image @gen of @pid, or NULL. */
+static struct proc *proc_find(const struct symbolizer *s, pid_t pid, uint32_t gen)
+{
 	uintptr_t v;
 
-	if (hashmap_find(&s->procs, &pid, &v))
-		return (struct proc *)v;
+	if (pid <= 0)
+		return NULL;
+	return hashmap_find(&s->procs, image_key(pid, gen), &v) ? (struct proc *)v : NULL;
+}
+
+/* The current image of @pid, or NULL. */
+static struct proc *proc_current(const struct symbolizer *s, pid_t pid)
+{
+	uintptr_t v;
+
+	if (pid <= 0)
+		return NULL;
+	return hashmap_find(&s->cur, (void *)(uintptr_t)(uint32_t)pid, &v) ? (struct proc *)v : NULL;
+}
+
+/* Image @gen of @pid, created empty if new; NULL on allocation failure. */
+static struct proc *proc_get_image(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	struct proc *p;
+
+	if (pid <= 0)
+		return NULL;	/* no process; (0, 0) would be the maps' empty key */
+	p = proc_find(s, pid, gen);
+	if (p)
+		return p;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	if (hashmap_set(&s->procs, &p->pid, (uintptr_t)p)) {
+	p->gen = gen;
+	p->key = (uint64_t)(uintptr_t)image_key(pid, gen);
+	if (hashmap_set(&s->procs, (void *)(uintptr_t)p->key, (uintptr_t)p)) {
 		free(p);
 		return NULL;
 	}
+	if (!proc_current(s, pid) &&
+	    hashmap_set(&s->cur, (void *)(uintptr_t)(uint32_t)pid, (uintptr_t)p))
+		return NULL;	/* stays in procs, freed at the end */
 	return p;
+}
+
+/* The current image of @pid (generation 0 when none was declared); NULL on ENOMEM. */
+static struct proc *proc_get(struct symbolizer *s, pid_t pid)
+{
+	struct proc *p = proc_current(s, pid);
+
+	return p ? p : proc_get_image(s, pid, 0);
+}
+
+static const struct snap_map *snap_find_map(const struct snap *sn, uint64_t addr)
+{
+	size_t lo = 0, hi = sn ? sn->n : 0, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (sn->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < sn->maps[lo - 1].end)
+		return &sn->maps[lo - 1];
+	return NULL;
+}
+
+/* The maps image @p runs: its own snapshot, else the one it was forked from. */
+static const struct snap *proc_snap(const struct proc *p)
+{
+	for (; p; p = p->parent) {
+		if (p->snap)
+			return p->snap;
+	}
+	return NULL;
 }
 
 static void file_key_of(const struct stat *st, struct file_key *k)
@@ -224,30 +381,69 @@ static void file_key_of(const struct stat *st, struct file_key *k)
 	k->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
+/* The @n bytes of build ID @id in hex, interned; NULL when empty (or on ENOMEM). */
+static const char *build_id_hex_of(struct symbolizer *s, const uint8_t *id, size_t n)
+{
+	char hex[2 * ELFSYMS_BUILD_ID_MAX + 1];
+	size_t i;
+
+	if (!n || n > ELFSYMS_BUILD_ID_MAX)
+		return NULL;
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return intern(s, hex);
+}
+
+/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
+static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
+{
+	if (!elf || elf->err)
+		return NULL;
+	return build_id_hex_of(s, elf->bin->syms.build_id, elf->bin->syms.build_id_len);
+}
+
+/* Remember @f by its build ID, for the frames of processes known only that way. */
+static void index_build_id(struct symbolizer *s, struct elf_file *f)
+{
+	const char *bid = build_id_hex(s, f);
+	uintptr_t v;
+
+	if (bid && !hashmap_find(&s->by_build_id, bid, &v))
+		hashmap_set(&s->by_build_id, bid, (uintptr_t)f);
+}
+
 /* The parse of the file open at @fd, from the cache or read now. NULL only on ENOMEM. */
-static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat *st,
+static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const struct stat *st,
 				 const char *path)
 {
+	struct binary_opts opts = { 0 };
 	struct elf_file *f;
+	char root[64];
 	struct file_key key;
 	uintptr_t v;
 
 	file_key_of(st, &key);
 	if (hashmap_find(&s->files, &key, &v))
 		return (struct elf_file *)v;
-	f = calloc(1, sizeof(*f));
+	f = elf_file_new();
 	if (!f)
 		return NULL;
 	f->key = key;
-	f->err = S_ISREG(st->st_mode) ? elfsyms_from_fd(&f->syms, fd, NULL) : -EINVAL;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	opts.root = root;	/* the debug link of a file in a container is in the container */
+	opts.dwarf = s->ndwarf < MAX_DWARF_FILES;
+	f->bin = S_ISREG(st->st_mode) ? binary_open_fd(fd, path, &opts) : NULL;
+	f->err = f->bin ? 0 : S_ISREG(st->st_mode) ? -errno : -EINVAL;
 	if (f->err)
 		pr_debug("cannot read symbols of %s: %s", path, strerror(-f->err));
-	else if (s->ndwarf < MAX_DWARF_FILES && (f->lines = elflines_open(fd)))
+	else if (f->bin->dwarf)
 		s->ndwarf++;
-	if (hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
+	f->path = intern(s, path);
+	if (!f->path || hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
 		elf_file_free(f);
 		return NULL;
 	}
+	index_build_id(s, f);
 	return f;
 }
 
@@ -291,6 +487,27 @@ static int open_mapped(pid_t pid, const struct procmap *m, struct stat *st)
 	return fd;
 }
 
+/* Owner of /proc/PID, for the warning. */
+static long proc_uid(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &st) ? -1 : (long)st.st_uid;
+}
+
+/* One warning for the first process whose maps or files (@what) we may not read. */
+static void warn_access(struct symbolizer *s, pid_t pid, const char *what)
+{
+	if (s->warned_access)
+		return;
+	s->warned_access = 1;
+	pr_warn("cannot read the %s of process %d (user %ld): permission denied; "
+		"the user frames of processes of other users stay unnamed without "
+		"CAP_SYS_PTRACE", what, (int)pid, proc_uid(pid));
+}
+
 /* Point @out at the parsed ELF of executable file mapping @m. 0 or -ENOMEM. */
 static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct snap_map *out)
@@ -298,12 +515,14 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	struct stat st;
 	int fd = open_mapped(pid, m, &st);
 
+	if (fd == -EACCES || fd == -EPERM)
+		warn_access(s, pid, "mapped files");
 	if (fd < 0) {
 		pr_debug("pid %d: cannot open %s: %s", (int)pid, m->path, strerror(-fd));
 		out->bad_elf = 1;
 		return 0;
 	}
-	out->elf = file_get(s, fd, &st, m->path);
+	out->elf = file_get(s, pid, fd, &st, m->path);
 	close(fd);
 	return out->elf ? 0 : -ENOMEM;
 }
@@ -320,11 +539,11 @@ static void load_vdso(struct symbolizer *s)
 		return;
 	m = procmaps_find(&ms, base);
 	if (m && !strcmp(m->path, "[vdso]"))
-		s->vdso = calloc(1, sizeof(*s->vdso));
+		s->vdso = elf_file_new();
 	if (s->vdso) {
 		s->vdso_size = m->end - m->start;
-		s->vdso->err = elfsyms_from_memory(&s->vdso->syms, (const void *)base,
-						   s->vdso_size);
+		s->vdso->bin = binary_from_memory((const void *)base, s->vdso_size, "[vdso]");
+		s->vdso->err = s->vdso->bin ? 0 : -errno;
 	}
 	procmaps_release(&ms);
 }
@@ -355,6 +574,24 @@ static int snap_map_init(struct symbolizer *s, pid_t pid, const struct procmap *
 	return 0;
 }
 
+/*
+ * The other mappings of a file (read-only, writable segments) share the
+ * parse of its executable one: their addresses become ELF addresses too.
+ */
+static void share_elves(struct snap_map *maps, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!maps[i].file_backed || maps[i].elf)
+			continue;
+		for (j = 0; j < n && !maps[i].elf; j++) {
+			if (maps[j].elf && maps[j].module == maps[i].module)
+				maps[i].elf = maps[j].elf;
+		}
+	}
+}
+
 static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms,
 		      struct snap_map *maps)
 {
@@ -366,14 +603,16 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 		if (err)
 			return err;
 	}
+	share_elves(maps, ms->n);
+	for (i = 0; i < ms->n; i++)
+		maps[i].build_id = build_id_hex(s, maps[i].elf);
 	return 0;
 }
 
-static void proc_set_maps(struct proc *p, struct snap_map *maps, size_t n)
+static void proc_set_snap(struct proc *p, struct snap *sn)
 {
-	free(p->maps);
-	p->maps = maps;
-	p->n = n;
+	snap_put(p->snap);
+	p->snap = sn;
 	p->snapped = 1;
 	p->snap_ns = now_ns();
 	p->jit = NULL;
@@ -393,16 +632,78 @@ static void proc_note_owner(struct proc *p)
 	}
 }
 
-int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
+/* Clock ticks since boot at which @pid started (/proc/PID/stat field 22), or 0. */
+static uint64_t proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the name may hold anything, even ')' */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p && sscanf(p + 1, "%llu", &ticks) != 1)
+		ticks = 0;
+	return ticks;
+}
+
+/* Is /proc/PID still image @p's process (same start time), as far as we know? */
+static int proc_same_process(const struct proc *p)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t ticks;
+
+	if (p->dead)
+		return 0;
+	if (!p->start_ns || hz <= 0)
+		return 1;
+	ticks = proc_start_ticks(p->pid);
+	return ticks && ticks == p->start_ns / (1000000000ull / (uint64_t)hz);
+}
+
+static void proc_read_name(struct proc *p)
+{
+	char path[64], buf[PB_NAME_LEN];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;	/* keep what we had */
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	memcpy(p->name, buf, sizeof(p->name));
+	p->name_weak = 0;
+}
+
+/* Read the maps of image @p from /proc now. 0 or -errno (-ESRCH: gone or not it). */
+static int proc_snapshot(struct symbolizer *s, struct proc *p)
 {
 	struct procmaps ms = { 0 };
-	struct snap_map *maps = NULL;
-	struct proc *p = proc_get(s, pid);
+	struct snap *sn;
 	int err;
 
-	if (!p)
-		return -ENOMEM;
-	err = procmaps_read(&ms, pid);
+	if (s->no_maps || !proc_same_process(p))
+		return -ESRCH;
+	err = procmaps_read(&ms, p->pid);
+	if (err == -EACCES || err == -EPERM)
+		warn_access(s, p->pid, "memory map");
+	p->snap_err = err;
 	if (err)
 		return err;
 	if (!ms.n) {
@@ -411,48 +712,242 @@ int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
 		return -ESRCH;
 	}
 	if (ms.bad_lines)
-		pr_debug("pid %d: %zu malformed maps lines", (int)pid, ms.bad_lines);
+		pr_debug("pid %d: %zu malformed maps lines", (int)p->pid, ms.bad_lines);
 	proc_note_owner(p);
-	maps = calloc(ms.n ? ms.n : 1, sizeof(*maps));
-	err = maps ? build_maps(s, pid, &ms, maps) : -ENOMEM;
-	if (err)
-		free(maps);
-	else
-		proc_set_maps(p, maps, ms.n);
+	sn = calloc(1, sizeof(*sn) + ms.n * sizeof(sn->maps[0]));
+	err = sn ? build_maps(s, p->pid, &ms, sn->maps) : -ENOMEM;
+	if (err) {
+		free(sn);
+	} else {
+		sn->refs = 1;
+		sn->n = ms.n;
+		proc_set_snap(p, sn);
+		if (!p->name[0] || p->name_weak)
+			proc_read_name(p);
+	}
 	procmaps_release(&ms);
 	return err;
 }
 
+int symbolizer_snapshot(struct symbolizer *s, pid_t pid)
+{
+	struct proc *p = proc_get(s, pid);
+
+	return p ? proc_snapshot(s, p) : -ENOMEM;
+}
+
 void symbolizer_forget(struct symbolizer *s, pid_t pid)
 {
-	uintptr_t v;
 	struct proc *p;
 
-	if (!s || !hashmap_find(&s->procs, &pid, &v))
+	if (!s || !(p = proc_current(s, pid)))
 		return;
-	p = (struct proc *)v;
-	free(p->maps);
-	p->maps = NULL;
-	p->n = 0;
+	snap_put(p->snap);
+	p->snap = NULL;
 	p->snapped = 0;
 	p->jit = NULL;
 	p->jit_tried = 0;
 }
 
-static const struct snap_map *proc_find_map(const struct proc *p, uint64_t addr)
+int symbolizer_image_new(struct symbolizer *s, pid_t pid, uint32_t gen, uint64_t start_ns,
+			 const char *name)
 {
-	size_t lo = 0, hi = p->n, mid;
+	struct proc *old = proc_current(s, pid), *p = proc_get_image(s, pid, gen);
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (p->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!p)
+		return -ENOMEM;
+	if (old && old != p)
+		old->dead = 1;	/* /proc/PID is the new image from now on */
+	if (hashmap_set(&s->cur, (void *)(uintptr_t)(uint32_t)pid, (uintptr_t)p))
+		return -ENOMEM;
+	p->dead = 0;
+	p->start_ns = start_ns;
+	if (name && name[0]) {
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->name_weak = 0;
 	}
-	if (lo && addr < p->maps[lo - 1].end)
-		return &p->maps[lo - 1];
-	return NULL;
+	return 0;
+}
+
+int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_gen, pid_t pid,
+			  uint32_t gen, uint64_t start_ns, const char *name)
+{
+	struct proc *pp = proc_get_image(s, parent, parent_gen), *p;
+	int err = pp ? symbolizer_image_new(s, pid, gen, start_ns, name) : -ENOMEM;
+
+	if (err)
+		return err;
+	p = proc_find(s, pid, gen);
+	/* the child runs its parent's image until it execs */
+	if (!pp->snap && !pp->snapped && !pp->dead)
+		proc_snapshot(s, pp);
+	p->parent = pp;
+	if (pp->snap) {
+		pp->snap->refs++;
+		proc_set_snap(p, pp->snap);
+	}
+	return 0;
+}
+
+void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p)
+		return;
+	p->dead = 1;
+	if (keep)
+		return;
+	snap_put(p->snap);	/* no sample needs it: a long -a run stays bounded */
+	p->snap = NULL;
+}
+
+static int request(struct symbolizer *s, pid_t pid, uint32_t gen, int force)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	if (p->want_snap || (p->snap && !force))
+		return 0;
+	err = array_grow((void **)&s->pending, &s->pending_cap, s->npending + 1,
+			 sizeof(*s->pending));
+	if (err)
+		return err;
+	s->pending[s->npending++] = p;
+	p->want_snap = 1;
+	return 0;
+}
+
+int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	return request(s, pid, gen, 0);
+}
+
+static int snap_covers(const struct snap *sn, uint64_t addr)
+{
+	const struct snap_map *m = snap_find_map(sn, addr);
+
+	return m && (m->prot & PROCMAP_X);
+}
+
+int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			   size_t n)
+{
+	struct proc *p = proc_current(s, pid);
+	const struct snap *sn;
+
+	if (!n || !p || p->gen != gen || p->dead)
+		return 0;
+	p->sampled = 1;
+	if (p->want_snap)
+		return 0;
+	sn = proc_snap(p);
+	if (sn && snap_covers(sn, ips[0]) && snap_covers(sn, ips[n - 1]))
+		return 0;
+	if (sn && now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+		return 0;
+	return request(s, pid, gen, 1);
+}
+
+size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t pid), void *ctx)
+{
+	size_t i, taken = 0;
+	struct proc *p;
+
+	for (i = 0; i < s->npending; i++) {
+		p = s->pending[i];
+		p->want_snap = 0;
+		/* exec'd again since: /proc shows a later image, not this one */
+		if (p->dead || proc_current(s, p->pid) != p)
+			continue;
+		if (proc_snapshot(s, p))
+			continue;
+		taken++;
+		if (p->sampled && settled)
+			settled(ctx, p->pid);
+	}
+	s->npending = 0;
+	return taken;
+}
+
+int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
+			      const struct pb_build_id_frame *frames, size_t n)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+	struct bid_frame key, *e;
+	uintptr_t v;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (frames[i].status != PB_BUILD_ID_VALID || !ips[i])
+			continue;
+		key.image = p->key;
+		key.ip = ips[i];
+		if (hashmap_find(&s->bids, &key, &v))
+			continue;
+		e = malloc(sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		*e = key;
+		e->build_id = build_id_hex_of(s, frames[i].build_id, sizeof(frames[i].build_id));
+		e->offset = frames[i].offset;
+		if (!e->build_id || hashmap_set(&s->bids, e, (uintptr_t)e)) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The path /proc/PID/exe points to, into @buf (which held "/proc/PID/exe"). */
+static const char *exe_path(pid_t pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
+	close(fd);
+}
+
+void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name)
+{
+	struct proc *p = proc_get_image(s, pid, gen);
+
+	if (!p || p->name[0] || !name || !name[0])
+		return;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->name_weak = 1;
+}
+
+const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p)
+		return NULL;
+	if ((!p->name[0] || p->name_weak) && proc_current(s, pid) == p && proc_same_process(p))
+		proc_read_name(p);
+	return p->name[0] ? p->name : NULL;
 }
 
 static void set_symbol(struct sym_info *out, const struct symtab *t, const struct symtab_sym *sym,
@@ -463,25 +958,131 @@ static void set_symbol(struct sym_info *out, const struct symtab *t, const struc
 	out->reason = SYM_OK;
 }
 
-/* Look file offset @off up in @elf. */
-static void resolve_in_elf(struct elf_file *elf, uint64_t off, struct sym_info *out)
+/*
+ * The demangled form of @raw, @raw itself when not mangled; NULL on ENOMEM.
+ * Cached by the address of @raw: names live as long as the symbolizer.
+ */
+static const char *readable(struct symbolizer *s, const char *raw)
+{
+	char *dm;
+	uintptr_t v;
+
+	if (!raw || (s->flags & SYM_NO_DEMANGLE) || raw[0] != '_' || (raw[1] != 'Z' && raw[1] != 'R'))
+		return raw;	/* not mangled: no need to ask */
+	if (hashmap_find(&s->names, raw, &v))
+		return (const char *)v;
+	dm = demangle(raw);
+	if (hashmap_set(&s->names, raw, (uintptr_t)(dm ? dm : raw))) {
+		free(dm);
+		return NULL;
+	}
+	return dm ? dm : raw;
+}
+
+/* out->name demangled; the ELF's name kept as raw_name when it differs. 0 or -ENOMEM. */
+static int set_readable(struct symbolizer *s, struct sym_info *out)
+{
+	const char *r = readable(s, out->name);
+
+	if (!r)
+		return -ENOMEM;
+	if (strcmp(r, out->name)) {
+		out->raw_name = out->name;
+		out->name = r;
+	}
+	return 0;
+}
+
+/* The interned path of DWARF frame @fr (made absolute), NULL when none or on ENOMEM. */
+static const char *frame_file(struct symbolizer *s, const struct elflines_frame *fr)
+{
+	char path[PATH_MAX];
+
+	if (!fr->file)
+		return NULL;
+	if (!fr->dir)
+		return intern(s, fr->file);
+	snprintf(path, sizeof(path), "%s/%s", fr->dir, fr->file);
+	return intern(s, path);
+}
+
+/* Fill the DWARF frames of @vaddr into @al (already sized for @n). 0 or -ENOMEM. */
+static int lines_fill(struct symbolizer *s, struct addr_lines *al,
+		      const struct elflines_frame *fr, int n)
+{
+	const char *raw;
+	int i;
+
+	al->file = frame_file(s, &fr[n - 1]);
+	al->line = fr[n - 1].line;
+	al->ninlined = (uint32_t)(n - 1);
+	for (i = 0; i + 1 < n; i++) {
+		raw = fr[i].name ? intern(s, fr[i].name) : intern(s, "??");
+		al->inlined[i].name = readable(s, raw);
+		al->inlined[i].raw_name = al->inlined[i].name != raw ? raw : NULL;
+		al->inlined[i].file = frame_file(s, &fr[i]);
+		al->inlined[i].line = fr[i].line;
+		if (!al->inlined[i].name || (fr[i].file && !al->inlined[i].file))
+			return -ENOMEM;
+	}
+	return fr[n - 1].file && !al->file ? -ENOMEM : 0;
+}
+
+/* The DWARF view of @vaddr in @elf, cached; NULL when none (or ENOMEM). */
+static const struct addr_lines *lines_get(struct symbolizer *s, struct elf_file *elf,
+					  uint64_t vaddr)
+{
+	struct elflines_frame fr[SYM_MAX_INLINE + 1];
+	struct addr_lines *al;
+	const void *key;
+	uintptr_t v;
+	int n;
+
+	key = (const void *)(uintptr_t)(vaddr + 1);	/* never NULL, the empty slot */
+	if (hashmap_find(&elf->lines, key, &v))
+		return (const struct addr_lines *)v;
+	n = elflines_frames(elf->bin->dwarf, vaddr, fr,
+			    s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
+	if (n < 1)
+		n = 0;
+	al = calloc(1, sizeof(*al) + (size_t)(n ? n - 1 : 0) * sizeof(al->inlined[0]));
+	if (!al)
+		return NULL;
+	if ((n && lines_fill(s, al, fr, n)) || hashmap_set(&elf->lines, key, (uintptr_t)al)) {
+		free(al);
+		return NULL;
+	}
+	return al;
+}
+
+/* Look file offset @off up in @elf (on ENOMEM: the name as in the ELF, no lines). */
+static void resolve_in_elf(struct symbolizer *s, struct elf_file *elf, uint64_t off,
+			   struct sym_info *out)
 {
 	const struct symtab_sym *sym;
+	const struct addr_lines *al;
 	uint64_t vaddr;
 
 	if (elf->err) {
 		out->reason = SYM_BAD_ELF;
 		return;
 	}
-	if (elfsyms_offset_to_vaddr(&elf->syms, off, &vaddr))
+	if (elfsyms_offset_to_vaddr(&elf->bin->syms, off, &vaddr))
 		vaddr = off;
 	out->module_offset = vaddr;
-	sym = elfsyms_find(&elf->syms, vaddr);
+	sym = binary_find(elf->bin, vaddr);
 	if (!sym)
 		return;
-	set_symbol(out, &elf->syms.tab, sym, vaddr);
-	if (elf->lines && elflines_find(elf->lines, vaddr, &out->file, &out->line))
-		out->file = NULL;
+	set_symbol(out, &elf->bin->syms.tab, sym, vaddr);
+	if (set_readable(s, out))
+		return;
+	al = elf->bin->dwarf ? lines_get(s, elf, vaddr) : NULL;
+	if (!al)
+		return;
+	out->file = al->file;
+	out->line = al->line;
+	out->inlined = al->ninlined ? al->inlined : NULL;
+	out->ninlined = al->ninlined;
 }
 
 /* The JIT perf map of @p, read on first use after each snapshot; NULL if none. */
@@ -525,7 +1126,7 @@ static void resolve_in_jit(struct symbolizer *s, struct proc *p, uint64_t addr,
 
 static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, struct sym_info *out)
 {
-	const struct snap_map *m = proc_find_map(p, addr);
+	const struct snap_map *m = snap_find_map(proc_snap(p), addr);
 
 	memset(out, 0, sizeof(*out));
 	out->reason = SYM_NO_MAPPING;
@@ -535,10 +1136,11 @@ static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, str
 	out->map_start = m->start;
 	out->map_end = m->end;
 	out->map_pgoff = m->pgoff;
+	out->build_id = m->build_id;
 	out->module_offset = m->file_backed ? addr - m->start + m->pgoff : addr - m->start;
 	out->reason = SYM_NO_SYMBOL;
 	if (m->elf)
-		resolve_in_elf(m->elf, addr - m->start + m->pgoff, out);
+		resolve_in_elf(s, m->elf, addr - m->start + m->pgoff, out);
 	else if (m->bad_elf)
 		out->reason = SYM_BAD_ELF;
 	if (out->reason != SYM_OK && (m->prot & PROCMAP_X) && (!m->elf || m->elf->err))
@@ -555,44 +1157,139 @@ static void set_all(struct sym_info *out, size_t n, enum sym_reason reason)
 	}
 }
 
-/* Re-read the maps after a miss, at most once per call and per RESNAP_INTERVAL_NS. */
-static int may_resnap(const struct proc *p, int *resnapped)
+/*
+ * Re-read the maps after a miss (dlopen), at most once per call and per
+ * RESNAP_INTERVAL_NS, and only while /proc/PID is still this image.
+ */
+static int may_resnap(struct symbolizer *s, const struct proc *p, int *resnapped)
 {
-	if (*resnapped || now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+	if (*resnapped || p->dead || proc_current(s, p->pid) != p ||
+	    now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
 		return 0;
 	*resnapped = 1;
 	return 1;
+}
+
+/* The mapping of @f holding file offset @off in @sn, if the snapshot has it. */
+static void set_bid_mapping(const struct snap *sn, const struct elf_file *f, uint64_t off,
+			    struct sym_info *out)
+{
+	for (size_t i = 0; sn && i < sn->n; i++) {
+		const struct snap_map *m = &sn->maps[i];
+
+		if (m->elf == f && off >= m->pgoff && off - m->pgoff < m->end - m->start) {
+			out->module = m->module;
+			out->map_start = m->start;
+			out->map_end = m->end;
+			out->map_pgoff = m->pgoff;
+			return;
+		}
+	}
+}
+
+/*
+ * An address of @p outside every mapping we know: named after all when the
+ * kernel gave its build ID and file offset (a young image, buildid_stack in
+ * sample.bpf.c) and we hold that file. Non-leaf frames come as address - 1.
+ */
+static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t addr,
+			struct sym_info *out)
+{
+	struct bid_frame key = { .image = p->key, .ip = addr };
+	const struct bid_frame *e;
+	struct elf_file *f;
+	uint64_t off;
+	uintptr_t v;
+
+	if (!s->bids.len)
+		return;
+	if (hashmap_find(&s->bids, &key, &v)) {
+		e = (const struct bid_frame *)v;
+		off = e->offset;
+	} else {
+		key.ip = addr + 1;
+		if (!hashmap_find(&s->bids, &key, &v))
+			return;
+		e = (const struct bid_frame *)v;
+		off = e->offset - 1;
+	}
+	if (!hashmap_find(&s->by_build_id, e->build_id, &v))
+		return;
+	f = (struct elf_file *)v;
+	memset(out, 0, sizeof(*out));
+	out->module = f->path;
+	out->build_id = e->build_id;
+	out->module_offset = off;
+	out->reason = SYM_NO_SYMBOL;
+	set_bid_mapping(proc_snap(p), f, off, out);
+	resolve_in_elf(s, f, off, out);
+}
+
+static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *addrs, size_t n,
+			struct sym_info *out)
+{
+	int err, resnapped = 0;
+	size_t i;
+
+	if (!proc_snap(p) && !p->dead && proc_current(s, p->pid) == p) {
+		err = proc_snapshot(s, p);
+		if (err == -ENOMEM)
+			return err;
+	}
+	if (!proc_snap(p)) {
+		set_all(out, n, p->snap_err == -EACCES || p->snap_err == -EPERM ? SYM_NO_ACCESS :
+									   SYM_NO_PROCESS);
+		for (i = 0; i < n; i++)
+			resolve_bid(s, p, addrs[i], &out[i]);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		resolve_one(s, p, addrs[i], &out[i]);
+		if (out[i].reason != SYM_NO_MAPPING)
+			continue;
+		if (may_resnap(s, p, &resnapped)) {
+			err = proc_snapshot(s, p);
+			if (err == -ENOMEM)
+				return err;
+			if (!err)
+				resolve_one(s, p, addrs[i], &out[i]);
+		}
+		if (out[i].reason == SYM_NO_MAPPING)
+			resolve_bid(s, p, addrs[i], &out[i]);
+	}
+	return 0;
 }
 
 int symbolizer_resolve_user(struct symbolizer *s, pid_t pid, const uint64_t *addrs, size_t n,
 			    struct sym_info *out)
 {
 	struct proc *p = proc_get(s, pid);
-	int err, resnapped = 0;
-	size_t i;
 
-	if (!p)
-		return -ENOMEM;
-	if (!p->snapped) {
-		err = symbolizer_snapshot(s, pid);
-		if (err == -ENOMEM)
-			return err;
-		if (err) {
-			set_all(out, n, SYM_NO_PROCESS);
-			return 0;
-		}
+	return p ? resolve_proc(s, p, addrs, n, out) : -ENOMEM;
+}
+
+int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *addrs,
+			     size_t n, struct sym_info *out)
+{
+	struct proc *p = proc_find(s, pid, gen);
+
+	if (!p && !proc_current(s, pid))
+		p = proc_get_image(s, pid, gen);	/* first sight of a PID never declared */
+	if (!p) {
+		set_all(out, n, SYM_NO_PROCESS);
+		return 0;
 	}
-	for (i = 0; i < n; i++) {
-		resolve_one(s, p, addrs[i], &out[i]);
-		if (out[i].reason != SYM_NO_MAPPING || !may_resnap(p, &resnapped))
-			continue;
-		err = symbolizer_snapshot(s, pid);
-		if (err == -ENOMEM)
-			return err;
-		if (!err)
-			resolve_one(s, p, addrs[i], &out[i]);
-	}
-	return 0;
+	return resolve_proc(s, p, addrs, n, out);
+}
+
+/* Where the kernel symbol cache lives: $PROFILING_BPF_CACHE_DIR ("" for none) or the default. */
+static const char *symbolizer_cache_dir(void)
+{
+	const char *dir = getenv("PROFILING_BPF_CACHE_DIR");
+
+	if (dir)
+		return dir[0] ? dir : NULL;
+	return KALLSYMS_CACHE_DIR;
 }
 
 /* Read /proc/kallsyms once; warn once when it cannot help. 0 or -ENOMEM. */
@@ -602,7 +1299,7 @@ static int kernel_load(struct symbolizer *s)
 
 	if (s->kernel_state)
 		return 0;
-	err = kallsyms_load(&s->kernel, NULL);
+	err = kallsyms_load_cached(&s->kernel, symbolizer_cache_dir());
 	s->kernel_state = err ? err : 1;
 	if (err == -ENOMEM)
 		return err;
@@ -612,8 +1309,8 @@ static int kernel_load(struct symbolizer *s)
 		pr_warn("cannot read /proc/kallsyms (%s): kernel frames stay unresolved",
 			strerror(-err));
 	else if (kallsyms_hidden(&s->kernel))
-		pr_warn("/proc/kallsyms shows no addresses (needs root or kernel.kptr_restrict=0): "
-			"kernel frames stay unresolved");
+		pr_warn("/proc/kallsyms shows no addresses (needs CAP_SYSLOG and "
+			"kernel.kptr_restrict <= 1): kernel frames stay unnamed");
 	return 0;
 }
 

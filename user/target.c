@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,11 +90,16 @@ static int resolve_program(const char *file, char *out)
  */
 static void reset_signals(void)
 {
+	/* the kernel's struct sigaction: glibc refuses the signals it reserves
+	 * (32, 33), which an ignoring parent may still have passed on */
+	struct {
+		unsigned long handler, flags, restorer, mask;
+	} dfl = { 0 };
 	sigset_t none;
 
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);	/* EINVAL for the reserved ones: harmless */
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -173,6 +173,16 @@ static void print_header(FILE *f, const struct profile *p, const struct merged *
 		first = 0;
 	}
 	fputs(first ? "\n" : ")\n", f);
+	first = 1;
+	for (size_t i = 0; i < p->ncounters; i++) {
+		if (strncmp(p->counters[i].name, "unnamed_frames_", 15) || !p->counters[i].value)
+			continue;
+		fprintf(f, "%s%s %" PRIu64, first ? "Frames left unnamed: " : ", ",
+			p->counters[i].name + 15, p->counters[i].value);
+		first = 0;
+	}
+	if (!first)
+		fputs("\n", f);
 	print_completeness(f, p);
 }
 

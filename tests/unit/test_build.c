@@ -153,18 +153,11 @@ static void test_wall_weights(void **state)
 	free(s);
 }
 
-static uint32_t gen_one(void *ctx, uint32_t pid)
-{
-	(void)ctx;
-	(void)pid;
-	return 1;
-}
-
 static void test_stale_generation_and_roots(void **state)
 {
 	uint64_t ustack[1] = { (uint64_t)(uintptr_t)build_leaf + 1 };
 	struct pb_sample *a = sample_of(ustack, 1, NULL, 0);
-	struct build_opts bo = { .freq_hz = 99, .pid_gen = gen_one };
+	struct build_opts bo = { .freq_hz = 99 };
 	struct symbolizer *sym = symbolizer_new();
 	struct profile *p;
 	struct drain d;
@@ -172,17 +165,54 @@ static void test_stale_generation_and_roots(void **state)
 
 	(void)state;
 	drain_init(&d, 100, true, NULL);
-	drain_record(&d, a, a->hdr.size);	/* generation 0, profile says 1: exec'd since */
+	drain_record(&d, a, a->hdr.size);	/* generation 0 ... */
+	/* ... but the process exec'd since: /proc/PID is image 1 now */
+	assert_int_equal(symbolizer_image_new(sym, getpid(), 1, 0, "after-exec"), 0);
 	p = profile_from_store(&d.store, sym, &bo);
 	assert_non_null(p);
 	text = folded_of(p);
 	snprintf(expect, sizeof(expect), "test_build-%d;[unknown] 1\n", (int)getpid());
 	assert_string_equal(text, expect);
+	/* counted by reason, never silently unknown */
+	assert_int_equal(profile_counter(p, "unnamed_frames_process_gone"), 1);
+	assert_string_equal(symbolizer_image_name(sym, getpid(), 1), "after-exec");
 	free(text);
 	profile_free(p);
 	drain_release(&d);
 	symbolizer_free(sym);
 	free(a);
+}
+
+/*
+ * A forked child runs its parent's maps until it execs, even after it is gone;
+ * a later process on the same PID is another image and gets none of them.
+ */
+static void test_fork_images(void **state)
+{
+	uint64_t addr = (uint64_t)(uintptr_t)build_leaf + 1;
+	const pid_t child = 0x7ffffff0;	/* no such process */
+	struct symbolizer *sym = symbolizer_new();
+	struct sym_info info;
+
+	(void)state;
+	assert_int_equal(symbolizer_image_new(sym, getpid(), 0, 0, "parent"), 0);
+	assert_int_equal(symbolizer_image_fork(sym, getpid(), 0, child, 0, 0, "child"), 0);
+	symbolizer_image_exit(sym, child, 0, 1);
+	assert_int_equal(symbolizer_resolve_image(sym, child, 0, &addr, 1, &info), 0);
+	assert_int_equal(info.reason, SYM_OK);
+	assert_string_equal(info.name, "build_leaf");
+	assert_string_equal(symbolizer_image_name(sym, child, 0), "child");
+	/* the PID is reused by a process we saw no fork of: nothing inherited */
+	assert_int_equal(symbolizer_image_new(sym, child, 1, 0, "reuser"), 0);
+	assert_int_equal(symbolizer_resolve_image(sym, child, 1, &addr, 1, &info), 0);
+	assert_int_equal(info.reason, SYM_NO_PROCESS);
+	assert_string_equal(symbolizer_image_name(sym, child, 1), "reuser");
+	/* an exited image nobody sampled frees its maps */
+	assert_int_equal(symbolizer_image_fork(sym, getpid(), 0, child, 2, 0, "c2"), 0);
+	symbolizer_image_exit(sym, child, 2, 0);
+	assert_int_equal(symbolizer_resolve_image(sym, child, 2, &addr, 1, &info), 0);
+	assert_int_equal(info.reason, SYM_OK);	/* still through its parent's snapshot */
+	symbolizer_free(sym);
 }
 
 /* Wait until @pid is a zombie (state Z in /proc/PID/stat). */
@@ -243,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_records_to_folded),
 		cmocka_unit_test(test_stale_generation_and_roots),
 		cmocka_unit_test(test_wall_weights),
+		cmocka_unit_test(test_fork_images),
 		cmocka_unit_test(test_zombie_keeps_snapshot),
 	};
 

@@ -115,20 +115,148 @@ static void test_record_payload_parts(void **state)
 	free(s);
 }
 
+/* The aux part of a Python process's sample: a pb_py_stack cut after its frames. */
+static void test_record_python_aux(void **state)
+{
+	size_t head = offsetof(struct pb_py_stack, frames), aux = head + 2 * sizeof(struct pb_py_frame);
+	size_t size = pb_sample_size(1, 1, (uint32_t)aux, 0);
+	struct pb_sample *s = calloc(1, size);
+	struct pb_py_stack *ps;
+
+	(void)state;
+	assert_non_null(s);
+	s->hdr.kind = PB_REC_SAMPLE;
+	s->hdr.size = (uint32_t)size;
+	s->pid = 5;
+	s->nkernel = s->nuser = 1;
+	s->aux_len = (uint32_t)aux;
+	ps = (struct pb_py_stack *)pb_sample_aux(s);
+	ps->status = PB_PY_OK;
+	ps->nframes = 2;
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
+	ps->nframes = 3;	/* more frames than the record holds */
+	assert_int_equal(drain_record_check(s, size), 0);
+	ps->nframes = PB_PY_MAX_FRAMES + 1;
+	assert_int_equal(drain_record_check(s, size), 0);
+	free(s);
+}
+
 static int new_pids, execs;
 
-static void on_new(void *ctx, uint32_t pid)
+static void on_new(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	(void)ctx;
+	(void)comm;
 	(void)pid;
+	(void)gen;
 	new_pids++;
 }
 
-static void on_exec(void *ctx, uint32_t pid)
+static void on_exec(void *ctx, const struct drain_image *img)
+{
+	(void)ctx;
+	(void)img;
+	execs++;
+}
+
+static struct drain_image last_fork, last_exit;
+static uint32_t last_fork_parent_gen;
+static bool last_exit_sampled;
+
+static void on_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
+		    const struct drain_image *child)
+{
+	(void)ctx;
+	(void)parent;
+	last_fork = *child;
+	last_fork.comm = NULL;
+	last_fork_parent_gen = parent_gen;
+}
+
+static void on_exit_(void *ctx, const struct drain_image *img, bool sampled)
+{
+	(void)ctx;
+	last_exit = *img;
+	last_exit.comm = NULL;
+	last_exit_sampled = sampled;
+}
+
+static size_t bid_frames;
+static uint64_t bid_first_ip;
+
+static void on_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
+		       const struct pb_build_id_frame *frames, size_t n)
 {
 	(void)ctx;
 	(void)pid;
-	execs++;
+	(void)gen;
+	(void)frames;
+	bid_frames = n;
+	bid_first_ip = ips[0];
+}
+
+/* A build-ID stack reaches its hook with min(ips, frames) frames; a bad size is counted. */
+static void test_drain_buildid(void **state)
+{
+	struct drain_hooks hooks = { .on_buildid = on_buildid };
+	struct pb_buildid_stack *b = calloc(1, sizeof(*b));
+	struct drain d;
+
+	(void)state;
+	assert_non_null(b);
+	b->hdr.kind = PB_REC_BUILDID;
+	b->hdr.size = sizeof(*b);
+	b->pid = 7;
+	b->ips_sz = 3 * 8;
+	b->frames_sz = 2 * (int)sizeof(b->frames[0]);
+	b->ips[0] = 0x401000;
+	drain_init(&d, 16, false, &hooks);
+	assert_int_equal(drain_record_check(b, sizeof(*b)), PB_REC_BUILDID);
+	drain_record(&d, b, sizeof(*b));
+	assert_int_equal(bid_frames, 2);
+	assert_int_equal(bid_first_ip, 0x401000);
+	drain_record(&d, b, sizeof(*b) - 8);
+	assert_int_equal(d.bad_records, 1);
+	b->frames_sz = -14;	/* -EFAULT: nothing to tell */
+	bid_frames = 0;
+	drain_record(&d, b, sizeof(*b));
+	assert_int_equal(bid_frames, 0);
+	drain_release(&d);
+	free(b);
+}
+
+/* A reused PID is a new image: fork, samples, exit, fork again on the same PID. */
+static void test_drain_pid_reuse(void **state)
+{
+	struct drain_hooks hooks = { .on_fork = on_fork, .on_exit = on_exit_ };
+	struct pb_task_event fork_ev = { .hdr = { PB_REC_FORK, sizeof(fork_ev) }, .pid = 10,
+					 .child_pid = 20, .start_ns = 111 };
+	struct pb_task_event exit_ev = { .hdr = { PB_REC_EXIT, sizeof(exit_ev) }, .pid = 20 };
+	struct pb_sample *a = make_sample(20, 20, 0, 2, 0x400000);
+	struct drain d;
+
+	(void)state;
+	drain_init(&d, 16, false, &hooks);
+	drain_record(&d, &fork_ev, sizeof(fork_ev));
+	assert_int_equal(last_fork.pid, 20);
+	assert_int_equal(last_fork.gen, 0);
+	assert_int_equal(last_fork.start_ns, 111);
+	drain_record(&d, &exit_ev, sizeof(exit_ev));
+	assert_false(last_exit_sampled);	/* no sample: its memory can go */
+	drain_record(&d, &fork_ev, sizeof(fork_ev));
+	assert_int_equal(last_fork.gen, 1);
+	drain_record(&d, a, a->hdr.size);
+	drain_record(&d, &exit_ev, sizeof(exit_ev));
+	assert_int_equal(last_exit.gen, 1);
+	assert_true(last_exit_sampled);
+	drain_record(&d, &fork_ev, sizeof(fork_ev));
+	drain_record(&d, a, a->hdr.size);
+	/* the same stack of two processes on one PID: two entries */
+	assert_int_equal(d.store.nentries, 2);
+	assert_int_equal(d.store.entries[0]->gen, 1);
+	assert_int_equal(d.store.entries[1]->gen, 2);
+	drain_release(&d);
+	free(a);
 }
 
 static void test_drain_aggregates_and_tracks(void **state)
@@ -235,7 +363,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_checks),
 		cmocka_unit_test(test_record_payload_parts),
+		cmocka_unit_test(test_record_python_aux),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
+		cmocka_unit_test(test_drain_pid_reuse),
+		cmocka_unit_test(test_drain_buildid),
 		cmocka_unit_test(test_store_per_thread),
 		cmocka_unit_test(test_drain_weights),
 	};

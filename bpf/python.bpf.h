@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * CPython frame walker, included by bpf/sample.bpf.c. For a sampled thread of
+ * a process in "py_procs" it finds the thread's PyThreadState by matching
+ * tstate->thread_id (pthread_self(), on x86-64 the thread's fs base) against
+ * the task's fsbase, searching every thread state of every interpreter; so a
+ * thread running C code without the GIL gets its own frames, never the GIL
+ * holder's. Then it walks the frame chain leaf first, recording per frame the
+ * code object's address and the instruction offset. Every read is of
+ * untrusted user memory through bpf_probe_read_user(); every loop is bounded.
+ */
+#ifndef PB_PYTHON_BPF_H
+#define PB_PYTHON_BPF_H
+
+#include "python_bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PB_PY_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct pb_py_proc);
+} py_procs SEC(".maps");
+
+#define PY_FRAME_READ	128	/* bytes of a frame read at once: every field we use lies below */
+
+/* Per-CPU scratch: the frame being read (map memory allows reads at a
+ * variable offset) and the frames walked so far. */
+struct py_scratch {
+	__u8 frame[PY_FRAME_READ];
+	struct pb_py_stack st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_scratch);
+} py_scratch SEC(".maps");
+
+/* State of the bpf_loop() callbacks. */
+struct py_walk {
+	const struct pb_py_proc *c;
+	struct py_scratch *sc;
+	__u64 fsbase;		/* the sampled thread's fs base = its pthread_self() */
+	__u64 interp, ts;	/* search: current interpreter and thread state */
+	__u64 frame;		/* walk: next frame */
+	__u32 ninterp;
+	int err;
+	__u64 found;		/* the thread's PyThreadState */
+};
+
+static __always_inline __u64 py_read_ptr(__u64 addr, int *err)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+		*err = 1;
+	return v;
+}
+
+/* A pointer-sized field at @off of the frame read into @buf; 0 when out of bounds. */
+static __always_inline __u64 py_field_ptr(const __u8 *buf, __u32 off)
+{
+	if (off > PY_FRAME_READ - 8)
+		return 0;
+	return *(const __u64 *)(buf + off);
+}
+
+static __always_inline __u8 py_field_u8(const __u8 *buf, __u32 off)
+{
+	if (off > PY_FRAME_READ - 1)
+		return 0;
+	return buf[off];
+}
+
+static __always_inline __s32 py_field_s32(const __u8 *buf, __u32 off)
+{
+	if (off > PY_FRAME_READ - 4)
+		return 0;
+	return *(const __s32 *)(buf + off);
+}
+
+/* Move the search to the next interpreter; 1 to stop. */
+static __always_inline long py_next_interp(struct py_walk *w)
+{
+	w->interp = py_read_ptr(w->interp + w->c->off.interp_next, &w->err);
+	w->ts = 0;
+	return !w->interp || w->err || ++w->ninterp >= PB_PY_MAX_INTERPS;
+}
+
+/* One step of the search over (interpreter, thread state) pairs. */
+static long py_search_step(__u32 i, void *ctx)
+{
+	struct py_walk *w = ctx;
+	const struct pb_py_offsets *o = &w->c->off;
+
+	if (!w->ts) {
+		w->ts = py_read_ptr(w->interp + o->interp_tstate_head, &w->err);
+		if (w->err)
+			return 1;
+		if (!w->ts)
+			return py_next_interp(w);
+	}
+	if (py_read_ptr(w->ts + o->tstate_thread_id, &w->err) == w->fsbase && !w->err) {
+		w->found = w->ts;
+		return 1;
+	}
+	w->ts = py_read_ptr(w->ts + o->tstate_next, &w->err);
+	if (w->err)
+		return 1;
+	return w->ts ? 0 : py_next_interp(w);
+}
+
+/* One frame of the walk. */
+static long py_frame_step(__u32 i, void *ctx)
+{
+	struct py_walk *w = ctx;
+	const struct pb_py_offsets *o = &w->c->off;
+	struct pb_py_stack *st = &w->sc->st;
+	__u8 *buf = w->sc->frame;
+	__u32 k = st->nframes;
+	__u64 code;
+
+	if (!w->frame)
+		return 1;
+	if (bpf_probe_read_user(buf, PY_FRAME_READ, (const void *)w->frame)) {
+		w->err = 1;
+		return 1;
+	}
+	w->frame = py_field_ptr(buf, o->frame_previous);
+	code = py_field_ptr(buf, o->frame_code);
+	if (w->c->layout >= PB_PY_IFRAME_312 &&
+	    py_field_u8(buf, o->frame_owner) == PB_PY_OWNED_BY_CSTACK) {
+		/* the shim under an activation's first frame: mark that frame */
+		if (k > 0 && k <= PB_PY_MAX_FRAMES)
+			st->frames[k - 1].flags |= PB_PY_FRAME_ENTRY;
+		return 0;
+	}
+	if (k >= PB_PY_MAX_FRAMES) {
+		st->status = PB_PY_TRUNCATED;
+		return 1;
+	}
+	st->frames[k].code = code;
+	st->frames[k].flags = 0;
+	if (w->c->layout == PB_PY_FRAMEOBJ) {
+		st->frames[k].lasti = py_field_s32(buf, o->frame_instr);
+		st->frames[k].flags = PB_PY_FRAME_ENTRY;	/* one frame per activation */
+	} else {
+		st->frames[k].lasti = (__s32)(py_field_ptr(buf, o->frame_instr) - code -
+					      o->code_adaptive);
+		if (w->c->layout == PB_PY_IFRAME_311 && py_field_u8(buf, o->frame_is_entry))
+			st->frames[k].flags = PB_PY_FRAME_ENTRY;
+	}
+	st->nframes = k + 1;
+	return 0;
+}
+
+/* The innermost frame of thread state @ts (0: the thread runs no Python). */
+static __always_inline __u64 py_top_frame(const struct pb_py_proc *c, __u64 ts, int *err)
+{
+	__u64 f = py_read_ptr(ts + c->off.tstate_frame, err);
+
+	if (f && (c->layout == PB_PY_IFRAME_311 || c->layout == PB_PY_IFRAME_312))
+		f = py_read_ptr(f + c->off.cframe_current_frame, err);	/* the _PyCFrame */
+	return f;
+}
+
+/*
+ * Walk the Python frames of the current thread of process @c. Returns the
+ * per-CPU stack with status and frames (NULL only if the scratch map fails).
+ */
+static __always_inline struct pb_py_stack *py_walk(const struct pb_py_proc *c)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct py_walk w = { .c = c, .fsbase = task->thread.fsbase };
+	__u32 zero = 0;
+
+	w.sc = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!w.sc)
+		return NULL;
+	w.sc->st.nframes = 0;
+	w.sc->st.status = PB_PY_OK;
+	w.interp = py_read_ptr(c->runtime + c->off.runtime_interp_head, &w.err);
+	if (w.interp && !w.err)
+		bpf_loop(PB_PY_MAX_THREADS, py_search_step, &w, 0);
+	if (!w.found) {
+		w.sc->st.status = w.err ? PB_PY_READ_ERR : PB_PY_NO_TSTATE;
+		return &w.sc->st;
+	}
+	w.frame = py_top_frame(c, w.found, &w.err);
+	if (!w.err)
+		bpf_loop(PB_PY_MAX_FRAMES + 8, py_frame_step, &w, 0);
+	if (w.sc->st.status == PB_PY_OK && w.frame && !w.err)
+		w.sc->st.status = PB_PY_TRUNCATED;	/* shims left no room */
+	if (w.err && !w.sc->st.nframes)
+		w.sc->st.status = PB_PY_READ_ERR;
+	return &w.sc->st;
+}
+
+#endif /* PB_PYTHON_BPF_H */

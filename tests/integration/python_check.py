@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Checks of a folded profile of tests/workloads/python/*.py, for
+# test_python.sh. Usage: python_check.py CHECK FILE.folded
+# Prints "ok DETAIL" or "bad REASON" (exit status 0 either way).
+import sys
+
+
+def stacks(path):
+    for line in open(path, encoding="utf-8", errors="replace"):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        st, _, n = line.rpartition(" ")
+        yield st.split(";"), int(n)
+
+
+def fn(frame):
+    """Python function name of a frame 'qualname (file:line)', else None."""
+    if frame.endswith(")") and " (" in frame and ".py:" in frame:
+        return frame[:frame.index(" (")]
+    return None
+
+
+def shares(path):
+    want = {"work_a": 50, "work_b": 30, "work_c": 20}
+    got = dict.fromkeys(want, 0)
+    for frames, n in stacks(path):
+        names = {fn(f) for f in frames}
+        for k in want:
+            if k in names:
+                got[k] += n
+    total = sum(got.values())
+    if total < 200:
+        return "bad only %d samples in work_a/b/c" % total
+    pct = {k: 100.0 * v / total for k, v in got.items()}
+    txt = " ".join("%s=%.1f%%" % (k, pct[k]) for k in want)
+    off = max(abs(pct[k] - want[k]) for k in want)
+    return ("ok " if off <= 3 else "bad ") + txt + " (of %d samples)" % total
+
+
+def recursion(path):
+    full = total = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        if "recurse" not in names and "bottom" not in names:
+            continue
+        total += n
+        if names.count("recurse") == 30 and names[-1:] != ["recurse"]:
+            full += n
+    if total < 50:
+        return "bad only %d samples of the recursing thread" % total
+    pct = 100.0 * full / total
+    return ("ok " if pct >= 95 else "bad ") + "%.1f%% of %d samples have all 30 frames" % (pct, total)
+
+
+def threads(path):
+    """The GIL-less hashing thread and the Python threads never share a stack."""
+    hashing = mixed = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        others = set(names) & {"work_a", "work_b", "work_c", "unit", "recurse", "bottom"}
+        if "hash_loop" in names and others:
+            mixed += n
+        elif any(any(s in f for s in ("libcrypto", "sha256", "SHA256")) for f in frames) and others:
+            mixed += n
+        elif names and names[-1] is None and "hash_loop" in names:
+            hashing += n    # in C code under hash_loop
+    if mixed:
+        return "bad %d samples mix the hashing thread with another thread's frames" % mixed
+    if hashing < 10:
+        return "bad only %d samples of the hashing thread in C" % hashing
+    return "ok %d samples of the hashing thread in C, none mixed" % hashing
+
+
+def per_thread(path):
+    """--per-thread: each thread's stacks hold the functions of one thread only."""
+    groups = {"main": {"work_a", "work_b", "work_c"}, "deep": {"recurse", "bottom"},
+              "hash": {"hash_loop"}}
+    owner, bad = {}, 0
+    for frames, n in stacks(path):
+        names = {fn(f) for f in frames}
+        mine = {g for g, fs in groups.items() if names & fs}
+        if len(mine) > 1:
+            bad += n
+        for g in mine:
+            owner.setdefault(frames[0], set()).add(g)
+    shared = [t for t, gs in owner.items() if len(gs) > 1]
+    found = set().union(*owner.values()) if owner else set()
+    if bad or shared:
+        return "bad threads with another thread's functions: %s (%d samples mixed)" % (shared, bad)
+    if found != set(groups):
+        return "bad only %s of the three threads seen" % sorted(found)
+    return "ok %d threads, each with its own functions" % len(owner)
+
+
+def order(path, outer, inner):
+    """Where both appear, Python function OUTER is root-ward of INNER."""
+    good = bad = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        if inner not in names:
+            continue
+        if outer in names and names.index(outer) < names.index(inner):
+            good += n
+        else:
+            bad += n
+    if good < 20 or bad > good / 20:
+        return "bad %s above %s in %d samples, not in %d" % (outer, inner, good, bad)
+    return "ok %s above %s in %d samples, not in %d" % (outer, inner, good, bad)
+
+
+def alternate(path):
+    """sort_driver (Python) -> a native sort frame (C) -> keyfunc (Python)."""
+    good = bad = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        if "keyfunc" not in names or "sort_driver" not in names:
+            continue
+        lo, hi = names.index("sort_driver"), names.index("keyfunc")
+        if lo < hi and any("sort" in f and fn(f) is None for f in frames[lo + 1:hi]):
+            good += n
+        else:
+            bad += n
+    if good < 20 or bad > good / 20:
+        return "bad python, native sort, python in %d samples, not in %d" % (good, bad)
+    return "ok python, native sort, python in %d samples, not in %d" % (good, bad)
+
+
+def embed(path):
+    """Native main of the embedding program, root-ward of its Python frames."""
+    good = bad = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        if "py_work" not in names:
+            continue
+        if "main" in frames and frames.index("main") < names.index("py_work"):
+            good += n
+        else:
+            bad += n
+    if good < 20 or bad > good / 20:
+        return "bad main above py_work in %d samples, not in %d" % (good, bad)
+    return "ok main above py_work in %d samples, not in %d" % (good, bad)
+
+
+def lines(path):
+    """--python-lines: unit()'s samples are on the lines of its loop (12, 13 of shares.py)."""
+    at = {}
+    for frames, n in stacks(path):
+        for f in frames:
+            if f.startswith("unit (shares.py:"):
+                line = int(f[len("unit (shares.py:"):-1])
+                at[line] = at.get(line, 0) + n
+    total = sum(at.values())
+    if total < 50:
+        return "bad only %d samples in unit()" % total
+    inside = at.get(12, 0) + at.get(13, 0)
+    txt = " ".join("line %d: %d" % kv for kv in sorted(at.items()))
+    if inside < total * 0.95 or not at.get(13):
+        return "bad " + txt
+    return "ok " + txt
+
+
+def main():
+    check, path = sys.argv[1], sys.argv[2]
+    if check == "shares":
+        print(shares(path))
+    elif check == "recursion":
+        print(recursion(path))
+    elif check == "threads":
+        print(threads(path))
+    elif check == "order":
+        print(order(path, sys.argv[3], sys.argv[4]))
+    elif check == "per_thread":
+        print(per_thread(path))
+    elif check == "lines":
+        print(lines(path))
+    elif check == "alternate":
+        print(alternate(path))
+    elif check == "embed":
+        print(embed(path))
+    else:
+        print("bad unknown check " + check)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Python frames in sampled stacks, on every CPython of the machine: Debian's
+# /usr/bin/python3.11 (static, no frame pointers) and each pyenv build
+# 3.8-3.13 (a missing pyenv is a failure, not a skip). Ground truth comes from
+# the scripts in tests/workloads/python (tests/integration/python_check.py
+# reads the folded output):
+#   shares      work_a/work_b/work_c at 50/30/20 of one thread, within 3 pp;
+#   lines       with --python-lines, unit()'s samples on the lines of its loop;
+#   recursion   a second thread 30 deep: all 30 frames in >= 95% of its samples;
+#   threads     a thread hashing in C without the GIL and two Python threads:
+#               no stack mixes the hashing thread with another thread's frames;
+#   order       sorted() with a Python key: sort_driver root-ward of keyfunc;
+#   -p          a Python process started before the profiler gets its names;
+#   --per-thread each thread root holds its own thread's functions only;
+#   -a          a CPython process is found among all the others;
+#   embed       a C program embedding libpython3.11: main, then Python, and
+#               sorted() -> native sort -> key function: both need native stacks
+#               through libpython (--call-graph dwarf) and are declared only when
+#               the CLI has it.
+. "$(dirname "$0")/lib.sh"
+
+PYW=tests/workloads/python
+CHECK="python3 tests/integration/python_check.py"
+
+# Interpreters: "label path".
+pythons() {
+	local d
+	[ -x /usr/bin/python3.11 ] && echo "debian3.11 /usr/bin/python3.11"
+	for d in /root/.pyenv/versions/3.{8,9,10,11,12,13}.*; do
+		[ -x "$d/bin/python3" ] && echo "pyenv${d##*/} $d/bin/python3"
+	done
+}
+
+# verdict NAME RESULT: PASS or FAIL from a python_check.py line.
+verdict() {
+	case $2 in
+	ok*) pass "$1"; note "$1" "${2#ok }" ;;
+	*) fail "$1" "${2#bad }" ;;
+	esac
+}
+
+# run_ok NAME LABEL FILE: the run LABEL succeeded and wrote FILE, else FAIL NAME.
+run_ok() {
+	if [ "$PB_RC" -ne 0 ]; then
+		fail "$1" "profiling-bpf: $(pb_why "$2")"
+	elif [ ! -s "$3" ]; then
+		fail "$1" "$(basename "$3") missing or empty"
+	else
+		return 0
+	fi
+	return 1
+}
+
+t_version() {
+	local label=$1 py=$2 f
+
+	f=$TMP/$label.shares.folded
+	pb_run 90 "$label.shares" -F 2999 -o "$f" -- "$py" $PYW/shares.py 2
+	run_ok "python_${label}_shares" "$label.shares" "$f" &&
+		verdict "python_${label}_shares" "$($CHECK shares "$f")"
+	f=$TMP/$label.lines.folded
+	pb_run 90 "$label.lines" -F 999 --python-lines -o "$f" -- "$py" $PYW/shares.py 0.5
+	run_ok "python_${label}_lines" "$label.lines" "$f" &&
+		verdict "python_${label}_lines" "$($CHECK lines "$f")"
+	f=$TMP/$label.mixed.folded
+	pb_run 90 "$label.mixed" -F 999 -o "$f" -- "$py" $PYW/mixed.py 1.5
+	if run_ok "python_${label}_recursion_30" "$label.mixed" "$f"; then
+		verdict "python_${label}_recursion_30" "$($CHECK recursion "$f")"
+		verdict "python_${label}_gil_free_thread" "$($CHECK threads "$f")"
+	else
+		fail "python_${label}_gil_free_thread" "no profile"
+	fi
+	f=$TMP/$label.sort.folded
+	pb_run 90 "$label.sort" -F 999 -o "$f" -- "$py" $PYW/sort.py 1
+	run_ok "python_${label}_c_callback_order" "$label.sort" "$f" &&
+		verdict "python_${label}_c_callback_order" "$($CHECK order "$f" sort_driver keyfunc)"
+}
+
+t_pyenv_present() {
+	if pythons | grep -q '^pyenv'; then
+		pass python_pyenv_present
+	else
+		fail python_pyenv_present "no pyenv CPython 3.8-3.13 under /root/.pyenv/versions"
+	fi
+}
+
+# A Python process started before the profiler: -p finds its names.
+t_attach() {
+	local name=python_attach_running f=$TMP/attach.folded pid
+
+	/usr/bin/python3.11 $PYW/shares.py 20 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	sleep 0.5	# let it get past start-up
+	pb_run 60 attach -F 999 -d 2 -o "$f" -p "$pid"
+	kill "$pid" 2>/dev/null
+	run_ok $name attach "$f" || return
+	if grep -q 'work_a (shares.py:' "$f"; then
+		pass $name
+	else
+		fail $name "no work_a (shares.py:..) frame in the profile of the running process"
+	fi
+}
+
+# --per-thread: each thread root holds its own thread's functions; -a finds
+# a CPython process among all the others.
+t_threads_and_all() {
+	local f=$TMP/pt.folded pid
+
+	pb_run 90 pt -F 999 --per-thread -o "$f" -- /usr/bin/python3.11 $PYW/mixed.py 1.5
+	run_ok python_per_thread pt "$f" && verdict python_per_thread "$($CHECK per_thread "$f")"
+	f=$TMP/all.folded
+	/usr/bin/python3.11 $PYW/shares.py 30 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	sleep 0.5
+	pb_run 60 all -a -F 499 -d 2 -o "$f"
+	kill "$pid" 2>/dev/null
+	run_ok python_all_cpus all "$f" || return
+	if grep -q '^python3.11;.*work_a (shares.py:' "$f"; then
+		pass python_all_cpus
+	else
+		fail python_all_cpus "no python3.11 stack with work_a (shares.py:..) in the -a profile"
+	fi
+}
+
+# Native frames between Python frames need native stacks through the
+# interpreter, which is built without frame pointers: dwarf unwinding.
+t_native_python() {
+	local f=$TMP/embed.folded cg=()
+
+	$HAVE_DWARF || return 0
+	cg=(--call-graph dwarf)
+	if [ ! -x "$WL/py_embed" ]; then
+		fail python_embed_main_then_python "$WL/py_embed not built (python3.11-dev)"
+	else
+		pb_run 90 embed -F 999 "${cg[@]}" -o "$f" -- "$WL/py_embed" 1.5
+		run_ok python_embed_main_then_python embed "$f" &&
+			verdict python_embed_main_then_python "$($CHECK embed "$f")"
+	fi
+	f=$TMP/alt.folded
+	pb_run 90 alt -F 999 "${cg[@]}" -o "$f" -- /usr/bin/python3.11 $PYW/sort.py 1
+	run_ok python_native_between_python alt "$f" &&
+		verdict python_native_between_python "$($CHECK alternate "$f")"
+}
+
+# The two cases through native frames exist once the CLI has --call-graph.
+HAVE_DWARF=false
+CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus"
+if "$PB" --help 2>&1 | grep -q -- --call-graph; then
+	HAVE_DWARF=true
+	CASES="$CASES python_embed_main_then_python python_native_between_python"
+else
+	note python_embed_main_then_python "not declared: this build has no --call-graph dwarf"
+fi
+for l in $(pythons | cut -d' ' -f1); do
+	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
+python_${l}_c_callback_order"
+done
+skip_unless_ready $CASES || exit 0
+
+t_pyenv_present
+while read -r label py; do
+	t_version "$label" "$py"
+done < <(pythons)
+t_attach
+t_threads_and_all
+t_native_python

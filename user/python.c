@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "python"
+#include "array.h"
+#include "hashmap.h"
+#include "log.h"
+#include "procmem.h"
+#include "python.h"
+#include "python_discover.h"
+#include "python_lines.h"
+
+#define MAX_NAME	1024		/* characters of a name or file name kept */
+#define MAX_LINETABLE	(64u << 10)	/* bytes of a line table read */
+#define MAX_CODES	(1u << 16)	/* code objects named per process */
+
+#define RECHECK_NS	100000000ULL	/* a code object's identity is checked again after 100 ms */
+
+/* What tells one code object at an address from a later one at the same address. */
+struct code_ident {
+	uint64_t name, filename, linetable;	/* addresses of its str and bytes objects */
+	int64_t firstlineno;
+};
+
+/* One code object of one process, named on first use, checked again now and then. */
+struct py_code {
+	struct code_ident ident;
+	uint64_t checked_ns;		/* sample time of the last check */
+	char *qualname, *filename;	/* NULL when unreadable */
+	int firstlineno;
+	uint8_t *linetable;
+	size_t linetable_len;
+	uint32_t fn_label;		/* label of the function (its first line) */
+	struct hashmap line_labels;	/* line + 1 -> label index + 1 */
+};
+
+/* One CPython process. */
+struct py_proc {
+	struct python_target t;
+	struct hashmap codes;	/* code address -> struct py_code * */
+	size_t ncodes;
+};
+
+/* One distinct frame: what a tagged address stands for. */
+struct py_label {
+	char *text;		/* "qualname (file.py:line)" */
+	char *file;		/* co_filename */
+	uint32_t line;
+};
+
+struct python {
+	struct python_opts o;
+	struct hashmap procs;	/* pid -> struct py_proc *, or 1 for "no CPython" */
+	struct hashmap label_index;	/* text -> label index + 1 */
+	struct py_label *labels;
+	size_t nlabels, labels_cap;
+	struct python_counts counts;
+	unsigned warned_versions[8];
+	uint32_t unknown_label;	/* label index + 1 of unreadable code objects, 0 unset */
+};
+
+/*
+ * A process without CPython when last looked at: value NOT_PYTHON |
+ * tries << 2 | milliseconds << 8. It is looked at again (its interpreter may
+ * not be mapped yet right after exec) after 20, 40, ... 640 ms.
+ */
+#define NOT_PYTHON	((uintptr_t)2)
+#define NEG_TRIES_MAX	6
+#define NEG_FIRST_MS	20ULL
+#define IS_NEG(v)	((v) & NOT_PYTHON)
+#define IS_PROC(v)	((v) && !IS_NEG(v))
+
+struct python *python_new(const struct python_opts *o)
+{
+	struct python *py = calloc(1, sizeof(*py));
+
+	if (!py)
+		return NULL;
+	py->o = *o;
+	hashmap_init(&py->procs, hash_uint, equal_uint, NULL);
+	hashmap_init(&py->label_index, hash_str, equal_str, NULL);
+	return py;
+}
+
+static void code_free(struct py_code *c)
+{
+	if (!c)
+		return;
+	free(c->qualname);
+	free(c->filename);
+	free(c->linetable);
+	hashmap_release(&c->line_labels);
+	free(c);
+}
+
+static void proc_free(struct py_proc *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->codes.cap; i++) {
+		if (p->codes.slots[i].key)
+			code_free((struct py_code *)p->codes.slots[i].value);
+	}
+	hashmap_release(&p->codes);
+	free(p);
+}
+
+void python_free(struct python *py)
+{
+	if (!py)
+		return;
+	for (size_t i = 0; i < py->procs.cap; i++) {
+		if (py->procs.slots[i].key && IS_PROC(py->procs.slots[i].value))
+			proc_free((struct py_proc *)py->procs.slots[i].value);
+	}
+	hashmap_release(&py->procs);
+	hashmap_release(&py->label_index);
+	for (size_t i = 0; i < py->nlabels; i++) {
+		free(py->labels[i].text);
+		free(py->labels[i].file);
+	}
+	free(py->labels);
+	free(py);
+}
+
+/* --- discovery --- */
+
+/* One line per unsupported version and run. */
+static void warn_unsupported(struct python *py, pid_t pid, const struct python_target *t)
+{
+	unsigned v = t->major << 8 | t->minor;
+	size_t i, n = sizeof(py->warned_versions) / sizeof(py->warned_versions[0]);
+
+	for (i = 0; i < n && py->warned_versions[i]; i++) {
+		if (py->warned_versions[i] == v)
+			return;
+	}
+	if (i < n)
+		py->warned_versions[i] = v;
+	pr_warn("process %d runs CPython %u.%u (%s), which is not supported: native frames only",
+		(int)pid, t->major, t->minor, t->path);
+}
+
+int python_add_target(struct python *py, pid_t pid, const struct python_target *t)
+{
+	struct py_proc *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	p->t = *t;
+	hashmap_init(&p->codes, hash_uint, equal_uint, NULL);
+	err = py->o.set_config ? py->o.set_config(py->o.ctx, (uint32_t)pid, &t->cfg) : 0;
+	if (!err)
+		err = hashmap_set(&py->procs, (void *)(uintptr_t)pid, (uintptr_t)p);
+	if (err) {
+		proc_free(p);
+		return err;
+	}
+	py->counts.processes++;
+	pr_info("process %d: CPython %u.%u in %s", (int)pid, t->major, t->minor, t->path);
+	return 1;
+}
+
+/* Look at @pid; remember a negative answer with its @tries and time. */
+static int discover(struct python *py, pid_t pid, unsigned tries, uint64_t now_ms)
+{
+	struct python_target t;
+	uintptr_t neg;
+	int err;
+
+	err = python_target_find(pid, &t);
+	if (err == -ENOTSUP)
+		warn_unsupported(py, pid, &t);
+	if (err == 1)
+		return python_add_target(py, pid, &t);
+	if (err == -ENOTSUP)
+		tries = NEG_TRIES_MAX;	/* found, but not one we walk: do not look again */
+	neg = NOT_PYTHON | (uintptr_t)tries << 2 | (uintptr_t)now_ms << 8;
+	if (err == 0 || err == -ENOTSUP)
+		return hashmap_set(&py->procs, (void *)(uintptr_t)pid, neg) ?: 0;
+	return err;
+}
+
+int python_discover(struct python *py, pid_t pid)
+{
+	uintptr_t v;
+
+	if (pid <= 0)
+		return -EINVAL;
+	if (hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v) && v)
+		return IS_PROC(v);
+	return discover(py, pid, 0, 0);
+}
+
+void python_sample_seen(struct python *py, uint32_t pid, uint64_t now_ns)
+{
+	uint64_t now_ms = now_ns / 1000000, last_ms;
+	unsigned tries;
+	uintptr_t v;
+
+	if (!hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v) || !IS_NEG(v))
+		return;
+	tries = (v >> 2) & 63;
+	last_ms = v >> 8;
+	if (tries >= NEG_TRIES_MAX || now_ms < last_ms || now_ms - last_ms < NEG_FIRST_MS << tries)
+		return;
+	discover(py, (pid_t)pid, tries + 1, now_ms);
+}
+
+void python_forget(struct python *py, pid_t pid)
+{
+	uintptr_t v;
+
+	if (!hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v))
+		return;
+	if (IS_PROC(v)) {
+		if (py->o.set_config)
+			py->o.set_config(py->o.ctx, (uint32_t)pid, NULL);
+		proc_free((struct py_proc *)v);
+	}
+	/* the hashmap cannot remove: mark the pid unknown again */
+	hashmap_set(&py->procs, (void *)(uintptr_t)pid, 0);
+}
+
+/* --- naming code objects from the process's memory --- */
+
+/* Append code point @cp to @out as UTF-8; returns bytes written (room for 4 assumed). */
+static size_t put_utf8(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 63));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 63));
+		out[2] = (char)(0x80 | (cp & 63));
+		return 3;
+	}
+	if (cp > 0x10ffff)
+		cp = 0xfffd;
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 63));
+	out[2] = (char)(0x80 | (cp >> 6 & 63));
+	out[3] = (char)(0x80 | (cp & 63));
+	return 4;
+}
+
+/* @n characters of @kind (1, 2 or 4 bytes) as a new UTF-8 string, control characters as '?'. */
+static char *to_utf8(const uint8_t *data, size_t n, unsigned kind)
+{
+	char *out = malloc(n * 4 + 1);
+	size_t len = 0;
+	uint32_t cp;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (kind == 1)
+			cp = data[i];
+		else if (kind == 2)
+			cp = (uint32_t)data[2 * i] | (uint32_t)data[2 * i + 1] << 8;
+		else
+			memcpy(&cp, data + 4 * i, 4);
+		len += put_utf8(out + len, cp < 0x20 || cp == 0x7f ? '?' : cp);
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* A compact str object at @addr of @pid as a new UTF-8 string, or NULL. */
+static char *read_unicode(pid_t pid, const struct pb_py_offsets *o, uint64_t addr)
+{
+	uint8_t hdr[128], *data;
+	unsigned kind, ascii;
+	int64_t length;
+	uint32_t state;
+	char *s = NULL;
+
+	if (o->unicode_compact_size > sizeof(hdr) || o->unicode_length + 8 > o->unicode_ascii_size ||
+	    o->unicode_state + 4 > o->unicode_ascii_size ||
+	    procmem_read(pid, addr, hdr, o->unicode_ascii_size))
+		return NULL;
+	memcpy(&length, hdr + o->unicode_length, sizeof(length));
+	memcpy(&state, hdr + o->unicode_state, sizeof(state));
+	kind = state >> 2 & 7;
+	ascii = state >> 6 & 1;
+	if (!(state >> 5 & 1) || length < 0 || (kind != 1 && kind != 2 && kind != 4))
+		return NULL;	/* not compact: never the case for names */
+	if (length > MAX_NAME)
+		length = MAX_NAME;
+	data = malloc((size_t)length * kind + 1);
+	if (data && !procmem_read(pid, addr + (ascii ? o->unicode_ascii_size : o->unicode_compact_size),
+				  data, (size_t)length * kind + !length))
+		s = to_utf8(data, (size_t)length, kind);
+	free(data);
+	return s;
+}
+
+/* The bytes object at @addr (a line table), bounded; NULL when unreadable. */
+static uint8_t *read_bytes(pid_t pid, const struct pb_py_offsets *o, uint64_t addr, size_t *len)
+{
+	int64_t size;
+	uint8_t *data;
+
+	if (procmem_read(pid, addr + o->bytes_size, &size, sizeof(size)) || size < 0)
+		return NULL;
+	if ((uint64_t)size > MAX_LINETABLE)
+		size = MAX_LINETABLE;
+	data = malloc((size_t)size + 1);
+	if (data && procmem_read(pid, addr + o->bytes_data, data, (size_t)size + 1)) {
+		free(data);
+		return NULL;
+	}
+	*len = (size_t)size;
+	return data;
+}
+
+static uint64_t field_ptr(const uint8_t *buf, uint16_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+/* The identity of code object @addr; -EFAULT when unreadable, -EINVAL when not a code object. */
+static int code_ident_read(pid_t pid, const struct py_proc *p, uint64_t addr,
+			   struct code_ident *id)
+{
+	const struct pb_py_offsets *o = &p->t.cfg.off;
+	uint16_t offs[] = { o->code_filename, o->code_name, o->code_qualname, o->code_firstlineno,
+			    o->code_linetable, o->object_type };
+	uint8_t buf[512];
+	size_t size = 0;
+	int32_t first;
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		size = offs[i] + 8u > size ? offs[i] + 8u : size;
+	if (size > sizeof(buf) || procmem_read(pid, addr, buf, size))
+		return -EFAULT;
+	if (p->t.code_type && field_ptr(buf, o->object_type) != p->t.code_type)
+		return -EINVAL;	/* not a code object (any more) */
+	memcpy(&first, buf + o->code_firstlineno, sizeof(first));
+	id->firstlineno = first;
+	id->name = field_ptr(buf, p->t.minor >= 11 ? o->code_qualname : o->code_name);
+	id->filename = field_ptr(buf, o->code_filename);
+	id->linetable = field_ptr(buf, o->code_linetable);
+	return 0;
+}
+
+/* Name code object @addr of @p's process into @c; -errno when it cannot be named. */
+static int code_read(pid_t pid, const struct py_proc *p, uint64_t addr, struct py_code *c)
+{
+	const struct pb_py_offsets *o = &p->t.cfg.off;
+	int err = code_ident_read(pid, p, addr, &c->ident);
+
+	if (err)
+		return err;
+	c->firstlineno = c->ident.firstlineno > 0 ? (int)c->ident.firstlineno : 0;
+	c->qualname = read_unicode(pid, o, c->ident.name);
+	c->filename = read_unicode(pid, o, c->ident.filename);
+	c->linetable = read_bytes(pid, o, c->ident.linetable, &c->linetable_len);
+	return c->qualname && c->filename ? 0 : -EFAULT;
+}
+
+/* --- labels: what a tagged address stands for --- */
+
+/* Index + 1 of the label "@name (@file's base name:@line)", made on first use; 0 on failure. */
+static uint32_t label_get(struct python *py, const char *name, const char *file, uint32_t line)
+{
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	struct py_label *l;
+	uintptr_t v;
+	char *text;
+
+	if (asprintf(&text, "%s (%s:%u)", name, base, line) < 0)
+		return 0;
+	if (hashmap_find(&py->label_index, text, &v)) {
+		free(text);
+		return (uint32_t)v;
+	}
+	if (py->nlabels >= 0xffffffffu - 1 ||
+	    array_grow((void **)&py->labels, &py->labels_cap, py->nlabels + 1, sizeof(*l)))
+		goto err;
+	l = &py->labels[py->nlabels];
+	l->text = text;
+	l->line = line;
+	l->file = strdup(file);
+	if (!l->file || hashmap_set(&py->label_index, text, py->nlabels + 1)) {
+		free(l->file);
+		goto err;
+	}
+	return (uint32_t)++py->nlabels;
+err:
+	free(text);
+	return 0;
+}
+
+/* A new entry for code object @addr, named (fn_label set) or not. NULL on allocation failure. */
+static struct py_code *code_new(struct python *py, uint32_t pid, struct py_proc *p, uint64_t addr,
+				uint64_t now_ns)
+{
+	struct py_code *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return NULL;
+	hashmap_init(&c->line_labels, hash_uint, equal_uint, NULL);
+	c->checked_ns = now_ns;
+	err = code_read((pid_t)pid, p, addr, c);
+	if (!err && !(c->fn_label = label_get(py, c->qualname, c->filename,
+					      (uint32_t)c->firstlineno)))
+		err = -ENOMEM;
+	if (err) {
+		py->counts.code_unreadable++;
+		pr_debug("process %u: code object 0x%llx: %s", pid, (unsigned long long)addr,
+			 err == -EINVAL ? "not a code object" : strerror(-err));
+	}
+	return c;
+}
+
+/*
+ * Whether the entry @c of @addr still names what is there: a code object
+ * freed and another one made at its address (the interpreter reuses memory
+ * at once) must not keep the old name. Checked at most every RECHECK_NS of
+ * sample time; a failed read (the process exited) keeps the entry.
+ */
+static bool code_still_there(uint32_t pid, struct py_proc *p, uint64_t addr, struct py_code *c,
+			     uint64_t now_ns)
+{
+	struct code_ident id;
+
+	if (now_ns < c->checked_ns + RECHECK_NS)
+		return true;
+	c->checked_ns = now_ns;
+	if (code_ident_read((pid_t)pid, p, addr, &id) == -EFAULT)
+		return true;
+	return c->fn_label && !memcmp(&id, &c->ident, sizeof(id));
+}
+
+/* The entry of code object @addr of @p, named on first use; NULL when it cannot be named. */
+static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc *p, uint64_t addr,
+				uint64_t now_ns)
+{
+	struct py_code *c = NULL;
+	uintptr_t v;
+
+	if (!addr)
+		return NULL;
+	if (hashmap_find(&p->codes, (void *)(uintptr_t)addr, &v) && v) {
+		c = (struct py_code *)v;
+		if (code_still_there(pid, p, addr, c, now_ns))
+			return c->fn_label ? c : NULL;
+		code_free(c);	/* replaced below */
+		p->ncodes--;
+	} else if (p->ncodes >= MAX_CODES) {
+		return NULL;
+	}
+	c = code_new(py, pid, p, addr, now_ns);
+	if (!c || hashmap_set(&p->codes, (void *)(uintptr_t)addr, (uintptr_t)c)) {
+		code_free(c);
+		hashmap_set(&p->codes, (void *)(uintptr_t)addr, 0);
+		return NULL;
+	}
+	p->ncodes++;
+	return c->fn_label ? c : NULL;
+}
+
+/* Label index + 1 of one Python frame; 0 on failure. */
+static uint32_t frame_label(struct python *py, uint32_t pid, struct py_proc *p,
+			    const struct pb_py_frame *f, uint64_t now_ns)
+{
+	struct py_code *c = code_get(py, pid, p, f->code, now_ns);
+	int lasti = f->lasti, line;
+	uintptr_t v;
+	uint32_t l;
+
+	if (!c) {
+		if (!py->unknown_label)
+			py->unknown_label = label_get(py, "[unknown python code]", "?", 0);
+		return py->unknown_label;
+	}
+	if (!py->o.lines)
+		return c->fn_label;
+	if (p->t.minor == 10 && p->t.cfg.layout == PB_PY_FRAMEOBJ)
+		lasti *= 2;	/* 3.10's f_lasti counts code units */
+	line = pylines_find(p->t.lines, c->linetable, c->linetable_len, c->firstlineno, lasti);
+	if (line < 0)
+		line = c->firstlineno;
+	if (hashmap_find(&c->line_labels, (void *)((uintptr_t)line + 1), &v))
+		return (uint32_t)v;
+	l = label_get(py, c->qualname, c->filename, (uint32_t)line);
+	if (l)
+		hashmap_set(&c->line_labels, (void *)((uintptr_t)line + 1), l);
+	return l;
+}
+
+int python_frame(const struct python *py, uint64_t ip, const char **name, const char **file,
+		 uint32_t *line)
+{
+	uint64_t idx = ip & ~PYTHON_FRAME_MASK;
+
+	if (!python_is_frame(ip) || !idx || idx > py->nlabels)
+		return -ENOENT;
+	*name = py->labels[idx - 1].text;
+	*file = py->labels[idx - 1].file;
+	*line = py->labels[idx - 1].line;
+	return 0;
+}
+
+void python_counts(const struct python *py, struct python_counts *out)
+{
+	*out = py->counts;
+}
+
+/* --- merging --- */
+
+struct merge {
+	struct python *py;
+	struct py_proc *p;
+	uint32_t pid;
+	uint64_t now_ns;
+	const struct pb_py_stack *ps;
+	size_t next;		/* next Python frame to emit */
+	uint64_t *out;
+	size_t n, cap;
+};
+
+static void emit(struct merge *m, uint64_t ip)
+{
+	if (m->n < m->cap)
+		m->out[m->n++] = ip;
+}
+
+/* Emit Python frames up to the end of the next activation (@all: every frame left). */
+static void emit_segment(struct merge *m, bool all)
+{
+	const struct pb_py_frame *f;
+	uint32_t l;
+
+	while (m->next < m->ps->nframes) {
+		f = &m->ps->frames[m->next++];
+		l = frame_label(m->py, m->pid, m->p, f, m->now_ns);
+		if (l) {
+			emit(m, PYTHON_FRAME_TAG | l);
+			m->py->counts.frames++;
+		}
+		if ((f->flags & PB_PY_FRAME_ENTRY) && !all)
+			return;
+	}
+}
+
+static size_t count_entries(const struct pb_py_stack *ps)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ps->nframes; i++)
+		n += !!(ps->frames[i].flags & PB_PY_FRAME_ENTRY);
+	/* frames above the last entry (cut stack) form one more activation */
+	if (ps->nframes && !(ps->frames[ps->nframes - 1].flags & PB_PY_FRAME_ENTRY))
+		n++;
+	return n;
+}
+
+static bool in_eval(const struct py_proc *p, uint64_t ip)
+{
+	return ip >= p->t.eval_start && ip < p->t.eval_end;
+}
+
+/*
+ * Each native eval activation (leaf first) takes the Python frames of one
+ * activation. When the native stack shows fewer activations than Python has
+ * (no frame pointers in the interpreter cut it short), the last one found
+ * takes every Python frame left and the native frames beyond it, which the
+ * unwinder reached by skipping activations, are dropped; when it shows none,
+ * the Python frames go root-most, above every native frame.
+ */
+size_t python_merge(struct python *py, uint32_t pid, uint64_t now_ns, const uint64_t *uips,
+		    size_t nu, const struct pb_py_stack *ps, uint64_t *out, size_t cap)
+{
+	struct merge m = { .py = py, .pid = pid, .now_ns = now_ns, .ps = ps, .out = out,
+			   .cap = cap };
+	size_t nact, nevals = 0, seen = 0;
+	uintptr_t v = 0;
+
+	hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v);
+	m.p = IS_PROC(v) ? (struct py_proc *)v : NULL;
+	if (!m.p || !ps || (ps->status != PB_PY_OK && ps->status != PB_PY_TRUNCATED) ||
+	    !ps->nframes || ps->nframes > PB_PY_MAX_FRAMES) {
+		for (size_t i = 0; i < nu; i++)
+			emit(&m, uips[i]);
+		return m.n;
+	}
+	nact = count_entries(ps);
+	for (size_t i = 0; i < nu; i++)
+		nevals += in_eval(m.p, uips[i]);
+	for (size_t i = 0; i < nu; i++) {
+		if (in_eval(m.p, uips[i]) && m.next < ps->nframes) {
+			seen++;
+			emit_segment(&m, seen == nevals && nevals < nact);
+			/* the unwinder lost activations: what lies beyond is not trusted */
+			if (seen == nevals && nevals < nact)
+				break;
+		} else {
+			emit(&m, uips[i]);
+		}
+	}
+	emit_segment(&m, true);
+	return m.n;
+}
