@@ -280,7 +280,8 @@ static struct cu_index *cu_index_get(struct elflines *l, Dwarf_Die *cu)
 		cu_index_free(ix);
 		return NULL;
 	}
-	qsort(ix->r, ix->n, sizeof(*ix->r), range_cmp);
+	if (ix->n)
+		qsort(ix->r, ix->n, sizeof(*ix->r), range_cmp);
 	ix->next = l->cus;
 	l->cus = ix;
 	return ix;
