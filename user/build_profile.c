@@ -293,3 +293,39 @@ struct profile *profile_from_store(const struct stack_store *st, struct symboliz
 	}
 	return c.p;
 }
+
+/* Functions a complete user stack runs through: program and thread entry points. */
+static bool is_entry_point(const char *name)
+{
+	static const char *const entries[] = {
+		"main", "_start", "__libc_start_main", "__libc_start_call_main", "start_thread",
+		"clone", "clone3", "__clone", "__clone3", "__clone_internal", "thread_start",
+		"_dl_start_user", "__libc_start_main_impl",
+	};
+
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		if (!strcmp(name, entries[i]))
+			return true;
+	}
+	return false;
+}
+
+void profile_count_complete(const struct profile *p, uint64_t *with_user, uint64_t *complete)
+{
+	const struct pframe *f;
+	bool user, entry;
+
+	*with_user = *complete = 0;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		user = entry = false;
+		for (uint32_t d = 0; d < p->samples[i].depth && !entry; d++) {
+			f = &p->frames[p->samples[i].frames[d]];
+			if (f->kind != PFRAME_USER)
+				continue;
+			user = true;
+			entry = f->resolved && is_entry_point(f->name);
+		}
+		*with_user += user ? p->samples[i].count : 0;
+		*complete += entry ? p->samples[i].count : 0;
+	}
+}

@@ -296,6 +296,8 @@ static struct proc *proc_find(const struct symbolizer *s, pid_t pid, uint32_t ge
 {
 	uintptr_t v;
 
+	if (pid <= 0)
+		return NULL;
 	return hashmap_find(&s->procs, image_key(pid, gen), &v) ? (struct proc *)v : NULL;
 }
 
@@ -304,14 +306,19 @@ static struct proc *proc_current(const struct symbolizer *s, pid_t pid)
 {
 	uintptr_t v;
 
+	if (pid <= 0)
+		return NULL;
 	return hashmap_find(&s->cur, (void *)(uintptr_t)(uint32_t)pid, &v) ? (struct proc *)v : NULL;
 }
 
 /* Image @gen of @pid, created empty if new; NULL on allocation failure. */
 static struct proc *proc_get_image(struct symbolizer *s, pid_t pid, uint32_t gen)
 {
-	struct proc *p = proc_find(s, pid, gen);
+	struct proc *p;
 
+	if (pid <= 0)
+		return NULL;	/* no process; (0, 0) would be the maps' empty key */
+	p = proc_find(s, pid, gen);
 	if (p)
 		return p;
 	p = calloc(1, sizeof(*p));
