@@ -3,7 +3,7 @@
 #   make            build the CLI (build/profiling-bpf)
 #   make check      build with -Werror, run unit, sanitizer and integration tests
 #   make SAN=1      build user space with ASan+UBSan (into build/san)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (also the agent's systemd unit, SYSTEMD_UNIT_DIR)
 
 OUTPUT ?= build
 ifeq ($(SAN),1)
@@ -14,6 +14,7 @@ BPF_OUT := $(OUTPUT)/bpf
 # <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> is multiarch
 BPF_SYS_INCLUDES := -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 PREFIX ?= /usr/local
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 VERSION := 0.1.0
 
 CC ?= gcc
@@ -34,7 +35,7 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lprotobuf-c -ljson-c -lm
+LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lprotobuf-c -ljson-c -lm -lcurl -lpthread
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -189,6 +190,10 @@ install: $(BIN)
 	install -m 0644 include/profiling.h $(DESTDIR)$(PREFIX)/include/profiling.h
 	install -m 0644 man/profiling-bpf.1 $(DESTDIR)$(MANDIR)/man1/profiling-bpf.1
 	install -m 0644 completions/profiling-bpf.bash $(DESTDIR)$(BASHCOMPDIR)/profiling-bpf
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' tools/profiling-bpf-agent.service > \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/profiling-bpf-agent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/profiling-bpf-agent.service
 
 clean:
 	rm -rf $(OUTPUT)

@@ -22,6 +22,11 @@ const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
  * stack_copy bytes of the user stack from sp upward, for user-space unwinding */
 const volatile bool dwarf = false;
 const volatile __u32 stack_copy = 8192;
+const volatile __u32 ncgroups = 0;	/* > 0: only tasks under cgroups[0..ncgroups) */
+const volatile bool exec_events_all = false;	/* exec records of every process (--comm) */
+
+/* Set by user space to pause sampling without detaching; checked first. */
+volatile bool paused = false;
 
 /* Samples are submitted without waking the reader, which drains on a timer;
  * past this much unread data (a quarter of the ring, set by the loader) the
@@ -52,6 +57,13 @@ struct {
 } fresh SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, PB_MAX_CGROUPS);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroups SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PB_CNT_MAX);
 	__type(key, __u32);
@@ -77,11 +89,25 @@ static __always_inline bool is_kthread(void)
 
 #include "python.bpf.h"
 
+/* The current task lies in (or below) one of the selected cgroups. */
+static __always_inline bool in_cgroups(void)
+{
+	for (__u32 i = 0; i < PB_MAX_CGROUPS; i++) {
+		if (i >= ncgroups)
+			break;
+		if (bpf_current_task_under_cgroup(&cgroups, i) == 1)
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool is_target(__u32 tgid)
 {
 	__u8 *state;
 
 	if (tgid == self_pid)
+		return false;
+	if (ncgroups && !in_cgroups())
 		return false;
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
@@ -355,7 +381,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	struct pb_sample *s;
 	__u64 len;
 
-	if (!is_target(tgid))
+	if (paused || !is_target(tgid))
 		return 0;
 	count(PB_CNT_SAMPLES);
 	s = bpf_map_lookup_elem(&scratch, &cpu);
@@ -413,8 +439,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	__u8 one = PB_TARGET_ACTIVE;
 
-	/* a new thread shares the tgid; kernel threads have no user images */
-	if (ptgid == ctgid || (child->flags & PF_KTHREAD) || !is_target(ptgid) ||
+	/* a new thread shares the tgid; kernel threads have no user images;
+	 * nothing to follow while paused with every task selected */
+	if (ptgid == ctgid || (paused && all_tasks) || (child->flags & PF_KTHREAD) || !is_target(ptgid) ||
 	    (!all_tasks && !follow_forks))
 		return 0;
 	if (!all_tasks && bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
@@ -435,7 +462,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	/* the -- CMD child is sampled from here on: before, it ran our code */
 	if (state && *state == PB_TARGET_PENDING_EXEC && tgid != self_pid)
 		*state = PB_TARGET_ACTIVE;
-	if (!is_target(tgid))
+	if (paused && all_tasks)
+		return 0;
+	if (!is_target(tgid) && !(exec_events_all && tgid != self_pid))
 		return 0;
 	if (buildid_window_ns)
 		bpf_map_update_elem(&fresh, &tgid, &now, BPF_ANY);
@@ -447,7 +476,8 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	/* only the last thread of a process ends it */
-	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || !is_target(p->tgid))
+	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || (paused && all_tasks) ||
+	    !is_target(p->tgid))
 		return 0;
 	task_event(PB_REC_EXIT, p->tgid, 0, p);
 	return 0;

@@ -14,6 +14,7 @@
 #define PB_MAX_STACK	127	/* frames per user or kernel stack */
 #define PB_COMM_LEN	16
 #define PB_MAX_TARGETS	1024	/* tgids in the target set */
+#define PB_MAX_CGROUPS	8	/* cgroups a sampler can be limited to */
 
 /* Values of the sampler's target set ("targets" map, tgid -> state). */
 #define PB_TARGET_ACTIVE	1	/* sampled */

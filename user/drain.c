@@ -113,10 +113,17 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	const struct pb_py_stack *ps = smp->aux_len ? (const void *)pb_sample_aux(smp) : NULL;
 	const uint64_t *uips = pb_sample_uips(smp);
 	size_t nu = smp->nuser;
+	struct stack_store *st = &d->store;
 	char comm[PB_COMM_LEN + 1];
 	uint32_t gen;
 	int err;
 
+	if (smp->time_ns < d->floor_ns) {
+		d->late++;
+		return;
+	}
+	if (d->after && smp->time_ns >= d->split_ns)
+		st = d->after;
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	gen = note_pid(d, smp->pid, comm);
@@ -133,7 +140,7 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 				  MERGED_MAX);
 		uips = d->merged;
 	}
-	err = stack_store_add(&d->store, smp->pid, smp->tid, gen, comm, pb_sample_kips(smp),
+	err = stack_store_add(st, smp->pid, smp->tid, gen, comm, pb_sample_kips(smp),
 			      smp->nkernel, uips, nu, 1);
 	if (err)
 		d->store_full++;
@@ -230,6 +237,26 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 	hashmap_init(&d->pids, hash_uint, equal_uint, NULL);
 	if (hooks)
 		d->hooks = *hooks;
+}
+
+int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ctx)
+{
+	struct hashmap fresh;
+	const struct hashmap_entry *e;
+
+	hashmap_init(&fresh, hash_uint, equal_uint, NULL);
+	for (size_t i = 0; i < d->pids.cap; i++) {
+		e = &d->pids.slots[i];
+		if (!e->key || !keep(ctx, (uint32_t)(uintptr_t)e->key))
+			continue;
+		if (hashmap_set(&fresh, e->key, e->value & ~(uintptr_t)PID_SEEN)) {
+			hashmap_release(&fresh);
+			return -ENOMEM;
+		}
+	}
+	hashmap_release(&d->pids);
+	d->pids = fresh;
+	return 0;
 }
 
 int drain_set_python(struct drain *d, struct python *py)

@@ -60,6 +60,11 @@ struct drain {
 	uint64_t ubuf[PB_MAX_STACK];	/* user ips of the sample being unwound */
 	struct python *py;	/* Python frames merged when set (not owned) */
 	uint64_t *merged;	/* scratch: a user stack with its Python frames */
+	/* intervals (agent): samples at or after split_ns go to *after, not to store;
+	 * samples before floor_ns belong to a closed interval: counted in late */
+	uint64_t split_ns, floor_ns;
+	struct stack_store *after;
+	uint64_t late;
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
@@ -76,6 +81,11 @@ int drain_record(void *ctx, void *data, size_t size);
 uint32_t drain_pid_gen(const struct drain *d, uint32_t pid);
 /* Merge the Python frames of samples through @py (NULL: none); 0 or -ENOMEM. */
 int drain_set_python(struct drain *d, struct python *py);
+/*
+ * Keep only the pids @keep says are alive and clear their "seen" state, so
+ * the next sample of each calls on_new_pid again. Returns 0 or -ENOMEM.
+ */
+int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ctx);
 /* Check one raw record; returns its kind, or 0 when it is malformed. */
 int drain_record_check(const void *data, size_t size);
 

@@ -65,6 +65,7 @@ static const char usage_text[] =
 	"Usage: profiling-bpf [record] (-p PID[,PID...] | -a | -- CMD [ARGS...]) [options]\n"
 	"       profiling-bpf report FILE [-o OUT] [--top N]   (report --help)\n"
 	"       profiling-bpf list [-p PID | BINARY] [GLOB]    (list --help)\n"
+	"       profiling-bpf agent ...                          (agent --help)\n"
 	"\n"
 	"Sample on-CPU stacks (and time selected functions exactly) of processes.\n"
 	"\n"

@@ -71,6 +71,22 @@ static __u32 ring_size(const struct sampler_config *cfg)
 	return size;
 }
 
+static int set_cgroups(struct sampler *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cgroups), err;
+
+	for (__u32 i = 0; i < s->cfg.ncgroups && i < PB_MAX_CGROUPS; i++) {
+		__u32 v = (__u32)s->cfg.cgroup_fds[i];
+
+		if (bpf_map_update_elem(fd, &i, &v, BPF_ANY)) {
+			err = -errno;
+			pr_err("cannot select cgroup %u: %s", i, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -100,6 +116,8 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->self_pid = (__u32)getpid();
 	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
 	s->skel->rodata->stack_copy = cfg->stack_size;
+	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
+	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
 	if (!err)
@@ -114,6 +132,9 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		report_bpf_error("cannot load the sampling BPF program", err);
 		goto err_free;
 	}
+	err = set_cgroups(s);
+	if (err)
+		goto err_free;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), drain_record, &s->drain, NULL);
 	if (!s->rb) {
 		err = -errno;
@@ -163,6 +184,13 @@ int sampler_add_target(struct sampler *s, pid_t pid)
 int sampler_add_command(struct sampler *s, pid_t pid)
 {
 	return add_target(s, pid, PB_TARGET_PENDING_EXEC);
+}
+
+int sampler_remove_target(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	return bpf_map_delete_elem(bpf_map__fd(s->skel->maps.targets), &key) ? -errno : 0;
 }
 
 static int open_cpu_clock(uint64_t freq, int cpu)
@@ -290,6 +318,38 @@ struct stack_store *sampler_store(struct sampler *s)
 uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
 {
 	return drain_pid_gen(&s->drain, pid);
+}
+
+struct drain *sampler_drain(struct sampler *s)
+{
+	return &s->drain;
+}
+
+void sampler_set_paused(struct sampler *s, bool paused)
+{
+	s->skel->bss->paused = paused;
+}
+
+volatile bool *sampler_pause_flag(struct sampler *s)
+{
+	return &s->skel->bss->paused;
+}
+
+void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	struct bpf_program *prog;
+	struct bpf_prog_info info;
+	__u32 len;
+
+	*run_ns = *run_cnt = 0;
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		*run_ns += info.run_time_ns;
+		*run_cnt += info.run_cnt;
+	}
 }
 
 void sampler_detach(struct sampler *s)

@@ -300,6 +300,7 @@ static void test_merge_reused_address(void **state)
 /* A sample record of this process with its Python part, as BPF writes it. */
 struct py_record {
 	struct pb_sample s;
+	__u64 uips[2];		/* payload: no kernel ips, two user ips, then aux */
 	struct pb_py_stack ps;
 };
 
@@ -311,17 +312,20 @@ static void test_drain_python_record(void **state)
 	struct drain d;
 
 	assert_non_null(r);
-	r->s.hdr = (struct pb_rec_hdr){ PB_REC_SAMPLE, sizeof(*r) };
 	r->s.pid = r->s.tid = (uint32_t)getpid();
-	r->s.ustack_sz = 2 * 8;
-	r->s.ustack[0] = EVAL + 0x10;
-	r->s.ustack[1] = 0x700;
+	r->s.nuser = 2;
+	r->uips[0] = EVAL + 0x10;
+	r->uips[1] = 0x700;
 	add_frame(f, 0, 0, false);
 	add_frame(f, 2, 0, true);
 	r->ps = f->ps;
+	r->s.aux_len = (offsetof(struct pb_py_stack, frames) +
+			r->ps.nframes * sizeof(r->ps.frames[0]) + 7) & ~7u;
+	r->s.hdr = (struct pb_rec_hdr){ PB_REC_SAMPLE,
+					(__u32)pb_sample_size(0, 2, r->s.aux_len, 0) };
 	drain_init(&d, 16, false, NULL);
 	assert_int_equal(drain_set_python(&d, f->py), 0);
-	drain_record(&d, r, sizeof(*r));
+	drain_record(&d, r, r->s.hdr.size);
 	assert_int_equal(d.records, 1);
 	e = d.store.entries[0];
 	assert_int_equal(e->nuser, 3);	/* leaf, <module>, then the native caller */
