@@ -57,9 +57,14 @@ all_start() {
 	wait_attached "$APID" 15
 }
 
-# all_stop LABEL: stop it (SIGINT) and wait for its output.
+# all_stop LABEL: stop it (SIGINT) and wait for its output. The signal goes
+# to the CLI itself, not to pb_bg's timeout wrapper: that one would SIGKILL
+# it 5 s later, in the middle of symbolizing a busy machine's stacks.
 all_stop() {
-	kill -INT "$APID" 2>/dev/null
+	local child
+
+	child=$(cat "/proc/$APID/task/$APID/children" 2>/dev/null)
+	kill -INT ${child:-$APID} 2>/dev/null
 	pb_wait "$1" "$APID" 60
 }
 
