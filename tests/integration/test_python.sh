@@ -104,7 +104,7 @@ t_attach() {
 t_native_python() {
 	local f=$TMP/embed.folded cg=()
 
-	if ! "$PB" --help 2>&1 | grep -q -- --call-graph; then
+	if ! $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 		skip python_embed_main_then_python "needs --call-graph dwarf (not built yet)"
 		skip python_native_between_python "needs --call-graph dwarf (not built yet)"
 		return
