@@ -3,7 +3,7 @@
 #   make            build the CLI (build/profiling-bpf)
 #   make check      build with -Werror, run unit, sanitizer and integration tests
 #   make SAN=1      build user space with ASan+UBSan (into build/san)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (also the agent's systemd unit, SYSTEMD_UNIT_DIR)
 
 OUTPUT ?= build
 ifeq ($(SAN),1)
@@ -14,6 +14,7 @@ BPF_OUT := $(OUTPUT)/bpf
 # <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> is multiarch
 BPF_SYS_INCLUDES := -idirafter /usr/include/$(shell $(CC) -dumpmachine)
 PREFIX ?= /usr/local
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 VERSION := 0.1.0
 
 CC ?= gcc
@@ -34,7 +35,7 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -ljson-c -lm
+LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lprotobuf-c -ljson-c -lm -lcurl -lpthread
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -52,6 +53,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+CXX_WORKLOAD_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOADS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/workloads/%,$(CXX_WORKLOAD_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
@@ -117,6 +120,17 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard include/*.h) | $(OUTPUT)/w
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
 		-fno-optimize-sibling-calls -Iinclude -Wall -Wextra -Werror $< -o $@ -lpthread -lm
 
+# Built as distributions build: -O2, no frame pointers (the unwinding tests).
+$(OUTPUT)/workloads/nofp: tests/workloads/nofp.c | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror $< -o $@ -lpthread
+# C++ workloads: optimized with DWARF, to be demangled and to have inlined code.
+$(OUTPUT)/workloads/%: tests/workloads/%.cc | $(OUTPUT)/workloads
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -g -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-shrink-wrap \
+		-Wall -Wextra \
+		-Werror $< -o $@
+
 # A C program embedding Debian's libpython3.11 (python3.11-dev's embed flags).
 PY_EMBED_CONFIG ?= /usr/bin/python3.11-config
 $(OUTPUT)/workloads/py_embed: tests/workloads/python/embed.c | $(OUTPUT)/workloads
@@ -176,6 +190,10 @@ install: $(BIN)
 	install -m 0644 include/profiling.h $(DESTDIR)$(PREFIX)/include/profiling.h
 	install -m 0644 man/profiling-bpf.1 $(DESTDIR)$(MANDIR)/man1/profiling-bpf.1
 	install -m 0644 completions/profiling-bpf.bash $(DESTDIR)$(BASHCOMPDIR)/profiling-bpf
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' tools/profiling-bpf-agent.service > \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/profiling-bpf-agent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/profiling-bpf-agent.service
 
 clean:
 	rm -rf $(OUTPUT)

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* profiling-bpf: parse the options, run the subcommand, exit with its code. */
 #include <errno.h>
+#include <string.h>
+
+#include "agent.h"
 
 #include "cmd.h"
 #include "log.h"
@@ -12,6 +15,8 @@ int main(int argc, char **argv)
 	int err;
 
 	log_setup_libbpf();
+	if (argc > 1 && !strcmp(argv[1], "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	err = options_parse(&opts, argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;

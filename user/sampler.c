@@ -52,10 +52,12 @@ static unsigned long max_sample_rate(void)
  * Ring-buffer bytes for about half a second of samples of every CPU (the
  * reader drains every 100 ms), a power of two from 1 to 64 MiB.
  */
-static __u32 ring_size(uint64_t freq)
+static __u32 ring_size(const struct sampler_config *cfg)
 {
-	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() *
-			(sizeof(struct pb_sample) + sizeof(struct pb_py_stack)) / 2;
+	/* the largest record: deepest stacks, Python frames, the whole stack copy */
+	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK +
+		       sizeof(struct pb_py_stack) + (cfg->dwarf ? cfg->stack_size : 0);
+	uint64_t want = cfg->freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
 	__u32 size = 1 << 20;
@@ -69,6 +71,22 @@ static __u32 ring_size(uint64_t freq)
 	return size;
 }
 
+static int set_cgroups(struct sampler *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.cgroups), err;
+
+	for (__u32 i = 0; i < s->cfg.ncgroups && i < PB_MAX_CGROUPS; i++) {
+		__u32 v = (__u32)s->cfg.cgroup_fds[i];
+
+		if (bpf_map_update_elem(fd, &i, &v, BPF_ANY)) {
+			err = -errno;
+			pr_err("cannot select cgroup %u: %s", i, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -78,6 +96,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		return NULL;
 	s->cfg = *cfg;
 	drain_init(&s->drain, cfg->max_stacks, cfg->per_thread, hooks);
+	if (cfg->dwarf && cfg->user_stacks && drain_enable_unwinding(&s->drain)) {
+		drain_release(&s->drain);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->skel = sample_bpf__open();
 	if (!s->skel) {
 		err = -errno;
@@ -90,10 +114,17 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->follow_forks = cfg->follow_forks;
 	s->skel->rodata->buildid_window_ns = cfg->user_stacks ? cfg->buildid_window_ns : 0;
 	s->skel->rodata->self_pid = (__u32)getpid();
-	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
-	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg->freq));
+	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
+	s->skel->rodata->stack_copy = cfg->stack_size;
+	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
+	s->skel->rodata->exec_events_all = cfg->exec_events_all;
+	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
+	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.scratch,
+					       (__u32)libbpf_num_possible_cpus());
 	if (err) {
-		pr_err("cannot size the ring buffer: %s", strerror(-err));
+		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto err_free;
 	}
 	err = sample_bpf__load(s->skel);
@@ -101,6 +132,9 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		report_bpf_error("cannot load the sampling BPF program", err);
 		goto err_free;
 	}
+	err = set_cgroups(s);
+	if (err)
+		goto err_free;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), drain_record, &s->drain, NULL);
 	if (!s->rb) {
 		err = -errno;
@@ -150,6 +184,13 @@ int sampler_add_target(struct sampler *s, pid_t pid)
 int sampler_add_command(struct sampler *s, pid_t pid)
 {
 	return add_target(s, pid, PB_TARGET_PENDING_EXEC);
+}
+
+int sampler_remove_target(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	return bpf_map_delete_elem(bpf_map__fd(s->skel->maps.targets), &key) ? -errno : 0;
 }
 
 static int open_cpu_clock(uint64_t freq, int cpu)
@@ -241,8 +282,13 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 
 	memset(out, 0, sizeof(*out));
 	out->records = s->drain.records;
+	out->record_bytes = s->drain.record_bytes;
 	out->bad_records = s->drain.bad_records;
 	out->store_full = s->drain.store_full;
+	if (s->drain.uw) {
+		out->dwarf = true;
+		out->unwind = *unwinder_stats(s->drain.uw);
+	}
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
@@ -272,6 +318,38 @@ struct stack_store *sampler_store(struct sampler *s)
 uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid)
 {
 	return drain_pid_gen(&s->drain, pid);
+}
+
+struct drain *sampler_drain(struct sampler *s)
+{
+	return &s->drain;
+}
+
+void sampler_set_paused(struct sampler *s, bool paused)
+{
+	s->skel->bss->paused = paused;
+}
+
+volatile bool *sampler_pause_flag(struct sampler *s)
+{
+	return &s->skel->bss->paused;
+}
+
+void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	struct bpf_program *prog;
+	struct bpf_prog_info info;
+	__u32 len;
+
+	*run_ns = *run_cnt = 0;
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		*run_ns += info.run_time_ns;
+		*run_cnt += info.run_cnt;
+	}
 }
 
 void sampler_detach(struct sampler *s)

@@ -24,7 +24,12 @@ struct sampler_config {
 	bool user_stacks, kernel_stacks;
 	bool per_thread;	/* keep threads apart in the store */
 	bool follow_forks;	/* children of targets become targets */
+	bool dwarf;		/* copy registers + user stack; unwind in user space */
+	uint32_t stack_size;	/* dwarf: bytes of user stack copied at most */
 	size_t max_stacks;	/* bound of the store */
+	const int *cgroup_fds;	/* only tasks under these cgroup v2 dirs (open fds) */
+	size_t ncgroups;	/* at most PB_MAX_CGROUPS */
+	bool exec_events_all;	/* exec records of every process, not only targets */
 	uint64_t buildid_window_ns;	/* build-ID stacks this long after an exec, 0: none */
 };
 
@@ -33,8 +38,11 @@ struct sampler_config {
 struct sampler_counts {
 	uint64_t bpf[PB_CNT_MAX];	/* summed over CPUs */
 	uint64_t records;		/* sample records drained */
+	uint64_t record_bytes;		/* their bytes */
 	uint64_t bad_records;		/* records that failed the checks (discarded) */
 	uint64_t store_full;		/* samples not stored: store bound reached */
+	bool dwarf;			/* the unwind counters below are meaningful */
+	struct unwind_stats unwind;	/* dwarf mode: how the stack walks ended */
 };
 
 struct sampler;
@@ -43,6 +51,8 @@ struct sampler;
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks);
 /* Add a target process (tgid) before or while sampling. Returns 0 or -errno. */
 int sampler_add_target(struct sampler *s, pid_t pid);
+/* Remove a target (it exited). Returns 0 or -errno (-ENOENT when absent). */
+int sampler_remove_target(struct sampler *s, pid_t pid);
 /*
  * Add a -- CMD child held before its execve: it is sampled from its exec on,
  * so the profiler's own code in the forked child never shows. Returns 0 or -errno.
@@ -62,6 +72,14 @@ void sampler_forget_fresh(struct sampler *s, pid_t pid);
 struct stack_store *sampler_store(struct sampler *s);
 /* Exec generation of @pid (0 before its first exec seen). */
 uint32_t sampler_pid_gen(struct sampler *s, uint32_t pid);
+/* The drain (owned by the sampler): the agent splits intervals through it. */
+struct drain *sampler_drain(struct sampler *s);
+/* Pause or resume sampling without detaching (a flag the BPF program reads first). */
+void sampler_set_paused(struct sampler *s, bool paused);
+/* That flag itself (in the mmap'ed .bss): a signal handler may store to it. */
+volatile bool *sampler_pause_flag(struct sampler *s);
+/* Run time and count of the sampler's BPF programs (kernel.bpf_stats_enabled=1). */
+void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt);
 /* Install (@cfg) or remove (NULL) the Python walker configuration of @pid (python_config_fn). */
 int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *cfg);
 /* Merge Python frames of samples through @py (not owned; NULL: none). 0 or -ENOMEM. */
