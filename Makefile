@@ -35,7 +35,7 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -lz -lprotobuf-c -ljson-c -lm -lcurl -lpthread
+LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lprotobuf-c -ljson-c -lm -lcurl -lpthread
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -53,6 +53,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+CXX_WORKLOAD_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOADS += $(patsubst tests/workloads/%.cc,$(OUTPUT)/workloads/%,$(CXX_WORKLOAD_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
@@ -117,6 +119,17 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard include/*.h) | $(OUTPUT)/w
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
 		-fno-optimize-sibling-calls -Iinclude -Wall -Wextra -Werror $< -o $@ -lpthread -lm
+
+# Built as distributions build: -O2, no frame pointers (the unwinding tests).
+$(OUTPUT)/workloads/nofp: tests/workloads/nofp.c | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror $< -o $@ -lpthread
+# C++ workloads: optimized with DWARF, to be demangled and to have inlined code.
+$(OUTPUT)/workloads/%: tests/workloads/%.cc | $(OUTPUT)/workloads
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -g -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-shrink-wrap \
+		-Wall -Wextra \
+		-Werror $< -o $@
 
 # A C program embedding Debian's libpython3.11 (python3.11-dev's embed flags).
 PY_EMBED_CONFIG ?= /usr/bin/python3.11-config

@@ -6,12 +6,11 @@
  * go below. Higher steps add the sampler's work one piece at a time, to
  * measure what each piece costs (tools/bench/sampling.py --ladder):
  *   1  + the target test (tgid lookup in a hash map)
- *   2  + reserve a sample record in the ring buffer, then discard it
+ *   2  + look up the per-CPU scratch record
  *   3  + the kernel stack into it
  *   4  + the user stack into it
- *   5  + the other fields, and submit it instead of discarding it
- * The loader drains the ring buffer (discarded records take room until the
- * consumer passes them) without reading the records.
+ *   5  + the other fields, and copy its used length into the ring buffer
+ * The loader drains the ring buffer without reading the records.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,36 +31,54 @@ struct {
 	__type(value, __u8);
 } floor_targets SEC(".maps");
 
+struct floor_buf {
+	__u64 words[(sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK) / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct floor_buf);
+} floor_scratch SEC(".maps");
+
 SEC("perf_event")
 int floor_tick(struct bpf_perf_event_data *ctx)
 {
 	struct pb_sample *s;
-	__u32 tgid;
+	__u32 tgid, zero = 0, off = 0;
+	long n;
 
 	if (step == 0)
 		return 0;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!bpf_map_lookup_elem(&floor_targets, &tgid) || step < 2)
 		return 0;
-	s = bpf_ringbuf_reserve(&floor_rb, sizeof(*s), 0);
+	s = bpf_map_lookup_elem(&floor_scratch, &zero);
 	if (!s)
 		return 0;
-	if (step >= 3)
-		s->kstack_sz = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
-	if (step >= 4)
-		s->ustack_sz = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
-	if (step < 5) {
-		bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);
-		return 0;
+	if (step >= 3) {
+		n = bpf_get_stack(ctx, s->payload, PB_MAX_STACK * 8, 0);
+		if (n > 0 && n <= PB_MAX_STACK * 8)
+			off = (__u32)n & ~7u;
 	}
+	if (step >= 4 && off <= PB_MAX_STACK * 8) {
+		n = bpf_get_stack(ctx, (void *)s->payload + off, PB_MAX_STACK * 8,
+				  BPF_F_USER_STACK);
+		if (n > 0 && n <= PB_MAX_STACK * 8)
+			off += (__u32)n & ~7u;
+	}
+	if (step < 5)
+		return 0;
 	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
+	s->hdr.size = sizeof(*s) + off;
 	s->pid = tgid;
 	s->tid = (__u32)bpf_get_current_pid_tgid();
 	s->time_ns = bpf_ktime_get_ns();
 	s->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	if (off <= 2 * 8 * PB_MAX_STACK)
+		bpf_ringbuf_output(&floor_rb, s, sizeof(*s) + off, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

@@ -39,7 +39,10 @@ _profiling_bpf()
 	--sort)
 		COMPREPLY=($(compgen -W "self total calls" -- "$cur"))
 		return ;;
-	-F | --freq | -d | --duration | --top | -u | --uprobe | --max-decompressed)
+	--call-graph)
+		COMPREPLY=($(compgen -W "fp dwarf" -- "$cur"))
+		return ;;
+	-F | --freq | -d | --duration | --top | -u | --uprobe | --max-decompressed | --stack-size)
 		return ;;
 	esac
 
@@ -59,7 +62,8 @@ _profiling_bpf()
 		COMPREPLY=($(compgen -W "$global -p --pid" -- "$cur")) ;;
 	*)
 		COMPREPLY=($(compgen -W "$global -p --pid -a --all-cpus -F --freq -d --duration
-			-o --output -f --format --no-kernel --no-user --per-thread --top -u --uprobe
+			-o --output -f --format --no-kernel --no-user --per-thread --call-graph
+			--stack-size --top -u --uprobe
 			--regions --no-sample --trace --sort --" -- "$cur")) ;;
 	esac
 }

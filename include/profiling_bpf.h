@@ -46,6 +46,8 @@ enum pb_count {
 	PB_CNT_PY_READ_ERR,	/* Python process: reading interpreter memory failed */
 	PB_CNT_PY_TRUNCATED,	/* Python stack deeper than PB_PY_MAX_FRAMES: root cut */
 	PB_CNT_PY_WALK_NS,	/* nanoseconds spent walking Python frames (a cost, not a drop) */
+	PB_CNT_STACK_VMA_ERR,	/* dwarf: the stack's mapping was not found (copy bounded by
+				 * --stack-size and the first unreadable page only) */
 	PB_CNT_MAX,
 };
 
@@ -55,21 +57,66 @@ struct pb_rec_hdr {
 	__u32 size;	/* bytes of the whole record, header included */
 };
 
-/* One stack sample. Stacks are leaf first. A struct pb_py_stack
- * (python_bpf.h) follows it in samples of Python processes. */
+/* What a sample's weight measures (low byte of pb_sample.flags). */
+enum pb_sample_kind {
+	PB_KIND_CPU = 0,		/* on-CPU sample: weight 0 = one sampling period */
+	PB_KIND_OFF_BLOCKED = 1,	/* off-CPU, the thread slept: weight in ns */
+	PB_KIND_OFF_RUNNABLE = 2,	/* off-CPU, preempted, waited for a CPU: weight in ns */
+};
+#define PB_SAMPLE_KIND_MASK	0xffu
+
+/* Flags of pb_sample.flags above the kind byte. */
+#define PB_SF_REGS		(1u << 8)	/* uregs[] hold the user registers (dwarf mode) */
+#define PB_SF_STACK_TRUNC	(1u << 9)	/* the copy limit ended the stack copy before
+						 * the end of the stack mapping */
+#define PB_SF_STACK_FAULT	(1u << 10)	/* a read of the user stack failed */
+
+/* Indices of pb_sample.uregs (x86-64: rip, rsp, rbp; arm64: pc, sp, x29). */
+enum pb_ureg {
+	PB_UREG_IP = 0,
+	PB_UREG_SP = 1,
+	PB_UREG_BP = 2,
+	PB_UREG_MAX = 4,	/* room for one more, kept zero today */
+};
+
+#define PB_MAX_STACK_COPY	65536	/* bytes of user stack per sample, at most */
+#define PB_MAX_AUX		2048	/* bytes of runtime (aux) data per sample, at most */
+
+/*
+ * One stack sample: this fixed header, then a variable payload
+ *	__u64 kips[nkernel];		kernel stack, leaf first
+ *	__u64 uips[nuser];		user stack (frame pointers), leaf first
+ *	__u8  aux[aux_len];		language-runtime data, multiple of 8: in
+ *					samples of Python processes, a struct
+ *					pb_py_stack (python_bpf.h) cut after its
+ *					nframes frames
+ *	__u8  stack[stack_len];		copy of the user stack from uregs[SP]
+ *					upward (dwarf mode), multiple of 8
+ * hdr.size is exactly sizeof(struct pb_sample) + 8 * (nkernel + nuser) +
+ * aux_len + stack_len: drain_record_check() rejects any other size.
+ */
 struct pb_sample {
 	struct pb_rec_hdr hdr;
 	__u32 pid;		/* tgid */
 	__u32 tid;
 	__u64 time_ns;		/* bpf_ktime_get_ns() */
+	__u64 weight;		/* 0: one sampling period; else ns (off-CPU kinds) */
 	__u32 cpu;
-	__s32 ustack_sz;	/* bytes from bpf_get_stack(), or -errno */
-	__s32 kstack_sz;	/* likewise for the kernel stack */
-	__u32 pad;
+	__u32 flags;		/* enum pb_sample_kind | PB_SF_* */
 	char comm[PB_COMM_LEN];	/* thread name */
-	__u64 kstack[PB_MAX_STACK];
-	__u64 ustack[PB_MAX_STACK];
+	__u16 nkernel;		/* kernel ips in the payload (<= PB_MAX_STACK) */
+	__u16 nuser;		/* user ips in the payload (<= PB_MAX_STACK) */
+	__s16 kstack_err;	/* 0, or -errno of the kernel stack walk */
+	__s16 ustack_err;	/* 0, or -errno of the user stack walk */
+	__u32 aux_len;		/* bytes of aux data (<= PB_MAX_AUX) */
+	__u32 stack_len;	/* bytes of user stack copy (<= PB_MAX_STACK_COPY) */
+	__u64 uregs[PB_UREG_MAX];	/* user registers when PB_SF_REGS */
+	__u64 payload[];
 };
+
+/* Largest sample record: the size of the BPF scratch buffer it is built in. */
+#define PB_SAMPLE_MAX	(sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK + PB_MAX_AUX + \
+			 PB_MAX_STACK_COPY)
 
 /* A target process changed: exec, exit or fork (child in child_pid). */
 struct pb_task_event {

@@ -3,11 +3,11 @@
 # Idempotent: prints nothing and installs nothing when everything is present.
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
+PKGS="make gcc g++ clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libcmocka-dev protobuf-c-compiler libprotobuf-c-dev golang-go golang-github-google-pprof-dev
 systemtap-sdt-dev python3 python3-minimal libxml2-utils linux-perf bpftrace pkg-config libjson-c-dev
 man-db libcap2-bin util-linux
-python3.11 python3.11-dev libcurl4-openssl-dev"
+python3.11 python3.11-dev xz-utils libiberty-dev libdebuginfod-dev debuginfod libcurl4-openssl-dev"
 
 missing=""
 for p in $PKGS; do

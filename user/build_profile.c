@@ -13,7 +13,7 @@ struct build_ctx {
 	const struct build_opts *bo;
 	uint64_t *addrs;	/* [max frames of a stack] */
 	struct sym_info *info;	/* [max frames of a stack] */
-	uint32_t *ids;		/* [max frames + root frames] */
+	uint32_t *ids;		/* [max frames * (1 + inlined) + root frames] */
 	uint64_t unnamed[SYM_NO_ACCESS + 1];	/* sampled frames left unnamed, by reason */
 	uint64_t unnamed_kernel;
 };
@@ -40,7 +40,7 @@ static int ctx_alloc(struct build_ctx *c, const struct stack_store *st)
 	}
 	c->addrs = calloc(max, sizeof(*c->addrs));
 	c->info = calloc(max, sizeof(*c->info));
-	c->ids = calloc(max + MAX_ROOTS, sizeof(*c->ids));
+	c->ids = calloc(max * (1 + SYM_MAX_INLINE) + MAX_ROOTS, sizeof(*c->ids));
 	return c->addrs && c->info && c->ids ? 0 : -ENOMEM;
 }
 
@@ -68,6 +68,7 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 		     enum pframe_kind kind)
 {
 	struct pframe f = {
+		.system_name = si->raw_name,
 		.module = si->module,
 		.file = si->file,
 		.line = si->line,
@@ -89,6 +90,32 @@ static int add_frame(struct build_ctx *c, const struct sym_info *si, uint64_t ad
 		f.name = label;
 	}
 	return profile_add_frame(c->p, &f);
+}
+
+/* The functions inlined at @si's address, innermost first, at @ids. Returns how many or -errno. */
+static int add_inlined(struct build_ctx *c, const struct sym_info *si, uint64_t addr,
+		       enum pframe_kind kind, uint32_t *ids)
+{
+	struct pframe f = {
+		.module = si->module, .addr = addr, .module_offset = si->module_offset,
+		.kind = kind, .resolved = 1, .inlined = 1,
+		.map_start = si->map_start, .map_limit = si->map_end, .map_offset = si->map_pgoff,
+		.build_id = si->build_id,
+	};
+	uint32_t k;
+	int idx;
+
+	for (k = 0; si->reason == SYM_OK && k < si->ninlined; k++) {
+		f.name = si->inlined[k].name;
+		f.system_name = si->inlined[k].raw_name;
+		f.file = si->inlined[k].file;
+		f.line = si->inlined[k].line;
+		idx = profile_add_frame(c->p, &f);
+		if (idx < 0)
+			return idx;
+		ids[k] = (uint32_t)idx;
+	}
+	return (int)k;
 }
 
 static int add_synth(struct build_ctx *c, const char *name)
@@ -125,7 +152,8 @@ static int resolve_user(struct build_ctx *c, const struct stack_entry *e, size_t
 }
 
 /*
- * Resolve @n return addresses (leaf first) into frame ids at @ids. Every
+ * Resolve @n return addresses (leaf first) into frame ids at @ids, the
+ * functions inlined at an address before it (returns the ids written). Every
  * frame but the leaf is a return address: look up addr - 1, the call.
  */
 static void count_unnamed(struct build_ctx *c, const struct sym_info *si, bool kernel,
@@ -143,7 +171,7 @@ static int add_frames(struct build_ctx *c, const struct stack_entry *e, const ui
 		      size_t n, bool kernel, uint32_t *ids)
 {
 	size_t k = 0;
-	int err = 0, idx;
+	int err = 0, idx, nids = 0;
 
 	for (size_t i = 0; i < n; i++)
 		c->addrs[i] = python_is_frame(ips[i]) ? ips[i] : ips[i] - (i > 0);
@@ -158,17 +186,22 @@ static int add_frames(struct build_ctx *c, const struct stack_entry *e, const ui
 			idx = add_python_frame(c, ips[i]);
 			if (idx < 0)
 				return idx;
-			ids[i] = (uint32_t)idx;
+			ids[nids++] = (uint32_t)idx;
 			continue;
 		}
 		count_unnamed(c, &c->info[k], kernel, e->count);
 		c->info[k].module_offset += (i > 0);
+		idx = add_inlined(c, &c->info[k], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER,
+				  ids + nids);
+		if (idx < 0)
+			return idx;
+		nids += idx;
 		idx = add_frame(c, &c->info[k++], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
 		if (idx < 0)
 			return idx;
-		ids[i] = (uint32_t)idx;
+		ids[nids++] = (uint32_t)idx;
 	}
-	return 0;
+	return nids;
 }
 
 /* Root frames (outermost last in the leaf-first array): thread, then process. */
@@ -199,14 +232,16 @@ static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t 
 
 static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t period)
 {
-	uint32_t depth = e->nkernel + e->nuser;
-	int err, nroots, idx;
+	uint32_t depth;
+	int nk, nu, nroots, idx;
 
-	err = add_frames(c, e, e->ips, e->nkernel, true, c->ids);
-	if (!err)
-		err = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, c->ids + e->nkernel);
-	if (err)
-		return err;
+	nk = add_frames(c, e, e->ips, e->nkernel, true, c->ids);
+	if (nk < 0)
+		return nk;
+	nu = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, c->ids + nk);
+	if (nu < 0)
+		return nu;
+	depth = (uint32_t)(nk + nu);
 	if (!depth) {
 		idx = add_synth(c, "[no stack]");
 		if (idx < 0)
@@ -257,4 +292,40 @@ struct profile *profile_from_store(const struct stack_store *st, struct symboliz
 		return NULL;
 	}
 	return c.p;
+}
+
+/* Functions a complete user stack runs through: program and thread entry points. */
+static bool is_entry_point(const char *name)
+{
+	static const char *const entries[] = {
+		"main", "_start", "__libc_start_main", "__libc_start_call_main", "start_thread",
+		"clone", "clone3", "__clone", "__clone3", "__clone_internal", "thread_start",
+		"_dl_start_user", "__libc_start_main_impl",
+	};
+
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		if (!strcmp(name, entries[i]))
+			return true;
+	}
+	return false;
+}
+
+void profile_count_complete(const struct profile *p, uint64_t *with_user, uint64_t *complete)
+{
+	const struct pframe *f;
+	bool user, entry;
+
+	*with_user = *complete = 0;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		user = entry = false;
+		for (uint32_t d = 0; d < p->samples[i].depth && !entry; d++) {
+			f = &p->frames[p->samples[i].frames[d]];
+			if (f->kind != PFRAME_USER)
+				continue;
+			user = true;
+			entry = f->resolved && is_entry_point(f->name);
+		}
+		*with_user += user ? p->samples[i].count : 0;
+		*complete += entry ? p->samples[i].count : 0;
+	}
 }

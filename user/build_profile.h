@@ -27,6 +27,13 @@ struct build_opts {
  */
 struct profile *profile_from_store(const struct stack_store *st, struct symbolizer *sym,
 				   const struct build_opts *bo);
+/*
+ * Samples with a user stack (@with_user) and those of them whose user stack
+ * reaches a thread entry point (@complete): main, __libc_start_main, _start,
+ * start_thread, clone/clone3 and the like. A walk that stopped early (no
+ * frame pointers, a short stack copy) reaches none of them.
+ */
+void profile_count_complete(const struct profile *p, uint64_t *with_user, uint64_t *complete);
 /* The label of an unresolved frame: "module+0xOFF" (basename) or "[unknown]". */
 void unresolved_label(const struct sym_info *si, char *buf, size_t len);
 

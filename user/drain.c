@@ -23,31 +23,46 @@ uint32_t drain_pid_gen(const struct drain *d, uint32_t pid)
 	return pid_state(d, pid) >> PID_GEN_SHIFT;
 }
 
-/* A sample alone, or followed by its Python frames (at most PB_PY_MAX_FRAMES). */
-static bool sample_size_ok(const struct pb_sample *smp, size_t size)
+size_t pb_sample_size(uint32_t nkernel, uint32_t nuser, uint32_t aux_len, uint32_t stack_len)
 {
-	const struct pb_py_stack *ps = (const void *)(smp + 1);
+	return sizeof(struct pb_sample) + 8 * ((size_t)nkernel + nuser) + aux_len + stack_len;
+}
 
-	if (size == sizeof(*smp))
+/* The aux part, when present, is a struct pb_py_stack cut after its frames. */
+static bool aux_ok(const struct pb_sample *s)
+{
+	const size_t head = offsetof(struct pb_py_stack, frames);
+	const struct pb_py_stack *ps = (const void *)pb_sample_aux(s);
+
+	if (!s->aux_len)
 		return true;
-	return size == sizeof(*smp) + sizeof(*ps) && ps->nframes <= PB_PY_MAX_FRAMES;
+	return s->aux_len >= head && ps->nframes <= PB_PY_MAX_FRAMES &&
+	       s->aux_len == ((head + ps->nframes * sizeof(ps->frames[0]) + 7) & ~(size_t)7);
+}
+
+/* A sample record: counts in range, errors negative, size exactly its parts. */
+static bool sample_ok(const struct pb_sample *s, size_t size)
+{
+	if (size < sizeof(*s) || !s->pid || (s->flags & PB_SAMPLE_KIND_MASK) > PB_KIND_OFF_RUNNABLE)
+		return false;
+	if (s->nkernel > PB_MAX_STACK || s->nuser > PB_MAX_STACK || s->kstack_err > 0 ||
+	    s->ustack_err > 0)
+		return false;
+	if (s->aux_len > PB_MAX_AUX || s->aux_len % 8 || s->stack_len > PB_MAX_STACK_COPY ||
+	    s->stack_len % 8)
+		return false;
+	return size == pb_sample_size(s->nkernel, s->nuser, s->aux_len, s->stack_len) && aux_ok(s);
 }
 
 int drain_record_check(const void *data, size_t size)
 {
 	const struct pb_rec_hdr *h = data;
-	const struct pb_sample *smp = data;
 
 	if (size < sizeof(*h) || h->size != size)
 		return 0;
 	switch (h->kind) {
 	case PB_REC_SAMPLE:
-		if (!sample_size_ok(smp, size) || !smp->pid || smp->ustack_sz > (int)sizeof(smp->ustack) ||
-		    smp->kstack_sz > (int)sizeof(smp->kstack) ||
-		    (smp->ustack_sz > 0 && smp->ustack_sz % 8) ||
-		    (smp->kstack_sz > 0 && smp->kstack_sz % 8))
-			return 0;
-		return PB_REC_SAMPLE;
+		return sample_ok(data, size) ? PB_REC_SAMPLE : 0;
 	case PB_REC_EXEC:
 	case PB_REC_EXIT:
 	case PB_REC_FORK:
@@ -75,12 +90,29 @@ static uint32_t note_pid(struct drain *d, uint32_t pid, const char *comm)
 
 #define MERGED_MAX (PB_MAX_STACK + PB_PY_MAX_FRAMES)
 
-static void handle_sample(struct drain *d, const struct pb_sample *smp, size_t size)
+/* The user ips of a dwarf sample: its copied stack unwound into d->ubuf. */
+static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen)
 {
-	const struct pb_py_stack *ps = size > sizeof(*smp) ? (const void *)(smp + 1) : NULL;
-	const uint64_t *uips = (const uint64_t *)smp->ustack;
-	size_t nk = smp->kstack_sz > 0 ? (size_t)smp->kstack_sz / 8 : 0;
-	size_t nu = smp->ustack_sz > 0 ? (size_t)smp->ustack_sz / 8 : 0;
+	struct unwind_input in = {
+		.pid = smp->pid,
+		.gen = gen,
+		.ip = smp->uregs[PB_UREG_IP],
+		.sp = smp->uregs[PB_UREG_SP],
+		.bp = smp->uregs[PB_UREG_BP],
+		.stack = pb_sample_stack(smp),
+		.stack_len = smp->stack_len,
+		.truncated = smp->flags & PB_SF_STACK_TRUNC,
+	};
+	enum unwind_reason why;
+
+	return unwinder_unwind(d->uw, &in, d->ubuf, PB_MAX_STACK, &why);
+}
+
+static void handle_sample(struct drain *d, const struct pb_sample *smp)
+{
+	const struct pb_py_stack *ps = smp->aux_len ? (const void *)pb_sample_aux(smp) : NULL;
+	const uint64_t *uips = pb_sample_uips(smp);
+	size_t nu = smp->nuser;
 	struct stack_store *st = &d->store;
 	char comm[PB_COMM_LEN + 1];
 	uint32_t gen;
@@ -92,20 +124,24 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp, size_t s
 	}
 	if (d->after && smp->time_ns >= d->split_ns)
 		st = d->after;
-	if (!ps && d->py)
-		python_sample_seen(d->py, smp->pid, smp->time_ns);
-	if (ps && d->py && d->merged) {
-		nu = python_merge(d->py, smp->pid, uips, nu, ps, d->merged, MERGED_MAX);
-		uips = d->merged;
-	}
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	gen = note_pid(d, smp->pid, comm);
+	if (d->uw && (smp->flags & PB_SF_REGS)) {
+		nu = unwind_sample(d, smp, gen);
+		uips = d->ubuf;
+	}
 	if (nu && d->hooks.on_sample)
-		d->hooks.on_sample(d->hooks.ctx, smp->pid, gen, (const uint64_t *)smp->ustack, nu);
-	err = stack_store_add(st, smp->pid, smp->tid, gen, comm,
-			      (const uint64_t *)smp->kstack, nk,
-			      uips, nu, 1);
+		d->hooks.on_sample(d->hooks.ctx, smp->pid, gen, uips, nu);
+	if (!ps && d->py)
+		python_sample_seen(d->py, smp->pid, smp->time_ns);
+	if (ps && d->py && d->merged) {
+		nu = python_merge(d->py, smp->pid, smp->time_ns, uips, nu, ps, d->merged,
+				  MERGED_MAX);
+		uips = d->merged;
+	}
+	err = stack_store_add(st, smp->pid, smp->tid, gen, comm, pb_sample_kips(smp),
+			      smp->nkernel, uips, nu, 1);
 	if (err)
 		d->store_full++;
 }
@@ -135,6 +171,7 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 	case PB_REC_EXEC:
 		img.pid = e->pid;
 		img.gen = next_gen(d, e->pid);
+		unwinder_forget(d->uw, e->pid);
 		if (d->hooks.on_exec)
 			d->hooks.on_exec(d->hooks.ctx, &img);
 		break;
@@ -142,6 +179,8 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 		st = pid_state(d, e->pid);
 		img.pid = e->pid;
 		img.gen = st >> PID_GEN_SHIFT;
+		/* its samples came before this record: the unwinding state can go */
+		unwinder_forget(d->uw, e->pid);
 		if (d->hooks.on_exit)
 			d->hooks.on_exit(d->hooks.ctx, &img, st & PID_SEEN);
 		break;
@@ -179,7 +218,8 @@ int drain_record(void *ctx, void *data, size_t size)
 	}
 	if (kind == PB_REC_SAMPLE) {
 		d->records++;
-		handle_sample(d, data, size);
+		d->record_bytes += size;
+		handle_sample(d, data);
 	} else if (kind == PB_REC_BUILDID) {
 		handle_buildid(d, data);
 	} else {
@@ -229,8 +269,17 @@ int drain_set_python(struct drain *d, struct python *py)
 	return 0;
 }
 
+int drain_enable_unwinding(struct drain *d)
+{
+	if (!d->uw)
+		d->uw = unwinder_new();
+	return d->uw ? 0 : -ENOMEM;
+}
+
 void drain_release(struct drain *d)
 {
+	unwinder_free(d->uw);
+	d->uw = NULL;
 	free(d->merged);
 	stack_store_release(&d->store);
 	hashmap_release(&d->pids);

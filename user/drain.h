@@ -12,6 +12,7 @@
 
 #include "hashmap.h"
 #include "python.h"
+#include "unwind.h"
 #include "profiling_bpf.h"
 #include "stack_store.h"
 
@@ -54,6 +55,9 @@ struct drain {
 	uint64_t records;	/* sample records stored or counted */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
+	uint64_t record_bytes;	/* bytes of the sample records (ring-buffer payload) */
+	struct unwinder *uw;	/* dwarf mode: unwinds copied stacks; NULL in fp mode */
+	uint64_t ubuf[PB_MAX_STACK];	/* user ips of the sample being unwound */
 	struct python *py;	/* Python frames merged when set (not owned) */
 	uint64_t *merged;	/* scratch: a user stack with its Python frames */
 	/* intervals (agent): samples at or after split_ns go to *after, not to store;
@@ -66,7 +70,10 @@ struct drain {
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
 void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 		const struct drain_hooks *hooks);
-/* Free the store and the pid table. */
+/* Unwind the copied user stacks of samples that carry registers (dwarf
+ * mode) with an unwinder the drain owns. Returns 0 or -ENOMEM. */
+int drain_enable_unwinding(struct drain *d);
+/* Free the store, the pid table and the unwinder. */
 void drain_release(struct drain *d);
 /* Handle one raw record of @size bytes. Always returns 0 (ring_buffer callback shape). */
 int drain_record(void *ctx, void *data, size_t size);
@@ -81,5 +88,29 @@ int drain_set_python(struct drain *d, struct python *py);
 int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ctx);
 /* Check one raw record; returns its kind, or 0 when it is malformed. */
 int drain_record_check(const void *data, size_t size);
+
+/* Bytes of a sample record with these payload parts (see struct pb_sample). */
+size_t pb_sample_size(uint32_t nkernel, uint32_t nuser, uint32_t aux_len, uint32_t stack_len);
+
+/* The payload parts of a checked sample record (pointers into it). */
+static inline const uint64_t *pb_sample_kips(const struct pb_sample *s)
+{
+	return (const uint64_t *)s->payload;
+}
+
+static inline const uint64_t *pb_sample_uips(const struct pb_sample *s)
+{
+	return (const uint64_t *)s->payload + s->nkernel;
+}
+
+static inline const uint8_t *pb_sample_aux(const struct pb_sample *s)
+{
+	return (const uint8_t *)(pb_sample_uips(s) + s->nuser);
+}
+
+static inline const uint8_t *pb_sample_stack(const struct pb_sample *s)
+{
+	return pb_sample_aux(s) + s->aux_len;
+}
 
 #endif

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Source file and line of an address, from the DWARF of one ELF file (libdw). */
+/*
+ * The one DWARF reader: source file and line of an address, the functions
+ * inlined there, and where a function is declared (libdw). DWARF is untrusted.
+ */
 #ifndef PB_ELFLINES_H
 #define PB_ELFLINES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <libelf.h>
 
@@ -20,6 +24,26 @@ struct elflines *elflines_from_elf(Elf *elf);
  * until elflines_free()) and *line. 0, or -ENOENT when not covered.
  */
 int elflines_find(struct elflines *l, uint64_t vaddr, const char **file, uint32_t *line);
+/* One frame of the inline chain at an address. Strings are owned by the DWARF (elflines_free()). */
+struct elflines_frame {
+	const char *name;	/* linkage name when there is one, else DW_AT_name; may be NULL */
+	const char *file;	/* source file, or NULL */
+	uint32_t line;		/* source line, or 0 */
+	const char *dir;	/* compilation directory when file is relative, else NULL */
+};
+
+/*
+ * The functions at @vaddr, innermost first: every inlined function (its
+ * position inside it), then the function they were inlined into (the position
+ * of the outermost call site). Returns the number of frames written (at most
+ * @max, at least 1), or -ENOENT when no function covers @vaddr.
+ */
+int elflines_frames(struct elflines *l, uint64_t vaddr, struct elflines_frame *out, int max);
+/*
+ * Where the function containing @vaddr is declared (like cProfile's def line):
+ * the absolute path into @file (@size bytes, cut if longer) and *line. 0 or -ENOENT.
+ */
+int elflines_decl(struct elflines *l, uint64_t vaddr, char *file, size_t size, uint32_t *line);
 /* Close the DWARF and the fd. Accepts NULL. */
 void elflines_free(struct elflines *l);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -65,9 +66,21 @@ static uint32_t bind_prio(unsigned char bind)
 	return bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 : 1;
 }
 
+static int add_named(struct elfsyms *es, uint64_t addr, uint64_t size, const char *name,
+		     uint32_t prio, uint32_t flags)
+{
+	int err = symtab_add(&es->tab, addr, size, name, strnlen(name, SYMTAB_NAME_MAX),
+			     SYMTAB_NO_STR, prio);
+
+	if (!err)
+		es->tab.syms[es->tab.n - 1].flags = flags;
+	return err;
+}
+
 static int add_sym(struct elfsyms *es, Elf *elf, size_t strndx, const GElf_Sym *sym)
 {
 	unsigned char type = GELF_ST_TYPE(sym->st_info);
+	unsigned char bind = GELF_ST_BIND(sym->st_info);
 	const char *name;
 
 	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym->st_shndx == SHN_UNDEF ||
@@ -76,9 +89,9 @@ static int add_sym(struct elfsyms *es, Elf *elf, size_t strndx, const GElf_Sym *
 	name = elf_strptr(elf, strndx, sym->st_name);
 	if (!name || !*name)
 		return 0;
-	return symtab_add(&es->tab, sym->st_value, sym->st_size, name,
-			  strnlen(name, SYMTAB_NAME_MAX), SYMTAB_NO_STR,
-			  bind_prio(GELF_ST_BIND(sym->st_info)));
+	return add_named(es, sym->st_value, sym->st_size, name, bind_prio(bind),
+			 (type == STT_GNU_IFUNC ? ELFSYM_IFUNC : 0) |
+				 (bind == STB_LOCAL ? ELFSYM_LOCAL : 0));
 }
 
 /* Add the function symbols of one symbol-table section. */
@@ -171,30 +184,202 @@ int elfsyms_add_symtab(struct elfsyms *es, Elf *elf)
 	return err;
 }
 
+Elf_Scn *elfsyms_section(Elf *elf, const char *want, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	const char *name;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		name = gelf_getshdr(scn, sh) ? elf_strptr(elf, shstrndx, sh->sh_name) : NULL;
+		if (name && !strcmp(name, want))
+			return scn;
+	}
+	return NULL;
+}
+
+/* .gnu_debuglink: a NUL-terminated file name, padding, then a CRC32 at a 4-byte boundary. */
+static void read_debuglink(struct elfsyms *es, Elf *elf)
+{
+	Elf_Scn *scn;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	size_t len, crc_off;
+
+	scn = elfsyms_section(elf, ".gnu_debuglink", &sh);
+	data = scn && sh.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
+	if (!data || !data->d_buf)
+		return;
+	len = strnlen(data->d_buf, data->d_size);
+	crc_off = (len + 4) & ~(size_t)3;
+	if (!len || len >= sizeof(es->debuglink) || crc_off + 4 > data->d_size ||
+	    memchr(data->d_buf, '/', len))
+		return;
+	memcpy(es->debuglink, data->d_buf, len);
+	es->debuglink[len] = '\0';
+	memcpy(&es->debuglink_crc, (char *)data->d_buf + crc_off, 4);
+}
+
+/* Where PLT stub @i lives: x86-64 .plt.sec (IBT) or .plt after PLT0; aarch64 .plt. */
+struct plt_layout {
+	uint64_t base, size, entsize;
+};
+
+static int plt_layout(Elf *elf, uint32_t machine, struct plt_layout *l)
+{
+	GElf_Shdr sh;
+
+	l->entsize = 16;
+	if (machine == EM_X86_64 && elfsyms_section(elf, ".plt.sec", &sh) &&
+	    sh.sh_type == SHT_PROGBITS) {
+		l->base = sh.sh_addr;
+		l->size = sh.sh_size;
+		return 0;
+	}
+	if (!elfsyms_section(elf, ".plt", &sh) || sh.sh_type != SHT_PROGBITS)
+		return -ENOENT;
+	if (machine == EM_X86_64)
+		l->base = sh.sh_addr + 16;
+	else if (machine == EM_AARCH64)
+		l->base = sh.sh_addr + 32;
+	else
+		return -ENOTSUP;
+	l->size = sh.sh_size - (l->base - sh.sh_addr);
+	return sh.sh_size >= l->base - sh.sh_addr ? 0 : -EINVAL;
+}
+
+/* Name the stub of relocation @i after its dynamic symbol: "memcpy@plt". */
+static int add_plt_stub(struct elfsyms *es, Elf *elf, Elf_Data *dynsym, size_t strndx,
+			const struct plt_layout *l, size_t i, uint64_t r_info)
+{
+	char name[SYMTAB_NAME_MAX + 8];
+	const char *base;
+	GElf_Sym sym;
+
+	if ((i + 1) * l->entsize > l->size || !GELF_R_SYM(r_info) ||
+	    !gelf_getsym(dynsym, (int)GELF_R_SYM(r_info), &sym))
+		return 0;
+	base = elf_strptr(elf, strndx, sym.st_name);
+	if (!base || !*base)
+		return 0;
+	snprintf(name, sizeof(name), "%.*s@plt", SYMTAB_NAME_MAX - 4, base);
+	return add_named(es, l->base + i * l->entsize, l->entsize, name, 0, ELFSYM_PLT);
+}
+
+/* PLT stubs from .rela.plt, like objdump and perf name them. */
+static int read_plt(struct elfsyms *es, Elf *elf)
+{
+	Elf_Scn *rscn, *dscn;
+	Elf_Data *rdata, *ddata;
+	struct plt_layout l;
+	GElf_Shdr rsh, dsh;
+	GElf_Rela rela;
+	size_t i, n;
+	int err = 0;
+
+	rscn = elfsyms_section(elf, ".rela.plt", &rsh);
+	if (!rscn || rsh.sh_type != SHT_RELA || !rsh.sh_entsize ||
+	    plt_layout(elf, es->machine, &l))
+		return 0;
+	dscn = elf_getscn(elf, rsh.sh_link);
+	if (!dscn || !gelf_getshdr(dscn, &dsh) || dsh.sh_type != SHT_DYNSYM)
+		return 0;
+	rdata = elf_getdata(rscn, NULL);
+	ddata = elf_getdata(dscn, NULL);
+	if (!rdata || !ddata)
+		return 0;
+	n = rdata->d_size / rsh.sh_entsize;
+	for (i = 0; !err && i < n && gelf_getrela(rdata, (int)i, &rela); i++)
+		err = add_plt_stub(es, elf, ddata, dsh.sh_link, &l, i, rela.r_info);
+	return err;
+}
+
+static void read_dwarf_presence(struct elfsyms *es, Elf *elf)
+{
+	GElf_Shdr sh;
+
+	es->has_dwarf = elfsyms_section(elf, ".debug_info", &sh) && sh.sh_type == SHT_PROGBITS &&
+			sh.sh_size > 0;
+}
+
 int elfsyms_read_elf(struct elfsyms *es, Elf *elf)
 {
+	GElf_Ehdr eh;
 	int err;
 
-	if (elf_kind(elf) != ELF_K_ELF)
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
 		return -EINVAL;
+	es->machine = eh.e_machine;
 	read_segments(es, elf);
 	read_build_id(es, elf);
+	read_debuglink(es, elf);
+	read_dwarf_presence(es, elf);
 	err = elfsyms_add_symtab(es, elf);
 	if (err == -ENOENT)
 		err = read_symbols_of_type(es, elf, SHT_DYNSYM);
-	return err == -ENOENT ? 0 : err;
+	if (!err || err == -ENOENT)
+		err = read_plt(es, elf);
+	return err;
 }
 
-void elfsyms_finish(struct elfsyms *es)
+static int all_cmp(const void *pa, const void *pb)
+{
+	const struct symtab_sym *a = pa, *b = pb;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	if (a->prio != b->prio)
+		return a->prio > b->prio ? -1 : 1;
+	return a->name < b->name ? -1 : a->name > b->name;
+}
+
+/* Whether the name of @sym is already among es->all[from, to) (one address). */
+static bool name_seen(const struct elfsyms *es, size_t from, size_t to,
+		      const struct symtab_sym *sym)
+{
+	for (size_t k = from; k < to; k++)
+		if (!strcmp(es->tab.strs + es->all[k].name, es->tab.strs + sym->name))
+			return true;
+	return false;
+}
+
+/* Sort es->all and drop a name seen twice at one address (.dynsym and a debug .symtab). */
+static void all_sort(struct elfsyms *es)
+{
+	size_t i, out = 0, run = 0;
+
+	qsort(es->all, es->nall, sizeof(*es->all), all_cmp);
+	for (i = 0; i < es->nall; i++) {
+		if (out && es->all[out - 1].addr != es->all[i].addr)
+			run = out;	/* first kept symbol at this address */
+		if (name_seen(es, run, out, &es->all[i]))
+			continue;
+		es->all[out++] = es->all[i];
+	}
+	es->nall = out;
+}
+
+int elfsyms_finish(struct elfsyms *es)
 {
 	uint64_t limit = 0;
 	size_t i;
 
+	free(es->all);
+	es->nall = es->tab.n;
+	es->all = malloc((es->nall ? es->nall : 1) * sizeof(*es->all));
+	if (!es->all)
+		return -ENOMEM;
+	if (es->nall)
+		memcpy(es->all, es->tab.syms, es->nall * sizeof(*es->all));
+	all_sort(es);
 	for (i = 0; i < es->nsegs; i++) {
 		if (es->segs[i].vaddr + es->segs[i].memsz > limit)
 			limit = es->segs[i].vaddr + es->segs[i].memsz;
 	}
 	symtab_finish(&es->tab, es->nsegs ? limit : UINT64_MAX);
+	return 0;
 }
 
 int elfsyms_from_memory(struct elfsyms *es, const void *image, size_t len)
@@ -211,31 +396,17 @@ int elfsyms_from_memory(struct elfsyms *es, const void *image, size_t len)
 	err = elf ? elfsyms_read_elf(es, elf) : -EINVAL;
 	elf_end(elf);
 	free(copy);
-	if (!err)
-		elfsyms_finish(es);
-	return err;
+	return err ? err : elfsyms_finish(es);
 }
 
-/* ELFSYMS_DEBUG_DIR/ab/cdef....debug for build-id abcdef.... */
-static int debuginfo_path(const struct elfsyms *es, const char *dir, char *buf, size_t size)
+int elfsyms_same_build_id(const struct elfsyms *es, Elf *elf)
 {
-	size_t i, n;
-
-	n = (size_t)snprintf(buf, size, "%s/%02x/", dir, es->build_id[0]);
-	for (i = 1; i < es->build_id_len && n + 3 < size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%02x", es->build_id[i]);
-	if (n + sizeof(".debug") > size)
-		return -ENAMETOOLONG;
-	memcpy(buf + n, ".debug", sizeof(".debug"));
-	return 0;
-}
-
-/* Whether @elf carries the same build-id as @es. */
-static int same_build_id(const struct elfsyms *es, Elf *elf)
-{
-	struct elfsyms *other = calloc(1, sizeof(*other));
+	struct elfsyms *other;
 	int same;
 
+	if (!es->build_id_len)
+		return 1;
+	other = calloc(1, sizeof(*other));
 	if (!other)
 		return 0;
 	read_build_id(other, elf);
@@ -243,50 +414,6 @@ static int same_build_id(const struct elfsyms *es, Elf *elf)
 	       !memcmp(other->build_id, es->build_id, es->build_id_len);
 	free(other);
 	return same;
-}
-
-/* Add the .symtab of the debuginfo file matching @es's build-id. 0 or -errno. */
-static int read_debuginfo(struct elfsyms *es, const char *dir)
-{
-	char path[4096];
-	Elf *elf;
-	int fd, err;
-
-	if (!es->build_id_len || !*dir)
-		return -ENOENT;
-	err = debuginfo_path(es, dir, path, sizeof(path));
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	err = -EINVAL;
-	if (elf && elf_kind(elf) == ELF_K_ELF && same_build_id(es, elf))
-		err = elfsyms_add_symtab(es, elf);
-	if (!err)
-		es->from_debuginfo = 1;
-	elf_end(elf);
-	close(fd);
-	return err;
-}
-
-int elfsyms_from_fd(struct elfsyms *es, int fd, const char *debug_dir)
-{
-	Elf *elf;
-	int err;
-
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);	/* not mmap: a truncated file must not SIGBUS us */
-	if (!elf)
-		return -EINVAL;
-	err = elfsyms_read_elf(es, elf);
-	elf_end(elf);
-	if (!err && !es->has_symtab)
-		read_debuginfo(es, debug_dir ? debug_dir : ELFSYMS_DEBUG_DIR);
-	if (!err)
-		elfsyms_finish(es);
-	return err;
 }
 
 int elfsyms_offset_to_vaddr(const struct elfsyms *es, uint64_t offset, uint64_t *vaddr)
@@ -307,6 +434,21 @@ int elfsyms_offset_to_vaddr(const struct elfsyms *es, uint64_t offset, uint64_t 
 	return 0;
 }
 
+int elfsyms_vaddr_to_offset(const struct elfsyms *es, uint64_t vaddr, uint64_t *offset)
+{
+	const struct elfsyms_segment *s;
+	size_t i;
+
+	for (i = 0; i < es->nsegs; i++) {
+		s = &es->segs[i];
+		if (!(s->flags & PF_X) || vaddr < s->vaddr || vaddr - s->vaddr >= s->filesz)
+			continue;
+		*offset = vaddr - s->vaddr + s->offset;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 const struct symtab_sym *elfsyms_find(const struct elfsyms *es, uint64_t vaddr)
 {
 	return symtab_find(&es->tab, vaddr);
@@ -315,5 +457,6 @@ const struct symtab_sym *elfsyms_find(const struct elfsyms *es, uint64_t vaddr)
 void elfsyms_release(struct elfsyms *es)
 {
 	symtab_release(&es->tab);
+	free(es->all);
 	memset(es, 0, sizeof(*es));
 }

@@ -72,6 +72,10 @@ static void write_frame(FILE *f, const struct pframe *fr, int last)
 		json_member(f, "file", fr->file);
 	if (fr->line)
 		fprintf(f, ", \"line\": %" PRIu32, fr->line);
+	if (fr->system_name)
+		json_member(f, "system_name", fr->system_name);
+	if (fr->inlined)
+		fputs(", \"inlined\": true", f);
 	fputs(last ? "}\n" : "},\n", f);
 }
 

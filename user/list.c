@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_MODULE "list"
+#include "binary.h"
 #include "log.h"
 #include "cmd.h"
+#include "procmaps.h"
 #include "ucall_spec.h"
 
 #define LIST_MAX_FILES 512
@@ -20,32 +23,46 @@ static bool glob_ok(const char *glob, const char *s)
 }
 
 /* The "PATH:" line of @e, printed once before its first entry (or always without a glob). */
-static void header(FILE *f, const struct uc_elf *e, bool *done)
+static void header(FILE *f, const struct binary *e, bool *done)
 {
 	if (*done)
 		return;
-	fprintf(f, "%s:%s\n", e->path, e->has_symtab ? "" : " (no .symtab: stripped)");
+	fprintf(f, "%s:%s\n", e->path, binary_has_symtab(e) ? "" : " (no .symtab: stripped)");
 	*done = true;
 }
 
+struct list_ctx {
+	FILE *f;
+	const struct binary *e;
+	bool *shown;
+};
+
+static int print_func(void *ctx, const struct symtab_sym *sym, const char *name)
+{
+	struct list_ctx *c = ctx;
+
+	header(c->f, c->e, c->shown);
+	fprintf(c->f, "  func  %s%s\n", name, sym->flags & ELFSYM_IFUNC ? "  (ifunc)" : "");
+	return 0;
+}
+
 /* Print what @e offers; functions only when @funcs. Returns the lines printed. */
-static size_t list_elf(FILE *f, const struct uc_elf *e, const char *glob, bool funcs)
+static size_t list_elf(FILE *f, const struct binary *e, const char *glob, bool funcs)
 {
 	char full[600];
 	size_t i, n = 0;
 	bool shown = false;
+	struct list_ctx c = { f, e, &shown };
+	int nf;
 
 	if (!glob)
 		header(f, e, &shown);
-	for (i = 0; funcs && i < e->nsyms; i++) {
-		if (!glob_ok(glob, e->syms[i].name))
-			continue;
-		header(f, e, &shown);
-		fprintf(f, "  func  %s\n", e->syms[i].name);
-		n++;
+	if (funcs) {
+		nf = binary_match(e, glob ? glob : "*", print_func, &c);
+		n += nf > 0 ? (size_t)nf : 0;
+	} else if ((nf = binary_match(e, "*", NULL, NULL)) > 0) {
+		fprintf(f, "  (%d functions: give a GLOB to list them)\n", nf);
 	}
-	if (!funcs && e->nsyms)
-		fprintf(f, "  (%zu functions: give a GLOB to list them)\n", e->nsyms);
 	for (i = 0; i < e->nnotes; i++) {
 		snprintf(full, sizeof(full), "%s:%s", e->notes[i].provider, e->notes[i].name);
 		if (!glob_ok(glob, e->notes[i].name) && !glob_ok(glob, full))
@@ -64,9 +81,14 @@ static size_t list_elf(FILE *f, const struct uc_elf *e, const char *glob, bool f
 /* List @path; a file that is no ELF file is an error only when @must_be_elf. */
 static size_t list_path(FILE *f, const char *path, const char *glob, bool funcs, bool must_be_elf)
 {
-	struct uc_elf *e = uc_elf_open(path);
+	struct binary *e = binary_open(path, NULL);
 	size_t n;
 
+	if (e && !e->elf64) {
+		binary_free(e);
+		e = NULL;
+		errno = ENOEXEC;
+	}
 	if (!e && errno == ENOEXEC && !must_be_elf) {
 		pr_debug("%s: not a 64-bit ELF file: skipped", path);
 		return 0;
@@ -76,35 +98,39 @@ static size_t list_path(FILE *f, const char *path, const char *glob, bool funcs,
 		return 0;
 	}
 	n = list_elf(f, e, glob, funcs);
-	uc_elf_free(e);
+	binary_free(e);
 	return n;
 }
 
-/* The distinct files mapped by @pid, the main executable first. */
+/* The distinct files mapped by @pid (as we can open them), the main executable first. */
 static size_t pid_files(pid_t pid, char **files, size_t max)
 {
-	char path[64], line[PATH_MAX + 128], *file;
-	size_t n = 0, i;
-	FILE *m;
+	struct procmaps ms = { 0 };
+	char path[64], exe[PATH_MAX];
+	size_t n = 0, i, k;
+	ssize_t len;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	files[n] = realpath(path, NULL);
-	if (files[n])
-		n++;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	m = fopen(path, "re");
-	while (m && n < max && fgets(line, sizeof(line), m)) {
-		line[strcspn(line, "\n")] = '\0';
-		file = strchr(line, '/');
-		if (!file || strstr(file, " (deleted)"))
-			continue;
-		for (i = 0; i < n && strcmp(files[i], file); i++)
-			;
-		if (i == n && (files[n] = strdup(file)))
-			n++;
+	len = readlink(path, exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		files[n] = binary_target_path(pid, exe);
+		n += files[n] != NULL;
 	}
-	if (m)
-		fclose(m);
+	if (procmaps_read(&ms, pid))
+		return n;
+	for (k = 0; k < ms.n && n < max; k++) {
+		if (ms.maps[k].path[0] != '/' || ms.maps[k].deleted)
+			continue;
+		files[n] = binary_target_path(pid, ms.maps[k].path);
+		for (i = 0; files[n] && i < n && strcmp(files[i], files[n]); i++)
+			;
+		if (files[n] && i == n)
+			n++;
+		else
+			free(files[n]);
+	}
+	procmaps_release(&ms);
 	return n;
 }
 

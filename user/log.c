@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
@@ -11,12 +12,18 @@ int log_level = LOG_WARN;
 
 static void log_vmsg(enum log_level level, const char *module, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	char small[1024], *buf = small, *big = NULL;
+	va_list copy;
 	size_t n;
 
 	if ((int)level > log_level)
 		return;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_copy(copy, ap);
+	/* a long message (a verifier log) is printed whole */
+	if (vsnprintf(small, sizeof(small), fmt, ap) >= (int)sizeof(small) &&
+	    vasprintf(&big, fmt, copy) >= 0)
+		buf = big;
+	va_end(copy);
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
@@ -25,6 +32,7 @@ static void log_vmsg(enum log_level level, const char *module, const char *fmt, 
 		fprintf(stderr, "profiling-bpf: %s: %s\n", module, buf);
 	else
 		fprintf(stderr, "profiling-bpf: %s\n", buf);
+	free(big);
 }
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)

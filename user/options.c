@@ -23,6 +23,10 @@ enum {
 	OPT_TRACE,
 	OPT_SORT,
 	OPT_MAX_DECOMPRESSED,
+	OPT_CALL_GRAPH,
+	OPT_STACK_SIZE,
+	OPT_NO_DEMANGLE,
+	OPT_NO_INLINE,
 	OPT_NO_PYTHON,
 	OPT_PYTHON_LINES,
 };
@@ -36,7 +40,11 @@ static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 	{ "no-user", no_argument, NULL, OPT_NO_USER },
+	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
+	{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
 	{ "no-python", no_argument, NULL, OPT_NO_PYTHON },
 	{ "python-lines", no_argument, NULL, OPT_PYTHON_LINES },
 	{ "top", required_argument, NULL, OPT_TOP },
@@ -72,7 +80,14 @@ static const char usage_text[] =
 	"  -d, --duration SECONDS  stop after SECONDS (default: Ctrl-C, SIGTERM, or targets exit)\n"
 	"      --no-kernel         do not record kernel stacks\n"
 	"      --no-user           do not record user stacks\n"
+	"      --no-demangle       keep C++/Rust symbol names mangled\n"
+	"      --no-inline         no frames for inlined functions (from DWARF)\n"
 	"      --per-thread        add the thread (COMM-TID) as a root frame\n"
+	"      --call-graph MODE   how user stacks are walked: fp (frame pointers, default) or\n"
+	"                          dwarf[,SIZE] (copy the stack, unwind it with the binaries' CFI:\n"
+	"                          complete stacks on code built without frame pointers)\n"
+	"      --stack-size BYTES  user stack bytes copied per sample in dwarf mode (default 8192,\n"
+	"                          at most 65536)\n"
 	"      --python-lines      one frame per Python line (default: per function, shown at\n"
 	"                          its first line)\n"
 	"      --no-python         no Python frames: CPython processes get native frames only\n"
@@ -324,6 +339,31 @@ static int parse_sort(struct options *o, const char *s)
 	return 0;
 }
 
+static int parse_stack_size(struct options *o, const char *s)
+{
+	uint64_t v;
+
+	if (parse_u64(s, 8, PB_MAX_STACK_SIZE, "--stack-size", &v))
+		return -EINVAL;
+	o->stack_size = (uint32_t)(v + 7) & ~7u;	/* whole words, as perf */
+	return 0;
+}
+
+/* --call-graph fp | dwarf[,SIZE] */
+static int parse_call_graph(struct options *o, const char *s)
+{
+	if (!strcmp(s, "fp")) {
+		o->call_graph = CG_FP;
+		return 0;
+	}
+	if (!strncmp(s, "dwarf", 5) && (!s[5] || s[5] == ',')) {
+		o->call_graph = CG_DWARF;
+		return s[5] ? parse_stack_size(o, s + 6) : 0;
+	}
+	pr_err("unknown --call-graph mode '%s'%s (fp, dwarf[,SIZE])", s, source());
+	return -EINVAL;
+}
+
 /* Apply one option; shared by the command line and nothing else. */
 static int apply_opt(struct options *o, int c, const char *arg)
 {
@@ -349,9 +389,19 @@ static int apply_opt(struct options *o, int c, const char *arg)
 	case OPT_NO_USER:
 		o->no_user = true;
 		return 0;
+	case OPT_NO_DEMANGLE:
+		o->no_demangle = true;
+		return 0;
+	case OPT_NO_INLINE:
+		o->no_inline = true;
+		return 0;
 	case OPT_PER_THREAD:
 		o->per_thread = true;
 		return 0;
+	case OPT_CALL_GRAPH:
+		return parse_call_graph(o, arg);
+	case OPT_STACK_SIZE:
+		return parse_stack_size(o, arg);
 	case OPT_NO_PYTHON:
 		o->no_python = true;
 		return 0;
@@ -597,6 +647,10 @@ static int finish_options(struct options *o, int nargs, char **args, bool dashes
 			pr_err("--no-sample needs -u SPEC or --regions");
 			return -EINVAL;
 		}
+		if (o->stack_size != PB_DEFAULT_STACK_SIZE && o->call_graph != CG_DWARF) {
+			pr_err("--stack-size needs --call-graph dwarf");
+			return -EINVAL;
+		}
 		if (o->no_kernel && o->no_user && !o->no_sample) {
 			pr_err("--no-kernel and --no-user together leave no stack to record");
 			return -EINVAL;
@@ -655,6 +709,7 @@ int options_parse(struct options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->freq = PB_DEFAULT_FREQ;
 	o->top = 10;
+	o->stack_size = PB_DEFAULT_STACK_SIZE;
 	o->max_decompressed = PB_DEFAULT_MAX_DECOMPRESSED;
 	err = parse_command(o, argc, argv);
 	if (err < 0)

@@ -29,6 +29,15 @@ enum pb_command { CMD_RECORD = 0, CMD_REPORT, CMD_LIST };
 
 enum sort_key { SORT_SELF = 0, SORT_TOTAL, SORT_CALLS };
 
+/* How user stacks are walked (--call-graph, perf's names). */
+enum call_graph {
+	CG_FP = 0,	/* frame pointers, walked in BPF */
+	CG_DWARF,	/* registers + stack copy in BPF, unwound with CFI in user space */
+};
+
+#define PB_DEFAULT_STACK_SIZE	8192	/* --stack-size, as perf's default */
+#define PB_MAX_STACK_SIZE	65536	/* = PB_MAX_STACK_COPY */
+
 /* One -o FILE, with its format. */
 struct output_spec {
 	const char *path;	/* points into argv or the environment */
@@ -47,6 +56,10 @@ struct options {
 	uint64_t freq;		/* -F, Hz */
 	double duration;	/* -d seconds, 0 = until signal or targets exit */
 	bool no_kernel, no_user, per_thread, no_sample;
+	enum call_graph call_graph;	/* --call-graph fp|dwarf[,SIZE] */
+	uint32_t stack_size;	/* --stack-size: bytes of user stack copied (dwarf) */
+	bool no_demangle;	/* --no-demangle: C++/Rust names as in the ELF */
+	bool no_inline;		/* --no-inline: no inlined frames */
 	bool no_python;		/* --no-python: native frames only */
 	bool python_lines;	/* --python-lines: one frame per Python line */
 	/* outputs */

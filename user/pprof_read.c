@@ -210,6 +210,9 @@ static int r_line_frame(struct pprof_reader *r, const pb_line *ln, struct pframe
 	if (!f->name)
 		f->name = "[unknown]";
 	f->file = r_opt_str(r, fn->filename);
+	f->system_name = r_opt_str(r, fn->system_name);
+	if (f->system_name && !strcmp(f->system_name, f->name))
+		f->system_name = NULL;
 	f->line = ln->line > 0 && ln->line <= UINT32_MAX ? (uint32_t)ln->line : 0;
 	f->resolved = fn->system_name || !looks_unresolved(f->name);
 	return profile_add_frame(r->p, f);
@@ -255,6 +258,7 @@ static int r_location(struct pprof_reader *r, size_t i)
 	}
 	for (j = 0; j < loc->n_line; j++) {
 		f = base;
+		f.inlined = j + 1 < loc->n_line;
 		err = r_push_frame(r, r_line_frame(r, loc->line[j], &f));
 		if (err)
 			return err;

@@ -78,6 +78,7 @@ struct pprof_writer {
 	pb_location *locs;
 	pb_line *lines;
 	pb_line **line_ptrs;
+	pb_line ***loc_lines;	/* [frame]: lines of a location with inlined frames, or NULL */
 	pb_sample *samples;
 	uint64_t *loc_ids;
 	int64_t *values;
@@ -271,9 +272,9 @@ static int64_t w_function(struct pprof_writer *w, const struct pframe *f)
 	fn->id = id;
 	fn->name = w_str(w, f->name);
 	/* an empty system name marks a fallback label ("libc.so.6+0x10") */
-	fn->system_name = f->resolved ? fn->name : 0;
+	fn->system_name = !f->resolved ? 0 : f->system_name ? w_str(w, f->system_name) : fn->name;
 	fn->filename = w_str(w, f->file);
-	return fn->name < 0 || fn->filename < 0 ? -ENOMEM : (int64_t)id;
+	return fn->name < 0 || fn->filename < 0 || fn->system_name < 0 ? -ENOMEM : (int64_t)id;
 }
 
 static int w_alloc_frames(struct pprof_writer *w, size_t n)
@@ -287,16 +288,20 @@ static int w_alloc_frames(struct pprof_writer *w, size_t n)
 	w->locs = calloc(n, sizeof(*w->locs));
 	w->lines = calloc(n, sizeof(*w->lines));
 	w->line_ptrs = calloc(n, sizeof(*w->line_ptrs));
+	w->loc_lines = calloc(n, sizeof(*w->loc_lines));
 	m->function = calloc(n, sizeof(*m->function));
 	m->mapping = calloc(n, sizeof(*m->mapping));
 	m->location = calloc(n, sizeof(*m->location));
-	if (!w->funcs || !w->maps || !w->ranges || !w->mkeys || !w->locs || !w->lines || !w->line_ptrs ||
-	    !m->function || !m->mapping || !m->location)
+	if (!w->funcs || !w->maps || !w->ranges || !w->mkeys || !w->locs || !w->lines ||
+	    !w->line_ptrs || !w->loc_lines || !m->function || !m->mapping || !m->location)
 		return -ENOMEM;
 	return 0;
 }
 
-/* One Location per frame: id = frame index + 1, one Line. */
+/*
+ * One Location per frame but inlined ones: id = frame index + 1, one Line
+ * (w_samples() adds the lines of the frames inlined there).
+ */
 static int w_locations(struct pprof_writer *w)
 {
 	const struct profile *p = w->p;
@@ -323,6 +328,8 @@ static int w_locations(struct pprof_writer *w)
 		w->lines[i].function_id = (uint64_t)func_id;
 		w->lines[i].line = p->frames[i].line;
 		w->line_ptrs[i] = &w->lines[i];
+		if (p->frames[i].inlined)
+			continue;
 		loc = &w->locs[i];
 		*loc = location_init;
 		loc->id = i + 1;
@@ -381,12 +388,55 @@ static void w_label(struct pprof_writer *w, pb_sample *s, size_t *nlabels, int64
 	s->n_label++;
 }
 
+/*
+ * Frames @run[0..n) were inlined at location @phys (innermost first): give it
+ * their lines before its own, once. 0 or -ENOMEM.
+ */
+static int w_inline_lines(struct pprof_writer *w, const uint32_t *run, size_t n, uint32_t phys)
+{
+	pb_location *loc = &w->locs[phys];
+	pb_line **lines;
+	size_t k;
+
+	if (!n || w->loc_lines[phys])
+		return 0;
+	lines = calloc(n + 1, sizeof(*lines));
+	if (!lines)
+		return -ENOMEM;
+	for (k = 0; k < n; k++)
+		lines[k] = &w->lines[run[k]];
+	lines[n] = &w->lines[phys];
+	w->loc_lines[phys] = lines;
+	loc->line = lines;
+	loc->n_line = n + 1;
+	return 0;
+}
+
+/* Location ids of sample @ps at @ids, leaf first, inlined runs folded. Returns how many. */
+static ssize_t w_sample_locs(struct pprof_writer *w, const struct psample *ps, uint64_t *ids)
+{
+	size_t j, run = 0, n = 0;
+
+	for (j = 0; j < ps->depth; j++) {
+		if (w->p->frames[ps->frames[j]].inlined) {
+			run++;
+			continue;
+		}
+		if (w_inline_lines(w, ps->frames + j - run, run, ps->frames[j]))
+			return -ENOMEM;
+		run = 0;
+		ids[n++] = (uint64_t)ps->frames[j] + 1;
+	}
+	return (ssize_t)n;
+}
+
 /* One Sample per psample: location ids leaf first, values [count, value], pid/tid labels. */
 static int w_samples(struct pprof_writer *w)
 {
 	const struct profile *p = w->p;
-	size_t i, j, nrefs = 0, nlabels = 0;
+	size_t i, nrefs = 0, nlabels = 0;
 	int64_t pid_key, tid_key;
+	ssize_t nlocs;
 	const struct psample *ps;
 	pb_sample *s;
 
@@ -406,9 +456,11 @@ static int w_samples(struct pprof_writer *w)
 		s = &w->samples[i];
 		*s = sample_init;
 		s->location_id = &w->loc_ids[nrefs];
-		s->n_location_id = ps->depth;
-		for (j = 0; j < ps->depth; j++)
-			w->loc_ids[nrefs++] = (uint64_t)ps->frames[j] + 1;
+		nlocs = w_sample_locs(w, ps, s->location_id);
+		if (nlocs < 0)
+			return -ENOMEM;
+		s->n_location_id = (size_t)nlocs;
+		nrefs += (size_t)nlocs;
 		s->value = &w->values[2 * i];
 		s->n_value = 2;
 		s->value[0] = clamp_i64(ps->count);
@@ -474,6 +526,9 @@ static void w_free(struct pprof_writer *w)
 	free(w->locs);
 	free(w->lines);
 	free(w->line_ptrs);
+	for (size_t i = 0; w->loc_lines && i < w->p->nframes; i++)
+		free(w->loc_lines[i]);
+	free(w->loc_lines);
 	free(w->samples);
 	free(w->loc_ids);
 	free(w->values);

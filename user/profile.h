@@ -4,7 +4,10 @@
  * table) reads and what the pprof reader produces. Plain C, no libbpf.
  *
  * Frames are interned (one struct pframe per distinct frame); samples refer to
- * them by index, leaf first. All strings live in the profile's pool and are
+ * them by index, leaf first. One address can be several frames: the functions
+ * inlined there (pframe.inlined = 1, innermost first) and then the function
+ * they were inlined into; writers that know locations (pprof) fold such a run
+ * into one location with several lines. All strings live in the profile's pool and are
  * freed by profile_free().
  */
 #ifndef PB_PROFILE_H
@@ -25,6 +28,8 @@ enum pframe_kind {
 struct pframe {
 	const char *name;	/* label to print, never NULL: "main", "libc.so.6+0x1f2a0",
 				 * "[unknown]", "[kernel]+0x..", or a synthetic label */
+	const char *system_name;	/* the symbol as in the binary (mangled) when it differs
+					 * from name, else NULL */
 	const char *module;	/* ELF path, "[kernel.kallsyms]", or NULL */
 	const char *file;	/* source file, or NULL */
 	uint64_t addr;		/* address as sampled (virtual), 0 for synthetic */
@@ -36,6 +41,8 @@ struct pframe {
 	uint64_t map_start, map_limit, map_offset;
 	const char *build_id;
 	int resolved;		/* 1 when name is a symbol, 0 when it is a fallback label */
+	uint32_t inlined;	/* 1: a function inlined into the next frame of its stacks,
+				 * at the same address (DWARF); several frames, one location */
 };
 
 /* One aggregated stack. */

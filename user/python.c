@@ -17,8 +17,18 @@
 #define MAX_LINETABLE	(64u << 10)	/* bytes of a line table read */
 #define MAX_CODES	(1u << 16)	/* code objects named per process */
 
-/* One code object of one process, named once. */
+#define RECHECK_NS	100000000ULL	/* a code object's identity is checked again after 100 ms */
+
+/* What tells one code object at an address from a later one at the same address. */
+struct code_ident {
+	uint64_t name, filename, linetable;	/* addresses of its str and bytes objects */
+	int64_t firstlineno;
+};
+
+/* One code object of one process, named on first use, checked again now and then. */
 struct py_code {
+	struct code_ident ident;
+	uint64_t checked_ns;		/* sample time of the last check */
 	char *qualname, *filename;	/* NULL when unreadable */
 	int firstlineno;
 	uint8_t *linetable;
@@ -323,8 +333,9 @@ static uint64_t field_ptr(const uint8_t *buf, uint16_t off)
 	return v;
 }
 
-/* Read code object @addr of @p's process into @c; -errno when it cannot be named. */
-static int code_read(pid_t pid, const struct py_proc *p, uint64_t addr, struct py_code *c)
+/* The identity of code object @addr; -EFAULT when unreadable, -EINVAL when not a code object. */
+static int code_ident_read(pid_t pid, const struct py_proc *p, uint64_t addr,
+			   struct code_ident *id)
 {
 	const struct pb_py_offsets *o = &p->t.cfg.off;
 	uint16_t offs[] = { o->code_filename, o->code_name, o->code_qualname, o->code_firstlineno,
@@ -340,11 +351,25 @@ static int code_read(pid_t pid, const struct py_proc *p, uint64_t addr, struct p
 	if (p->t.code_type && field_ptr(buf, o->object_type) != p->t.code_type)
 		return -EINVAL;	/* not a code object (any more) */
 	memcpy(&first, buf + o->code_firstlineno, sizeof(first));
-	c->firstlineno = first > 0 ? first : 0;
-	c->qualname = read_unicode(pid, o, field_ptr(buf, p->t.minor >= 11 ? o->code_qualname :
-								       o->code_name));
-	c->filename = read_unicode(pid, o, field_ptr(buf, o->code_filename));
-	c->linetable = read_bytes(pid, o, field_ptr(buf, o->code_linetable), &c->linetable_len);
+	id->firstlineno = first;
+	id->name = field_ptr(buf, p->t.minor >= 11 ? o->code_qualname : o->code_name);
+	id->filename = field_ptr(buf, o->code_filename);
+	id->linetable = field_ptr(buf, o->code_linetable);
+	return 0;
+}
+
+/* Name code object @addr of @p's process into @c; -errno when it cannot be named. */
+static int code_read(pid_t pid, const struct py_proc *p, uint64_t addr, struct py_code *c)
+{
+	const struct pb_py_offsets *o = &p->t.cfg.off;
+	int err = code_ident_read(pid, p, addr, &c->ident);
+
+	if (err)
+		return err;
+	c->firstlineno = c->ident.firstlineno > 0 ? (int)c->ident.firstlineno : 0;
+	c->qualname = read_unicode(pid, o, c->ident.name);
+	c->filename = read_unicode(pid, o, c->ident.filename);
+	c->linetable = read_bytes(pid, o, c->ident.linetable, &c->linetable_len);
 	return c->qualname && c->filename ? 0 : -EFAULT;
 }
 
@@ -381,41 +406,81 @@ err:
 	return 0;
 }
 
-/* The named code object @addr of @p, read on first use; NULL when it cannot be read. */
-static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc *p, uint64_t addr)
+/* A new entry for code object @addr, named (fn_label set) or not. NULL on allocation failure. */
+static struct py_code *code_new(struct python *py, uint32_t pid, struct py_proc *p, uint64_t addr,
+				uint64_t now_ns)
 {
-	struct py_code *c;
+	struct py_code *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return NULL;
+	hashmap_init(&c->line_labels, hash_uint, equal_uint, NULL);
+	c->checked_ns = now_ns;
+	err = code_read((pid_t)pid, p, addr, c);
+	if (!err && !(c->fn_label = label_get(py, c->qualname, c->filename,
+					      (uint32_t)c->firstlineno)))
+		err = -ENOMEM;
+	if (err) {
+		py->counts.code_unreadable++;
+		pr_debug("process %u: code object 0x%llx: %s", pid, (unsigned long long)addr,
+			 err == -EINVAL ? "not a code object" : strerror(-err));
+	}
+	return c;
+}
+
+/*
+ * Whether the entry @c of @addr still names what is there: a code object
+ * freed and another one made at its address (the interpreter reuses memory
+ * at once) must not keep the old name. Checked at most every RECHECK_NS of
+ * sample time; a failed read (the process exited) keeps the entry.
+ */
+static bool code_still_there(uint32_t pid, struct py_proc *p, uint64_t addr, struct py_code *c,
+			     uint64_t now_ns)
+{
+	struct code_ident id;
+
+	if (now_ns < c->checked_ns + RECHECK_NS)
+		return true;
+	c->checked_ns = now_ns;
+	if (code_ident_read((pid_t)pid, p, addr, &id) == -EFAULT)
+		return true;
+	return c->fn_label && !memcmp(&id, &c->ident, sizeof(id));
+}
+
+/* The entry of code object @addr of @p, named on first use; NULL when it cannot be named. */
+static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc *p, uint64_t addr,
+				uint64_t now_ns)
+{
+	struct py_code *c = NULL;
 	uintptr_t v;
 
 	if (!addr)
 		return NULL;
-	if (hashmap_find(&p->codes, (void *)(uintptr_t)addr, &v))
-		return (struct py_code *)v;
-	if (p->ncodes >= MAX_CODES)
+	if (hashmap_find(&p->codes, (void *)(uintptr_t)addr, &v) && v) {
+		c = (struct py_code *)v;
+		if (code_still_there(pid, p, addr, c, now_ns))
+			return c->fn_label ? c : NULL;
+		code_free(c);	/* replaced below */
+		p->ncodes--;
+	} else if (p->ncodes >= MAX_CODES) {
 		return NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	hashmap_init(&c->line_labels, hash_uint, equal_uint, NULL);
-	if (code_read((pid_t)pid, p, addr, c) ||
-	    !(c->fn_label = label_get(py, c->qualname, c->filename, (uint32_t)c->firstlineno))) {
-		py->counts.code_unreadable++;
-		code_free(c);
-		c = NULL;	/* remembered as unreadable */
 	}
-	if (hashmap_set(&p->codes, (void *)(uintptr_t)addr, (uintptr_t)c)) {
+	c = code_new(py, pid, p, addr, now_ns);
+	if (!c || hashmap_set(&p->codes, (void *)(uintptr_t)addr, (uintptr_t)c)) {
 		code_free(c);
+		hashmap_set(&p->codes, (void *)(uintptr_t)addr, 0);
 		return NULL;
 	}
 	p->ncodes++;
-	return c;
+	return c->fn_label ? c : NULL;
 }
 
 /* Label index + 1 of one Python frame; 0 on failure. */
 static uint32_t frame_label(struct python *py, uint32_t pid, struct py_proc *p,
-			    const struct pb_py_frame *f)
+			    const struct pb_py_frame *f, uint64_t now_ns)
 {
-	struct py_code *c = code_get(py, pid, p, f->code);
+	struct py_code *c = code_get(py, pid, p, f->code, now_ns);
 	int lasti = f->lasti, line;
 	uintptr_t v;
 	uint32_t l;
@@ -464,6 +529,7 @@ struct merge {
 	struct python *py;
 	struct py_proc *p;
 	uint32_t pid;
+	uint64_t now_ns;
 	const struct pb_py_stack *ps;
 	size_t next;		/* next Python frame to emit */
 	uint64_t *out;
@@ -484,7 +550,7 @@ static void emit_segment(struct merge *m, bool all)
 
 	while (m->next < m->ps->nframes) {
 		f = &m->ps->frames[m->next++];
-		l = frame_label(m->py, m->pid, m->p, f);
+		l = frame_label(m->py, m->pid, m->p, f, m->now_ns);
 		if (l) {
 			emit(m, PYTHON_FRAME_TAG | l);
 			m->py->counts.frames++;
@@ -519,10 +585,11 @@ static bool in_eval(const struct py_proc *p, uint64_t ip)
  * unwinder reached by skipping activations, are dropped; when it shows none,
  * the Python frames go root-most, above every native frame.
  */
-size_t python_merge(struct python *py, uint32_t pid, const uint64_t *uips, size_t nu,
-		    const struct pb_py_stack *ps, uint64_t *out, size_t cap)
+size_t python_merge(struct python *py, uint32_t pid, uint64_t now_ns, const uint64_t *uips,
+		    size_t nu, const struct pb_py_stack *ps, uint64_t *out, size_t cap)
 {
-	struct merge m = { .py = py, .pid = pid, .ps = ps, .out = out, .cap = cap };
+	struct merge m = { .py = py, .pid = pid, .now_ns = now_ns, .ps = ps, .out = out,
+			   .cap = cap };
 	size_t nact, nevals = 0, seen = 0;
 	uintptr_t v = 0;
 

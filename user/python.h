@@ -64,12 +64,15 @@ int python_add_target(struct python *py, pid_t pid, const struct python_target *
 /* Forget @pid (exit or exec): its configuration and its code objects. */
 void python_forget(struct python *py, pid_t pid);
 /*
- * Merge the Python frames @ps of a sample of @pid with its native user stack
- * @uips[@nu] (leaf first) into @out (room for @cap). Returns the frames
- * written; without Python frames it is a copy of the native stack.
+ * Merge the Python frames @ps of a sample of @pid taken at @now_ns
+ * (monotonic) with its native user stack @uips[@nu] (leaf first) into @out
+ * (room for @cap). Returns the frames written; without Python frames it is a
+ * copy of the native stack. Named code objects are checked again against
+ * the process's memory every 100 ms of sample time (an address reused by a
+ * new code object gets the new name).
  */
-size_t python_merge(struct python *py, uint32_t pid, const uint64_t *uips, size_t nu,
-		    const struct pb_py_stack *ps, uint64_t *out, size_t cap);
+size_t python_merge(struct python *py, uint32_t pid, uint64_t now_ns, const uint64_t *uips,
+		    size_t nu, const struct pb_py_stack *ps, uint64_t *out, size_t cap);
 /* Whether @ip is a Python frame made by python_merge(). */
 static inline bool python_is_frame(uint64_t ip)
 {

@@ -247,6 +247,8 @@ static int setup_sampler(struct run *r)
 		.kernel_stacks = !o->no_kernel,
 		.per_thread = o->per_thread,
 		.follow_forks = true,
+		.dwarf = o->call_graph == CG_DWARF,
+		.stack_size = o->stack_size,
 		.max_stacks = MAX_STACKS,
 		.buildid_window_ns = BUILDID_WINDOW_NS,
 	};
@@ -338,6 +340,8 @@ static int setup(struct run *r)
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!r->sym || r->epfd < 0)
 		return -ENOMEM;
+	symbolizer_set_flags(r->sym, (o->no_demangle ? SYM_NO_DEMANGLE : 0) |
+					     (o->no_inline ? SYM_NO_INLINE : 0));
 	err = setup_targets(r);
 	if (!err)
 		watch_targets(r);
@@ -507,6 +511,24 @@ static int run_loop(struct run *r)
 
 /* --- tear down: symbolize and write --- */
 
+/* dwarf mode: stack walks, and those that stopped early by reason
+ * ("unwind_stopped_copy_exhausted", ...). */
+static int add_unwind_counters(struct profile *p, const struct sampler_counts *c)
+{
+	char name[64];
+	int err;
+
+	if (!c->dwarf)
+		return 0;
+	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
+	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
+	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
+		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
+		err = profile_set_counter(p, name, c->unwind.stopped[i]);
+	}
+	return err;
+}
+
 static int add_counters(struct run *r, struct profile *p, const struct sampler_counts *c)
 {
 	static const struct {
@@ -523,6 +545,7 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		{ "python_read_errors", PB_CNT_PY_READ_ERR },
 		{ "python_truncated", PB_CNT_PY_TRUNCATED },
 		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
+		{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
@@ -533,6 +556,8 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
+	err = err ?: profile_set_counter(p, "sample_record_bytes", c->record_bytes);
+	err = err ?: add_unwind_counters(p, c);
 	if (r->py) {
 		struct python_counts pc;
 
@@ -548,6 +573,16 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		return idx;
 	id = (uint32_t)idx;
 	return profile_add_sample(p, &id, 1, lost, lost * p->period_ns, 0, 0);
+}
+
+/* stacks_with_user, stacks_complete: how many user stacks reach an entry point. */
+static int add_complete_counters(struct profile *p)
+{
+	uint64_t with_user, complete;
+
+	profile_count_complete(p, &with_user, &complete);
+	return profile_set_counter(p, "stacks_with_user", with_user) ?:
+	       profile_set_counter(p, "stacks_complete", complete);
 }
 
 static struct profile *collect_profile(struct run *r)
@@ -574,7 +609,7 @@ static struct profile *collect_profile(struct run *r)
 	p->start_unix_ns = r->start_unix_ns;
 	p->duration_ns = r->end_ns - r->start_ns;
 	p->main_module = profile_intern(p, r->main_exe[0] ? r->main_exe : NULL);
-	if (add_counters(r, p, &c)) {
+	if (add_counters(r, p, &c) || add_complete_counters(p)) {
 		profile_free(p);
 		pr_err("cannot build the profile: out of memory");
 		return NULL;
@@ -582,10 +617,17 @@ static struct profile *collect_profile(struct run *r)
 	return p;
 }
 
-/* Samples, lost and duration are said once, by the table's header. */
+/* Samples, lost and duration are said once, by the table's header. In fp
+ * mode, stacks that mostly stop early get a hint to try dwarf mode. */
 static void print_summary(struct run *r, const struct profile *p)
 {
+	uint64_t with_user = profile_counter(p, "stacks_with_user");
+
 	top_print(stderr, p, r->o->top);
+	if (r->o->call_graph == CG_FP && with_user >= 10 &&
+	    profile_counter(p, "stacks_complete") * 2 < with_user)
+		fprintf(stderr, "profiling-bpf: hint: most stacks stop before main or the thread "
+				"start (code without frame pointers?): try --call-graph dwarf\n");
 }
 
 /* Stop sampling, build the profile (*@out) and print its summary. */

@@ -52,10 +52,12 @@ static unsigned long max_sample_rate(void)
  * Ring-buffer bytes for about half a second of samples of every CPU (the
  * reader drains every 100 ms), a power of two from 1 to 64 MiB.
  */
-static __u32 ring_size(uint64_t freq)
+static __u32 ring_size(const struct sampler_config *cfg)
 {
-	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() *
-			(sizeof(struct pb_sample) + sizeof(struct pb_py_stack)) / 2;
+	/* the largest record: deepest stacks, Python frames, the whole stack copy */
+	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK +
+		       sizeof(struct pb_py_stack) + (cfg->dwarf ? cfg->stack_size : 0);
+	uint64_t want = cfg->freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
 	__u32 size = 1 << 20;
@@ -94,6 +96,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		return NULL;
 	s->cfg = *cfg;
 	drain_init(&s->drain, cfg->max_stacks, cfg->per_thread, hooks);
+	if (cfg->dwarf && cfg->user_stacks && drain_enable_unwinding(&s->drain)) {
+		drain_release(&s->drain);
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	s->skel = sample_bpf__open();
 	if (!s->skel) {
 		err = -errno;
@@ -106,12 +114,17 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->follow_forks = cfg->follow_forks;
 	s->skel->rodata->buildid_window_ns = cfg->user_stacks ? cfg->buildid_window_ns : 0;
 	s->skel->rodata->self_pid = (__u32)getpid();
-	s->skel->rodata->wakeup_bytes = ring_size(cfg->freq) / 4;
+	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
+	s->skel->rodata->stack_copy = cfg->stack_size;
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
-	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg->freq));
+	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
+	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.scratch,
+					       (__u32)libbpf_num_possible_cpus());
 	if (err) {
-		pr_err("cannot size the ring buffer: %s", strerror(-err));
+		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto err_free;
 	}
 	err = sample_bpf__load(s->skel);
@@ -269,8 +282,13 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 
 	memset(out, 0, sizeof(*out));
 	out->records = s->drain.records;
+	out->record_bytes = s->drain.record_bytes;
 	out->bad_records = s->drain.bad_records;
 	out->store_full = s->drain.store_full;
+	if (s->drain.uw) {
+		out->dwarf = true;
+		out->unwind = *unwinder_stats(s->drain.uw);
+	}
 	if (ncpu <= 0)
 		return;
 	vals = calloc((size_t)ncpu, sizeof(*vals));

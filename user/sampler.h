@@ -24,6 +24,8 @@ struct sampler_config {
 	bool user_stacks, kernel_stacks;
 	bool per_thread;	/* keep threads apart in the store */
 	bool follow_forks;	/* children of targets become targets */
+	bool dwarf;		/* copy registers + user stack; unwind in user space */
+	uint32_t stack_size;	/* dwarf: bytes of user stack copied at most */
 	size_t max_stacks;	/* bound of the store */
 	const int *cgroup_fds;	/* only tasks under these cgroup v2 dirs (open fds) */
 	size_t ncgroups;	/* at most PB_MAX_CGROUPS */
@@ -36,8 +38,11 @@ struct sampler_config {
 struct sampler_counts {
 	uint64_t bpf[PB_CNT_MAX];	/* summed over CPUs */
 	uint64_t records;		/* sample records drained */
+	uint64_t record_bytes;		/* their bytes */
 	uint64_t bad_records;		/* records that failed the checks (discarded) */
 	uint64_t store_full;		/* samples not stored: store bound reached */
+	bool dwarf;			/* the unwind counters below are meaningful */
+	struct unwind_stats unwind;	/* dwarf mode: how the stack walks ended */
 };
 
 struct sampler;

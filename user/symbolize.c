@@ -20,8 +20,8 @@
 
 #define LOG_MODULE "symbolize"
 #include "log.h"
-#include "elflines.h"
-#include "elfsyms.h"
+#include "binary.h"
+#include "demangle.h"
 #include "array.h"
 #include "hashmap.h"
 #include "kallsyms.h"
@@ -42,11 +42,19 @@ struct file_key {
 	int64_t mtime_sec, mtime_nsec;
 };
 
+/* The DWARF view of one address of a file: its inlined frames and position. */
+struct addr_lines {
+	const char *file;	/* position of the outermost call site, or NULL */
+	uint32_t line;
+	uint32_t ninlined;
+	struct sym_frame inlined[];	/* innermost first */
+};
+
 /* A parsed ELF, owned by the symbolizer's cache. */
 struct elf_file {
 	struct file_key key;
-	struct elfsyms syms;
-	struct elflines *lines;	/* DWARF source lines, or NULL */
+	struct binary *bin;	/* NULL when err */
+	struct hashmap lines;	/* vaddr + 1 -> struct addr_lines * */
 	int err;		/* why it could not be read, or 0 */
 	const char *path;	/* interned path it was first opened by */
 };
@@ -121,6 +129,8 @@ struct symbolizer {
 	uint64_t vdso_size;
 	int vdso_tried;
 	size_t ndwarf;		/* files with lines open */
+	struct hashmap names;	/* mangled name (by address) -> malloc'd demangled name, or itself */
+	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
 	int warned_access;	/* the missing-permission warning was given */
@@ -177,15 +187,34 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->by_build_id, hash_uint, equal_uint, NULL);
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
+	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
 	return s;
+}
+
+void symbolizer_set_flags(struct symbolizer *s, unsigned int flags)
+{
+	s->flags = flags;
+}
+
+static struct elf_file *elf_file_new(void)
+{
+	struct elf_file *f = calloc(1, sizeof(*f));
+
+	if (f)
+		hashmap_init(&f->lines, hash_uint, equal_uint, NULL);
+	return f;
 }
 
 static void elf_file_free(struct elf_file *f)
 {
+	size_t i;
+
 	if (!f)
 		return;
-	elfsyms_release(&f->syms);
-	elflines_free(f->lines);
+	for (i = 0; i < f->lines.cap; i++)
+		free((void *)f->lines.slots[i].value);
+	hashmap_release(&f->lines);
+	binary_free(f->bin);
 	free(f);
 }
 
@@ -216,6 +245,9 @@ void symbolizer_free(struct symbolizer *s)
 		elf_file_free((struct elf_file *)s->files.slots[i].value);
 	for (i = 0; i < s->strs.cap; i++)
 		free((char *)s->strs.slots[i].key);
+	for (i = 0; i < s->names.cap; i++)
+		if (s->names.slots[i].key && (void *)s->names.slots[i].value != s->names.slots[i].key)
+			free((void *)s->names.slots[i].value);
 	for (j = s->jits; j; j = next) {
 		next = j->next;
 		perfmap_release(&j->pm);
@@ -232,6 +264,7 @@ void symbolizer_free(struct symbolizer *s)
 	free(s->pending);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
+	hashmap_release(&s->names);
 	free(s);
 }
 
@@ -263,6 +296,8 @@ static struct proc *proc_find(const struct symbolizer *s, pid_t pid, uint32_t ge
 {
 	uintptr_t v;
 
+	if (pid <= 0)
+		return NULL;
 	return hashmap_find(&s->procs, image_key(pid, gen), &v) ? (struct proc *)v : NULL;
 }
 
@@ -271,14 +306,19 @@ static struct proc *proc_current(const struct symbolizer *s, pid_t pid)
 {
 	uintptr_t v;
 
+	if (pid <= 0)
+		return NULL;
 	return hashmap_find(&s->cur, (void *)(uintptr_t)(uint32_t)pid, &v) ? (struct proc *)v : NULL;
 }
 
 /* Image @gen of @pid, created empty if new; NULL on allocation failure. */
 static struct proc *proc_get_image(struct symbolizer *s, pid_t pid, uint32_t gen)
 {
-	struct proc *p = proc_find(s, pid, gen);
+	struct proc *p;
 
+	if (pid <= 0)
+		return NULL;	/* no process; (0, 0) would be the maps' empty key */
+	p = proc_find(s, pid, gen);
 	if (p)
 		return p;
 	p = calloc(1, sizeof(*p));
@@ -341,17 +381,25 @@ static void file_key_of(const struct stat *st, struct file_key *k)
 	k->mtime_nsec = st->st_mtim.tv_nsec;
 }
 
-/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
-static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
+/* The @n bytes of build ID @id in hex, interned; NULL when empty (or on ENOMEM). */
+static const char *build_id_hex_of(struct symbolizer *s, const uint8_t *id, size_t n)
 {
 	char hex[2 * ELFSYMS_BUILD_ID_MAX + 1];
-	size_t i, n = elf && !elf->err ? elf->syms.build_id_len : 0;
+	size_t i;
 
 	if (!n || n > ELFSYMS_BUILD_ID_MAX)
 		return NULL;
 	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", elf->syms.build_id[i]);
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
 	return intern(s, hex);
+}
+
+/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
+static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
+{
+	if (!elf || elf->err)
+		return NULL;
+	return build_id_hex_of(s, elf->bin->syms.build_id, elf->bin->syms.build_id_len);
 }
 
 /* Remember @f by its build ID, for the frames of processes known only that way. */
@@ -365,24 +413,30 @@ static void index_build_id(struct symbolizer *s, struct elf_file *f)
 }
 
 /* The parse of the file open at @fd, from the cache or read now. NULL only on ENOMEM. */
-static struct elf_file *file_get(struct symbolizer *s, int fd, const struct stat *st,
+static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const struct stat *st,
 				 const char *path)
 {
+	struct binary_opts opts = { 0 };
 	struct elf_file *f;
+	char root[64];
 	struct file_key key;
 	uintptr_t v;
 
 	file_key_of(st, &key);
 	if (hashmap_find(&s->files, &key, &v))
 		return (struct elf_file *)v;
-	f = calloc(1, sizeof(*f));
+	f = elf_file_new();
 	if (!f)
 		return NULL;
 	f->key = key;
-	f->err = S_ISREG(st->st_mode) ? elfsyms_from_fd(&f->syms, fd, NULL) : -EINVAL;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	opts.root = root;	/* the debug link of a file in a container is in the container */
+	opts.dwarf = s->ndwarf < MAX_DWARF_FILES;
+	f->bin = S_ISREG(st->st_mode) ? binary_open_fd(fd, path, &opts) : NULL;
+	f->err = f->bin ? 0 : S_ISREG(st->st_mode) ? -errno : -EINVAL;
 	if (f->err)
 		pr_debug("cannot read symbols of %s: %s", path, strerror(-f->err));
-	else if (s->ndwarf < MAX_DWARF_FILES && (f->lines = elflines_open(fd)))
+	else if (f->bin->dwarf)
 		s->ndwarf++;
 	f->path = intern(s, path);
 	if (!f->path || hashmap_set(&s->files, &f->key, (uintptr_t)f)) {
@@ -468,7 +522,7 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		out->bad_elf = 1;
 		return 0;
 	}
-	out->elf = file_get(s, fd, &st, m->path);
+	out->elf = file_get(s, pid, fd, &st, m->path);
 	close(fd);
 	return out->elf ? 0 : -ENOMEM;
 }
@@ -485,11 +539,11 @@ static void load_vdso(struct symbolizer *s)
 		return;
 	m = procmaps_find(&ms, base);
 	if (m && !strcmp(m->path, "[vdso]"))
-		s->vdso = calloc(1, sizeof(*s->vdso));
+		s->vdso = elf_file_new();
 	if (s->vdso) {
 		s->vdso_size = m->end - m->start;
-		s->vdso->err = elfsyms_from_memory(&s->vdso->syms, (const void *)base,
-						   s->vdso_size);
+		s->vdso->bin = binary_from_memory((const void *)base, s->vdso_size, "[vdso]");
+		s->vdso->err = s->vdso->bin ? 0 : -errno;
 	}
 	procmaps_release(&ms);
 }
@@ -822,7 +876,6 @@ int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, con
 			      const struct pb_build_id_frame *frames, size_t n)
 {
 	struct proc *p = proc_get_image(s, pid, gen);
-	struct elf_file tmp = { 0 };
 	struct bid_frame key, *e;
 	uintptr_t v;
 
@@ -835,13 +888,11 @@ int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, con
 		key.ip = ips[i];
 		if (hashmap_find(&s->bids, &key, &v))
 			continue;
-		memcpy(tmp.syms.build_id, frames[i].build_id, sizeof(frames[i].build_id));
-		tmp.syms.build_id_len = sizeof(frames[i].build_id);
 		e = malloc(sizeof(*e));
 		if (!e)
 			return -ENOMEM;
 		*e = key;
-		e->build_id = build_id_hex(s, &tmp);
+		e->build_id = build_id_hex_of(s, frames[i].build_id, sizeof(frames[i].build_id));
 		e->offset = frames[i].offset;
 		if (!e->build_id || hashmap_set(&s->bids, e, (uintptr_t)e)) {
 			free(e);
@@ -874,7 +925,7 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	if (fd < 0)
 		return;
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-		file_get(s, fd, &st, exe_path(pid, path, sizeof(path)));
+		file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
 	close(fd);
 }
 
@@ -907,25 +958,131 @@ static void set_symbol(struct sym_info *out, const struct symtab *t, const struc
 	out->reason = SYM_OK;
 }
 
-/* Look file offset @off up in @elf. */
-static void resolve_in_elf(struct elf_file *elf, uint64_t off, struct sym_info *out)
+/*
+ * The demangled form of @raw, @raw itself when not mangled; NULL on ENOMEM.
+ * Cached by the address of @raw: names live as long as the symbolizer.
+ */
+static const char *readable(struct symbolizer *s, const char *raw)
+{
+	char *dm;
+	uintptr_t v;
+
+	if (!raw || (s->flags & SYM_NO_DEMANGLE) || raw[0] != '_' || (raw[1] != 'Z' && raw[1] != 'R'))
+		return raw;	/* not mangled: no need to ask */
+	if (hashmap_find(&s->names, raw, &v))
+		return (const char *)v;
+	dm = demangle(raw);
+	if (hashmap_set(&s->names, raw, (uintptr_t)(dm ? dm : raw))) {
+		free(dm);
+		return NULL;
+	}
+	return dm ? dm : raw;
+}
+
+/* out->name demangled; the ELF's name kept as raw_name when it differs. 0 or -ENOMEM. */
+static int set_readable(struct symbolizer *s, struct sym_info *out)
+{
+	const char *r = readable(s, out->name);
+
+	if (!r)
+		return -ENOMEM;
+	if (strcmp(r, out->name)) {
+		out->raw_name = out->name;
+		out->name = r;
+	}
+	return 0;
+}
+
+/* The interned path of DWARF frame @fr (made absolute), NULL when none or on ENOMEM. */
+static const char *frame_file(struct symbolizer *s, const struct elflines_frame *fr)
+{
+	char path[PATH_MAX];
+
+	if (!fr->file)
+		return NULL;
+	if (!fr->dir)
+		return intern(s, fr->file);
+	snprintf(path, sizeof(path), "%s/%s", fr->dir, fr->file);
+	return intern(s, path);
+}
+
+/* Fill the DWARF frames of @vaddr into @al (already sized for @n). 0 or -ENOMEM. */
+static int lines_fill(struct symbolizer *s, struct addr_lines *al,
+		      const struct elflines_frame *fr, int n)
+{
+	const char *raw;
+	int i;
+
+	al->file = frame_file(s, &fr[n - 1]);
+	al->line = fr[n - 1].line;
+	al->ninlined = (uint32_t)(n - 1);
+	for (i = 0; i + 1 < n; i++) {
+		raw = fr[i].name ? intern(s, fr[i].name) : intern(s, "??");
+		al->inlined[i].name = readable(s, raw);
+		al->inlined[i].raw_name = al->inlined[i].name != raw ? raw : NULL;
+		al->inlined[i].file = frame_file(s, &fr[i]);
+		al->inlined[i].line = fr[i].line;
+		if (!al->inlined[i].name || (fr[i].file && !al->inlined[i].file))
+			return -ENOMEM;
+	}
+	return fr[n - 1].file && !al->file ? -ENOMEM : 0;
+}
+
+/* The DWARF view of @vaddr in @elf, cached; NULL when none (or ENOMEM). */
+static const struct addr_lines *lines_get(struct symbolizer *s, struct elf_file *elf,
+					  uint64_t vaddr)
+{
+	struct elflines_frame fr[SYM_MAX_INLINE + 1];
+	struct addr_lines *al;
+	const void *key;
+	uintptr_t v;
+	int n;
+
+	key = (const void *)(uintptr_t)(vaddr + 1);	/* never NULL, the empty slot */
+	if (hashmap_find(&elf->lines, key, &v))
+		return (const struct addr_lines *)v;
+	n = elflines_frames(elf->bin->dwarf, vaddr, fr,
+			    s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
+	if (n < 1)
+		n = 0;
+	al = calloc(1, sizeof(*al) + (size_t)(n ? n - 1 : 0) * sizeof(al->inlined[0]));
+	if (!al)
+		return NULL;
+	if ((n && lines_fill(s, al, fr, n)) || hashmap_set(&elf->lines, key, (uintptr_t)al)) {
+		free(al);
+		return NULL;
+	}
+	return al;
+}
+
+/* Look file offset @off up in @elf (on ENOMEM: the name as in the ELF, no lines). */
+static void resolve_in_elf(struct symbolizer *s, struct elf_file *elf, uint64_t off,
+			   struct sym_info *out)
 {
 	const struct symtab_sym *sym;
+	const struct addr_lines *al;
 	uint64_t vaddr;
 
 	if (elf->err) {
 		out->reason = SYM_BAD_ELF;
 		return;
 	}
-	if (elfsyms_offset_to_vaddr(&elf->syms, off, &vaddr))
+	if (elfsyms_offset_to_vaddr(&elf->bin->syms, off, &vaddr))
 		vaddr = off;
 	out->module_offset = vaddr;
-	sym = elfsyms_find(&elf->syms, vaddr);
+	sym = binary_find(elf->bin, vaddr);
 	if (!sym)
 		return;
-	set_symbol(out, &elf->syms.tab, sym, vaddr);
-	if (elf->lines && elflines_find(elf->lines, vaddr, &out->file, &out->line))
-		out->file = NULL;
+	set_symbol(out, &elf->bin->syms.tab, sym, vaddr);
+	if (set_readable(s, out))
+		return;
+	al = elf->bin->dwarf ? lines_get(s, elf, vaddr) : NULL;
+	if (!al)
+		return;
+	out->file = al->file;
+	out->line = al->line;
+	out->inlined = al->ninlined ? al->inlined : NULL;
+	out->ninlined = al->ninlined;
 }
 
 /* The JIT perf map of @p, read on first use after each snapshot; NULL if none. */
@@ -983,7 +1140,7 @@ static void resolve_one(struct symbolizer *s, struct proc *p, uint64_t addr, str
 	out->module_offset = m->file_backed ? addr - m->start + m->pgoff : addr - m->start;
 	out->reason = SYM_NO_SYMBOL;
 	if (m->elf)
-		resolve_in_elf(m->elf, addr - m->start + m->pgoff, out);
+		resolve_in_elf(s, m->elf, addr - m->start + m->pgoff, out);
 	else if (m->bad_elf)
 		out->reason = SYM_BAD_ELF;
 	if (out->reason != SYM_OK && (m->prot & PROCMAP_X) && (!m->elf || m->elf->err))
@@ -1065,7 +1222,7 @@ static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t add
 	out->module_offset = off;
 	out->reason = SYM_NO_SYMBOL;
 	set_bid_mapping(proc_snap(p), f, off, out);
-	resolve_in_elf(f, off, out);
+	resolve_in_elf(s, f, off, out);
 }
 
 static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *addrs, size_t n,

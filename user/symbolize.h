@@ -24,11 +24,30 @@ enum sym_reason {
 	SYM_NO_ACCESS,		/* its maps cannot be read: no permission (CAP_SYS_PTRACE) */
 };
 
+#define SYM_MAX_INLINE 15	/* inlined frames reported per address at most */
+
+/* Flags of symbolizer_set_flags(). */
+enum {
+	SYM_NO_DEMANGLE = 1,	/* keep C++/Rust names as in the ELF */
+	SYM_NO_INLINE = 2,	/* no inlined frames from DWARF */
+};
+
+/* A function inlined at an address (strings owned by the symbolizer). */
+struct sym_frame {
+	const char *name;	/* demangled unless SYM_NO_DEMANGLE; "??" when DWARF has none */
+	const char *raw_name;	/* as in DWARF (mangled), or NULL when equal to name */
+	const char *file;	/* source file, or NULL */
+	uint32_t line;		/* source line, or 0 */
+};
+
 /* Result for one address. */
 struct sym_info {
-	const char *name;	/* symbol name, NULL unless SYM_OK */
+	const char *name;	/* symbol name (demangled), NULL unless SYM_OK */
+	const char *raw_name;	/* the ELF symbol (mangled) when it differs from name, else NULL */
+	const struct sym_frame *inlined;	/* functions inlined here, innermost first */
+	uint32_t ninlined;	/* entries of inlined (0: none) */
 	const char *module;	/* mapped file path, "[kernel.kallsyms]", "[anon]" ... or NULL */
-	const char *file;	/* source file from DWARF, or NULL */
+	const char *file;	/* source file from DWARF (the outermost call site when inlined), or NULL */
 	uint32_t line;		/* source line, or 0 */
 	uint64_t sym_offset;	/* address - symbol start, when SYM_OK */
 	uint64_t module_offset;	/* ELF virtual address inside module (what "module+0x.." prints) */
@@ -41,6 +60,8 @@ struct symbolizer;
 
 /* A new symbolizer; NULL + errno on failure. */
 struct symbolizer *symbolizer_new(void);
+/* Set SYM_NO_DEMANGLE / SYM_NO_INLINE; before the first resolve. */
+void symbolizer_set_flags(struct symbolizer *s, unsigned int flags);
 /* Free it and every string it handed out. Accepts NULL. */
 void symbolizer_free(struct symbolizer *s);
 /*

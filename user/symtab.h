@@ -22,7 +22,7 @@ struct symtab_sym {
 	uint32_t name;
 	uint32_t module;	/* SYMTAB_NO_STR when none */
 	uint32_t prio;		/* among symbols at one address, the highest is kept */
-	uint32_t pad;
+	uint32_t flags;		/* the owner's bits (elfsyms: ELFSYM_IFUNC, ELFSYM_PLT) */
 };
 
 /* The table; embedded by its owner, zero-initialised, released with symtab_release(). */

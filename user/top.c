@@ -119,6 +119,27 @@ static void count_self_total(const struct merged *m, uint64_t *self, uint64_t *t
 	}
 }
 
+/* Share of user stacks that reach an entry point, and why dwarf walks stopped early. */
+static void print_completeness(FILE *f, const struct profile *p)
+{
+	uint64_t with_user = profile_counter(p, "stacks_with_user");
+	const char *prefix = "unwind_stopped_";
+	int first = 1;
+
+	if (!with_user)
+		return;
+	fprintf(f, "Complete stacks: %.1f%% of %" PRIu64 " with a user stack",
+		100.0 * (double)profile_counter(p, "stacks_complete") / (double)with_user, with_user);
+	for (size_t i = 0; i < p->ncounters; i++) {
+		if (strncmp(p->counters[i].name, prefix, strlen(prefix)) || !p->counters[i].value)
+			continue;
+		fprintf(f, "%s%s %" PRIu64, first ? " (stopped early: " : ", ",
+			p->counters[i].name + strlen(prefix), p->counters[i].value);
+		first = 0;
+	}
+	fputs(first ? "\n" : ")\n", f);
+}
+
 static void print_header(FILE *f, const struct profile *p, uint64_t total)
 {
 	int first = 1;
@@ -147,6 +168,7 @@ static void print_header(FILE *f, const struct profile *p, uint64_t total)
 	}
 	if (!first)
 		fputs("\n", f);
+	print_completeness(f, p);
 }
 
 void top_print(FILE *f, const struct profile *p, int n)

@@ -2,17 +2,22 @@
 /* From -u SPECs and --regions to the session's function table. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOG_MODULE "ucall"
 #include "array.h"
+#include "binary.h"
 #include "hashmap.h"
 #include "log.h"
 #include "ucall.h"
 #include "ucall_session.h"
 #include "ucall_spec.h"
+
+/* -u needs DWARF for the declaration line of each function. */
+static const struct binary_opts ucall_binary_opts = { .dwarf = true };
 
 static const char *const pair_suffix[][2] = {
 	{ "__start", "__done" },
@@ -92,13 +97,26 @@ static int funcs_add(struct uc_funcs *fs, struct uc_func *f)
 	return 0;
 }
 
-static int add_symbol(struct uc_funcs *fs, const char *binary, const struct uc_sym *sym)
+/* Where @f is declared, from the binary's DWARF (or its debug file's). */
+static void decl_of(const struct binary *b, struct uc_func *f)
+{
+	char file[PATH_MAX];
+	uint32_t line;
+
+	if (!b->dwarf || elflines_decl(b->dwarf, f->vaddr, file, sizeof(file), &line))
+		return;
+	f->file = strdup(file);	/* NULL on ENOMEM: only the position is lost */
+	f->line = f->file ? line : 0;
+}
+
+static int add_symbol(struct uc_funcs *fs, const struct binary *b, const char *name,
+		      uint64_t vaddr, uint64_t offset)
 {
 	struct uc_func f = {
-		.name = strdup(sym->name),
-		.binary = strdup(binary),
-		.offset = sym->offset,
-		.vaddr = sym->vaddr,
+		.name = strdup(name),
+		.binary = strdup(b->path),
+		.offset = offset,
+		.vaddr = vaddr,
 		.kind = UC_FN_UPROBE,
 	};
 
@@ -106,40 +124,82 @@ static int add_symbol(struct uc_funcs *fs, const char *binary, const struct uc_s
 		uc_func_release(&f);
 		return -ENOMEM;
 	}
+	decl_of(b, &f);
 	return funcs_add(fs, &f);
 }
 
-static int resolve_func_spec(struct uc_funcs *fs, const struct uc_spec *sp, const struct uc_elf *e,
-			     const char *text)
-{
-	size_t i, matches = 0, cap = fs->func_cap ? fs->func_cap : UC_DEFAULT_FUNC_CAP;
-	int err;
+/* One -u glob against one binary: what matched, where to attach. */
+struct func_match {
+	struct uc_funcs *fs;
+	const struct binary *b;
+	size_t naddrs;		/* distinct addresses matched (aliases count once) */
+	uint64_t last;
+	bool add;		/* second pass: add them */
+	const char *ifunc;	/* an IFUNC whose implementation is unknown here, or NULL */
+};
 
-	for (i = 0; i < e->nsyms; i++)
-		matches += !fnmatch(sp->pattern, e->syms[i].name, 0);
-	if (!matches) {
-		pr_err("-u %s: no function in %s matches '%s'%s", text, e->path, sp->pattern,
-		       e->has_symtab ? "" : " (the binary is stripped: no .symtab)");
+/* Where a uprobe on @sym goes: an IFUNC's implementation, not its resolver. 0 or -ENOENT. */
+static int attach_point(struct func_match *m, const struct symtab_sym *sym, uint64_t *vaddr,
+			uint64_t *offset)
+{
+	const char *name = binary_sym_name(m->b, sym);	/* as in the ELF, lives with m->b */
+
+	*vaddr = sym->addr;
+	if ((sym->flags & ELFSYM_IFUNC) && binary_ifunc_target(m->b, name, vaddr)) {
+		m->ifunc = m->ifunc ? m->ifunc : name;
 		return -ENOENT;
 	}
-	if (matches > cap) {
+	return elfsyms_vaddr_to_offset(&m->b->syms, *vaddr, offset);
+}
+
+static int on_func_match(void *ctx, const struct symtab_sym *sym, const char *name)
+{
+	struct func_match *m = ctx;
+	uint64_t vaddr, offset;
+
+	if (attach_point(m, sym, &vaddr, &offset))
+		return 0;
+	if (!m->add) {
+		m->naddrs += !m->naddrs || vaddr != m->last;
+		m->last = vaddr;
+		return 0;
+	}
+	return add_symbol(m->fs, m->b, name, vaddr, offset);
+}
+
+static int resolve_func_spec(struct uc_funcs *fs, const struct uc_spec *sp, const struct binary *b,
+			     const char *text)
+{
+	size_t cap = fs->func_cap ? fs->func_cap : UC_DEFAULT_FUNC_CAP;
+	struct func_match m = { .fs = fs, .b = b };
+	int err;
+
+	binary_match(b, sp->pattern, on_func_match, &m);
+	if (!m.naddrs && m.ifunc) {
+		pr_err("-u %s: %s in %s is an IFUNC whose implementation is not known here: "
+		       "name the implementation (profiling-bpf list %s '*%s*')", text, m.ifunc,
+		       b->path, b->path, m.ifunc);
+		return -ENOENT;
+	}
+	if (!m.naddrs) {
+		pr_err("-u %s: no function in %s matches '%s'%s", text, b->path, sp->pattern,
+		       binary_has_symtab(b) ? "" :
+			       " (the binary is stripped: no .symtab, and no debug file found)");
+		return -ENOENT;
+	}
+	if (m.naddrs > cap) {
 		pr_err("-u %s: '%s' matches %zu functions in %s, more than the limit of %zu%s: "
-		       "narrow the glob", text, sp->pattern, matches, e->path, cap,
+		       "narrow the glob", text, sp->pattern, m.naddrs, b->path, cap,
 		       cap < UC_MULTI_FUNC_CAP ?
 			       " (no uprobe_multi links: each function needs two perf events)" : "");
 		return -E2BIG;
 	}
-	for (i = 0; i < e->nsyms; i++) {
-		if (fnmatch(sp->pattern, e->syms[i].name, 0))
-			continue;
-		err = add_symbol(fs, e->path, &e->syms[i]);
-		if (err)
-			return err;
-	}
-	return 0;
+	m.add = true;
+	err = binary_match(b, sp->pattern, on_func_match, &m);
+	return err < 0 ? err : 0;
 }
 
-static bool has_probe(const struct uc_elf *e, const char *provider, const char *name)
+static bool has_probe(const struct binary *e, const char *provider, const char *name)
 {
 	size_t i;
 
@@ -162,7 +222,7 @@ static void warn_python_coverage(const struct uc_note *n)
 }
 
 /* Add USDT probe @n: timed when its partner exists, else a counted point. */
-static int add_probe(struct uc_funcs *fs, const struct uc_elf *e, const struct uc_note *n,
+static int add_probe(struct uc_funcs *fs, const struct binary *e, const struct uc_note *n,
 		     const char *label)
 {
 	char partner[256], base[256], name[600];
@@ -193,7 +253,7 @@ err_nomem:
 }
 
 static int resolve_usdt(struct uc_funcs *fs, const char *prov_glob, const char *name_glob,
-			const struct uc_elf *e, const char *label)
+			const struct binary *e, const char *label)
 {
 	size_t i, matches = 0;
 	int err;
@@ -212,7 +272,7 @@ static int resolve_usdt(struct uc_funcs *fs, const char *prov_glob, const char *
 
 static int resolve_spec(struct uc_funcs *fs, const char *text, pid_t pid, const char *exe)
 {
-	struct uc_elf *e = NULL;
+	struct binary *e = NULL;
 	struct uc_spec sp;
 	char *bin = NULL;
 	int err;
@@ -227,9 +287,9 @@ static int resolve_spec(struct uc_funcs *fs, const char *text, pid_t pid, const 
 		err = -errno;
 		goto out;
 	}
-	e = uc_elf_open(bin);
-	if (!e) {
-		err = -errno;
+	e = binary_open(bin, &ucall_binary_opts);
+	if (!e || !e->elf64) {
+		err = e ? -ENOEXEC : -errno;
 		pr_err("-u %s: cannot read %s: %s", text, bin,
 		       err == -ENOEXEC ? "not a 64-bit ELF file" : strerror(-err));
 		goto out;
@@ -243,7 +303,7 @@ static int resolve_spec(struct uc_funcs *fs, const char *text, pid_t pid, const 
 			       bin);
 	}
 out:
-	uc_elf_free(e);
+	binary_free(e);
 	free(bin);
 	uc_spec_release(&sp);
 	return err;
@@ -252,14 +312,14 @@ out:
 /* --regions: the PROFILING_REGION_BEGIN/END probes of the main executable. */
 static int resolve_regions(struct uc_funcs *fs, pid_t pid, const char *exe)
 {
-	struct uc_elf *e;
+	struct binary *e;
 	char *bin;
 	int err;
 
 	bin = uc_resolve_binary(NULL, pid, exe);
 	if (!bin)
 		return -errno;
-	e = uc_elf_open(bin);
+	e = binary_open(bin, &ucall_binary_opts);
 	if (!e) {
 		err = -errno;
 		pr_err("--regions: cannot read %s: %s", bin, strerror(-err));
@@ -269,47 +329,8 @@ static int resolve_regions(struct uc_funcs *fs, pid_t pid, const char *exe)
 	err = resolve_usdt(fs, "profiling", "*", e, "region");
 	if (err == -ENOENT)
 		pr_err("--regions: %s has no PROFILING_REGION probes (include/profiling.h)", bin);
-	uc_elf_free(e);
+	binary_free(e);
 	free(bin);
-	return err;
-}
-
-/* Source lines of the uprobe functions of the binary of function @first. */
-static int src_lines_of(struct uc_funcs *fs, size_t first)
-{
-	const char *bin = fs->v[first].binary;
-	size_t i, n = 0, k;
-	uint64_t *addr = calloc(fs->n, sizeof(*addr));
-	uint32_t *lines = calloc(fs->n, sizeof(*lines));
-	char **files = calloc(fs->n, sizeof(*files));
-	int err = addr && lines && files ? 0 : -ENOMEM;
-
-	for (i = first; !err && i < fs->n; i++)
-		if (fs->v[i].kind == UC_FN_UPROBE && !strcmp(fs->v[i].binary, bin))
-			addr[n++] = fs->v[i].vaddr;
-	if (!err && uc_elf_src_lines(bin, addr, n, files, lines) == 0) {
-		for (i = first, k = 0; i < fs->n; i++) {
-			if (fs->v[i].kind != UC_FN_UPROBE || strcmp(fs->v[i].binary, bin))
-				continue;
-			fs->v[i].file = files[k];
-			fs->v[i].line = lines[k++];
-		}
-	}
-	free(addr);
-	free(lines);
-	free(files);
-	return err;
-}
-
-/* Source file and line of every uprobe function whose binary has DWARF. */
-static int funcs_src_lines(struct uc_funcs *fs)
-{
-	int err = 0;
-
-	for (size_t i = 0; !err && i < fs->n; i++) {
-		if (fs->v[i].kind == UC_FN_UPROBE && fs->v[i].bin_first)
-			err = src_lines_of(fs, i);
-	}
 	return err;
 }
 
@@ -350,8 +371,6 @@ int uc_funcs_resolve(struct uc_funcs *fs, const struct ucall_config *cfg, pid_t 
 		err = resolve_regions(fs, pid, exe);
 	if (!err)
 		err = number_binaries(fs);
-	if (!err)
-		err = funcs_src_lines(fs);
 	if (!err && !fs->n) {
 		pr_err("nothing to trace: give -u SPEC or --regions");
 		err = -EINVAL;

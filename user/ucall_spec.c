@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #define LOG_MODULE "ucall"
+#include "binary.h"
 #include "log.h"
+#include "procmaps.h"
 #include "ucall_spec.h"
 
 static bool spec_text_ok(const char *s)
@@ -73,9 +75,25 @@ static int parse_usdt(const char *s, struct uc_spec *out)
 }
 
 /* [BINARY:]GLOB: the first ':' ends BINARY (globs of symbol names have none). */
+/* The first ':' of @s that is not half of a C++ "::", or NULL. */
+static const char *single_colon(const char *s)
+{
+	const char *c;
+
+	for (c = strchr(s, ':'); c; c = strchr(c + 1, ':')) {
+		if (c[1] == ':') {
+			c++;	/* skip the pair */
+			continue;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+/* [BINARY:]GLOB; the GLOB may hold C++ "::" ("libfoo:ns::Class::*"). */
 static int parse_func(const char *s, struct uc_spec *out)
 {
-	const char *colon = strchr(s, ':');
+	const char *colon = single_colon(s);
 
 	if (!colon) {
 		out->pattern = part_dup(s, strlen(s));
@@ -85,7 +103,7 @@ static int parse_func(const char *s, struct uc_spec *out)
 	out->pattern = part_dup(colon + 1, strlen(colon + 1));
 	if (!out->binary || !out->pattern)
 		return -errno;
-	if (strchr(out->pattern, ':'))
+	if (single_colon(out->pattern))
 		return -EINVAL;
 	return 0;
 }
@@ -123,26 +141,24 @@ bool uc_lib_matches(const char *lib, const char *base)
 	return c == '\0' || c == '.' || (c == '-' && base[n + 1] >= '0' && base[n + 1] <= '9');
 }
 
-/* The first file mapped by @pid that is library @lib, or NULL. */
+/* The first file mapped by @pid that is library @lib (as we can open it), or NULL. */
 static char *lib_in_maps(const char *lib, pid_t pid)
 {
-	char path[64], line[PATH_MAX + 128], *file, *base, *found = NULL;
-	FILE *f;
+	struct procmaps ms = { 0 };
+	const char *base;
+	char *found = NULL;
+	size_t i;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (procmaps_read(&ms, pid))
 		return NULL;
-	while (!found && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		file = strchr(line, '/');
-		if (!file)
+	for (i = 0; !found && i < ms.n; i++) {
+		if (ms.maps[i].path[0] != '/' || ms.maps[i].deleted)
 			continue;
-		base = strrchr(file, '/') + 1;
+		base = strrchr(ms.maps[i].path, '/') + 1;
 		if (uc_lib_matches(lib, base))
-			found = strdup(file);
+			found = binary_target_path(pid, ms.maps[i].path);
 	}
-	fclose(f);
+	procmaps_release(&ms);
 	return found;
 }
 
@@ -205,16 +221,33 @@ static char *real_file(const char *path)
 	return r;
 }
 
+/* The main executable of @pid, as we can open it (through its root in a container). */
+static char *target_exe(pid_t pid)
+{
+	char link[64], exe[PATH_MAX], *path, *r;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return real_file(link);
+	exe[n] = '\0';
+	path = binary_target_path(pid, exe);
+	if (!path || !strncmp(path, "/proc/", 6))
+		return path;	/* in another mount namespace: kept as the target names it */
+	r = real_file(path);
+	free(path);
+	return r;
+}
+
 char *uc_resolve_binary(const char *binary, pid_t pid, const char *exe)
 {
-	char path[64], *r;
+	char *r;
 
 	if (!binary && exe)
 		return real_file(exe);
-	if (!binary && pid > 0) {
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-		return real_file(path);
-	}
+	if (!binary && pid > 0)
+		return target_exe(pid);
 	if (!binary) {
 		pr_err("a -u SPEC needs a BINARY (BINARY:GLOB) when there is no single target process");
 		errno = EINVAL;

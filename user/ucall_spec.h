@@ -32,17 +32,9 @@ int uc_spec_parse(const char *text, struct uc_spec *out);
 /* Free the strings of @spec. Accepts NULL. */
 void uc_spec_release(struct uc_spec *spec);
 
-/* A function symbol of an ELF file. */
-struct uc_sym {
-	char *name;		/* owned by the uc_elf */
-	uint64_t vaddr;		/* st_value */
-	uint64_t size;
-	uint64_t offset;	/* file offset of vaddr (what uprobes want) */
-};
-
 /* A USDT probe from .note.stapsdt. */
 struct uc_note {
-	char *provider;		/* owned by the uc_elf (or the array from uc_notes_parse) */
+	char *provider;		/* owned by the array from uc_notes_parse() */
 	char *name;
 	char *args;
 	uint64_t pc;		/* probe address (ELF vaddr as linked) */
@@ -50,28 +42,6 @@ struct uc_note {
 	uint64_t sema;		/* semaphore address, 0 if none */
 };
 
-/* What uc_elf_open() read from one ELF file. Free with uc_elf_free(). */
-struct uc_elf {
-	char *path;
-	struct uc_sym *syms;	/* functions, sorted by vaddr, one per address */
-	size_t nsyms;
-	struct uc_note *notes;
-	size_t nnotes;
-	bool has_symtab;	/* a .symtab was there (not stripped) */
-};
-
-/*
- * Source file and line of @n function addresses (ELF vaddr) of @path from its
- * DWARF (or a separate debug file found the standard way). files[i] is a
- * malloc'd path or NULL, lines[i] 0 when unknown. Returns 0, or -errno when
- * @path cannot be read at all (then every entry is unknown).
- */
-int uc_elf_src_lines(const char *path, const uint64_t *vaddrs, size_t n, char **files,
-		     uint32_t *lines);
-/* Read functions and USDT notes of @path. NULL + errno (ENOEXEC: not an ELF file). */
-struct uc_elf *uc_elf_open(const char *path);
-/* Free it all. Accepts NULL. */
-void uc_elf_free(struct uc_elf *e);
 /*
  * Parse the raw contents of a .note.stapsdt section (64-bit ELF, host byte
  * order) into a new array *@out of *@n notes. Malformed notes end the parse

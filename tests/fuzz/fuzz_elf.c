@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzz the ELF symbol reader (libelf on an in-memory image) and its lookups,
- * and the DWARF line lookup on the same image.
+ * Fuzz the ELF symbol reader (libelf on an in-memory image: symbols, PLT
+ * stubs, debuglink, build-id) and its lookups, the DWARF reader on the same
+ * image (lines, inlined frames, declarations) and the demangler on its names.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "demangle.h"
 #include "elflines.h"
 #include "elfsyms.h"
 
@@ -15,6 +17,8 @@ static void fuzz_lines(const uint8_t *data, size_t size, const struct elfsyms *e
 {
 	char *copy = malloc(size ? size : 1);
 	struct elflines *l;
+	struct elflines_frame fr[16];
+	char decl[256];
 	const char *file;
 	uint32_t line;
 	size_t i;
@@ -25,8 +29,11 @@ static void fuzz_lines(const uint8_t *data, size_t size, const struct elfsyms *e
 	memcpy(copy, data, size);
 	elf = elf_memory(copy, size);
 	l = elf ? elflines_from_elf(elf) : NULL;
-	for (i = 0; l && i < es->tab.n && i < 64; i++)
+	for (i = 0; l && i < es->tab.n && i < 64; i++) {
 		elflines_find(l, es->tab.syms[i].addr, &file, &line);
+		elflines_frames(l, es->tab.syms[i].addr, fr, 16);
+		elflines_decl(l, es->tab.syms[i].addr, decl, sizeof(decl), &line);
+	}
 	elflines_free(l);
 	elf_end(elf);
 	free(copy);
@@ -44,9 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sym = elfsyms_find(&es, es.tab.syms[i].addr);
 			if (sym && !symtab_str(&es.tab, sym->name))
 				__builtin_trap();
+			if (i < 64)
+				free(demangle(symtab_str(&es.tab, es.tab.syms[i].name)));
 		}
 		for (i = 0; i < es.nsegs; i++)
 			elfsyms_offset_to_vaddr(&es, es.segs[i].offset, &vaddr);
+		for (i = 0; i < es.nall; i++)
+			elfsyms_vaddr_to_offset(&es, es.all[i].addr, &vaddr);
 		fuzz_lines(data, size, &es);
 	}
 	elfsyms_release(&es);

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     .flags = PB_PY_FRAME_ENTRY };
 	py = python_new(&(struct python_opts){ .lines = data[6] & 1 });
 	if (py && python_add_target(py, getpid(), &t) == 1) {
-		n = python_merge(py, getpid(), native, 1, &ps, out, 4);
+		n = python_merge(py, getpid(), 0, native, 1, &ps, out, 4);
 		if (n != 1 || python_frame(py, out[0], &name, &file, &line) ||
 		    strlen(name) > 4 * 4096 || strlen(file) > 4 * 1024)
 			__builtin_trap();

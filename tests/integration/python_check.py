@@ -73,6 +73,27 @@ def threads(path):
     return "ok %d samples of the hashing thread in C, none mixed" % hashing
 
 
+def per_thread(path):
+    """--per-thread: each thread's stacks hold the functions of one thread only."""
+    groups = {"main": {"work_a", "work_b", "work_c"}, "deep": {"recurse", "bottom"},
+              "hash": {"hash_loop"}}
+    owner, bad = {}, 0
+    for frames, n in stacks(path):
+        names = {fn(f) for f in frames}
+        mine = {g for g, fs in groups.items() if names & fs}
+        if len(mine) > 1:
+            bad += n
+        for g in mine:
+            owner.setdefault(frames[0], set()).add(g)
+    shared = [t for t, gs in owner.items() if len(gs) > 1]
+    found = set().union(*owner.values()) if owner else set()
+    if bad or shared:
+        return "bad threads with another thread's functions: %s (%d samples mixed)" % (shared, bad)
+    if found != set(groups):
+        return "bad only %s of the three threads seen" % sorted(found)
+    return "ok %d threads, each with its own functions" % len(owner)
+
+
 def order(path, outer, inner):
     """Where both appear, Python function OUTER is root-ward of INNER."""
     good = bad = 0
@@ -150,6 +171,8 @@ def main():
         print(threads(path))
     elif check == "order":
         print(order(path, sys.argv[3], sys.argv[4]))
+    elif check == "per_thread":
+        print(per_thread(path))
     elif check == "lines":
         print(lines(path))
     elif check == "alternate":

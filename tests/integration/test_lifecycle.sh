@@ -45,6 +45,11 @@ print(total, unnamed, *[per[f] for f in funcs])
 PYEOF
 }
 
+# With -a, other runs of these tests may share the machine: the workload runs
+# under names of this run alone (copies named after our PID; comm: 15 chars).
+U=$$
+for n in lb la ls lr ln lx; do cp "$WL/lifecycle" "$TMP/$n$U"; done
+
 # all_start LABEL: profiling-bpf -a in the background, attached; sets APID.
 all_start() {
 	pb_bg "$1" -F 999 -d 60 -a -o "$TMP/$1.folded"
@@ -79,20 +84,20 @@ t_exec() {
 	fi
 }
 
-# the same under -a: the image after the exec has its own name ("exe": it
-# exec'd /proc/self/exe), the one before keeps "lifecycle".
+# the same under -a: the image after the exec (a copy named la$U) has its own
+# name, the one before keeps lb$U.
 t_exec_all() {
 	local name=lifecycle_exec_all f=$TMP/exec_all.folded b a bx ax
 
 	all_start exec_all || { fail $name "profiling-bpf -a did not attach"; all_stop exec_all; return; }
-	"$WL/lifecycle" exec 600 400
+	"$TMP/lb$U" exec 600 400 "$TMP/la$U"
 	all_stop exec_all
 	[ "$PB_RC" -eq 0 ] && [ -s "$f" ] || { fail $name "$(pb_why exec_all)"; return; }
-	read -r _ _ b ax <<<"$(FUNCS="before_exec after_exec" stats "$f" lifecycle)"
-	read -r _ _ bx a <<<"$(FUNCS="before_exec after_exec" stats "$f" exe)"
-	note $name "under lifecycle: before $b after $ax; under exe: before $bx after $a"
+	read -r _ _ b ax <<<"$(FUNCS="before_exec after_exec" stats "$f" "lb$U")"
+	read -r _ _ bx a <<<"$(FUNCS="before_exec after_exec" stats "$f" "la$U")"
+	note $name "under lb$U: before $b after $ax; under la$U: before $bx after $a"
 	if [ "$b" -lt 300 ] || [ "$a" -lt 200 ]; then
-		fail $name "before_exec under 'lifecycle' $b, after_exec under 'exe' $a: want both"
+		fail $name "before_exec under the first name $b, after_exec under the second $a: want both"
 	elif [ "$ax" -ne 0 ] || [ "$bx" -ne 0 ]; then
 		fail $name "a sample under the other image's name (after_exec $ax, before_exec $bx)"
 	else
@@ -128,21 +133,19 @@ t_fork_storm_all() {
 	local name=lifecycle_fork_storm_all
 
 	all_start storm_all || { fail $name "profiling-bpf -a did not attach"; all_stop storm_all; return; }
-	"$WL/lifecycle" storm 80 25
+	"$TMP/ls$U" storm 80 25
 	all_stop storm_all
 	[ "$PB_RC" -eq 0 ] && [ -s "$TMP/storm_all.folded" ] || { fail $name "$(pb_why storm_all)"; return; }
-	storm_check $name "$TMP/storm_all.folded" lifecycle
+	storm_check $name "$TMP/storm_all.folded" "ls$U"
 }
 
-# PID reuse: "oldprog" runs old_work and exits; "newprog" gets the same PID
+# PID reuse: lr$U runs old_work and exits; ln$U gets the same PID
 # (clone3 set_tid) and runs new_work. Neither gets the other's name or frames.
 t_pid_reuse_all() {
 	local name=lifecycle_pid_reuse_all f=$TMP/reuse_all.folded o on n no pids
 
-	cp "$WL/lifecycle" "$TMP/oldprog" && cp "$WL/lifecycle" "$TMP/newprog" || {
-		fail $name "cannot copy the workload"; return; }
 	all_start reuse_all || { fail $name "profiling-bpf -a did not attach"; all_stop reuse_all; return; }
-	pids=$("$TMP/newprog" reuse "$TMP/oldprog" "$TMP/newprog" 2>&1)
+	pids=$("$TMP/ln$U" reuse "$TMP/lr$U" "$TMP/ln$U" 2>&1)
 	all_stop reuse_all
 	[ "$PB_RC" -eq 0 ] && [ -s "$f" ] || { fail $name "$(pb_why reuse_all)"; return; }
 	read -r _ o _ n <<<"$pids"
@@ -150,11 +153,11 @@ t_pid_reuse_all() {
 		skip $name "could not reuse a PID ($pids)"
 		return
 	fi
-	read -r _ _ o no <<<"$(FUNCS="old_work new_work" stats "$f" oldprog)"
-	read -r _ _ on n <<<"$(FUNCS="old_work new_work" stats "$f" newprog)"
-	note $name "PID $pids; oldprog: old_work $o new_work $no; newprog: old_work $on new_work $n"
+	read -r _ _ o no <<<"$(FUNCS="old_work new_work" stats "$f" "lr$U")"
+	read -r _ _ on n <<<"$(FUNCS="old_work new_work" stats "$f" "ln$U")"
+	note $name "PID $pids; lr$U: old_work $o new_work $no; ln$U: old_work $on new_work $n"
 	if [ "$o" -lt 150 ] || [ "$n" -lt 150 ]; then
-		fail $name "old_work under oldprog $o, new_work under newprog $n: want both named"
+		fail $name "old_work under lr$U $o, new_work under ln$U $n: want both named"
 	elif [ "$no" -ne 0 ] || [ "$on" -ne 0 ]; then
 		fail $name "frames of one process under the other's name ($no, $on)"
 	else
@@ -262,14 +265,14 @@ t_pprof() {
 	fi
 }
 
-# short_check NAME LABEL: the 40 processes of 5 ms (root frame "lifecycle")
+# short_check NAME LABEL: the 40 processes of 5 ms (root frame lx$U)
 # have after_exec in 80% of their samples, and at most MAXUN of the samples
 # have after_exec with an unnamed frame (ld.so's start-up, before main, has
 # no frame pointers and no symbols: not counted).
 short_check() {
 	local name=$1 s tot un a
 
-	s=$(FUNCS=after_exec UNNAMED_IN=after_exec stats "$TMP/$2.folded" lifecycle)
+	s=$(FUNCS=after_exec UNNAMED_IN=after_exec stats "$TMP/$2.folded" "lx$U")
 	note "$name" "samples unnamed after_exec: $s"
 	read -r tot un a <<<"$s"
 	if [ "$a" -lt 100 ] || [ "$(calc "$a >= 0.8 * $tot")" -ne 1 ]; then
@@ -287,7 +290,7 @@ t_short_execs() {
 	local name=lifecycle_short_execs_all
 
 	all_start short_all || { fail $name "profiling-bpf -a did not attach"; all_stop short_all; return; }
-	for _ in $(seq 40); do "$WL/lifecycle" after 5; done
+	for _ in $(seq 40); do "$TMP/lx$U" after 5; done
 	all_stop short_all
 	[ "$PB_RC" -eq 0 ] && [ -s "$TMP/short_all.folded" ] || { fail $name "$(pb_why short_all)"; return; }
 	MAXUN=0.05 short_check $name short_all
@@ -301,7 +304,7 @@ t_buildid_no_maps() {
 	export PROFILING_BPF_DEBUG_NO_MAPS=1
 	all_start nomaps_all || { fail $name "profiling-bpf -a did not attach"; all_stop nomaps_all; unset PROFILING_BPF_DEBUG_NO_MAPS; return; }
 	unset PROFILING_BPF_DEBUG_NO_MAPS
-	for _ in $(seq 40); do "$WL/lifecycle" after 5; done
+	for _ in $(seq 40); do "$TMP/lx$U" after 5; done
 	all_stop nomaps_all
 	[ "$PB_RC" -eq 0 ] && [ -s "$TMP/nomaps_all.folded" ] || { fail $name "$(pb_why nomaps_all)"; return; }
 	MAXUN=1 short_check $name nomaps_all	# libc is not known by build ID here

@@ -12,8 +12,12 @@
 #               no stack mixes the hashing thread with another thread's frames;
 #   order       sorted() with a Python key: sort_driver root-ward of keyfunc;
 #   -p          a Python process started before the profiler gets its names;
-#   embed       a C program embedding libpython3.11: main, then Python (needs
-#               native stacks through libpython: --call-graph dwarf).
+#   --per-thread each thread root holds its own thread's functions only;
+#   -a          a CPython process is found among all the others;
+#   embed       a C program embedding libpython3.11: main, then Python, and
+#               sorted() -> native sort -> key function: both need native stacks
+#               through libpython (--call-graph dwarf) and are declared only when
+#               the CLI has it.
 . "$(dirname "$0")/lib.sh"
 
 PYW=tests/workloads/python
@@ -99,16 +103,34 @@ t_attach() {
 	fi
 }
 
+# --per-thread: each thread root holds its own thread's functions; -a finds
+# a CPython process among all the others.
+t_threads_and_all() {
+	local f=$TMP/pt.folded pid
+
+	pb_run 90 pt -F 999 --per-thread -o "$f" -- /usr/bin/python3.11 $PYW/mixed.py 1.5
+	run_ok python_per_thread pt "$f" && verdict python_per_thread "$($CHECK per_thread "$f")"
+	f=$TMP/all.folded
+	/usr/bin/python3.11 $PYW/shares.py 30 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	sleep 0.5
+	pb_run 60 all -a -F 499 -d 2 -o "$f"
+	kill "$pid" 2>/dev/null
+	run_ok python_all_cpus all "$f" || return
+	if grep -q '^python3.11;.*work_a (shares.py:' "$f"; then
+		pass python_all_cpus
+	else
+		fail python_all_cpus "no python3.11 stack with work_a (shares.py:..) in the -a profile"
+	fi
+}
+
 # Native frames between Python frames need native stacks through the
 # interpreter, which is built without frame pointers: dwarf unwinding.
 t_native_python() {
 	local f=$TMP/embed.folded cg=()
 
-	if ! "$PB" --help 2>&1 | grep -q -- --call-graph; then
-		skip python_embed_main_then_python "needs --call-graph dwarf (not built yet)"
-		skip python_native_between_python "needs --call-graph dwarf (not built yet)"
-		return
-	fi
+	$HAVE_DWARF || return 0
 	cg=(--call-graph dwarf)
 	if [ ! -x "$WL/py_embed" ]; then
 		fail python_embed_main_then_python "$WL/py_embed not built (python3.11-dev)"
@@ -123,8 +145,15 @@ t_native_python() {
 		verdict python_native_between_python "$($CHECK alternate "$f")"
 }
 
-CASES="python_pyenv_present python_attach_running python_embed_main_then_python
-python_native_between_python"
+# The two cases through native frames exist once the CLI has --call-graph.
+HAVE_DWARF=false
+CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus"
+if "$PB" --help 2>&1 | grep -q -- --call-graph; then
+	HAVE_DWARF=true
+	CASES="$CASES python_embed_main_then_python python_native_between_python"
+else
+	note python_embed_main_then_python "not declared: this build has no --call-graph dwarf"
+fi
 for l in $(pythons | cut -d' ' -f1); do
 	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
 python_${l}_c_callback_order"
@@ -136,4 +165,5 @@ while read -r label py; do
 	t_version "$label" "$py"
 done < <(pythons)
 t_attach
+t_threads_and_all
 t_native_python

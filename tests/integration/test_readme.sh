@@ -192,7 +192,7 @@ t_jit() {
 t_no_user() {
 	local name=readme_no_user f=$TMP/nouser.folded n k u
 
-	pb_run 30 nouser -F 999 --no-user -o "$f" -- "$WL/syscalls" 1
+	pb_run 30 nouser -F 999 --no-user -o "$f" -- "$WL/syscalls" 2
 	[ "$PB_RC" -eq 0 ] || { fail $name "$(pb_why nouser)"; return; }
 	n=$(folded samples "$f")
 	k=$(folded kernel "$f")
@@ -200,7 +200,7 @@ t_no_user() {
 	    sort -u | head -3 | paste -s -d' ')
 	if [ -n "$u" ]; then
 		fail $name "user frames with --no-user: $u"
-	elif [ "$k" -lt "$((n / 3))" ] || [ "$n" -lt 200 ]; then
+	elif [ "$k" -lt "$((n / 3))" ] || [ "$n" -lt 100 ]; then
 		fail $name "$k of $n samples with kernel frames"
 	else
 		pass $name

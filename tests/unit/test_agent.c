@@ -288,17 +288,20 @@ static void test_outdir_names(void **state)
 
 static void feed(struct drain *d, uint32_t pid, uint64_t time_ns)
 {
-	static struct pb_sample s;
+	static struct {
+		struct pb_sample s;
+		__u64 uip;	/* payload: one user ip */
+	} r;
 
-	memset(&s, 0, sizeof(s));
-	s.hdr.kind = PB_REC_SAMPLE;
-	s.hdr.size = sizeof(s);
-	s.pid = pid;
-	s.tid = pid;
-	s.time_ns = time_ns;
-	s.ustack_sz = 8;
-	s.ustack[0] = 0x401000;
-	drain_record(d, &s, sizeof(s));
+	memset(&r, 0, sizeof(r));
+	r.s.hdr.kind = PB_REC_SAMPLE;
+	r.s.hdr.size = (__u32)pb_sample_size(0, 1, 0, 0);
+	r.s.pid = pid;
+	r.s.tid = pid;
+	r.s.time_ns = time_ns;
+	r.s.nuser = 1;
+	r.uip = 0x401000;
+	drain_record(d, &r, r.s.hdr.size);
 }
 
 static bool keep_odd(void *ctx, uint32_t pid)

@@ -19,6 +19,7 @@
 #include "drain.h"
 #include "output.h"
 #include "profiling_bpf.h"
+#include "sample_fixture.h"
 
 __attribute__((noinline)) int build_leaf(int x)
 {
@@ -32,19 +33,11 @@ __attribute__((noinline)) int build_caller(int x)
 
 static struct pb_sample *sample_of(const uint64_t *ustack, int nu, const uint64_t *kstack, int nk)
 {
-	struct pb_sample *s = calloc(1, sizeof(*s));
+	struct pb_sample *s = sample_build((uint32_t)getpid(), (uint32_t)getpid(), kstack, nk,
+					   ustack, nu, 0);
 
 	assert_non_null(s);
-	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = (uint32_t)getpid();
-	s->tid = s->pid;
-	s->ustack_sz = nu * 8;
-	s->kstack_sz = nk * 8;
 	strcpy(s->comm, "test_build");
-	memcpy(s->ustack, ustack, (size_t)nu * 8);
-	if (nk)
-		memcpy(s->kstack, kstack, (size_t)nk * 8);
 	return s;
 }
 
@@ -79,9 +72,9 @@ static void test_records_to_folded(void **state)
 	assert_non_null(sym);
 	drain_init(&d, 100, false, NULL);
 	for (int i = 0; i < 7; i++)
-		drain_record(&d, a, sizeof(*a));
+		drain_record(&d, a, a->hdr.size);
 	for (int i = 0; i < 3; i++)
-		drain_record(&d, b, sizeof(*b));
+		drain_record(&d, b, b->hdr.size);
 	assert_int_equal(symbolizer_snapshot(sym, getpid()), 0);
 	p = profile_from_store(&d.store, sym, &bo);
 	assert_non_null(p);
@@ -111,7 +104,7 @@ static void test_stale_generation_and_roots(void **state)
 
 	(void)state;
 	drain_init(&d, 100, true, NULL);
-	drain_record(&d, a, sizeof(*a));	/* generation 0 ... */
+	drain_record(&d, a, a->hdr.size);	/* generation 0 ... */
 	/* ... but the process exec'd since: /proc/PID is image 1 now */
 	assert_int_equal(symbolizer_image_new(sym, getpid(), 1, 0, "after-exec"), 0);
 	p = profile_from_store(&d.store, sym, &bo);

@@ -11,64 +11,127 @@
 
 #include "drain.h"
 #include "profiling_bpf.h"
+#include "sample_fixture.h"
 
 static struct pb_sample *make_sample(uint32_t pid, uint32_t tid, int nk, int nu, uint64_t base)
 {
-	struct pb_sample *s = calloc(1, sizeof(*s));
+	struct pb_sample *s = sample_build(pid, tid, NULL, nk, NULL, nu, 0);
+	uint64_t *u;
 
 	assert_non_null(s);
-	s->hdr.kind = PB_REC_SAMPLE;
-	s->hdr.size = sizeof(*s);
-	s->pid = pid;
-	s->tid = tid;
-	s->kstack_sz = nk * 8;
-	s->ustack_sz = nu * 8;
-	strcpy(s->comm, "worker");
-	for (int i = 0; i < nk; i++)
-		s->kstack[i] = 0xffffffff81000000ULL + (uint64_t)i;
+	u = (uint64_t *)pb_sample_uips(s);
 	for (int i = 0; i < nu; i++)
-		s->ustack[i] = base + (uint64_t)i;
+		u[i] = base + (uint64_t)i;
 	return s;
 }
 
+/* Every way a sample record can lie about its size or contents. */
 static void test_record_checks(void **state)
 {
 	struct pb_sample *s = make_sample(10, 11, 2, 3, 0x400000);
+	struct pb_sample *big = sample_build(10, 11, NULL, PB_MAX_STACK, NULL, PB_MAX_STACK,
+					     PB_MAX_STACK_COPY);
 	struct pb_task_event ev = { .hdr = { PB_REC_EXEC, sizeof(ev) }, .pid = 10 };
+	size_t size = s->hdr.size;
 	static const struct {
 		const char *what;
 		int field;	/* which field to break */
 		int value;
 	} cases[] = {
-		{ "user stack not a multiple of 8", 1, 12 },
-		{ "user stack larger than the array", 1, (PB_MAX_STACK + 1) * 8 },
-		{ "kernel stack larger than the array", 2, (PB_MAX_STACK + 1) * 8 },
+		{ "more user ips than the record holds", 1, 4 },
+		{ "fewer user ips than the record holds", 1, 2 },
+		{ "more kernel ips than the record holds", 2, 3 },
+		{ "user ips past the limit", 1, PB_MAX_STACK + 1 },
+		{ "kernel ips past the limit", 2, PB_MAX_STACK + 1 },
 		{ "unknown kind", 3, 99 },
 		{ "size field disagrees", 4, 100 },
 		{ "pid 0", 5, 0 },
+		{ "stack copy not a multiple of 8", 6, 4 },
+		{ "stack copy beyond the record", 6, 8 },
+		{ "aux data beyond the record", 7, 8 },
+		{ "unknown sample kind", 8, PB_KIND_OFF_RUNNABLE + 1 },
+		{ "positive user stack error", 9, 14 },
 	};
 
 	(void)state;
-	assert_int_equal(drain_record_check(s, sizeof(*s)), PB_REC_SAMPLE);
-	assert_int_equal(drain_record_check(s, sizeof(*s) - 8), 0);	/* truncated */
+	assert_non_null(big);
+	assert_int_equal(size, sizeof(*s) + 5 * 8);
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
+	assert_int_equal(drain_record_check(big, big->hdr.size), PB_REC_SAMPLE);
+	assert_int_equal(big->hdr.size, PB_SAMPLE_MAX - PB_MAX_AUX);
+	assert_int_equal(drain_record_check(s, size - 8), 0);	/* truncated */
+	assert_int_equal(drain_record_check(s, sizeof(*s) - 8), 0);
 	assert_int_equal(drain_record_check(s, 4), 0);
 	assert_int_equal(drain_record_check(&ev, sizeof(ev)), PB_REC_EXEC);
-	/* negative sizes are errors from bpf_get_stack: valid, no frames */
-	s->ustack_sz = -14;
-	assert_int_equal(drain_record_check(s, sizeof(*s)), PB_REC_SAMPLE);
+	/* negative errors from bpf_get_stack: valid, no frames */
+	s->ustack_err = -14;
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
+	s->flags = PB_KIND_OFF_BLOCKED | PB_SF_REGS;
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct pb_sample bad = *s;
+		struct pb_sample *bad = malloc(size);
 
+		assert_non_null(bad);
+		memcpy(bad, s, size);
 		switch (cases[i].field) {
-		case 1: bad.ustack_sz = cases[i].value; break;
-		case 2: bad.kstack_sz = cases[i].value; break;
-		case 3: bad.hdr.kind = (uint32_t)cases[i].value; break;
-		case 4: bad.hdr.size = (uint32_t)cases[i].value; break;
-		case 5: bad.pid = (uint32_t)cases[i].value; break;
+		case 1: bad->nuser = (uint16_t)cases[i].value; break;
+		case 2: bad->nkernel = (uint16_t)cases[i].value; break;
+		case 3: bad->hdr.kind = (uint32_t)cases[i].value; break;
+		case 4: bad->hdr.size = (uint32_t)cases[i].value; break;
+		case 5: bad->pid = (uint32_t)cases[i].value; break;
+		case 6: bad->stack_len = (uint32_t)cases[i].value; break;
+		case 7: bad->aux_len = (uint32_t)cases[i].value; break;
+		case 8: bad->flags = (uint32_t)cases[i].value; break;
+		case 9: bad->ustack_err = (int16_t)cases[i].value; break;
 		}
-		if (drain_record_check(&bad, sizeof(bad)) != 0)
+		if (drain_record_check(bad, size) != 0)
 			fail_msg("accepted a record with %s", cases[i].what);
+		free(bad);
 	}
+	free(s);
+	free(big);
+}
+
+/* Records are as long as what they hold: a payload part moves the others. */
+static void test_record_payload_parts(void **state)
+{
+	uint64_t k[2] = { 0xffffffff81000010ULL, 0xffffffff81000020ULL }, u[1] = { 0x401000 };
+	struct pb_sample *s = sample_build(7, 8, k, 2, u, 1, 64);
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(s->hdr.size, sizeof(*s) + 3 * 8 + 64);
+	assert_int_equal(drain_record_check(s, s->hdr.size), PB_REC_SAMPLE);
+	assert_int_equal(pb_sample_kips(s)[1], k[1]);
+	assert_int_equal(pb_sample_uips(s)[0], u[0]);
+	assert_ptr_equal(pb_sample_stack(s), (const uint8_t *)s + sizeof(*s) + 3 * 8);
+	assert_ptr_equal(pb_sample_aux(s), pb_sample_stack(s));
+	free(s);
+}
+
+/* The aux part of a Python process's sample: a pb_py_stack cut after its frames. */
+static void test_record_python_aux(void **state)
+{
+	size_t head = offsetof(struct pb_py_stack, frames), aux = head + 2 * sizeof(struct pb_py_frame);
+	size_t size = pb_sample_size(1, 1, (uint32_t)aux, 0);
+	struct pb_sample *s = calloc(1, size);
+	struct pb_py_stack *ps;
+
+	(void)state;
+	assert_non_null(s);
+	s->hdr.kind = PB_REC_SAMPLE;
+	s->hdr.size = (uint32_t)size;
+	s->pid = 5;
+	s->nkernel = s->nuser = 1;
+	s->aux_len = (uint32_t)aux;
+	ps = (struct pb_py_stack *)pb_sample_aux(s);
+	ps->status = PB_PY_OK;
+	ps->nframes = 2;
+	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
+	ps->nframes = 3;	/* more frames than the record holds */
+	assert_int_equal(drain_record_check(s, size), 0);
+	ps->nframes = PB_PY_MAX_FRAMES + 1;
+	assert_int_equal(drain_record_check(s, size), 0);
 	free(s);
 }
 
@@ -176,12 +239,12 @@ static void test_drain_pid_reuse(void **state)
 	assert_false(last_exit_sampled);	/* no sample: its memory can go */
 	drain_record(&d, &fork_ev, sizeof(fork_ev));
 	assert_int_equal(last_fork.gen, 1);
-	drain_record(&d, a, sizeof(*a));
+	drain_record(&d, a, a->hdr.size);
 	drain_record(&d, &exit_ev, sizeof(exit_ev));
 	assert_int_equal(last_exit.gen, 1);
 	assert_true(last_exit_sampled);
 	drain_record(&d, &fork_ev, sizeof(fork_ev));
-	drain_record(&d, a, sizeof(*a));
+	drain_record(&d, a, a->hdr.size);
 	/* the same stack of two processes on one PID: two entries */
 	assert_int_equal(d.store.nentries, 2);
 	assert_int_equal(d.store.entries[0]->gen, 1);
@@ -203,8 +266,8 @@ static void test_drain_aggregates_and_tracks(void **state)
 	new_pids = execs = 0;
 	drain_init(&d, 3, false, &hooks);
 	for (int i = 0; i < 5; i++)
-		drain_record(&d, a, sizeof(*a));
-	drain_record(&d, b, sizeof(*b));
+		drain_record(&d, a, a->hdr.size);
+	drain_record(&d, b, b->hdr.size);
 	drain_record(&d, junk, sizeof(junk));
 	assert_int_equal(d.records, 6);
 	assert_int_equal(d.bad_records, 1);
@@ -219,13 +282,13 @@ static void test_drain_aggregates_and_tracks(void **state)
 	drain_record(&d, &ev, sizeof(ev));
 	assert_int_equal(execs, 1);
 	assert_int_equal(drain_pid_gen(&d, 10), 1);
-	drain_record(&d, a, sizeof(*a));
+	drain_record(&d, a, a->hdr.size);
 	assert_int_equal(new_pids, 2);
 	assert_int_equal(d.store.nentries, 3);	/* same stack, new generation */
 	assert_int_equal(d.store.entries[2]->gen, 1);
 	/* the store is full: counted, not stored */
-	a->ustack[0] = 0x123;
-	drain_record(&d, a, sizeof(*a));
+	((uint64_t *)pb_sample_uips(a))[0] = 0x123;
+	drain_record(&d, a, a->hdr.size);
 	assert_int_equal(d.store_full, 1);
 	assert_int_equal(d.store.dropped, 1);
 	assert_int_equal(d.store.total, 7);
@@ -256,6 +319,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_checks),
+		cmocka_unit_test(test_record_payload_parts),
+		cmocka_unit_test(test_record_python_aux),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
 		cmocka_unit_test(test_drain_pid_reuse),
 		cmocka_unit_test(test_drain_buildid),

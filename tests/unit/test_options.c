@@ -71,6 +71,14 @@ static const char *const bad_lines[] = {
 	"report",			/* report needs a file */
 	"report a b",
 	"list",				/* list needs a binary or -p */
+	"-p 1 --call-graph lbr",	/* unknown unwinding mode */
+	"-p 1 --call-graph dwarfy",
+	"-p 1 --call-graph dwarf,0",	/* stack copy out of range */
+	"-p 1 --call-graph dwarf,65537",
+	"-p 1 --call-graph dwarf,",
+	"-p 1 --call-graph dwarf --stack-size 4",
+	"-p 1 --call-graph dwarf --stack-size 1M",
+	"-p 1 --stack-size 4096",	/* a stack copy needs dwarf mode */
 };
 
 static void test_bad_lines_rejected(void **state)
@@ -109,6 +117,31 @@ static void test_good_line(void **state)
 	assert_int_equal(o.outputs[4].format, FMT_PPROF);
 	assert_true(o.per_thread && o.no_kernel && !o.no_user);
 	assert_int_equal(o.top, 5);
+}
+
+static void test_call_graph(void **state)
+{
+	static const struct {
+		const char *line;
+		enum call_graph cg;
+		uint32_t stack_size;
+	} cases[] = {
+		{ "-p 1", CG_FP, PB_DEFAULT_STACK_SIZE },
+		{ "-p 1 --call-graph fp", CG_FP, PB_DEFAULT_STACK_SIZE },
+		{ "-p 1 --call-graph dwarf", CG_DWARF, 8192 },
+		{ "-p 1 --call-graph dwarf,4096", CG_DWARF, 4096 },
+		{ "-p 1 --call-graph dwarf --stack-size 65536", CG_DWARF, 65536 },
+		{ "-p 1 --stack-size 1001 --call-graph dwarf", CG_DWARF, 1008 },	/* whole words */
+	};
+	struct options o;
+	char buf[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse_line(&o, cases[i].line, buf, sizeof(buf)), 0);
+		assert_int_equal(o.call_graph, cases[i].cg);
+		assert_int_equal(o.stack_size, cases[i].stack_size);
+	}
 }
 
 static void test_command_after_dashes(void **state)
@@ -235,6 +268,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_lines_rejected),
 		cmocka_unit_test(test_good_line),
+		cmocka_unit_test(test_call_graph),
 		cmocka_unit_test(test_command_after_dashes),
 		cmocka_unit_test(test_env_defaults_and_override),
 		cmocka_unit_test(test_report_and_list),

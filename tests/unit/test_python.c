@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "drain.h"
 #include "python.h"
 #include "python_lines.h"
 
@@ -202,7 +203,7 @@ static void test_merge_each_activation(void **state)
 	add_frame(f, 0, 0, false);
 	add_frame(f, 1, 0, true);
 	add_frame(f, 2, 0, true);
-	n = python_merge(f->py, getpid(), native, 5, &f->ps, f->out, 64);
+	n = python_merge(f->py, getpid(), 0, native, 5, &f->ps, f->out, 64);
 	assert_int_equal(n, 6);
 	assert_string_equal(label(f, 0), "0x500");
 	assert_string_equal(label(f, 1), "leaf (a.py:2)");
@@ -221,7 +222,7 @@ static void test_merge_short_native_stack(void **state)
 	/* two activations, one seen: it takes both, 0x900 beyond it is dropped */
 	add_frame(f, 0, 0, true);
 	add_frame(f, 2, 0, true);
-	n = python_merge(f->py, getpid(), native, 2, &f->ps, f->out, 64);
+	n = python_merge(f->py, getpid(), 0, native, 2, &f->ps, f->out, 64);
 	assert_int_equal(n, 2);
 	assert_string_equal(label(f, 0), "leaf (a.py:2)");
 	assert_string_equal(label(f, 1), "<module> (main.py:2)");
@@ -236,7 +237,7 @@ static void test_merge_no_eval_frame(void **state)
 	/* Python root-most; an unreadable code object still takes its place */
 	add_frame(f, 0, 0, false);
 	add_frame(f, -1, 0, true);
-	n = python_merge(f->py, getpid(), native, 2, &f->ps, f->out, 64);
+	n = python_merge(f->py, getpid(), 0, native, 2, &f->ps, f->out, 64);
 	assert_int_equal(n, 4);
 	assert_string_equal(label(f, 0), "0x500");
 	assert_string_equal(label(f, 1), "0x600");
@@ -251,10 +252,10 @@ static void test_merge_not_python(void **state)
 
 	/* another process, or a failed walk: the native stack as it is */
 	add_frame(f, 0, 0, true);
-	assert_int_equal(python_merge(f->py, getpid() + 1, native, 2, &f->ps, f->out, 64), 2);
+	assert_int_equal(python_merge(f->py, getpid() + 1, 0, native, 2, &f->ps, f->out, 64), 2);
 	assert_int_equal(f->out[1], EVAL + 0x10);
 	f->ps.status = PB_PY_NO_TSTATE;
-	assert_int_equal(python_merge(f->py, getpid(), native, 2, &f->ps, f->out, 64), 2);
+	assert_int_equal(python_merge(f->py, getpid(), 0, native, 2, &f->ps, f->out, 64), 2);
 	assert_int_equal(f->out[0], 0x500);
 }
 
@@ -269,13 +270,77 @@ static void test_merge_lines(void **state)
 	f->py = new_python(true);
 	add_frame(f, 0, 24, false);	/* line 5 per lines311 */
 	add_frame(f, 2, 82, true);	/* line 8 */
-	assert_int_equal(python_merge(f->py, getpid(), native, 1, &f->ps, f->out, 64), 2);
+	assert_int_equal(python_merge(f->py, getpid(), 0, native, 1, &f->ps, f->out, 64), 2);
 	assert_string_equal(label(f, 0), "leaf (a.py:5)");
 	assert_int_equal(python_frame(f->py, f->out[1], &name, &file, &line), 0);
 	assert_string_equal(file, "/app/main.py");
 	assert_int_equal(line, 8);
 	/* the output bound holds */
-	assert_int_equal(python_merge(f->py, getpid(), native, 1, &f->ps, f->out, 1), 1);
+	assert_int_equal(python_merge(f->py, getpid(), 0, native, 1, &f->ps, f->out, 1), 1);
+}
+
+static void test_merge_reused_address(void **state)
+{
+	struct fixture *f = *state;
+	const struct pb_py_offsets *o = python_offsets_of(3, 11);
+	uint64_t native[] = { EVAL };
+
+	add_frame(f, 0, 0, true);
+	assert_int_equal(python_merge(f->py, getpid(), 1000, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "leaf (a.py:2)");
+	/* the code object is freed and another one made at its address */
+	fake_code_init(&f->code[0], o, "newcomer", "/app/c.py", 40);
+	/* within 100 ms of sample time the name is kept, after it the new one is read */
+	assert_int_equal(python_merge(f->py, getpid(), 50000000, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "leaf (a.py:2)");
+	assert_int_equal(python_merge(f->py, getpid(), 200000000, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "newcomer (c.py:40)");
+}
+
+/* A sample record of this process with its Python part, as BPF writes it. */
+struct py_record {
+	struct pb_sample s;
+	__u64 uips[2];		/* payload: no kernel ips, two user ips, then aux */
+	struct pb_py_stack ps;
+};
+
+static void test_drain_python_record(void **state)
+{
+	struct fixture *f = *state;
+	struct py_record *r = calloc(1, sizeof(*r));
+	const struct stack_entry *e;
+	struct drain d;
+
+	assert_non_null(r);
+	r->s.pid = r->s.tid = (uint32_t)getpid();
+	r->s.nuser = 2;
+	r->uips[0] = EVAL + 0x10;
+	r->uips[1] = 0x700;
+	add_frame(f, 0, 0, false);
+	add_frame(f, 2, 0, true);
+	r->ps = f->ps;
+	r->s.aux_len = (offsetof(struct pb_py_stack, frames) +
+			r->ps.nframes * sizeof(r->ps.frames[0]) + 7) & ~7u;
+	r->s.hdr = (struct pb_rec_hdr){ PB_REC_SAMPLE,
+					(__u32)pb_sample_size(0, 2, r->s.aux_len, 0) };
+	drain_init(&d, 16, false, NULL);
+	assert_int_equal(drain_set_python(&d, f->py), 0);
+	drain_record(&d, r, r->s.hdr.size);
+	assert_int_equal(d.records, 1);
+	e = d.store.entries[0];
+	assert_int_equal(e->nuser, 3);	/* leaf, <module>, then the native caller */
+	memcpy(f->out, e->ips, 3 * sizeof(uint64_t));
+	assert_string_equal(label(f, 0), "leaf (a.py:2)");
+	assert_string_equal(label(f, 1), "<module> (main.py:2)");
+	assert_int_equal(f->out[2], 0x700);
+	/* a Python part that claims more frames than BPF can write, or a cut record */
+	r->ps.nframes = PB_PY_MAX_FRAMES + 1;
+	assert_int_equal(drain_record_check(r, sizeof(*r)), 0);
+	r->ps.nframes = 2;
+	r->s.hdr.size = sizeof(*r) - 8;
+	assert_int_equal(drain_record_check(r, sizeof(*r) - 8), 0);
+	drain_release(&d);
+	free(r);
 }
 
 int main(void)
@@ -288,6 +353,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_no_eval_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_not_python, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_reused_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_python_record, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

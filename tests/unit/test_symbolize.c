@@ -24,6 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "binary.h"
+#include "demangle.h"
 #include "elfsyms.h"
 #include "procmaps.h"
 #include "symbolize.h"
@@ -398,26 +400,30 @@ static const struct symtab_sym *find_by_name(const struct elfsyms *es, const cha
 	return NULL;
 }
 
-static void read_elf(const char *path, const char *debug_dir, struct elfsyms *es)
+/* @path opened as a binary whose debug root is @debug_root (NULL: none). */
+static struct binary *read_elf(const char *path, const char *debug_root)
 {
-	int fd = open(path, O_RDONLY);
+	static const struct binary_opts opts = { .no_debuginfod = true };
+	struct binary *b;
 
-	assert_true(fd >= 0);
-	memset(es, 0, sizeof(*es));
-	assert_int_equal(elfsyms_from_fd(es, fd, debug_dir), 0);
-	close(fd);
+	setenv(BINARY_DEBUG_ROOT_ENV, debug_root ? debug_root : "/nonexistent", 1);
+	b = binary_open(path, &opts);
+	unsetenv(BINARY_DEBUG_ROOT_ENV);
+	assert_non_null(b);
+	return b;
 }
 
 static void test_elf_symbols(void **state)
 {
 	const struct symtab_sym *sym;
-	struct elfsyms es;
+	struct binary *b;
 	char exe[4200];
 	int i;
 
 	(void)state;
 	symtest_path(exe, sizeof(exe));
-	read_elf(exe, "", &es);
+	b = read_elf(exe, NULL);
+#define es (b->syms)
 	assert_true(es.has_symtab);
 	assert_int_equal(es.build_id_len, 20);
 	assert_true(es.nsegs >= 2);
@@ -428,8 +434,9 @@ static void test_elf_symbols(void **state)
 		assert_ptr_equal(elfsyms_find(&es, sym->addr + sym->size - 1), sym);
 		assert_ptr_not_equal(elfsyms_find(&es, sym->addr + sym->size), sym);
 	}
-	elfsyms_release(&es);
-	elfsyms_release(&es);
+#undef es
+	binary_free(b);
+	binary_free(NULL);
 }
 
 struct vaddr_case {
@@ -481,7 +488,9 @@ static void install_debuginfo(const struct elfsyms *es, const char *exe, const c
 	char sub[4200];
 	size_t i, n;
 
-	snprintf(sub, sizeof(sub), "%s/%02x", dir, es->build_id[0]);
+	snprintf(sub, sizeof(sub), "%s/.build-id", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/.build-id/%02x", dir, es->build_id[0]);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	n = (size_t)snprintf(debug, size, "%s/", sub);
 	for (i = 1; i < es->build_id_len; i++)
@@ -493,7 +502,7 @@ static void install_debuginfo(const struct elfsyms *es, const char *exe, const c
 static void test_stripped_uses_debuginfo(void **state)
 {
 	char exe[4200], dir[] = "/tmp/pb-debug-XXXXXX", stripped[4300], debug[4400];
-	struct elfsyms full, bare, dbg;
+	struct binary *full, *bare, *dbg;
 
 	(void)state;
 	if (system("command -v objcopy >/dev/null 2>&1"))
@@ -502,19 +511,65 @@ static void test_stripped_uses_debuginfo(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(stripped, sizeof(stripped), "%s/symtest.stripped", dir);
 	assert_int_equal(run("objcopy --strip-all '%s' '%s'", exe, stripped), 0);
-	read_elf(exe, "", &full);
-	read_elf(stripped, "", &bare);
-	assert_false(bare.has_symtab);
-	assert_null(find_by_name(&bare, "symtest_static_gamma"));
-	install_debuginfo(&full, exe, dir, debug, sizeof(debug));
-	read_elf(stripped, dir, &dbg);
-	assert_true(dbg.from_debuginfo);
-	assert_int_equal(find_by_name(&dbg, "symtest_static_gamma")->addr,
-			 find_by_name(&full, "symtest_static_gamma")->addr);
-	elfsyms_release(&full);
-	elfsyms_release(&bare);
-	elfsyms_release(&dbg);
+	full = read_elf(exe, NULL);
+	bare = read_elf(stripped, NULL);
+	assert_false(bare->syms.has_symtab);
+	assert_null(find_by_name(&bare->syms, "symtest_static_gamma"));
+	install_debuginfo(&full->syms, exe, dir, debug, sizeof(debug));
+	dbg = read_elf(stripped, dir);
+	assert_true(dbg->syms.from_debuginfo);
+	assert_string_equal(dbg->debug_file, debug);
+	assert_int_equal(find_by_name(&dbg->syms, "symtest_static_gamma")->addr,
+			 find_by_name(&full->syms, "symtest_static_gamma")->addr);
+	binary_free(full);
+	binary_free(bare);
+	binary_free(dbg);
 	assert_int_equal(run("rm -rf '%s'%s", dir, ""), 0);
+}
+
+/* Names as binutils' c++filt prints them; a suffix after '@' kept; plain C left alone. */
+static void test_demangle(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "_ZN6holdns3fooEi", "holdns::foo(int)" },
+		{ "_ZNSt6vectorIiSaIiEE9push_backERKi",
+		  "std::vector<int, std::allocator<int> >::push_back(int const&)" },
+		{ "_ZN4core3fmt5write17h0123456789abcdefE", "core::fmt::write" },
+		{ "_RNvCs1234_7mycrate3foo", "mycrate::foo" },
+		{ "_Z3barv@plt", "bar()@plt" },
+	};
+	char *r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = demangle(cases[i][0]);
+		assert_non_null(r);
+		assert_string_equal(r, cases[i][1]);
+		free(r);
+	}
+	r = demangle_bare("_ZN6holdns4spinImEET_S1_l");
+	assert_non_null(r);
+	assert_string_equal(r, "holdns::spin<unsigned long>");
+	free(r);
+	assert_null(demangle("main"));
+	assert_null(demangle("memcpy@plt"));
+	assert_null(demangle("_Znot_a_name"));
+}
+
+/* The PLT stubs of the symtest binary, named after what they call. */
+static void test_plt_stubs(void **state)
+{
+	char exe[4200];
+	struct binary *b;
+
+	(void)state;
+	symtest_path(exe, sizeof(exe));
+	b = read_elf(exe, NULL);
+	assert_true(binary_match(b, "*@plt", NULL, NULL) > 0);
+	assert_int_equal(binary_match(b, "*", NULL, NULL) + binary_match(b, "*@plt", NULL, NULL),
+			 (int)b->syms.nall);
+	binary_free(b);
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -570,6 +625,8 @@ int main(void)
 		cmocka_unit_test(test_elf_symbols),
 		cmocka_unit_test(test_offset_to_vaddr),
 		cmocka_unit_test(test_stripped_uses_debuginfo),
+		cmocka_unit_test(test_demangle),
+		cmocka_unit_test(test_plt_stubs),
 		cmocka_unit_test(test_many_addresses_fast),
 	};
 

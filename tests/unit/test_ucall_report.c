@@ -14,6 +14,7 @@
 
 #include "ucall_report.h"
 #include "ucall_session.h"
+#include "binary.h"
 #include "ucall_spec.h"
 #include "writer_fixture.h"
 
@@ -28,6 +29,9 @@ static void test_spec_parse(void **state)
 		{ "malloc", 0, UC_SPEC_FUNC, NULL, NULL, "malloc" },
 		{ "libc:malloc", 0, UC_SPEC_FUNC, "libc", NULL, "malloc" },
 		{ "/usr/bin/x:SSL_*", 0, UC_SPEC_FUNC, "/usr/bin/x", NULL, "SSL_*" },
+		{ "ns::Cls::*", 0, UC_SPEC_FUNC, NULL, NULL, "ns::Cls::*" },
+		{ "libfoo:ns::f*", 0, UC_SPEC_FUNC, "libfoo", NULL, "ns::f*" },
+		{ "libfoo:ns::f:g", -EINVAL },
 		{ "usdt:python:gc__start", 0, UC_SPEC_USDT, NULL, "python", "gc__start" },
 		{ "usdt:/usr/bin/python3.11:python:gc__*", 0, UC_SPEC_USDT, "/usr/bin/python3.11",
 		  "python", "gc__*" },
@@ -168,49 +172,52 @@ __attribute__((noinline, used)) int ucall_test_marker_function(int x)
 	return x * 3 + 1;
 }
 
+static int find_marker(void *ctx, const struct symtab_sym *sym, const char *name)
+{
+	(void)name;
+	*(const struct symtab_sym **)ctx = sym;
+	return 0;
+}
+
 /* The reader finds our own function, and its file offset holds its code. */
 static void test_elf_self(void **state)
 {
-	struct uc_elf *e = uc_elf_open("/proc/self/exe");
+	static const struct binary_opts opts = { .dwarf = true };
+	struct binary *e = binary_open("/proc/self/exe", &opts);
+	const struct symtab_sym *sym = NULL;
 	unsigned char disk[16];
-	size_t i;
+	char file[4096];
+	uint64_t offset;
+	uint32_t line;
 	FILE *f;
 
 	(void)state;
 	assert_non_null(e);
-	assert_true(e->has_symtab);
-	for (i = 0; i < e->nsyms; i++)
-		if (!strcmp(e->syms[i].name, "ucall_test_marker_function"))
-			break;
-	assert_true(i < e->nsyms);
-	for (size_t j = 1; j < e->nsyms; j++)
-		assert_true(e->syms[j - 1].vaddr < e->syms[j].vaddr);
+	assert_true(binary_has_symtab(e));
+	assert_int_equal(binary_match(e, "ucall_test_marker_function", find_marker, &sym), 1);
+	assert_non_null(sym);
+	for (size_t j = 1; j < e->syms.nall; j++)
+		assert_true(e->syms.all[j - 1].addr <= e->syms.all[j].addr);
+	assert_int_equal(elfsyms_vaddr_to_offset(&e->syms, sym->addr, &offset), 0);
 	f = fopen("/proc/self/exe", "rb");
 	assert_non_null(f);
-	assert_int_equal(fseek(f, (long)e->syms[i].offset, SEEK_SET), 0);
+	assert_int_equal(fseek(f, (long)offset, SEEK_SET), 0);
 	assert_int_equal(fread(disk, 1, sizeof(disk), f), sizeof(disk));
 	fclose(f);
 	assert_memory_equal(disk, (const void *)ucall_test_marker_function, sizeof(disk));
 	/* DWARF: the function's file and first line */
-	{
-		char *file;
-		uint32_t line;
-
-		assert_int_equal(uc_elf_src_lines("/proc/self/exe", &e->syms[i].vaddr, 1, &file,
-						  &line), 0);
-		assert_non_null(file);
-		assert_non_null(strstr(file, "tests/unit/test_ucall_report.c"));
-		assert_true(file[0] == '/');
-		assert_int_equal(line, marker_line);
-		free(file);
-	}
-	uc_elf_free(e);
+	assert_non_null(e->dwarf);
+	assert_int_equal(elflines_decl(e->dwarf, sym->addr, file, sizeof(file), &line), 0);
+	assert_non_null(strstr(file, "tests/unit/test_ucall_report.c"));
+	assert_true(file[0] == '/');
+	assert_int_equal(line, marker_line);
+	binary_free(e);
 	errno = 0;
-	assert_null(uc_elf_open("/etc/hostname"));
+	assert_null(binary_open("/etc/hostname", NULL));
 	assert_int_equal(errno, ENOEXEC);
-	assert_null(uc_elf_open("/no/such/file"));
+	assert_null(binary_open("/no/such/file", NULL));
 	assert_int_equal(errno, ENOENT);
-	uc_elf_free(NULL);
+	binary_free(NULL);
 }
 
 /*

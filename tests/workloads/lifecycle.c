@@ -2,9 +2,9 @@
 /*
  * Process lifecycle workloads, ground truth for tests/integration/test_lifecycle.sh:
  *
- *   lifecycle exec MS_BEFORE MS_AFTER
- *	spin MS_BEFORE ms of CPU in before_exec(), exec itself, then spin
- *	MS_AFTER ms of CPU in after_exec().
+ *   lifecycle exec MS_BEFORE MS_AFTER [PATH]
+ *	spin MS_BEFORE ms of CPU in before_exec(), exec itself (or PATH, a copy
+ *	of it), then spin MS_AFTER ms of CPU in after_exec().
  *   lifecycle storm N MS
  *	fork N children one after the other; each spins MS ms of CPU in
  *	child_work() and exits. The parent only waits.
@@ -77,12 +77,13 @@ static long num(const char *s)
 	return v;
 }
 
-static int do_exec(char **argv)
+static int do_exec(int argc, char **argv)
 {
-	char *args[] = { argv[0], "after", argv[3], NULL };
+	const char *path = argc > 4 ? argv[4] : "/proc/self/exe";
+	char *args[] = { (char *)path, "after", argv[3], NULL };
 
 	before_exec(num(argv[2]));
-	execv("/proc/self/exe", args);
+	execv(path, args);
 	perror("lifecycle: exec");
 	return 1;
 }
@@ -143,8 +144,8 @@ static int do_reuse(const char *oldprog, const char *newprog)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "exec"))
-		return do_exec(argv);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "exec"))
+		return do_exec(argc, argv);
 	if (argc == 3 && !strcmp(argv[1], "after")) {
 		after_exec(num(argv[2]));
 		return 0;
@@ -161,6 +162,6 @@ int main(int argc, char **argv)
 		new_work(300);
 		return 0;
 	}
-	fprintf(stderr, "usage: lifecycle exec MS MS | storm N MS | reuse OLDPROG NEWPROG\n");
+	fprintf(stderr, "usage: lifecycle exec MS MS [PATH] | storm N MS | reuse OLDPROG NEWPROG\n");
 	return 2;
 }

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The unwinder on a recorded stack: a thread of this test, on a stack of its
+ * own, records its registers and copies its live stack as the BPF program
+ * does; the copy is then unwound with this process's CFI and must come out
+ * as the known call chain up to the thread's start.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "unwind.h"
+
+#define STACK_BYTES (256 * 1024)
+
+struct capture {
+	uint64_t ip, sp, bp;
+	uint8_t *copy;		/* the stack from sp & ~7 to the top of the thread's stack */
+	size_t len;
+};
+
+/* The chain is built without frame pointers: only CFI can walk it. */
+#define NOFP __attribute__((noinline, noipa, optimize("omit-frame-pointer")))
+
+static struct capture cap;
+static uint8_t *thread_stack;
+static volatile int sink;
+
+/* Record registers and copy the live stack, as the BPF program does. */
+NOFP void uw_leaf(void)
+{
+	uint64_t ip, sp, bp, base;
+
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+			 : "=r"(ip), "=r"(sp), "=r"(bp));
+	base = sp & ~7ULL;
+	cap.ip = ip;
+	cap.sp = sp;
+	cap.bp = bp;
+	cap.len = (size_t)((uintptr_t)thread_stack + STACK_BYTES - base);
+	cap.copy = malloc(cap.len);
+	if (cap.copy)
+		memcpy(cap.copy, (void *)(uintptr_t)base, cap.len);
+	sink++;
+}
+
+NOFP void uw_mid(int depth)
+{
+	if (depth > 0)
+		uw_mid(depth - 1);
+	else
+		uw_leaf();
+	sink++;	/* no tail call */
+}
+
+NOFP void *uw_thread(void *arg)
+{
+	uw_mid((int)(intptr_t)arg);
+	sink++;
+	return NULL;
+}
+
+/* Run uw_thread on a stack we know the top of, recording the capture. */
+static int record_setup(void **state)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	(void)state;
+	thread_stack = aligned_alloc(4096, STACK_BYTES);
+	if (!thread_stack || pthread_attr_init(&attr) ||
+	    pthread_attr_setstack(&attr, thread_stack, STACK_BYTES) ||
+	    pthread_create(&t, &attr, uw_thread, (void *)(intptr_t)3) || pthread_join(t, NULL))
+		return -1;
+	pthread_attr_destroy(&attr);
+	return cap.copy ? 0 : -1;
+}
+
+static int record_teardown(void **state)
+{
+	(void)state;
+	free(cap.copy);
+	free(thread_stack);
+	return 0;
+}
+
+static bool in_function(uint64_t ip, void *fn)
+{
+	return ip >= (uintptr_t)fn && ip - (uintptr_t)fn < 512;
+}
+
+static struct unwind_input input_of(const struct capture *c, size_t len, bool truncated)
+{
+	struct unwind_input in = {
+		.pid = (uint32_t)getpid(),
+		.ip = c->ip,
+		.sp = c->sp,
+		.bp = c->bp,
+		.stack = c->copy,
+		.stack_len = len,
+		.truncated = truncated,
+	};
+
+	return in;
+}
+
+static void test_unwinds_to_thread_start(void **state)
+{
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	uint64_t ips[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	n = unwinder_unwind(u, &in, ips, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	/* uw_leaf, uw_mid x4, uw_thread, then libc's thread start */
+	assert_true(n >= 7);
+	assert_true(in_function(ips[0], uw_leaf));
+	for (int i = 1; i <= 4; i++)
+		assert_true(in_function(ips[i], uw_mid));
+	assert_true(in_function(ips[5], uw_thread));
+	/* the Dwfl is reused: a second walk reads no maps */
+	assert_int_equal(unwinder_unwind(u, &in, ips, 64, &why), n);
+	assert_int_equal(unwinder_stats(u)->dwfl_builds, 1);
+	assert_int_equal(unwinder_stats(u)->walks, 2);
+	assert_int_equal(unwinder_stats(u)->stopped[UNWIND_END], 2);
+	/* too little room: counted as too deep, the frames that fit are kept */
+	assert_int_equal(unwinder_unwind(u, &in, ips, 3, &why), 3);
+	assert_int_equal(why, UNWIND_TOO_DEEP);
+	/* a new exec generation reads the maps again */
+	in.gen = 1;
+	assert_int_equal(unwinder_unwind(u, &in, ips, 64, &why), n);
+	assert_int_equal(unwinder_stats(u)->dwfl_builds, 2);
+	unwinder_forget(u, in.pid);
+	unwinder_free(u);
+}
+
+static void test_short_copy_is_counted(void **state)
+{
+	struct unwind_input cut = input_of(&cap, 16, true), bad = input_of(&cap, 16, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	uint64_t ips[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	/* the copy limit cut the stack: copy exhausted */
+	n = unwinder_unwind(u, &cut, ips, 64, &why);
+	assert_int_equal(why, UNWIND_COPY_EXHAUSTED);
+	assert_true(n >= 1 && n < 7);
+	assert_true(in_function(ips[0], uw_leaf));
+	/* the same copy said complete: the read outside it is a bad read */
+	unwinder_unwind(u, &bad, ips, 64, &why);
+	assert_int_equal(why, UNWIND_BAD_READ);
+	assert_int_equal(unwinder_stats(u)->stopped[UNWIND_COPY_EXHAUSTED], 1);
+	assert_int_equal(unwinder_stats(u)->stopped[UNWIND_BAD_READ], 1);
+	unwinder_free(u);
+}
+
+static void test_no_regs_no_process(void **state)
+{
+	struct unwind_input none = input_of(&cap, 0, false);
+	struct unwind_input gone = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	uint64_t ips[8];
+
+	(void)state;
+	assert_non_null(u);
+	none.ip = 0;
+	assert_int_equal(unwinder_unwind(u, &none, ips, 8, &why), 0);
+	assert_int_equal(why, UNWIND_NO_REGS);
+	/* a process whose maps cannot be read: the leaf is kept */
+	gone.pid = 0x3ffffff0;
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 8, &why), 1);
+	assert_int_equal(why, UNWIND_NO_MODULE);
+	assert_int_equal(ips[0], cap.ip);
+	assert_string_equal(unwind_reason_name(UNWIND_COPY_EXHAUSTED), "copy_exhausted");
+	unwinder_forget(u, 12345);	/* unknown pid: nothing */
+	unwinder_free(u);
+	unwinder_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unwinds_to_thread_start),
+		cmocka_unit_test(test_short_copy_is_counted),
+		cmocka_unit_test(test_no_regs_no_process),
+	};
+
+	return cmocka_run_group_tests(tests, record_setup, record_teardown);
+}

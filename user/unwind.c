@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * elfutils' unwinder over a copied stack, as perf's util/unwind-libdw.c: the
+ * Dwfl of a process reports its binaries from /proc/PID/maps; a thread state
+ * is attached whose registers come from the sample and whose memory is the
+ * copied stack. The Dwfl (and with it each module's parsed CFI) is kept per
+ * process image and reused for every later sample of it.
+ */
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_MODULE "unwind"
+#include "hashmap.h"
+#include "log.h"
+#include "unwind.h"
+
+#define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms */
+
+/* DWARF register numbers of the x86-64 psABI. */
+#define DWARF_X86_64_RBP	6
+#define DWARF_X86_64_RSP	7
+
+/* One process image: its Dwfl with the thread state attached. */
+struct uw_proc {
+	Dwfl *dwfl;		/* NULL when the maps could not be reported */
+	uint32_t gen;
+	uint64_t built_ns;	/* when the maps were last read */
+};
+
+/* The walk in progress (the Dwfl callbacks' argument). */
+struct uw_walk {
+	const struct unwind_input *in;
+	uint64_t base;		/* address of in->stack[0] */
+	uint64_t *ips;
+	size_t n, max;
+	bool read_beyond;	/* a read above the copy failed */
+	bool read_bad;		/* a read elsewhere failed */
+};
+
+struct unwinder {
+	struct hashmap procs;	/* (void *)pid -> struct uw_proc * */
+	struct unwind_stats stats;
+	struct uw_walk walk;	/* the current walk, seen by the callbacks */
+};
+
+static char *debuginfo_path;	/* NULL: elfutils' default (.debug, /usr/lib/debug) */
+
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+static const char *const reason_names[UNWIND_REASON_MAX] = {
+	[UNWIND_END] = "complete",
+	[UNWIND_COPY_EXHAUSTED] = "copy_exhausted",
+	[UNWIND_BAD_READ] = "bad_read",
+	[UNWIND_NO_MODULE] = "no_module",
+	[UNWIND_NO_CFI] = "no_cfi",
+	[UNWIND_TOO_DEEP] = "too_deep",
+	[UNWIND_NO_REGS] = "no_regs",
+};
+
+const char *unwind_reason_name(enum unwind_reason r)
+{
+	return (unsigned)r < UNWIND_REASON_MAX ? reason_names[r] : "unknown";
+}
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* --- thread state callbacks: one thread, registers and memory from the sample --- */
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct unwinder *u = arg;
+
+	(void)dwfl;
+	if (*thread_argp)
+		return 0;
+	*thread_argp = u;
+	return (pid_t)u->walk.in->pid;
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	(void)tid;
+	*thread_argp = arg;
+	return true;
+}
+
+/* A word of the copied stack; a failed read is remembered for the reason. */
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct unwinder *u = arg;
+	struct uw_walk *w = &u->walk;
+	uint64_t len = w->in->stack_len;
+
+	(void)dwfl;
+	if (addr >= w->base && len >= 8 && addr - w->base <= len - 8) {
+		memcpy(result, w->in->stack + (addr - w->base), sizeof(*result));
+		return true;
+	}
+	if (addr >= w->base + len && w->in->truncated)
+		w->read_beyond = true;
+	else
+		w->read_bad = true;
+	return false;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct unwinder *u = thread_arg;
+	const struct unwind_input *in = u->walk.in;
+	Dwarf_Word regs[2] = { in->bp, in->sp };
+
+	/* x86-64 only for now: rbp, rsp and the pc */
+	if (!dwfl_thread_state_registers(thread, DWARF_X86_64_RBP, 2, regs))
+		return false;
+	dwfl_thread_state_register_pc(thread, in->ip);
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = cb_next_thread,
+	.get_thread = cb_get_thread,
+	.memory_read = cb_memory_read,
+	.set_initial_registers = cb_set_initial_registers,
+};
+
+/* --- per-process Dwfl cache --- */
+
+static void proc_free(struct uw_proc *p)
+{
+	if (!p)
+		return;
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	free(p);
+}
+
+/* Report the binaries mapped by @pid and attach the sample-driven thread state. */
+static Dwfl *proc_report(struct unwinder *u, uint32_t pid)
+{
+	Dwfl *dwfl = dwfl_begin(&proc_callbacks);
+	int err;
+
+	if (!dwfl)
+		return NULL;
+	u->stats.dwfl_builds++;
+	dwfl_report_begin(dwfl);
+	err = dwfl_linux_proc_report(dwfl, (pid_t)pid);
+	if (dwfl_report_end(dwfl, NULL, NULL) || err) {
+		pr_debug("process %u: cannot read its maps: %s", pid,
+			 err > 0 ? strerror(err) : dwfl_errmsg(-1));
+		goto err_end;
+	}
+	if (!dwfl_attach_state(dwfl, NULL, (pid_t)pid, &thread_callbacks, u)) {
+		pr_debug("process %u: cannot attach an unwinding state: %s", pid, dwfl_errmsg(-1));
+		goto err_end;
+	}
+	return dwfl;
+err_end:
+	dwfl_end(dwfl);
+	return NULL;
+}
+
+/* Report the binaries mapped since @p's Dwfl was built (dlopen); the modules
+ * already known keep their parsed CFI. */
+static void proc_refresh(struct unwinder *u, struct uw_proc *p, uint32_t pid, uint64_t now)
+{
+	int err;
+
+	p->built_ns = now;
+	u->stats.dwfl_builds++;
+	dwfl_report_begin_add(p->dwfl);
+	err = dwfl_linux_proc_report(p->dwfl, (pid_t)pid);
+	if (dwfl_report_end(p->dwfl, NULL, NULL) || err)
+		pr_debug("process %u: cannot read its maps again", pid);
+}
+
+/* The Dwfl of @in's process image: cached, rebuilt after exec, refreshed
+ * when @ip is in no reported module (a library loaded since), at most
+ * every REFRESH_NS. */
+static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
+{
+	void *key = (void *)(uintptr_t)in->pid;
+	struct uw_proc *p = NULL;
+	uintptr_t v = 0;
+	uint64_t now;
+
+	if (hashmap_find(&u->procs, key, &v))
+		p = (struct uw_proc *)v;
+	if (p && p->gen == in->gen && p->dwfl && dwfl_addrmodule(p->dwfl, in->ip))
+		return p->dwfl;
+	now = clock_ns(CLOCK_MONOTONIC);
+	if (p && p->gen == in->gen && now - p->built_ns < REFRESH_NS)
+		return p->dwfl;
+	if (p && p->gen == in->gen && p->dwfl) {
+		proc_refresh(u, p, in->pid, now);
+		return p->dwfl;
+	}
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p || hashmap_set(&u->procs, key, (uintptr_t)p)) {
+			free(p);
+			return NULL;
+		}
+	}
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	p->gen = in->gen;
+	p->built_ns = now;
+	p->dwfl = proc_report(u, in->pid);
+	return p->dwfl;
+}
+
+void unwinder_forget(struct unwinder *u, uint32_t pid)
+{
+	void *key = (void *)(uintptr_t)pid;
+	uintptr_t v = 0;
+
+	if (!u || !hashmap_find(&u->procs, key, &v) || !v)
+		return;
+	proc_free((struct uw_proc *)v);
+	hashmap_set(&u->procs, key, 0);
+}
+
+/* --- the walk --- */
+
+static int cb_frame(Dwfl_Frame *state, void *arg)
+{
+	struct unwinder *u = arg;
+	struct uw_walk *w = &u->walk;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return DWARF_CB_ABORT;
+	if (w->n >= w->max)
+		return 1;	/* too deep: stop with a value of our own */
+	w->ips[w->n++] = pc;
+	return DWARF_CB_OK;
+}
+
+/* Why the walk of @dwfl ended, from its result and the failed reads. */
+static enum unwind_reason walk_reason(struct unwinder *u, Dwfl *dwfl, int rc)
+{
+	struct uw_walk *w = &u->walk;
+
+	if (rc == 1)
+		return UNWIND_TOO_DEEP;
+	/* elfutils may end a walk whose return-address read failed as if the
+	 * address were undefined: a failed read decides first */
+	if (w->read_beyond)
+		return UNWIND_COPY_EXHAUSTED;
+	if (w->n && !dwfl_addrmodule(dwfl, w->ips[w->n - 1] - (w->n > 1)))
+		return UNWIND_NO_MODULE;
+	if (w->read_bad)
+		return UNWIND_BAD_READ;
+	return rc == 0 ? UNWIND_END : UNWIND_NO_CFI;
+}
+
+size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
+		       size_t max, enum unwind_reason *why)
+{
+	struct uw_walk *w = &u->walk;
+	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	Dwfl *dwfl;
+	int rc;
+
+	u->stats.walks++;
+	memset(w, 0, sizeof(*w));
+	w->in = in;
+	w->base = in->sp & ~7ULL;
+	w->ips = ips;
+	w->max = max;
+	if (!in->ip || !in->sp || !max) {
+		*why = UNWIND_NO_REGS;
+	} else if (!(dwfl = proc_dwfl(u, in))) {
+		ips[w->n++] = in->ip;
+		*why = UNWIND_NO_MODULE;
+	} else {
+		rc = dwfl_getthread_frames(dwfl, (pid_t)in->pid, cb_frame, u);
+		*why = walk_reason(u, dwfl, rc);
+		if (!w->n) {
+			ips[w->n++] = in->ip;
+			if (*why == UNWIND_END)
+				*why = UNWIND_NO_CFI;
+		}
+	}
+	u->stats.stopped[*why]++;
+	u->stats.frames += w->n;
+	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	return w->n;
+}
+
+struct unwinder *unwinder_new(void)
+{
+	struct unwinder *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	hashmap_init(&u->procs, hash_uint, equal_uint, NULL);
+	return u;
+}
+
+void unwinder_free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->procs.cap; i++) {
+		if (u->procs.slots[i].key)
+			proc_free((struct uw_proc *)u->procs.slots[i].value);
+	}
+	hashmap_release(&u->procs);
+	free(u);
+}
+
+const struct unwind_stats *unwinder_stats(const struct unwinder *u)
+{
+	return &u->stats;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * DWARF unwinding of copied user stacks (--call-graph dwarf): given the
+ * registers and a copy of the top of a thread's stack taken in BPF, walk the
+ * frames with the binaries' CFI (.eh_frame, .debug_frame, also from separate
+ * debug files found by build-id or debuglink) using elfutils' unwinder.
+ * Frames without CFI (JIT code, hand-written assembly) fall back to frame
+ * pointers (elfutils' x86-64 backend does that). One Dwfl per process image,
+ * built from /proc/PID/maps on first use and kept across samples (binaries
+ * mapped later are added to it), so each binary's CFI is parsed once per
+ * process. Plain C, no libbpf.
+ */
+#ifndef PB_UNWIND_H
+#define PB_UNWIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a stack walk ended. UNWIND_END is a complete walk; the rest stopped early. */
+enum unwind_reason {
+	UNWIND_END = 0,		/* the outermost frame was reached */
+	UNWIND_COPY_EXHAUSTED,	/* needed stack beyond the copy, which --stack-size cut */
+	UNWIND_BAD_READ,	/* needed memory outside the copied stack */
+	UNWIND_NO_MODULE,	/* a pc in no known binary (JIT, unmapped, exited process) */
+	UNWIND_NO_CFI,		/* no CFI for a pc and frame pointers did not help */
+	UNWIND_TOO_DEEP,	/* more frames than the caller has room for */
+	UNWIND_NO_REGS,		/* no registers or stack in the sample (fault while copying) */
+	UNWIND_REASON_MAX,
+};
+
+/* One captured user stack: registers and a copy of memory from sp upward. */
+struct unwind_input {
+	uint32_t pid;		/* process (its maps name the binaries) */
+	uint32_t gen;		/* exec generation of pid: a new one rebuilds the cache */
+	uint64_t ip, sp, bp;
+	const uint8_t *stack;	/* bytes of the stack from (sp & ~7) upward */
+	size_t stack_len;
+	bool truncated;		/* the copy limit cut the copy before the stack's end */
+};
+
+/* Counters of every walk. */
+struct unwind_stats {
+	uint64_t walks;				/* stacks unwound */
+	uint64_t stopped[UNWIND_REASON_MAX];	/* walks by how they ended */
+	uint64_t frames;			/* frames produced */
+	uint64_t dwfl_builds;			/* times a process's maps were read */
+	uint64_t cpu_ns;			/* thread CPU time spent in walks */
+};
+
+struct unwinder;
+
+/* A new unwinder with an empty cache. NULL + errno on failure. */
+struct unwinder *unwinder_new(void);
+/* Free the unwinder and every cached process. Accepts NULL. */
+void unwinder_free(struct unwinder *u);
+/*
+ * Unwind @in into @ips (leaf first, at most @max; the leaf is in->ip, the
+ * others are return addresses as a frame-pointer walk gives them). Returns
+ * the number of frames and sets *@why (also counted in the stats).
+ */
+size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
+		       size_t max, enum unwind_reason *why);
+/* Drop the cached state of @pid (it exited or called exec). */
+void unwinder_forget(struct unwinder *u, uint32_t pid);
+/* The counters so far. */
+const struct unwind_stats *unwinder_stats(const struct unwinder *u);
+/* Short snake_case name of @r for counters ("copy_exhausted", ...). */
+const char *unwind_reason_name(enum unwind_reason r);
+
+#endif
