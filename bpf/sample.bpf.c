@@ -262,7 +262,8 @@ static __always_inline __u32 copy_pages(struct pb_sample *s, __u32 off, __u64 sp
  * The end of the live stack of a thread whose stack mapping ends at @end:
  * on the main thread's stack, the first frame sits just under the initial
  * stack pointer (mm->start_stack); above it lie argv, the environment and
- * the random gap, which no unwinder reads (_start's CFI ends the walk).
+ * the random gap, which no unwinder reads (_start's CFI ends the walk). On
+ * a thread stack glibc allocated, the thread pointer marks the top.
  */
 static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 end)
 {
@@ -271,6 +272,13 @@ static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 
 
 	if (start > sp && start + 64 < end)
 		return start + 64;
+#ifdef __TARGET_ARCH_x86
+	/* another thread's stack (glibc): its TLS block and struct pthread,
+	 * at the thread pointer, sit above its first frame */
+	start = task->thread.fsbase;
+	if (start > sp && start < end)
+		return start;
+#endif
 	return end;
 }
 
