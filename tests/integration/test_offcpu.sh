@@ -226,8 +226,9 @@ t_min_block_counted() {
 
 # check_sleeper NAME LABEL WHAT: run LABEL recorded a process that sleeps
 # 10 ms at a time (nearly always off CPU: blocked, then waiting for a CPU on
-# a busy machine): its off-CPU time in sleep_known is 80..101% of the
-# recording (the JSON's duration).
+# a busy machine): its off-CPU time in sleep_known is 80..105% of the
+# recording (the JSON's duration; off-CPU time counts from the attach to the
+# detach, a few ms around it, more with -a).
 check_sleeper() {
 	local name=$1 label=$2 f=$TMP/$2.folded blocked dur lost
 
@@ -237,8 +238,8 @@ check_sleeper() {
 	note $name "sleep_known off CPU $blocked us in a $dur us recording (unclosed intervals: $lost)"
 	if [ "$PB_RC" -ne 0 ]; then
 		fail $name "profiling-bpf --mode off $3: $(pb_why "$label")"
-	elif ! in_range "$blocked" "$(calc "$dur * 0.8")" "$(calc "$dur * 1.01")"; then
-		fail $name "sleep_known off CPU $blocked us in a $dur us recording with $3 (want 80..101%)"
+	elif ! in_range "$blocked" "$(calc "$dur * 0.8")" "$(calc "$dur * 1.05")"; then
+		fail $name "sleep_known off CPU $blocked us in a $dur us recording with $3 (want 80..105%)"
 	else
 		pass $name
 	fi
