@@ -330,7 +330,7 @@ t_privileges() {
 	wpid=$!
 	BG_PIDS+=("$wpid")
 	sleep 0.3
-	out=$(capsh --drop=cap_sys_ptrace -- -c "$PB -F 999 -d 1 -o $TMP/np.folded -p $wpid" 2>&1)
+	out=$(capsh --drop=cap_sys_ptrace -- -c "$PB_TIMEOUT $PB -F 999 -d 1 -o $TMP/np.folded -p $wpid" 2>&1)
 	kill "$wpid" 2>/dev/null
 	n=$(grep -c 'CAP_SYS_PTRACE' <<<"$out")
 	if [ "$n" -ne 1 ]; then
@@ -342,7 +342,7 @@ t_privileges() {
 	else
 		pass lifecycle_warn_no_ptrace
 	fi
-	out=$(capsh --drop=cap_syslog -- -c "$PB -F 999 -o $TMP/ns.folded -- $WL/syscalls 0.5" 2>&1)
+	out=$(capsh --drop=cap_syslog -- -c "$PB_TIMEOUT $PB -F 999 -o $TMP/ns.folded -- $WL/syscalls 0.5" 2>&1)
 	n=$(grep -c 'CAP_SYSLOG' <<<"$out")
 	if [ "$n" -ne 1 ]; then
 		fail lifecycle_warn_no_syslog "$n warnings naming CAP_SYSLOG, want 1: $(head -c 300 <<<"$out" | tr '\n' '|')"
