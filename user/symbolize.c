@@ -778,8 +778,13 @@ int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_ge
 	if (err)
 		return err;
 	p = proc_find(s, pid, gen);
-	/* the child runs its parent's image until it execs */
-	if (!pp->snap && !pp->snapped && !pp->dead)
+	/*
+	 * The child runs its parent's image until it execs: read the parent's
+	 * maps now if they are older than RESNAP_INTERVAL_NS (the snapshot taken
+	 * at its exec misses the libraries ld.so mapped after it).
+	 */
+	if (!pp->dead && proc_current(s, parent) == pp &&
+	    (!pp->snap || now_ns() - pp->snap_ns >= RESNAP_INTERVAL_NS))
 		proc_snapshot(s, pp);
 	p->parent = pp;
 	if (pp->snap) {
