@@ -6,6 +6,15 @@
  * and copies exactly its used length into the ring buffer. Tasks of interest are
  * every task (all_tasks) or the tgids in "targets"; children forked by a
  * target join the set when follow_forks is set. Every loss is counted.
+ *
+ * Off-CPU time (--mode off|wall): at sched_switch the task going off CPU
+ * (prev, still current) gets its user stack (fp: the ips; dwarf: registers
+ * and a copy of the stack) saved in its task storage; when it runs again
+ * (next) the interval is emitted as a sample weighted by its duration in ns,
+ * with its kernel stack, unchanged since it went off CPU, taken then: blocked
+ * (it slept: I/O, lock, sleep) until its wakeup, then runnable (it waited for
+ * a CPU), or runnable from the start when it was preempted. Intervals shorter
+ * than min_block_ns are dropped and counted.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,6 +31,9 @@ const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
  * stack_copy bytes of the user stack from sp upward, for user-space unwinding */
 const volatile bool dwarf = false;
 const volatile __u32 stack_copy = 8192;
+const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
+__u64 stop_ns;	/* set by the loader before flush_open runs: the end of the recording */
+__u64 start_ns;	/* set by the loader before open_blocked runs: the start of the recording */
 const volatile __u32 ncgroups = 0;	/* > 0: only tasks under cgroups[0..ncgroups) */
 const volatile bool exec_events_all = false;	/* exec records of every process (--comm) */
 
@@ -70,12 +82,18 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-static __always_inline void count(__u32 idx)
+/* Add @n to counter @idx (a count, or nanoseconds for the *_NS ones). */
+static __always_inline void add(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
 
 	if (c)
-		(*c)++;
+		*c += n;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	add(idx, 1);
 }
 
 #define PF_KTHREAD 0x00200000
@@ -101,13 +119,12 @@ static __always_inline bool in_cgroups(void)
 	return false;
 }
 
-static __always_inline bool is_target(__u32 tgid)
+/* Is process @tgid selected (without the cgroup filter, which looks at the current task)? */
+static __always_inline bool is_target_tgid(__u32 tgid)
 {
 	__u8 *state;
 
 	if (tgid == self_pid)
-		return false;
-	if (ncgroups && !in_cgroups())
 		return false;
 	if (all_tasks)
 		return tgid != 0;	/* the idle task is not a target */
@@ -115,12 +132,12 @@ static __always_inline bool is_target(__u32 tgid)
 	return state && *state == PB_TARGET_ACTIVE;
 }
 
-static __always_inline void add(__u32 idx, __u64 v)
+/* Is @tgid, the current task's process, a target? */
+static __always_inline bool is_target(__u32 tgid)
 {
-	__u64 *c = bpf_map_lookup_elem(&counts, &idx);
-
-	if (c)
-		*c += v;
+	if (ncgroups && !in_cgroups())
+		return false;
+	return is_target_tgid(tgid);
 }
 
 #define PAGE_BYTES	4096
@@ -245,7 +262,8 @@ static __always_inline __u32 copy_pages(struct pb_sample *s, __u32 off, __u64 sp
  * The end of the live stack of a thread whose stack mapping ends at @end:
  * on the main thread's stack, the first frame sits just under the initial
  * stack pointer (mm->start_stack); above it lie argv, the environment and
- * the random gap, which no unwinder reads (_start's CFI ends the walk).
+ * the random gap, which no unwinder reads (_start's CFI ends the walk). On
+ * a thread stack glibc allocated, the thread pointer marks the top.
  */
 static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 end)
 {
@@ -254,23 +272,30 @@ static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 
 
 	if (start > sp && start + 64 < end)
 		return start + 64;
+#ifdef __TARGET_ARCH_x86
+	/* another thread's stack (glibc): its TLS block and struct pthread,
+	 * at the thread pointer, sit above its first frame */
+	start = task->thread.fsbase;
+	if (start > sp && start < end)
+		return start;
+#endif
 	return end;
 }
 
 /*
- * The user registers of the current task and the live part of its stack,
- * from sp up to the end of the stack mapping, bounded by stack_copy, into
- * the payload at @off. For samples taken in the kernel (syscall, interrupt)
- * the registers are the ones saved at kernel entry, at the top of the task's
- * kernel stack. Returns the bytes copied.
+ * The user registers of the current task into @s, and the live part of its
+ * stack to copy: from sp (*@spp) up to the end of the stack mapping, bounded
+ * by stack_copy and @max. For samples taken in the kernel (syscall,
+ * interrupt) the registers are the ones saved at kernel entry, at the top of
+ * the task's kernel stack. Returns the bytes to copy, 0 for none.
  */
-static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
+static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __u64 *spp)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 	__u64 sp, end = 0, len;
 
-	if (task->flags & PF_KTHREAD || off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
+	if (task->flags & PF_KTHREAD)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
@@ -280,7 +305,7 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 	s->uregs[PB_UREG_BP] = PT_REGS_FP(regs);
 	s->flags |= PB_SF_REGS;
 	sp &= ~7ull;
-	len = stack_copy;
+	len = stack_copy < max ? stack_copy : max;
 	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp) {
 		end = live_end(task, sp, end);
 		if (end - sp < len)
@@ -291,7 +316,18 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 		count(PB_CNT_STACK_VMA_ERR);
 		s->flags |= PB_SF_STACK_TRUNC;	/* end unknown: the limit may cut it */
 	}
-	len &= ~7ull;
+	*spp = sp;
+	return len & ~7ull;
+}
+
+/* The user registers and stack copy of a sample record, into its payload at @off. */
+static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
+{
+	__u64 sp = 0, len;
+
+	if (off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
+		return 0;
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp);
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
 	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
@@ -300,6 +336,34 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 	 * the first frame of a process): copy page by page up to it */
 	s->flags |= PB_SF_STACK_FAULT;
 	return copy_pages(s, off, sp, len);
+}
+
+/*
+ * The same into @dst (at most @max bytes: a thread's off-CPU copy). A page of
+ * the range that is not present makes the whole read fail (no faults here):
+ * then half as much is tried, and the copy is said to be cut.
+ */
+static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max)
+{
+	__u64 sp = 0, len = user_stack_range(s, max, &sp);
+
+	for (int i = 0; i < 4; i++) {
+		if (len > max || len == 0)
+			return 0;
+		if (!bpf_probe_read_user(dst, len, (void *)sp))
+			return len;
+		s->flags |= PB_SF_STACK_TRUNC;
+		len = (len / 2) & ~7ull;
+	}
+	s->flags |= PB_SF_STACK_FAULT;
+	return 0;
+}
+
+/* Flags for a submit: wake the reader only past wakeup_bytes of unread data. */
+static __always_inline __u64 submit_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+									       BPF_RB_NO_WAKEUP;
 }
 
 /*
@@ -403,10 +467,345 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->hdr.size = (__u32)len;
 	if (len > PB_SAMPLE_MAX)
 		return 0;
-	if (bpf_ringbuf_output(&events, s, len,
-			       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
-				       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP))
+	if (bpf_ringbuf_output(&events, s, len, submit_flags()))
 		count(PB_CNT_RB_FULL);
+	return 0;
+}
+
+/* --- off-CPU intervals --- */
+
+#define PF_EXITING	0x00000004
+#define OFFCPU_COPY_MAX	16384	/* bytes of user stack kept per thread off CPU (dwarf) */
+
+/* A task's open off-CPU interval: what to emit when it runs again. */
+struct offcpu_slot {
+	__u64 start_ns;		/* when it went off CPU; 0: on CPU (no open interval) */
+	__u64 wake_ns;		/* when a blocked task was woken; 0 before */
+	__u32 blocked;		/* 1: went to sleep; 0: preempted while runnable */
+	__u32 pad;
+	__u64 uips[PB_MAX_STACK];	/* fp mode: rec.nuser user ips */
+	struct pb_sample rec;	/* ids, comm, user registers; nkernel 0; stack_len (its
+				 * payload is empty: last) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct offcpu_slot);
+} offcpu_slots SEC(".maps");
+
+/* dwarf mode: the copy of the user stack of a task off CPU (rec.stack_len bytes). */
+struct offcpu_copy {
+	__u8 data[OFFCPU_COPY_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct offcpu_copy);
+} offcpu_copies SEC(".maps");
+
+/* Bytes of a record's payload: a bound the verifier can follow. */
+#define BOUNDED(x, max) ((x) > (max) ? (max) : (x))
+
+/*
+ * Build the record of @slot's interval in this CPU's scratch buffer: the
+ * header and user part saved when @task went off CPU, its kernel stack now
+ * (it has not run since; not when @kstack_ok is false). Returns its length,
+ * 0 when it cannot be built.
+ */
+static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_struct *task,
+					  struct pb_sample **out, bool kstack_ok)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), off = 0, nu, len;
+	struct offcpu_copy *copy;
+	struct pb_sample *s;
+	long n;
+
+	s = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!s)
+		return 0;
+	__builtin_memcpy(s, &slot->rec, sizeof(*s));
+	s->nkernel = 0;
+	if (kernel_stacks && kstack_ok) {
+		n = bpf_get_task_stack(task, s->payload, PB_MAX_STACK * 8, 0);
+		if (n < 0) {
+			s->kstack_err = (__s16)n;
+			count(PB_CNT_KSTACK_ERR);
+		} else if (n <= PB_MAX_STACK * 8) {
+			off = (__u32)n & ~7u;
+		}
+	}
+	s->nkernel = off / 8;
+	nu = BOUNDED(slot->rec.nuser, PB_MAX_STACK);
+	if (nu && off <= PB_MAX_STACK * 8 &&
+	    bpf_probe_read_kernel((void *)s->payload + off, nu * 8, slot->uips))
+		nu = 0;
+	s->nuser = nu;
+	off += nu * 8;
+	len = BOUNDED(slot->rec.stack_len, OFFCPU_COPY_MAX);
+	copy = len ? bpf_task_storage_get(&offcpu_copies, task, 0, 0) : NULL;
+	if (!copy || off > 2 * 8 * PB_MAX_STACK ||
+	    bpf_probe_read_kernel((void *)s->payload + off, len, copy->data))
+		len = 0;
+	s->stack_len = len;
+	if (!len)
+		s->flags &= ~PB_SF_REGS;	/* registers without their stack unwind nothing */
+	len += off + sizeof(*s);
+	s->hdr.size = len;
+	*out = s;
+	return len;
+}
+
+/* Emit @s (@len bytes) as @kind lasting @ns; drops are counted. */
+static __always_inline void offcpu_emit(struct pb_sample *s, __u32 len, __u32 kind, __u64 ns)
+{
+	s->flags = (s->flags & ~PB_SAMPLE_KIND_MASK) | kind;
+	s->weight = ns;
+	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, submit_flags())) {
+		count(PB_CNT_OFF_RB_FULL);
+		add(PB_CNT_OFF_RB_FULL_NS, ns);
+		return;
+	}
+	count(PB_CNT_OFF_INTERVALS);
+}
+
+/* Count a part of an interval shorter than --min-block; true when it is kept. */
+static __always_inline bool offcpu_keep(__u64 ns)
+{
+	if (!ns)
+		return false;
+	if (ns >= min_block_ns)
+		return true;
+	count(PB_CNT_OFF_SHORT);
+	add(PB_CNT_OFF_SHORT_NS, ns);
+	return false;
+}
+
+/* @task runs again at @now: close its open interval, if it has one. */
+static __always_inline void offcpu_end(struct task_struct *task, __u64 now, bool kstack_ok)
+{
+	struct offcpu_slot *slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
+	__u64 start, wake, blocked_ns = 0, runnable_ns;
+	struct pb_sample *s = NULL;
+	bool keep_b, keep_r;
+	__u32 len;
+
+	if (!slot || !slot->start_ns)
+		return;
+	start = slot->start_ns;
+	wake = slot->wake_ns;
+	slot->start_ns = 0;
+	if (now < start)
+		return;
+	if (slot->blocked) {
+		if (wake < start || wake > now)
+			wake = now;	/* no wakeup seen: all of it blocked */
+		blocked_ns = wake - start;
+		runnable_ns = now - wake;
+	} else {
+		runnable_ns = now - start;
+	}
+	keep_b = offcpu_keep(blocked_ns);
+	keep_r = offcpu_keep(runnable_ns);
+	if (!keep_b && !keep_r)
+		return;
+	len = offcpu_build(slot, task, &s, kstack_ok);
+	if (len && s)
+		s->time_ns = now;	/* records are stamped when they are emitted */
+	if (!len || !s) {
+		count(PB_CNT_OFF_RB_FULL);
+		add(PB_CNT_OFF_RB_FULL_NS, (keep_b ? blocked_ns : 0) + (keep_r ? runnable_ns : 0));
+		return;
+	}
+	if (keep_b)
+		offcpu_emit(s, len, PB_KIND_OFF_BLOCKED, blocked_ns);
+	if (keep_r)
+		offcpu_emit(s, len, PB_KIND_OFF_RUNNABLE, runnable_ns);
+}
+
+/* @prev (the current task) goes off CPU: open an interval with its user stack. */
+static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bool blocked,
+					 __u64 now)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct offcpu_slot *slot;
+	struct offcpu_copy *copy;
+	long n;
+
+	if (!is_target(id >> 32) || (prev->flags & PF_EXITING))
+		return;
+	slot = bpf_task_storage_get(&offcpu_slots, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!slot) {
+		count(PB_CNT_OFF_NO_SLOT);
+		return;
+	}
+	/* running, yet its last interval is open: its switch-in was not seen */
+	if (slot->start_ns)
+		count(PB_CNT_OFF_UNCLOSED);
+	sample_init(&slot->rec, id, bpf_get_smp_processor_id());
+	slot->rec.time_ns = now;
+	if (user_stacks && !dwarf) {
+		n = bpf_get_stack(ctx, slot->uips, sizeof(slot->uips), BPF_F_USER_STACK);
+		if (n < 0) {
+			slot->rec.ustack_err = (__s16)n;
+			if (!is_kthread())
+				count(PB_CNT_USTACK_ERR);
+		} else {
+			slot->rec.nuser = BOUNDED((__u32)n / 8, PB_MAX_STACK);
+		}
+	} else if (user_stacks) {
+		copy = bpf_task_storage_get(&offcpu_copies, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (copy)
+			slot->rec.stack_len = copy_user_stack(&slot->rec, copy->data,
+							      OFFCPU_COPY_MAX);
+		else
+			count(PB_CNT_USTACK_ERR);
+	}
+	slot->blocked = blocked;
+	slot->wake_ns = 0;
+	slot->start_ns = now;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	offcpu_end(next, now, true);
+	/* a preempted task stays runnable whatever its state says */
+	offcpu_start(ctx, prev, !preempt && prev_state != 0, now);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	struct offcpu_slot *slot = bpf_task_storage_get(&offcpu_slots, p, 0, 0);
+
+	if (slot && slot->start_ns && slot->blocked && !slot->wake_ns)
+		slot->wake_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* The user ips of @task, off CPU, by its frame-pointer chain from @regs, into @slot. */
+static __always_inline void fp_walk_task(struct offcpu_slot *slot, struct task_struct *task,
+					 struct pt_regs *regs)
+{
+	__u64 frame[2], bp = PT_REGS_FP(regs);
+	__u32 n = 1;
+
+	slot->uips[0] = PT_REGS_IP(regs);
+	/* as the kernel's user callchain walk does, so both give the same stacks */
+	for (int i = 1; i < PB_MAX_STACK; i++) {
+		if (!bp || bpf_copy_from_user_task(frame, sizeof(frame), (void *)bp, task, 0))
+			break;
+		slot->uips[i] = frame[1];
+		bp = frame[0];
+		n = i + 1;
+	}
+	slot->rec.nuser = n;
+}
+
+/* dwarf mode: the registers of @task, off CPU, and a copy of its stack. */
+static __always_inline void copy_task_stack(struct offcpu_slot *slot, struct task_struct *task,
+					    struct pt_regs *regs)
+{
+	struct offcpu_copy *copy;
+	__u64 sp = PT_REGS_SP(regs) & ~7ull, end = 0, len = stack_copy;
+
+	copy = bpf_task_storage_get(&offcpu_copies, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!copy)
+		return;
+	slot->rec.uregs[PB_UREG_IP] = PT_REGS_IP(regs);
+	slot->rec.uregs[PB_UREG_SP] = PT_REGS_SP(regs);
+	slot->rec.uregs[PB_UREG_BP] = PT_REGS_FP(regs);
+	slot->rec.flags |= PB_SF_REGS;
+	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) == 0 && end > sp && end - sp < len)
+		len = end - sp;
+	else
+		slot->rec.flags |= PB_SF_STACK_TRUNC;
+	len = BOUNDED(len, OFFCPU_COPY_MAX) & ~7ull;
+	if (len && !bpf_copy_from_user_task(copy->data, len, (void *)sp, task, 0))
+		slot->rec.stack_len = len;
+	else
+		slot->rec.flags |= PB_SF_STACK_FAULT;
+}
+
+/*
+ * Run by the loader right after the scheduler programs are attached: a target
+ * thread already off CPU (asleep or waiting for a CPU since before the
+ * recording) gets an interval from start_ns, with its user stack read from
+ * its memory (sleepable: reads may fault pages in). One opened by on_switch
+ * meanwhile is left alone.
+ */
+SEC("iter.s/task")
+int open_blocked(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct offcpu_slot *slot;
+	struct pt_regs *regs;
+
+	/* (a sleepable program cannot use the cgroup map: --cgroup is the agent's) */
+	if (!task || task->on_cpu || (task->flags & PF_EXITING) || !is_target_tgid(task->tgid))
+		return 0;
+	slot = bpf_task_storage_get(&offcpu_slots, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!slot || slot->start_ns)
+		return 0;
+	slot->rec.hdr.kind = PB_REC_SAMPLE;
+	slot->rec.pid = task->tgid;
+	slot->rec.tid = task->pid;
+	slot->rec.time_ns = start_ns;
+	slot->rec.weight = 0;
+	slot->rec.cpu = task->thread_info.cpu;
+	slot->rec.flags = PB_KIND_CPU;
+	bpf_probe_read_kernel(slot->rec.comm, sizeof(slot->rec.comm), task->comm);
+	slot->rec.nkernel = 0;
+	slot->rec.nuser = 0;
+	slot->rec.kstack_err = 0;
+	slot->rec.ustack_err = 0;
+	slot->rec.aux_len = 0;
+	slot->rec.stack_len = 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (user_stacks && regs && !(task->flags & PF_KTHREAD)) {
+		if (dwarf)
+			copy_task_stack(slot, task, regs);
+		else
+			fp_walk_task(slot, task, regs);
+	}
+	slot->blocked = task->__state != 0;
+	slot->wake_ns = 0;
+	/* not if on_switch opened one meanwhile, nor if it runs now */
+	if (!task->on_cpu && !__sync_val_compare_and_swap(&slot->start_ns, 0, start_ns))
+		count(PB_CNT_OFF_OPEN_AT_START);
+	return 0;
+}
+
+/*
+ * Run by the loader once the scheduler and sampling programs are detached:
+ * every interval still open ends at stop_ns, the end of the recording. One
+ * byte of output per flushed task lets the loader drain the ring buffer
+ * between reads.
+ */
+SEC("iter/task")
+int flush_open(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct offcpu_slot *slot;
+	char one = 1;
+
+	if (!task)
+		return 0;
+	slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
+	if (!slot || !slot->start_ns || slot->start_ns > stop_ns)
+		return 0;
+	count(PB_CNT_OFF_OPEN_AT_END);
+	/* a task that ran since the detach has another kernel stack now */
+	offcpu_end(task, stop_ns, !task->on_cpu);
+	bpf_seq_write(ctx->meta->seq, &one, 1);
 	return 0;
 }
 

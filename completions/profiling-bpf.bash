@@ -42,7 +42,10 @@ _profiling_bpf()
 	--call-graph)
 		COMPREPLY=($(compgen -W "fp dwarf" -- "$cur"))
 		return ;;
-	-F | --freq | -d | --duration | --top | -u | --uprobe | --max-decompressed | --stack-size)
+	--mode)
+		COMPREPLY=($(compgen -W "cpu off wall" -- "$cur"))
+		return ;;
+	-F | --freq | -d | --duration | --top | -u | --uprobe | --max-decompressed | --stack-size | --min-block)
 		return ;;
 	esac
 
@@ -63,7 +66,7 @@ _profiling_bpf()
 	*)
 		COMPREPLY=($(compgen -W "$global -p --pid -a --all-cpus -F --freq -d --duration
 			-o --output -f --format --no-kernel --no-user --per-thread --call-graph
-			--stack-size --top -u --uprobe
+			--stack-size --mode --min-block --top -u --uprobe
 			--regions --no-sample --trace --sort --" -- "$cur")) ;;
 	esac
 }

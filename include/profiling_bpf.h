@@ -41,6 +41,15 @@ enum pb_count {
 	PB_CNT_KSTACK_ERR,	/* kernel stack could not be captured */
 	PB_CNT_TASK_RB_FULL,	/* exec/exit/fork record lost */
 	PB_CNT_TARGETS_FULL,	/* forked child not followed: target set full */
+	PB_CNT_OFF_INTERVALS,	/* off-CPU intervals of targets recorded */
+	PB_CNT_OFF_SHORT,	/* off-CPU intervals shorter than --min-block: dropped */
+	PB_CNT_OFF_SHORT_NS,	/* their total nanoseconds */
+	PB_CNT_OFF_RB_FULL,	/* off-CPU intervals lost: ring buffer full */
+	PB_CNT_OFF_RB_FULL_NS,	/* their total nanoseconds */
+	PB_CNT_OFF_NO_SLOT,	/* switch-outs not tracked: no task storage */
+	PB_CNT_OFF_UNCLOSED,	/* intervals whose end was missed: overwritten */
+	PB_CNT_OFF_OPEN_AT_END,	/* intervals still open at the end: cut there */
+	PB_CNT_OFF_OPEN_AT_START,	/* threads already off CPU at the start: counted from it */
 	PB_CNT_BUILDID_RB_FULL,	/* build-ID stack of a young image lost: ring buffer full */
 	PB_CNT_PY_NO_TSTATE,	/* Python process: no thread state matched the thread */
 	PB_CNT_PY_READ_ERR,	/* Python process: reading interpreter memory failed */
@@ -61,7 +70,9 @@ struct pb_rec_hdr {
 enum pb_sample_kind {
 	PB_KIND_CPU = 0,		/* on-CPU sample: weight 0 = one sampling period */
 	PB_KIND_OFF_BLOCKED = 1,	/* off-CPU, the thread slept: weight in ns */
-	PB_KIND_OFF_RUNNABLE = 2,	/* off-CPU, preempted, waited for a CPU: weight in ns */
+	PB_KIND_OFF_RUNNABLE = 2,	/* off-CPU, runnable, waited for a CPU (preempted,
+					 * or woken and not yet running): weight in ns */
+	PB_KIND_MAX,
 };
 #define PB_SAMPLE_KIND_MASK	0xffu
 
@@ -99,7 +110,7 @@ struct pb_sample {
 	struct pb_rec_hdr hdr;
 	__u32 pid;		/* tgid */
 	__u32 tid;
-	__u64 time_ns;		/* bpf_ktime_get_ns() */
+	__u64 time_ns;		/* bpf_ktime_get_ns(); off CPU: when the interval ended */
 	__u64 weight;		/* 0: one sampling period; else ns (off-CPU kinds) */
 	__u32 cpu;
 	__u32 flags;		/* enum pb_sample_kind | PB_SF_* */

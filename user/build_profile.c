@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "build_profile.h"
+#include "profiling_bpf.h"
 
 /* Scratch space for one stack: addresses to look up, results, frame ids. */
 struct build_ctx {
@@ -28,6 +29,7 @@ static const char *const unnamed_counter[SYM_NO_ACCESS + 1] = {
 };
 
 #define MAX_ROOTS 2	/* thread and process root frames */
+#define MAX_LEAVES 1	/* the off-CPU leaf frame */
 
 static int ctx_alloc(struct build_ctx *c, const struct stack_store *st)
 {
@@ -40,7 +42,7 @@ static int ctx_alloc(struct build_ctx *c, const struct stack_store *st)
 	}
 	c->addrs = calloc(max, sizeof(*c->addrs));
 	c->info = calloc(max, sizeof(*c->info));
-	c->ids = calloc(max * (1 + SYM_MAX_INLINE) + MAX_ROOTS, sizeof(*c->ids));
+	c->ids = calloc(max * (1 + SYM_MAX_INLINE) + MAX_ROOTS + MAX_LEAVES, sizeof(*c->ids));
 	return c->addrs && c->info && c->ids ? 0 : -ENOMEM;
 }
 
@@ -230,18 +232,39 @@ static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t 
 	return n;
 }
 
+/* The synthetic leaf of an off-CPU stack at ids[0]; returns how many (0 or 1). */
+static int add_leaf(struct build_ctx *c, const struct stack_entry *e)
+{
+	int idx;
+
+	if (e->kind == PB_KIND_CPU)
+		return 0;
+	idx = add_synth(c, e->kind == PB_KIND_OFF_BLOCKED ? OFFCPU_BLOCKED_LABEL :
+							     OFFCPU_RUNNABLE_LABEL);
+	if (idx < 0)
+		return idx;
+	c->ids[0] = (uint32_t)idx;
+	return 1;
+}
+
 static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t period)
 {
-	uint32_t depth;
-	int nk, nu, nroots, idx;
+	/* an on-CPU sample is worth one period; off CPU, the measured time */
+	uint64_t value = e->kind == PB_KIND_CPU ? e->count * period : e->value;
+	int nk, nu, nroots, idx, nleaf;
+	uint32_t depth, *ids;
 
-	nk = add_frames(c, e, e->ips, e->nkernel, true, c->ids);
+	nleaf = add_leaf(c, e);
+	if (nleaf < 0)
+		return nleaf;
+	ids = c->ids + nleaf;
+	nk = add_frames(c, e, e->ips, e->nkernel, true, ids);
 	if (nk < 0)
 		return nk;
-	nu = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, c->ids + nk);
+	nu = add_frames(c, e, e->ips + e->nkernel, e->nuser, false, ids + nk);
 	if (nu < 0)
 		return nu;
-	depth = (uint32_t)(nk + nu);
+	depth = (uint32_t)(nleaf + nk + nu);
 	if (!depth) {
 		idx = add_synth(c, "[no stack]");
 		if (idx < 0)
@@ -251,8 +274,8 @@ static int add_entry(struct build_ctx *c, const struct stack_entry *e, uint64_t 
 	nroots = add_roots(c, e, c->ids + depth);
 	if (nroots < 0)
 		return nroots;
-	return profile_add_sample(c->p, c->ids, depth + (uint32_t)nroots, e->count,
-				  e->count * period, e->pid, e->tid);
+	return profile_add_sample(c->p, c->ids, depth + (uint32_t)nroots, e->count, value,
+				  e->pid, e->tid);
 }
 
 static int set_unnamed_counters(struct build_ctx *c)
@@ -280,6 +303,7 @@ struct profile *profile_from_store(const struct stack_store *st, struct symboliz
 	if (!err) {
 		c.p->period_ns = period;
 		c.p->freq_hz = bo->freq_hz;
+		err = profile_set_mode(c.p, bo->mode);
 	}
 	for (size_t i = 0; i < st->nentries && !err; i++)
 		err = add_entry(&c, st->entries[i], period);

@@ -13,7 +13,8 @@
 
 /* How to build; the callbacks may be NULL. */
 struct build_opts {
-	uint64_t freq_hz;	/* sampling frequency, gives the period */
+	uint64_t freq_hz;	/* sampling frequency, gives the period; 0 when not sampled */
+	enum pb_mode mode;	/* what the values measure */
 	bool process_root;	/* add the process name as the root frame */
 	/* name of image @gen of process @pid, or NULL */
 	const char *(*pid_name)(void *ctx, uint32_t pid, uint32_t gen);

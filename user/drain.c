@@ -43,7 +43,10 @@ static bool aux_ok(const struct pb_sample *s)
 /* A sample record: counts in range, errors negative, size exactly its parts. */
 static bool sample_ok(const struct pb_sample *s, size_t size)
 {
-	if (size < sizeof(*s) || !s->pid || (s->flags & PB_SAMPLE_KIND_MASK) > PB_KIND_OFF_RUNNABLE)
+	if (size < sizeof(*s) || !s->pid || (s->flags & PB_SAMPLE_KIND_MASK) >= PB_KIND_MAX)
+		return false;
+	/* an off-CPU interval has a length */
+	if ((s->flags & PB_SAMPLE_KIND_MASK) != PB_KIND_CPU && !s->weight)
 		return false;
 	if (s->nkernel > PB_MAX_STACK || s->nuser > PB_MAX_STACK || s->kstack_err > 0 ||
 	    s->ustack_err > 0)
@@ -110,6 +113,9 @@ static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32
 
 static void handle_sample(struct drain *d, const struct pb_sample *smp)
 {
+	struct stack_weight w = {
+		.kind = smp->flags & PB_SAMPLE_KIND_MASK, .count = 1, .value = smp->weight,
+	};
 	const struct pb_py_stack *ps = smp->aux_len ? (const void *)pb_sample_aux(smp) : NULL;
 	const uint64_t *uips = pb_sample_uips(smp);
 	size_t nu = smp->nuser;
@@ -141,9 +147,12 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 		uips = d->merged;
 	}
 	err = stack_store_add(st, smp->pid, smp->tid, gen, comm, pb_sample_kips(smp),
-			      smp->nkernel, uips, nu, 1);
-	if (err)
+			      smp->nkernel, uips, nu, &w);
+	if (err) {
 		d->store_full++;
+		if (w.kind != PB_KIND_CPU)
+			d->store_full_ns += smp->weight;
+	}
 }
 
 /* Start a new generation of @pid (unseen); returns it. A new PID starts at 0. */

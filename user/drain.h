@@ -55,6 +55,7 @@ struct drain {
 	uint64_t records;	/* sample records stored or counted */
 	uint64_t bad_records;	/* records that failed the checks, discarded */
 	uint64_t store_full;	/* samples not stored: store bound reached */
+	uint64_t store_full_ns;	/* off-CPU nanoseconds of those */
 	uint64_t record_bytes;	/* bytes of the sample records (ring-buffer payload) */
 	struct unwinder *uw;	/* dwarf mode: unwinds copied stacks; NULL in fp mode */
 	uint64_t ubuf[PB_MAX_STACK];	/* user ips of the sample being unwound */

@@ -9,13 +9,40 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "array.h"
 #include "elflines.h"
+
+#define CU_INDEX_MAX_DEPTH 64		/* DIE nesting indexed at most (untrusted DWARF) */
+#define CU_INDEX_MAX_RANGES (1u << 22)	/* function ranges kept per CU at most */
+
+/* One address range of a function DIE (a subprogram or an inlined instance). */
+struct fn_range {
+	uint64_t lo, hi;	/* [lo, hi) */
+	Dwarf_Off die;		/* the function DIE */
+	uint32_t depth;		/* DIE nesting: deeper is more inner */
+};
+
+/* A function DIE and the function DIE it is nested in (0: none). */
+struct fn_parent {
+	Dwarf_Off die, parent;
+};
+
+/* The functions of one CU, read once: answers "which functions hold this address". */
+struct cu_index {
+	Dwarf_Off cu;		/* the key */
+	struct fn_range *r;	/* sorted by lo, then depth */
+	size_t n, cap;
+	struct fn_parent *p;	/* sorted by die (the order DIEs are read in) */
+	size_t np, pcap;
+	struct cu_index *next;
+};
 
 struct elflines {
 	Dwarf *dw;	/* NULL until first used (elflines_open) */
 	Elf *elf;	/* ours, or NULL */
 	int fd;		/* ours, or -1 */
 	int broken;	/* the DWARF could not be read: every lookup fails */
+	struct cu_index *cus;	/* indexed CUs, most recently used first */
 };
 
 static struct elflines *elflines_new(Dwarf *dw)
@@ -158,49 +185,171 @@ static void line_of(Dwarf_Die *cu, uint64_t vaddr, const char **file, uint32_t *
 	*line = dl && !dwarf_lineno(dl, &lineno) && lineno > 0 ? (uint32_t)lineno : 0;
 }
 
-/* The innermost function DIE (inlined or not) at @vaddr, into @out. 0 or -ENOENT. */
-static int innermost_function(Dwarf_Die *cu, uint64_t vaddr, Dwarf_Die *out)
+static int add_range(struct cu_index *ix, uint64_t lo, uint64_t hi, Dwarf_Off die,
+		     uint32_t depth)
 {
-	Dwarf_Die *scopes = NULL;
-	int n, k, tag, err = -ENOENT;
+	if (ix->n >= CU_INDEX_MAX_RANGES)
+		return -E2BIG;
+	if (array_grow((void **)&ix->r, &ix->cap, ix->n + 1, sizeof(*ix->r)))
+		return -ENOMEM;
+	ix->r[ix->n++] = (struct fn_range){ lo, hi, die, depth };
+	return 0;
+}
 
-	n = dwarf_getscopes(cu, vaddr, &scopes);
-	for (k = 0; k < n; k++) {
-		tag = dwarf_tag(&scopes[k]);
-		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
-			*out = scopes[k];
-			err = 0;
-			break;
+/* Record function DIE @die (its ranges and its parent). 0 or -errno. */
+static int index_function(struct cu_index *ix, Dwarf_Die *die, Dwarf_Off parent, uint32_t depth)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	int err = 0;
+
+	while (!err && (off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		err = hi > lo ? add_range(ix, lo, hi, dwarf_dieoffset(die), depth) : 0;
+	if (err)
+		return err;
+	if (array_grow((void **)&ix->p, &ix->pcap, ix->np + 1, sizeof(*ix->p)))
+		return -ENOMEM;
+	ix->p[ix->np++] = (struct fn_parent){ dwarf_dieoffset(die), parent };
+	return 0;
+}
+
+/* Index @die, its siblings after it and everything below them. 0 or -errno. */
+static int index_dies(struct cu_index *ix, Dwarf_Die die, Dwarf_Off parent, uint32_t depth)
+{
+	Dwarf_Die child;
+	Dwarf_Off self;
+	int tag, err;
+
+	do {
+		tag = dwarf_tag(&die);
+		self = parent;
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+			err = index_function(ix, &die, parent, depth);
+			if (err)
+				return err;
+			self = dwarf_dieoffset(&die);
 		}
+		if (depth < CU_INDEX_MAX_DEPTH && dwarf_haschildren(&die) > 0 &&
+		    !dwarf_child(&die, &child)) {
+			err = index_dies(ix, child, self, depth + 1);
+			if (err)
+				return err;
+		}
+	} while (!dwarf_siblingof(&die, &die));
+	return 0;
+}
+
+static int range_cmp(const void *pa, const void *pb)
+{
+	const struct fn_range *a = pa, *b = pb;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->depth < b->depth ? -1 : a->depth > b->depth;
+}
+
+static void cu_index_free(struct cu_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->r);
+	free(ix->p);
+	free(ix);
+}
+
+/* The index of CU @cu, read on first use; NULL when it cannot be. */
+static struct cu_index *cu_index_get(struct elflines *l, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	struct cu_index *ix, **pp;
+	Dwarf_Die child;
+
+	for (pp = &l->cus; (ix = *pp); pp = &ix->next) {
+		if (ix->cu != off)
+			continue;
+		*pp = ix->next;	/* to the front: samples come in runs */
+		ix->next = l->cus;
+		l->cus = ix;
+		return ix;
 	}
-	free(scopes);
-	return err;
+	ix = calloc(1, sizeof(*ix));
+	if (!ix)
+		return NULL;
+	ix->cu = off;
+	if (dwarf_child(cu, &child) == 0 && index_dies(ix, child, 0, 1)) {
+		cu_index_free(ix);
+		return NULL;
+	}
+	if (ix->n)
+		qsort(ix->r, ix->n, sizeof(*ix->r), range_cmp);
+	ix->next = l->cus;
+	l->cus = ix;
+	return ix;
+}
+
+/* The innermost function range holding @addr, or NULL. */
+static const struct fn_range *innermost(const struct cu_index *ix, uint64_t addr)
+{
+	size_t lo = 0, hi = ix->n, mid;
+
+	while (lo < hi) {	/* first range starting after addr */
+		mid = lo + (hi - lo) / 2;
+		if (ix->r[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges nest: the holder that starts last (deepest on ties) is the innermost */
+	while (lo-- > 0) {
+		if (addr < ix->r[lo].hi)
+			return &ix->r[lo];
+	}
+	return NULL;
+}
+
+/* The function DIE that function DIE @die is nested in, 0 when none. */
+static Dwarf_Off parent_of(const struct cu_index *ix, Dwarf_Off die)
+{
+	size_t lo = 0, hi = ix->np, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ix->p[mid].die == die)
+			return ix->p[mid].parent;
+		if (ix->p[mid].die < die)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
 }
 
 int elflines_frames(struct elflines *l, uint64_t vaddr, struct elflines_frame *out, int max)
 {
-	Dwarf_Die cu, fn, *scopes = NULL;
+	const struct fn_range *fr = NULL;
+	const struct cu_index *ix;
 	Dwarf_Attribute attr;
+	Dwarf_Die cu, die;
 	const char *file, *dir;
+	Dwarf_Off off;
 	uint32_t line;
-	int n = 0, k, cnt = 0, tag;
+	int k, cnt = 0, tag;
 
 	if (max < 1 || !dw_get(l) || !dwarf_addrdie(l->dw, vaddr, &cu))
 		return -ENOENT;
 	line_of(&cu, vaddr, &file, &line);
-	/* the chain of DIEs that physically contain it: inlined instances, then the function */
-	if (!innermost_function(&cu, vaddr, &fn))
-		n = dwarf_getscopes_die(&fn, &scopes);
-	for (k = 0; k < n && cnt < max; k++) {
-		tag = dwarf_tag(&scopes[k]);
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-			continue;
-		out[cnt++] = (struct elflines_frame){ die_name(&scopes[k]), file, line, NULL };
-		if (tag == DW_TAG_subprogram)
+	ix = cu_index_get(l, &cu);
+	if (ix)
+		fr = innermost(ix, vaddr);
+	/* from the innermost inlined instance out to the function they are in */
+	for (off = fr ? fr->die : 0; off && cnt < max && dwarf_offdie(l->dw, off, &die); ) {
+		tag = dwarf_tag(&die);
+		out[cnt++] = (struct elflines_frame){ die_name(&die), file, line, NULL };
+		if (tag != DW_TAG_inlined_subroutine)
 			break;
-		call_site(&cu, &scopes[k], &file, &line);
+		call_site(&cu, &die, &file, &line);
+		off = parent_of(ix, off);
 	}
-	free(scopes);
 	if (!cnt)	/* no function DIE (assembly): the line table alone */
 		out[cnt++] = (struct elflines_frame){ NULL, file, line, NULL };
 	dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &attr));
@@ -250,6 +399,12 @@ void elflines_free(struct elflines *l)
 {
 	if (!l)
 		return;
+	while (l->cus) {
+		struct cu_index *next = l->cus->next;
+
+		cu_index_free(l->cus);
+		l->cus = next;
+	}
 	dwarf_end(l->dw);
 	elf_end(l->elf);
 	if (l->fd >= 0)

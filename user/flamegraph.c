@@ -167,11 +167,16 @@ static void write_box(FILE *f, const struct layout *l, int height, const char *l
 	double x = XPAD + (double)start * l->scale, w = (double)width * l->scale;
 	double y = height - BOTTOM_PAD - (double)(depth + 1) * FRAME_H;
 	double fit = (w - 6) / (FONT_SIZE * FONT_WIDTH);
+	char tbuf[32];
 
 	fputs(depth ? "<g><title>" : "<g id=\"root\"><title>", f);
 	xml_text(f, label, SIZE_MAX);
-	fprintf(f, " (%" PRIu64 " samples, %.2f%%)</title>", width,
-		100.0 * (double)width / (double)l->m->total);
+	if (l->m->timed)
+		fprintf(f, " (%s, %.2f%%)</title>", format_ns(width, tbuf, sizeof(tbuf)),
+			100.0 * (double)width / (double)l->m->total);
+	else
+		fprintf(f, " (%" PRIu64 " samples, %.2f%%)</title>", width,
+			100.0 * (double)width / (double)l->m->total);
 	fprintf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"", x,
 		y, w, FRAME_H - 1);
 	write_fill(f, label, kind);
@@ -184,10 +189,18 @@ static void write_box(FILE *f, const struct layout *l, int height, const char *l
 static void write_subtitle(FILE *f, const struct profile *p, const struct layout *l)
 {
 	uint64_t lost = profile_total_lost(p);
+	char tbuf[32];
 	int first = 1;
 
-	fprintf(f, "<text x=\"%d\" y=\"44\" text-anchor=\"middle\" fill=\"#555\">%" PRIu64
-		   " samples", IMG_WIDTH / 2, l->m->total);
+	fprintf(f, "<text x=\"%d\" y=\"44\" text-anchor=\"middle\" fill=\"#555\">",
+		IMG_WIDTH / 2);
+	if (l->m->timed) {
+		fprintf(f, "%s of %s time in %" PRIu64 " samples",
+			format_ns(l->m->total, tbuf, sizeof(tbuf)), p->value_type,
+			profile_total_count(p));
+	} else {
+		fprintf(f, "%" PRIu64 " samples", l->m->total);
+	}
 	if (p->freq_hz)
 		fprintf(f, " at %" PRIu64 " Hz", p->freq_hz);
 	if (p->duration_ns)

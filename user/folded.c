@@ -4,6 +4,8 @@
  *   root;caller;leaf count
  * one line per distinct stack of labels, sorted by the stack text. Kernel
  * frames end in "_[k]". Labels never hold ';' or control characters.
+ * The number is a sample count, except in off-cpu and wall profiles, where
+ * it is time in microseconds (rounded; as bcc's offcputime -f writes).
  */
 #define LOG_MODULE "folded"
 #include <errno.h>
@@ -52,7 +54,8 @@ static int fline_cmp(const void *a, const void *b)
 	return strcmp(((const struct fline *)a)->stack, ((const struct fline *)b)->stack);
 }
 
-static int write_lines(FILE *f, struct fline *lines, size_t n)
+/* Write the sorted lines, their weights divided by @div (rounded). */
+static int write_lines(FILE *f, struct fline *lines, size_t n, uint64_t div)
 {
 	size_t i = 0, j;
 	uint64_t count;
@@ -62,6 +65,7 @@ static int write_lines(FILE *f, struct fline *lines, size_t n)
 		count = lines[i].count;
 		for (j = i + 1; j < n && !strcmp(lines[j].stack, lines[i].stack); j++)
 			count += lines[j].count;
+		count = count / div + (count % div >= (div + 1) / 2);
 		if (count && fprintf(f, "%s %" PRIu64 "\n", lines[i].stack, count) < 0)
 			return stream_status(f) ?: -EIO;
 		i = j;
@@ -92,7 +96,8 @@ int folded_write(FILE *f, const struct profile *p)
 			goto out_free;
 		}
 	}
-	err = write_lines(f, lines, n);
+	/* time (ns) is written in microseconds */
+	err = write_lines(f, lines, n, m.timed ? 1000 : 1);
 out_free:
 	for (size_t i = 0; i < n; i++)
 		free(lines[i].stack);

@@ -22,6 +22,8 @@ enum {
 	OPT_NO_SAMPLE,
 	OPT_TRACE,
 	OPT_SORT,
+	OPT_MODE,
+	OPT_MIN_BLOCK,
 	OPT_MAX_DECOMPRESSED,
 	OPT_CALL_GRAPH,
 	OPT_STACK_SIZE,
@@ -55,6 +57,8 @@ static const struct option long_opts[] = {
 	{ "no-sample", no_argument, NULL, OPT_NO_SAMPLE },
 	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "max-decompressed", required_argument, NULL, OPT_MAX_DECOMPRESSED },
@@ -83,6 +87,10 @@ static const char usage_text[] =
 	"      --no-demangle       keep C++/Rust symbol names mangled\n"
 	"      --no-inline         no frames for inlined functions (from DWARF)\n"
 	"      --per-thread        add the thread (COMM-TID) as a root frame\n"
+	"      --mode MODE         cpu: on-CPU samples (default); off: time off CPU, with the\n"
+	"                          stack where each thread blocked or was preempted; wall: both,\n"
+	"                          weighted by time (off-CPU leaves: [off-cpu: blocked|runnable])\n"
+	"      --min-block USEC    drop off-CPU intervals shorter than USEC (counted; default 0)\n"
 	"      --call-graph MODE   how user stacks are walked: fp (frame pointers, default) or\n"
 	"                          dwarf[,SIZE] (copy the stack, unwind it with the binaries' CFI:\n"
 	"                          complete stacks on code built without frame pointers)\n"
@@ -324,6 +332,21 @@ static int add_uprobe(struct options *o, const char *spec)
 	return 0;
 }
 
+static int parse_mode(struct options *o, const char *s)
+{
+	if (!strcmp(s, "cpu"))
+		o->mode = PB_MODE_CPU;
+	else if (!strcmp(s, "off") || !strcmp(s, "off-cpu"))
+		o->mode = PB_MODE_OFF;
+	else if (!strcmp(s, "wall"))
+		o->mode = PB_MODE_WALL;
+	else {
+		pr_err("unknown mode '%s'%s (cpu, off, wall)", s, source());
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_sort(struct options *o, const char *s)
 {
 	if (!strcmp(s, "self") || !strcmp(s, "tottime"))
@@ -432,6 +455,10 @@ static int apply_opt(struct options *o, int c, const char *arg)
 		return 0;
 	case OPT_SORT:
 		return parse_sort(o, arg);
+	case OPT_MODE:
+		return parse_mode(o, arg);
+	case OPT_MIN_BLOCK:
+		return parse_u64(arg, 0, 3600ULL * 1000000, "--min-block", &o->min_block_us);
 	case OPT_MAX_DECOMPRESSED:
 		if (parse_u64(arg, 1, 1 << 20, "--max-decompressed (MiB)", &v))
 			return -EINVAL;
@@ -645,6 +672,11 @@ static int finish_options(struct options *o, int nargs, char **args, bool dashes
 		}
 		if (o->no_sample && !o->nuprobes && !o->regions) {
 			pr_err("--no-sample needs -u SPEC or --regions");
+			return -EINVAL;
+		}
+		if (o->mode != PB_MODE_CPU && o->no_sample) {
+			pr_err("--mode %s needs stack sampling: drop --no-sample",
+			       o->mode == PB_MODE_OFF ? "off" : "wall");
 			return -EINVAL;
 		}
 		if (o->stack_size != PB_DEFAULT_STACK_SIZE && o->call_graph != CG_DWARF) {

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "profile.h"
+
 #define PB_MAX_OUTPUTS	16
 #define PB_MAX_PIDS	256
 #define PB_MAX_UPROBES	64
@@ -56,6 +58,8 @@ struct options {
 	uint64_t freq;		/* -F, Hz */
 	double duration;	/* -d seconds, 0 = until signal or targets exit */
 	bool no_kernel, no_user, per_thread, no_sample;
+	enum pb_mode mode;	/* --mode cpu|off|wall */
+	uint64_t min_block_us;	/* --min-block: shorter off-CPU intervals are dropped */
 	enum call_graph call_graph;	/* --call-graph fp|dwarf[,SIZE] */
 	uint32_t stack_size;	/* --stack-size: bytes of user stack copied (dwarf) */
 	bool no_demangle;	/* --no-demangle: C++/Rust names as in the ELF */

@@ -168,7 +168,9 @@ static int w_header(struct pprof_writer *w)
 		err = w_value_type(w, &w->types[1], p->value_type ? p->value_type : "cpu",
 				   p->value_unit ? p->value_unit : "nanoseconds");
 	if (!err && period) {
-		err = w_value_type(w, &w->period_type, "cpu", "nanoseconds");
+		/* on-CPU samples of a cpu or wall profile: a period of that time */
+		err = w_value_type(w, &w->period_type, p->value_type ? p->value_type : "cpu",
+				   "nanoseconds");
 		m->period_type = &w->period_type;
 		m->period = clamp_i64(period);
 	}

@@ -245,3 +245,17 @@ uint64_t profile_total_lost(const struct profile *p)
 	}
 	return sum;
 }
+
+int profile_set_mode(struct profile *p, enum pb_mode mode)
+{
+	const char *type = mode == PB_MODE_OFF ? "off-cpu" : mode == PB_MODE_WALL ? "wall" : "cpu";
+
+	p->value_type = profile_intern(p, type);
+	return p->value_type ? 0 : -ENOMEM;
+}
+
+int profile_is_timed(const struct profile *p)
+{
+	return p->value_type && p->value_unit && !strcmp(p->value_unit, "nanoseconds") &&
+	       (!strcmp(p->value_type, "off-cpu") || !strcmp(p->value_type, "wall"));
+}

@@ -24,6 +24,17 @@ enum pframe_kind {
 	PFRAME_SYNTH = 2,	/* synthetic: thread/process root, "[lost samples]" */
 };
 
+/* What a profile's values measure: on-CPU samples, off-CPU time, or both as time. */
+enum pb_mode {
+	PB_MODE_CPU = 0,	/* values "cpu/nanoseconds": samples times the period */
+	PB_MODE_OFF,		/* values "off-cpu/nanoseconds": time off CPU */
+	PB_MODE_WALL,		/* values "wall/nanoseconds": on-CPU samples + off-CPU time */
+};
+
+/* Synthetic leaf frames of off-CPU time. */
+#define OFFCPU_BLOCKED_LABEL	"[off-cpu: blocked]"
+#define OFFCPU_RUNNABLE_LABEL	"[off-cpu: runnable]"
+
 /* One frame. */
 struct pframe {
 	const char *name;	/* label to print, never NULL: "main", "libc.so.6+0x1f2a0",
@@ -106,6 +117,13 @@ int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth
 int profile_set_counter(struct profile *p, const char *name, uint64_t value);
 /* Value of counter @name, 0 if absent. */
 uint64_t profile_counter(const struct profile *p, const char *name);
+/* Set the value type for @mode ("cpu", "off-cpu", "wall"; in nanoseconds). 0 or -ENOMEM. */
+int profile_set_mode(struct profile *p, enum pb_mode mode);
+/*
+ * True when the profile's values are time that is not only on-CPU samples
+ * (off-cpu or wall): writers then weigh stacks by value (ns), not by count.
+ */
+int profile_is_timed(const struct profile *p);
 /* Sum of all samples' counts. */
 uint64_t profile_total_count(const struct profile *p);
 /* Sum of counters whose name starts with "lost". */

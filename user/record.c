@@ -247,6 +247,9 @@ static int setup_sampler(struct run *r)
 		.kernel_stacks = !o->no_kernel,
 		.per_thread = o->per_thread,
 		.follow_forks = true,
+		.no_cpu_samples = o->mode == PB_MODE_OFF,
+		.off_cpu = o->mode != PB_MODE_CPU,
+		.min_block_ns = o->min_block_us * 1000,
 		.dwarf = o->call_graph == CG_DWARF,
 		.stack_size = o->stack_size,
 		.max_stacks = MAX_STACKS,
@@ -400,7 +403,15 @@ static void drain(struct run *r)
 
 static uint64_t lost_now(const struct sampler_counts *c)
 {
-	return c->bpf[PB_CNT_RB_FULL] + c->bad_records + c->store_full;
+	return c->bpf[PB_CNT_RB_FULL] + c->bpf[PB_CNT_OFF_RB_FULL] + c->bpf[PB_CNT_OFF_NO_SLOT] +
+	       c->bpf[PB_CNT_OFF_UNCLOSED] + c->bad_records + c->store_full + c->sched_misses;
+}
+
+/* Time of what was lost: on-CPU samples at one period each, off-CPU intervals as measured. */
+static uint64_t lost_ns(const struct sampler_counts *c, uint64_t period_ns)
+{
+	return (c->bpf[PB_CNT_RB_FULL] + c->bad_records) * period_ns +
+	       c->bpf[PB_CNT_OFF_RB_FULL_NS] + c->store_full_ns;
 }
 
 /* What is profiled, for the status line: "split (pid 123)", "3 processes", "all CPUs". */
@@ -476,7 +487,11 @@ static int run_loop(struct run *r)
 	if (r->o->cmd_argv && child_release(&r->child))
 		return -ECHILD;
 	signal_ready();
-	pr_info("recording at %llu Hz; Ctrl-C to stop", (unsigned long long)r->o->freq);
+	if (r->o->mode == PB_MODE_OFF)
+		pr_info("recording off-CPU time; Ctrl-C to stop");
+	else
+		pr_info("recording at %llu Hz%s; Ctrl-C to stop", (unsigned long long)r->o->freq,
+			r->o->mode == PB_MODE_WALL ? " and off-CPU time" : "");
 	while (!stop_signal) {
 		n = epoll_wait(r->epfd, ev, 8, 100);
 		if (n < 0 && errno != EINTR)
@@ -540,6 +555,15 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
 		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
 		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
+		{ "offcpu_intervals", PB_CNT_OFF_INTERVALS },
+		{ "offcpu_min_block_dropped", PB_CNT_OFF_SHORT },
+		{ "offcpu_min_block_dropped_ns", PB_CNT_OFF_SHORT_NS },
+		{ "lost_offcpu_ringbuf_full", PB_CNT_OFF_RB_FULL },
+		{ "offcpu_lost_ns", PB_CNT_OFF_RB_FULL_NS },
+		{ "lost_offcpu_no_storage", PB_CNT_OFF_NO_SLOT },
+		{ "lost_offcpu_unclosed", PB_CNT_OFF_UNCLOSED },
+		{ "offcpu_open_at_end", PB_CNT_OFF_OPEN_AT_END },
+		{ "offcpu_open_at_start", PB_CNT_OFF_OPEN_AT_START },
 		{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
 		{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
 		{ "python_read_errors", PB_CNT_PY_READ_ERR },
@@ -555,6 +579,7 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		err = profile_set_counter(p, bpf_names[i].name, c->bpf[bpf_names[i].idx]);
 	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
 	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
+	err = err ?: profile_set_counter(p, "lost_offcpu_sched_events", c->sched_misses);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
 	err = err ?: profile_set_counter(p, "sample_record_bytes", c->record_bytes);
 	err = err ?: add_unwind_counters(p, c);
@@ -572,7 +597,7 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 	if (idx < 0)
 		return idx;
 	id = (uint32_t)idx;
-	return profile_add_sample(p, &id, 1, lost, lost * p->period_ns, 0, 0);
+	return profile_add_sample(p, &id, 1, lost, lost_ns(c, p->period_ns), 0, 0);
 }
 
 /* stacks_with_user, stacks_complete: how many user stacks reach an entry point. */
@@ -588,7 +613,8 @@ static int add_complete_counters(struct profile *p)
 static struct profile *collect_profile(struct run *r)
 {
 	struct build_opts bo = {
-		.freq_hz = r->o->freq,
+		.freq_hz = r->o->mode == PB_MODE_OFF ? 0 : r->o->freq,
+		.mode = r->o->mode,
 		.process_root = r->o->all,
 		.pid_name = name_of,
 		.py = r->py,
@@ -617,12 +643,44 @@ static struct profile *collect_profile(struct run *r)
 	return p;
 }
 
+/* Off-CPU time of the store by kind, in ns. */
+static void offcpu_totals(struct run *r, uint64_t *blocked, uint64_t *runnable)
+{
+	const struct stack_store *st = sampler_store(r->sampler);
+
+	*blocked = *runnable = 0;
+	for (size_t i = 0; i < st->nentries; i++) {
+		if (st->entries[i]->kind == PB_KIND_OFF_BLOCKED)
+			*blocked += st->entries[i]->value;
+		else if (st->entries[i]->kind == PB_KIND_OFF_RUNNABLE)
+			*runnable += st->entries[i]->value;
+	}
+}
+
+static void print_offcpu_summary(struct run *r, const struct profile *p)
+{
+	uint64_t blocked, runnable;
+
+	offcpu_totals(r, &blocked, &runnable);
+	fprintf(stderr,
+		"profiling-bpf: off CPU: %llu intervals, %.3f s blocked, %.3f s runnable "
+		"(waiting for a CPU); %llu shorter than --min-block dropped (%.3f ms)\n",
+		(unsigned long long)profile_counter(p, "offcpu_intervals"), (double)blocked / 1e9,
+		(double)runnable / 1e9,
+		(unsigned long long)profile_counter(p, "offcpu_min_block_dropped"),
+		(double)profile_counter(p, "offcpu_min_block_dropped_ns") / 1e6);
+	fprintf(stderr, "profiling-bpf: values are %s time in nanoseconds (folded output: "
+			"microseconds)\n", r->o->mode == PB_MODE_OFF ? "off-CPU" : "wall-clock");
+}
+
 /* Samples, lost and duration are said once, by the table's header. In fp
  * mode, stacks that mostly stop early get a hint to try dwarf mode. */
 static void print_summary(struct run *r, const struct profile *p)
 {
 	uint64_t with_user = profile_counter(p, "stacks_with_user");
 
+	if (r->o->mode != PB_MODE_CPU)
+		print_offcpu_summary(r, p);
 	top_print(stderr, p, r->o->top);
 	if (r->o->call_graph == CG_FP && with_user >= 10 &&
 	    profile_counter(p, "stacks_complete") * 2 < with_user)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -57,10 +58,12 @@ static __u32 ring_size(const struct sampler_config *cfg)
 	/* the largest record: deepest stacks, Python frames, the whole stack copy */
 	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK +
 		       sizeof(struct pb_py_stack) + (cfg->dwarf ? cfg->stack_size : 0);
-	uint64_t want = cfg->freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
+	uint64_t freq = cfg->no_cpu_samples ? 0 : cfg->freq;
+	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
-	__u32 size = 1 << 20;
+	/* off CPU: records follow context switches, not a clock; room for bursts */
+	__u32 size = cfg->off_cpu ? 8u << 20 : 1u << 20;
 
 	/* tests force lost samples with a ring of a few pages (a power of two) */
 	if (pages > 0 && pages <= 256 && !(pages & (pages - 1)))
@@ -114,11 +117,17 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->follow_forks = cfg->follow_forks;
 	s->skel->rodata->buildid_window_ns = cfg->user_stacks ? cfg->buildid_window_ns : 0;
 	s->skel->rodata->self_pid = (__u32)getpid();
+	s->skel->rodata->min_block_ns = cfg->min_block_ns;
 	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
 	s->skel->rodata->stack_copy = cfg->stack_size;
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
+	/* the scheduler programs cost every context switch: only when asked */
+	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.flush_open, cfg->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.open_blocked, cfg->off_cpu);
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
 	if (!err)
 		err = bpf_map__set_max_entries(s->skel->maps.scratch,
@@ -252,6 +261,48 @@ static int attach_perf_events(struct sampler *s)
 	return 0;
 }
 
+/*
+ * Run the task iterator @prog once over every task; with @drain, drain the
+ * ring buffer between reads (each task it emits for writes a byte, so that a
+ * whole system's records fit). Returns 0 or -errno after a warning.
+ */
+static int run_task_iter(struct sampler *s, struct bpf_program *prog, bool drain,
+			 const char *what)
+{
+	struct bpf_link *link;
+	char buf[64];
+	ssize_t n;
+	int fd, err = 0;
+
+	link = bpf_program__attach_iter(prog, NULL);
+	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("cannot %s: %s", what, strerror(-err));
+		bpf_link__destroy(link);
+		return err;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		if (drain)
+			ring_buffer__consume(s->rb);
+	}
+	if (n < 0) {
+		err = -errno;
+		pr_warn("cannot %s: %s", what, strerror(-err));
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	return err;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int sampler_attach(struct sampler *s)
 {
 	int err;
@@ -262,7 +313,13 @@ int sampler_attach(struct sampler *s)
 		report_bpf_error("cannot attach the scheduler tracepoints", err);
 		return err;
 	}
-	return attach_perf_events(s);
+	if (s->cfg.off_cpu) {
+		/* threads already off CPU count from now (a warning when not) */
+		s->skel->bss->start_ns = monotonic_ns();
+		run_task_iter(s, s->skel->progs.open_blocked, false,
+			      "find the threads already off CPU");
+	}
+	return s->cfg.no_cpu_samples ? 0 : attach_perf_events(s);
 }
 
 int sampler_fd(struct sampler *s)
@@ -275,6 +332,19 @@ int sampler_consume(struct sampler *s)
 	return ring_buffer__consume(s->rb);
 }
 
+/* Times the kernel skipped program @prog (it was already running on that CPU). */
+static uint64_t prog_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(prog);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -285,6 +355,10 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	out->record_bytes = s->drain.record_bytes;
 	out->bad_records = s->drain.bad_records;
 	out->store_full = s->drain.store_full;
+	out->store_full_ns = s->drain.store_full_ns;
+	if (s->cfg.off_cpu)
+		out->sched_misses = prog_misses(s->skel->progs.on_switch) +
+				    prog_misses(s->skel->progs.on_wakeup);
 	if (s->drain.uw) {
 		out->dwarf = true;
 		out->unwind = *unwinder_stats(s->drain.uw);
@@ -354,14 +428,26 @@ void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
 
 void sampler_detach(struct sampler *s)
 {
-	if (!s || !s->links)
+	uint64_t now = monotonic_ns();
+
+	if (!s)
 		return;
-	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);
 		s->links[cpu] = NULL;
 		if (s->pfds[cpu] >= 0)
 			close(s->pfds[cpu]);
 		s->pfds[cpu] = -1;
+	}
+	/* the flush builds records in the per-CPU buffers samples use: samples stopped first */
+	if (s->skel && s->skel->links.on_switch) {
+		bpf_link__destroy(s->skel->links.on_switch);
+		s->skel->links.on_switch = NULL;
+		bpf_link__destroy(s->skel->links.on_wakeup);
+		s->skel->links.on_wakeup = NULL;
+		/* intervals still open end with the recording */
+		s->skel->bss->stop_ns = now;
+		run_task_iter(s, s->skel->progs.flush_open, true, "end the open off-CPU intervals");
 	}
 }
 

@@ -24,6 +24,9 @@ struct sampler_config {
 	bool user_stacks, kernel_stacks;
 	bool per_thread;	/* keep threads apart in the store */
 	bool follow_forks;	/* children of targets become targets */
+	bool no_cpu_samples;	/* off-CPU only: no cpu-clock events (zero: sample) */
+	bool off_cpu;		/* record off-CPU intervals (sched_switch) */
+	uint64_t min_block_ns;	/* shorter off-CPU intervals are dropped (counted) */
 	bool dwarf;		/* copy registers + user stack; unwind in user space */
 	uint32_t stack_size;	/* dwarf: bytes of user stack copied at most */
 	size_t max_stacks;	/* bound of the store */
@@ -41,6 +44,9 @@ struct sampler_counts {
 	uint64_t record_bytes;		/* their bytes */
 	uint64_t bad_records;		/* records that failed the checks (discarded) */
 	uint64_t store_full;		/* samples not stored: store bound reached */
+	uint64_t store_full_ns;		/* off-CPU nanoseconds of those */
+	uint64_t sched_misses;		/* scheduler events the kernel did not run our
+					 * programs for (recursion on a CPU) */
 	bool dwarf;			/* the unwind counters below are meaningful */
 	struct unwind_stats unwind;	/* dwarf mode: how the stack walks ended */
 };

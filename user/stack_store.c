@@ -13,7 +13,7 @@ static inline size_t entry_key_len(const struct stack_entry *e)
 static uint64_t entry_hash(const void *key, void *ctx)
 {
 	const struct stack_entry *e = key;
-	uint64_t h = hash_bytes(&e->pid, sizeof(uint32_t) * 3 + sizeof(uint16_t) * 2, 0);
+	uint64_t h = hash_bytes(&e->pid, sizeof(uint32_t) * 3 + sizeof(uint16_t) * 2, e->kind);
 
 	(void)ctx;
 	h = hash_bytes(e->comm, e->comm[0] ? sizeof(e->comm) : 0, h);
@@ -25,7 +25,7 @@ static bool entry_equal(const void *a, const void *b, void *ctx)
 	const struct stack_entry *x = a, *y = b;
 
 	(void)ctx;
-	return x->pid == y->pid && x->tid == y->tid && x->gen == y->gen &&
+	return x->pid == y->pid && x->tid == y->tid && x->gen == y->gen && x->kind == y->kind &&
 	       x->nkernel == y->nkernel && x->nuser == y->nuser &&
 	       !memcmp(x->comm, y->comm, sizeof(x->comm)) &&
 	       !memcmp(x->ips, y->ips, entry_key_len(x));
@@ -70,8 +70,8 @@ static int store_insert(struct stack_store *st, struct stack_entry *e)
 
 /* Fill the scratch key with one sample; -ENOMEM. */
 static struct stack_entry *fill_key(struct stack_store *st, uint32_t pid, uint32_t tid,
-				    uint32_t gen, const char *comm, const uint64_t *kips,
-				    size_t nk, const uint64_t *uips, size_t nu)
+				    uint32_t gen, uint32_t kind, const char *comm,
+				    const uint64_t *kips, size_t nk, const uint64_t *uips, size_t nu)
 {
 	struct stack_entry *e = st->scratch;
 
@@ -85,6 +85,7 @@ static struct stack_entry *fill_key(struct stack_store *st, uint32_t pid, uint32
 	memset(e, 0, sizeof(*e));
 	e->pid = pid;
 	e->gen = gen;
+	e->kind = kind;
 	e->nkernel = (uint16_t)nk;
 	e->nuser = (uint16_t)nu;
 	if (st->per_thread) {
@@ -101,8 +102,9 @@ static struct stack_entry *fill_key(struct stack_store *st, uint32_t pid, uint32
 
 int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
 		    const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
-		    size_t nu, uint64_t n)
+		    size_t nu, const struct stack_weight *w)
 {
+	struct stack_entry *found_e;
 	struct stack_entry *key, *e;
 	uintptr_t found;
 	size_t size;
@@ -110,16 +112,20 @@ int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t
 
 	if (nk > UINT16_MAX || nu > UINT16_MAX)
 		return -EINVAL;
-	key = fill_key(st, pid, tid, gen, comm, kips, nk, uips, nu);
+	key = fill_key(st, pid, tid, gen, w->kind, comm, kips, nk, uips, nu);
 	if (!key)
 		return -ENOMEM;
 	if (hashmap_find(&st->map, key, &found)) {
-		((struct stack_entry *)found)->count += n;
-		st->total += n;
+		found_e = (struct stack_entry *)found;
+		found_e->count += w->count;
+		found_e->value += w->value;
+		st->total += w->count;
+		st->total_value += w->value;
 		return 0;
 	}
 	if (st->nentries >= st->max_stacks) {
-		st->dropped += n;
+		st->dropped += w->count;
+		st->dropped_value += w->value;
 		return -ENOSPC;
 	}
 	size = sizeof(*e) + (nk + nu) * sizeof(e->ips[0]);
@@ -132,7 +138,9 @@ int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t
 		free(e);
 		return err;
 	}
-	e->count = n;
-	st->total += n;
+	e->count = w->count;
+	e->value = w->value;
+	st->total += w->count;
+	st->total_value += w->value;
 	return 0;
 }

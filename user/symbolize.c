@@ -1198,7 +1198,7 @@ static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t add
 	struct bid_frame key = { .image = p->key, .ip = addr };
 	const struct bid_frame *e;
 	struct elf_file *f;
-	uint64_t off;
+	uint64_t off, vaddr;
 	uintptr_t v;
 
 	if (!s->bids.len)
@@ -1216,6 +1216,10 @@ static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t add
 	if (!hashmap_find(&s->by_build_id, e->build_id, &v))
 		return;
 	f = (struct elf_file *)v;
+	/* the kernel takes the next mapping for an address below it (a stray
+	 * frame-pointer value): an offset outside the file's segments is no frame */
+	if (f->err || !f->bin || elfsyms_offset_to_vaddr(&f->bin->syms, off, &vaddr))
+		return;
 	memset(out, 0, sizeof(*out));
 	out->module = f->path;
 	out->build_id = e->build_id;

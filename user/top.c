@@ -77,6 +77,7 @@ static void print_table(FILE *f, struct top_table *t, int n, const char *what,
 			const char *caption)
 {
 	const char *label, *sep;
+	char tbuf[32];
 	int w, pad;
 
 	t->nrows = 0;
@@ -89,14 +90,18 @@ static void print_table(FILE *f, struct top_table *t, int n, const char *what,
 		t->nrows = (size_t)n;
 	w = name_width(t);
 	fprintf(f, "\nTop %zu functions by %s:\n", t->nrows, caption);
-	fprintf(f, "%7s%%  %8s  %-*s  %s\n", what, "Samples", w, "Function", "Module");
+	fprintf(f, "%7s%%  %*s  %-*s  %s\n", what, t->m->timed ? 10 : 8,
+		t->m->timed ? "Time" : "Samples", w, "Function", "Module");
 	for (size_t i = 0; i < t->nrows; i++) {
 		label = t->m->labels[t->rows[i]];
 		sep = strchr(label, SEP);
 		pad = w - name_columns(label);
-		fprintf(f, "%7.2f%%  %8" PRIu64 "  %.*s%*s  %s\n",
-			100.0 * (double)t->counts[t->rows[i]] / (double)t->m->total,
-			t->counts[t->rows[i]], (int)(sep - label), label, pad > 0 ? pad : 0, "",
+		fprintf(f, "%7.2f%%  ", 100.0 * (double)t->counts[t->rows[i]] / (double)t->m->total);
+		if (t->m->timed)
+			fprintf(f, "%10s", format_ns(t->counts[t->rows[i]], tbuf, sizeof(tbuf)));
+		else
+			fprintf(f, "%8" PRIu64, t->counts[t->rows[i]]);
+		fprintf(f, "  %.*s%*s  %s\n", (int)(sep - label), label, pad > 0 ? pad : 0, "",
 			sep + 1);
 	}
 }
@@ -105,11 +110,16 @@ static void count_self_total(const struct merged *m, uint64_t *self, uint64_t *t
 			     size_t *seen)
 {
 	const struct mstack *s;
+	uint32_t leaf;
 
 	for (size_t i = 0; i < m->nstacks; i++) {
 		s = m->stacks[i];
-		if (s->depth)
-			self[s->ids[s->depth - 1]] += s->count;
+		/* self time of an off-CPU stack: the function under the synthetic leaf */
+		leaf = s->depth;
+		while (leaf > 1 && m->label_kind[s->ids[leaf - 1]] == PFRAME_SYNTH)
+			leaf--;
+		if (leaf)
+			self[s->ids[leaf - 1]] += s->count;
 		for (uint32_t d = 0; d < s->depth; d++) {
 			if (seen[s->ids[d]] == i + 1)
 				continue;
@@ -140,11 +150,16 @@ static void print_completeness(FILE *f, const struct profile *p)
 	fputs(first ? "\n" : ")\n", f);
 }
 
-static void print_header(FILE *f, const struct profile *p, uint64_t total)
+static void print_header(FILE *f, const struct profile *p, const struct merged *m)
 {
+	char tbuf[32];
 	int first = 1;
 
-	fprintf(f, "Samples: %" PRIu64, total);
+	if (m->timed)
+		fprintf(f, "%s time: %s in %" PRIu64 " samples", p->value_type,
+			format_ns(m->total, tbuf, sizeof(tbuf)), profile_total_count(p));
+	else
+		fprintf(f, "Samples: %" PRIu64, m->total);
 	if (p->freq_hz)
 		fprintf(f, " at %" PRIu64 " Hz", p->freq_hz);
 	if (p->duration_ns)
@@ -182,7 +197,7 @@ void top_print(FILE *f, const struct profile *p, int n)
 		pr_err("cannot build the summary: %s", strerror(ENOMEM));
 		return;
 	}
-	print_header(f, p, m.total);
+	print_header(f, p, &m);
 	if (!m.total || n <= 0)
 		goto out_release;
 	self = calloc(m.nlabels + 1, sizeof(*self));
@@ -196,9 +211,13 @@ void top_print(FILE *f, const struct profile *p, int n)
 	count_self_total(&m, self, total, seen);
 	t.m = &m;
 	t.counts = self;
-	print_table(f, &t, n, "Self", "self samples (running the function itself)");
+	print_table(f, &t, n, "Self",
+		    m.timed ? "self time (in the function itself)" :
+			      "self samples (running the function itself)");
 	t.counts = total;
-	print_table(f, &t, n, "Total", "total samples (the function or its callees)");
+	print_table(f, &t, n, "Total",
+		    m.timed ? "total time (in the function or its callees)" :
+			      "total samples (the function or its callees)");
 out_free:
 	free(self);
 	free(total);

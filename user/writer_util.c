@@ -209,6 +209,7 @@ out_release:
 static int merge_sample(struct merged *m, struct hashmap *index, const struct psample *s,
 			struct mstack *scratch, size_t *cap)
 {
+	uint64_t weight = m->timed ? s->value : s->count;
 	struct mstack *n;
 	uintptr_t found;
 	size_t size;
@@ -217,7 +218,7 @@ static int merge_sample(struct merged *m, struct hashmap *index, const struct ps
 	for (uint32_t i = 0; i < s->depth; i++)
 		scratch->ids[i] = m->frame_label[s->frames[s->depth - 1 - i]];
 	if (hashmap_find(index, scratch, &found)) {
-		m->stacks[found]->count += s->count;
+		m->stacks[found]->count += weight;
 		m->stacks[found]->value += s->value;
 		return 0;
 	}
@@ -234,7 +235,7 @@ static int merge_sample(struct merged *m, struct hashmap *index, const struct ps
 	if (!n)
 		return -ENOMEM;
 	memcpy(n, scratch, size);
-	n->count = s->count;
+	n->count = weight;
 	n->value = s->value;
 	m->stacks[m->nstacks] = n;
 	if (s->depth > m->max_depth)
@@ -259,6 +260,7 @@ int merged_build(struct merged *m, const struct profile *p, label_fn fn)
 	int err;
 
 	memset(m, 0, sizeof(*m));
+	m->timed = profile_is_timed(p);
 	err = label_frames(m, p, fn);
 	if (err)
 		goto out_release;
@@ -270,7 +272,7 @@ int merged_build(struct merged *m, const struct profile *p, label_fn fn)
 	hashmap_init(&index, mstack_hash, mstack_equal, NULL);
 	for (size_t i = 0; i < p->nsamples && !err; i++) {
 		err = merge_sample(m, &index, &p->samples[i], scratch, &cap);
-		m->total += p->samples[i].count;
+		m->total += m->timed ? p->samples[i].value : p->samples[i].count;
 	}
 	hashmap_release(&index);
 	free(scratch);
@@ -296,4 +298,15 @@ void merged_release(struct merged *m)
 	free(m->frame_label);
 	free(m->stacks);
 	memset(m, 0, sizeof(*m));
+}
+
+char *format_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 1000000000ULL)
+		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+	else if (ns >= 1000000ULL)
+		snprintf(buf, len, "%.2f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.2f us", (double)ns / 1e3);
+	return buf;
 }

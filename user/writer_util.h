@@ -21,7 +21,8 @@ typedef char *(*label_fn)(const struct pframe *f);
 
 /* A stack merged by label: label ids, root first. Allocated by merged_build(). */
 struct mstack {
-	uint64_t count;		/* sum of the merged samples' counts */
+	uint64_t count;		/* sum of the merged samples' weights: counts, or their
+				 * values (ns) when the profile is timed (merged.timed) */
 	uint64_t value;		/* sum of their values */
 	uint32_t depth;
 	uint32_t ids[];		/* indices into merged->labels, root first */
@@ -40,8 +41,9 @@ struct merged {
 	uint32_t *frame_label;	/* profile frame index -> label id */
 	struct mstack **stacks;	/* owned */
 	size_t nstacks;
-	uint64_t total;		/* sum of all counts */
+	uint64_t total;		/* sum of all weights (mstack.count) */
 	uint32_t max_depth;
+	int timed;		/* weights are nanoseconds (off-cpu or wall profile) */
 };
 
 /* Merge the samples of @p by the labels @fn gives. Returns 0 or -ENOMEM. */
@@ -62,6 +64,12 @@ char *label_sanitize(const char *s, unsigned int flags);
  * (overlong, surrogate, beyond U+10FFFF, truncated).
  */
 size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+
+/*
+ * "12.35 ms" style text for @ns nanoseconds (s, ms or us), into @buf.
+ * Returns @buf.
+ */
+char *format_ns(uint64_t ns, char *buf, size_t len);
 
 /* Basename of a module path, "" for NULL. Points into @module. */
 const char *module_basename(const char *module);

@@ -57,9 +57,14 @@ all_start() {
 	wait_attached "$APID" 15
 }
 
-# all_stop LABEL: stop it (SIGINT) and wait for its output.
+# all_stop LABEL: stop it (SIGINT) and wait for its output. The signal goes
+# to the CLI itself, not to pb_bg's timeout wrapper: that one would SIGKILL
+# it 5 s later, in the middle of symbolizing a busy machine's stacks.
 all_stop() {
-	kill -INT "$APID" 2>/dev/null
+	local child
+
+	child=$(cat "/proc/$APID/task/$APID/children" 2>/dev/null)
+	kill -INT ${child:-$APID} 2>/dev/null
 	pb_wait "$1" "$APID" 60
 }
 
@@ -325,7 +330,7 @@ t_privileges() {
 	wpid=$!
 	BG_PIDS+=("$wpid")
 	sleep 0.3
-	out=$(capsh --drop=cap_sys_ptrace -- -c "$PB -F 999 -d 1 -o $TMP/np.folded -p $wpid" 2>&1)
+	out=$(capsh --drop=cap_sys_ptrace -- -c "$PB_TIMEOUT $PB -F 999 -d 1 -o $TMP/np.folded -p $wpid" 2>&1)
 	kill "$wpid" 2>/dev/null
 	n=$(grep -c 'CAP_SYS_PTRACE' <<<"$out")
 	if [ "$n" -ne 1 ]; then
@@ -337,7 +342,7 @@ t_privileges() {
 	else
 		pass lifecycle_warn_no_ptrace
 	fi
-	out=$(capsh --drop=cap_syslog -- -c "$PB -F 999 -o $TMP/ns.folded -- $WL/syscalls 0.5" 2>&1)
+	out=$(capsh --drop=cap_syslog -- -c "$PB_TIMEOUT $PB -F 999 -o $TMP/ns.folded -- $WL/syscalls 0.5" 2>&1)
 	n=$(grep -c 'CAP_SYSLOG' <<<"$out")
 	if [ "$n" -ne 1 ]; then
 		fail lifecycle_warn_no_syslog "$n warnings naming CAP_SYSLOG, want 1: $(head -c 300 <<<"$out" | tr '\n' '|')"

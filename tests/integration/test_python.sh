@@ -148,7 +148,7 @@ t_native_python() {
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
 CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus"
-if "$PB" --help 2>&1 | grep -q -- --call-graph; then
+if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
 	CASES="$CASES python_embed_main_then_python python_native_between_python"
 else

@@ -92,6 +92,67 @@ static void test_records_to_folded(void **state)
 	free(b);
 }
 
+/* Top table of @p as text; the caller frees. */
+static char *top_of(const struct profile *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	top_print(f, p, 5);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Wall mode: 3 on-CPU samples at 100 Hz (10 ms each) and off-CPU intervals
+ * of the same stack (25 ms blocked, 5 ms runnable): every value is time,
+ * off-CPU stacks end in their synthetic leaf, folded writes microseconds.
+ */
+static void test_wall_weights(void **state)
+{
+	uint64_t stack[2] = { (uint64_t)(uintptr_t)build_leaf + 1,
+			      (uint64_t)(uintptr_t)build_caller + 4 };
+	struct pb_sample *s = sample_of(stack, 2, NULL, 0);
+	struct build_opts bo = { .freq_hz = 100, .mode = PB_MODE_WALL };
+	struct symbolizer *sym = symbolizer_new();
+	struct profile *p;
+	struct drain d;
+	char *text;
+
+	(void)state;
+	drain_init(&d, 100, false, NULL);
+	for (int i = 0; i < 3; i++)
+		drain_record(&d, s, s->hdr.size);
+	s->flags = PB_KIND_OFF_BLOCKED;
+	s->weight = 20000000;
+	drain_record(&d, s, s->hdr.size);
+	s->weight = 5000000;
+	drain_record(&d, s, s->hdr.size);
+	s->flags = PB_KIND_OFF_RUNNABLE;
+	drain_record(&d, s, s->hdr.size);
+	assert_int_equal(symbolizer_snapshot(sym, getpid()), 0);
+	p = profile_from_store(&d.store, sym, &bo);
+	assert_non_null(p);
+	assert_string_equal(p->value_type, "wall");
+	assert_true(profile_is_timed(p));
+	text = folded_of(p);
+	assert_string_equal(text, "build_caller;build_leaf 30000\n"
+				  "build_caller;build_leaf;[off-cpu: blocked] 25000\n"
+				  "build_caller;build_leaf;[off-cpu: runnable] 5000\n");
+	free(text);
+	text = top_of(p);
+	/* 60 ms in all; build_leaf's self time includes its off-CPU time */
+	assert_non_null(strstr(text, "wall time: 60.00 ms in 6 samples"));
+	assert_non_null(strstr(text, "100.00%    60.00 ms  build_leaf"));
+	free(text);
+	profile_free(p);
+	drain_release(&d);
+	symbolizer_free(sym);
+	free(s);
+}
+
 static void test_stale_generation_and_roots(void **state)
 {
 	uint64_t ustack[1] = { (uint64_t)(uintptr_t)build_leaf + 1 };
@@ -211,6 +272,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records_to_folded),
 		cmocka_unit_test(test_stale_generation_and_roots),
+		cmocka_unit_test(test_wall_weights),
 		cmocka_unit_test(test_fork_images),
 		cmocka_unit_test(test_zombie_keeps_snapshot),
 	};

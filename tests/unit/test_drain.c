@@ -13,6 +13,9 @@
 #include "profiling_bpf.h"
 #include "sample_fixture.h"
 
+/* A weight of @n on-CPU samples. */
+#define W(n) (&(struct stack_weight){ .kind = PB_KIND_CPU, .count = (n) })
+
 static struct pb_sample *make_sample(uint32_t pid, uint32_t tid, int nk, int nu, uint64_t base)
 {
 	struct pb_sample *s = sample_build(pid, tid, NULL, nk, NULL, nu, 0);
@@ -49,8 +52,9 @@ static void test_record_checks(void **state)
 		{ "stack copy not a multiple of 8", 6, 4 },
 		{ "stack copy beyond the record", 6, 8 },
 		{ "aux data beyond the record", 7, 8 },
-		{ "unknown sample kind", 8, PB_KIND_OFF_RUNNABLE + 1 },
+		{ "unknown sample kind", 8, PB_KIND_MAX },
 		{ "positive user stack error", 9, 14 },
+		{ "off-CPU interval of no length", 10, PB_KIND_OFF_BLOCKED },
 	};
 
 	(void)state;
@@ -67,6 +71,7 @@ static void test_record_checks(void **state)
 	s->ustack_err = -14;
 	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
 	s->flags = PB_KIND_OFF_BLOCKED | PB_SF_REGS;
+	s->weight = 1000;
 	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pb_sample *bad = malloc(size);
@@ -83,6 +88,7 @@ static void test_record_checks(void **state)
 		case 7: bad->aux_len = (uint32_t)cases[i].value; break;
 		case 8: bad->flags = (uint32_t)cases[i].value; break;
 		case 9: bad->ustack_err = (int16_t)cases[i].value; break;
+		case 10: bad->flags = (uint32_t)cases[i].value; bad->weight = 0; break;
 		}
 		if (drain_record_check(bad, size) != 0)
 			fail_msg("accepted a record with %s", cases[i].what);
@@ -304,15 +310,52 @@ static void test_store_per_thread(void **state)
 
 	(void)state;
 	stack_store_init(&st, 100, true);
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, 1), 0);
-	assert_int_equal(stack_store_add(&st, 5, 7, 0, "b", NULL, 0, ips, 3, 2), 0);
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, 4), 0);
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", ips, 1, ips, 2, 1), 0);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, W(1)), 0);
+	assert_int_equal(stack_store_add(&st, 5, 7, 0, "b", NULL, 0, ips, 3, W(2)), 0);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 0, ips, 3, W(4)), 0);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", ips, 1, ips, 2, W(1)), 0);
 	assert_int_equal(st.nentries, 3);
 	assert_int_equal(st.entries[0]->count, 5);
 	assert_string_equal(st.entries[1]->comm, "b");
-	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 70000, ips, 0, 1), -EINVAL);
+	assert_int_equal(stack_store_add(&st, 5, 6, 0, "a", NULL, 70000, ips, 0, W(1)), -EINVAL);
 	stack_store_release(&st);
+}
+
+/* Off-CPU intervals: blocked and runnable time of one stack stay apart, weights add up. */
+static void test_drain_weights(void **state)
+{
+	struct pb_sample *s = make_sample(10, 11, 1, 2, 0x400000);
+	struct drain d;
+
+	(void)state;
+	drain_init(&d, 2, false, NULL);
+	s->flags = PB_KIND_OFF_BLOCKED;
+	s->weight = 1000;
+	drain_record(&d, s, s->hdr.size);
+	s->weight = 2500;
+	drain_record(&d, s, s->hdr.size);
+	s->flags = PB_KIND_OFF_RUNNABLE;
+	s->weight = 300;
+	drain_record(&d, s, s->hdr.size);
+	s->flags = PB_KIND_CPU;
+	s->weight = 0;
+	drain_record(&d, s, s->hdr.size);	/* store full: dropped */
+	assert_int_equal(d.store.nentries, 2);
+	assert_int_equal(d.store.entries[0]->kind, PB_KIND_OFF_BLOCKED);
+	assert_int_equal(d.store.entries[0]->count, 2);
+	assert_int_equal(d.store.entries[0]->value, 3500);
+	assert_int_equal(d.store.entries[1]->kind, PB_KIND_OFF_RUNNABLE);
+	assert_int_equal(d.store.entries[1]->value, 300);
+	assert_int_equal(d.store.total_value, 3800);
+	assert_int_equal(d.store_full, 1);
+	s->flags = PB_KIND_OFF_RUNNABLE;
+	s->weight = 77;
+	((uint64_t *)pb_sample_uips(s))[0] = 0x999;
+	drain_record(&d, s, s->hdr.size);
+	assert_int_equal(d.store_full, 2);
+	assert_int_equal(d.store_full_ns, 77);
+	drain_release(&d);
+	free(s);
 }
 
 int main(void)
@@ -325,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_drain_pid_reuse),
 		cmocka_unit_test(test_drain_buildid),
 		cmocka_unit_test(test_store_per_thread),
+		cmocka_unit_test(test_drain_weights),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
