@@ -179,6 +179,17 @@ static __always_inline void sample_init(struct pb_sample *s, __u64 id, __u32 cpu
 	s->uregs[3] = 0;
 }
 
+/* Bytes of kernel ips that bpf_get_(task_)stack() wrote (@n), counting errors. */
+static __always_inline __u32 kstack_bytes(struct pb_sample *s, long n)
+{
+	if (n < 0) {
+		s->kstack_err = (__s16)n;
+		count(PB_CNT_KSTACK_ERR);
+		return 0;
+	}
+	return n <= PB_MAX_STACK * 8 ? (__u32)n & ~7u : 0;
+}
+
 /* Kernel then user ips into the payload; returns the payload bytes. */
 static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 {
@@ -187,12 +198,7 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 
 	if (kernel_stacks) {
 		n = bpf_get_stack(ctx, s->payload, PB_MAX_STACK * 8, 0);
-		if (n < 0) {
-			s->kstack_err = (__s16)n;
-			count(PB_CNT_KSTACK_ERR);
-		} else if (n <= PB_MAX_STACK * 8) {
-			off = (__u32)n & ~7u;
-		}
+		off = kstack_bytes(s, n);
 	}
 	s->nkernel = off / 8;
 	/* dwarf mode: user space unwinds the copied stack instead */
@@ -532,12 +538,7 @@ static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_
 	s->nkernel = 0;
 	if (kernel_stacks && kstack_ok) {
 		n = bpf_get_task_stack(task, s->payload, PB_MAX_STACK * 8, 0);
-		if (n < 0) {
-			s->kstack_err = (__s16)n;
-			count(PB_CNT_KSTACK_ERR);
-		} else if (n <= PB_MAX_STACK * 8) {
-			off = (__u32)n & ~7u;
-		}
+		off = kstack_bytes(s, n);
 	}
 	s->nkernel = off / 8;
 	nu = BOUNDED(slot->rec.nuser, PB_MAX_STACK);
