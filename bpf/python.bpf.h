@@ -111,6 +111,34 @@ static long py_search_step(__u32 i, void *ctx)
 	return w->ts ? 0 : py_next_interp(w);
 }
 
+/*
+ * What code object @code holds now: its co_filename and co_name pointers,
+ * adjacent in every supported version (read at once), else read apart.
+ */
+static __always_inline void py_code_stamp(struct py_walk *w, __u64 code, struct pb_py_frame *f)
+{
+	const struct pb_py_offsets *o = &w->c->off;
+	__u64 two[2] = {};
+
+	f->filename = 0;
+	f->name = 0;
+	if (!code || !o->code_filename)
+		return;
+	if (o->code_name == o->code_filename + 8) {
+		if (bpf_probe_read_user(two, sizeof(two), (const void *)(code + o->code_filename)))
+			return;
+	} else {
+		int err = 0;
+
+		two[0] = py_read_ptr(code + o->code_filename, &err);
+		two[1] = py_read_ptr(code + o->code_name, &err);
+		if (err)
+			return;
+	}
+	f->filename = two[0];
+	f->name = two[1];
+}
+
 /* One frame of the walk. */
 static long py_frame_step(__u32 i, void *ctx)
 {
@@ -142,6 +170,7 @@ static long py_frame_step(__u32 i, void *ctx)
 	}
 	st->frames[k].code = code;
 	st->frames[k].flags = 0;
+	py_code_stamp(w, code, &st->frames[k]);
 	if (w->c->layout == PB_PY_FRAMEOBJ) {
 		st->frames[k].lasti = py_field_s32(buf, o->frame_instr);
 		st->frames[k].flags = PB_PY_FRAME_ENTRY;	/* one frame per activation */

@@ -71,11 +71,20 @@ struct pb_py_proc {
 /* Bits of pb_py_frame.flags. */
 #define PB_PY_FRAME_ENTRY	1	/* root-most frame of one _PyEval_EvalFrameDefault activation */
 
-/* One Python frame, leaf first. */
+/*
+ * One Python frame, leaf first. User space names code objects later, from
+ * the process's memory; a code object freed meanwhile and another made at
+ * its address would take the old one's place. So the walker also records
+ * what the code object held when sampled: its co_filename and co_name
+ * pointers (0 when unreadable). User space names a frame only from a code
+ * object that still holds both, else from those two strings.
+ */
 struct pb_py_frame {
 	__u64 code;		/* address of the PyCodeObject */
 	__s32 lasti;		/* byte offset of the instruction in the code (f_lasti as is <= 3.10) */
 	__u32 flags;		/* PB_PY_FRAME_* */
+	__u64 filename;		/* code->co_filename when sampled */
+	__u64 name;		/* code->co_name when sampled */
 };
 
 /* Outcome of the walk of one sample, in the sample's py_status. */

@@ -22,6 +22,7 @@
 /* What tells one code object at an address from a later one at the same address. */
 struct code_ident {
 	uint64_t name, filename, linetable;	/* addresses of its str and bytes objects */
+	uint64_t co_name;			/* co_name (name is co_qualname from 3.11) */
 	int64_t firstlineno;
 };
 
@@ -354,6 +355,7 @@ static int code_ident_read(pid_t pid, const struct py_proc *p, uint64_t addr,
 	id->firstlineno = first;
 	id->name = field_ptr(buf, p->t.minor >= 11 ? o->code_qualname : o->code_name);
 	id->filename = field_ptr(buf, o->code_filename);
+	id->co_name = field_ptr(buf, o->code_name);
 	id->linetable = field_ptr(buf, o->code_linetable);
 	return 0;
 }
@@ -375,7 +377,10 @@ static int code_read(pid_t pid, const struct py_proc *p, uint64_t addr, struct p
 
 /* --- labels: what a tagged address stands for --- */
 
-/* Index + 1 of the label "@name (@file's base name:@line)", made on first use; 0 on failure. */
+/*
+ * Index + 1 of the label "@name (@file's base name:@line)", or "@name (@file's
+ * base name)" when @line is 0, made on first use; 0 on failure.
+ */
 static uint32_t label_get(struct python *py, const char *name, const char *file, uint32_t line)
 {
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
@@ -383,7 +388,8 @@ static uint32_t label_get(struct python *py, const char *name, const char *file,
 	uintptr_t v;
 	char *text;
 
-	if (asprintf(&text, "%s (%s:%u)", name, base, line) < 0)
+	if ((line ? asprintf(&text, "%s (%s:%u)", name, base, line) :
+		    asprintf(&text, "%s (%s)", name, base)) < 0)
 		return 0;
 	if (hashmap_find(&py->label_index, text, &v)) {
 		free(text);
@@ -448,18 +454,36 @@ static bool code_still_there(uint32_t pid, struct py_proc *p, uint64_t addr, str
 	return c->fn_label && !memcmp(&id, &c->ident, sizeof(id));
 }
 
-/* The entry of code object @addr of @p, named on first use; NULL when it cannot be named. */
-static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc *p, uint64_t addr,
-				uint64_t now_ns)
+/* Whether the walker recorded what frame @f's code object held, and whether @id holds it. */
+static bool has_stamp(const struct pb_py_frame *f)
 {
+	return f->filename || f->name;
+}
+
+static bool stamp_matches(const struct code_ident *id, const struct pb_py_frame *f)
+{
+	return id->filename == f->filename && id->co_name == f->name;
+}
+
+/*
+ * The entry of the code object of frame @f of @p, named on first use; NULL
+ * when it cannot be named, with *@gone set when the code object the frame
+ * ran is no longer there (another one holds its address).
+ */
+static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc *p,
+				const struct pb_py_frame *f, uint64_t now_ns, bool *gone)
+{
+	uint64_t addr = f->code;
 	struct py_code *c = NULL;
 	uintptr_t v;
 
+	*gone = false;
 	if (!addr)
 		return NULL;
 	if (hashmap_find(&p->codes, (void *)(uintptr_t)addr, &v) && v) {
 		c = (struct py_code *)v;
-		if (code_still_there(pid, p, addr, c, now_ns))
+		if (has_stamp(f) ? c->fn_label && stamp_matches(&c->ident, f) :
+				   code_still_there(pid, p, addr, c, now_ns))
 			return c->fn_label ? c : NULL;
 		code_free(c);	/* replaced below */
 		p->ncodes--;
@@ -473,18 +497,50 @@ static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc 
 		return NULL;
 	}
 	p->ncodes++;
+	if (has_stamp(f) && (!c->fn_label || !stamp_matches(&c->ident, f))) {
+		*gone = true;	/* kept: it names what is there now, for later samples */
+		return NULL;
+	}
 	return c->fn_label ? c : NULL;
+}
+
+/*
+ * Label of a frame whose code object is gone, from the name and file name
+ * it held (strings outlive most code objects: names are interned, a file
+ * name is shared by its module). No line: the line table went with it.
+ */
+static uint32_t gone_label(struct python *py, uint32_t pid, struct py_proc *p,
+			   const struct pb_py_frame *f)
+{
+	const struct pb_py_offsets *o = &p->t.cfg.off;
+	char *name = read_unicode((pid_t)pid, o, f->name);
+	char *file = name ? read_unicode((pid_t)pid, o, f->filename) : NULL;
+	uint32_t l = 0;
+
+	py->counts.code_gone++;
+	if (name && file)
+		l = label_get(py, name, file, 0);
+	else
+		pr_debug("process %u: code object 0x%llx gone, its strings 0x%llx 0x%llx unreadable", pid,
+			 (unsigned long long)f->code, (unsigned long long)f->name,
+			 (unsigned long long)f->filename);
+	free(name);
+	free(file);
+	return l;
 }
 
 /* Label index + 1 of one Python frame; 0 on failure. */
 static uint32_t frame_label(struct python *py, uint32_t pid, struct py_proc *p,
 			    const struct pb_py_frame *f, uint64_t now_ns)
 {
-	struct py_code *c = code_get(py, pid, p, f->code, now_ns);
+	bool gone;
+	struct py_code *c = code_get(py, pid, p, f, now_ns, &gone);
 	int lasti = f->lasti, line;
 	uintptr_t v;
 	uint32_t l;
 
+	if (!c && gone && (l = gone_label(py, pid, p, f)))
+		return l;
 	if (!c) {
 		if (!py->unknown_label)
 			py->unknown_label = label_get(py, "[unknown python code]", "?", 0);

@@ -38,6 +38,7 @@ struct python_opts {
 struct python_counts {
 	uint64_t processes;	/* CPython processes found */
 	uint64_t code_unreadable;	/* code objects that could not be named */
+	uint64_t code_gone;	/* frames whose code object was freed before it was named */
 	uint64_t frames;	/* Python frames merged into stacks */
 };
 

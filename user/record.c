@@ -588,6 +588,7 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 
 		python_counts(r->py, &pc);
 		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
+		err = err ?: profile_set_counter(p, "python_code_gone", pc.code_gone);
 	}
 	if (err || !lost)
 		return err;

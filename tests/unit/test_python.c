@@ -112,6 +112,7 @@ static void fake_code_init(struct fake_code *c, const struct pb_py_offsets *o, c
 	memcpy(c->bytes + o->bytes_data, tab311, sizeof(tab311));
 	p = (uint64_t)(uintptr_t)&c->qualname;
 	memcpy(c->obj + o->code_qualname, &p, sizeof(p));
+	memcpy(c->obj + o->code_name, &p, sizeof(p));	/* co_name: the same string here */
 	p = (uint64_t)(uintptr_t)&c->filename;
 	memcpy(c->obj + o->code_filename, &p, sizeof(p));
 	p = (uint64_t)(uintptr_t)c->bytes;
@@ -242,7 +243,7 @@ static void test_merge_no_eval_frame(void **state)
 	assert_string_equal(label(f, 0), "0x500");
 	assert_string_equal(label(f, 1), "0x600");
 	assert_string_equal(label(f, 2), "leaf (a.py:2)");
-	assert_string_equal(label(f, 3), "[unknown python code] (?:0)");
+	assert_string_equal(label(f, 3), "[unknown python code] (?)");
 }
 
 static void test_merge_not_python(void **state)
@@ -295,6 +296,46 @@ static void test_merge_reused_address(void **state)
 	assert_string_equal(label(f, 0), "leaf (a.py:2)");
 	assert_int_equal(python_merge(f->py, getpid(), 200000000, native, 1, &f->ps, f->out, 64), 1);
 	assert_string_equal(label(f, 0), "newcomer (c.py:40)");
+}
+
+/* What BPF records of frame @i: what its code object holds at sample time. */
+static void stamp_frame(struct fixture *f, size_t i, int code)
+{
+	f->ps.frames[i].filename = (uint64_t)(uintptr_t)&f->code[code].filename;
+	f->ps.frames[i].name = (uint64_t)(uintptr_t)&f->code[code].qualname;
+}
+
+static void test_merge_stamped_reuse(void **state)
+{
+	struct fixture *f = *state;
+	const struct pb_py_offsets *o = python_offsets_of(3, 11);
+	uint64_t native[] = { EVAL }, p;
+	struct python_counts pc;
+
+	add_frame(f, 0, 0, true);
+	stamp_frame(f, 0, 0);
+	assert_int_equal(python_merge(f->py, getpid(), 1000, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "leaf (a.py:2)");
+	/* code[0] is freed, an object with code[1]'s strings made at its address */
+	p = (uint64_t)(uintptr_t)&f->code[1].qualname;
+	memcpy(f->code[0].obj + o->code_qualname, &p, sizeof(p));
+	memcpy(f->code[0].obj + o->code_name, &p, sizeof(p));
+	p = (uint64_t)(uintptr_t)&f->code[1].filename;
+	memcpy(f->code[0].obj + o->code_filename, &p, sizeof(p));
+	/* a sample of the new object is named at once, not 100 ms later */
+	stamp_frame(f, 0, 1);
+	assert_int_equal(python_merge(f->py, getpid(), 2000, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "Klass.middle (b.py:2)");
+	/* a sample of the old object, drained late: named from its strings, no line */
+	stamp_frame(f, 0, 0);
+	assert_int_equal(python_merge(f->py, getpid(), 3000, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "leaf (a.py)");
+	python_counts(f->py, &pc);
+	assert_int_equal(pc.code_gone, 1);
+	/* the entry still names what is there now */
+	stamp_frame(f, 0, 1);
+	assert_int_equal(python_merge(f->py, getpid(), 4000, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "Klass.middle (b.py:2)");
 }
 
 /* A sample record of this process with its Python part, as BPF writes it. */
@@ -354,6 +395,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_not_python, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_reused_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_stamped_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_python_record, setup, teardown),
 	};
 
