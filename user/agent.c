@@ -95,11 +95,31 @@ static struct aproc *proc_find(struct agent *a, uint32_t pid)
 	return hashmap_find(&a->procs, (void *)(uintptr_t)pid, &v) ? (struct aproc *)v : NULL;
 }
 
-/* (Re)read what the labels of @pid say: comm, executable, container. */
-static void proc_refresh(struct agent *a, uint32_t pid)
+/* Labels beyond the hostname are read only where profiles carry them. */
+static bool labels_wanted(const struct agent *a)
+{
+	return a->o.per_process || a->o.npids == 1;
+}
+
+void agent_proc_read_labels(struct aproc *pr)
+{
+	char exe[4096];
+
+	process_name((pid_t)pr->pid, pr->comm, sizeof(pr->comm));
+	process_exe((pid_t)pr->pid, exe, sizeof(exe));
+	free(pr->exe);
+	pr->exe = exe[0] ? strdup(exe) : NULL;
+	proc_identity_read((pid_t)pr->pid, &pr->id);
+	pr->labels_read = true;
+}
+
+/*
+ * A process (new, or after its exec): read its labels from /proc when
+ * profiles carry them, else keep only @comm (the drain's name, may be NULL).
+ */
+static void proc_refresh(struct agent *a, uint32_t pid, const char *comm)
 {
 	struct aproc *pr = proc_find(a, pid);
-	char exe[4096];
 
 	if (!pr) {
 		pr = calloc(1, sizeof(*pr));
@@ -112,11 +132,15 @@ static void proc_refresh(struct agent *a, uint32_t pid)
 		}
 	}
 	pr->exit_ns = 0;
-	process_name((pid_t)pid, pr->comm, sizeof(pr->comm));
-	process_exe((pid_t)pid, exe, sizeof(exe));
+	if (labels_wanted(a)) {
+		agent_proc_read_labels(pr);
+		return;
+	}
 	free(pr->exe);
-	pr->exe = exe[0] ? strdup(exe) : NULL;
-	proc_identity_read((pid_t)pid, &pr->id);
+	pr->exe = NULL;
+	memset(&pr->id, 0, sizeof(pr->id));
+	pr->labels_read = false;
+	snprintf(pr->comm, sizeof(pr->comm), "%s", comm ? comm : "");
 }
 
 static bool comm_matches(struct agent *a, uint32_t pid)
@@ -135,7 +159,7 @@ static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm
 	symbolizer_image_hint_name(a->sym, (pid_t)pid, gen, comm);
 	if (symbolizer_image_request(a->sym, (pid_t)pid, gen))
 		pr_debug("process %u: no memory to ask for a snapshot", pid);
-	proc_refresh(a, pid);
+	proc_refresh(a, pid, comm);
 }
 
 static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
@@ -168,7 +192,7 @@ static void hook_exec(void *ctx, const struct drain_image *img)
 	    symbolizer_image_request(a->sym, (pid_t)pid, img->gen))
 		pr_debug("process %u: no memory for its new image", pid);
 	if (proc_find(a, pid))
-		proc_refresh(a, pid);
+		proc_refresh(a, pid, img->comm);
 }
 
 static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
@@ -266,6 +290,16 @@ static size_t heap_in_use(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* A symbolizer as the options want it: without DWARF unless --lines. */
+static struct symbolizer *agent_symbolizer_new(const struct agent *a)
+{
+	struct symbolizer *s = symbolizer_new();
+
+	if (s && !a->o.lines)
+		symbolizer_set_flags(s, SYM_NO_DWARF);
+	return s;
+}
+
 /*
  * The symbolizer keeps every file it parsed and every string it handed
  * out: renew it every SYM_RENEW_NS, or when the heap exceeds --symbol-cache
@@ -280,17 +314,18 @@ static void renew_symbolizer(struct agent *a, uint64_t now)
 	size_t heap = heap_in_use();
 
 	/* over budget: renew, but at most once a minute (it costs re-parsing) */
-	if (now - a->sym_born_ns < SYM_RENEW_NS &&
+	if (!a->sym_stale && now - a->sym_born_ns < SYM_RENEW_NS &&
 	    (heap < a->o.symbol_cache || now - a->sym_born_ns < SYM_MIN_AGE_NS)) {
 		malloc_trim(0);
 		return;
 	}
-	fresh = symbolizer_new();
+	fresh = agent_symbolizer_new(a);
 	if (!fresh)
 		return;
 	symbolizer_free(a->sym);
 	a->sym = fresh;
 	a->sym_born_ns = now;
+	a->sym_stale = false;
 	a->tot.sym_renewals++;
 	drain_prune(sampler_drain(a->sampler), pid_alive, a);
 	malloc_trim(0);
@@ -372,7 +407,7 @@ static int setup_sampler(struct agent *a)
 		err = err ?: sampler_add_target(a->sampler, pid);
 		if (err)
 			return err;
-		proc_refresh(a, (uint32_t)pid);
+		proc_refresh(a, (uint32_t)pid, NULL);
 		if (symbolizer_image_request(a->sym, pid, 0))
 			return -ENOMEM;
 	}
@@ -434,7 +469,7 @@ static int setup(struct agent *a)
 		a->have_re = true;
 	}
 	a->paused = a->o.start_paused;
-	a->sym = symbolizer_new();
+	a->sym = agent_symbolizer_new(a);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!a->sym || a->epfd < 0)
 		return -ENOMEM;
@@ -717,6 +752,8 @@ static void reload(struct agent *a)
 		agent_options_release(&n);
 		return;
 	}
+	if (n.lines != a->o.lines)
+		a->sym_stale = true;	/* the next boundary renews the symbolizer */
 	agent_options_release(&a->o);
 	a->o = n;
 	if (push_changed) {

@@ -28,6 +28,7 @@ struct aproc {
 	char *exe;			/* path of its executable, or NULL */
 	struct proc_identity id;	/* container / pod */
 	uint64_t exit_ns;		/* CLOCK_MONOTONIC time its exit was seen, 0 while alive */
+	bool labels_read;		/* comm, exe and id are from /proc (else comm only) */
 };
 
 /* Totals since the start, for the log line and /metrics. */
@@ -46,6 +47,7 @@ struct agent {
 	struct sampler *sampler;
 	struct symbolizer *sym;
 	uint64_t sym_born_ns;		/* when the symbolizer was created (it is renewed) */
+	bool sym_stale;			/* renew it at the next boundary (--lines changed) */
 	struct hashmap procs;		/* (void *)pid -> struct aproc * */
 	regex_t comm_re;
 	bool have_re;
@@ -78,6 +80,8 @@ int cmd_agent(int argc, char **argv);
  */
 int agent_emit(struct agent *a, const struct stack_store *st, uint64_t start, uint64_t end,
 	       const struct sampler_counts *delta);
+/* Read the labels of @pr (comm, executable, container) from /proc now. */
+void agent_proc_read_labels(struct aproc *pr);
 /* The labels of a profile of @pr (NULL: of the whole selection) into @out ("k=v", malloc'd). */
 size_t agent_labels(struct agent *a, const struct aproc *pr, char **out, size_t max);
 

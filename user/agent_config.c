@@ -74,6 +74,7 @@ static const struct agent_opt opts[] = {
 	{ "service-name", 0, T_STR, OFF(service_name) },
 	{ "label", 'l', T_LIST, OFF(labels), 0, 0, AGENT_MAX_LABELS },
 	{ "symbol-cache", 0, T_SIZE, OFF(symbol_cache), 1 << 20, 1ull << 40 },
+	{ "lines", 0, T_FLAG, OFF(lines) },
 	{ "config", 'c', T_STR, OFF(config) },
 	{ "metrics", 0, T_STR, OFF(metrics) },
 	{ "paused", 0, T_FLAG, OFF(start_paused) },
@@ -120,6 +121,8 @@ const char agent_usage[] =
 	"      --metrics ADDR:PORT   Prometheus text on http://ADDR:PORT/metrics (loopback)\n"
 	"      --paused              start paused (SIGUSR2 resumes)\n"
 	"      --symbol-cache SIZE   drop the symbol caches when the heap exceeds SIZE (128M)\n"
+	"      --lines               source lines and inlined frames from DWARF (costs memory:\n"
+	"                            the debug info of every sampled binary; default: names only)\n"
 	"  -q, --quiet               no log line per interval\n"
 	"  -v, --verbose             more messages\n"
 	"\n"

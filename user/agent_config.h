@@ -48,6 +48,7 @@ struct agent_options {
 	char *labels[AGENT_MAX_LABELS];		/* "key=value" */
 	size_t nlabels;
 	uint64_t symbol_cache;			/* heap bytes before the symbol caches are dropped */
+	bool lines;				/* --lines: DWARF lines and inlined frames */
 	/* control, health */
 	char *config;				/* --config FILE */
 	char *metrics;				/* --metrics ADDR:PORT */

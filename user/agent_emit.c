@@ -221,13 +221,15 @@ static int emit_per_process(struct agent *a, const struct stack_store *st, uint6
 	memcpy(sorted, st->entries, st->nentries * sizeof(*sorted));
 	qsort(sorted, st->nentries, sizeof(*sorted), by_pid);
 	for (i = 0; i < st->nentries && !err; i = j) {
-		const struct aproc *pr = proc_of(a, sorted[i]->pid);
+		struct aproc *pr = proc_of(a, sorted[i]->pid);
 
 		for (j = i; j < st->nentries && sorted[j]->pid == sorted[i]->pid; j++)
 			;
 		if (!pr) {
 			anon.pid = sorted[i]->pid;
 			pr = &anon;
+		} else if (!pr->labels_read && !pr->exit_ns) {
+			agent_proc_read_labels(pr);	/* --per-process came with SIGHUP */
 		}
 		err = emit_one(a, st, sorted + i, j - i, pr, start, end, delta);
 		n++;

@@ -130,7 +130,7 @@ struct symbolizer {
 	int vdso_tried;
 	size_t ndwarf;		/* files with lines open */
 	struct hashmap names;	/* mangled name (by address) -> malloc'd demangled name, or itself */
-	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE */
+	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE, SYM_NO_DWARF */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
 	int warned_access;	/* the missing-permission warning was given */
@@ -431,7 +431,7 @@ static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const 
 	f->key = key;
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	opts.root = root;	/* the debug link of a file in a container is in the container */
-	opts.dwarf = s->ndwarf < MAX_DWARF_FILES;
+	opts.dwarf = !(s->flags & SYM_NO_DWARF) && s->ndwarf < MAX_DWARF_FILES;
 	f->bin = S_ISREG(st->st_mode) ? binary_open_fd(fd, path, &opts) : NULL;
 	f->err = f->bin ? 0 : S_ISREG(st->st_mode) ? -errno : -EINVAL;
 	if (f->err)

@@ -30,6 +30,7 @@ enum sym_reason {
 enum {
 	SYM_NO_DEMANGLE = 1,	/* keep C++/Rust names as in the ELF */
 	SYM_NO_INLINE = 2,	/* no inlined frames from DWARF */
+	SYM_NO_DWARF = 4,	/* no DWARF at all: no source lines, no inlined frames, less memory */
 };
 
 /* A function inlined at an address (strings owned by the symbolizer). */

@@ -9,7 +9,7 @@
 CASES="agent_push_requests agent_push_windows_contiguous agent_push_split_70_30
 agent_sighup_relabels agent_metrics agent_outage_all_arrive_in_order agent_spool_limit_counted
 agent_pause_resume agent_output_dir_retention agent_cgroup_selects agent_comm_short_lived
-agent_bad_config agent_least_privilege"
+agent_bad_config agent_least_privilege agent_lines_only_with_option agent_sighup_per_process_labels"
 skip_unless_ready $CASES || exit 0
 
 RECV=tests/integration/agent_receiver.py
@@ -119,7 +119,7 @@ t_push() {
 check_requests() {
 	local why
 
-	why=$(python3 - "$1" "$(hostname)" <<'EOF'
+	why=$(python3 - "$1" "$(hostname)" 2>&1 <<'EOF'
 import glob, json, sys
 d, host = sys.argv[1], sys.argv[2]
 recs = [json.load(open(f)) for f in sorted(glob.glob(d + "/*.json"))]
@@ -408,6 +408,93 @@ t_comm() {
 	fi
 }
 
+# --- DWARF (source lines, inlined frames) only with --lines: names only by default ---
+
+# func_total DIR FUNC: samples whose stack holds FUNC, over every .pb.gz of DIR.
+func_total() {
+	local f n=0 t
+
+	for f in "$1"/*.pb.gz; do
+		"$PB" report "$f" -o "$f.folded" 2>/dev/null || continue
+		read -r _ t < <(folded count "$f.folded" "$2")
+		n=$((n + t))
+	done
+	echo "$n"
+}
+
+t_lines() {
+	local name=agent_lines_only_with_option cxx_pid a1 a2 spin mix spin2 mix2
+	local fspin="unsigned long holdns::spin<unsigned long>(unsigned long, long)"
+	local fmix="holdns::Mixer::mix(unsigned long)"
+
+	bg_start cxx "$WL/cxxinline" 30
+	cxx_pid=$BG_PID
+	agent_start nolines -p "$cxx_pid" -F 499 -i 1 --output-dir "$TMP/nolines"
+	a1=$AGENT_PID
+	agent_start lines -p "$cxx_pid" -F 499 -i 1 --output-dir "$TMP/lines" --lines
+	a2=$AGENT_PID
+	sleep 3.5
+	AGENT_PID=$a1 agent_stop nolines
+	AGENT_PID=$a2 agent_stop lines
+	kill "$cxx_pid" 2>/dev/null
+	spin=$(func_total "$TMP/nolines" "$fspin")
+	mix=$(func_total "$TMP/nolines" "$fmix")
+	spin2=$(func_total "$TMP/lines" "$fspin")
+	mix2=$(func_total "$TMP/lines" "$fmix")
+	note $name "spin() $spin samples, mix() $mix without --lines; $spin2 and $mix2 with"
+	if [ "$spin" -lt 100 ] || [ "$spin2" -lt 100 ]; then
+		fail $name "spin() in only $spin / $spin2 samples (without / with --lines)"
+	elif [ "$mix" -ne 0 ]; then
+		fail $name "inlined mix() in $mix samples without --lines: DWARF was read"
+	elif [ "$((2 * mix2))" -lt "$spin2" ]; then
+		fail $name "inlined mix() in only $mix2 of $spin2 samples of spin() with --lines"
+	else
+		pass $name
+	fi
+}
+
+# --- SIGHUP turns --per-process on: labels read from /proc from then on ---
+
+t_sighup_labels() {
+	local name=agent_sighup_per_process_labels rd=$TMP/hup cfg=$TMP/hup.conf pid why
+
+	start_receiver "$rd"
+	if [ -z "$RECV_PORT" ]; then
+		fail $name "the receiver did not start"
+		return
+	fi
+	cp "$WL/split" "$TMP/pblabel"
+	bg_start pblabel "$TMP/pblabel" 30
+	pid=$BG_PID
+	printf 'interval = 1\n' >"$cfg"
+	agent_start hup --comm '^pblabel$' --config "$cfg" --push "http://127.0.0.1:$RECV_PORT"
+	sleep 2.5
+	printf 'interval = 1\nper-process = true\n' >"$cfg"
+	kill -HUP "$AGENT_PID"
+	sleep 2.5
+	agent_stop hup
+	kill "$pid" 2>/dev/null
+	why=$(python3 - "$rd" "$pid" "$TMP/pblabel" 2>&1 <<'EOF'
+import glob, json, sys
+d, pid, exe = sys.argv[1:]
+names = [json.load(open(f))["query"]["name"][0] for f in sorted(glob.glob(d + "/*.json"))]
+want = ["pid=" + pid, "comm=pblabel", "executable=" + exe]
+if not names or not names[0].startswith("host.cpu{"):
+    sys.exit("first push %r: want service host before SIGHUP" % names[:1])
+after = [n for n in names if n.startswith("pblabel.cpu{")]
+if not after:
+    sys.exit("no push of service pblabel after SIGHUP: %s" % names)
+if not all(w in after[0] for w in want):
+    sys.exit("push after SIGHUP %r lacks one of %s" % (after[0], want))
+EOF
+)
+	if [ -n "$why" ]; then
+		fail $name "$why"
+	else
+		pass $name
+	fi
+}
+
 # --- bad configuration: one line, exit 2 ---
 
 t_bad_config() {
@@ -477,3 +564,5 @@ t_pause
 t_retention
 t_cgroup
 t_comm
+t_lines
+t_sighup_labels

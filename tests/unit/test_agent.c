@@ -70,6 +70,12 @@ static void test_defaults_and_units(void **state)
 	assert_int_equal(o.retain_size, 1ull << 30);
 	assert_int_equal(o.spool_size, 512 << 10);
 	assert_true(o.retain_age == 7 * 24 * 3600);
+	assert_false(o.lines);	/* names only: DWARF costs memory */
+	agent_options_release(&o);
+	setenv("PROFILING_BPF_LINES", "yes", 1);
+	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x"), 0);
+	unsetenv("PROFILING_BPF_LINES");
+	assert_true(o.lines);
 	agent_options_release(&o);
 }
 
