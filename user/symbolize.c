@@ -57,6 +57,8 @@ struct elf_file {
 	struct hashmap lines;	/* vaddr + 1 -> struct addr_lines * */
 	int err;		/* why it could not be read, or 0 */
 	const char *path;	/* interned path it was first opened by */
+	const char *build_id;	/* interned hex build ID, once build_id_known */
+	int build_id_known;
 };
 
 /* A frame of a young image as the kernel named it: file by build ID, offset. */
@@ -384,22 +386,34 @@ static void file_key_of(const struct stat *st, struct file_key *k)
 /* The @n bytes of build ID @id in hex, interned; NULL when empty (or on ENOMEM). */
 static const char *build_id_hex_of(struct symbolizer *s, const uint8_t *id, size_t n)
 {
+	static const char digits[] = "0123456789abcdef";
 	char hex[2 * ELFSYMS_BUILD_ID_MAX + 1];
 	size_t i;
 
 	if (!n || n > ELFSYMS_BUILD_ID_MAX)
 		return NULL;
-	for (i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	for (i = 0; i < n; i++) {
+		hex[2 * i] = digits[id[i] >> 4];
+		hex[2 * i + 1] = digits[id[i] & 15];
+	}
+	hex[2 * n] = '\0';
 	return intern(s, hex);
 }
 
-/* The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM). */
-static const char *build_id_hex(struct symbolizer *s, const struct elf_file *elf)
+/*
+ * The build ID of @elf in hex, interned; NULL when it has none (or on ENOMEM).
+ * Made once per file: every snapshot asks it for each of its mappings.
+ */
+static const char *build_id_hex(struct symbolizer *s, struct elf_file *elf)
 {
 	if (!elf || elf->err)
 		return NULL;
-	return build_id_hex_of(s, elf->bin->syms.build_id, elf->bin->syms.build_id_len);
+	if (!elf->build_id_known) {
+		elf->build_id = build_id_hex_of(s, elf->bin->syms.build_id,
+						elf->bin->syms.build_id_len);
+		elf->build_id_known = elf->build_id || !elf->bin->syms.build_id_len;
+	}
+	return elf->build_id;
 }
 
 /* Remember @f by its build ID, for the frames of processes known only that way. */
@@ -487,6 +501,23 @@ static int open_mapped(pid_t pid, const struct procmap *m, struct stat *st)
 	return fd;
 }
 
+/* stat() the file open_mapped() would open, without opening it. 0 or -errno. */
+static int stat_mapped(pid_t pid, const struct procmap *m, struct stat *st)
+{
+	char path[PROCMAPS_LINE_MAX + 64];
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	if (!stat(path, st))
+		return 0;
+	if (m->deleted)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
+	if (stat(path, st))
+		return -errno;
+	return st->st_ino == m->inode ? 0 : -ESTALE;
+}
+
 /* Owner of /proc/PID, for the warning. */
 static long proc_uid(pid_t pid)
 {
@@ -512,9 +543,20 @@ static void warn_access(struct symbolizer *s, pid_t pid, const char *what)
 static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct snap_map *out)
 {
+	struct file_key key;
 	struct stat st;
-	int fd = open_mapped(pid, m, &st);
+	uintptr_t v;
+	int fd;
 
+	/* a file parsed before needs no open: one stat instead of open, fstat, close */
+	if (!stat_mapped(pid, m, &st)) {
+		file_key_of(&st, &key);
+		if (hashmap_find(&s->files, &key, &v)) {
+			out->elf = (struct elf_file *)v;
+			return 0;
+		}
+	}
+	fd = open_mapped(pid, m, &st);
 	if (fd == -EACCES || fd == -EPERM)
 		warn_access(s, pid, "mapped files");
 	if (fd < 0) {
