@@ -17,9 +17,13 @@ CPU-time and wall-time ratio to the bare runs of the same round, the
 agent's RSS. perf's cost inside the kernel (the sampling interrupt's
 unwinding) is not in its process time: the workload's slowdown holds it.
 
+An extra condition runs the agent at 99 Hz with --lines (DWARF source lines
+and inlined frames), to show what they cost in memory.
+
 Soak phase: the agent at 99 Hz, 10 s intervals, pushing to a local receiver,
 for --soak seconds while processes come and go (spin, python3 and xz, a new
-one every 0.5 s); its RSS every 5 s.
+one every 0.5 s); its RSS every 10 s, and the trend of the second half
+(least-squares slope).
 """
 import argparse
 import ctypes
@@ -132,7 +136,7 @@ class Bench:
             d = os.path.join(self.tmp, "out")
             cmd = [self.pb, "agent", "-a", "-F", str(hz), "-i", "10", "-q", "--output-dir", d,
                    "--retain-size", "20M"]
-            return cmd + (["--paused"] if cond == "agent-paused" else [])
+            return cmd + {"agent-paused": ["--paused"], "agent-lines": ["--lines"]}.get(cond, [])
         if cond == "perf":
             return ["perf", "record", "-a", "-g", "-F", str(hz), "-q", "-o",
                     os.path.join(self.tmp, "perf.data")]
@@ -147,13 +151,14 @@ class Bench:
             time.sleep(self.args.warmup)
             if tool.poll() is not None:
                 raise RuntimeError("%s exited: %s" % (cmd[0], tool.stderr.read()[-300:]))
+        load = float(open("/proc/loadavg").read().split()[0])
         cpu0 = proc_cpu_ns(tool.pid) if tool else 0
         bpf0 = bpf_run_ns(tool.pid) if tool and cond.startswith("agent") else 0
         t0 = time.monotonic()
         out = subprocess.run([self.spin, "-n", str(self.args.work)], capture_output=True,
                              text=True, check=True).stdout
         wall = time.monotonic() - t0
-        r = {"cond": cond, "hz": hz, "wall": wall}
+        r = {"cond": cond, "hz": hz, "wall": wall, "load": load}
         m = SPIN_RE.search(out)
         r["spin_elapsed"], r["spin_cpu"] = int(m.group(2)) / 1e9, int(m.group(3)) / 1e9
         if tool:
@@ -165,7 +170,8 @@ class Bench:
 
     def overhead(self):
         conds = [("bare", 0), ("bare", 0)] + [(c, hz) for c in ("agent", "perf")
-                                              for hz in (19, 99, 999)] + [("agent-paused", 99)]
+                                              for hz in (19, 99, 999)] + [("agent-paused", 99),
+                                                                         ("agent-lines", 99)]
         runs = []
         for rnd in range(self.args.rounds):
             order = conds[:]
@@ -174,8 +180,8 @@ class Bench:
                 r = self.run_cond(cond, hz)
                 r["round"] = rnd
                 runs.append(r)
-                log("round %d %s %s: spin %.2f s cpu, tool %.3f s, bpf %s" % (
-                    rnd, cond, hz, r["spin_cpu"], r.get("tool_cpu", 0), r.get("bpf")))
+                log("round %d %s %s: spin %.2f s cpu, tool %.3f s, bpf %s, load %.1f" % (
+                    rnd, cond, hz, r["spin_cpu"], r.get("tool_cpu", 0), r.get("bpf"), r["load"]))
         return runs
 
     def soak(self):
@@ -193,13 +199,14 @@ class Bench:
         churn = [[self.spin, "-n", "25"], ["python3", "-c", "sum(range(300000))"],
                  ["sh", "-c", "head -c 2000000 /dev/zero | xz -1 >/dev/null"]]
         rss, t0, k, next_rss = [], time.monotonic(), 0, 0.0
+        load0 = open("/proc/loadavg").read().split()[0]
         while time.monotonic() - t0 < self.args.soak:
             subprocess.Popen(churn[k % len(churn)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
             k += 1
             if time.monotonic() - t0 >= next_rss:
                 rss.append((time.monotonic() - t0, rss_kb(agent.pid) / 1024))
-                next_rss += 5
+                next_rss += 10
             time.sleep(0.5)
             while True:
                 try:
@@ -208,11 +215,12 @@ class Bench:
                 except ChildProcessError:
                     break
         cpu = proc_cpu_ns(agent.pid) / 1e9
+        load1 = open("/proc/loadavg").read().split()[0]
         self.stop(agent)
         self.stop(recv)
         pushes = len([f for f in os.listdir(recv_dir) if f.endswith(".json")])
         return {"rss": rss, "processes": k, "cpu": cpu, "pushes": pushes,
-                "secs": time.monotonic() - t0}
+                "secs": time.monotonic() - t0, "load0": load0, "load1": load1}
 
     def cleanup(self):
         for p in self.procs:
@@ -226,6 +234,17 @@ def median(xs):
     xs = sorted(xs)
     n = len(xs)
     return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if n else float("nan")
+
+
+def slope(points):
+    """Least-squares slope of (t, v) points (v per unit of t), 0 for fewer than 2."""
+    n = len(points)
+    if n < 2:
+        return 0.0
+    mt = sum(t for t, _ in points) / n
+    mv = sum(v for _, v in points) / n
+    den = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (v - mv) for t, v in points) / den if den else 0.0
 
 
 def report(runs, soak, args, cmdline):
@@ -249,8 +268,8 @@ def report(runs, soak, args, cmdline):
              "and shows only in the workload's slowdown). Ratio = workload CPU time (wall time) "
              "/ mean of the two bare runs of the same round; medians over rounds." % NCPU, "",
              "| condition | Hz | tool CPU, % of machine | BPF, % of machine | total, % of machine "
-             "| workload CPU-time ratio | wall-time ratio | RSS (MB) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| workload CPU-time ratio | wall-time ratio | RSS (MB) | load average |",
+             "|---|---|---|---|---|---|---|---|---|"]
     keys = []
     for r in runs:
         if r["cond"] != "bare" and (r["cond"], r["hz"]) not in keys:
@@ -265,26 +284,31 @@ def report(runs, soak, args, cmdline):
         cr = median([r["spin_cpu"] / (sum(b["spin_cpu"] for b in bare[r["round"]]) / 2) for r in rs])
         wr = median([r["spin_elapsed"] / (sum(b["spin_elapsed"] for b in bare[r["round"]]) / 2)
                      for r in rs])
-        lines.append("| %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %.1f |" % (
-            "profiling-bpf agent" + (" (paused)" if cond == "agent-paused" else "")
-            if cond.startswith("agent") else "perf record -a -g", hz, tool,
+        loads = [r["load"] for r in rs]
+        lines.append("| %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %.1f | %s |" % (
+            "profiling-bpf agent" + {"agent-paused": " (paused)", "agent-lines": " --lines"}.get(
+                cond, "") if cond.startswith("agent") else "perf record -a -g", hz, tool,
             "%.3f" % bpf if bpf is not None else "-", tot, cr, wr,
-            median([r["rss_mb"] for r in rs])))
+            median([r["rss_mb"] for r in rs]),
+            "%.1f" % loads[0] if len(loads) == 1 else "%.1f-%.1f" % (min(loads), max(loads))))
     if soak:
         rss = soak["rss"]
-        half = [v for t, v in rss if t >= soak["secs"] / 2]
+        half = [(t, v) for t, v in rss if t >= soak["secs"] / 2]
         lines += ["", "### RSS over a soak with process churn", "",
                   "The agent (`-a -F 99 -i 10 --per-process --push` to a local receiver) for "
                   "%.0f s while %d short processes (spin, python3, xz) came and went, one every "
                   "0.5 s; %d profiles pushed; its CPU over the soak %.2f s (%.3f%% of the "
-                  "machine)." % (soak["secs"], soak["processes"], soak["pushes"], soak["cpu"],
-                                 100 * soak["cpu"] / (soak["secs"] * NCPU)), "",
-                  "| RSS (MB) at start (5 s) | max | at the end | min / max over the second half |",
-                  "|---|---|---|---|",
-                  "| %.1f | %.1f | %.1f | %.1f / %.1f |" % (
+                  "machine); load average %s at its start, %s at its end." % (
+                      soak["secs"], soak["processes"], soak["pushes"], soak["cpu"],
+                      100 * soak["cpu"] / (soak["secs"] * NCPU), soak["load0"], soak["load1"]), "",
+                  "| RSS (MB) at 10 s | max | at the end | min / max over the second half "
+                  "| trend over the second half (MB/min) |",
+                  "|---|---|---|---|---|",
+                  "| %.1f | %.1f | %.1f | %.1f / %.1f | %+.2f |" % (
                       rss[1][1] if len(rss) > 1 else rss[0][1], max(v for _, v in rss),
-                      rss[-1][1], min(half), max(half)),
-                  "", "RSS every 5 s: " + " ".join("%.1f" % v for _, v in rss)]
+                      rss[-1][1], min(v for _, v in half), max(v for _, v in half),
+                      60 * slope(half)),
+                  "", "RSS every 10 s: " + " ".join("%.1f" % v for _, v in rss)]
     return "\n".join(lines) + "\n"
 
 
