@@ -426,19 +426,28 @@ static void index_build_id(struct symbolizer *s, struct elf_file *f)
 		hashmap_set(&s->by_build_id, bid, (uintptr_t)f);
 }
 
+/* The parse of the file @st describes if it is in the cache, else NULL. */
+static struct elf_file *file_cached(struct symbolizer *s, const struct stat *st)
+{
+	struct file_key key;
+	uintptr_t v;
+
+	file_key_of(st, &key);
+	return hashmap_find(&s->files, &key, &v) ? (struct elf_file *)v : NULL;
+}
+
 /* The parse of the file open at @fd, from the cache or read now. NULL only on ENOMEM. */
 static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const struct stat *st,
 				 const char *path)
 {
 	struct binary_opts opts = { 0 };
-	struct elf_file *f;
+	struct elf_file *f = file_cached(s, st);
 	char root[64];
 	struct file_key key;
-	uintptr_t v;
 
+	if (f)
+		return f;
 	file_key_of(st, &key);
-	if (hashmap_find(&s->files, &key, &v))
-		return (struct elf_file *)v;
 	f = elf_file_new();
 	if (!f)
 		return NULL;
@@ -543,19 +552,12 @@ static void warn_access(struct symbolizer *s, pid_t pid, const char *what)
 static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct snap_map *out)
 {
-	struct file_key key;
 	struct stat st;
-	uintptr_t v;
 	int fd;
 
 	/* a file parsed before needs no open: one stat instead of open, fstat, close */
-	if (!stat_mapped(pid, m, &st)) {
-		file_key_of(&st, &key);
-		if (hashmap_find(&s->files, &key, &v)) {
-			out->elf = (struct elf_file *)v;
-			return 0;
-		}
-	}
+	if (!stat_mapped(pid, m, &st) && (out->elf = file_cached(s, &st)))
+		return 0;
 	fd = open_mapped(pid, m, &st);
 	if (fd == -EACCES || fd == -EPERM)
 		warn_access(s, pid, "mapped files");
