@@ -31,6 +31,7 @@
 #include "agent.h"
 #include "log.h"
 #include "metrics.h"
+#include "options.h"
 #include "outdir.h"
 #include "push.h"
 #include "symbolize.h"
@@ -380,6 +381,8 @@ static int setup_sampler(struct agent *a)
 		.user_stacks = !a->o.no_user,
 		.kernel_stacks = !a->o.no_kernel,
 		.follow_forks = true,
+		.dwarf = a->o.call_graph && !strcmp(a->o.call_graph, "dwarf"),
+		.stack_size = PB_DEFAULT_STACK_SIZE,
 		.max_stacks = AGENT_MAX_STACKS,
 		.cgroup_fds = a->cgroup_fds,
 		.ncgroups = a->ncgroup_fds,
@@ -723,8 +726,9 @@ static void reload(struct agent *a)
 	if (n.freq != a->o.freq || n.all != a->o.all || n.npids != a->o.npids ||
 	    !same_str(n.comm, a->o.comm) || n.ncgroups != a->o.ncgroups ||
 	    n.no_kernel != a->o.no_kernel || n.no_user != a->o.no_user ||
+	    !same_str(n.call_graph, a->o.call_graph) ||
 	    !same_str(n.spool_dir, a->o.spool_dir) || !same_str(n.metrics, a->o.metrics))
-		pr_warn("SIGHUP: selection, frequency, spool and metrics changes need a restart");
+		pr_warn("SIGHUP: selection, frequency, call graph, spool and metrics changes need a restart");
 	if (!same_str(n.push_url, a->o.push_url) && (!n.push_url || !a->o.push_url))
 		pr_warn("SIGHUP: turning --push on or off needs a restart");
 	if (n.output_dir && !same_str(n.output_dir, a->o.output_dir) && outdir_prepare(n.output_dir)) {
@@ -743,6 +747,8 @@ static void reload(struct agent *a)
 	memcpy(n.pids, a->o.pids, sizeof(n.pids));
 	n.no_kernel = a->o.no_kernel;
 	n.no_user = a->o.no_user;
+	free(n.call_graph);
+	n.call_graph = a->o.call_graph ? strdup(a->o.call_graph) : NULL;
 	if (!a->pusher) {
 		free(n.push_url);
 		n.push_url = NULL;

@@ -58,6 +58,7 @@ static const struct agent_opt opts[] = {
 	{ "interval", 'i', T_SECS, OFF(interval), 1, DAY },
 	{ "no-kernel", 0, T_FLAG, OFF(no_kernel) },
 	{ "no-user", 0, T_FLAG, OFF(no_user) },
+	{ "call-graph", 'g', T_STR, OFF(call_graph) },
 	{ "output-dir", 0, T_STR, OFF(output_dir) },
 	{ "per-process", 0, T_FLAG, OFF(per_process) },
 	{ "retain-age", 0, T_SECS, OFF(retain_age), 0, 3650ull * DAY },
@@ -99,6 +100,8 @@ const char agent_usage[] =
 	"  -F, --freq HZ             samples per second per CPU (default 99)\n"
 	"  -i, --interval SECONDS    length of one profile (default 60; 10s, 5m, 1h)\n"
 	"      --no-kernel, --no-user  leave out kernel or user stacks\n"
+	"  -g, --call-graph fp|dwarf user stacks by frame pointers (default) or DWARF CFI\n"
+	"                            (a copy of the stack unwound here: more CPU and memory)\n"
 	"Sinks (any combination):\n"
 	"      --output-dir DIR      one gzip'd pprof per interval (per process with --per-process)\n"
 	"      --per-process         one profile per process and interval\n"
@@ -622,6 +625,10 @@ static int check_options(const struct agent_options *o)
 		pr_err("no sink: give --output-dir DIR and/or --push URL");
 		return -EINVAL;
 	}
+	if (o->call_graph && strcmp(o->call_graph, "fp") && strcmp(o->call_graph, "dwarf")) {
+		pr_err("invalid call-graph '%s': expected fp or dwarf", o->call_graph);
+		return -EINVAL;
+	}
 	if (o->no_kernel && o->no_user) {
 		pr_err("--no-kernel and --no-user together leave no stack to record");
 		return -EINVAL;
@@ -645,7 +652,7 @@ void agent_options_release(struct agent_options *o)
 {
 	char **strs[] = { &o->comm, &o->output_dir, &o->push_url, &o->push_cacert,
 			  &o->push_tenant, &o->push_credentials, &o->spool_dir,
-			  &o->service_name, &o->config, &o->metrics };
+			  &o->service_name, &o->config, &o->metrics, &o->call_graph };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);

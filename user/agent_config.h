@@ -30,6 +30,7 @@ struct agent_options {
 	uint64_t freq;				/* -F Hz */
 	double interval;			/* --interval seconds */
 	bool no_kernel, no_user;
+	char *call_graph;			/* "fp" (NULL: the default) or "dwarf" */
 	/* sinks */
 	char *output_dir;
 	bool per_process;

@@ -9,7 +9,8 @@
 CASES="agent_push_requests agent_push_windows_contiguous agent_push_split_70_30
 agent_sighup_relabels agent_metrics agent_outage_all_arrive_in_order agent_spool_limit_counted
 agent_pause_resume agent_output_dir_retention agent_cgroup_selects agent_comm_short_lived
-agent_bad_config agent_least_privilege agent_lines_only_with_option agent_sighup_per_process_labels"
+agent_bad_config agent_least_privilege agent_lines_only_with_option agent_sighup_per_process_labels
+agent_call_graph_dwarf"
 skip_unless_ready $CASES || exit 0
 
 RECV=tests/integration/agent_receiver.py
@@ -495,6 +496,55 @@ EOF
 	fi
 }
 
+# --- --call-graph dwarf: user stacks of code without frame pointers unwind in full ---
+
+# reach_share DIR LEAF FRAME: "N M": of the M samples in LEAF over DIR's .pb.gz, N have FRAME too.
+reach_share() {
+	local f
+
+	for f in "$1"/*.pb.gz; do
+		"$PB" report "$f" -o "$f.folded" 2>/dev/null
+	done
+	cat "$1"/*.folded 2>/dev/null | python3 -c '
+import sys
+leaf, frame = sys.argv[1:]
+have = total = 0
+for line in sys.stdin:
+    stack, _, n = line.rstrip("\n").rpartition(" ")
+    frames = stack.split(";")
+    if leaf in frames:
+        total += int(n)
+        have += int(n) if frame in frames else 0
+print(have, total)' "$2" "$3"
+}
+
+t_call_graph() {
+	local name=agent_call_graph_dwarf nofp_pid a1 a2 fp fpall dw dwall
+
+	bg_start nofp "$WL/nofp" qsort 8
+	nofp_pid=$BG_PID
+	agent_start cgfp -p "$nofp_pid" -F 499 -i 1 --output-dir "$TMP/cgfp"
+	a1=$AGENT_PID
+	agent_start cgdwarf -p "$nofp_pid" -F 499 -i 1 --output-dir "$TMP/cgdwarf" -g dwarf
+	a2=$AGENT_PID
+	sleep 3.5
+	AGENT_PID=$a1 agent_stop cgfp
+	AGENT_PID=$a2 agent_stop cgdwarf
+	kill "$nofp_pid" 2>/dev/null
+	read -r fp fpall < <(reach_share "$TMP/cgfp" cmp_ints sort_thread)
+	read -r dw dwall < <(reach_share "$TMP/cgdwarf" cmp_ints sort_thread)
+	note $name "cmp_ints samples reaching sort_thread: fp $fp of $fpall, dwarf $dw of $dwall"
+	if [ "${dwall:-0}" -lt 100 ]; then
+		fail $name "only ${dwall:-0} samples in cmp_ints with -g dwarf"
+	elif [ "$((100 * dw))" -lt "$((95 * dwall))" ]; then
+		fail $name "-g dwarf: only $dw of $dwall cmp_ints samples unwind to sort_thread"
+	elif [ "$((2 * fp))" -gt "${fpall:-0}" ]; then
+		fail $name "fp (the default) unwinds $fp of $fpall through code without frame pointers: was it dwarf?"
+	else
+		pass $name
+	fi
+}
+
 # --- bad configuration: one line, exit 2 ---
 
 t_bad_config() {
@@ -566,3 +616,4 @@ t_cgroup
 t_comm
 t_lines
 t_sighup_labels
+t_call_graph

@@ -76,6 +76,10 @@ static void test_defaults_and_units(void **state)
 	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x"), 0);
 	unsetenv("PROFILING_BPF_LINES");
 	assert_true(o.lines);
+	assert_null(o.call_graph);	/* frame pointers */
+	agent_options_release(&o);
+	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x --call-graph dwarf"), 0);
+	assert_string_equal(o.call_graph, "dwarf");
 	agent_options_release(&o);
 }
 
@@ -135,6 +139,7 @@ static const char *const bad_lines[] = {
 	"-a --output-dir /x --bogus",
 	"-a --output-dir /x --no-kernel --no-user",
 	"-p 0 --output-dir /x",
+	"-a --output-dir /x -g lbr",
 };
 
 static void test_bad_lines(void **state)
