@@ -17,8 +17,8 @@ CPU-time and wall-time ratio to the bare runs of the same round, the
 agent's RSS. perf's cost inside the kernel (the sampling interrupt's
 unwinding) is not in its process time: the workload's slowdown holds it.
 
-An extra condition runs the agent at 99 Hz with --lines (DWARF source lines
-and inlined frames), to show what they cost in memory.
+Two extra conditions run the agent at 99 Hz with --lines (DWARF source lines
+and inlined frames) and with --call-graph dwarf, to show what they cost.
 
 Soak phase: the agent at 99 Hz, 10 s intervals, pushing to a local receiver,
 for --soak seconds while processes come and go (spin, python3 and xz, a new
@@ -136,7 +136,8 @@ class Bench:
             d = os.path.join(self.tmp, "out")
             cmd = [self.pb, "agent", "-a", "-F", str(hz), "-i", "10", "-q", "--output-dir", d,
                    "--retain-size", "20M"]
-            return cmd + {"agent-paused": ["--paused"], "agent-lines": ["--lines"]}.get(cond, [])
+            return cmd + {"agent-paused": ["--paused"], "agent-lines": ["--lines"],
+                          "agent-dwarf": ["--call-graph", "dwarf"]}.get(cond, [])
         if cond == "perf":
             return ["perf", "record", "-a", "-g", "-F", str(hz), "-q", "-o",
                     os.path.join(self.tmp, "perf.data")]
@@ -171,7 +172,8 @@ class Bench:
     def overhead(self):
         conds = [("bare", 0), ("bare", 0)] + [(c, hz) for c in ("agent", "perf")
                                               for hz in (19, 99, 999)] + [("agent-paused", 99),
-                                                                         ("agent-lines", 99)]
+                                                                         ("agent-lines", 99),
+                                                                         ("agent-dwarf", 99)]
         runs = []
         for rnd in range(self.args.rounds):
             order = conds[:]
@@ -286,7 +288,8 @@ def report(runs, soak, args, cmdline):
                      for r in rs])
         loads = [r["load"] for r in rs]
         lines.append("| %s | %d | %.3f | %s | %.3f | %.3f | %.3f | %.1f | %s |" % (
-            "profiling-bpf agent" + {"agent-paused": " (paused)", "agent-lines": " --lines"}.get(
+            "profiling-bpf agent" + {"agent-paused": " (paused)", "agent-lines": " --lines",
+                                     "agent-dwarf": " -g dwarf"}.get(
                 cond, "") if cond.startswith("agent") else "perf record -a -g", hz, tool,
             "%.3f" % bpf if bpf is not None else "-", tot, cr, wr,
             median([r["rss_mb"] for r in rs]),
