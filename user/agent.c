@@ -291,6 +291,20 @@ static size_t heap_in_use(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* Heap held by the symbol caches, about: all of it but the profiles spooled in memory. */
+static size_t symbol_heap(struct agent *a)
+{
+	size_t heap = heap_in_use(), spooled = 0;
+
+	if (a->spool_ready && !a->spool.dir) {
+		pthread_mutex_lock(&a->spool.lock);
+		spooled = (size_t)a->spool.bytes;
+		pthread_mutex_unlock(&a->spool.lock);
+	}
+	return heap > spooled ? heap - spooled : 0;
+}
+
+
 /* A symbolizer as the options want it: without DWARF unless --lines. */
 static struct symbolizer *agent_symbolizer_new(const struct agent *a)
 {
@@ -312,11 +326,11 @@ static struct symbolizer *agent_symbolizer_new(const struct agent *a)
 static void renew_symbolizer(struct agent *a, uint64_t now)
 {
 	struct symbolizer *fresh;
-	size_t heap = heap_in_use();
+	size_t heap = symbol_heap(a);
 
 	/* over budget: renew, but at most once a minute (it costs re-parsing) */
 	if (!a->sym_stale && now - a->sym_born_ns < SYM_RENEW_NS &&
-	    (heap < a->o.symbol_cache || now - a->sym_born_ns < SYM_MIN_AGE_NS)) {
+	    (heap < agent_symbol_budget(&a->o) || now - a->sym_born_ns < SYM_MIN_AGE_NS)) {
 		malloc_trim(0);
 		return;
 	}

@@ -123,7 +123,8 @@ const char agent_usage[] =
 	"  -c, --config FILE         \"key = value\" lines, keys are the long option names\n"
 	"      --metrics ADDR:PORT   Prometheus text on http://ADDR:PORT/metrics (loopback)\n"
 	"      --paused              start paused (SIGUSR2 resumes)\n"
-	"      --symbol-cache SIZE   drop the symbol caches when the heap exceeds SIZE (128M)\n"
+	"      --symbol-cache SIZE   drop the symbol caches when they exceed SIZE of heap\n"
+	"                            (default 48M, 192M with --lines)\n"
 	"      --lines               source lines and inlined frames from DWARF (costs memory:\n"
 	"                            the debug info of every sampled binary; default: names only)\n"
 	"  -q, --quiet               no log line per interval\n"
@@ -645,7 +646,13 @@ void agent_options_init(struct agent_options *o)
 	o->push_timeout = 30;
 	o->spool_size = 64ull << 20;
 	o->flush_timeout = 10;
-	o->symbol_cache = 128ull << 20;
+}
+
+uint64_t agent_symbol_budget(const struct agent_options *o)
+{
+	if (o->symbol_cache)
+		return o->symbol_cache;
+	return (o->lines ? 192ull : 48ull) << 20;
 }
 
 void agent_options_release(struct agent_options *o)

@@ -48,7 +48,7 @@ struct agent_options {
 	char *service_name;			/* default: the executable's name, or "host" */
 	char *labels[AGENT_MAX_LABELS];		/* "key=value" */
 	size_t nlabels;
-	uint64_t symbol_cache;			/* heap bytes before the symbol caches are dropped */
+	uint64_t symbol_cache;			/* heap bytes before the symbol caches are dropped (0: default) */
 	bool lines;				/* --lines: DWARF lines and inlined frames */
 	/* control, health */
 	char *config;				/* --config FILE */
@@ -75,6 +75,8 @@ int agent_config_parse_text(struct agent_options *o, const char *text, size_t le
 			    const char *name);
 /* Defaults: 99 Hz, 60 s interval, timeouts, a 64 MiB spool. */
 void agent_options_init(struct agent_options *o);
+/* Heap bytes the symbol caches may hold: --symbol-cache, else 48M (192M with --lines). */
+uint64_t agent_symbol_budget(const struct agent_options *o);
 /* Free every string. */
 void agent_options_release(struct agent_options *o);
 

@@ -71,15 +71,20 @@ static void test_defaults_and_units(void **state)
 	assert_int_equal(o.spool_size, 512 << 10);
 	assert_true(o.retain_age == 7 * 24 * 3600);
 	assert_false(o.lines);	/* names only: DWARF costs memory */
+	assert_int_equal(agent_symbol_budget(&o), 48 << 20);
 	agent_options_release(&o);
 	setenv("PROFILING_BPF_LINES", "yes", 1);
 	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x"), 0);
 	unsetenv("PROFILING_BPF_LINES");
 	assert_true(o.lines);
+	assert_int_equal(agent_symbol_budget(&o), 192 << 20);	/* DWARF is big */
 	assert_null(o.call_graph);	/* frame pointers */
 	agent_options_release(&o);
 	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x --call-graph dwarf"), 0);
 	assert_string_equal(o.call_graph, "dwarf");
+	agent_options_release(&o);
+	assert_int_equal(parse_line(&o, "-a --output-dir /x --lines --symbol-cache 20M"), 0);
+	assert_int_equal(agent_symbol_budget(&o), 20 << 20);	/* given: wins */
 	agent_options_release(&o);
 }
 
