@@ -304,7 +304,6 @@ static size_t symbol_heap(struct agent *a)
 	return heap > spooled ? heap - spooled : 0;
 }
 
-
 /* A symbolizer as the options want it: without DWARF unless --lines. */
 static struct symbolizer *agent_symbolizer_new(const struct agent *a)
 {
