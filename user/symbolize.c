@@ -29,8 +29,15 @@
 #include "procmaps.h"
 #include "symbolize.h"
 
-/* A miss re-reads the maps of a process at most this often (dlopen). */
-#define RESNAP_INTERVAL_NS (10 * 1000 * 1000ull)
+/*
+ * A miss (an address outside the snapshot: dlopen, or a junk frame of code
+ * without frame pointers) re-reads the maps of an image at most every
+ * resnap_wait: RESNAP_MIN_NS at first, doubled after each re-read that found
+ * the same executable mappings, up to RESNAP_MAX_NS; back to the minimum when
+ * they changed.
+ */
+#define RESNAP_MIN_NS (10 * 1000 * 1000ull)
+#define RESNAP_MAX_NS (5 * 1000 * 1000 * 1000ull)
 /* Files whose DWARF is kept open for source lines (one fd each). */
 #define MAX_DWARF_FILES 64
 
@@ -87,6 +94,8 @@ struct jit_map {
 /* The mappings of an image at one moment, shared by the images forked from it. */
 struct snap {
 	size_t refs;
+	uint64_t exec_sig;	/* hash of the executable mappings: did a re-read change them? */
+	int reread;		/* not the image's first snapshot: ld.so had mapped its libraries */
 	size_t n;
 	struct snap_map maps[];
 };
@@ -109,6 +118,8 @@ struct proc {
 	struct snap *snap;	/* NULL until taken, or after freeing */
 	struct proc *parent;	/* the image this one was forked from, or NULL */
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
+	uint64_t resnap_wait;	/* a miss re-reads the maps this long after snap_ns */
+	uint32_t nsnaps;	/* snapshots taken of this image */
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
 	char name[PB_NAME_LEN];	/* process name, "" until known */
@@ -137,6 +148,7 @@ struct symbolizer {
 	int no_maps;		/* debug: never read maps (PROFILING_BPF_DEBUG_NO_MAPS) */
 	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
 	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
+	struct symbolizer_stats stats;
 };
 
 static uint64_t file_hash(const void *key, void *ctx)
@@ -609,6 +621,48 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 	return 0;
 }
 
+/* Hash of the executable mappings of @sn (0 for none). */
+static uint64_t exec_signature(const struct snap *sn)
+{
+	uint64_t h = 0, w[3];
+
+	for (size_t i = 0; i < sn->n; i++) {
+		if (!(sn->maps[i].prot & PROCMAP_X))
+			continue;
+		w[0] = sn->maps[i].start;
+		w[1] = sn->maps[i].end;
+		w[2] = (uint64_t)(uintptr_t)sn->maps[i].module;
+		h = hash_words(w, 3, h);
+	}
+	return h;
+}
+
+/*
+ * Image @p has a new snapshot @sn: when the executable mappings are those it
+ * ran before, the next re-read on a miss waits twice as long.
+ */
+static void resnap_backoff(struct symbolizer *s, struct proc *p, const struct snap *sn)
+{
+	const struct snap *old = proc_snap(p);
+
+	if (old && old->exec_sig == sn->exec_sig) {
+		s->stats.resnaps_unchanged++;
+		p->resnap_wait = p->resnap_wait < RESNAP_MIN_NS ? 2 * RESNAP_MIN_NS :
+				 p->resnap_wait >= RESNAP_MAX_NS / 2 ? RESNAP_MAX_NS :
+								      2 * p->resnap_wait;
+	} else {
+		p->resnap_wait = RESNAP_MIN_NS;
+	}
+}
+
+/* May a miss of image @p re-read its maps now? */
+static bool resnap_due(const struct proc *p)
+{
+	uint64_t wait = p->resnap_wait ? p->resnap_wait : RESNAP_MIN_NS;
+
+	return now_ns() - p->snap_ns >= wait;
+}
+
 static void proc_set_snap(struct proc *p, struct snap *sn)
 {
 	snap_put(p->snap);
@@ -721,7 +775,12 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 	} else {
 		sn->refs = 1;
 		sn->n = ms.n;
+		sn->exec_sig = exec_signature(sn);
+		sn->reread = p->nsnaps > 0;
+		s->stats.snapshots++;
+		resnap_backoff(s, p, sn);
 		proc_set_snap(p, sn);
+		p->nsnaps++;
 		if (!p->name[0] || p->name_weak)
 			proc_read_name(p);
 	}
@@ -780,11 +839,11 @@ int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_ge
 	p = proc_find(s, pid, gen);
 	/*
 	 * The child runs its parent's image until it execs: read the parent's
-	 * maps now if they are older than RESNAP_INTERVAL_NS (the snapshot taken
-	 * at its exec misses the libraries ld.so mapped after it).
+	 * maps now if it has only the one taken at its exec (which may miss the
+	 * libraries ld.so mapped after it) and a re-read is due.
 	 */
 	if (!pp->dead && proc_current(s, parent) == pp &&
-	    (!pp->snap || now_ns() - pp->snap_ns >= RESNAP_INTERVAL_NS))
+	    (!pp->snap || (!pp->snap->reread && resnap_due(pp))))
 		proc_snapshot(s, pp);
 	p->parent = pp;
 	if (pp->snap) {
@@ -849,10 +908,19 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
 	if (p->want_snap)
 		return 0;
 	sn = proc_snap(p);
-	if (sn && snap_covers(sn, ips[0]) && snap_covers(sn, ips[n - 1]))
+	if (sn && snap_covers(sn, ips[0])) {
+		/*
+		 * Only the outermost frame is outside: libc's start frame when
+		 * the exec-time snapshot predates ld.so's mappings (one re-read
+		 * tells), else most likely a junk frame-pointer value.
+		 */
+		if (snap_covers(sn, ips[n - 1]) || sn->reread)
+			return 0;
+	}
+	if (sn && !resnap_due(p)) {
+		s->stats.resnaps_skipped++;
 		return 0;
-	if (sn && now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
-		return 0;
+	}
 	return request(s, pid, gen, 1);
 }
 
@@ -875,6 +943,24 @@ size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t p
 	}
 	s->npending = 0;
 	return taken;
+}
+
+void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *out)
+{
+	*out = s->stats;
+	out->images = s->procs.len;
+	out->files = s->files.len;
+}
+
+void symbolizer_log_stats(const struct symbolizer *s)
+{
+	struct symbolizer_stats st;
+
+	symbolizer_get_stats(s, &st);
+	pr_debug("symbolizer: %llu maps read (%llu unchanged, %llu re-reads held back), "
+		 "%zu images held, %zu files held",
+		 (unsigned long long)st.snapshots, (unsigned long long)st.resnaps_unchanged,
+		 (unsigned long long)st.resnaps_skipped, st.images, st.files);
 }
 
 int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
@@ -1163,14 +1249,18 @@ static void set_all(struct sym_info *out, size_t n, enum sym_reason reason)
 }
 
 /*
- * Re-read the maps after a miss (dlopen), at most once per call and per
- * RESNAP_INTERVAL_NS, and only while /proc/PID is still this image.
+ * Re-read the maps after a miss (dlopen), at most once per call and when
+ * resnap_due(), and only while /proc/PID is still this image.
  */
 static int may_resnap(struct symbolizer *s, const struct proc *p, int *resnapped)
 {
-	if (*resnapped || p->dead || proc_current(s, p->pid) != p ||
-	    now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+	if (*resnapped || p->dead || proc_current(s, p->pid) != p)
 		return 0;
+	if (!resnap_due(p)) {
+		s->stats.resnaps_skipped++;
+		*resnapped = 1;
+		return 0;
+	}
 	*resnapped = 1;
 	return 1;
 }

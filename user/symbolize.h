@@ -110,7 +110,8 @@ int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen);
 /*
  * A sample of image @gen of @pid has user frames @ips (leaf first): when its
  * leaf or outermost frame lies outside the image's snapshot (the libraries
- * ld.so mapped after exec, a dlopen), ask for a new one (at most every 10 ms).
+ * ld.so mapped after exec, a dlopen), ask for a new one: after 10 ms, and
+ * twice as long after each re-read that found nothing new (up to 5 s).
  * Cheap: called for every sample. 0 or -ENOMEM.
  */
 int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
@@ -138,6 +139,19 @@ const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
 /* Like symbolizer_resolve_user() for image @gen of @pid: SYM_NO_PROCESS when it has no maps. */
 int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *addrs,
 			     size_t n, struct sym_info *out);
+
+/* What the symbolizer did and holds, for -v and the agent's metrics. */
+struct symbolizer_stats {
+	uint64_t snapshots;		/* memory maps read from /proc */
+	uint64_t resnaps_unchanged;	/* re-reads that found the same executable mappings */
+	uint64_t resnaps_skipped;	/* misses that did not re-read the maps (backoff) */
+	size_t images;			/* process images held */
+	size_t files;			/* ELF files held */
+};
+
+void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *out);
+/* Log them at debug level (-v). */
+void symbolizer_log_stats(const struct symbolizer *s);
 
 /* Resolve @n kernel addresses from /proc/kallsyms (loaded once). Returns 0 or -errno. */
 int symbolizer_resolve_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n,

@@ -277,6 +277,42 @@ static void test_dlopen_after_snapshot(void **state)
 	symbolizer_free(s);
 }
 
+/*
+ * A frame outside every mapping (a junk frame-pointer value) in every sample:
+ * the maps are re-read less and less often while nothing changes in them.
+ */
+static void test_resnap_backoff(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct timespec wait = { 0, 10 * 1000 * 1000 };
+	uint64_t ips[2] = { (uint64_t)(uintptr_t)test_resnap_backoff, 0x10 };
+	struct symbolizer_stats st;
+
+	(void)state;
+	assert_int_equal(symbolizer_snapshot(s, getpid()), 0);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(symbolizer_image_check(s, getpid(), 0, &ips[1], 1), 0);
+		symbolizer_flush(s, NULL, NULL);
+		nanosleep(&wait, NULL);
+	}
+	symbolizer_get_stats(s, &st);
+	print_message("%llu maps read, %llu unchanged, %llu held back\n",
+		      (unsigned long long)st.snapshots, (unsigned long long)st.resnaps_unchanged,
+		      (unsigned long long)st.resnaps_skipped);
+	/* every 10 ms, 50 would be read; doubling waits: about log2(elapsed / 10 ms) */
+	assert_true(st.snapshots >= 2 && st.snapshots <= 12);
+	assert_int_equal(st.resnaps_unchanged, st.snapshots - 1);
+	assert_true(st.resnaps_skipped >= 50 - st.snapshots);
+	/* a junk outermost frame after a re-read asks for nothing */
+	st.snapshots = 0;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(symbolizer_image_check(s, getpid(), 0, ips, 2), 0);
+		st.snapshots += symbolizer_flush(s, NULL, NULL);
+	}
+	assert_int_equal(st.snapshots, 0);
+	symbolizer_free(s);
+}
+
 static void write_perf_map(const char *text)
 {
 	char path[64];
@@ -619,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_forget_and_unknown_pid),
 		cmocka_unit_test(test_libc_function),
 		cmocka_unit_test(test_dlopen_after_snapshot),
+		cmocka_unit_test(test_resnap_backoff),
 		cmocka_unit_test(test_jit_perf_map),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_kernel_symbol),
