@@ -3,9 +3,9 @@
  * Symbolizer. A snapshot of a process is its sorted mappings, each pointing
  * at a parsed ELF from a cache shared by all processes (keyed by device,
  * inode, size and mtime), so files are read once and a process can be
- * symbolized after it exits. Everything handed out (module names, symbol
- * names) lives until symbolizer_free(): snapshots are replaced, never the
- * strings they point to.
+ * symbolized after it exits. Images that ended and files no snapshot maps
+ * are freed by symbolizer_release_exited(); strings handed out live until
+ * then (interned ones: module paths, source files, until symbolizer_free()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +40,8 @@
 #define RESNAP_MAX_NS (5 * 1000 * 1000 * 1000ull)
 /* Files whose DWARF is kept open for source lines (one fd each). */
 #define MAX_DWARF_FILES 64
+/* Files no snapshot maps any more, kept for the next process that maps them. */
+#define MAX_IDLE_FILES 64
 
 static const char kernel_module[] = "[kernel.kallsyms]";
 
@@ -57,11 +59,18 @@ struct addr_lines {
 	struct sym_frame inlined[];	/* innermost first */
 };
 
-/* A parsed ELF, owned by the symbolizer's cache. */
+/*
+ * A parsed ELF, owned by the symbolizer's cache; freed by
+ * symbolizer_release_exited() once no snapshot maps it and MAX_IDLE_FILES
+ * more recently used idle files are kept.
+ */
 struct elf_file {
 	struct file_key key;
 	struct binary *bin;	/* NULL when err */
 	struct hashmap lines;	/* vaddr + 1 -> struct addr_lines * */
+	struct hashmap names;	/* symbol name (by address) -> malloc'd demangled name, or itself */
+	size_t refs;		/* snapshot mappings pointing at it */
+	uint64_t used_ns;	/* last time a snapshot took it or let it go */
 	int err;		/* why it could not be read, or 0 */
 	const char *path;	/* interned path it was first opened by */
 };
@@ -85,9 +94,10 @@ struct snap_map {
 	int bad_elf;		/* an executable file mapping that could not be opened */
 };
 
-/* JIT symbols of one process; kept until symbolizer_free() since names point into them. */
+/* JIT symbols of one process; kept until its image is released since names point into them. */
 struct jit_map {
 	struct perfmap pm;
+	uint64_t image;		/* proc->key of the image it was read for */
 	struct jit_map *next;
 };
 
@@ -102,8 +112,8 @@ struct snap {
 
 /*
  * One image of a process: a PID between two of its forks/execs (drain.h).
- * Kept until symbolizer_free(); its snapshot is freed at exit when nothing
- * needs it.
+ * Freed at its exit when it has no samples, else by the second
+ * symbolizer_release_exited() after it ended.
  */
 struct proc {
 	uint64_t key;		/* gen << 32 | pid */
@@ -117,6 +127,8 @@ struct proc {
 	int snap_err;		/* why the last snapshot failed, or 0 */
 	struct snap *snap;	/* NULL until taken, or after freeing */
 	struct proc *parent;	/* the image this one was forked from, or NULL */
+	size_t children;	/* images whose parent is this one (it stays while they do) */
+	int doomed;		/* dead at the last release: freed at the next one */
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
 	uint64_t resnap_wait;	/* a miss re-reads the maps this long after snap_ns */
 	uint32_t nsnaps;	/* snapshots taken of this image */
@@ -140,7 +152,7 @@ struct symbolizer {
 	uint64_t vdso_size;
 	int vdso_tried;
 	size_t ndwarf;		/* files with lines open */
-	struct hashmap names;	/* mangled name (by address) -> malloc'd demangled name, or itself */
+	struct hashmap names;	/* interned DWARF name -> malloc'd demangled name, or itself */
 	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
@@ -212,9 +224,21 @@ static struct elf_file *elf_file_new(void)
 {
 	struct elf_file *f = calloc(1, sizeof(*f));
 
-	if (f)
+	if (f) {
 		hashmap_init(&f->lines, hash_uint, equal_uint, NULL);
+		hashmap_init(&f->names, hash_uint, equal_uint, NULL);
+	}
 	return f;
+}
+
+/* Free the demangled names of @names (those that are not their key). */
+static void names_release(struct hashmap *names)
+{
+	for (size_t i = 0; i < names->cap; i++) {
+		if (names->slots[i].key && (void *)names->slots[i].value != names->slots[i].key)
+			free((void *)names->slots[i].value);
+	}
+	hashmap_release(names);
 }
 
 static void elf_file_free(struct elf_file *f)
@@ -226,21 +250,31 @@ static void elf_file_free(struct elf_file *f)
 	for (i = 0; i < f->lines.cap; i++)
 		free((void *)f->lines.slots[i].value);
 	hashmap_release(&f->lines);
+	names_release(&f->names);
 	binary_free(f->bin);
 	free(f);
 }
 
-static void snap_put(struct snap *sn)
+static void file_unref(struct symbolizer *s, struct elf_file *f)
 {
-	if (sn && !--sn->refs)
-		free(sn);
+	if (f && f != s->vdso && !--f->refs)
+		f->used_ns = now_ns();
 }
 
-static void proc_free(struct proc *p)
+static void snap_put(struct symbolizer *s, struct snap *sn)
+{
+	if (!sn || --sn->refs)
+		return;
+	for (size_t i = 0; i < sn->n; i++)
+		file_unref(s, sn->maps[i].elf);
+	free(sn);
+}
+
+static void proc_free(struct symbolizer *s, struct proc *p)
 {
 	if (!p)
 		return;
-	snap_put(p->snap);
+	snap_put(s, p->snap);
 	free(p);
 }
 
@@ -252,14 +286,11 @@ void symbolizer_free(struct symbolizer *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->procs.cap; i++)
-		proc_free((struct proc *)s->procs.slots[i].value);
+		proc_free(s, (struct proc *)s->procs.slots[i].value);
 	for (i = 0; i < s->files.cap; i++)
 		elf_file_free((struct elf_file *)s->files.slots[i].value);
 	for (i = 0; i < s->strs.cap; i++)
 		free((char *)s->strs.slots[i].key);
-	for (i = 0; i < s->names.cap; i++)
-		if (s->names.slots[i].key && (void *)s->names.slots[i].value != s->names.slots[i].key)
-			free((void *)s->names.slots[i].value);
 	for (j = s->jits; j; j = next) {
 		next = j->next;
 		perfmap_release(&j->pm);
@@ -276,7 +307,7 @@ void symbolizer_free(struct symbolizer *s)
 	free(s->pending);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
-	hashmap_release(&s->names);
+	names_release(&s->names);
 	free(s);
 }
 
@@ -435,12 +466,16 @@ static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const 
 	uintptr_t v;
 
 	file_key_of(st, &key);
-	if (hashmap_find(&s->files, &key, &v))
-		return (struct elf_file *)v;
+	if (hashmap_find(&s->files, &key, &v)) {
+		f = (struct elf_file *)v;
+		f->used_ns = now_ns();
+		return f;
+	}
 	f = elf_file_new();
 	if (!f)
 		return NULL;
 	f->key = key;
+	f->used_ns = now_ns();
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	opts.root = root;	/* the debug link of a file in a container is in the container */
 	opts.dwarf = s->ndwarf < MAX_DWARF_FILES;
@@ -616,8 +651,11 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 			return err;
 	}
 	share_elves(maps, ms->n);
-	for (i = 0; i < ms->n; i++)
+	for (i = 0; i < ms->n; i++) {
 		maps[i].build_id = build_id_hex(s, maps[i].elf);
+		if (maps[i].elf && maps[i].elf != s->vdso)
+			maps[i].elf->refs++;
+	}
 	return 0;
 }
 
@@ -663,9 +701,9 @@ static bool resnap_due(const struct proc *p)
 	return now_ns() - p->snap_ns >= wait;
 }
 
-static void proc_set_snap(struct proc *p, struct snap *sn)
+static void proc_set_snap(struct symbolizer *s, struct proc *p, struct snap *sn)
 {
-	snap_put(p->snap);
+	snap_put(s, p->snap);
 	p->snap = sn;
 	p->snapped = 1;
 	p->snap_ns = now_ns();
@@ -779,7 +817,7 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 		sn->reread = p->nsnaps > 0;
 		s->stats.snapshots++;
 		resnap_backoff(s, p, sn);
-		proc_set_snap(p, sn);
+		proc_set_snap(s, p, sn);
 		p->nsnaps++;
 		if (!p->name[0] || p->name_weak)
 			proc_read_name(p);
@@ -801,7 +839,7 @@ void symbolizer_forget(struct symbolizer *s, pid_t pid)
 
 	if (!s || !(p = proc_current(s, pid)))
 		return;
-	snap_put(p->snap);
+	snap_put(s, p->snap);
 	p->snap = NULL;
 	p->snapped = 0;
 	p->jit = NULL;
@@ -845,12 +883,29 @@ int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_ge
 	if (!pp->dead && proc_current(s, parent) == pp &&
 	    (!pp->snap || (!pp->snap->reread && resnap_due(pp))))
 		proc_snapshot(s, pp);
-	p->parent = pp;
+	if (p->parent != pp) {
+		if (p->parent)
+			p->parent->children--;
+		p->parent = pp;
+		pp->children++;
+	}
 	if (pp->snap) {
 		pp->snap->refs++;
-		proc_set_snap(p, pp->snap);
+		proc_set_snap(s, p, pp->snap);
 	}
 	return 0;
+}
+
+/* Forget image @p: its maps, its place as its PID's current image, its parent's reference. */
+static void proc_release(struct symbolizer *s, struct proc *p)
+{
+	hashmap_delete(&s->procs, (void *)(uintptr_t)p->key);
+	if (proc_current(s, p->pid) == p)
+		hashmap_delete(&s->cur, (void *)(uintptr_t)(uint32_t)p->pid);
+	if (p->parent)
+		p->parent->children--;
+	s->stats.released_images++;
+	proc_free(s, p);
 }
 
 void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep)
@@ -862,8 +917,117 @@ void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int ke
 	p->dead = 1;
 	if (keep)
 		return;
-	snap_put(p->snap);	/* no sample needs it: a long -a run stays bounded */
+	/* no sample needs it: a long -a run stays bounded */
+	if (!p->children && !p->want_snap) {
+		proc_release(s, p);
+		return;
+	}
+	snap_put(s, p->snap);
 	p->snap = NULL;
+}
+
+/* Free the build-ID frames of images that are gone. */
+static void bids_release(struct symbolizer *s)
+{
+	const struct bid_frame *e;
+	size_t i = 0;
+
+	while (i < s->bids.cap) {
+		e = s->bids.slots[i].key;
+		if (!e || hashmap_find(&s->procs, (void *)(uintptr_t)e->image, NULL)) {
+			i++;
+			continue;
+		}
+		hashmap_delete(&s->bids, e);	/* may pull a later entry into slot i */
+		free((void *)e);
+	}
+}
+
+/* Free the perf maps of images that are gone. */
+static void jits_release(struct symbolizer *s)
+{
+	struct jit_map **link = &s->jits, *j;
+
+	while ((j = *link)) {
+		if (hashmap_find(&s->procs, (void *)(uintptr_t)j->image, NULL)) {
+			link = &j->next;
+			continue;
+		}
+		*link = j->next;
+		perfmap_release(&j->pm);
+		free(j);
+	}
+}
+
+static void file_release(struct symbolizer *s, struct elf_file *f)
+{
+	const char *bid = build_id_hex(s, f);
+	uintptr_t v;
+
+	if (bid && hashmap_find(&s->by_build_id, bid, &v) && (struct elf_file *)v == f)
+		hashmap_delete(&s->by_build_id, bid);
+	hashmap_delete(&s->files, &f->key);
+	if (f->bin && f->bin->dwarf)
+		s->ndwarf--;
+	s->stats.released_files++;
+	elf_file_free(f);
+}
+
+static int idle_older(const void *a, const void *b)
+{
+	const struct elf_file *x = *(struct elf_file *const *)a, *y = *(struct elf_file *const *)b;
+
+	return x->used_ns < y->used_ns ? -1 : x->used_ns > y->used_ns;
+}
+
+/* Keep the MAX_IDLE_FILES most recently used files that no snapshot maps. */
+static void files_trim(struct symbolizer *s)
+{
+	struct elf_file **idle, *f;
+	size_t n = 0;
+
+	idle = malloc(s->files.len * sizeof(*idle) + 1);
+	if (!idle)
+		return;
+	for (size_t i = 0; i < s->files.cap; i++) {
+		f = (struct elf_file *)s->files.slots[i].value;
+		if (s->files.slots[i].key && !f->refs)
+			idle[n++] = f;
+	}
+	if (n > MAX_IDLE_FILES) {
+		qsort(idle, n, sizeof(*idle), idle_older);
+		for (size_t i = 0; i < n - MAX_IDLE_FILES; i++)
+			file_release(s, idle[i]);
+	}
+	free(idle);
+}
+
+size_t symbolizer_release_exited(struct symbolizer *s)
+{
+	struct proc **gone = NULL, *p;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < s->procs.cap; i++) {
+		p = (struct proc *)s->procs.slots[i].value;
+		if (!s->procs.slots[i].key || !p->dead)
+			continue;
+		if (!p->doomed) {
+			p->doomed = 1;	/* its last samples may be in the next interval */
+			continue;
+		}
+		if (p->children || p->want_snap)
+			continue;
+		if (array_grow((void **)&gone, &cap, n + 1, sizeof(*gone)))
+			break;
+		gone[n++] = p;
+	}
+	for (size_t i = 0; i < n; i++)
+		proc_release(s, gone[i]);
+	free(gone);
+	bids_release(s);
+	jits_release(s);
+	files_trim(s);
+	return n;
 }
 
 static int request(struct symbolizer *s, pid_t pid, uint32_t gen, int force)
@@ -958,9 +1122,11 @@ void symbolizer_log_stats(const struct symbolizer *s)
 
 	symbolizer_get_stats(s, &st);
 	pr_debug("symbolizer: %llu maps read (%llu unchanged, %llu re-reads held back), "
-		 "%zu images held, %zu files held",
+		 "%zu images held (%llu freed), %zu files held (%llu freed)",
 		 (unsigned long long)st.snapshots, (unsigned long long)st.resnaps_unchanged,
-		 (unsigned long long)st.resnaps_skipped, st.images, st.files);
+		 (unsigned long long)st.resnaps_skipped, st.images,
+		 (unsigned long long)st.released_images, st.files,
+		 (unsigned long long)st.released_files);
 }
 
 int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
@@ -1051,19 +1217,20 @@ static void set_symbol(struct sym_info *out, const struct symtab *t, const struc
 
 /*
  * The demangled form of @raw, @raw itself when not mangled; NULL on ENOMEM.
- * Cached by the address of @raw: names live as long as the symbolizer.
+ * Cached in @names by the address of @raw: a file's own for its symbol
+ * names (they go with it), the symbolizer's for interned DWARF names.
  */
-static const char *readable(struct symbolizer *s, const char *raw)
+static const char *readable(struct symbolizer *s, struct hashmap *names, const char *raw)
 {
 	char *dm;
 	uintptr_t v;
 
 	if (!raw || (s->flags & SYM_NO_DEMANGLE) || raw[0] != '_' || (raw[1] != 'Z' && raw[1] != 'R'))
 		return raw;	/* not mangled: no need to ask */
-	if (hashmap_find(&s->names, raw, &v))
+	if (hashmap_find(names, raw, &v))
 		return (const char *)v;
 	dm = demangle(raw);
-	if (hashmap_set(&s->names, raw, (uintptr_t)(dm ? dm : raw))) {
+	if (hashmap_set(names, raw, (uintptr_t)(dm ? dm : raw))) {
 		free(dm);
 		return NULL;
 	}
@@ -1071,9 +1238,9 @@ static const char *readable(struct symbolizer *s, const char *raw)
 }
 
 /* out->name demangled; the ELF's name kept as raw_name when it differs. 0 or -ENOMEM. */
-static int set_readable(struct symbolizer *s, struct sym_info *out)
+static int set_readable(struct symbolizer *s, struct hashmap *names, struct sym_info *out)
 {
-	const char *r = readable(s, out->name);
+	const char *r = readable(s, names, out->name);
 
 	if (!r)
 		return -ENOMEM;
@@ -1109,7 +1276,7 @@ static int lines_fill(struct symbolizer *s, struct addr_lines *al,
 	al->ninlined = (uint32_t)(n - 1);
 	for (i = 0; i + 1 < n; i++) {
 		raw = fr[i].name ? intern(s, fr[i].name) : intern(s, "??");
-		al->inlined[i].name = readable(s, raw);
+		al->inlined[i].name = readable(s, &s->names, raw);
 		al->inlined[i].raw_name = al->inlined[i].name != raw ? raw : NULL;
 		al->inlined[i].file = frame_file(s, &fr[i]);
 		al->inlined[i].line = fr[i].line;
@@ -1165,7 +1332,7 @@ static void resolve_in_elf(struct symbolizer *s, struct elf_file *elf, uint64_t 
 	if (!sym)
 		return;
 	set_symbol(out, &elf->bin->syms.tab, sym, vaddr);
-	if (set_readable(s, out))
+	if (set_readable(s, &elf->names, out))
 		return;
 	al = elf->bin->dwarf ? lines_get(s, elf, vaddr) : NULL;
 	if (!al)
@@ -1198,6 +1365,7 @@ static const struct perfmap *proc_jit(struct symbolizer *s, struct proc *p)
 		free(j);
 		return NULL;
 	}
+	j->image = p->key;
 	j->next = s->jits;
 	s->jits = j;
 	p->jit = j;

@@ -3,7 +3,7 @@
  * Symbolizer of user and kernel addresses. Takes a batch of addresses and
  * returns one result per input, in order, with a reason for every address it
  * could not resolve. Strings in results are owned by the symbolizer and live
- * until symbolizer_free(). Data read from a profiled process (its maps, its
+ * until the next symbolizer_release_exited() or symbolizer_free(). Data read from a profiled process (its maps, its
  * ELF files, its perf-map file) is untrusted.
  */
 #ifndef PB_SYMBOLIZE_H
@@ -103,8 +103,20 @@ int symbolizer_image_new(struct symbolizer *s, pid_t pid, uint32_t gen, uint64_t
  */
 int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_gen, pid_t pid,
 			  uint32_t gen, uint64_t start_ns, const char *name);
-/* The process of image @gen of @pid exited; without @keep its snapshot is freed. */
+/*
+ * The process of image @gen of @pid exited; without @keep (it has no samples)
+ * the image is freed now.
+ */
 void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep);
+/*
+ * Every sample drained before the previous call has been resolved (and the
+ * strings handed out for them copied): free the images that had ended by
+ * then (their maps, build-ID frames, perf maps), and the parsed files no
+ * snapshot maps beyond the 64 used last. Call it after each resolution of
+ * the samples so far (the agent: after each interval). Returns the number of
+ * images freed.
+ */
+size_t symbolizer_release_exited(struct symbolizer *s);
 /* Ask for a snapshot of image @gen of @pid at the next symbolizer_flush(). 0 or -ENOMEM. */
 int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen);
 /*
@@ -145,6 +157,8 @@ struct symbolizer_stats {
 	uint64_t snapshots;		/* memory maps read from /proc */
 	uint64_t resnaps_unchanged;	/* re-reads that found the same executable mappings */
 	uint64_t resnaps_skipped;	/* misses that did not re-read the maps (backoff) */
+	uint64_t released_images;	/* images freed (ended, samples resolved) */
+	uint64_t released_files;	/* parsed files freed (mapped by no snapshot) */
 	size_t images;			/* process images held */
 	size_t files;			/* ELF files held */
 };

@@ -168,6 +168,45 @@ static void test_child_alive_then_exited(void **state)
 	symbolizer_free(s);
 }
 
+/*
+ * Churn: images of children that come and go, half with samples. The ones
+ * without are freed at their exit; the others by the second release after it,
+ * once their samples were resolved (still named until then).
+ */
+static void test_release_exited(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct symbolizer_stats st;
+	struct child c[8];
+	char exe[4200];
+
+	(void)state;
+	symtest_path(exe, sizeof(exe));
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 8; i++) {
+			start_child(exe, &c[i]);
+			assert_int_equal(symbolizer_image_new(s, c[i].pid, 1, 0, "symtest"), 0);
+			assert_int_equal(symbolizer_image_request(s, c[i].pid, 1), 0);
+		}
+		assert_int_equal(symbolizer_flush(s, NULL, NULL), 8);
+		for (int i = 0; i < 8; i++) {
+			stop_child(&c[i]);
+			symbolizer_image_exit(s, c[i].pid, 1, i % 2);
+		}
+		symbolizer_get_stats(s, &st);
+		assert_int_equal(st.images, 4);
+		assert_int_equal(symbolizer_release_exited(s), 0);	/* samples pending */
+		for (int i = 1; i < 8; i += 2)
+			assert_string_equal(symbolizer_image_name(s, c[i].pid, 1), "symtest");
+		assert_int_equal(symbolizer_release_exited(s), 4);
+		symbolizer_get_stats(s, &st);
+		assert_int_equal(st.images, 0);
+		assert_null(symbolizer_image_name(s, c[1].pid, 1));
+	}
+	assert_int_equal(st.released_images, 24);
+	symbolizer_free(s);
+}
+
 static void copy_file(const char *from, const char *to, mode_t mode)
 {
 	char buf[65536];
@@ -652,6 +691,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_child_alive_then_exited),
 		cmocka_unit_test(test_deleted_binary),
+		cmocka_unit_test(test_release_exited),
 		cmocka_unit_test(test_forget_and_unknown_pid),
 		cmocka_unit_test(test_libc_function),
 		cmocka_unit_test(test_dlopen_after_snapshot),
