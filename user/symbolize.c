@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@
 #define MAX_DWARF_FILES 64
 /* Files no snapshot maps any more, kept for the next process that maps them. */
 #define MAX_IDLE_FILES 64
+/* Heap the DWARF read for lines may take before the least recently used is dropped. */
+#define DWARF_BUDGET_DEFAULT (64ull << 20)
 
 static const char kernel_module[] = "[kernel.kallsyms]";
 
@@ -71,6 +74,8 @@ struct elf_file {
 	struct hashmap names;	/* symbol name (by address) -> malloc'd demangled name, or itself */
 	size_t refs;		/* snapshot mappings pointing at it */
 	uint64_t used_ns;	/* last time a snapshot took it or let it go */
+	uint64_t dwarf_ns;	/* last DWARF lookup */
+	size_t dwarf_bytes;	/* heap its DWARF lookups took since it was last dropped */
 	int err;		/* why it could not be read, or 0 */
 	const char *path;	/* interned path it was first opened by */
 };
@@ -132,6 +137,7 @@ struct proc {
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
 	uint64_t resnap_wait;	/* a miss re-reads the maps this long after snap_ns */
 	uint32_t nsnaps;	/* snapshots taken of this image */
+	uint64_t want_ip[2];	/* leaf, outermost frame of a sample outside the snapshot, or 0 */
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
 	char name[PB_NAME_LEN];	/* process name, "" until known */
@@ -161,6 +167,7 @@ struct symbolizer {
 	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
 	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
 	struct symbolizer_stats stats;
+	size_t dwarf_budget;	/* bound on the summed dwarf_bytes, checked at each release */
 };
 
 static uint64_t file_hash(const void *key, void *ctx)
@@ -212,6 +219,7 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
 	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
+	s->dwarf_budget = DWARF_BUDGET_DEFAULT;
 	return s;
 }
 
@@ -574,6 +582,30 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	return out->elf ? 0 : -ENOMEM;
 }
 
+/*
+ * A file mapped from its start with no executable mapping (yet): ld.so maps a
+ * library's whole extent read-only first, then its segments over it. A
+ * snapshot taken in between still names the library's frames (they come as
+ * build-ID frames, or as addresses in this mapping). Files that are not ELF
+ * (data) stay without. 0 or -ENOMEM.
+ */
+static int attach_unmapped_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
+			       struct snap_map *out)
+{
+	struct stat st;
+	int fd = open_mapped(pid, m, &st);
+
+	if (fd < 0)
+		return 0;
+	out->elf = file_get(s, pid, fd, &st, m->path);
+	close(fd);
+	if (!out->elf)
+		return -ENOMEM;
+	if (out->elf->err)
+		out->elf = NULL;
+	return 0;
+}
+
 /* Read our own [vdso]: the kernel maps the same image into every process. */
 static void load_vdso(struct symbolizer *s)
 {
@@ -649,6 +681,14 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 		err = snap_map_init(s, pid, &ms->maps[i], &maps[i]);
 		if (err)
 			return err;
+	}
+	share_elves(maps, ms->n);
+	for (i = 0; i < ms->n; i++) {
+		if (maps[i].file_backed && !maps[i].elf && !maps[i].pgoff) {
+			err = attach_unmapped_elf(s, pid, &ms->maps[i], &maps[i]);
+			if (err)
+				return err;
+		}
 	}
 	share_elves(maps, ms->n);
 	for (i = 0; i < ms->n; i++) {
@@ -961,6 +1001,7 @@ static void jits_release(struct symbolizer *s)
 
 static void file_release(struct symbolizer *s, struct elf_file *f)
 {
+	s->stats.dwarf_bytes -= f->dwarf_bytes;
 	const char *bid = build_id_hex(s, f);
 	uintptr_t v;
 
@@ -1002,6 +1043,49 @@ static void files_trim(struct symbolizer *s)
 	free(idle);
 }
 
+static int dwarf_older(const void *a, const void *b)
+{
+	const struct elf_file *x = *(struct elf_file *const *)a, *y = *(struct elf_file *const *)b;
+
+	return x->dwarf_ns < y->dwarf_ns ? -1 : x->dwarf_ns > y->dwarf_ns;
+}
+
+/*
+ * Over the DWARF budget: drop what was read of the DWARF of the files looked
+ * up least recently, down to half the budget (the lines already found stay
+ * cached; a new address reads the DWARF again).
+ */
+static void dwarf_trim(struct symbolizer *s)
+{
+	struct elf_file **read, *f;
+	size_t n = 0;
+
+	if (s->stats.dwarf_bytes <= s->dwarf_budget)
+		return;
+	read = malloc(s->files.len * sizeof(*read) + 1);
+	if (!read)
+		return;
+	for (size_t i = 0; i < s->files.cap; i++) {
+		f = (struct elf_file *)s->files.slots[i].value;
+		if (s->files.slots[i].key && f->dwarf_bytes && f->bin && f->bin->dwarf)
+			read[n++] = f;
+	}
+	qsort(read, n, sizeof(*read), dwarf_older);
+	for (size_t i = 0; i < n && s->stats.dwarf_bytes > s->dwarf_budget / 2; i++) {
+		if (!elflines_trim(read[i]->bin->dwarf))
+			continue;
+		s->stats.dwarf_bytes -= read[i]->dwarf_bytes;
+		read[i]->dwarf_bytes = 0;
+		s->stats.dwarf_trims++;
+	}
+	free(read);
+}
+
+void symbolizer_set_dwarf_budget(struct symbolizer *s, size_t bytes)
+{
+	s->dwarf_budget = bytes;
+}
+
 size_t symbolizer_release_exited(struct symbolizer *s)
 {
 	struct proc **gone = NULL, *p;
@@ -1027,6 +1111,7 @@ size_t symbolizer_release_exited(struct symbolizer *s)
 	bids_release(s);
 	jits_release(s);
 	files_trim(s);
+	dwarf_trim(s);
 	return n;
 }
 
@@ -1060,6 +1145,25 @@ static int snap_covers(const struct snap *sn, uint64_t addr)
 	return m && (m->prot & PROCMAP_X);
 }
 
+/* The snapshot asked for should cover the leaf and outermost frames @ips[@n] of a sample. */
+static void note_wanted(struct proc *p, const struct snap *sn, const uint64_t *ips, size_t n)
+{
+	if (!p->want_ip[0] && !(sn && snap_covers(sn, ips[0])))
+		p->want_ip[0] = ips[0];
+	if (!p->want_ip[1] && !(sn && snap_covers(sn, ips[n - 1])))
+		p->want_ip[1] = ips[n - 1];
+}
+
+/* Does image @p's snapshot cover the frames a sample wanted? */
+static bool has_wanted(const struct proc *p)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->want_ip[i] && !snap_covers(p->snap, p->want_ip[i]))
+			return false;
+	}
+	return true;
+}
+
 int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
 			   size_t n)
 {
@@ -1069,9 +1173,11 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
 	if (!n || !p || p->gen != gen || p->dead)
 		return 0;
 	p->sampled = 1;
-	if (p->want_snap)
-		return 0;
 	sn = proc_snap(p);
+	if (p->want_snap) {
+		note_wanted(p, sn, ips, n);
+		return 0;
+	}
 	if (sn && snap_covers(sn, ips[0])) {
 		/*
 		 * Only the outermost frame is outside: libc's start frame when
@@ -1085,6 +1191,7 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
 		s->stats.resnaps_skipped++;
 		return 0;
 	}
+	note_wanted(p, sn, ips, n);
 	return request(s, pid, gen, 1);
 }
 
@@ -1102,8 +1209,10 @@ size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t p
 		if (proc_snapshot(s, p))
 			continue;
 		taken++;
-		if (p->sampled && settled)
+		/* its samples keep their build-ID stacks until the maps cover them */
+		if (p->sampled && settled && has_wanted(p))
 			settled(ctx, p->pid);
+		p->want_ip[0] = p->want_ip[1] = 0;
 	}
 	s->npending = 0;
 	return taken;
@@ -1122,11 +1231,13 @@ void symbolizer_log_stats(const struct symbolizer *s)
 
 	symbolizer_get_stats(s, &st);
 	pr_debug("symbolizer: %llu maps read (%llu unchanged, %llu re-reads held back), "
-		 "%zu images held (%llu freed), %zu files held (%llu freed)",
+		 "%zu images held (%llu freed), %zu files held (%llu freed), "
+		 "DWARF %zu kB (dropped %llu times)",
 		 (unsigned long long)st.snapshots, (unsigned long long)st.resnaps_unchanged,
 		 (unsigned long long)st.resnaps_skipped, st.images,
 		 (unsigned long long)st.released_images, st.files,
-		 (unsigned long long)st.released_files);
+		 (unsigned long long)st.released_files, st.dwarf_bytes >> 10,
+		 (unsigned long long)st.dwarf_trims);
 }
 
 int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
@@ -1171,9 +1282,59 @@ static const char *exe_path(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
+/* Read the file @path of @pid's mount namespace (known by its build ID from then on). */
+static struct elf_file *file_read_target(struct symbolizer *s, pid_t pid, const char *path)
+{
+	struct elf_file *f = NULL;
+	char full[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if ((size_t)snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path) >= sizeof(full))
+		return NULL;
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		f = file_get(s, pid, fd, &st, path);
+	close(fd);
+	return f;
+}
+
+/* Where ld.so finds the libraries of a program without a run path. */
+static const char *const lib_dirs[] = {
+#if defined(__x86_64__)
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+#elif defined(__aarch64__)
+	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+#endif
+	"/lib64", "/usr/lib64", "/lib", "/usr/lib",
+};
+
+/*
+ * The interpreter and libraries @exe names, read now: a process gone before
+ * its maps were read still has its libc frames named by build ID (a file
+ * found here under another build ID than the process mapped is never used).
+ */
+static void read_libraries(struct symbolizer *s, pid_t pid, const struct binary *exe)
+{
+	char path[PATH_MAX];
+
+	if (exe->interp)
+		file_read_target(s, pid, exe->interp);
+	for (size_t i = 0; i < exe->nneeded; i++) {
+		for (size_t d = 0; d < sizeof(lib_dirs) / sizeof(lib_dirs[0]); d++) {
+			snprintf(path, sizeof(path), "%s/%s", lib_dirs[d], exe->needed[i]);
+			if (file_read_target(s, pid, path))
+				break;
+		}
+	}
+}
+
 void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 {
 	char path[PATH_MAX];
+	struct elf_file *f = NULL;
 	struct stat st;
 	int fd;
 
@@ -1182,8 +1343,10 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	if (fd < 0)
 		return;
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-		file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
+		f = file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
 	close(fd);
+	if (f && f->bin)
+		read_libraries(s, pid, f->bin);
 }
 
 void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name)
@@ -1286,6 +1449,31 @@ static int lines_fill(struct symbolizer *s, struct addr_lines *al,
 	return fr[n - 1].file && !al->file ? -ENOMEM : 0;
 }
 
+/* Bytes of heap in use. */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* elflines_frames() on @elf, counting the heap it takes (the DWARF read on the way). */
+static int dwarf_frames(struct symbolizer *s, struct elf_file *elf, uint64_t vaddr,
+			struct elflines_frame *fr)
+{
+	size_t before = heap_in_use(), after;
+	int n = elflines_frames(elf->bin->dwarf, vaddr, fr,
+				s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
+
+	after = heap_in_use();
+	if (after > before) {
+		elf->dwarf_bytes += after - before;
+		s->stats.dwarf_bytes += after - before;
+	}
+	elf->dwarf_ns = now_ns();
+	return n;
+}
+
 /* The DWARF view of @vaddr in @elf, cached; NULL when none (or ENOMEM). */
 static const struct addr_lines *lines_get(struct symbolizer *s, struct elf_file *elf,
 					  uint64_t vaddr)
@@ -1299,8 +1487,7 @@ static const struct addr_lines *lines_get(struct symbolizer *s, struct elf_file 
 	key = (const void *)(uintptr_t)(vaddr + 1);	/* never NULL, the empty slot */
 	if (hashmap_find(&elf->lines, key, &v))
 		return (const struct addr_lines *)v;
-	n = elflines_frames(elf->bin->dwarf, vaddr, fr,
-			    s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
+	n = dwarf_frames(s, elf, vaddr, fr);
 	if (n < 1)
 		n = 0;
 	al = calloc(1, sizeof(*al) + (size_t)(n ? n - 1 : 0) * sizeof(al->inlined[0]));
@@ -1521,7 +1708,8 @@ static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *ad
 			if (!err)
 				resolve_one(s, p, addrs[i], &out[i]);
 		}
-		if (out[i].reason == SYM_NO_MAPPING)
+		/* outside the maps, or in a library ld.so was still mapping */
+		if (out[i].reason != SYM_OK)
 			resolve_bid(s, p, addrs[i], &out[i]);
 	}
 	return 0;

@@ -117,6 +117,13 @@ void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int ke
  * images freed.
  */
 size_t symbolizer_release_exited(struct symbolizer *s);
+/*
+ * At each symbolizer_release_exited(), when reading DWARF (lines, inlined
+ * frames) took more than @bytes of heap (default 64 MiB), drop it for the
+ * files looked up least recently, down to half of it; it is read again on
+ * the next new address.
+ */
+void symbolizer_set_dwarf_budget(struct symbolizer *s, size_t bytes);
 /* Ask for a snapshot of image @gen of @pid at the next symbolizer_flush(). 0 or -ENOMEM. */
 int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen);
 /*
@@ -159,6 +166,8 @@ struct symbolizer_stats {
 	uint64_t resnaps_skipped;	/* misses that did not re-read the maps (backoff) */
 	uint64_t released_images;	/* images freed (ended, samples resolved) */
 	uint64_t released_files;	/* parsed files freed (mapped by no snapshot) */
+	uint64_t dwarf_trims;		/* files whose DWARF was dropped (over the budget) */
+	size_t dwarf_bytes;		/* heap taken by reading DWARF (estimate) */
 	size_t images;			/* process images held */
 	size_t files;			/* ELF files held */
 };

@@ -33,4 +33,4 @@ while [ "$t" -lt "$secs" ]; do
 done
 kill -INT $pid
 wait $pid
-grep -E "symbolizer|images|fork " "$tmp/log" | tail -3
+grep -E "symbolizer" "$tmp/log" | tail -3
