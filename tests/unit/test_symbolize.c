@@ -207,6 +207,41 @@ static void test_release_exited(void **state)
 	symbolizer_free(s);
 }
 
+/* Over the DWARF budget, a release drops the DWARF read; lines are still found after. */
+static void test_dwarf_budget(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct symbolizer_stats st;
+	struct sym_info out;
+	struct child c;
+	char exe[4200];
+	uint64_t addr;
+
+	(void)state;
+	symtest_path(exe, sizeof(exe));
+	start_child(exe, &c);
+	assert_int_equal(symbolizer_snapshot(s, c.pid), 0);
+	symbolizer_set_dwarf_budget(s, 1);
+	check_child_symbols(s, &c, "/symtest");	/* reads the DWARF */
+	symbolizer_get_stats(s, &st);
+	if (!st.dwarf_bytes) {
+		/* ASan's allocator: mallinfo2() sees no heap, nothing to bound */
+		stop_child(&c);
+		symbolizer_free(s);
+		skip();
+	}
+	symbolizer_release_exited(s);
+	symbolizer_get_stats(s, &st);
+	assert_int_equal(st.dwarf_trims, 1);
+	assert_int_equal(st.dwarf_bytes, 0);
+	addr = c.addr[0] + 1;	/* not cached: the DWARF is read again */
+	assert_int_equal(symbolizer_resolve_user(s, c.pid, &addr, 1, &out), 0);
+	assert_int_equal(out.reason, SYM_OK);
+	assert_true(out.file && ends_with(out.file, "symtest.c") && out.line > 0);
+	stop_child(&c);
+	symbolizer_free(s);
+}
+
 static void copy_file(const char *from, const char *to, mode_t mode)
 {
 	char buf[65536];
@@ -692,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_child_alive_then_exited),
 		cmocka_unit_test(test_deleted_binary),
 		cmocka_unit_test(test_release_exited),
+		cmocka_unit_test(test_dwarf_budget),
 		cmocka_unit_test(test_forget_and_unknown_pid),
 		cmocka_unit_test(test_libc_function),
 		cmocka_unit_test(test_dlopen_after_snapshot),
