@@ -99,12 +99,15 @@ static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32
 	struct unwind_input in = {
 		.pid = smp->pid,
 		.gen = gen,
+		.time_ns = smp->time_ns,
 		.ip = smp->uregs[PB_UREG_IP],
 		.sp = smp->uregs[PB_UREG_SP],
 		.bp = smp->uregs[PB_UREG_BP],
 		.stack = pb_sample_stack(smp),
 		.stack_len = smp->stack_len,
 		.truncated = smp->flags & PB_SF_STACK_TRUNC,
+		.fp_ips = pb_sample_uips(smp),
+		.nfp = smp->nuser,
 	};
 	enum unwind_reason why;
 

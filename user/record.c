@@ -95,6 +95,14 @@ static void find_python(struct run *r, uint32_t pid)
 		pr_debug("process %u: cannot look for CPython: %s", pid, strerror(-err));
 }
 
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct run *r = ctx;
+
+	sampler_forget_fresh(r->sampler, pid);
+}
+
 static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct run *r = ctx;
@@ -103,6 +111,11 @@ static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm
 	symbolizer_image_hint_name(r->sym, (pid_t)pid, gen, comm);
 	if (symbolizer_image_request(r->sym, (pid_t)pid, gen))
 		pr_debug("process %u: no memory to ask for a snapshot", pid);
+	/* dwarf mode: the unwinder reads the maps now, for this very sample,
+	 * and the symbolizer too, not after the batch: a process that lives a
+	 * few ms may be gone by then (fp mode has build-ID stacks for it) */
+	if (r->o->call_graph == CG_DWARF)
+		symbolizer_flush(r->sym, settled, r);
 }
 
 static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
@@ -110,14 +123,6 @@ static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *u
 	struct run *r = ctx;
 
 	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
-}
-
-/* Image of @pid has its maps: no more build-ID stacks for it. */
-static void settled(void *ctx, pid_t pid)
-{
-	struct run *r = ctx;
-
-	sampler_forget_fresh(r->sampler, pid);
 }
 
 static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
@@ -537,6 +542,7 @@ static int add_unwind_counters(struct profile *p, const struct sampler_counts *c
 		return 0;
 	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
 	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
+	err = err ?: profile_set_counter(p, "unwind_fp_fallback", c->unwind.fp_fallback);
 	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
 		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
 		err = profile_set_counter(p, name, c->unwind.stopped[i]);

@@ -18,7 +18,9 @@
 #include "log.h"
 #include "unwind.h"
 
-#define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms */
+#define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms, */
+#define QUICK_REFRESHES	3	/* but sooner these many times for samples taken after a
+				 * read (a young process: ld.so maps its libraries) */
 
 /* DWARF register numbers of the x86-64 psABI. */
 #define DWARF_X86_64_RBP	6
@@ -28,6 +30,7 @@
 struct uw_proc {
 	Dwfl *dwfl;		/* NULL when the maps could not be reported */
 	uint32_t gen;
+	uint32_t quick;		/* refreshes sooner than REFRESH_NS so far */
 	uint64_t built_ns;	/* when the maps were last read */
 };
 
@@ -63,6 +66,7 @@ static const char *const reason_names[UNWIND_REASON_MAX] = {
 	[UNWIND_NO_CFI] = "no_cfi",
 	[UNWIND_TOO_DEEP] = "too_deep",
 	[UNWIND_NO_REGS] = "no_regs",
+	[UNWIND_NO_MAPS] = "no_maps",
 };
 
 const char *unwind_reason_name(enum unwind_reason r)
@@ -189,9 +193,22 @@ static void proc_refresh(struct unwinder *u, struct uw_proc *p, uint32_t pid, ui
 		pr_debug("process %u: cannot read its maps again", pid);
 }
 
+/* May @p's maps be read again for a sample of @in, taken at @in->time_ns? */
+static bool may_refresh(struct uw_proc *p, const struct unwind_input *in, uint64_t now)
+{
+	if (now - p->built_ns >= REFRESH_NS)
+		return true;
+	/* read before the sample was taken: a new read may show its library */
+	if (in->time_ns > p->built_ns && p->quick < QUICK_REFRESHES) {
+		p->quick++;
+		return true;
+	}
+	return false;
+}
+
 /* The Dwfl of @in's process image: cached, rebuilt after exec, refreshed
  * when @ip is in no reported module (a library loaded since), at most
- * every REFRESH_NS. */
+ * every REFRESH_NS (sooner in the first samples of a process). */
 static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 {
 	void *key = (void *)(uintptr_t)in->pid;
@@ -204,7 +221,7 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 	if (p && p->gen == in->gen && p->dwfl && dwfl_addrmodule(p->dwfl, in->ip))
 		return p->dwfl;
 	now = clock_ns(CLOCK_MONOTONIC);
-	if (p && p->gen == in->gen && now - p->built_ns < REFRESH_NS)
+	if (p && p->gen == in->gen && !may_refresh(p, in, now))
 		return p->dwfl;
 	if (p && p->gen == in->gen && p->dwfl) {
 		proc_refresh(u, p, in->pid, now);
@@ -220,6 +237,7 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
 	p->gen = in->gen;
+	p->quick = 0;
 	p->built_ns = now;
 	p->dwfl = proc_report(u, in->pid);
 	return p->dwfl;
@@ -271,6 +289,20 @@ static enum unwind_reason walk_reason(struct unwinder *u, Dwfl *dwfl, int rc)
 	return rc == 0 ? UNWIND_END : UNWIND_NO_CFI;
 }
 
+/* The frame-pointer stack instead of a walk that could not start or found
+ * nothing past the leaf, when it holds more. */
+static void fp_fallback(struct unwinder *u, const struct unwind_input *in, enum unwind_reason why)
+{
+	struct uw_walk *w = &u->walk;
+	size_t n = in->nfp < w->max ? in->nfp : w->max;
+
+	if (!in->fp_ips || n <= w->n || (why != UNWIND_NO_MAPS && w->n > 1))
+		return;
+	memcpy(w->ips, in->fp_ips, n * sizeof(*w->ips));
+	w->n = n;
+	u->stats.fp_fallback++;
+}
+
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why)
 {
@@ -289,7 +321,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 		*why = UNWIND_NO_REGS;
 	} else if (!(dwfl = proc_dwfl(u, in))) {
 		ips[w->n++] = in->ip;
-		*why = UNWIND_NO_MODULE;
+		*why = UNWIND_NO_MAPS;
 	} else {
 		rc = dwfl_getthread_frames(dwfl, (pid_t)in->pid, cb_frame, u);
 		*why = walk_reason(u, dwfl, rc);
@@ -299,6 +331,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 				*why = UNWIND_NO_CFI;
 		}
 	}
+	fp_fallback(u, in, *why);
 	u->stats.stopped[*why]++;
 	u->stats.frames += w->n;
 	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;

@@ -26,17 +26,26 @@ enum unwind_reason {
 	UNWIND_NO_CFI,		/* no CFI for a pc and frame pointers did not help */
 	UNWIND_TOO_DEEP,	/* more frames than the caller has room for */
 	UNWIND_NO_REGS,		/* no registers or stack in the sample (fault while copying) */
+	UNWIND_NO_MAPS,		/* the process's maps could not be read (it exited before
+				 * the reader got to its samples) */
 	UNWIND_REASON_MAX,
 };
 
-/* One captured user stack: registers and a copy of memory from sp upward. */
+/*
+ * One captured user stack: registers and a copy of memory from sp upward,
+ * and the same stack as the kernel's frame-pointer walk gave it: the
+ * fallback when the copy cannot be unwound.
+ */
 struct unwind_input {
 	uint32_t pid;		/* process (its maps name the binaries) */
 	uint32_t gen;		/* exec generation of pid: a new one rebuilds the cache */
+	uint64_t time_ns;	/* when it was taken (CLOCK_MONOTONIC), 0: unknown */
 	uint64_t ip, sp, bp;
 	const uint8_t *stack;	/* bytes of the stack from (sp & ~7) upward */
 	size_t stack_len;
 	bool truncated;		/* the copy limit cut the copy before the stack's end */
+	const uint64_t *fp_ips;	/* frame-pointer walk, leaf first (may be NULL) */
+	size_t nfp;		/* entries of fp_ips */
 };
 
 /* Counters of every walk. */
@@ -44,6 +53,8 @@ struct unwind_stats {
 	uint64_t walks;				/* stacks unwound */
 	uint64_t stopped[UNWIND_REASON_MAX];	/* walks by how they ended */
 	uint64_t frames;			/* frames produced */
+	uint64_t fp_fallback;			/* walks that gave the frame-pointer stack
+						 * instead: no maps, or no frame past the leaf */
 	uint64_t dwfl_builds;			/* times a process's maps were read */
 	uint64_t cpu_ns;			/* thread CPU time spent in walks */
 };
@@ -56,8 +67,11 @@ struct unwinder *unwinder_new(void);
 void unwinder_free(struct unwinder *u);
 /*
  * Unwind @in into @ips (leaf first, at most @max; the leaf is in->ip, the
- * others are return addresses as a frame-pointer walk gives them). Returns
- * the number of frames and sets *@why (also counted in the stats).
+ * others are return addresses as a frame-pointer walk gives them). When the
+ * process's maps cannot be read, or the walk finds no frame past the leaf,
+ * the frame-pointer stack in->fp_ips is given instead if it holds more
+ * (counted in fp_fallback). Returns the number of frames and sets *@why
+ * (how the CFI walk ended, also counted in the stats).
  */
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why);
