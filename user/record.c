@@ -111,11 +111,6 @@ static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm
 	symbolizer_image_hint_name(r->sym, (pid_t)pid, gen, comm);
 	if (symbolizer_image_request(r->sym, (pid_t)pid, gen))
 		pr_debug("process %u: no memory to ask for a snapshot", pid);
-	/* dwarf mode: the unwinder reads the maps now, for this very sample,
-	 * and the symbolizer too, not after the batch: a process that lives a
-	 * few ms may be gone by then (fp mode has build-ID stacks for it) */
-	if (r->o->call_graph == CG_DWARF)
-		symbolizer_flush(r->sym, settled, r);
 }
 
 static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
@@ -123,6 +118,11 @@ static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *u
 	struct run *r = ctx;
 
 	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
+	/* dwarf mode: the unwinder has just read the maps of a new image for
+	 * this sample; the symbolizer reads them now too, not after the batch:
+	 * a process that lives a few ms may be gone by then */
+	if (r->o->call_graph == CG_DWARF)
+		symbolizer_flush(r->sym, settled, r);
 }
 
 static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,

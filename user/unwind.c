@@ -4,14 +4,20 @@
  * Dwfl of a process reports its binaries from /proc/PID/maps; a thread state
  * is attached whose registers come from the sample and whose memory is the
  * copied stack. The Dwfl (and with it each module's parsed CFI) is kept per
- * process image and reused for every later sample of it.
+ * process image and reused for every later sample of it. The binaries are
+ * opened once for all processes (cached by device and inode), and separate
+ * debug files are used only for a .debug_frame: a process's first walk costs
+ * reading its maps, not re-reading (and decompressing) its libraries.
  */
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOG_MODULE "unwind"
 #include "hashmap.h"
@@ -44,17 +50,45 @@ struct uw_walk {
 	bool read_bad;		/* a read elsewhere failed */
 };
 
+/*
+ * A binary opened once and handed to the Dwfl of every process that maps it
+ * (libelf counts the references): its headers, the debug sections libdw
+ * decompresses in place, are read once per binary, not once per process.
+ */
+struct uw_file {
+	dev_t dev;
+	ino_t ino;
+	Elf *elf;		/* our reference; NULL: free slot */
+	uint64_t used;		/* unwinder's use counter when last handed out */
+	int8_t debug_cfi;	/* its separate debug file: 1 has .debug_frame, 0 has
+				 * none (or there is none), -1 not looked for yet */
+};
+
+#define UW_FILES_MAX	256	/* binaries kept open; the least recently used goes */
+
 struct unwinder {
 	struct hashmap procs;	/* (void *)pid -> struct uw_proc * */
 	struct unwind_stats stats;
 	struct uw_walk walk;	/* the current walk, seen by the callbacks */
+	struct uw_file files[UW_FILES_MAX];
+	uint64_t uses;		/* files handed out so far */
 };
+
+/* The unwinder whose Dwfl is at work (elfutils' find_elf has no context
+ * argument); set around each use: one thread only. */
+static struct unwinder *active;
 
 static char *debuginfo_path;	/* NULL: elfutils' default (.debug, /usr/lib/debug) */
 
+static int cb_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		       char **file_name, Elf **elfp);
+static int cb_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			     GElf_Addr base, const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name);
+
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = cb_find_elf,
+	.find_debuginfo = cb_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -80,6 +114,147 @@ static uint64_t clock_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* --- binaries shared by every process's Dwfl --- */
+
+/* The cache slot of the file @st, or the slot to fill (free, or the least recently used). */
+static struct uw_file *file_slot(struct unwinder *u, const struct stat *st)
+{
+	struct uw_file *f, *victim = &u->files[0];
+
+	for (f = u->files; f < u->files + UW_FILES_MAX; f++) {
+		if (f->elf && f->dev == st->st_dev && f->ino == st->st_ino)
+			return f;
+		if (!f->elf || (victim->elf && f->used < victim->used))
+			victim = f;
+	}
+	return victim;
+}
+
+/* Open @path for the cache: mapped whole, so that its descriptor can go. */
+static Elf *file_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	if (fd < 0)
+		return NULL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_cntl(elf, ELF_C_FDDONE))) {
+		elf_end(elf);
+		elf = NULL;
+	}
+	close(fd);
+	return elf;
+}
+
+/* A reference to the cached binary @path (a regular file), or NULL. */
+static Elf *file_get(struct unwinder *u, const char *path)
+{
+	struct uw_file *f;
+	struct stat st;
+
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	f = file_slot(u, &st);
+	if (!f->elf || f->dev != st.st_dev || f->ino != st.st_ino) {
+		if (f->elf)
+			elf_end(f->elf);	/* a Dwfl that uses it keeps its own reference */
+		f->elf = file_open(path);
+		if (!f->elf)
+			return NULL;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		f->debug_cfi = -1;
+		u->stats.files_opened++;
+	}
+	f->used = ++u->uses;
+	return elf_begin(-1, ELF_C_READ_MMAP, f->elf);	/* one more reference */
+}
+
+static void files_release(struct unwinder *u)
+{
+	for (size_t i = 0; i < UW_FILES_MAX; i++) {
+		if (u->files[i].elf)
+			elf_end(u->files[i].elf);
+		u->files[i].elf = NULL;
+	}
+}
+
+/* Dwfl's find_elf: a mapped file from the cache; anything else (the vDSO, a
+ * deleted file) as elfutils finds it. */
+static int cb_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		       char **file_name, Elf **elfp)
+{
+	if (active && name[0] == '/' && (*elfp = file_get(active, name))) {
+		*file_name = strdup(name);
+		return -1;	/* no descriptor: the Elf is all there is */
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+}
+
+/* The cache slot holding @elf, or NULL. */
+static struct uw_file *file_of(struct unwinder *u, const Elf *elf)
+{
+	for (size_t i = 0; elf && i < UW_FILES_MAX; i++) {
+		if (u->files[i].elf == elf)
+			return &u->files[i];
+	}
+	return NULL;
+}
+
+/* Does the ELF file open on @fd have a .debug_frame section? */
+static bool has_debug_frame(int fd)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t strndx;
+	const char *name;
+	bool found = false;
+
+	if (!elf || elf_getshdrstrndx(elf, &strndx))
+		goto out;
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, strndx, sh.sh_name) : NULL;
+		found = name && !strcmp(name, ".debug_frame");
+	}
+out:
+	elf_end(elf);
+	return found;
+}
+
+/*
+ * Dwfl's find_debuginfo. The unwinder wants a separate debug file only for
+ * its .debug_frame (x86-64 binaries carry their CFI in .eh_frame; debug
+ * files, as Debian's -dbg packages, mostly hold none): one without it is not
+ * handed over, for libdw would read (and decompress) all of its DWARF again
+ * in every process. Decided once per binary.
+ */
+static int cb_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			     GElf_Addr base, const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	Dwarf_Addr bias;
+	struct uw_file *f = active ? file_of(active, dwfl_module_getelf(mod, &bias)) : NULL;
+	int fd;
+
+	if (f && f->debug_cfi == 0)
+		return -1;
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+					  debuglink_file, debuglink_crc, debuginfo_file_name);
+	if (!f)
+		return fd;
+	f->debug_cfi = fd >= 0 && has_debug_frame(fd);
+	if (fd < 0)
+		return fd;
+	if (f->debug_cfi)
+		return fd;
+	close(fd);
+	free(*debuginfo_file_name);
+	*debuginfo_file_name = NULL;
+	return -1;
 }
 
 /* --- thread state callbacks: one thread, registers and memory from the sample --- */
@@ -312,6 +487,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 	int rc;
 
 	u->stats.walks++;
+	active = u;
 	memset(w, 0, sizeof(*w));
 	w->in = in;
 	w->base = in->sp & ~7ULL;
@@ -332,6 +508,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 		}
 	}
 	fp_fallback(u, in, *why);
+	active = NULL;
 	u->stats.stopped[*why]++;
 	u->stats.frames += w->n;
 	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
@@ -357,6 +534,7 @@ void unwinder_free(struct unwinder *u)
 			proc_free((struct uw_proc *)u->procs.slots[i].value);
 	}
 	hashmap_release(&u->procs);
+	files_release(u);
 	free(u);
 }
 

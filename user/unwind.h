@@ -7,8 +7,8 @@
  * Frames without CFI (JIT code, hand-written assembly) fall back to frame
  * pointers (elfutils' x86-64 backend does that). One Dwfl per process image,
  * built from /proc/PID/maps on first use and kept across samples (binaries
- * mapped later are added to it), so each binary's CFI is parsed once per
- * process. Plain C, no libbpf.
+ * mapped later are added to it); each binary is opened once and shared by
+ * every process's Dwfl. One thread at a time. Plain C, no libbpf.
  */
 #ifndef PB_UNWIND_H
 #define PB_UNWIND_H
@@ -56,6 +56,8 @@ struct unwind_stats {
 	uint64_t fp_fallback;			/* walks that gave the frame-pointer stack
 						 * instead: no maps, or no frame past the leaf */
 	uint64_t dwfl_builds;			/* times a process's maps were read */
+	uint64_t files_opened;			/* binaries opened (each is shared by
+						 * every process that maps it) */
 	uint64_t cpu_ns;			/* thread CPU time spent in walks */
 };
 

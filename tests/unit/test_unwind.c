@@ -116,7 +116,7 @@ static void test_unwinds_to_thread_start(void **state)
 	struct unwind_input in = input_of(&cap, cap.len, false);
 	struct unwinder *u = unwinder_new();
 	enum unwind_reason why;
-	uint64_t ips[64];
+	uint64_t ips[64], files;
 	size_t n;
 
 	(void)state;
@@ -137,10 +137,18 @@ static void test_unwinds_to_thread_start(void **state)
 	/* too little room: counted as too deep, the frames that fit are kept */
 	assert_int_equal(unwinder_unwind(u, &in, ips, 3, &why), 3);
 	assert_int_equal(why, UNWIND_TOO_DEEP);
-	/* a new exec generation reads the maps again */
+	/* a new exec generation reads the maps again, not the binaries */
+	files = unwinder_stats(u)->files_opened;
+	assert_true(files >= 2);	/* this test, libc */
 	in.gen = 1;
 	assert_int_equal(unwinder_unwind(u, &in, ips, 64, &why), n);
 	assert_int_equal(unwinder_stats(u)->dwfl_builds, 2);
+	/* nor does a process seen anew (the old Dwfl freed, the files kept) */
+	unwinder_forget(u, in.pid);
+	assert_int_equal(unwinder_unwind(u, &in, ips, 64, &why), n);
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_stats(u)->dwfl_builds, 3);
+	assert_int_equal(unwinder_stats(u)->files_opened, files);
 	unwinder_forget(u, in.pid);
 	unwinder_free(u);
 }
