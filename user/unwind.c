@@ -422,6 +422,70 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 	return p->dwfl;
 }
 
+/* The file offset of @ip in @mod, from its ELF program headers. */
+static bool file_offset(Dwfl_Module *mod, uint64_t ip, uint64_t *off)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	uint64_t vaddr = ip - bias;
+	GElf_Phdr ph;
+	size_t n;
+
+	if (!elf || elf_getphdrnum(elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr < ph.p_memsz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* @ip (a return address unless @leaf) as build ID and file offset, from @dwfl. */
+static bool build_id_frame(Dwfl *dwfl, uint64_t ip, bool leaf, struct pb_build_id_frame *out)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, leaf ? ip : ip - 1);
+	const unsigned char *bits;
+	uint64_t off;
+	GElf_Addr at;
+	int len;
+
+	memset(out, 0, sizeof(*out));
+	out->offset = ip;
+	len = mod ? dwfl_module_build_id(mod, &bits, &at) : 0;
+	if (len <= 0 || !file_offset(mod, ip, &off))
+		return false;
+	out->offset = off;
+	memcpy(out->build_id, bits, len < (int)sizeof(out->build_id) ? (size_t)len :
+									  sizeof(out->build_id));
+	out->status = PB_BUILD_ID_VALID;
+	return true;
+}
+
+size_t unwinder_build_ids(struct unwinder *u, uint32_t pid, const uint64_t *ips, size_t n,
+			  struct pb_build_id_frame *out)
+{
+	void *key = (void *)(uintptr_t)pid;
+	struct uw_proc *p = NULL;
+	uintptr_t v = 0;
+	size_t named = 0;
+
+	if (hashmap_find(&u->procs, key, &v))
+		p = (struct uw_proc *)v;
+	active = u;
+	for (size_t i = 0; i < n; i++) {
+		if (p && p->dwfl && build_id_frame(p->dwfl, ips[i], i == 0, &out[i]))
+			named++;
+		else if (!p || !p->dwfl)
+			memset(&out[i], 0, sizeof(out[i]));
+	}
+	active = NULL;
+	return named;
+}
+
 void unwinder_forget(struct unwinder *u, uint32_t pid)
 {
 	void *key = (void *)(uintptr_t)pid;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profiling_bpf.h"
+
 /* Why a stack walk ended. UNWIND_END is a complete walk; the rest stopped early. */
 enum unwind_reason {
 	UNWIND_END = 0,		/* the outermost frame was reached */
@@ -77,6 +79,16 @@ void unwinder_free(struct unwinder *u);
  */
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why);
+/*
+ * The frames @ips[@n] (leaf first, as unwinder_unwind() gave them) of @pid's
+ * cached image as build ID and file offset, into @out[@n], as the kernel's
+ * build-ID stacks give them: the symbolizer names them so even when the
+ * process is gone before its maps are read. A frame in no binary the image's
+ * Dwfl knows, or in one without a build ID, gets status 0. Returns how many
+ * frames got one.
+ */
+size_t unwinder_build_ids(struct unwinder *u, uint32_t pid, const uint64_t *ips, size_t n,
+			  struct pb_build_id_frame *out);
 /* Drop the cached state of @pid (it exited or called exec). */
 void unwinder_forget(struct unwinder *u, uint32_t pid);
 /* The counters so far. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "procmaps.h"
 #include "unwind.h"
 
 #define STACK_BYTES (256 * 1024)
@@ -153,6 +154,39 @@ static void test_unwinds_to_thread_start(void **state)
 	unwinder_free(u);
 }
 
+/* The unwound frames as build ID + file offset: the offsets the maps give. */
+static void test_build_ids(void **state)
+{
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	struct pb_build_id_frame bf[64];
+	const struct procmap *m;
+	struct procmaps maps = { 0 };
+	enum unwind_reason why;
+	uint64_t ips[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	/* no walk yet: nothing is known of the process */
+	assert_int_equal(unwinder_build_ids(u, in.pid, &cap.ip, 1, bf), 0);
+	assert_int_equal(bf[0].status, 0);
+	n = unwinder_unwind(u, &in, ips, 64, &why);
+	assert_true(n >= 7);
+	assert_int_equal(unwinder_build_ids(u, in.pid, ips, n, bf), n);
+	assert_int_equal(procmaps_read(&maps, getpid()), 0);
+	for (size_t i = 0; i < n; i++) {
+		m = procmaps_find(&maps, ips[i]);
+		assert_non_null(m);
+		assert_int_equal(bf[i].status, PB_BUILD_ID_VALID);
+		assert_int_equal(bf[i].offset, ips[i] - m->start + m->pgoff);
+	}
+	/* the leaf and its callers up to the thread are in this program */
+	assert_memory_equal(bf[0].build_id, bf[5].build_id, sizeof(bf[0].build_id));
+	procmaps_release(&maps);
+	unwinder_free(u);
+}
+
 static void test_short_copy_is_counted(void **state)
 {
 	struct unwind_input cut = input_of(&cap, 16, true), bad = input_of(&cap, 16, false);
@@ -269,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_short_copy_is_counted),
 		cmocka_unit_test(test_no_regs_no_process),
 		cmocka_unit_test(test_fp_fallback),
+		cmocka_unit_test(test_build_ids),
 		cmocka_unit_test(test_cfi_walk_wins),
 		cmocka_unit_test(test_forget_unknown),
 	};

@@ -139,7 +139,7 @@ class Bench:
             make_input(self.input, args.input_mb)
             self.argv = [shutil.which("xz"), "-6", "-T1", "-k", "-c", self.input]
         elif args.workload == "python":
-            self.argv = ["/usr/bin/python3.11", "-c", PY_LOOP % (1500 * args.input_mb)]
+            self.argv = ["/usr/bin/python3.11", "-c", PY_LOOP % (25000 * args.input_mb)]
         else:
             make_input(self.input, 1)
             small = os.path.join(tmp, "small.txt")
@@ -271,7 +271,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--input-mb", type=int, default=3,
-                    help="workload size: MiB for xz, 1500 loops per unit for python, "
+                    help="workload size: MiB for xz, about 1 s of CPU per unit for python, "
                     "15 rounds of 4 processes per unit for churn")
     ap.add_argument("--freqs", default="99,999")
     ap.add_argument("--workload", choices=("xz", "python", "churn"), default="xz")
