@@ -191,7 +191,7 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 	case PB_REC_EXEC:
 		img.pid = e->pid;
 		img.gen = next_gen(d, e->pid);
-		unwinder_forget(d->uw, e->pid);
+		unwinder_exec(d->uw, e->pid, img.gen);
 		if (d->hooks.on_exec)
 			d->hooks.on_exec(d->hooks.ctx, &img);
 		break;

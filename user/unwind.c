@@ -486,6 +486,21 @@ size_t unwinder_build_ids(struct unwinder *u, uint32_t pid, const uint64_t *ips,
 	return named;
 }
 
+void unwinder_exec(struct unwinder *u, uint32_t pid, uint32_t gen)
+{
+	struct unwind_input in = { .pid = pid, .gen = gen };
+	uint64_t t0;
+
+	if (!u)
+		return;
+	t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	unwinder_forget(u, pid);
+	active = u;
+	proc_dwfl(u, &in);	/* builds it: no cached state */
+	active = NULL;
+	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+}
+
 void unwinder_forget(struct unwinder *u, uint32_t pid)
 {
 	void *key = (void *)(uintptr_t)pid;
@@ -546,13 +561,45 @@ static void fp_fallback(struct unwinder *u, const struct unwind_input *in, enum 
 	u->stats.fp_fallback++;
 }
 
+/* One walk of the current input with @dwfl into u->walk; why it ended. */
+static enum unwind_reason walk(struct unwinder *u, Dwfl *dwfl)
+{
+	struct uw_walk *w = &u->walk;
+	enum unwind_reason why;
+	int rc;
+
+	rc = dwfl_getthread_frames(dwfl, (pid_t)w->in->pid, cb_frame, u);
+	why = walk_reason(u, dwfl, rc);
+	if (!w->n) {
+		w->ips[w->n++] = w->in->ip;
+		if (why == UNWIND_END)
+			why = UNWIND_NO_CFI;
+	}
+	return why;
+}
+
+/* Read the maps of @in's image again if they may have grown since; true when read. */
+static bool refresh_for(struct unwinder *u, const struct unwind_input *in)
+{
+	uintptr_t v = 0;
+	struct uw_proc *p;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	if (!hashmap_find(&u->procs, (void *)(uintptr_t)in->pid, &v) || !v)
+		return false;
+	p = (struct uw_proc *)v;
+	if (!p->dwfl || p->gen != in->gen || !may_refresh(p, in, now))
+		return false;
+	proc_refresh(u, p, in->pid, now);
+	return true;
+}
+
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why)
 {
 	struct uw_walk *w = &u->walk;
 	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	Dwfl *dwfl;
-	int rc;
 
 	u->stats.walks++;
 	active = u;
@@ -567,12 +614,16 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 		ips[w->n++] = in->ip;
 		*why = UNWIND_NO_MAPS;
 	} else {
-		rc = dwfl_getthread_frames(dwfl, (pid_t)in->pid, cb_frame, u);
-		*why = walk_reason(u, dwfl, rc);
-		if (!w->n) {
-			ips[w->n++] = in->ip;
-			if (*why == UNWIND_END)
-				*why = UNWIND_NO_CFI;
+		*why = walk(u, dwfl);
+		/* a caller in a library the maps did not show yet (read at exec,
+		 * before ld.so mapped it): read them again, walk again */
+		if (*why == UNWIND_NO_MODULE && refresh_for(u, in)) {
+			memset(w, 0, sizeof(*w));
+			w->in = in;
+			w->base = in->sp & ~7ULL;
+			w->ips = ips;
+			w->max = max;
+			*why = walk(u, dwfl);
 		}
 	}
 	fp_fallback(u, in, *why);

@@ -60,7 +60,8 @@ struct unwind_stats {
 	uint64_t dwfl_builds;			/* times a process's maps were read */
 	uint64_t files_opened;			/* binaries opened (each is shared by
 						 * every process that maps it) */
-	uint64_t cpu_ns;			/* thread CPU time spent in walks */
+	uint64_t cpu_ns;			/* thread CPU time spent in walks and in
+						 * reading maps at exec */
 };
 
 struct unwinder;
@@ -89,6 +90,12 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
  */
 size_t unwinder_build_ids(struct unwinder *u, uint32_t pid, const uint64_t *ips, size_t n,
 			  struct pb_build_id_frame *out);
+/*
+ * Image @gen of @pid began (exec): read its maps now, while it surely lives
+ * (a process may be gone before its first sample is read); the libraries
+ * ld.so maps next are read at its first samples. Drops the previous image.
+ */
+void unwinder_exec(struct unwinder *u, uint32_t pid, uint32_t gen);
 /* Drop the cached state of @pid (it exited or called exec). */
 void unwinder_forget(struct unwinder *u, uint32_t pid);
 /* The counters so far. */
