@@ -163,11 +163,28 @@ static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm
 	proc_refresh(a, pid, comm);
 }
 
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct agent *a = ctx;
+
+	sampler_forget_fresh(a->sampler, pid);
+}
+
+static bool dwarf_mode(const struct agent *a)
+{
+	return a->o.call_graph && !strcmp(a->o.call_graph, "dwarf");
+}
+
 static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
 {
 	struct agent *a = ctx;
 
 	symbolizer_image_check(a->sym, (pid_t)pid, gen, uips, nu);
+	/* dwarf: the unwinder has just read the maps of a new image for this
+	 * sample; the symbolizer reads them now too, as record does */
+	if (dwarf_mode(a))
+		symbolizer_flush(a->sym, settled, a);
 }
 
 static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
@@ -194,6 +211,8 @@ static void hook_exec(void *ctx, const struct drain_image *img)
 		pr_debug("process %u: no memory for its new image", pid);
 	if (proc_find(a, pid))
 		proc_refresh(a, pid, img->comm);
+	if (dwarf_mode(a))
+		symbolizer_flush(a->sym, settled, a);	/* while the process surely lives */
 }
 
 static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
@@ -217,14 +236,6 @@ static void hook_exit(void *ctx, const struct drain_image *img, bool sampled)
 		pr->exit_ns = now_ns(CLOCK_MONOTONIC);
 	if (!a->o.all)
 		sampler_remove_target(a->sampler, (pid_t)img->pid);
-}
-
-/* Image of @pid has its maps: no more build-ID stacks for it. */
-static void settled(void *ctx, pid_t pid)
-{
-	struct agent *a = ctx;
-
-	sampler_forget_fresh(a->sampler, pid);
 }
 
 /* Forget processes that exited before @boundary: their last interval is written. */
@@ -394,7 +405,7 @@ static int setup_sampler(struct agent *a)
 		.user_stacks = !a->o.no_user,
 		.kernel_stacks = !a->o.no_kernel,
 		.follow_forks = true,
-		.dwarf = a->o.call_graph && !strcmp(a->o.call_graph, "dwarf"),
+		.dwarf = dwarf_mode(a),
 		.stack_size = PB_DEFAULT_STACK_SIZE,
 		.max_stacks = AGENT_MAX_STACKS,
 		.cgroup_fds = a->cgroup_fds,
@@ -699,6 +710,9 @@ static void close_interval(struct agent *a, uint64_t now)
 	a->tot.lost += h.lost + h.late;
 	a->tot.profiles += h.profiles;
 	procs_flush(a, end);
+	/* the images that ended before the previous interval closed are resolved */
+	symbolizer_release_exited(a->sym);
+	symbolizer_log_stats(a->sym);
 	renew_symbolizer(a, now);
 	if (a->o.output_dir && (a->o.retain_age > 0 || a->o.retain_size))
 		outdir_retain(a->o.output_dir, a->o.retain_age, a->o.retain_size);
