@@ -702,6 +702,7 @@ static int finish_sampling(struct run *r, struct profile **out)
 	sampler_consume(r->sampler);	/* what is left in the ring buffer */
 	symbolizer_flush(r->sym, NULL, NULL);
 	*out = collect_profile(r);
+	symbolizer_log_stats(r->sym);
 	if (!*out)
 		return -ENOMEM;
 	if (!r->o->quiet)
