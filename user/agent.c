@@ -211,8 +211,6 @@ static void hook_exec(void *ctx, const struct drain_image *img)
 		pr_debug("process %u: no memory for its new image", pid);
 	if (proc_find(a, pid))
 		proc_refresh(a, pid, img->comm);
-	if (dwarf_mode(a))
-		symbolizer_flush(a->sym, settled, a);	/* while the process surely lives */
 }
 
 static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
