@@ -91,7 +91,8 @@ enum pb_ureg {
 };
 
 #define PB_MAX_STACK_COPY	65536	/* bytes of user stack per sample, at most */
-#define PB_MAX_AUX		2048	/* bytes of runtime (aux) data per sample, at most */
+#define PB_MAX_AUX		4096	/* bytes of runtime (aux) data per sample, at most: a
+					 * struct pb_py_stack fits (python_bpf.h) */
 
 /*
  * One stack sample: this fixed header, then a variable payload

@@ -106,4 +106,9 @@ struct pb_py_stack {
 	struct pb_py_frame frames[PB_PY_MAX_FRAMES];
 };
 
+#ifdef PB_MAX_AUX
+/* a walk of PB_PY_MAX_FRAMES frames must fit the aux part of a record */
+_Static_assert(sizeof(struct pb_py_stack) <= PB_MAX_AUX, "pb_py_stack larger than PB_MAX_AUX");
+#endif
+
 #endif /* PYTHON_BPF_H */

@@ -54,6 +54,23 @@ def recursion(path):
     return ("ok " if pct >= 95 else "bad ") + "%.1f%% of %d samples have all 30 frames" % (pct, total)
 
 
+def deep(path, want):
+    """A stack deeper than the walker records: its samples kept, WANT frames each."""
+    total = spinning = full = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        total += n
+        if "spin" in names:
+            spinning += n
+            if names.count("down") + 1 >= want:
+                full += n
+    if total < 100 or spinning < total / 2:
+        return "bad %d of %d samples in spin()" % (spinning, total)
+    if full < spinning * 0.95:
+        return "bad %d of %d samples of spin() have %d Python frames" % (full, spinning, want)
+    return "ok %d of %d samples in spin(), %d with %d Python frames" % (spinning, total, full, want)
+
+
 def threads(path):
     """The GIL-less hashing thread and the Python threads never share a stack."""
     hashing = mixed = 0
@@ -167,6 +184,8 @@ def main():
         print(shares(path))
     elif check == "recursion":
         print(recursion(path))
+    elif check == "deep":
+        print(deep(path, int(sys.argv[3])))
     elif check == "threads":
         print(threads(path))
     elif check == "order":

@@ -14,6 +14,7 @@
 #   -p          a Python process started before the profiler gets its names;
 #   --per-thread each thread root holds its own thread's functions only;
 #   -a          a CPython process is found among all the others;
+#   deep        120 frames deep: every sample kept, with the 96 frames recorded;
 #   embed       a C program embedding libpython3.11: main, then Python, and
 #               sorted() -> native sort -> key function: both need native stacks
 #               through libpython (--call-graph dwarf) and are declared only when
@@ -125,6 +126,15 @@ t_threads_and_all() {
 	fi
 }
 
+# 120 frames deep: more than the 96 the walker records. Each sample is kept,
+# with 96 frames (the records of deep stacks were once dropped whole).
+t_deep() {
+	local f=$TMP/deep.folded
+
+	pb_run 60 deep -F 999 -o "$f" -- /usr/bin/python3.11 $PYW/deep.py 120 1
+	run_ok python_deep_stack_kept deep "$f" && verdict python_deep_stack_kept "$($CHECK deep "$f" 96)"
+}
+
 # Native frames between Python frames need native stacks through the
 # interpreter, which is built without frame pointers: dwarf unwinding.
 t_native_python() {
@@ -147,7 +157,7 @@ t_native_python() {
 
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
-CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus"
+CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
 	CASES="$CASES python_embed_main_then_python python_native_between_python"
@@ -166,4 +176,5 @@ while read -r label py; do
 done < <(pythons)
 t_attach
 t_threads_and_all
+t_deep
 t_native_python
