@@ -411,36 +411,64 @@ static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
 	bpf_ringbuf_submit(b, BPF_RB_NO_WAKEUP);
 }
 
+/*
+ * Walk the current thread's Python frames (process @py), counting the
+ * outcome and the time it took. Returns the per-CPU result, NULL when the
+ * scratch map fails (counted as a read error).
+ */
+static __always_inline struct pb_py_stack *python_walk(const struct pb_py_proc *py)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+	struct pb_py_stack *walked = py_walk(py);
+	__u32 status = walked ? walked->status : PB_PY_READ_ERR;
+
+	if (status == PB_PY_NO_TSTATE)
+		count(PB_CNT_PY_NO_TSTATE);
+	else if (status == PB_PY_READ_ERR)
+		count(PB_CNT_PY_READ_ERR);
+	else if (status == PB_PY_TRUNCATED)
+		count(PB_CNT_PY_TRUNCATED);
+	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
+	return walked;
+}
+
+/* Bytes of the aux part that holds @walked: its head and its frames. */
+static __always_inline __u64 python_bytes(const struct pb_py_stack *walked)
+{
+	__u64 n = walked ? walked->nframes : 0, len;
+
+	if (n > PB_PY_MAX_FRAMES)
+		n = PB_PY_MAX_FRAMES;
+	len = offsetof(struct pb_py_stack, frames) + n * sizeof(struct pb_py_frame);
+	/* the verifier's bound of the product is wider than that: bound it */
+	barrier_var(len);
+	return len > sizeof(struct pb_py_stack) ? sizeof(struct pb_py_stack) : len;
+}
+
+/* Copy @walked (NULL: a failed walk) into @dst; returns the bytes written. */
+static __always_inline __u32 python_copy(void *dst, const struct pb_py_stack *walked)
+{
+	struct pb_py_stack *ps = dst;
+	__u64 len = python_bytes(walked);
+
+	if (!walked || bpf_probe_read_kernel(dst, len, walked)) {
+		ps->status = PB_PY_READ_ERR;
+		ps->nframes = 0;
+		return offsetof(struct pb_py_stack, frames);
+	}
+	return len;
+}
+
 /* The Python frames of a sample of a configured Python process into the
  * aux part at payload offset @off; returns its bytes (the frames walked). */
 static __always_inline __u32 sample_python(const struct pb_py_proc *py, struct pb_sample *s,
 					   __u32 off)
 {
-	__u64 t0 = bpf_ktime_get_ns();
-	struct pb_py_stack *walked = py_walk(py);
-	struct pb_py_stack *ps;
-	__u32 n = 0;
+	struct pb_py_stack *walked = python_walk(py);
 
 	if (off > 2 * 8 * PB_MAX_STACK)
 		return 0;
-	ps = (void *)s->payload + off;
-	if (!walked) {
-		ps->status = PB_PY_READ_ERR;
-		ps->nframes = 0;
-	} else {
-		bpf_probe_read_kernel(ps, sizeof(*ps), walked);
-		n = ps->nframes;
-	}
-	if (ps->status == PB_PY_NO_TSTATE)
-		count(PB_CNT_PY_NO_TSTATE);
-	else if (ps->status == PB_PY_READ_ERR)
-		count(PB_CNT_PY_READ_ERR);
-	else if (ps->status == PB_PY_TRUNCATED)
-		count(PB_CNT_PY_TRUNCATED);
-	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
-	if (n > PB_PY_MAX_FRAMES)
-		n = PB_PY_MAX_FRAMES;
-	return offsetof(struct pb_py_stack, frames) + n * sizeof(struct pb_py_frame);
+	return python_copy((void *)s->payload + off, walked);
 }
 
 SEC("perf_event")
@@ -514,20 +542,31 @@ struct {
 	__type(value, struct offcpu_copy);
 } offcpu_copies SEC(".maps");
 
+/* Threads of Python processes: their Python frames when they went off CPU
+ * (rec.aux_len bytes), walked then since the frames change once it runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pb_py_stack);
+} offcpu_pys SEC(".maps");
+
 /* Bytes of a record's payload: a bound the verifier can follow. */
 #define BOUNDED(x, max) ((x) > (max) ? (max) : (x))
 
 /*
  * Build the record of @slot's interval in this CPU's scratch buffer: the
- * header and user part saved when @task went off CPU, its kernel stack now
+ * header and user part (ips or stack copy, Python frames) saved when @task
+ * went off CPU, its kernel stack now
  * (it has not run since; not when @kstack_ok is false). Returns its length,
  * 0 when it cannot be built.
  */
 static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_struct *task,
 					  struct pb_sample **out, bool kstack_ok)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), off = 0, nu, len;
+	__u32 cpu = bpf_get_smp_processor_id(), off = 0, nu, alen, len;
 	struct offcpu_copy *copy;
+	struct pb_py_stack *py;
 	struct pb_sample *s;
 	long n;
 
@@ -547,9 +586,16 @@ static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_
 		nu = 0;
 	s->nuser = nu;
 	off += nu * 8;
+	alen = BOUNDED(slot->rec.aux_len, sizeof(struct pb_py_stack));
+	py = alen ? bpf_task_storage_get(&offcpu_pys, task, 0, 0) : NULL;
+	if (!py || off > 2 * 8 * PB_MAX_STACK ||
+	    bpf_probe_read_kernel((void *)s->payload + off, alen, py))
+		alen = 0;
+	s->aux_len = alen;
+	off += alen;
 	len = BOUNDED(slot->rec.stack_len, OFFCPU_COPY_MAX);
 	copy = len ? bpf_task_storage_get(&offcpu_copies, task, 0, 0) : NULL;
-	if (!copy || off > 2 * 8 * PB_MAX_STACK ||
+	if (!copy || off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX ||
 	    bpf_probe_read_kernel((void *)s->payload + off, len, copy->data))
 		len = 0;
 	s->stack_len = len;
@@ -628,7 +674,30 @@ static __always_inline void offcpu_end(struct task_struct *task, __u64 now, bool
 		offcpu_emit(s, len, PB_KIND_OFF_RUNNABLE, runnable_ns);
 }
 
-/* @prev (the current task) goes off CPU: open an interval with its user stack. */
+/*
+ * @task (the current task, of process @tgid) goes off CPU: if it is a thread
+ * of a configured Python process, its Python frames into its storage, their
+ * bytes into the slot's record (0: none).
+ */
+static __always_inline void offcpu_python(struct offcpu_slot *slot, struct task_struct *task,
+					  __u32 tgid)
+{
+	const struct pb_py_proc *py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+	struct pb_py_stack *dst;
+
+	slot->rec.aux_len = 0;
+	if (!py)
+		return;
+	dst = bpf_task_storage_get(&offcpu_pys, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!dst) {
+		count(PB_CNT_PY_READ_ERR);
+		return;
+	}
+	slot->rec.aux_len = python_copy(dst, python_walk(py));
+}
+
+/* @prev (the current task) goes off CPU: open an interval with its user stack
+ * (and Python frames). */
 static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bool blocked,
 					 __u64 now)
 {
@@ -666,6 +735,7 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 		else
 			count(PB_CNT_USTACK_ERR);
 	}
+	offcpu_python(slot, prev, id >> 32);
 	slot->blocked = blocked;
 	slot->wake_ns = 0;
 	slot->start_ns = now;

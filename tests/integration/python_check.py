@@ -71,6 +71,47 @@ def deep(path, want):
     return "ok %d of %d samples in spin(), %d with %d Python frames" % (spinning, total, full, want)
 
 
+def blocks(path, workload, seconds, wall):
+    """Off-CPU/wall profile of blocked.py (--python-lines, folded values in
+    microseconds): each blocked thread's off-CPU time is at the line marked
+    '# BLOCKS <function>', in its own stacks; wait_lock and wait_recv block
+    all along; in wall mode spin() runs (on CPU) in stacks of its own."""
+    want = {}
+    for i, text in enumerate(open(workload), 1):
+        if "# BLOCKS " in text:
+            want[text.split("# BLOCKS ")[1].strip()] = i
+    at = dict.fromkeys(want, 0)     # blocked time at the marked line
+    elsewhere = dict.fromkeys(want, 0)
+    mixed = spin = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        mine = [k for k in list(want) + ["spin"] if k in names]
+        if len(mine) > 1:
+            mixed += n
+        if mine == ["spin"] and not frames[-1].startswith("[off-cpu"):
+            spin += n
+        if len(mine) != 1 or mine[0] == "spin" or frames[-1] != "[off-cpu: blocked]":
+            continue
+        py = [f for f in frames if fn(f)]
+        if py and py[-1] == "%s (blocked.py:%d)" % (mine[0], want[mine[0]]):
+            at[mine[0]] += n
+        else:
+            elsewhere[mine[0]] += n
+    txt = " ".join("%s=%.3fs" % (k, at[k] / 1e6) for k in want)
+    if mixed:
+        return "bad %d us in stacks with two threads' functions" % mixed
+    for k in want:
+        if at[k] == 0 or elsewhere[k] > at[k] / 20:
+            return "bad %s blocked %d us at line %d, %d us elsewhere" % (
+                k, at[k], want[k], elsewhere[k])
+    for k in ("wait_lock", "wait_recv"):
+        if at[k] < seconds * 0.9e6:
+            return "bad %s blocked only %d us of %.1f s" % (k, at[k], seconds)
+    if wall and spin == 0:
+        return "bad no on-CPU time in spin()"
+    return "ok " + txt + (" spin=%.3fs" % (spin / 1e6) if wall else "")
+
+
 def threads(path):
     """The GIL-less hashing thread and the Python threads never share a stack."""
     hashing = mixed = 0
@@ -186,6 +227,8 @@ def main():
         print(recursion(path))
     elif check == "deep":
         print(deep(path, int(sys.argv[3])))
+    elif check in ("off", "wall"):
+        print(blocks(path, sys.argv[3], float(sys.argv[4]), check == "wall"))
     elif check == "threads":
         print(threads(path))
     elif check == "order":

@@ -14,6 +14,9 @@
 #   -p          a Python process started before the profiler gets its names;
 #   --per-thread each thread root holds its own thread's functions only;
 #   -a          a CPython process is found among all the others;
+#   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
+#               off-CPU time at the line that blocked, each in its own stacks;
+#               in wall mode the Python thread running meanwhile too;
 #   deep        120 frames deep: every sample kept, with the 96 frames recorded;
 #   embed       a C program embedding libpython3.11: main, then Python, and
 #               sorted() -> native sort -> key function: both need native stacks
@@ -72,6 +75,10 @@ t_version() {
 	else
 		fail "python_${label}_gil_free_thread" "no profile"
 	fi
+	f=$TMP/$label.wall.folded
+	pb_run 90 "$label.wall" --mode wall --python-lines -o "$f" -- "$py" $PYW/blocked.py 1
+	run_ok "python_${label}_wall_blocked_lines" "$label.wall" "$f" &&
+		verdict "python_${label}_wall_blocked_lines" "$($CHECK wall "$f" $PYW/blocked.py 1)"
 	f=$TMP/$label.sort.folded
 	pb_run 90 "$label.sort" -F 999 -o "$f" -- "$py" $PYW/sort.py 1
 	run_ok "python_${label}_c_callback_order" "$label.sort" "$f" &&
@@ -126,6 +133,17 @@ t_threads_and_all() {
 	fi
 }
 
+# --mode off: threads blocked in time.sleep, lock.acquire and socket.recv
+# while another runs Python: each blocked interval has its own thread's
+# Python frames, down to the line that blocked.
+t_offcpu() {
+	local f=$TMP/off.folded
+
+	pb_run 60 off --mode off --python-lines -o "$f" -- /usr/bin/python3.11 $PYW/blocked.py 1
+	run_ok python_offcpu_blocked_lines off "$f" &&
+		verdict python_offcpu_blocked_lines "$($CHECK off "$f" $PYW/blocked.py 1)"
+}
+
 # 120 frames deep: more than the 96 the walker records. Each sample is kept,
 # with 96 frames (the records of deep stacks were once dropped whole).
 t_deep() {
@@ -157,7 +175,8 @@ t_native_python() {
 
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
-CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept"
+CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept
+python_offcpu_blocked_lines"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
 	CASES="$CASES python_embed_main_then_python python_native_between_python"
@@ -166,7 +185,7 @@ else
 fi
 for l in $(pythons | cut -d' ' -f1); do
 	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
-python_${l}_c_callback_order"
+python_${l}_c_callback_order python_${l}_wall_blocked_lines"
 done
 skip_unless_ready $CASES || exit 0
 
@@ -176,5 +195,6 @@ while read -r label py; do
 done < <(pythons)
 t_attach
 t_threads_and_all
+t_offcpu
 t_deep
 t_native_python
