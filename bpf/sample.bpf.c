@@ -412,14 +412,16 @@ static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
 }
 
 /*
- * Walk the current thread's Python frames (process @py), counting the
- * outcome and the time it took. Returns the per-CPU result, NULL when the
- * scratch map fails (counted as a read error).
+ * Walk the Python frames of thread @task of process @py (see py_walk_of),
+ * counting the outcome and the time it took. Returns the per-CPU result,
+ * NULL when the scratch map fails (counted as a read error).
  */
-static __always_inline struct pb_py_stack *python_walk(const struct pb_py_proc *py)
+static __always_inline struct pb_py_stack *python_walk_of(const struct pb_py_proc *py,
+							   struct task_struct *task,
+							   const bool of_task)
 {
 	__u64 t0 = bpf_ktime_get_ns();
-	struct pb_py_stack *walked = py_walk(py);
+	struct pb_py_stack *walked = py_walk_of(py, task, of_task);
 	__u32 status = walked ? walked->status : PB_PY_READ_ERR;
 
 	if (status == PB_PY_NO_TSTATE)
@@ -457,6 +459,12 @@ static __always_inline __u32 python_copy(void *dst, const struct pb_py_stack *wa
 		return offsetof(struct pb_py_stack, frames);
 	}
 	return len;
+}
+
+/* The same for the current thread. */
+static __always_inline struct pb_py_stack *python_walk(const struct pb_py_proc *py)
+{
+	return python_walk_of(py, (struct task_struct *)bpf_get_current_task_btf(), false);
 }
 
 /* The Python frames of a sample of a configured Python process into the
@@ -808,6 +816,34 @@ static __always_inline void copy_task_stack(struct offcpu_slot *slot, struct tas
 }
 
 /*
+ * The Python frames of @task, off CPU, if its process is a configured Python
+ * process (sleepable programs: its memory is read with faults allowed).
+ * Returns the per-CPU walk, NULL when there is none.
+ */
+static __always_inline struct pb_py_stack *python_walk_task(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+	const struct pb_py_proc *py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+
+	return py ? python_walk_of(py, task, true) : NULL;
+}
+
+/* The same into @task's storage; returns its bytes, 0 when there is none. */
+static __always_inline __u32 offcpu_python_task(struct task_struct *task)
+{
+	struct pb_py_stack *walked = python_walk_task(task), *dst;
+
+	if (!walked)
+		return 0;
+	dst = bpf_task_storage_get(&offcpu_pys, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!dst) {
+		count(PB_CNT_PY_READ_ERR);
+		return 0;
+	}
+	return python_copy(dst, walked);
+}
+
+/*
  * Run by the loader right after the scheduler programs are attached: a target
  * thread already off CPU (asleep or waiting for a CPU since before the
  * recording) gets an interval from start_ns, with its user stack read from
@@ -847,12 +883,47 @@ int open_blocked(struct bpf_iter__task *ctx)
 			copy_task_stack(slot, task, regs);
 		else
 			fp_walk_task(slot, task, regs);
+		slot->rec.aux_len = offcpu_python_task(task);
 	}
 	slot->blocked = task->__state != 0;
 	slot->wake_ns = 0;
 	/* not if on_switch opened one meanwhile, nor if it runs now */
 	if (!task->on_cpu && !__sync_val_compare_and_swap(&slot->start_ns, 0, start_ns))
 		count(PB_CNT_OFF_OPEN_AT_START);
+	return 0;
+}
+
+/*
+ * Run by the loader over the threads of a process it has just configured as
+ * a Python process: a thread that went off CPU before that (blocked on a lock
+ * since its start) gets the Python frames of its open interval now; its
+ * frames have not changed since. Walked first, then stored only if the
+ * interval is still open and has none: a switch-in meanwhile leaves it alone.
+ */
+SEC("iter.s/task")
+int python_blocked(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct pb_py_stack *walked, *dst;
+	struct offcpu_slot *slot;
+	__u64 start;
+
+	if (!task || task->on_cpu || (task->flags & PF_EXITING) || (task->flags & PF_KTHREAD))
+		return 0;
+	slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
+	if (!slot || !slot->start_ns || slot->rec.aux_len)
+		return 0;
+	start = slot->start_ns;
+	walked = python_walk_task(task);
+	if (!walked || slot->start_ns != start || slot->rec.aux_len || task->on_cpu)
+		return 0;
+	dst = bpf_task_storage_get(&offcpu_pys, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!dst) {
+		count(PB_CNT_PY_READ_ERR);
+		return 0;
+	}
+	slot->rec.aux_len = python_copy(dst, walked);
+	count(PB_CNT_PY_OFF_LATE);
 	return 0;
 }
 

@@ -57,6 +57,8 @@ enum pb_count {
 	PB_CNT_PY_WALK_NS,	/* nanoseconds spent walking Python frames (a cost, not a drop) */
 	PB_CNT_STACK_VMA_ERR,	/* dwarf: the stack's mapping was not found (copy bounded by
 				 * --stack-size and the first unreadable page only) */
+	PB_CNT_PY_OFF_LATE,	/* off CPU: intervals of threads blocked before their process
+				 * was known as Python, given their Python frames then */
 	PB_CNT_MAX,
 };
 

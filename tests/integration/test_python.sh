@@ -144,6 +144,20 @@ t_offcpu() {
 		verdict python_offcpu_blocked_lines "$($CHECK off "$f" $PYW/blocked.py 1)"
 }
 
+# -p --mode off: threads blocked since before the profiler started (read
+# from their memory by the start-up task iterator) show their lines too.
+t_offcpu_attach() {
+	local name=python_offcpu_attach_blocked f=$TMP/offp.folded pid
+
+	/usr/bin/python3.11 $PYW/blocked.py 30 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	sleep 0.5
+	pb_run 60 offp --mode off --python-lines -d 1 -o "$f" -p "$pid"
+	kill "$pid" 2>/dev/null
+	run_ok $name offp "$f" && verdict $name "$($CHECK off "$f" $PYW/blocked.py 1)"
+}
+
 # 120 frames deep: more than the 96 the walker records. Each sample is kept,
 # with 96 frames (the records of deep stacks were once dropped whole).
 t_deep() {
@@ -176,7 +190,7 @@ t_native_python() {
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
 CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept
-python_offcpu_blocked_lines"
+python_offcpu_blocked_lines python_offcpu_attach_blocked"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
 	CASES="$CASES python_embed_main_then_python python_native_between_python"
@@ -196,5 +210,6 @@ done < <(pythons)
 t_attach
 t_threads_and_all
 t_offcpu
+t_offcpu_attach
 t_deep
 t_native_python
