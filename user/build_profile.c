@@ -130,12 +130,19 @@ static int add_synth(struct build_ctx *c, const char *name)
 /* Frame id of Python frame @ip (a tagged address from python_merge()). */
 static int add_python_frame(struct build_ctx *c, uint64_t ip)
 {
-	struct pframe f = { .kind = PFRAME_USER, .resolved = 1, .module = "[python]" };
+	struct pframe f = { .kind = PFRAME_USER, .resolved = 1, .module = PFRAME_PYTHON_MODULE };
+	struct python_frame_info pf;
 
-	if (!c->bo->py || python_frame(c->bo->py, ip, &f.name, &f.file, &f.line)) {
+	if (!c->bo->py || python_frame(c->bo->py, ip, &pf)) {
 		f.name = "[unknown python frame]";
 		f.resolved = 0;
+		return profile_add_frame(c->p, &f);
 	}
+	f.name = pf.label;
+	f.function = pf.name;
+	f.file = pf.file;
+	f.line = pf.line;
+	f.start_line = pf.start_line;
 	return profile_add_frame(c->p, &f);
 }
 

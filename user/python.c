@@ -48,8 +48,10 @@ struct py_proc {
 /* One distinct frame: what a tagged address stands for. */
 struct py_label {
 	char *text;		/* "qualname (file.py:line)" */
+	char *name;		/* qualname */
 	char *file;		/* co_filename */
 	uint32_t line;
+	uint32_t start_line;	/* co_firstlineno, 0 when unknown */
 };
 
 struct python {
@@ -121,6 +123,7 @@ void python_free(struct python *py)
 	hashmap_release(&py->label_index);
 	for (size_t i = 0; i < py->nlabels; i++) {
 		free(py->labels[i].text);
+		free(py->labels[i].name);
 		free(py->labels[i].file);
 	}
 	free(py->labels);
@@ -379,9 +382,11 @@ static int code_read(pid_t pid, const struct py_proc *p, uint64_t addr, struct p
 
 /*
  * Index + 1 of the label "@name (@file's base name:@line)", or "@name (@file's
- * base name)" when @line is 0, made on first use; 0 on failure.
+ * base name)" when @line is 0, made on first use (the function starting at
+ * @start_line); 0 on failure.
  */
-static uint32_t label_get(struct python *py, const char *name, const char *file, uint32_t line)
+static uint32_t label_get(struct python *py, const char *name, const char *file, uint32_t line,
+			  uint32_t start_line)
 {
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 	struct py_label *l;
@@ -401,9 +406,12 @@ static uint32_t label_get(struct python *py, const char *name, const char *file,
 	l = &py->labels[py->nlabels];
 	l->text = text;
 	l->line = line;
+	l->start_line = start_line;
 	l->file = strdup(file);
-	if (!l->file || hashmap_set(&py->label_index, text, py->nlabels + 1)) {
+	l->name = strdup(name);
+	if (!l->file || !l->name || hashmap_set(&py->label_index, text, py->nlabels + 1)) {
 		free(l->file);
+		free(l->name);
 		goto err;
 	}
 	return (uint32_t)++py->nlabels;
@@ -425,7 +433,7 @@ static struct py_code *code_new(struct python *py, uint32_t pid, struct py_proc 
 	c->checked_ns = now_ns;
 	err = code_read((pid_t)pid, p, addr, c);
 	if (!err && !(c->fn_label = label_get(py, c->qualname, c->filename,
-					      (uint32_t)c->firstlineno)))
+					      (uint32_t)c->firstlineno, (uint32_t)c->firstlineno)))
 		err = -ENOMEM;
 	if (err) {
 		py->counts.code_unreadable++;
@@ -519,7 +527,7 @@ static uint32_t gone_label(struct python *py, uint32_t pid, struct py_proc *p,
 
 	py->counts.code_gone++;
 	if (name && file)
-		l = label_get(py, name, file, 0);
+		l = label_get(py, name, file, 0, 0);
 	else
 		pr_debug("process %u: code object 0x%llx gone, its strings 0x%llx 0x%llx unreadable", pid,
 			 (unsigned long long)f->code, (unsigned long long)f->name,
@@ -543,7 +551,7 @@ static uint32_t frame_label(struct python *py, uint32_t pid, struct py_proc *p,
 		return l;
 	if (!c) {
 		if (!py->unknown_label)
-			py->unknown_label = label_get(py, "[unknown python code]", "?", 0);
+			py->unknown_label = label_get(py, "[unknown python code]", "?", 0, 0);
 		return py->unknown_label;
 	}
 	if (!py->o.lines)
@@ -555,22 +563,25 @@ static uint32_t frame_label(struct python *py, uint32_t pid, struct py_proc *p,
 		line = c->firstlineno;
 	if (hashmap_find(&c->line_labels, (void *)((uintptr_t)line + 1), &v))
 		return (uint32_t)v;
-	l = label_get(py, c->qualname, c->filename, (uint32_t)line);
+	l = label_get(py, c->qualname, c->filename, (uint32_t)line, (uint32_t)c->firstlineno);
 	if (l)
 		hashmap_set(&c->line_labels, (void *)((uintptr_t)line + 1), l);
 	return l;
 }
 
-int python_frame(const struct python *py, uint64_t ip, const char **name, const char **file,
-		 uint32_t *line)
+int python_frame(const struct python *py, uint64_t ip, struct python_frame_info *out)
 {
 	uint64_t idx = ip & ~PYTHON_FRAME_MASK;
+	const struct py_label *l;
 
 	if (!python_is_frame(ip) || !idx || idx > py->nlabels)
 		return -ENOENT;
-	*name = py->labels[idx - 1].text;
-	*file = py->labels[idx - 1].file;
-	*line = py->labels[idx - 1].line;
+	l = &py->labels[idx - 1];
+	out->label = l->text;
+	out->name = l->name;
+	out->file = l->file;
+	out->line = l->line;
+	out->start_line = l->start_line;
 	return 0;
 }
 

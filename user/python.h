@@ -79,9 +79,18 @@ static inline bool python_is_frame(uint64_t ip)
 {
 	return (ip & PYTHON_FRAME_MASK) == PYTHON_FRAME_TAG;
 }
-/* The Python frame @ip: function name, file and line (strings owned by @py). 0 or -ENOENT. */
-int python_frame(const struct python *py, uint64_t ip, const char **name, const char **file,
-		 uint32_t *line);
+/* What names a Python frame (strings owned by the struct python). */
+struct python_frame_info {
+	const char *label;	/* "qualname (file.py:line)": the frame's text everywhere */
+	const char *name;	/* qualname alone (pprof's Function.name) */
+	const char *file;	/* co_filename */
+	uint32_t line;		/* the line, or the first line when aggregating per function;
+				 * 0 when unknown */
+	uint32_t start_line;	/* co_firstlineno, 0 when unknown */
+};
+
+/* The Python frame @ip into @out. 0 or -ENOENT. */
+int python_frame(const struct python *py, uint64_t ip, struct python_frame_info *out);
 /* Counters so far. */
 void python_counts(const struct python *py, struct python_counts *out);
 

@@ -17,6 +17,7 @@
 #   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
 #               off-CPU time at the line that blocked, each in its own stacks;
 #               in wall mode the Python thread running meanwhile too;
+#   pprof       Function.name is the qualname alone (go tool pprof -top, -list);
 #   deep        120 frames deep: every sample kept, with the 96 frames recorded;
 #   embed       a C program embedding libpython3.11: main, then Python, and
 #               sorted() -> native sort -> key function: both need native stacks
@@ -60,7 +61,7 @@ t_version() {
 	local label=$1 py=$2 f
 
 	f=$TMP/$label.shares.folded
-	pb_run 90 "$label.shares" -F 2999 -o "$f" -- "$py" $PYW/shares.py 2
+	pb_run 90 "$label.shares" -F 2999 -o "$f" -o "$TMP/$label.shares.pb.gz" -- "$py" $PYW/shares.py 2
 	run_ok "python_${label}_shares" "$label.shares" "$f" &&
 		verdict "python_${label}_shares" "$($CHECK shares "$f")"
 	f=$TMP/$label.lines.folded
@@ -187,10 +188,40 @@ t_native_python() {
 		verdict python_native_between_python "$($CHECK alternate "$f")"
 }
 
+# pprof (of the Debian 3.11 shares run): a Python function's Function is its
+# qualname alone, with its file and first line: go tool pprof -top lists
+# "work_a", -list shows the source of work_a from its def line.
+t_pprof_names() {
+	local name=python_pprof_function_names f=$TMP/debian3.11.shares.pb.gz
+	local env=(HOME=$TMP PPROF_TMPDIR=$TMP GOCACHE=$TMP/gocache GOPATH=$TMP/gopath)
+
+	if ! command -v go >/dev/null 2>&1; then
+		skip $name "go not installed (tools/install-deps.sh installs golang-go)"
+		return
+	fi
+	if [ ! -s "$f" ]; then
+		fail $name "no pprof output of the Debian 3.11 shares run"
+		return
+	fi
+	env "${env[@]}" $PB_TIMEOUT go tool pprof -top -nodecount=200 "$f" >"$TMP/py.top" 2>&1
+	env "${env[@]}" $PB_TIMEOUT go tool pprof -list '^work_a$' "$f" >"$TMP/py.list" 2>&1
+	if ! grep -Eq ' work_a$' "$TMP/py.top"; then
+		fail $name "go tool pprof -top has no function work_a: $(grep -m1 work_a "$TMP/py.top")"
+	elif grep -q '(shares.py:' "$TMP/py.top"; then
+		fail $name "a function name holds (file:line): $(grep -m1 '(shares.py:' "$TMP/py.top")"
+	elif ! grep -q 'ROUTINE =* work_a in .*shares.py' "$TMP/py.list" ||
+		! grep -Eq ' [0-9.]+[mun]?s +[0-9]+:def work_a' "$TMP/py.list"; then
+		fail $name "go tool pprof -list work_a: $(head -3 "$TMP/py.list" | tr '\n' ' ')"
+	else
+		pass $name
+	fi
+}
+
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
 CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept
-python_offcpu_blocked_lines python_offcpu_attach_blocked"
+python_offcpu_blocked_lines python_offcpu_attach_blocked
+python_pprof_function_names"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
 	CASES="$CASES python_embed_main_then_python python_native_between_python"
@@ -209,6 +240,7 @@ while read -r label py; do
 done < <(pythons)
 t_attach
 t_threads_and_all
+t_pprof_names
 t_offcpu
 t_offcpu_attach
 t_deep

@@ -183,15 +183,14 @@ static void add_frame(struct fixture *f, int code, int lasti, bool entry)
 static const char *label(struct fixture *f, size_t i)
 {
 	static char buf[32];
-	const char *name, *file;
-	uint32_t line;
+	struct python_frame_info pf;
 
 	if (!python_is_frame(f->out[i])) {
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)f->out[i]);
 		return buf;
 	}
-	assert_int_equal(python_frame(f->py, f->out[i], &name, &file, &line), 0);
-	return name;
+	assert_int_equal(python_frame(f->py, f->out[i], &pf), 0);
+	return pf.label;
 }
 
 static void test_merge_each_activation(void **state)
@@ -264,8 +263,7 @@ static void test_merge_lines(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t native[] = { EVAL };
-	const char *name, *file;
-	uint32_t line;
+	struct python_frame_info pf;
 
 	python_free(f->py);
 	f->py = new_python(true);
@@ -273,9 +271,12 @@ static void test_merge_lines(void **state)
 	add_frame(f, 2, 82, true);	/* line 8 */
 	assert_int_equal(python_merge(f->py, getpid(), 0, native, 1, &f->ps, f->out, 64), 2);
 	assert_string_equal(label(f, 0), "leaf (a.py:5)");
-	assert_int_equal(python_frame(f->py, f->out[1], &name, &file, &line), 0);
-	assert_string_equal(file, "/app/main.py");
-	assert_int_equal(line, 8);
+	assert_int_equal(python_frame(f->py, f->out[1], &pf), 0);
+	assert_string_equal(pf.file, "/app/main.py");
+	assert_int_equal(pf.line, 8);
+	/* the function alone, for pprof's Function: its name and first line */
+	assert_string_equal(pf.name, "<module>");
+	assert_int_equal(pf.start_line, 2);
 	/* the output bound holds */
 	assert_int_equal(python_merge(f->py, getpid(), 0, native, 1, &f->ps, f->out, 1), 1);
 }
