@@ -253,6 +253,7 @@ static __always_inline struct pb_py_stack *py_walk_of(const struct pb_py_proc *c
 		return NULL;
 	w.sc->st.nframes = 0;
 	w.sc->st.status = PB_PY_OK;
+	w.sc->st.thread_id = 0;
 	w.interp = py_read_ptr(&w, c->runtime + c->off.runtime_interp_head, of_task);
 	if (w.interp && !w.err)
 		bpf_loop(PB_PY_MAX_THREADS, of_task ? py_search_step_task : py_search_step, &w, 0);
@@ -260,6 +261,7 @@ static __always_inline struct pb_py_stack *py_walk_of(const struct pb_py_proc *c
 		w.sc->st.status = w.err ? PB_PY_READ_ERR : PB_PY_NO_TSTATE;
 		return &w.sc->st;
 	}
+	w.sc->st.thread_id = w.fsbase;
 	w.frame = py_top_frame(&w, of_task);
 	if (!w.err)
 		bpf_loop(PB_PY_MAX_FRAMES + 8, of_task ? py_frame_step_task : py_frame_step, &w, 0);

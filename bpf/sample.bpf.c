@@ -456,6 +456,7 @@ static __always_inline __u32 python_copy(void *dst, const struct pb_py_stack *wa
 	if (!walked || bpf_probe_read_kernel(dst, len, walked)) {
 		ps->status = PB_PY_READ_ERR;
 		ps->nframes = 0;
+		ps->thread_id = 0;
 		return offsetof(struct pb_py_stack, frames);
 	}
 	return len;

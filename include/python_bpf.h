@@ -103,6 +103,8 @@ enum pb_py_status {
 struct pb_py_stack {
 	__u32 status;		/* enum pb_py_status */
 	__u32 nframes;		/* valid entries of frames[] */
+	__u64 thread_id;	/* the thread's PyThreadState.thread_id (threading.get_ident()),
+				 * 0 when none matched */
 	struct pb_py_frame frames[PB_PY_MAX_FRAMES];
 };
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,11 +218,18 @@ static int add_frames(struct build_ctx *c, const struct stack_entry *e, const ui
 static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t *ids)
 {
 	const char *pname = NULL;
-	char label[64];
+	uint64_t ident;
+	char label[96];
 	int n = 0, idx;
 
 	if (e->tid) {
-		snprintf(label, sizeof(label), "%s-%u", e->comm[0] ? e->comm : "?", e->tid);
+		/* a Python thread: with its ident, as py-spy shows it */
+		ident = c->bo->py ? python_thread_ident(c->bo->py, e->pid, e->tid) : 0;
+		if (ident)
+			snprintf(label, sizeof(label), "%s-%u (Python thread 0x%" PRIx64 ")",
+				 e->comm[0] ? e->comm : "?", e->tid, ident);
+		else
+			snprintf(label, sizeof(label), "%s-%u", e->comm[0] ? e->comm : "?", e->tid);
 		idx = add_synth(c, label);
 		if (idx < 0)
 			return idx;

@@ -57,6 +57,7 @@ struct py_label {
 struct python {
 	struct python_opts o;
 	struct hashmap procs;	/* pid -> struct py_proc *, or 1 for "no CPython" */
+	struct hashmap threads;	/* pid << 32 | tid -> its Python thread ident */
 	struct hashmap label_index;	/* text -> label index + 1 */
 	struct py_label *labels;
 	size_t nlabels, labels_cap;
@@ -84,6 +85,7 @@ struct python *python_new(const struct python_opts *o)
 		return NULL;
 	py->o = *o;
 	hashmap_init(&py->procs, hash_uint, equal_uint, NULL);
+	hashmap_init(&py->threads, hash_uint, equal_uint, NULL);
 	hashmap_init(&py->label_index, hash_str, equal_str, NULL);
 	return py;
 }
@@ -120,6 +122,7 @@ void python_free(struct python *py)
 			proc_free((struct py_proc *)py->procs.slots[i].value);
 	}
 	hashmap_release(&py->procs);
+	hashmap_release(&py->threads);
 	hashmap_release(&py->label_index);
 	for (size_t i = 0; i < py->nlabels; i++) {
 		free(py->labels[i].text);
@@ -228,6 +231,30 @@ void python_forget(struct python *py, pid_t pid)
 	}
 	/* the hashmap cannot remove: mark the pid unknown again */
 	hashmap_set(&py->procs, (void *)(uintptr_t)pid, 0);
+}
+
+/* --- threads --- */
+
+static void *thread_key(uint32_t pid, uint32_t tid)
+{
+	return (void *)(uintptr_t)((uint64_t)pid << 32 | tid);
+}
+
+void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident)
+{
+	uintptr_t v;
+
+	if (!ident || (hashmap_find(&py->threads, thread_key(pid, tid), &v) && v == ident))
+		return;
+	if (hashmap_set(&py->threads, thread_key(pid, tid), (uintptr_t)ident))
+		pr_debug("process %u: no memory for the ident of thread %u", pid, tid);
+}
+
+uint64_t python_thread_ident(const struct python *py, uint32_t pid, uint32_t tid)
+{
+	uintptr_t v;
+
+	return hashmap_find(&py->threads, thread_key(pid, tid), &v) ? v : 0;
 }
 
 /* --- naming code objects from the process's memory --- */

@@ -91,6 +91,13 @@ struct python_frame_info {
 
 /* The Python frame @ip into @out. 0 or -ENOENT. */
 int python_frame(const struct python *py, uint64_t ip, struct python_frame_info *out);
+/*
+ * Thread @tid of @pid ran Python as thread @ident (its PyThreadState's
+ * thread_id: what threading.get_ident() returns there; 0 is ignored).
+ */
+void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident);
+/* The last ident seen of thread @tid of @pid, 0 when none. */
+uint64_t python_thread_ident(const struct python *py, uint32_t pid, uint32_t tid);
 /* Counters so far. */
 void python_counts(const struct python *py, struct python_counts *out);
 

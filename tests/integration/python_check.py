@@ -112,6 +112,34 @@ def blocks(path, workload, seconds, wall):
     return "ok " + txt + (" spin=%.3fs" % (spin / 1e6) if wall else "")
 
 
+def named(path, truth):
+    """--per-thread of named.py: each thread's functions under one root,
+    "COMM-TID (Python thread 0xIDENT)" with the TID and ident the thread
+    wrote to @truth; COMM the kernel name it gave itself, if it did."""
+    want = {"os-named": "spin_os", "py-named": "spin_py"}
+    got = {}
+    for line in open(truth):
+        tid, ident, name = line.split()
+        got[name] = (int(tid), int(ident))
+    if set(got) != set(want):
+        return "bad the workload reported threads %s" % sorted(got)
+    roots = {}
+    for frames, n in stacks(path):
+        for name, func in want.items():
+            if func in [fn(f) for f in frames]:
+                roots.setdefault(name, {}).setdefault(frames[0], 0)
+                roots[name][frames[0]] += n
+    for name, func in want.items():
+        tid, ident = got[name]
+        comm = name if name == "os-named" else "python3.11"
+        expect = "%s-%d (Python thread %#x)" % (comm, tid, ident)
+        seen = roots.get(name, {})
+        total = sum(seen.values())
+        if total < 20 or seen.get(expect, 0) < total * 0.95:
+            return "bad %s() under %s, not %s" % (func, seen, expect)
+    return "ok " + ", ".join("%s: %s" % (n, max(roots[n], key=roots[n].get)) for n in want)
+
+
 def threads(path):
     """The GIL-less hashing thread and the Python threads never share a stack."""
     hashing = mixed = 0
@@ -229,6 +257,8 @@ def main():
         print(deep(path, int(sys.argv[3])))
     elif check in ("off", "wall"):
         print(blocks(path, sys.argv[3], float(sys.argv[4]), check == "wall"))
+    elif check == "named":
+        print(named(path, sys.argv[3]))
     elif check == "threads":
         print(threads(path))
     elif check == "order":

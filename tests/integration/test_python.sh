@@ -13,6 +13,8 @@
 #   order       sorted() with a Python key: sort_driver root-ward of keyfunc;
 #   -p          a Python process started before the profiler gets its names;
 #   --per-thread each thread root holds its own thread's functions only;
+#               named.py: a root "comm-tid (Python thread 0xIDENT)" per thread,
+#               with its kernel name (prctl) and threading.get_ident();
 #   -a          a CPython process is found among all the others;
 #   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
 #               off-CPU time at the line that blocked, each in its own stacks;
@@ -119,6 +121,10 @@ t_threads_and_all() {
 
 	pb_run 90 pt -F 999 --per-thread -o "$f" -- /usr/bin/python3.11 $PYW/mixed.py 1.5
 	run_ok python_per_thread pt "$f" && verdict python_per_thread "$($CHECK per_thread "$f")"
+	f=$TMP/named.folded
+	pb_run 60 named -F 999 --per-thread -o "$f" -- /usr/bin/python3.11 $PYW/named.py 1 "$TMP/named.txt"
+	run_ok python_per_thread_names named "$f" &&
+		verdict python_per_thread_names "$($CHECK named "$f" "$TMP/named.txt")"
 	f=$TMP/all.folded
 	/usr/bin/python3.11 $PYW/shares.py 30 &
 	pid=$!
@@ -221,7 +227,7 @@ t_pprof_names() {
 HAVE_DWARF=false
 CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept
 python_offcpu_blocked_lines python_offcpu_attach_blocked
-python_pprof_function_names"
+python_pprof_function_names python_per_thread_names"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
 	CASES="$CASES python_embed_main_then_python python_native_between_python"
