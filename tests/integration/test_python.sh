@@ -149,6 +149,11 @@ t_offcpu() {
 	pb_run 60 off --mode off --python-lines -o "$f" -- /usr/bin/python3.11 $PYW/blocked.py 1
 	run_ok python_offcpu_blocked_lines off "$f" &&
 		verdict python_offcpu_blocked_lines "$($CHECK off "$f" $PYW/blocked.py 1)"
+	$HAVE_DWARF || return 0
+	f=$TMP/offdw.folded
+	pb_run 60 offdw --mode off --call-graph dwarf --python-lines -o "$f" -- /usr/bin/python3.11 $PYW/blocked.py 1
+	run_ok python_offcpu_blocked_lines_dwarf offdw "$f" &&
+		verdict python_offcpu_blocked_lines_dwarf "$($CHECK off "$f" $PYW/blocked.py 1)"
 }
 
 # -p --mode off: threads blocked since before the profiler started (read
@@ -230,7 +235,8 @@ python_offcpu_blocked_lines python_offcpu_attach_blocked
 python_pprof_function_names python_per_thread_names"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
-	CASES="$CASES python_embed_main_then_python python_native_between_python"
+	CASES="$CASES python_embed_main_then_python python_native_between_python
+python_offcpu_blocked_lines_dwarf"
 else
 	note python_embed_main_then_python "not declared: this build has no --call-graph dwarf"
 fi
