@@ -43,6 +43,8 @@ struct py_proc {
 	struct python_target t;
 	struct hashmap codes;	/* code address -> struct py_code * */
 	size_t ncodes;
+	uint64_t str_type;	/* address of its str type (PyUnicode_Type), 0 before the
+				 * first code object is named */
 };
 
 /* One distinct frame: what a tagged address stands for. */
@@ -308,6 +310,16 @@ static char *to_utf8(const uint8_t *data, size_t n, unsigned kind)
 	return out;
 }
 
+/* Whether the @n bytes at @data are ASCII (what a str object flagged ASCII holds). */
+static bool is_ascii(const uint8_t *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] >= 0x80)
+			return false;
+	}
+	return true;
+}
+
 /* A compact str object at @addr of @pid as a new UTF-8 string, or NULL. */
 static char *read_unicode(pid_t pid, const struct pb_py_offsets *o, uint64_t addr)
 {
@@ -331,10 +343,21 @@ static char *read_unicode(pid_t pid, const struct pb_py_offsets *o, uint64_t add
 		length = MAX_NAME;
 	data = malloc((size_t)length * kind + 1);
 	if (data && !procmem_read(pid, addr + (ascii ? o->unicode_ascii_size : o->unicode_compact_size),
-				  data, (size_t)length * kind + !length))
+				  data, (size_t)length * kind + !length) &&
+	    !(ascii && !is_ascii(data, (size_t)length)))
 		s = to_utf8(data, (size_t)length, kind);
 	free(data);
 	return s;
+}
+
+/* The type (ob_type) of the object at @addr of @pid, 0 when unreadable. */
+static uint64_t object_type(pid_t pid, const struct pb_py_offsets *o, uint64_t addr)
+{
+	uint64_t type = 0;
+
+	if (procmem_read(pid, addr + o->object_type, &type, sizeof(type)))
+		return 0;
+	return type;
 }
 
 /* The bytes object at @addr (a line table), bounded; NULL when unreadable. */
@@ -459,6 +482,8 @@ static struct py_code *code_new(struct python *py, uint32_t pid, struct py_proc 
 	hashmap_init(&c->line_labels, hash_uint, equal_uint, NULL);
 	c->checked_ns = now_ns;
 	err = code_read((pid_t)pid, p, addr, c);
+	if (!err && !p->str_type)
+		p->str_type = object_type((pid_t)pid, &p->t.cfg.off, c->ident.name);
 	if (!err && !(c->fn_label = label_get(py, c->qualname, c->filename,
 					      (uint32_t)c->firstlineno, (uint32_t)c->firstlineno)))
 		err = -ENOMEM;
@@ -542,17 +567,23 @@ static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc 
 /*
  * Label of a frame whose code object is gone, from the name and file name
  * it held (strings outlive most code objects: names are interned, a file
- * name is shared by its module). No line: the line table went with it.
+ * name is shared by its module), when both are still str objects. No line:
+ * the line table went with it.
  */
 static uint32_t gone_label(struct python *py, uint32_t pid, struct py_proc *p,
 			   const struct pb_py_frame *f)
 {
 	const struct pb_py_offsets *o = &p->t.cfg.off;
-	char *name = read_unicode((pid_t)pid, o, f->name);
-	char *file = name ? read_unicode((pid_t)pid, o, f->filename) : NULL;
+	char *name = NULL, *file = NULL;
 	uint32_t l = 0;
 
 	py->counts.code_gone++;
+	/* freed too, their memory may hold anything now: str objects only */
+	if (p->str_type && object_type((pid_t)pid, o, f->name) == p->str_type &&
+	    object_type((pid_t)pid, o, f->filename) == p->str_type) {
+		name = read_unicode((pid_t)pid, o, f->name);
+		file = name ? read_unicode((pid_t)pid, o, f->filename) : NULL;
+	}
 	if (name && file)
 		l = label_get(py, name, file, 0, 0);
 	else

@@ -88,12 +88,17 @@ struct fake_code {
 	uint8_t bytes[32 + sizeof(tab311) + 1];	/* PyBytesObject header + data */
 };
 
+#define FAKE_STR_TYPE 0x5151000	/* the ob_type of our fake str objects */
+
 static void fake_str_init(struct fake_str *s, const struct pb_py_offsets *o, const char *text)
 {
 	int64_t len = (int64_t)strlen(text);
 	uint32_t state = 1u << 2 | 1u << 5 | 1u << 6;	/* kind 1, compact, ascii */
 
+	uint64_t type = FAKE_STR_TYPE;
+
 	memset(s, 0, sizeof(*s));
+	memcpy(s->obj + o->object_type, &type, sizeof(type));
 	memcpy(s->obj + o->unicode_length, &len, sizeof(len));
 	memcpy(s->obj + o->unicode_state, &state, sizeof(state));
 	strcpy(s->data, text);
@@ -333,6 +338,16 @@ static void test_merge_stamped_reuse(void **state)
 	assert_string_equal(label(f, 0), "leaf (a.py)");
 	python_counts(f->py, &pc);
 	assert_int_equal(pc.code_gone, 1);
+	/* its strings freed too, their memory reused by other objects (or
+	 * garbage flagged ASCII): no name from them */
+	memcpy(f->code[0].qualname.obj + o->object_type, &(uint64_t){ 0x6161000 }, 8);
+	assert_int_equal(python_merge(f->py, getpid(), 3500, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "[unknown python code] (?)");
+	memcpy(f->code[0].qualname.obj + o->object_type, &(uint64_t){ FAKE_STR_TYPE }, 8);
+	f->code[0].qualname.data[1] = (char)0xe9;
+	assert_int_equal(python_merge(f->py, getpid(), 3600, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "[unknown python code] (?)");
+	f->code[0].qualname.data[1] = 'e';
 	/* the entry still names what is there now */
 	stamp_frame(f, 0, 1);
 	assert_int_equal(python_merge(f->py, getpid(), 4000, native, 1, &f->ps, f->out, 64), 1);
