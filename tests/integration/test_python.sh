@@ -79,9 +79,10 @@ t_version() {
 		fail "python_${label}_gil_free_thread" "no profile"
 	fi
 	f=$TMP/$label.wall.folded
-	pb_run 90 "$label.wall" --mode wall --python-lines -o "$f" -- "$py" $PYW/blocked.py 1
+	pb_run 90 "$label.wall" --mode wall --python-lines -o "$f" -- "$py" $PYW/blocked.py 1 "$f.took"
 	run_ok "python_${label}_wall_blocked_lines" "$label.wall" "$f" &&
-		verdict "python_${label}_wall_blocked_lines" "$($CHECK wall "$f" $PYW/blocked.py 1)"
+		verdict "python_${label}_wall_blocked_lines" \
+			"$($CHECK wall "$f" $PYW/blocked.py 1 "$f.took")"
 	f=$TMP/$label.sort.folded
 	pb_run 90 "$label.sort" -F 999 -o "$f" -- "$py" $PYW/sort.py 1
 	run_ok "python_${label}_c_callback_order" "$label.sort" "$f" &&
@@ -146,14 +147,15 @@ t_threads_and_all() {
 t_offcpu() {
 	local f=$TMP/off.folded
 
-	pb_run 60 off --mode off --python-lines -o "$f" -- /usr/bin/python3.11 $PYW/blocked.py 1
+	pb_run 60 off --mode off --python-lines -o "$f" -- /usr/bin/python3.11 $PYW/blocked.py 1 "$f.took"
 	run_ok python_offcpu_blocked_lines off "$f" &&
-		verdict python_offcpu_blocked_lines "$($CHECK off "$f" $PYW/blocked.py 1)"
+		verdict python_offcpu_blocked_lines "$($CHECK off "$f" $PYW/blocked.py 1 "$f.took")"
 	$HAVE_DWARF || return 0
 	f=$TMP/offdw.folded
-	pb_run 60 offdw --mode off --call-graph dwarf --python-lines -o "$f" -- /usr/bin/python3.11 $PYW/blocked.py 1
+	pb_run 60 offdw --mode off --call-graph dwarf --python-lines -o "$f" -- \
+		/usr/bin/python3.11 $PYW/blocked.py 1 "$f.took"
 	run_ok python_offcpu_blocked_lines_dwarf offdw "$f" &&
-		verdict python_offcpu_blocked_lines_dwarf "$($CHECK off "$f" $PYW/blocked.py 1)"
+		verdict python_offcpu_blocked_lines_dwarf "$($CHECK off "$f" $PYW/blocked.py 1 "$f.took")"
 }
 
 # -p --mode off: threads blocked since before the profiler started (read

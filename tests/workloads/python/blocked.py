@@ -5,7 +5,9 @@
 # - "reader": wait_recv() in socket.recv on a socket nobody writes to
 #   before the end.
 # The blocking call of each is on the line marked BLOCKS and its name.
-# Usage: blocked.py SECONDS
+# With OUT, the seconds wait_lock and wait_recv blocked (as each measured it)
+# are written there, a line "function seconds" each.
+# Usage: blocked.py SECONDS [OUT]
 import socket
 import sys
 import threading
@@ -17,13 +19,17 @@ def nap(end):
         time.sleep(0.005)  # BLOCKS nap
 
 
-def wait_lock(lock):
+def wait_lock(lock, took):
+    t0 = time.monotonic()
     lock.acquire()  # BLOCKS wait_lock
+    took["wait_lock"] = time.monotonic() - t0
     lock.release()
 
 
-def wait_recv(sock):
-    return sock.recv(1)  # BLOCKS wait_recv
+def wait_recv(sock, took):
+    t0 = time.monotonic()
+    sock.recv(1)  # BLOCKS wait_recv
+    took["wait_recv"] = time.monotonic() - t0
 
 
 def spin(end):
@@ -38,9 +44,10 @@ def main():
     lock = threading.Lock()
     lock.acquire()
     a, b = socket.socketpair()
+    took = {}
     threads = [threading.Thread(target=nap, args=(end,), name="sleeper"),
-               threading.Thread(target=wait_lock, args=(lock,), name="locker"),
-               threading.Thread(target=wait_recv, args=(b,), name="reader")]
+               threading.Thread(target=wait_lock, args=(lock, took), name="locker"),
+               threading.Thread(target=wait_recv, args=(b, took), name="reader")]
     for t in threads:
         t.start()
     spin(end)
@@ -48,6 +55,10 @@ def main():
     a.send(b"x")
     for t in threads:
         t.join()
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], "w") as f:
+            for k, v in sorted(took.items()):
+                f.write("%s %.6f\n" % (k, v))
     # the intervals that end here are drained while the process still
     # lives (user space names the frames from its memory)
     time.sleep(0.3)
