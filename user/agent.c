@@ -648,6 +648,9 @@ static void close_interval(struct agent *a, uint64_t now)
 	a->tot.lost += h.lost + h.late;
 	a->tot.profiles += h.profiles;
 	procs_flush(a, end);
+	/* the images that ended before the previous interval closed are resolved */
+	symbolizer_release_exited(a->sym);
+	symbolizer_log_stats(a->sym);
 	renew_symbolizer(a, now);
 	if (a->o.output_dir && (a->o.retain_age > 0 || a->o.retain_size))
 		outdir_retain(a->o.output_dir, a->o.retain_age, a->o.retain_size);

@@ -210,6 +210,60 @@ static void read_notes(struct binary *b, Elf *elf)
 		pr_debug("%s: malformed %s: %s", b->path, NOTE_SECTION, strerror(-err));
 }
 
+/* A copy of string @str of at most @max bytes ending in @end, when it is a sane name; else NULL. */
+static char *sane_name(const char *str, const char *end, size_t max)
+{
+	size_t n = str ? strnlen(str, (size_t)(end - str)) : 0;
+
+	if (!n || n >= max || str + n >= end)
+		return NULL;	/* empty, too long or not terminated */
+	return strndup(str, n);
+}
+
+/* PT_INTERP: the program interpreter's path (ld.so), when the file has one. */
+static void read_interp(struct binary *b, Elf *elf)
+{
+	Elf_Data *data;
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	scn = elfsyms_section(elf, ".interp", &sh);
+	data = scn && sh.sh_type == SHT_PROGBITS ? elf_getdata(scn, NULL) : NULL;
+	if (data && data->d_buf && ((const char *)data->d_buf)[0] == '/')
+		b->interp = sane_name(data->d_buf, (const char *)data->d_buf + data->d_size,
+				      PATH_MAX);
+}
+
+/* DT_NEEDED: the names of the libraries it links (plain names, no paths). */
+static void read_needed(struct binary *b, Elf *elf)
+{
+	Elf_Scn *scn = NULL, *strs;
+	const char *name;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	GElf_Dyn dyn;
+
+	while ((scn = elf_nextscn(elf, scn)) && gelf_getshdr(scn, &sh)) {
+		if (sh.sh_type == SHT_DYNAMIC)
+			break;
+	}
+	data = scn ? elf_getdata(scn, NULL) : NULL;
+	strs = data ? elf_getscn(elf, sh.sh_link) : NULL;
+	if (!strs || !sh.sh_entsize)
+		return;
+	b->needed = calloc(BINARY_MAX_NEEDED, sizeof(*b->needed));
+	for (size_t i = 0; b->needed && i < sh.sh_size / sh.sh_entsize; i++) {
+		if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+			break;
+		if (dyn.d_tag != DT_NEEDED || b->nneeded == BINARY_MAX_NEEDED)
+			continue;
+		name = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+		if (name && !strchr(name, '/') && strlen(name) < NAME_MAX)
+			b->needed[b->nneeded] = strdup(name);
+		b->nneeded += b->needed[b->nneeded] != NULL;
+	}
+}
+
 /* Read the main ELF at @fd. 0 or -errno. */
 static int read_main(struct binary *b, int fd)
 {
@@ -226,6 +280,10 @@ static int read_main(struct binary *b, int fd)
 	err = elfsyms_read_elf(&b->syms, elf);
 	if (!err && b->elf64)
 		read_notes(b, elf);
+	if (!err) {
+		read_interp(b, elf);
+		read_needed(b, elf);
+	}
 	elf_end(elf);
 	return err == -EINVAL ? -ENOEXEC : err;
 }
@@ -328,6 +386,10 @@ void binary_free(struct binary *b)
 		return;
 	elfsyms_release(&b->syms);
 	elflines_free(b->dwarf);
+	for (size_t i = 0; i < b->nneeded; i++)
+		free(b->needed[i]);
+	free(b->needed);
+	free(b->interp);
 	uc_notes_free(b->notes, b->nnotes);
 	free(b->debug_file);
 	free(b->path);

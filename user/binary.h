@@ -24,6 +24,8 @@
 #define BINARY_DEBUG_ROOT "/usr/lib/debug"
 #define BINARY_DEBUG_ROOT_ENV "PROFILING_BPF_DEBUG_ROOT"	/* overrides BINARY_DEBUG_ROOT */
 
+#define BINARY_MAX_NEEDED 64
+
 /* How to open a binary. Zero is the default. */
 struct binary_opts {
 	const char *root;	/* prefix of the target's paths ("/proc/PID/root"), or NULL */
@@ -39,6 +41,9 @@ struct binary {
 	struct uc_note *notes;	/* USDT probes from .note.stapsdt (64-bit ELF only) */
 	size_t nnotes;
 	char *debug_file;	/* the separate debug file used, or NULL */
+	char *interp;		/* its program interpreter (PT_INTERP path), or NULL */
+	char **needed;		/* the libraries it names (DT_NEEDED), at most BINARY_MAX_NEEDED */
+	size_t nneeded;
 	uint64_t dev, ino;	/* identity of the file */
 	bool elf64;
 };

@@ -395,16 +395,38 @@ int elflines_decl(struct elflines *l, uint64_t vaddr, char *file, size_t size, u
 	return err;
 }
 
-void elflines_free(struct elflines *l)
+static void cus_free(struct elflines *l)
 {
-	if (!l)
-		return;
 	while (l->cus) {
 		struct cu_index *next = l->cus->next;
 
 		cu_index_free(l->cus);
 		l->cus = next;
 	}
+}
+
+bool elflines_trim(struct elflines *l)
+{
+	Elf *elf;
+
+	if (!l || l->fd < 0 || !l->dw)
+		return false;	/* not ours to reopen, or nothing read */
+	elf = elf_begin(l->fd, ELF_C_READ, NULL);
+	if (!elf)
+		return false;
+	cus_free(l);
+	dwarf_end(l->dw);
+	l->dw = NULL;
+	elf_end(l->elf);	/* with the sections it read and inflated */
+	l->elf = elf;
+	return true;
+}
+
+void elflines_free(struct elflines *l)
+{
+	if (!l)
+		return;
+	cus_free(l);
 	dwarf_end(l->dw);
 	elf_end(l->elf);
 	if (l->fd >= 0)

@@ -6,6 +6,7 @@
 #ifndef PB_ELFLINES_H
 #define PB_ELFLINES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <libelf.h>
@@ -44,6 +45,12 @@ int elflines_frames(struct elflines *l, uint64_t vaddr, struct elflines_frame *o
  * the absolute path into @file (@size bytes, cut if longer) and *line. 0 or -ENOENT.
  */
 int elflines_decl(struct elflines *l, uint64_t vaddr, char *file, size_t size, uint32_t *line);
+/*
+ * Free what was read of the DWARF (sections, CU indexes); it is read again on
+ * the next lookup. Strings handed out before are invalid. Returns whether
+ * anything was freed (false too for elflines_from_elf()).
+ */
+bool elflines_trim(struct elflines *l);
 /* Close the DWARF and the fd. Accepts NULL. */
 void elflines_free(struct elflines *l);
 

@@ -144,9 +144,13 @@ static int layout(struct layout *l, uint64_t *open)
 	return 0;
 }
 
-/* A colour from the label's hash: warm for user code, blue for the kernel, grey for synthetic. */
+/*
+ * A colour from the label's hash: warm for user code, aqua for inlined
+ * functions (as flamegraph.pl), blue for the kernel, grey for synthetic.
+ */
 static void write_fill(FILE *f, const char *label, uint32_t kind)
 {
+	size_t len = strlen(label), slen = strlen(INLINE_SUFFIX);
 	uint64_t h = hash_bytes(label, strlen(label), 0x5eed);
 	double v1 = (double)(h & 0xff) / 255.0, v2 = (double)((h >> 8) & 0xff) / 255.0;
 	double v3 = (double)((h >> 16) & 0xff) / 255.0;
@@ -154,6 +158,8 @@ static void write_fill(FILE *f, const char *label, uint32_t kind)
 
 	if (kind == PFRAME_KERNEL)
 		r = 70 + (int)(60 * v1), g = 140 + (int)(60 * v2), b = 205 + (int)(50 * v3);
+	else if (kind == PFRAME_USER && len > slen && !strcmp(label + len - slen, INLINE_SUFFIX))
+		r = 80 + (int)(60 * v1), g = 200 + (int)(55 * v2), b = 200 + (int)(55 * v2);
 	else if (kind == PFRAME_SYNTH)
 		r = g = b = 170 + (int)(40 * v1);
 	else

@@ -3,11 +3,13 @@
  * Folded ("collapsed") stacks, the input of flamegraph.pl and friends:
  *   root;caller;leaf count
  * one line per distinct stack of labels, sorted by the stack text. Kernel
- * frames end in "_[k]". Labels never hold ';' or control characters.
+ * frames end in "_[k]", inlined functions in "_[i]" (as flamegraph.pl's
+ * annotations). Labels never hold ';' or control characters.
  * The number is a sample count, except in off-cpu and wall profiles, where
  * it is time in microseconds (rounded; as bcc's offcputime -f writes).
  */
 #define LOG_MODULE "folded"
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <inttypes.h>
@@ -145,12 +147,14 @@ static int parse_count(const struct fparse *ps, const char *s, size_t len, uint6
 	return 0;
 }
 
-/* Intern one label as a frame: "_[k]" marks a kernel frame. */
+/* Intern one label as a frame: "_[k]" marks a kernel frame, "_[i]" an inlined one. */
 static int add_label(struct fparse *ps, const char *s, size_t len)
 {
 	struct pframe f = { .kind = PFRAME_USER, .resolved = 1 };
 	size_t suffix = strlen(KERNEL_SUFFIX);
 	int idx;
+
+	static_assert(sizeof(KERNEL_SUFFIX) == sizeof(INLINE_SUFFIX), "one suffix length");
 
 	if (!len)
 		return parse_fail(ps, "empty frame");
@@ -158,6 +162,9 @@ static int add_label(struct fparse *ps, const char *s, size_t len)
 		return parse_fail(ps, "NUL byte in a frame");
 	if (len > suffix && !memcmp(s + len - suffix, KERNEL_SUFFIX, suffix)) {
 		f.kind = PFRAME_KERNEL;
+		len -= suffix;
+	} else if (len > suffix && !memcmp(s + len - suffix, INLINE_SUFFIX, suffix)) {
+		f.inlined = 1;
 		len -= suffix;
 	}
 	if (array_grow((void **)&ps->name, &ps->name_cap, len + 1, 1))

@@ -79,6 +79,40 @@ int hashmap_set(struct hashmap *map, const void *key, uintptr_t value)
 	return 0;
 }
 
+/* Is @k cyclically in (@i, @j]? */
+static bool in_run(size_t k, size_t i, size_t j)
+{
+	return i <= j ? i < k && k <= j : i < k || k <= j;
+}
+
+bool hashmap_delete(struct hashmap *map, const void *key)
+{
+	size_t mask = map->cap - 1, i, j, home;
+	struct hashmap_entry *e;
+
+	if (!map->cap)
+		return false;
+	e = hashmap_slot(map->slots, map->cap, map, key);
+	if (!e->key)
+		return false;
+	/* backward shift: pull later entries of the probe run into the hole */
+	i = j = (size_t)(e - map->slots);
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!map->slots[j].key)
+			break;
+		home = map->hash(map->slots[j].key, map->ctx) & mask;
+		if (in_run(home, i, j))
+			continue;	/* found from its home without crossing the hole */
+		map->slots[i] = map->slots[j];
+		i = j;
+	}
+	map->slots[i].key = NULL;
+	map->slots[i].value = 0;
+	map->len--;
+	return true;
+}
+
 uint64_t hash_bytes(const void *data, size_t len, uint64_t seed)
 {
 	const unsigned char *p = data;

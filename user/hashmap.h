@@ -34,6 +34,9 @@ bool hashmap_find(const struct hashmap *map, const void *key, uintptr_t *value);
 /* Insert or overwrite @key. Returns 0 or -ENOMEM. */
 int hashmap_set(struct hashmap *map, const void *key, uintptr_t value);
 
+/* Remove @key (the key itself is the caller's); true when it was present. */
+bool hashmap_delete(struct hashmap *map, const void *key);
+
 /* FNV-1a over @len bytes, folded with @seed. */
 uint64_t hash_bytes(const void *data, size_t len, uint64_t seed);
 /* Hash of @n 64-bit words (a multiply-xorshift mix per word), folded with @seed. */

@@ -3,13 +3,14 @@
  * Symbolizer. A snapshot of a process is its sorted mappings, each pointing
  * at a parsed ELF from a cache shared by all processes (keyed by device,
  * inode, size and mtime), so files are read once and a process can be
- * symbolized after it exits. Everything handed out (module names, symbol
- * names) lives until symbolizer_free(): snapshots are replaced, never the
- * strings they point to.
+ * symbolized after it exits. Images that ended and files no snapshot maps
+ * are freed by symbolizer_release_exited(); strings handed out live until
+ * then (interned ones: module paths, source files, until symbolizer_free()).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,21 @@
 #include "procmaps.h"
 #include "symbolize.h"
 
-/* A miss re-reads the maps of a process at most this often (dlopen). */
-#define RESNAP_INTERVAL_NS (10 * 1000 * 1000ull)
+/*
+ * A miss (an address outside the snapshot: dlopen, or a junk frame of code
+ * without frame pointers) re-reads the maps of an image at most every
+ * resnap_wait: RESNAP_MIN_NS at first, doubled after each re-read that found
+ * the same executable mappings, up to RESNAP_MAX_NS; back to the minimum when
+ * they changed.
+ */
+#define RESNAP_MIN_NS (10 * 1000 * 1000ull)
+#define RESNAP_MAX_NS (5 * 1000 * 1000 * 1000ull)
 /* Files whose DWARF is kept open for source lines (one fd each). */
 #define MAX_DWARF_FILES 64
+/* Files no snapshot maps any more, kept for the next process that maps them. */
+#define MAX_IDLE_FILES 64
+/* Heap the DWARF read for lines may take before the least recently used is dropped. */
+#define DWARF_BUDGET_DEFAULT (64ull << 20)
 
 static const char kernel_module[] = "[kernel.kallsyms]";
 
@@ -50,11 +62,20 @@ struct addr_lines {
 	struct sym_frame inlined[];	/* innermost first */
 };
 
-/* A parsed ELF, owned by the symbolizer's cache. */
+/*
+ * A parsed ELF, owned by the symbolizer's cache; freed by
+ * symbolizer_release_exited() once no snapshot maps it and MAX_IDLE_FILES
+ * more recently used idle files are kept.
+ */
 struct elf_file {
 	struct file_key key;
 	struct binary *bin;	/* NULL when err */
 	struct hashmap lines;	/* vaddr + 1 -> struct addr_lines * */
+	struct hashmap names;	/* symbol name (by address) -> malloc'd demangled name, or itself */
+	size_t refs;		/* snapshot mappings pointing at it */
+	uint64_t used_ns;	/* last time a snapshot took it or let it go */
+	uint64_t dwarf_ns;	/* last DWARF lookup */
+	size_t dwarf_bytes;	/* heap its DWARF lookups took since it was last dropped */
 	int err;		/* why it could not be read, or 0 */
 	const char *path;	/* interned path it was first opened by */
 };
@@ -78,23 +99,26 @@ struct snap_map {
 	int bad_elf;		/* an executable file mapping that could not be opened */
 };
 
-/* JIT symbols of one process; kept until symbolizer_free() since names point into them. */
+/* JIT symbols of one process; kept until its image is released since names point into them. */
 struct jit_map {
 	struct perfmap pm;
+	uint64_t image;		/* proc->key of the image it was read for */
 	struct jit_map *next;
 };
 
 /* The mappings of an image at one moment, shared by the images forked from it. */
 struct snap {
 	size_t refs;
+	uint64_t exec_sig;	/* hash of the executable mappings: did a re-read change them? */
+	int reread;		/* not the image's first snapshot: ld.so had mapped its libraries */
 	size_t n;
 	struct snap_map maps[];
 };
 
 /*
  * One image of a process: a PID between two of its forks/execs (drain.h).
- * Kept until symbolizer_free(); its snapshot is freed at exit when nothing
- * needs it.
+ * Freed at its exit when it has no samples, else by the second
+ * symbolizer_release_exited() after it ended.
  */
 struct proc {
 	uint64_t key;		/* gen << 32 | pid */
@@ -108,7 +132,12 @@ struct proc {
 	int snap_err;		/* why the last snapshot failed, or 0 */
 	struct snap *snap;	/* NULL until taken, or after freeing */
 	struct proc *parent;	/* the image this one was forked from, or NULL */
+	size_t children;	/* images whose parent is this one (it stays while they do) */
+	int doomed;		/* dead at the last release: freed at the next one */
 	uint64_t snap_ns;	/* CLOCK_MONOTONIC time of the snapshot */
+	uint64_t resnap_wait;	/* a miss re-reads the maps this long after snap_ns */
+	uint32_t nsnaps;	/* snapshots taken of this image */
+	uint64_t want_ip[2];	/* leaf, outermost frame of a sample outside the snapshot, or 0 */
 	struct jit_map *jit;	/* perf map, read on the first miss after a snapshot */
 	int jit_tried;
 	char name[PB_NAME_LEN];	/* process name, "" until known */
@@ -129,7 +158,7 @@ struct symbolizer {
 	uint64_t vdso_size;
 	int vdso_tried;
 	size_t ndwarf;		/* files with lines open */
-	struct hashmap names;	/* mangled name (by address) -> malloc'd demangled name, or itself */
+	struct hashmap names;	/* interned DWARF name -> malloc'd demangled name, or itself */
 	unsigned int flags;	/* SYM_NO_DEMANGLE, SYM_NO_INLINE */
 	struct kallsyms kernel;
 	int kernel_state;	/* 0: not read, 1: read, -errno: failed */
@@ -137,6 +166,8 @@ struct symbolizer {
 	int no_maps;		/* debug: never read maps (PROFILING_BPF_DEBUG_NO_MAPS) */
 	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
 	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
+	struct symbolizer_stats stats;
+	size_t dwarf_budget;	/* bound on the summed dwarf_bytes, checked at each release */
 };
 
 static uint64_t file_hash(const void *key, void *ctx)
@@ -188,6 +219,7 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->files, file_hash, file_equal, NULL);
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
 	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
+	s->dwarf_budget = DWARF_BUDGET_DEFAULT;
 	return s;
 }
 
@@ -200,9 +232,21 @@ static struct elf_file *elf_file_new(void)
 {
 	struct elf_file *f = calloc(1, sizeof(*f));
 
-	if (f)
+	if (f) {
 		hashmap_init(&f->lines, hash_uint, equal_uint, NULL);
+		hashmap_init(&f->names, hash_uint, equal_uint, NULL);
+	}
 	return f;
+}
+
+/* Free the demangled names of @names (those that are not their key). */
+static void names_release(struct hashmap *names)
+{
+	for (size_t i = 0; i < names->cap; i++) {
+		if (names->slots[i].key && (void *)names->slots[i].value != names->slots[i].key)
+			free((void *)names->slots[i].value);
+	}
+	hashmap_release(names);
 }
 
 static void elf_file_free(struct elf_file *f)
@@ -214,21 +258,31 @@ static void elf_file_free(struct elf_file *f)
 	for (i = 0; i < f->lines.cap; i++)
 		free((void *)f->lines.slots[i].value);
 	hashmap_release(&f->lines);
+	names_release(&f->names);
 	binary_free(f->bin);
 	free(f);
 }
 
-static void snap_put(struct snap *sn)
+static void file_unref(struct symbolizer *s, struct elf_file *f)
 {
-	if (sn && !--sn->refs)
-		free(sn);
+	if (f && f != s->vdso && !--f->refs)
+		f->used_ns = now_ns();
 }
 
-static void proc_free(struct proc *p)
+static void snap_put(struct symbolizer *s, struct snap *sn)
+{
+	if (!sn || --sn->refs)
+		return;
+	for (size_t i = 0; i < sn->n; i++)
+		file_unref(s, sn->maps[i].elf);
+	free(sn);
+}
+
+static void proc_free(struct symbolizer *s, struct proc *p)
 {
 	if (!p)
 		return;
-	snap_put(p->snap);
+	snap_put(s, p->snap);
 	free(p);
 }
 
@@ -240,14 +294,11 @@ void symbolizer_free(struct symbolizer *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->procs.cap; i++)
-		proc_free((struct proc *)s->procs.slots[i].value);
+		proc_free(s, (struct proc *)s->procs.slots[i].value);
 	for (i = 0; i < s->files.cap; i++)
 		elf_file_free((struct elf_file *)s->files.slots[i].value);
 	for (i = 0; i < s->strs.cap; i++)
 		free((char *)s->strs.slots[i].key);
-	for (i = 0; i < s->names.cap; i++)
-		if (s->names.slots[i].key && (void *)s->names.slots[i].value != s->names.slots[i].key)
-			free((void *)s->names.slots[i].value);
 	for (j = s->jits; j; j = next) {
 		next = j->next;
 		perfmap_release(&j->pm);
@@ -264,7 +315,7 @@ void symbolizer_free(struct symbolizer *s)
 	free(s->pending);
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
-	hashmap_release(&s->names);
+	names_release(&s->names);
 	free(s);
 }
 
@@ -423,12 +474,16 @@ static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const 
 	uintptr_t v;
 
 	file_key_of(st, &key);
-	if (hashmap_find(&s->files, &key, &v))
-		return (struct elf_file *)v;
+	if (hashmap_find(&s->files, &key, &v)) {
+		f = (struct elf_file *)v;
+		f->used_ns = now_ns();
+		return f;
+	}
 	f = elf_file_new();
 	if (!f)
 		return NULL;
 	f->key = key;
+	f->used_ns = now_ns();
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	opts.root = root;	/* the debug link of a file in a container is in the container */
 	opts.dwarf = s->ndwarf < MAX_DWARF_FILES;
@@ -527,6 +582,30 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	return out->elf ? 0 : -ENOMEM;
 }
 
+/*
+ * A file mapped from its start with no executable mapping (yet): ld.so maps a
+ * library's whole extent read-only first, then its segments over it. A
+ * snapshot taken in between still names the library's frames (they come as
+ * build-ID frames, or as addresses in this mapping). Files that are not ELF
+ * (data) stay without. 0 or -ENOMEM.
+ */
+static int attach_unmapped_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
+			       struct snap_map *out)
+{
+	struct stat st;
+	int fd = open_mapped(pid, m, &st);
+
+	if (fd < 0)
+		return 0;
+	out->elf = file_get(s, pid, fd, &st, m->path);
+	close(fd);
+	if (!out->elf)
+		return -ENOMEM;
+	if (out->elf->err)
+		out->elf = NULL;
+	return 0;
+}
+
 /* Read our own [vdso]: the kernel maps the same image into every process. */
 static void load_vdso(struct symbolizer *s)
 {
@@ -604,14 +683,67 @@ static int build_maps(struct symbolizer *s, pid_t pid, const struct procmaps *ms
 			return err;
 	}
 	share_elves(maps, ms->n);
-	for (i = 0; i < ms->n; i++)
+	for (i = 0; i < ms->n; i++) {
+		if (maps[i].file_backed && !maps[i].elf && !maps[i].pgoff) {
+			err = attach_unmapped_elf(s, pid, &ms->maps[i], &maps[i]);
+			if (err)
+				return err;
+		}
+	}
+	share_elves(maps, ms->n);
+	for (i = 0; i < ms->n; i++) {
 		maps[i].build_id = build_id_hex(s, maps[i].elf);
+		if (maps[i].elf && maps[i].elf != s->vdso)
+			maps[i].elf->refs++;
+	}
 	return 0;
 }
 
-static void proc_set_snap(struct proc *p, struct snap *sn)
+/* Hash of the executable mappings of @sn (0 for none). */
+static uint64_t exec_signature(const struct snap *sn)
 {
-	snap_put(p->snap);
+	uint64_t h = 0, w[3];
+
+	for (size_t i = 0; i < sn->n; i++) {
+		if (!(sn->maps[i].prot & PROCMAP_X))
+			continue;
+		w[0] = sn->maps[i].start;
+		w[1] = sn->maps[i].end;
+		w[2] = (uint64_t)(uintptr_t)sn->maps[i].module;
+		h = hash_words(w, 3, h);
+	}
+	return h;
+}
+
+/*
+ * Image @p has a new snapshot @sn: when the executable mappings are those it
+ * ran before, the next re-read on a miss waits twice as long.
+ */
+static void resnap_backoff(struct symbolizer *s, struct proc *p, const struct snap *sn)
+{
+	const struct snap *old = proc_snap(p);
+
+	if (old && old->exec_sig == sn->exec_sig) {
+		s->stats.resnaps_unchanged++;
+		p->resnap_wait = p->resnap_wait < RESNAP_MIN_NS ? 2 * RESNAP_MIN_NS :
+				 p->resnap_wait >= RESNAP_MAX_NS / 2 ? RESNAP_MAX_NS :
+								      2 * p->resnap_wait;
+	} else {
+		p->resnap_wait = RESNAP_MIN_NS;
+	}
+}
+
+/* May a miss of image @p re-read its maps now? */
+static bool resnap_due(const struct proc *p)
+{
+	uint64_t wait = p->resnap_wait ? p->resnap_wait : RESNAP_MIN_NS;
+
+	return now_ns() - p->snap_ns >= wait;
+}
+
+static void proc_set_snap(struct symbolizer *s, struct proc *p, struct snap *sn)
+{
+	snap_put(s, p->snap);
 	p->snap = sn;
 	p->snapped = 1;
 	p->snap_ns = now_ns();
@@ -721,7 +853,12 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 	} else {
 		sn->refs = 1;
 		sn->n = ms.n;
-		proc_set_snap(p, sn);
+		sn->exec_sig = exec_signature(sn);
+		sn->reread = p->nsnaps > 0;
+		s->stats.snapshots++;
+		resnap_backoff(s, p, sn);
+		proc_set_snap(s, p, sn);
+		p->nsnaps++;
 		if (!p->name[0] || p->name_weak)
 			proc_read_name(p);
 	}
@@ -742,7 +879,7 @@ void symbolizer_forget(struct symbolizer *s, pid_t pid)
 
 	if (!s || !(p = proc_current(s, pid)))
 		return;
-	snap_put(p->snap);
+	snap_put(s, p->snap);
 	p->snap = NULL;
 	p->snapped = 0;
 	p->jit = NULL;
@@ -780,18 +917,35 @@ int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_ge
 	p = proc_find(s, pid, gen);
 	/*
 	 * The child runs its parent's image until it execs: read the parent's
-	 * maps now if they are older than RESNAP_INTERVAL_NS (the snapshot taken
-	 * at its exec misses the libraries ld.so mapped after it).
+	 * maps now if it has only the one taken at its exec (which may miss the
+	 * libraries ld.so mapped after it) and a re-read is due.
 	 */
 	if (!pp->dead && proc_current(s, parent) == pp &&
-	    (!pp->snap || now_ns() - pp->snap_ns >= RESNAP_INTERVAL_NS))
+	    (!pp->snap || (!pp->snap->reread && resnap_due(pp))))
 		proc_snapshot(s, pp);
-	p->parent = pp;
+	if (p->parent != pp) {
+		if (p->parent)
+			p->parent->children--;
+		p->parent = pp;
+		pp->children++;
+	}
 	if (pp->snap) {
 		pp->snap->refs++;
-		proc_set_snap(p, pp->snap);
+		proc_set_snap(s, p, pp->snap);
 	}
 	return 0;
+}
+
+/* Forget image @p: its maps, its place as its PID's current image, its parent's reference. */
+static void proc_release(struct symbolizer *s, struct proc *p)
+{
+	hashmap_delete(&s->procs, (void *)(uintptr_t)p->key);
+	if (proc_current(s, p->pid) == p)
+		hashmap_delete(&s->cur, (void *)(uintptr_t)(uint32_t)p->pid);
+	if (p->parent)
+		p->parent->children--;
+	s->stats.released_images++;
+	proc_free(s, p);
 }
 
 void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep)
@@ -803,8 +957,162 @@ void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int ke
 	p->dead = 1;
 	if (keep)
 		return;
-	snap_put(p->snap);	/* no sample needs it: a long -a run stays bounded */
+	/* no sample needs it: a long -a run stays bounded */
+	if (!p->children && !p->want_snap) {
+		proc_release(s, p);
+		return;
+	}
+	snap_put(s, p->snap);
 	p->snap = NULL;
+}
+
+/* Free the build-ID frames of images that are gone. */
+static void bids_release(struct symbolizer *s)
+{
+	const struct bid_frame *e;
+	size_t i = 0;
+
+	while (i < s->bids.cap) {
+		e = s->bids.slots[i].key;
+		if (!e || hashmap_find(&s->procs, (void *)(uintptr_t)e->image, NULL)) {
+			i++;
+			continue;
+		}
+		hashmap_delete(&s->bids, e);	/* may pull a later entry into slot i */
+		free((void *)e);
+	}
+}
+
+/* Free the perf maps of images that are gone. */
+static void jits_release(struct symbolizer *s)
+{
+	struct jit_map **link = &s->jits, *j;
+
+	while ((j = *link)) {
+		if (hashmap_find(&s->procs, (void *)(uintptr_t)j->image, NULL)) {
+			link = &j->next;
+			continue;
+		}
+		*link = j->next;
+		perfmap_release(&j->pm);
+		free(j);
+	}
+}
+
+static void file_release(struct symbolizer *s, struct elf_file *f)
+{
+	s->stats.dwarf_bytes -= f->dwarf_bytes;
+	const char *bid = build_id_hex(s, f);
+	uintptr_t v;
+
+	if (bid && hashmap_find(&s->by_build_id, bid, &v) && (struct elf_file *)v == f)
+		hashmap_delete(&s->by_build_id, bid);
+	hashmap_delete(&s->files, &f->key);
+	if (f->bin && f->bin->dwarf)
+		s->ndwarf--;
+	s->stats.released_files++;
+	elf_file_free(f);
+}
+
+static int idle_older(const void *a, const void *b)
+{
+	const struct elf_file *x = *(struct elf_file *const *)a, *y = *(struct elf_file *const *)b;
+
+	return x->used_ns < y->used_ns ? -1 : x->used_ns > y->used_ns;
+}
+
+/* Keep the MAX_IDLE_FILES most recently used files that no snapshot maps. */
+static void files_trim(struct symbolizer *s)
+{
+	struct elf_file **idle, *f;
+	size_t n = 0;
+
+	idle = malloc(s->files.len * sizeof(*idle) + 1);
+	if (!idle)
+		return;
+	for (size_t i = 0; i < s->files.cap; i++) {
+		f = (struct elf_file *)s->files.slots[i].value;
+		if (s->files.slots[i].key && !f->refs)
+			idle[n++] = f;
+	}
+	if (n > MAX_IDLE_FILES) {
+		qsort(idle, n, sizeof(*idle), idle_older);
+		for (size_t i = 0; i < n - MAX_IDLE_FILES; i++)
+			file_release(s, idle[i]);
+	}
+	free(idle);
+}
+
+static int dwarf_older(const void *a, const void *b)
+{
+	const struct elf_file *x = *(struct elf_file *const *)a, *y = *(struct elf_file *const *)b;
+
+	return x->dwarf_ns < y->dwarf_ns ? -1 : x->dwarf_ns > y->dwarf_ns;
+}
+
+/*
+ * Over the DWARF budget: drop what was read of the DWARF of the files looked
+ * up least recently, down to half the budget (the lines already found stay
+ * cached; a new address reads the DWARF again).
+ */
+static void dwarf_trim(struct symbolizer *s)
+{
+	struct elf_file **read, *f;
+	size_t n = 0;
+
+	if (s->stats.dwarf_bytes <= s->dwarf_budget)
+		return;
+	read = malloc(s->files.len * sizeof(*read) + 1);
+	if (!read)
+		return;
+	for (size_t i = 0; i < s->files.cap; i++) {
+		f = (struct elf_file *)s->files.slots[i].value;
+		if (s->files.slots[i].key && f->dwarf_bytes && f->bin && f->bin->dwarf)
+			read[n++] = f;
+	}
+	qsort(read, n, sizeof(*read), dwarf_older);
+	for (size_t i = 0; i < n && s->stats.dwarf_bytes > s->dwarf_budget / 2; i++) {
+		if (!elflines_trim(read[i]->bin->dwarf))
+			continue;
+		s->stats.dwarf_bytes -= read[i]->dwarf_bytes;
+		read[i]->dwarf_bytes = 0;
+		s->stats.dwarf_trims++;
+	}
+	free(read);
+}
+
+void symbolizer_set_dwarf_budget(struct symbolizer *s, size_t bytes)
+{
+	s->dwarf_budget = bytes;
+}
+
+size_t symbolizer_release_exited(struct symbolizer *s)
+{
+	struct proc **gone = NULL, *p;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < s->procs.cap; i++) {
+		p = (struct proc *)s->procs.slots[i].value;
+		if (!s->procs.slots[i].key || !p->dead)
+			continue;
+		if (!p->doomed) {
+			p->doomed = 1;	/* its last samples may be in the next interval */
+			continue;
+		}
+		if (p->children || p->want_snap)
+			continue;
+		if (array_grow((void **)&gone, &cap, n + 1, sizeof(*gone)))
+			break;
+		gone[n++] = p;
+	}
+	for (size_t i = 0; i < n; i++)
+		proc_release(s, gone[i]);
+	free(gone);
+	bids_release(s);
+	jits_release(s);
+	files_trim(s);
+	dwarf_trim(s);
+	return n;
 }
 
 static int request(struct symbolizer *s, pid_t pid, uint32_t gen, int force)
@@ -837,6 +1145,25 @@ static int snap_covers(const struct snap *sn, uint64_t addr)
 	return m && (m->prot & PROCMAP_X);
 }
 
+/* The snapshot asked for should cover the leaf and outermost frames @ips[@n] of a sample. */
+static void note_wanted(struct proc *p, const struct snap *sn, const uint64_t *ips, size_t n)
+{
+	if (!p->want_ip[0] && !(sn && snap_covers(sn, ips[0])))
+		p->want_ip[0] = ips[0];
+	if (!p->want_ip[1] && !(sn && snap_covers(sn, ips[n - 1])))
+		p->want_ip[1] = ips[n - 1];
+}
+
+/* Does image @p's snapshot cover the frames a sample wanted? */
+static bool has_wanted(const struct proc *p)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->want_ip[i] && !snap_covers(p->snap, p->want_ip[i]))
+			return false;
+	}
+	return true;
+}
+
 int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
 			   size_t n)
 {
@@ -846,13 +1173,25 @@ int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const 
 	if (!n || !p || p->gen != gen || p->dead)
 		return 0;
 	p->sampled = 1;
-	if (p->want_snap)
-		return 0;
 	sn = proc_snap(p);
-	if (sn && snap_covers(sn, ips[0]) && snap_covers(sn, ips[n - 1]))
+	if (p->want_snap) {
+		note_wanted(p, sn, ips, n);
 		return 0;
-	if (sn && now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+	}
+	if (sn && snap_covers(sn, ips[0])) {
+		/*
+		 * Only the outermost frame is outside: libc's start frame when
+		 * the exec-time snapshot predates ld.so's mappings (one re-read
+		 * tells), else most likely a junk frame-pointer value.
+		 */
+		if (snap_covers(sn, ips[n - 1]) || sn->reread)
+			return 0;
+	}
+	if (sn && !resnap_due(p)) {
+		s->stats.resnaps_skipped++;
 		return 0;
+	}
+	note_wanted(p, sn, ips, n);
 	return request(s, pid, gen, 1);
 }
 
@@ -870,11 +1209,35 @@ size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t p
 		if (proc_snapshot(s, p))
 			continue;
 		taken++;
-		if (p->sampled && settled)
+		/* its samples keep their build-ID stacks until the maps cover them */
+		if (p->sampled && settled && has_wanted(p))
 			settled(ctx, p->pid);
+		p->want_ip[0] = p->want_ip[1] = 0;
 	}
 	s->npending = 0;
 	return taken;
+}
+
+void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *out)
+{
+	*out = s->stats;
+	out->images = s->procs.len;
+	out->files = s->files.len;
+}
+
+void symbolizer_log_stats(const struct symbolizer *s)
+{
+	struct symbolizer_stats st;
+
+	symbolizer_get_stats(s, &st);
+	pr_debug("symbolizer: %llu maps read (%llu unchanged, %llu re-reads held back), "
+		 "%zu images held (%llu freed), %zu files held (%llu freed), "
+		 "DWARF %zu kB (dropped %llu times)",
+		 (unsigned long long)st.snapshots, (unsigned long long)st.resnaps_unchanged,
+		 (unsigned long long)st.resnaps_skipped, st.images,
+		 (unsigned long long)st.released_images, st.files,
+		 (unsigned long long)st.released_files, st.dwarf_bytes >> 10,
+		 (unsigned long long)st.dwarf_trims);
 }
 
 int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
@@ -919,9 +1282,59 @@ static const char *exe_path(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
+/* Read the file @path of @pid's mount namespace (known by its build ID from then on). */
+static struct elf_file *file_read_target(struct symbolizer *s, pid_t pid, const char *path)
+{
+	struct elf_file *f = NULL;
+	char full[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if ((size_t)snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path) >= sizeof(full))
+		return NULL;
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		f = file_get(s, pid, fd, &st, path);
+	close(fd);
+	return f;
+}
+
+/* Where ld.so finds the libraries of a program without a run path. */
+static const char *const lib_dirs[] = {
+#if defined(__x86_64__)
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+#elif defined(__aarch64__)
+	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+#endif
+	"/lib64", "/usr/lib64", "/lib", "/usr/lib",
+};
+
+/*
+ * The interpreter and libraries @exe names, read now: a process gone before
+ * its maps were read still has its libc frames named by build ID (a file
+ * found here under another build ID than the process mapped is never used).
+ */
+static void read_libraries(struct symbolizer *s, pid_t pid, const struct binary *exe)
+{
+	char path[PATH_MAX];
+
+	if (exe->interp)
+		file_read_target(s, pid, exe->interp);
+	for (size_t i = 0; i < exe->nneeded; i++) {
+		for (size_t d = 0; d < sizeof(lib_dirs) / sizeof(lib_dirs[0]); d++) {
+			snprintf(path, sizeof(path), "%s/%s", lib_dirs[d], exe->needed[i]);
+			if (file_read_target(s, pid, path))
+				break;
+		}
+	}
+}
+
 void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 {
 	char path[PATH_MAX];
+	struct elf_file *f = NULL;
 	struct stat st;
 	int fd;
 
@@ -930,8 +1343,10 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	if (fd < 0)
 		return;
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-		file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
+		f = file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
 	close(fd);
+	if (f && f->bin)
+		read_libraries(s, pid, f->bin);
 }
 
 void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name)
@@ -965,19 +1380,20 @@ static void set_symbol(struct sym_info *out, const struct symtab *t, const struc
 
 /*
  * The demangled form of @raw, @raw itself when not mangled; NULL on ENOMEM.
- * Cached by the address of @raw: names live as long as the symbolizer.
+ * Cached in @names by the address of @raw: a file's own for its symbol
+ * names (they go with it), the symbolizer's for interned DWARF names.
  */
-static const char *readable(struct symbolizer *s, const char *raw)
+static const char *readable(struct symbolizer *s, struct hashmap *names, const char *raw)
 {
 	char *dm;
 	uintptr_t v;
 
 	if (!raw || (s->flags & SYM_NO_DEMANGLE) || raw[0] != '_' || (raw[1] != 'Z' && raw[1] != 'R'))
 		return raw;	/* not mangled: no need to ask */
-	if (hashmap_find(&s->names, raw, &v))
+	if (hashmap_find(names, raw, &v))
 		return (const char *)v;
 	dm = demangle(raw);
-	if (hashmap_set(&s->names, raw, (uintptr_t)(dm ? dm : raw))) {
+	if (hashmap_set(names, raw, (uintptr_t)(dm ? dm : raw))) {
 		free(dm);
 		return NULL;
 	}
@@ -985,9 +1401,9 @@ static const char *readable(struct symbolizer *s, const char *raw)
 }
 
 /* out->name demangled; the ELF's name kept as raw_name when it differs. 0 or -ENOMEM. */
-static int set_readable(struct symbolizer *s, struct sym_info *out)
+static int set_readable(struct symbolizer *s, struct hashmap *names, struct sym_info *out)
 {
-	const char *r = readable(s, out->name);
+	const char *r = readable(s, names, out->name);
 
 	if (!r)
 		return -ENOMEM;
@@ -1023,7 +1439,7 @@ static int lines_fill(struct symbolizer *s, struct addr_lines *al,
 	al->ninlined = (uint32_t)(n - 1);
 	for (i = 0; i + 1 < n; i++) {
 		raw = fr[i].name ? intern(s, fr[i].name) : intern(s, "??");
-		al->inlined[i].name = readable(s, raw);
+		al->inlined[i].name = readable(s, &s->names, raw);
 		al->inlined[i].raw_name = al->inlined[i].name != raw ? raw : NULL;
 		al->inlined[i].file = frame_file(s, &fr[i]);
 		al->inlined[i].line = fr[i].line;
@@ -1031,6 +1447,31 @@ static int lines_fill(struct symbolizer *s, struct addr_lines *al,
 			return -ENOMEM;
 	}
 	return fr[n - 1].file && !al->file ? -ENOMEM : 0;
+}
+
+/* Bytes of heap in use. */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* elflines_frames() on @elf, counting the heap it takes (the DWARF read on the way). */
+static int dwarf_frames(struct symbolizer *s, struct elf_file *elf, uint64_t vaddr,
+			struct elflines_frame *fr)
+{
+	size_t before = heap_in_use(), after;
+	int n = elflines_frames(elf->bin->dwarf, vaddr, fr,
+				s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
+
+	after = heap_in_use();
+	if (after > before) {
+		elf->dwarf_bytes += after - before;
+		s->stats.dwarf_bytes += after - before;
+	}
+	elf->dwarf_ns = now_ns();
+	return n;
 }
 
 /* The DWARF view of @vaddr in @elf, cached; NULL when none (or ENOMEM). */
@@ -1046,8 +1487,7 @@ static const struct addr_lines *lines_get(struct symbolizer *s, struct elf_file 
 	key = (const void *)(uintptr_t)(vaddr + 1);	/* never NULL, the empty slot */
 	if (hashmap_find(&elf->lines, key, &v))
 		return (const struct addr_lines *)v;
-	n = elflines_frames(elf->bin->dwarf, vaddr, fr,
-			    s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
+	n = dwarf_frames(s, elf, vaddr, fr);
 	if (n < 1)
 		n = 0;
 	al = calloc(1, sizeof(*al) + (size_t)(n ? n - 1 : 0) * sizeof(al->inlined[0]));
@@ -1079,7 +1519,7 @@ static void resolve_in_elf(struct symbolizer *s, struct elf_file *elf, uint64_t 
 	if (!sym)
 		return;
 	set_symbol(out, &elf->bin->syms.tab, sym, vaddr);
-	if (set_readable(s, out))
+	if (set_readable(s, &elf->names, out))
 		return;
 	al = elf->bin->dwarf ? lines_get(s, elf, vaddr) : NULL;
 	if (!al)
@@ -1112,6 +1552,7 @@ static const struct perfmap *proc_jit(struct symbolizer *s, struct proc *p)
 		free(j);
 		return NULL;
 	}
+	j->image = p->key;
 	j->next = s->jits;
 	s->jits = j;
 	p->jit = j;
@@ -1163,14 +1604,18 @@ static void set_all(struct sym_info *out, size_t n, enum sym_reason reason)
 }
 
 /*
- * Re-read the maps after a miss (dlopen), at most once per call and per
- * RESNAP_INTERVAL_NS, and only while /proc/PID is still this image.
+ * Re-read the maps after a miss (dlopen), at most once per call and when
+ * resnap_due(), and only while /proc/PID is still this image.
  */
 static int may_resnap(struct symbolizer *s, const struct proc *p, int *resnapped)
 {
-	if (*resnapped || p->dead || proc_current(s, p->pid) != p ||
-	    now_ns() - p->snap_ns < RESNAP_INTERVAL_NS)
+	if (*resnapped || p->dead || proc_current(s, p->pid) != p)
 		return 0;
+	if (!resnap_due(p)) {
+		s->stats.resnaps_skipped++;
+		*resnapped = 1;
+		return 0;
+	}
 	*resnapped = 1;
 	return 1;
 }
@@ -1263,7 +1708,8 @@ static int resolve_proc(struct symbolizer *s, struct proc *p, const uint64_t *ad
 			if (!err)
 				resolve_one(s, p, addrs[i], &out[i]);
 		}
-		if (out[i].reason == SYM_NO_MAPPING)
+		/* outside the maps, or in a library ld.so was still mapping */
+		if (out[i].reason != SYM_OK)
 			resolve_bid(s, p, addrs[i], &out[i]);
 	}
 	return 0;

@@ -3,7 +3,7 @@
  * Symbolizer of user and kernel addresses. Takes a batch of addresses and
  * returns one result per input, in order, with a reason for every address it
  * could not resolve. Strings in results are owned by the symbolizer and live
- * until symbolizer_free(). Data read from a profiled process (its maps, its
+ * until the next symbolizer_release_exited() or symbolizer_free(). Data read from a profiled process (its maps, its
  * ELF files, its perf-map file) is untrusted.
  */
 #ifndef PB_SYMBOLIZE_H
@@ -103,14 +103,34 @@ int symbolizer_image_new(struct symbolizer *s, pid_t pid, uint32_t gen, uint64_t
  */
 int symbolizer_image_fork(struct symbolizer *s, pid_t parent, uint32_t parent_gen, pid_t pid,
 			  uint32_t gen, uint64_t start_ns, const char *name);
-/* The process of image @gen of @pid exited; without @keep its snapshot is freed. */
+/*
+ * The process of image @gen of @pid exited; without @keep (it has no samples)
+ * the image is freed now.
+ */
 void symbolizer_image_exit(struct symbolizer *s, pid_t pid, uint32_t gen, int keep);
+/*
+ * Every sample drained before the previous call has been resolved (and the
+ * strings handed out for them copied): free the images that had ended by
+ * then (their maps, build-ID frames, perf maps), and the parsed files no
+ * snapshot maps beyond the 64 used last. Call it after each resolution of
+ * the samples so far (the agent: after each interval). Returns the number of
+ * images freed.
+ */
+size_t symbolizer_release_exited(struct symbolizer *s);
+/*
+ * At each symbolizer_release_exited(), when reading DWARF (lines, inlined
+ * frames) took more than @bytes of heap (default 64 MiB), drop it for the
+ * files looked up least recently, down to half of it; it is read again on
+ * the next new address.
+ */
+void symbolizer_set_dwarf_budget(struct symbolizer *s, size_t bytes);
 /* Ask for a snapshot of image @gen of @pid at the next symbolizer_flush(). 0 or -ENOMEM. */
 int symbolizer_image_request(struct symbolizer *s, pid_t pid, uint32_t gen);
 /*
  * A sample of image @gen of @pid has user frames @ips (leaf first): when its
  * leaf or outermost frame lies outside the image's snapshot (the libraries
- * ld.so mapped after exec, a dlopen), ask for a new one (at most every 10 ms).
+ * ld.so mapped after exec, a dlopen), ask for a new one: after 10 ms, and
+ * twice as long after each re-read that found nothing new (up to 5 s).
  * Cheap: called for every sample. 0 or -ENOMEM.
  */
 int symbolizer_image_check(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
@@ -138,6 +158,23 @@ const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
 /* Like symbolizer_resolve_user() for image @gen of @pid: SYM_NO_PROCESS when it has no maps. */
 int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *addrs,
 			     size_t n, struct sym_info *out);
+
+/* What the symbolizer did and holds, for -v and the agent's metrics. */
+struct symbolizer_stats {
+	uint64_t snapshots;		/* memory maps read from /proc */
+	uint64_t resnaps_unchanged;	/* re-reads that found the same executable mappings */
+	uint64_t resnaps_skipped;	/* misses that did not re-read the maps (backoff) */
+	uint64_t released_images;	/* images freed (ended, samples resolved) */
+	uint64_t released_files;	/* parsed files freed (mapped by no snapshot) */
+	uint64_t dwarf_trims;		/* files whose DWARF was dropped (over the budget) */
+	size_t dwarf_bytes;		/* heap taken by reading DWARF (estimate) */
+	size_t images;			/* process images held */
+	size_t files;			/* ELF files held */
+};
+
+void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *out);
+/* Log them at debug level (-v). */
+void symbolizer_log_stats(const struct symbolizer *s);
 
 /* Resolve @n kernel addresses from /proc/kallsyms (loaded once). Returns 0 or -errno. */
 int symbolizer_resolve_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n,

@@ -37,9 +37,9 @@ char *label_folded(const struct pframe *f)
 	const char *name = f->name && *f->name ? f->name : "[unknown]";
 	char *clean = label_sanitize(name, SAN_SEMICOLON), *out;
 
-	if (!clean || f->kind != PFRAME_KERNEL)
+	if (!clean || (f->kind != PFRAME_KERNEL && !f->inlined))
 		return clean;
-	if (asprintf(&out, "%s" KERNEL_SUFFIX, clean) < 0)
+	if (asprintf(&out, "%s%s", clean, f->kind == PFRAME_KERNEL ? KERNEL_SUFFIX : INLINE_SUFFIX) < 0)
 		out = NULL;
 	free(clean);
 	return out;

@@ -15,6 +15,7 @@
 
 /* Suffix folded/SVG labels of kernel frames carry, as perf and FlameGraph do. */
 #define KERNEL_SUFFIX "_[k]"
+#define INLINE_SUFFIX "_[i]"	/* an inlined function (flamegraph.pl's annotation) */
 
 /* Make a label for @f: a malloc'd string the caller frees, or NULL on ENOMEM. */
 typedef char *(*label_fn)(const struct pframe *f);
@@ -51,7 +52,10 @@ int merged_build(struct merged *m, const struct profile *p, label_fn fn);
 /* Free what merged_build() allocated. Accepts a zeroed struct. */
 void merged_release(struct merged *m);
 
-/* Folded label of @f: sanitized name (';' -> ':', control chars -> '?'), "_[k]" for kernel. */
+/*
+ * Folded label of @f: sanitized name (';' -> ':', control chars -> '?'), "_[k]"
+ * for kernel, "_[i]" for an inlined function.
+ */
 char *label_folded(const struct pframe *f);
 #define SAN_SEMICOLON	1u	/* ';' -> ':' */
 #define SAN_UTF8	2u	/* invalid UTF-8 bytes and C1 controls -> '?' */

@@ -2,13 +2,18 @@
 /*
  * Fuzz the ELF symbol reader (libelf on an in-memory image: symbols, PLT
  * stubs, debuglink, build-id) and its lookups, the DWARF reader on the same
- * image (lines, inlined frames, declarations) and the demangler on its names.
+ * image (lines, inlined frames, declarations), the demangler on its names, and
+ * the binary module's reading of the same file (interpreter, DT_NEEDED, USDT
+ * notes; no debug file is looked for).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "binary.h"
 #include "demangle.h"
 #include "elflines.h"
 #include "elfsyms.h"
@@ -39,6 +44,29 @@ static void fuzz_lines(const uint8_t *data, size_t size, const struct elfsyms *e
 	free(copy);
 }
 
+/* The input as a file (a memfd) through binary_open_fd(). */
+static void fuzz_binary(const uint8_t *data, size_t size)
+{
+	static const struct binary_opts opts = { .no_debuginfod = true };
+	static int fd = -1;
+	struct binary *b;
+
+	if (fd < 0) {
+		/* debug files are looked up by build ID and debuglink: in an empty root */
+		setenv(BINARY_DEBUG_ROOT_ENV, "/nonexistent-fuzz-debug-root", 1);
+		fd = memfd_create("fuzz_elf", MFD_CLOEXEC);
+	}
+	if (fd < 0 || ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
+		return;
+	b = binary_open_fd(fd, "/nonexistent-fuzz/input", &opts);
+	for (size_t i = 0; b && i < b->nneeded; i++)
+		if (!b->needed[i][0] || strchr(b->needed[i], '/'))
+			abort();	/* plain names only */
+	if (b && b->interp && b->interp[0] != '/')
+		abort();
+	binary_free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct elfsyms es = { 0 };
@@ -61,5 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_lines(data, size, &es);
 	}
 	elfsyms_release(&es);
+	fuzz_binary(data, size);
 	return 0;
 }

@@ -238,7 +238,8 @@ def load(path):
             if stack.startswith("[lost samples]"):
                 lost += int(n)
                 continue
-            frames = tuple(fr.rpartition("`")[2] for fr in stack.split(";"))
+            # "_[i]": an inlined function, judged by its name like the others
+            frames = tuple(fr.rpartition("`")[2].removesuffix("_[i]") for fr in stack.split(";"))
             stacks[frames] += int(n)
     return stacks, lost
 

@@ -192,6 +192,7 @@ static void test_fork_images(void **state)
 	uint64_t addr = (uint64_t)(uintptr_t)build_leaf + 1;
 	const pid_t child = 0x7ffffff0;	/* no such process */
 	struct symbolizer *sym = symbolizer_new();
+	struct symbolizer_stats st;
 	struct sym_info info;
 
 	(void)state;
@@ -207,11 +208,15 @@ static void test_fork_images(void **state)
 	assert_int_equal(symbolizer_resolve_image(sym, child, 1, &addr, 1, &info), 0);
 	assert_int_equal(info.reason, SYM_NO_PROCESS);
 	assert_string_equal(symbolizer_image_name(sym, child, 1), "reuser");
-	/* an exited image nobody sampled frees its maps */
+	/* an exited image nobody sampled is freed at once */
 	assert_int_equal(symbolizer_image_fork(sym, getpid(), 0, child, 2, 0, "c2"), 0);
+	symbolizer_get_stats(sym, &st);
+	assert_int_equal(st.images, 4);
 	symbolizer_image_exit(sym, child, 2, 0);
-	assert_int_equal(symbolizer_resolve_image(sym, child, 2, &addr, 1, &info), 0);
-	assert_int_equal(info.reason, SYM_OK);	/* still through its parent's snapshot */
+	symbolizer_get_stats(sym, &st);
+	assert_int_equal(st.images, 3);
+	assert_int_equal(st.released_images, 1);
+	assert_null(symbolizer_image_name(sym, child, 2));
 	symbolizer_free(sym);
 }
 

@@ -136,6 +136,32 @@ static void test_svg_boxes(void **state)
 	profile_free(p);
 }
 
+/* An inlined function is its own box, labelled "_[i]" and drawn aqua. */
+static void test_svg_inlined(void **state)
+{
+	struct pframe outer = { .name = "outer", .kind = PFRAME_USER, .resolved = 1, .addr = 0x10 };
+	struct pframe inl = outer;
+	struct profile *p = profile_new();
+	struct box b, o;
+	uint32_t st[2];
+	char *svg;
+
+	(void)state;
+	assert_non_null(p);
+	inl.name = "helper";
+	inl.inlined = 1;
+	st[1] = (uint32_t)profile_add_frame(p, &outer);
+	st[0] = (uint32_t)profile_add_frame(p, &inl);
+	assert_int_equal(profile_add_sample(p, st, 2, 5, 0, 1, 0), 0);
+	svg = svg_of(p);
+	assert_int_equal(find_box(svg, "helper_[i]", 0, &b), 0);
+	assert_int_equal(find_box(svg, "outer", 0, &o), 0);
+	assert_true(b.g >= 200 && b.b >= 200 && b.r < 150);	/* aqua */
+	assert_true(o.r >= 205 && o.b <= 55);			/* the caller stays warm */
+	free(svg);
+	profile_free(p);
+}
+
 static void test_svg_text_and_script(void **state)
 {
 	struct profile *p = fixture_profile();
@@ -205,6 +231,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_svg_well_formed),
 		cmocka_unit_test(test_svg_boxes),
+		cmocka_unit_test(test_svg_inlined),
 		cmocka_unit_test(test_svg_text_and_script),
 		cmocka_unit_test(test_svg_elides_narrow_frames),
 	};

@@ -107,6 +107,53 @@ static void test_folded_read_kinds_and_format(void **state)
 	profile_free(p);
 }
 
+/* Stacks outer;helper: helper inlined there (5 samples), helper called (2). */
+static struct profile *inline_profile(void)
+{
+	struct pframe outer = { .name = "outer", .kind = PFRAME_USER, .resolved = 1, .addr = 0x10 };
+	struct pframe inl = outer, plain = outer;
+	struct profile *p = profile_new();
+	uint32_t st[2];
+
+	assert_non_null(p);
+	inl.name = "helper";
+	inl.inlined = 1;
+	plain.name = "helper";
+	plain.addr = 0x20;
+	st[1] = (uint32_t)profile_add_frame(p, &outer);
+	st[0] = (uint32_t)profile_add_frame(p, &inl);
+	assert_int_equal(profile_add_sample(p, st, 2, 5, 0, 1, 0), 0);
+	st[0] = (uint32_t)profile_add_frame(p, &plain);
+	assert_int_equal(profile_add_sample(p, st, 2, 2, 0, 1, 0), 0);
+	return p;
+}
+
+/* Inlined functions carry "_[i]" (flamegraph.pl's annotation); read back as inlined. */
+static void test_folded_inlined(void **state)
+{
+	struct profile *p = inline_profile(), *back;
+	char *out;
+	int err;
+
+	(void)state;
+	out = write_mem(folded_write, p, &err);
+	assert_int_equal(err, 0);
+	assert_string_equal(out, "outer;helper 2\nouter;helper_[i] 5\n");
+	back = folded_read_mem(out, strlen(out));
+	assert_non_null(back);
+	assert_int_equal(back->nsamples, 2);
+	for (size_t i = 0; i < back->nsamples; i++) {
+		const struct pframe *leaf = &back->frames[back->samples[i].frames[0]];
+
+		assert_string_equal(leaf->name, "helper");
+		assert_int_equal(leaf->inlined, back->samples[i].count == 5);
+		assert_int_equal(leaf->kind, PFRAME_USER);
+	}
+	free(out);
+	profile_free(back);
+	profile_free(p);
+}
+
 static void test_folded_read_long_line(void **state)
 {
 	size_t n = 20000, len = 0;
@@ -193,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_folded_golden),
 		cmocka_unit_test(test_folded_merges_and_sanitizes),
 		cmocka_unit_test(test_folded_round_trip),
+		cmocka_unit_test(test_folded_inlined),
 		cmocka_unit_test(test_folded_read_kinds_and_format),
 		cmocka_unit_test(test_folded_read_long_line),
 		cmocka_unit_test(test_folded_read_rejects),

@@ -168,6 +168,80 @@ static void test_child_alive_then_exited(void **state)
 	symbolizer_free(s);
 }
 
+/*
+ * Churn: images of children that come and go, half with samples. The ones
+ * without are freed at their exit; the others by the second release after it,
+ * once their samples were resolved (still named until then).
+ */
+static void test_release_exited(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct symbolizer_stats st;
+	struct child c[8];
+	char exe[4200];
+
+	(void)state;
+	symtest_path(exe, sizeof(exe));
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 8; i++) {
+			start_child(exe, &c[i]);
+			assert_int_equal(symbolizer_image_new(s, c[i].pid, 1, 0, "symtest"), 0);
+			assert_int_equal(symbolizer_image_request(s, c[i].pid, 1), 0);
+		}
+		assert_int_equal(symbolizer_flush(s, NULL, NULL), 8);
+		for (int i = 0; i < 8; i++) {
+			stop_child(&c[i]);
+			symbolizer_image_exit(s, c[i].pid, 1, i % 2);
+		}
+		symbolizer_get_stats(s, &st);
+		assert_int_equal(st.images, 4);
+		assert_int_equal(symbolizer_release_exited(s), 0);	/* samples pending */
+		for (int i = 1; i < 8; i += 2)
+			assert_string_equal(symbolizer_image_name(s, c[i].pid, 1), "symtest");
+		assert_int_equal(symbolizer_release_exited(s), 4);
+		symbolizer_get_stats(s, &st);
+		assert_int_equal(st.images, 0);
+		assert_null(symbolizer_image_name(s, c[1].pid, 1));
+	}
+	assert_int_equal(st.released_images, 24);
+	symbolizer_free(s);
+}
+
+/* Over the DWARF budget, a release drops the DWARF read; lines are still found after. */
+static void test_dwarf_budget(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct symbolizer_stats st;
+	struct sym_info out;
+	struct child c;
+	char exe[4200];
+	uint64_t addr;
+
+	(void)state;
+	symtest_path(exe, sizeof(exe));
+	start_child(exe, &c);
+	assert_int_equal(symbolizer_snapshot(s, c.pid), 0);
+	symbolizer_set_dwarf_budget(s, 1);
+	check_child_symbols(s, &c, "/symtest");	/* reads the DWARF */
+	symbolizer_get_stats(s, &st);
+	if (!st.dwarf_bytes) {
+		/* ASan's allocator: mallinfo2() sees no heap, nothing to bound */
+		stop_child(&c);
+		symbolizer_free(s);
+		skip();
+	}
+	symbolizer_release_exited(s);
+	symbolizer_get_stats(s, &st);
+	assert_int_equal(st.dwarf_trims, 1);
+	assert_int_equal(st.dwarf_bytes, 0);
+	addr = c.addr[0] + 1;	/* not cached: the DWARF is read again */
+	assert_int_equal(symbolizer_resolve_user(s, c.pid, &addr, 1, &out), 0);
+	assert_int_equal(out.reason, SYM_OK);
+	assert_true(out.file && ends_with(out.file, "symtest.c") && out.line > 0);
+	stop_child(&c);
+	symbolizer_free(s);
+}
+
 static void copy_file(const char *from, const char *to, mode_t mode)
 {
 	char buf[65536];
@@ -274,6 +348,42 @@ static void test_dlopen_after_snapshot(void **state)
 	nanosleep(&wait, NULL);	/* the symbolizer re-reads maps at most every 10 ms */
 	check_own_function(s, lib, dlsym(lib, "crypt"), "crypt", "libcrypt");
 	dlclose(lib);
+	symbolizer_free(s);
+}
+
+/*
+ * A frame outside every mapping (a junk frame-pointer value) in every sample:
+ * the maps are re-read less and less often while nothing changes in them.
+ */
+static void test_resnap_backoff(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct timespec wait = { 0, 10 * 1000 * 1000 };
+	uint64_t ips[2] = { (uint64_t)(uintptr_t)test_resnap_backoff, 0x10 };
+	struct symbolizer_stats st;
+
+	(void)state;
+	assert_int_equal(symbolizer_snapshot(s, getpid()), 0);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(symbolizer_image_check(s, getpid(), 0, &ips[1], 1), 0);
+		symbolizer_flush(s, NULL, NULL);
+		nanosleep(&wait, NULL);
+	}
+	symbolizer_get_stats(s, &st);
+	print_message("%llu maps read, %llu unchanged, %llu held back\n",
+		      (unsigned long long)st.snapshots, (unsigned long long)st.resnaps_unchanged,
+		      (unsigned long long)st.resnaps_skipped);
+	/* every 10 ms, 50 would be read; doubling waits: about log2(elapsed / 10 ms) */
+	assert_true(st.snapshots >= 2 && st.snapshots <= 12);
+	assert_int_equal(st.resnaps_unchanged, st.snapshots - 1);
+	assert_true(st.resnaps_skipped >= 50 - st.snapshots);
+	/* a junk outermost frame after a re-read asks for nothing */
+	st.snapshots = 0;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(symbolizer_image_check(s, getpid(), 0, ips, 2), 0);
+		st.snapshots += symbolizer_flush(s, NULL, NULL);
+	}
+	assert_int_equal(st.snapshots, 0);
 	symbolizer_free(s);
 }
 
@@ -616,9 +726,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_child_alive_then_exited),
 		cmocka_unit_test(test_deleted_binary),
+		cmocka_unit_test(test_release_exited),
+		cmocka_unit_test(test_dwarf_budget),
 		cmocka_unit_test(test_forget_and_unknown_pid),
 		cmocka_unit_test(test_libc_function),
 		cmocka_unit_test(test_dlopen_after_snapshot),
+		cmocka_unit_test(test_resnap_backoff),
 		cmocka_unit_test(test_jit_perf_map),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_kernel_symbol),
