@@ -76,6 +76,7 @@ struct elf_file {
 	uint64_t used_ns;	/* last time a snapshot took it or let it go */
 	uint64_t dwarf_ns;	/* last DWARF lookup */
 	size_t dwarf_bytes;	/* heap its DWARF lookups took since it was last dropped */
+	int libs_read;		/* an executable: the libraries it names were read */
 	int err;		/* why it could not be read, or 0 */
 	const char *path;	/* interned path it was first opened by */
 };
@@ -167,7 +168,9 @@ struct symbolizer {
 	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
 	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
 	struct symbolizer_stats stats;
+	struct hashmap not_elf;	/* mapped files that are no ELF (data), by mapping_id() */
 	size_t dwarf_budget;	/* bound on the summed dwarf_bytes, checked at each release */
+	uint64_t released_ns;	/* time of the last symbolizer_release_exited() */
 };
 
 static uint64_t file_hash(const void *key, void *ctx)
@@ -220,6 +223,7 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
 	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
 	s->dwarf_budget = DWARF_BUDGET_DEFAULT;
+	hashmap_init(&s->not_elf, hash_uint, equal_uint, NULL);
 	return s;
 }
 
@@ -316,6 +320,7 @@ void symbolizer_free(struct symbolizer *s)
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
 	names_release(&s->names);
+	hashmap_release(&s->not_elf);
 	free(s);
 }
 
@@ -592,17 +597,25 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 static int attach_unmapped_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 			       struct snap_map *out)
 {
+	/* device and inode from the maps line: a data file is opened once */
+	uint64_t id = (m->inode * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)m->dev_major << 20 | m->dev_minor);
+	const void *key = (const void *)(uintptr_t)(id ? id : 1);
 	struct stat st;
-	int fd = open_mapped(pid, m, &st);
+	int fd;
 
+	if (hashmap_find(&s->not_elf, key, NULL))
+		return 0;
+	fd = open_mapped(pid, m, &st);
 	if (fd < 0)
 		return 0;
 	out->elf = file_get(s, pid, fd, &st, m->path);
 	close(fd);
 	if (!out->elf)
 		return -ENOMEM;
-	if (out->elf->err)
+	if (out->elf->err) {
 		out->elf = NULL;
+		return hashmap_set(&s->not_elf, key, 1);
+	}
 	return 0;
 }
 
@@ -1051,11 +1064,12 @@ static int dwarf_older(const void *a, const void *b)
 }
 
 /*
- * Over the DWARF budget: drop what was read of the DWARF of the files looked
- * up least recently, down to half the budget (the lines already found stay
- * cached; a new address reads the DWARF again).
+ * Over the DWARF budget: drop what was read of the DWARF of the files not
+ * looked up since @since (the previous release), least recently used first,
+ * down to half the budget. The lines already found stay cached; a new address
+ * reads the DWARF again. Files in use are kept: no re-reading every interval.
  */
-static void dwarf_trim(struct symbolizer *s)
+static void dwarf_trim(struct symbolizer *s, uint64_t since)
 {
 	struct elf_file **read, *f;
 	size_t n = 0;
@@ -1067,7 +1081,8 @@ static void dwarf_trim(struct symbolizer *s)
 		return;
 	for (size_t i = 0; i < s->files.cap; i++) {
 		f = (struct elf_file *)s->files.slots[i].value;
-		if (s->files.slots[i].key && f->dwarf_bytes && f->bin && f->bin->dwarf)
+		if (s->files.slots[i].key && f->dwarf_bytes && f->bin && f->bin->dwarf &&
+		    f->dwarf_ns < since)
 			read[n++] = f;
 	}
 	qsort(read, n, sizeof(*read), dwarf_older);
@@ -1111,7 +1126,8 @@ size_t symbolizer_release_exited(struct symbolizer *s)
 	bids_release(s);
 	jits_release(s);
 	files_trim(s);
-	dwarf_trim(s);
+	dwarf_trim(s, s->released_ns);
+	s->released_ns = now_ns();
 	return n;
 }
 
@@ -1345,8 +1361,10 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
 		f = file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
 	close(fd);
-	if (f && f->bin)
+	if (f && f->bin && !f->libs_read) {
+		f->libs_read = 1;	/* once per executable file */
 		read_libraries(s, pid, f->bin);
+	}
 }
 
 void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name)
