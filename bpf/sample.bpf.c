@@ -8,7 +8,7 @@
  * target join the set when follow_forks is set. Every loss is counted.
  *
  * Off-CPU time (--mode off|wall): at sched_switch the task going off CPU
- * (prev, still current) gets its user stack (fp: the ips; dwarf: registers
+ * (prev, still current) gets its user stack (the fp ips; dwarf: also registers
  * and a copy of the stack) saved in its task storage; when it runs again
  * (next) the interval is emitted as a sample weighted by its duration in ns,
  * with its kernel stack, unchanged since it went off CPU, taken then: blocked
@@ -201,8 +201,10 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 		off = kstack_bytes(s, n);
 	}
 	s->nkernel = off / 8;
-	/* dwarf mode: user space unwinds the copied stack instead */
-	if (user_stacks && !dwarf && off <= PB_MAX_STACK * 8) {
+	/* also in dwarf mode, where user space unwinds the copied stack: these
+	 * name what they can when that fails (the process exited before its
+	 * maps were read), and give the build-ID stacks of young images */
+	if (user_stacks && off <= PB_MAX_STACK * 8) {
 		n = bpf_get_stack(ctx, (void *)s->payload + off, PB_MAX_STACK * 8, BPF_F_USER_STACK);
 		if (n < 0) {
 			s->ustack_err = (__s16)n;
@@ -373,31 +375,41 @@ static __always_inline __u64 submit_flags(void)
 									       BPF_RB_NO_WAKEUP;
 }
 
+/* Bit 0 of a "fresh" value: a sample of the image already woke the reader. */
+#define FRESH_WOKE	1ull
+
 /*
  * For a process that exec'd less than buildid_window_ns ago, the user stack
  * again as (build ID, file offset) pairs: user space may read its maps too
- * late (it lived 5 ms). The cost stays with young images only. Frame-pointer
- * samples only: the record pairs them with the sample's user ips.
+ * late (it lived 5 ms). The cost stays with young images only. The record
+ * pairs them with the sample's frame-pointer user ips. Returns true for the
+ * first sample of the image in dwarf mode: it wakes the reader at once, to
+ * read the maps the unwinder needs while the process most likely lives.
  */
-static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
+static __always_inline bool buildid_stack(struct bpf_perf_event_data *ctx,
 					  const struct pb_sample *s)
 {
 	__u32 tgid = s->pid, off = s->nkernel * 8;
 	__u64 *exec_ns = bpf_map_lookup_elem(&fresh, &tgid);
 	struct pb_buildid_stack *b;
+	bool wake = false;
 
 	if (!exec_ns)
-		return;
-	if (s->time_ns - *exec_ns > buildid_window_ns) {
+		return false;
+	if (s->time_ns - (*exec_ns & ~FRESH_WOKE) > buildid_window_ns) {
 		bpf_map_delete_elem(&fresh, &tgid);
-		return;
+		return false;
+	}
+	if (dwarf && !(*exec_ns & FRESH_WOKE)) {
+		*exec_ns |= FRESH_WOKE;
+		wake = true;
 	}
 	if (off > PB_MAX_STACK * 8)
-		return;
+		return wake;
 	b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
 	if (!b) {
 		count(PB_CNT_BUILDID_RB_FULL);
-		return;
+		return wake;
 	}
 	b->hdr.kind = PB_REC_BUILDID;
 	b->hdr.size = sizeof(*b);
@@ -409,6 +421,7 @@ static __always_inline void buildid_stack(struct bpf_perf_event_data *ctx,
 	b->frames_sz = bpf_get_stack(ctx, b->frames, sizeof(b->frames),
 				     BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
 	bpf_ringbuf_submit(b, BPF_RB_NO_WAKEUP);
+	return wake;
 }
 
 /* The Python frames of a sample of a configured Python process into the
@@ -450,6 +463,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 cpu = bpf_get_smp_processor_id(), tgid = id >> 32;
 	const struct pb_py_proc *py;
 	struct pb_sample *s;
+	bool wake = false;
 	__u64 len;
 
 	if (paused || !is_target(tgid))
@@ -461,7 +475,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	sample_init(s, id, cpu);
 	len = sample_stacks(ctx, s);
 	if (buildid_window_ns && s->nuser)
-		buildid_stack(ctx, s);
+		wake = buildid_stack(ctx, s);
 	py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
 	if (py)
 		s->aux_len = sample_python(py, s, len);
@@ -474,7 +488,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->hdr.size = (__u32)len;
 	if (len > PB_SAMPLE_MAX)
 		return 0;
-	if (bpf_ringbuf_output(&events, s, len, submit_flags()))
+	if (bpf_ringbuf_output(&events, s, len, wake ? BPF_RB_FORCE_WAKEUP : submit_flags()))
 		count(PB_CNT_RB_FULL);
 	return 0;
 }
@@ -490,7 +504,7 @@ struct offcpu_slot {
 	__u64 wake_ns;		/* when a blocked task was woken; 0 before */
 	__u32 blocked;		/* 1: went to sleep; 0: preempted while runnable */
 	__u32 pad;
-	__u64 uips[PB_MAX_STACK];	/* fp mode: rec.nuser user ips */
+	__u64 uips[PB_MAX_STACK];	/* rec.nuser user ips (frame pointers) */
 	struct pb_sample rec;	/* ids, comm, user registers; nkernel 0; stack_len (its
 				 * payload is empty: last) */
 };
@@ -649,7 +663,7 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 		count(PB_CNT_OFF_UNCLOSED);
 	sample_init(&slot->rec, id, bpf_get_smp_processor_id());
 	slot->rec.time_ns = now;
-	if (user_stacks && !dwarf) {
+	if (user_stacks) {	/* dwarf mode too: the fallback */
 		n = bpf_get_stack(ctx, slot->uips, sizeof(slot->uips), BPF_F_USER_STACK);
 		if (n < 0) {
 			slot->rec.ustack_err = (__s16)n;
@@ -658,7 +672,8 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 		} else {
 			slot->rec.nuser = BOUNDED((__u32)n / 8, PB_MAX_STACK);
 		}
-	} else if (user_stacks) {
+	}
+	if (user_stacks && dwarf) {
 		copy = bpf_task_storage_get(&offcpu_copies, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (copy)
 			slot->rec.stack_len = copy_user_stack(&slot->rec, copy->data,
@@ -773,10 +788,9 @@ int open_blocked(struct bpf_iter__task *ctx)
 	slot->rec.stack_len = 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (user_stacks && regs && !(task->flags & PF_KTHREAD)) {
+		fp_walk_task(slot, task, regs);	/* dwarf mode too: the fallback */
 		if (dwarf)
 			copy_task_stack(slot, task, regs);
-		else
-			fp_walk_task(slot, task, regs);
 	}
 	slot->blocked = task->__state != 0;
 	slot->wake_ns = 0;

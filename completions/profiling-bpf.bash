@@ -40,7 +40,7 @@ _profiling_bpf()
 		COMPREPLY=($(compgen -W "self total calls" -- "$cur"))
 		return ;;
 	--call-graph)
-		COMPREPLY=($(compgen -W "fp dwarf" -- "$cur"))
+		COMPREPLY=($(compgen -W "dwarf fp" -- "$cur"))
 		return ;;
 	--mode)
 		COMPREPLY=($(compgen -W "cpu off wall" -- "$cur"))

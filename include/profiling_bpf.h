@@ -96,7 +96,9 @@ enum pb_ureg {
 /*
  * One stack sample: this fixed header, then a variable payload
  *	__u64 kips[nkernel];		kernel stack, leaf first
- *	__u64 uips[nuser];		user stack (frame pointers), leaf first
+ *	__u64 uips[nuser];		user stack (frame pointers), leaf first; in
+ *					dwarf mode too: the fallback when the
+ *					copy cannot be unwound
  *	__u8  aux[aux_len];		language-runtime data, multiple of 8: in
  *					samples of Python processes, a struct
  *					pb_py_stack (python_bpf.h) cut after its

@@ -99,16 +99,27 @@ static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32
 	struct unwind_input in = {
 		.pid = smp->pid,
 		.gen = gen,
+		.time_ns = smp->time_ns,
 		.ip = smp->uregs[PB_UREG_IP],
 		.sp = smp->uregs[PB_UREG_SP],
 		.bp = smp->uregs[PB_UREG_BP],
 		.stack = pb_sample_stack(smp),
 		.stack_len = smp->stack_len,
 		.truncated = smp->flags & PB_SF_STACK_TRUNC,
+		.fp_ips = pb_sample_uips(smp),
+		.nfp = smp->nuser,
 	};
 	enum unwind_reason why;
+	size_t n = unwinder_unwind(d->uw, &in, d->ubuf, PB_MAX_STACK, &why);
 
-	return unwinder_unwind(d->uw, &in, d->ubuf, PB_MAX_STACK, &why);
+	/* a young image (a build-ID stack came with the sample): its frames as
+	 * build ID + offset too, named even if the process is gone before the
+	 * symbolizer reads its maps */
+	if (n && d->hooks.on_buildid && smp->pid == d->bid_pid && smp->tid == d->bid_tid &&
+	    smp->time_ns == d->bid_time &&
+	    unwinder_build_ids(d->uw, smp->pid, d->ubuf, n, d->bframes))
+		d->hooks.on_buildid(d->hooks.ctx, smp->pid, gen, d->ubuf, d->bframes, n);
+	return n;
 }
 
 static void handle_sample(struct drain *d, const struct pb_sample *smp)
@@ -180,7 +191,7 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 	case PB_REC_EXEC:
 		img.pid = e->pid;
 		img.gen = next_gen(d, e->pid);
-		unwinder_forget(d->uw, e->pid);
+		unwinder_exec(d->uw, e->pid, img.gen);
 		if (d->hooks.on_exec)
 			d->hooks.on_exec(d->hooks.ctx, &img);
 		break;
@@ -211,6 +222,9 @@ static void handle_buildid(struct drain *d, const struct pb_buildid_stack *b)
 
 	if (n > PB_MAX_STACK)
 		n = PB_MAX_STACK;
+	d->bid_pid = b->pid;
+	d->bid_tid = b->tid;
+	d->bid_time = b->time_ns;
 	if (n && d->hooks.on_buildid)
 		d->hooks.on_buildid(d->hooks.ctx, b->pid, pid_state(d, b->pid) >> PID_GEN_SHIFT,
 				    (const uint64_t *)b->ips, b->frames, n);

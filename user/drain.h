@@ -59,6 +59,11 @@ struct drain {
 	uint64_t record_bytes;	/* bytes of the sample records (ring-buffer payload) */
 	struct unwinder *uw;	/* dwarf mode: unwinds copied stacks; NULL in fp mode */
 	uint64_t ubuf[PB_MAX_STACK];	/* user ips of the sample being unwound */
+	/* the last build-ID stack record: its sample (next) is of a young image,
+	 * whose unwound frames go to on_buildid too */
+	uint32_t bid_pid, bid_tid;
+	uint64_t bid_time;
+	struct pb_build_id_frame bframes[PB_MAX_STACK];
 	struct python *py;	/* Python frames merged when set (not owned) */
 	uint64_t *merged;	/* scratch: a user stack with its Python frames */
 	/* intervals (agent): samples at or after split_ns go to *after, not to store;

@@ -91,9 +91,10 @@ static const char usage_text[] =
 	"                          stack where each thread blocked or was preempted; wall: both,\n"
 	"                          weighted by time (off-CPU leaves: [off-cpu: blocked|runnable])\n"
 	"      --min-block USEC    drop off-CPU intervals shorter than USEC (counted; default 0)\n"
-	"      --call-graph MODE   how user stacks are walked: fp (frame pointers, default) or\n"
-	"                          dwarf[,SIZE] (copy the stack, unwind it with the binaries' CFI:\n"
-	"                          complete stacks on code built without frame pointers)\n"
+	"      --call-graph MODE   how user stacks are walked: dwarf[,SIZE] (default: copy the\n"
+	"                          stack, unwind it with the binaries' CFI: complete stacks on\n"
+	"                          code built without frame pointers) or fp (frame pointers only:\n"
+	"                          cheaper, complete only where everything keeps them)\n"
 	"      --stack-size BYTES  user stack bytes copied per sample in dwarf mode (default 8192,\n"
 	"                          at most 65536)\n"
 	"      --python-lines      one frame per Python line (default: per function, shown at\n"
@@ -119,8 +120,8 @@ static const char usage_text[] =
 	"  -V, --version           print the version\n"
 	"\n"
 	"Environment (the command line wins): PROFILING_BPF_FREQ, PROFILING_BPF_DURATION,\n"
-	"PROFILING_BPF_OUTPUT, PROFILING_BPF_FORMAT, PROFILING_BPF_TOP, PROFILING_BPF_UPROBES\n"
-	"(comma-separated SPECs).\n"
+	"PROFILING_BPF_OUTPUT, PROFILING_BPF_FORMAT, PROFILING_BPF_TOP, PROFILING_BPF_CALL_GRAPH,\n"
+	"PROFILING_BPF_UPROBES (comma-separated SPECs).\n"
 	"\n"
 	"Needs root, or CAP_BPF + CAP_PERFMON (and CAP_SYS_PTRACE for other users' processes).\n"
 	"See profiling-bpf(1).\n";
@@ -478,6 +479,7 @@ static int apply_env(struct options *o)
 	} vars[] = {
 		{ "PROFILING_BPF_FREQ", 'F' }, { "PROFILING_BPF_DURATION", 'd' },
 		{ "PROFILING_BPF_FORMAT", 'f' }, { "PROFILING_BPF_TOP", OPT_TOP },
+		{ "PROFILING_BPF_CALL_GRAPH", OPT_CALL_GRAPH },
 	};
 	char *save = NULL, *tok;
 	const char *val;
@@ -741,6 +743,7 @@ int options_parse(struct options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->freq = PB_DEFAULT_FREQ;
 	o->top = 10;
+	o->call_graph = CG_DWARF;	/* complete stacks on distro binaries (no frame pointers) */
 	o->stack_size = PB_DEFAULT_STACK_SIZE;
 	o->max_decompressed = PB_DEFAULT_MAX_DECOMPRESSED;
 	err = parse_command(o, argc, argv);

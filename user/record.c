@@ -95,6 +95,14 @@ static void find_python(struct run *r, uint32_t pid)
 		pr_debug("process %u: cannot look for CPython: %s", pid, strerror(-err));
 }
 
+/* Image of @pid has its maps: no more build-ID stacks for it. */
+static void settled(void *ctx, pid_t pid)
+{
+	struct run *r = ctx;
+
+	sampler_forget_fresh(r->sampler, pid);
+}
+
 static void hook_new_pid(void *ctx, uint32_t pid, uint32_t gen, const char *comm)
 {
 	struct run *r = ctx;
@@ -110,14 +118,11 @@ static void hook_sample(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *u
 	struct run *r = ctx;
 
 	symbolizer_image_check(r->sym, (pid_t)pid, gen, uips, nu);
-}
-
-/* Image of @pid has its maps: no more build-ID stacks for it. */
-static void settled(void *ctx, pid_t pid)
-{
-	struct run *r = ctx;
-
-	sampler_forget_fresh(r->sampler, pid);
+	/* dwarf mode: the unwinder has just read the maps of a new image for
+	 * this sample; the symbolizer reads them now too, not after the batch:
+	 * a process that lives a few ms may be gone by then */
+	if (r->o->call_graph == CG_DWARF)
+		symbolizer_flush(r->sym, settled, r);
 }
 
 static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *ips,
@@ -139,6 +144,10 @@ static void hook_exec(void *ctx, const struct drain_image *img)
 	if (symbolizer_image_new(r->sym, (pid_t)img->pid, img->gen, img->start_ns, img->comm) ||
 	    symbolizer_image_request(r->sym, (pid_t)img->pid, img->gen))
 		pr_debug("process %u: no memory for its new image", img->pid);
+	/* dwarf mode: the unwinder has just read the new image's maps; the
+	 * symbolizer now too, while the process surely lives */
+	if (r->o->call_graph == CG_DWARF)
+		symbolizer_flush(r->sym, settled, r);
 }
 
 static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,
@@ -537,6 +546,7 @@ static int add_unwind_counters(struct profile *p, const struct sampler_counts *c
 		return 0;
 	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
 	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
+	err = err ?: profile_set_counter(p, "unwind_fp_fallback", c->unwind.fp_fallback);
 	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
 		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
 		err = profile_set_counter(p, name, c->unwind.stopped[i]);

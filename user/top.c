@@ -147,6 +147,10 @@ static void print_completeness(FILE *f, const struct profile *p)
 			p->counters[i].name + strlen(prefix), p->counters[i].value);
 		first = 0;
 	}
+	if (profile_counter(p, "unwind_fp_fallback"))
+		fprintf(f, "%sframe-pointer fallback %" PRIu64, first ? " (" : "; ",
+			profile_counter(p, "unwind_fp_fallback"));
+	first = first && !profile_counter(p, "unwind_fp_fallback");
 	fputs(first ? "\n" : ")\n", f);
 }
 

@@ -4,21 +4,29 @@
  * Dwfl of a process reports its binaries from /proc/PID/maps; a thread state
  * is attached whose registers come from the sample and whose memory is the
  * copied stack. The Dwfl (and with it each module's parsed CFI) is kept per
- * process image and reused for every later sample of it.
+ * process image and reused for every later sample of it. The binaries are
+ * opened once for all processes (cached by device and inode), and separate
+ * debug files are used only for a .debug_frame: a process's first walk costs
+ * reading its maps, not re-reading (and decompressing) its libraries.
  */
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOG_MODULE "unwind"
 #include "hashmap.h"
 #include "log.h"
 #include "unwind.h"
 
-#define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms */
+#define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms, */
+#define QUICK_REFRESHES	3	/* but sooner these many times for samples taken after a
+				 * read (a young process: ld.so maps its libraries) */
 
 /* DWARF register numbers of the x86-64 psABI. */
 #define DWARF_X86_64_RBP	6
@@ -28,6 +36,7 @@
 struct uw_proc {
 	Dwfl *dwfl;		/* NULL when the maps could not be reported */
 	uint32_t gen;
+	uint32_t quick;		/* refreshes sooner than REFRESH_NS so far */
 	uint64_t built_ns;	/* when the maps were last read */
 };
 
@@ -41,17 +50,47 @@ struct uw_walk {
 	bool read_bad;		/* a read elsewhere failed */
 };
 
+/*
+ * A binary opened once and handed to the Dwfl of every process that maps it
+ * (libelf counts the references): its headers, the debug sections libdw
+ * decompresses in place, are read once per binary, not once per process.
+ */
+struct uw_file {
+	dev_t dev;
+	ino_t ino;
+	Elf *elf;		/* our reference; NULL: free slot */
+	uint64_t used;		/* unwinder's use counter when last handed out */
+	int8_t debug_cfi;	/* its separate debug file: 1 has .debug_frame, 0 has
+				 * none (or there is none), -1 not looked for yet */
+};
+
+#define UW_FILES_MAX	256	/* binaries kept open; the least recently used goes */
+
 struct unwinder {
 	struct hashmap procs;	/* (void *)pid -> struct uw_proc * */
 	struct unwind_stats stats;
 	struct uw_walk walk;	/* the current walk, seen by the callbacks */
+	struct uw_file files[UW_FILES_MAX];
+	uint64_t uses;		/* files handed out so far */
+	bool no_maps;		/* debug: never read maps, as if every process were gone
+				 * (PROFILING_BPF_DEBUG_NO_MAPS, as the symbolizer) */
 };
+
+/* The unwinder whose Dwfl is at work (elfutils' find_elf has no context
+ * argument); set around each use: one thread only. */
+static struct unwinder *active;
 
 static char *debuginfo_path;	/* NULL: elfutils' default (.debug, /usr/lib/debug) */
 
+static int cb_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		       char **file_name, Elf **elfp);
+static int cb_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			     GElf_Addr base, const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name);
+
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = cb_find_elf,
+	.find_debuginfo = cb_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -63,6 +102,7 @@ static const char *const reason_names[UNWIND_REASON_MAX] = {
 	[UNWIND_NO_CFI] = "no_cfi",
 	[UNWIND_TOO_DEEP] = "too_deep",
 	[UNWIND_NO_REGS] = "no_regs",
+	[UNWIND_NO_MAPS] = "no_maps",
 };
 
 const char *unwind_reason_name(enum unwind_reason r)
@@ -76,6 +116,147 @@ static uint64_t clock_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* --- binaries shared by every process's Dwfl --- */
+
+/* The cache slot of the file @st, or the slot to fill (free, or the least recently used). */
+static struct uw_file *file_slot(struct unwinder *u, const struct stat *st)
+{
+	struct uw_file *f, *victim = &u->files[0];
+
+	for (f = u->files; f < u->files + UW_FILES_MAX; f++) {
+		if (f->elf && f->dev == st->st_dev && f->ino == st->st_ino)
+			return f;
+		if (!f->elf || (victim->elf && f->used < victim->used))
+			victim = f;
+	}
+	return victim;
+}
+
+/* Open @path for the cache: mapped whole, so that its descriptor can go. */
+static Elf *file_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	if (fd < 0)
+		return NULL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_cntl(elf, ELF_C_FDDONE))) {
+		elf_end(elf);
+		elf = NULL;
+	}
+	close(fd);
+	return elf;
+}
+
+/* A reference to the cached binary @path (a regular file), or NULL. */
+static Elf *file_get(struct unwinder *u, const char *path)
+{
+	struct uw_file *f;
+	struct stat st;
+
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	f = file_slot(u, &st);
+	if (!f->elf || f->dev != st.st_dev || f->ino != st.st_ino) {
+		if (f->elf)
+			elf_end(f->elf);	/* a Dwfl that uses it keeps its own reference */
+		f->elf = file_open(path);
+		if (!f->elf)
+			return NULL;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		f->debug_cfi = -1;
+		u->stats.files_opened++;
+	}
+	f->used = ++u->uses;
+	return elf_begin(-1, ELF_C_READ_MMAP, f->elf);	/* one more reference */
+}
+
+static void files_release(struct unwinder *u)
+{
+	for (size_t i = 0; i < UW_FILES_MAX; i++) {
+		if (u->files[i].elf)
+			elf_end(u->files[i].elf);
+		u->files[i].elf = NULL;
+	}
+}
+
+/* Dwfl's find_elf: a mapped file from the cache; anything else (the vDSO, a
+ * deleted file) as elfutils finds it. */
+static int cb_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		       char **file_name, Elf **elfp)
+{
+	if (active && name[0] == '/' && (*elfp = file_get(active, name))) {
+		*file_name = strdup(name);
+		return -1;	/* no descriptor: the Elf is all there is */
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+}
+
+/* The cache slot holding @elf, or NULL. */
+static struct uw_file *file_of(struct unwinder *u, const Elf *elf)
+{
+	for (size_t i = 0; elf && i < UW_FILES_MAX; i++) {
+		if (u->files[i].elf == elf)
+			return &u->files[i];
+	}
+	return NULL;
+}
+
+/* Does the ELF file open on @fd have a .debug_frame section? */
+static bool has_debug_frame(int fd)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t strndx;
+	const char *name;
+	bool found = false;
+
+	if (!elf || elf_getshdrstrndx(elf, &strndx))
+		goto out;
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, strndx, sh.sh_name) : NULL;
+		found = name && !strcmp(name, ".debug_frame");
+	}
+out:
+	elf_end(elf);
+	return found;
+}
+
+/*
+ * Dwfl's find_debuginfo. The unwinder wants a separate debug file only for
+ * its .debug_frame (x86-64 binaries carry their CFI in .eh_frame; debug
+ * files, as Debian's -dbg packages, mostly hold none): one without it is not
+ * handed over, for libdw would read (and decompress) all of its DWARF again
+ * in every process. Decided once per binary.
+ */
+static int cb_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			     GElf_Addr base, const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	Dwarf_Addr bias;
+	struct uw_file *f = active ? file_of(active, dwfl_module_getelf(mod, &bias)) : NULL;
+	int fd;
+
+	if (f && f->debug_cfi == 0)
+		return -1;
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+					  debuglink_file, debuglink_crc, debuginfo_file_name);
+	if (!f)
+		return fd;
+	f->debug_cfi = fd >= 0 && has_debug_frame(fd);
+	if (fd < 0)
+		return fd;
+	if (f->debug_cfi)
+		return fd;
+	close(fd);
+	free(*debuginfo_file_name);
+	*debuginfo_file_name = NULL;
+	return -1;
 }
 
 /* --- thread state callbacks: one thread, registers and memory from the sample --- */
@@ -189,9 +370,22 @@ static void proc_refresh(struct unwinder *u, struct uw_proc *p, uint32_t pid, ui
 		pr_debug("process %u: cannot read its maps again", pid);
 }
 
+/* May @p's maps be read again for a sample of @in, taken at @in->time_ns? */
+static bool may_refresh(struct uw_proc *p, const struct unwind_input *in, uint64_t now)
+{
+	if (now - p->built_ns >= REFRESH_NS)
+		return true;
+	/* read before the sample was taken: a new read may show its library */
+	if (in->time_ns > p->built_ns && p->quick < QUICK_REFRESHES) {
+		p->quick++;
+		return true;
+	}
+	return false;
+}
+
 /* The Dwfl of @in's process image: cached, rebuilt after exec, refreshed
  * when @ip is in no reported module (a library loaded since), at most
- * every REFRESH_NS. */
+ * every REFRESH_NS (sooner in the first samples of a process). */
 static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 {
 	void *key = (void *)(uintptr_t)in->pid;
@@ -201,10 +395,12 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 
 	if (hashmap_find(&u->procs, key, &v))
 		p = (struct uw_proc *)v;
+	if (u->no_maps)
+		return NULL;
 	if (p && p->gen == in->gen && p->dwfl && dwfl_addrmodule(p->dwfl, in->ip))
 		return p->dwfl;
 	now = clock_ns(CLOCK_MONOTONIC);
-	if (p && p->gen == in->gen && now - p->built_ns < REFRESH_NS)
+	if (p && p->gen == in->gen && !may_refresh(p, in, now))
 		return p->dwfl;
 	if (p && p->gen == in->gen && p->dwfl) {
 		proc_refresh(u, p, in->pid, now);
@@ -220,9 +416,89 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
 	p->gen = in->gen;
+	p->quick = 0;
 	p->built_ns = now;
 	p->dwfl = proc_report(u, in->pid);
 	return p->dwfl;
+}
+
+/* The file offset of @ip in @mod, from its ELF program headers. */
+static bool file_offset(Dwfl_Module *mod, uint64_t ip, uint64_t *off)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	uint64_t vaddr = ip - bias;
+	GElf_Phdr ph;
+	size_t n;
+
+	if (!elf || elf_getphdrnum(elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr < ph.p_memsz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* @ip (a return address unless @leaf) as build ID and file offset, from @dwfl. */
+static bool build_id_frame(Dwfl *dwfl, uint64_t ip, bool leaf, struct pb_build_id_frame *out)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, leaf ? ip : ip - 1);
+	const unsigned char *bits;
+	uint64_t off;
+	GElf_Addr at;
+	int len;
+
+	memset(out, 0, sizeof(*out));
+	out->offset = ip;
+	len = mod ? dwfl_module_build_id(mod, &bits, &at) : 0;
+	if (len <= 0 || !file_offset(mod, ip, &off))
+		return false;
+	out->offset = off;
+	memcpy(out->build_id, bits, len < (int)sizeof(out->build_id) ? (size_t)len :
+									  sizeof(out->build_id));
+	out->status = PB_BUILD_ID_VALID;
+	return true;
+}
+
+size_t unwinder_build_ids(struct unwinder *u, uint32_t pid, const uint64_t *ips, size_t n,
+			  struct pb_build_id_frame *out)
+{
+	void *key = (void *)(uintptr_t)pid;
+	struct uw_proc *p = NULL;
+	uintptr_t v = 0;
+	size_t named = 0;
+
+	if (hashmap_find(&u->procs, key, &v))
+		p = (struct uw_proc *)v;
+	active = u;
+	for (size_t i = 0; i < n; i++) {
+		if (p && p->dwfl && build_id_frame(p->dwfl, ips[i], i == 0, &out[i]))
+			named++;
+		else if (!p || !p->dwfl)
+			memset(&out[i], 0, sizeof(out[i]));
+	}
+	active = NULL;
+	return named;
+}
+
+void unwinder_exec(struct unwinder *u, uint32_t pid, uint32_t gen)
+{
+	struct unwind_input in = { .pid = pid, .gen = gen };
+	uint64_t t0;
+
+	if (!u)
+		return;
+	t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	unwinder_forget(u, pid);
+	active = u;
+	proc_dwfl(u, &in);	/* builds it: no cached state */
+	active = NULL;
+	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
 
 void unwinder_forget(struct unwinder *u, uint32_t pid)
@@ -271,15 +547,62 @@ static enum unwind_reason walk_reason(struct unwinder *u, Dwfl *dwfl, int rc)
 	return rc == 0 ? UNWIND_END : UNWIND_NO_CFI;
 }
 
+/* The frame-pointer stack instead of a walk that could not start or found
+ * nothing past the leaf, when it holds more. */
+static void fp_fallback(struct unwinder *u, const struct unwind_input *in, enum unwind_reason why)
+{
+	struct uw_walk *w = &u->walk;
+	size_t n = in->nfp < w->max ? in->nfp : w->max;
+
+	if (!in->fp_ips || n <= w->n || (why != UNWIND_NO_MAPS && w->n > 1))
+		return;
+	memcpy(w->ips, in->fp_ips, n * sizeof(*w->ips));
+	w->n = n;
+	u->stats.fp_fallback++;
+}
+
+/* One walk of the current input with @dwfl into u->walk; why it ended. */
+static enum unwind_reason walk(struct unwinder *u, Dwfl *dwfl)
+{
+	struct uw_walk *w = &u->walk;
+	enum unwind_reason why;
+	int rc;
+
+	rc = dwfl_getthread_frames(dwfl, (pid_t)w->in->pid, cb_frame, u);
+	why = walk_reason(u, dwfl, rc);
+	if (!w->n) {
+		w->ips[w->n++] = w->in->ip;
+		if (why == UNWIND_END)
+			why = UNWIND_NO_CFI;
+	}
+	return why;
+}
+
+/* Read the maps of @in's image again if they may have grown since; true when read. */
+static bool refresh_for(struct unwinder *u, const struct unwind_input *in)
+{
+	uintptr_t v = 0;
+	struct uw_proc *p;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	if (!hashmap_find(&u->procs, (void *)(uintptr_t)in->pid, &v) || !v)
+		return false;
+	p = (struct uw_proc *)v;
+	if (!p->dwfl || p->gen != in->gen || !may_refresh(p, in, now))
+		return false;
+	proc_refresh(u, p, in->pid, now);
+	return true;
+}
+
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why)
 {
 	struct uw_walk *w = &u->walk;
 	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	Dwfl *dwfl;
-	int rc;
 
 	u->stats.walks++;
+	active = u;
 	memset(w, 0, sizeof(*w));
 	w->in = in;
 	w->base = in->sp & ~7ULL;
@@ -289,16 +612,22 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 		*why = UNWIND_NO_REGS;
 	} else if (!(dwfl = proc_dwfl(u, in))) {
 		ips[w->n++] = in->ip;
-		*why = UNWIND_NO_MODULE;
+		*why = UNWIND_NO_MAPS;
 	} else {
-		rc = dwfl_getthread_frames(dwfl, (pid_t)in->pid, cb_frame, u);
-		*why = walk_reason(u, dwfl, rc);
-		if (!w->n) {
-			ips[w->n++] = in->ip;
-			if (*why == UNWIND_END)
-				*why = UNWIND_NO_CFI;
+		*why = walk(u, dwfl);
+		/* a caller in a library the maps did not show yet (read at exec,
+		 * before ld.so mapped it): read them again, walk again */
+		if (*why == UNWIND_NO_MODULE && refresh_for(u, in)) {
+			memset(w, 0, sizeof(*w));
+			w->in = in;
+			w->base = in->sp & ~7ULL;
+			w->ips = ips;
+			w->max = max;
+			*why = walk(u, dwfl);
 		}
 	}
+	fp_fallback(u, in, *why);
+	active = NULL;
 	u->stats.stopped[*why]++;
 	u->stats.frames += w->n;
 	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
@@ -312,6 +641,7 @@ struct unwinder *unwinder_new(void)
 	if (!u)
 		return NULL;
 	hashmap_init(&u->procs, hash_uint, equal_uint, NULL);
+	u->no_maps = getenv("PROFILING_BPF_DEBUG_NO_MAPS") != NULL;
 	return u;
 }
 
@@ -324,6 +654,7 @@ void unwinder_free(struct unwinder *u)
 			proc_free((struct uw_proc *)u->procs.slots[i].value);
 	}
 	hashmap_release(&u->procs);
+	files_release(u);
 	free(u);
 }
 

@@ -7,8 +7,8 @@
  * Frames without CFI (JIT code, hand-written assembly) fall back to frame
  * pointers (elfutils' x86-64 backend does that). One Dwfl per process image,
  * built from /proc/PID/maps on first use and kept across samples (binaries
- * mapped later are added to it), so each binary's CFI is parsed once per
- * process. Plain C, no libbpf.
+ * mapped later are added to it); each binary is opened once and shared by
+ * every process's Dwfl. One thread at a time. Plain C, no libbpf.
  */
 #ifndef PB_UNWIND_H
 #define PB_UNWIND_H
@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "profiling_bpf.h"
 
 /* Why a stack walk ended. UNWIND_END is a complete walk; the rest stopped early. */
 enum unwind_reason {
@@ -26,17 +28,26 @@ enum unwind_reason {
 	UNWIND_NO_CFI,		/* no CFI for a pc and frame pointers did not help */
 	UNWIND_TOO_DEEP,	/* more frames than the caller has room for */
 	UNWIND_NO_REGS,		/* no registers or stack in the sample (fault while copying) */
+	UNWIND_NO_MAPS,		/* the process's maps could not be read (it exited before
+				 * the reader got to its samples) */
 	UNWIND_REASON_MAX,
 };
 
-/* One captured user stack: registers and a copy of memory from sp upward. */
+/*
+ * One captured user stack: registers and a copy of memory from sp upward,
+ * and the same stack as the kernel's frame-pointer walk gave it: the
+ * fallback when the copy cannot be unwound.
+ */
 struct unwind_input {
 	uint32_t pid;		/* process (its maps name the binaries) */
 	uint32_t gen;		/* exec generation of pid: a new one rebuilds the cache */
+	uint64_t time_ns;	/* when it was taken (CLOCK_MONOTONIC), 0: unknown */
 	uint64_t ip, sp, bp;
 	const uint8_t *stack;	/* bytes of the stack from (sp & ~7) upward */
 	size_t stack_len;
 	bool truncated;		/* the copy limit cut the copy before the stack's end */
+	const uint64_t *fp_ips;	/* frame-pointer walk, leaf first (may be NULL) */
+	size_t nfp;		/* entries of fp_ips */
 };
 
 /* Counters of every walk. */
@@ -44,8 +55,13 @@ struct unwind_stats {
 	uint64_t walks;				/* stacks unwound */
 	uint64_t stopped[UNWIND_REASON_MAX];	/* walks by how they ended */
 	uint64_t frames;			/* frames produced */
+	uint64_t fp_fallback;			/* walks that gave the frame-pointer stack
+						 * instead: no maps, or no frame past the leaf */
 	uint64_t dwfl_builds;			/* times a process's maps were read */
-	uint64_t cpu_ns;			/* thread CPU time spent in walks */
+	uint64_t files_opened;			/* binaries opened (each is shared by
+						 * every process that maps it) */
+	uint64_t cpu_ns;			/* thread CPU time spent in walks and in
+						 * reading maps at exec */
 };
 
 struct unwinder;
@@ -56,11 +72,30 @@ struct unwinder *unwinder_new(void);
 void unwinder_free(struct unwinder *u);
 /*
  * Unwind @in into @ips (leaf first, at most @max; the leaf is in->ip, the
- * others are return addresses as a frame-pointer walk gives them). Returns
- * the number of frames and sets *@why (also counted in the stats).
+ * others are return addresses as a frame-pointer walk gives them). When the
+ * process's maps cannot be read, or the walk finds no frame past the leaf,
+ * the frame-pointer stack in->fp_ips is given instead if it holds more
+ * (counted in fp_fallback). Returns the number of frames and sets *@why
+ * (how the CFI walk ended, also counted in the stats).
  */
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why);
+/*
+ * The frames @ips[@n] (leaf first, as unwinder_unwind() gave them) of @pid's
+ * cached image as build ID and file offset, into @out[@n], as the kernel's
+ * build-ID stacks give them: the symbolizer names them so even when the
+ * process is gone before its maps are read. A frame in no binary the image's
+ * Dwfl knows, or in one without a build ID, gets status 0. Returns how many
+ * frames got one.
+ */
+size_t unwinder_build_ids(struct unwinder *u, uint32_t pid, const uint64_t *ips, size_t n,
+			  struct pb_build_id_frame *out);
+/*
+ * Image @gen of @pid began (exec): read its maps now, while it surely lives
+ * (a process may be gone before its first sample is read); the libraries
+ * ld.so maps next are read at its first samples. Drops the previous image.
+ */
+void unwinder_exec(struct unwinder *u, uint32_t pid, uint32_t gen);
 /* Drop the cached state of @pid (it exited or called exec). */
 void unwinder_forget(struct unwinder *u, uint32_t pid);
 /* The counters so far. */

@@ -196,7 +196,8 @@ for f in d["frames"]:
         by_addr.setdefault(f["addr"], []).append(f)
 ours = {}
 for addr, fs in by_addr.items():
-    ours[int(fs[0]["module_offset"], 16)] = [(f["name"], "%s:%d" % (f.get("file"), f.get("line", 0))) for f in fs]
+    # a frame without line information (crt1's _start) is "??:0" to llvm-symbolizer
+    ours[int(fs[0]["module_offset"], 16)] = [(f["name"], "%s:%d" % (f.get("file") or "??", f.get("line", 0))) for f in fs]
 offs = sorted(ours)
 q = []
 for o in offs:

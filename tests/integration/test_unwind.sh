@@ -1,13 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# DWARF unwinding (--call-graph dwarf) of code without frame pointers: the
-# bundled nofp workload (-O2 -fomit-frame-pointer) through libc's qsort, a
-# frameless leaf, a 60-deep recursion; Debian's xz and python3.11; a stack
-# copy too short for the stack, counted as truncation.
+# DWARF unwinding (--call-graph dwarf, the default) of code without frame
+# pointers: the bundled nofp workload (-O2 -fomit-frame-pointer) through libc's
+# qsort, a frameless leaf, a 60-deep recursion; Debian's xz (by default) and
+# python3.11; a stack copy too short for the stack, counted as truncation;
+# processes gone before their maps were read (frame-pointer fallback).
 . "$(dirname "$0")/lib.sh"
 
 CASES="unwind_qsort_dwarf unwind_qsort_fp unwind_frameless_leaf unwind_recursion_60
-unwind_xz_main unwind_python_deep unwind_truncation_counted unwind_counters"
+unwind_xz_main unwind_python_deep unwind_truncation_counted unwind_counters
+unwind_gone_fp_fallback unwind_short_xz_named"
 skip_unless_ready $CASES || exit 0
 
 # stacks FILE QUESTION ARGS...: questions about a folded file (root first).
@@ -179,10 +181,70 @@ r = random.Random(6)
 words = ["alpha", "beta", "gamma", "delta", "unwind", "frame", "stack", "pointer"]
 sys.stdout.write(" ".join(r.choice(words) + str(r.randrange(1000)) for _ in range(600000)))' \
 		>"$TMP/xz.in"
-	pb_run 60 xz -F 999 --call-graph dwarf -o "$TMP/xz.folded" -- "$xz" -6 -T1 -k -c "$TMP/xz.in"
+	# no --call-graph: the default is what a new user runs
+	pb_run 60 xz -F 999 -o "$TMP/xz.folded" -o "$TMP/xz.json" -- "$xz" -6 -T1 -k -c "$TMP/xz.in"
 	ran_ok unwind_xz_main xz || return
+	if [ "$(json_counter "$TMP/xz.json" unwind_walks)" -le 0 ]; then
+		fail unwind_xz_main "the default call graph did not unwind (unwind_walks 0)"
+		return
+	fi
 	read -r have all < <(stacks after "$TMP/xz.folded" __libc_start_call_main)
 	share_check unwind_xz_main "$have" "$all" 95 200 "of xz that reach main"
+}
+
+# Processes of 5 ms whose maps the unwinder never gets (a debug switch makes
+# every process look gone before the reader came to it): their samples keep
+# the frame-pointer stack recorded next to the copy, named through the
+# kernel's build-ID stacks, and the fallback is counted. The workload keeps
+# frame pointers, so that stack is whole: after_exec under main.
+t_gone() {
+	local name=unwind_gone_fp_fallback f=$TMP/gone.json have all fb nm
+
+	PROFILING_BPF_DEBUG_NO_MAPS=1 pb_run 60 gone -F 999 -o "$TMP/gone.folded" -o "$f" -- \
+		bash -c 'for i in $(seq 30); do "$0" exec 0 5; done' "$WL/lifecycle"
+	ran_ok $name gone || return
+	fb=$(json_counter "$f" unwind_fp_fallback)
+	nm=$(json_counter "$f" unwind_stopped_no_maps)
+	read -r have all < <(stacks share "$TMP/gone.folded" after_exec main)
+	note $name "fallback $fb, no_maps $nm; after_exec under main in $have of $all"
+	if [ "$fb" -le 0 ] || [ "$nm" -le 0 ]; then
+		fail $name "unwind_fp_fallback $fb, unwind_stopped_no_maps $nm: want both counted"
+		return
+	fi
+	share_check $name "$have" "$all" 90 50 "in after_exec (5 ms processes) named under main"
+}
+
+# Debian's xz living 5-20 ms, 40 times, by default: every sample gets a named
+# user leaf, whether the reader read the process's maps in time (CFI walk) or
+# not (frame-pointer fallback, counted).
+t_short_xz() {
+	local name=unwind_short_xz_named xz f=$TMP/sxz.json
+
+	xz=$(command -v xz) || { skip $name "xz not installed (xz-utils)"; return; }
+	head -c 200000 "$TMP/xz.in" >"$TMP/sxz.in"
+	pb_run 60 sxz -F 999 --per-thread -o "$TMP/sxz.folded" -o "$f" -- \
+		bash -c 'for i in $(seq 40); do "$0" -1 -c "$1" >/dev/null; done' "$xz" "$TMP/sxz.in"
+	ran_ok $name sxz || return
+	read -r have all < <(python3 - "$TMP/sxz.folded" <<'PYEOF'
+import sys
+have = total = 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    stack, _, n = line.rstrip("\n").rpartition(" ")
+    fr = stack.split(";")
+    if not fr[0].startswith("xz-"):
+        continue
+    user = [f for f in fr[1:] if not f.endswith("_[k]")]
+    if not user:
+        continue    # in the kernel's exit, after the memory map went: no user stack
+    total += int(n)
+    have += int(n) if user[-1] != "[unknown]" else 0
+print(have, total)
+PYEOF
+)
+	note $name "fallback $(json_counter "$f" unwind_fp_fallback), no_maps $(json_counter \
+		"$f" unwind_stopped_no_maps), complete $(json_counter "$f" stacks_complete) of \
+$(json_counter "$f" stacks_with_user)"
+	share_check $name "$have" "$all" 95 50 "of short-lived xz with a user stack that have a named leaf"
 }
 
 # Debian's python3.11 (no frame pointers) running nested Python calls.
@@ -239,3 +301,5 @@ t_truncation
 t_xz
 t_python
 t_counters
+t_gone
+t_short_xz

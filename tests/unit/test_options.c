@@ -78,7 +78,7 @@ static const char *const bad_lines[] = {
 	"-p 1 --call-graph dwarf,",
 	"-p 1 --call-graph dwarf --stack-size 4",
 	"-p 1 --call-graph dwarf --stack-size 1M",
-	"-p 1 --stack-size 4096",	/* a stack copy needs dwarf mode */
+	"-p 1 --call-graph fp --stack-size 4096",	/* a stack copy needs dwarf mode */
 };
 
 static void test_bad_lines_rejected(void **state)
@@ -126,7 +126,8 @@ static void test_call_graph(void **state)
 		enum call_graph cg;
 		uint32_t stack_size;
 	} cases[] = {
-		{ "-p 1", CG_FP, PB_DEFAULT_STACK_SIZE },
+		{ "-p 1", CG_DWARF, PB_DEFAULT_STACK_SIZE },	/* the default */
+		{ "-p 1 --stack-size 4096", CG_DWARF, 4096 },
 		{ "-p 1 --call-graph fp", CG_FP, PB_DEFAULT_STACK_SIZE },
 		{ "-p 1 --call-graph dwarf", CG_DWARF, 8192 },
 		{ "-p 1 --call-graph dwarf,4096", CG_DWARF, 4096 },
@@ -175,8 +176,13 @@ static void test_env_defaults_and_override(void **state)
 	assert_int_equal(o.outputs[0].format, FMT_SVG);
 	assert_int_equal(o.nuprobes, 2);
 	assert_string_equal(o.uprobes[1], "work_*");
+	setenv("PROFILING_BPF_CALL_GRAPH", "fp", 1);
+	assert_int_equal(parse_line(&o, "-a", buf, sizeof(buf)), 0);
+	assert_int_equal(o.call_graph, CG_FP);
 	/* the command line wins */
-	assert_int_equal(parse_line(&o, "-a -F 77 -o cli.folded", buf, sizeof(buf)), 0);
+	assert_int_equal(parse_line(&o, "-a -F 77 -o cli.folded --call-graph dwarf", buf,
+				    sizeof(buf)), 0);
+	assert_int_equal(o.call_graph, CG_DWARF);
 	assert_int_equal(o.freq, 77);
 	assert_int_equal(o.noutputs, 1);
 	assert_string_equal(o.outputs[0].path, "cli.folded");
@@ -188,6 +194,7 @@ static void test_env_defaults_and_override(void **state)
 	unsetenv("PROFILING_BPF_FREQ");
 	unsetenv("PROFILING_BPF_OUTPUT");
 	unsetenv("PROFILING_BPF_UPROBES");
+	unsetenv("PROFILING_BPF_CALL_GRAPH");
 }
 
 static void test_report_and_list(void **state)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "procmaps.h"
 #include "unwind.h"
 
 #define STACK_BYTES (256 * 1024)
@@ -116,7 +117,7 @@ static void test_unwinds_to_thread_start(void **state)
 	struct unwind_input in = input_of(&cap, cap.len, false);
 	struct unwinder *u = unwinder_new();
 	enum unwind_reason why;
-	uint64_t ips[64];
+	uint64_t ips[64], files;
 	size_t n;
 
 	(void)state;
@@ -137,11 +138,52 @@ static void test_unwinds_to_thread_start(void **state)
 	/* too little room: counted as too deep, the frames that fit are kept */
 	assert_int_equal(unwinder_unwind(u, &in, ips, 3, &why), 3);
 	assert_int_equal(why, UNWIND_TOO_DEEP);
-	/* a new exec generation reads the maps again */
+	/* a new exec generation reads the maps again, not the binaries */
+	files = unwinder_stats(u)->files_opened;
+	assert_true(files >= 2);	/* this test, libc */
 	in.gen = 1;
 	assert_int_equal(unwinder_unwind(u, &in, ips, 64, &why), n);
 	assert_int_equal(unwinder_stats(u)->dwfl_builds, 2);
+	/* nor does a process seen anew (the old Dwfl freed, the files kept) */
 	unwinder_forget(u, in.pid);
+	assert_int_equal(unwinder_unwind(u, &in, ips, 64, &why), n);
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_stats(u)->dwfl_builds, 3);
+	assert_int_equal(unwinder_stats(u)->files_opened, files);
+	unwinder_forget(u, in.pid);
+	unwinder_free(u);
+}
+
+/* The unwound frames as build ID + file offset: the offsets the maps give. */
+static void test_build_ids(void **state)
+{
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	struct pb_build_id_frame bf[64];
+	const struct procmap *m;
+	struct procmaps maps = { 0 };
+	enum unwind_reason why;
+	uint64_t ips[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	/* no walk yet: nothing is known of the process */
+	assert_int_equal(unwinder_build_ids(u, in.pid, &cap.ip, 1, bf), 0);
+	assert_int_equal(bf[0].status, 0);
+	n = unwinder_unwind(u, &in, ips, 64, &why);
+	assert_true(n >= 7);
+	assert_int_equal(unwinder_build_ids(u, in.pid, ips, n, bf), n);
+	assert_int_equal(procmaps_read(&maps, getpid()), 0);
+	for (size_t i = 0; i < n; i++) {
+		m = procmaps_find(&maps, ips[i]);
+		assert_non_null(m);
+		assert_int_equal(bf[i].status, PB_BUILD_ID_VALID);
+		assert_int_equal(bf[i].offset, ips[i] - m->start + m->pgoff);
+	}
+	/* the leaf and its callers up to the thread are in this program */
+	assert_memory_equal(bf[0].build_id, bf[5].build_id, sizeof(bf[0].build_id));
+	procmaps_release(&maps);
 	unwinder_free(u);
 }
 
@@ -184,9 +226,71 @@ static void test_no_regs_no_process(void **state)
 	/* a process whose maps cannot be read: the leaf is kept */
 	gone.pid = 0x3ffffff0;
 	assert_int_equal(unwinder_unwind(u, &gone, ips, 8, &why), 1);
-	assert_int_equal(why, UNWIND_NO_MODULE);
+	assert_int_equal(why, UNWIND_NO_MAPS);
 	assert_int_equal(ips[0], cap.ip);
+	assert_int_equal(unwinder_stats(u)->fp_fallback, 0);
 	assert_string_equal(unwind_reason_name(UNWIND_COPY_EXHAUSTED), "copy_exhausted");
+	assert_string_equal(unwind_reason_name(UNWIND_NO_MAPS), "no_maps");
+	unwinder_free(u);
+}
+
+/* The frame-pointer stack stands in when the copy cannot be unwound. */
+static void test_fp_fallback(void **state)
+{
+	static const uint64_t fp[3] = { 0x1000, 0x2000, 0x3000 };
+	struct unwind_input gone = input_of(&cap, cap.len, false);
+	struct unwind_input none = input_of(&cap, 0, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	uint64_t ips[8];
+
+	(void)state;
+	assert_non_null(u);
+	gone.pid = 0x3ffffff0;	/* no such process: no maps */
+	gone.fp_ips = fp;
+	gone.nfp = 3;
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 8, &why), 3);
+	assert_int_equal(why, UNWIND_NO_MAPS);
+	assert_memory_equal(ips, fp, sizeof(fp));
+	/* no room for all of it: cut at the caller's bound */
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 2, &why), 2);
+	/* no registers, yet frame pointers */
+	none.ip = 0;
+	none.fp_ips = fp;
+	none.nfp = 3;
+	assert_int_equal(unwinder_unwind(u, &none, ips, 8, &why), 3);
+	assert_int_equal(why, UNWIND_NO_REGS);
+	assert_int_equal(unwinder_stats(u)->fp_fallback, 3);
+	assert_int_equal(unwinder_stats(u)->stopped[UNWIND_NO_MAPS], 2);
+	unwinder_free(u);
+}
+
+/* A CFI walk that gets past the leaf is kept whatever the frame pointers say. */
+static void test_cfi_walk_wins(void **state)
+{
+	static const uint64_t fp[3] = { 0x1000, 0x2000, 0x3000 };
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	uint64_t ips[64];
+
+	(void)state;
+	assert_non_null(u);
+	in.fp_ips = fp;
+	in.nfp = 3;
+	assert_true(unwinder_unwind(u, &in, ips, 64, &why) > 3);
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(ips[0], cap.ip);
+	assert_int_equal(unwinder_stats(u)->fp_fallback, 0);
+	unwinder_free(u);
+}
+
+static void test_forget_unknown(void **state)
+{
+	struct unwinder *u = unwinder_new();
+
+	(void)state;
+	assert_non_null(u);
 	unwinder_forget(u, 12345);	/* unknown pid: nothing */
 	unwinder_free(u);
 	unwinder_free(NULL);
@@ -198,6 +302,10 @@ int main(void)
 		cmocka_unit_test(test_unwinds_to_thread_start),
 		cmocka_unit_test(test_short_copy_is_counted),
 		cmocka_unit_test(test_no_regs_no_process),
+		cmocka_unit_test(test_fp_fallback),
+		cmocka_unit_test(test_build_ids),
+		cmocka_unit_test(test_cfi_walk_wins),
+		cmocka_unit_test(test_forget_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, record_setup, record_teardown);

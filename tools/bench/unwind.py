@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """DWARF unwinding benchmark: profiling-bpf --call-graph fp, --call-graph dwarf
-and `perf record --call-graph dwarf` on the same workload, Debian's xz (built
-without frame pointers) compressing generated text with one thread.
+and `perf record --call-graph dwarf` on the same workload (--workload):
+  xz      Debian's xz (built without frame pointers) compressing generated
+          text with one thread
+  python  Debian's python3.11 running a loop 20 Python frames deep
+  churn   a shell starting short-lived processes one after the other (xz,
+          python3.11, gzip, sort on a small file: 5 to 40 ms each), the
+          case where every sample may be of a process the unwinder has not
+          seen yet, or one that exited before the reader got to it
+--base BIN adds the dwarf mode of another profiling-bpf build (before/after).
 
 Rounds in shuffled order; each round runs the bare workload twice and every
 (tool, frequency) condition once. Each profiled run is gated: the workload is
@@ -101,13 +108,44 @@ def has_perf_events(pid):
         return False
 
 
+PY_LOOP = """
+def leaf(n):
+    x = 0
+    for i in range(n):
+        x += i * i
+    return x
+def deep(d, n):
+    return deep(d - 1, n) if d else leaf(n)
+for _ in range(%d):
+    deep(20, 1000)
+"""
+
+CHURN = """
+for i in $(seq %d); do
+  xz -1 -c "$0" > /dev/null
+  /usr/bin/python3.11 -c 'sum(range(30000))'
+  gzip -c "$0" > /dev/null
+  sort "$0" > /dev/null
+done
+"""
+
+
 class Bench:
     def __init__(self, args, tmp):
         self.args = args
         self.tmp = tmp
         self.input = os.path.join(tmp, "input.txt")
-        make_input(self.input, args.input_mb)
-        self.argv = [shutil.which("xz"), "-6", "-T1", "-k", "-c", self.input]
+        if args.workload == "xz":
+            make_input(self.input, args.input_mb)
+            self.argv = [shutil.which("xz"), "-6", "-T1", "-k", "-c", self.input]
+        elif args.workload == "python":
+            self.argv = ["/usr/bin/python3.11", "-c", PY_LOOP % (25000 * args.input_mb)]
+        else:
+            make_input(self.input, 1)
+            small = os.path.join(tmp, "small.txt")
+            with open(self.input) as f, open(small, "w") as g:
+                g.write(f.read(300000))
+            self.argv = ["bash", "-c", CHURN % (15 * args.input_mb), small]
 
     def bare(self):
         t0 = time.monotonic()
@@ -117,7 +155,7 @@ class Bench:
             raise RuntimeError("bare workload failed")
         return {"wall": time.monotonic() - t0, "wcpu": cpu_of(ru)}
 
-    def pb(self, mode, hz):
+    def pb(self, mode, hz, binary=PB):
         out = os.path.join(self.tmp, "pb.json")
         ready = os.path.join(self.tmp, "ready")
         for f in (out, ready):
@@ -125,7 +163,7 @@ class Bench:
                 os.unlink(f)
         gate = Gate(self.tmp, self.argv)
         env = dict(os.environ, PROFILING_BPF_READY_FILE=ready)
-        prof = subprocess.Popen([PB, "-p", str(gate.proc.pid), "-F", str(hz), "--call-graph", mode,
+        prof = subprocess.Popen([binary, "-p", str(gate.proc.pid), "-F", str(hz), "--call-graph", mode,
                                  "-q", "-o", out], env=env, stdin=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(ready), "profiling-bpf to attach")
         gate.release()
@@ -138,7 +176,9 @@ class Bench:
         return {"wall": wall, "wcpu": wcpu, "cpu": cpu_of(ru), "samples": n,
                 "bytes": c["sample_record_bytes"] / max(n, 1),
                 "complete": c["stacks_complete"] / max(c["stacks_with_user"], 1),
-                "unwind_us": c.get("unwind_cpu_ns", 0) / max(c.get("unwind_walks", 0), 1) / 1e3}
+                "unwind_us": c.get("unwind_cpu_ns", 0) / max(c.get("unwind_walks", 0), 1) / 1e3,
+                "no_maps": c.get("unwind_stopped_no_maps", 0) / max(n, 1),
+                "fp_fallback": c.get("unwind_fp_fallback", 0) / max(n, 1)}
 
     def perf(self, hz):
         data = os.path.join(self.tmp, "perf.data")
@@ -173,7 +213,7 @@ class Bench:
                 "complete": complete / max(samples, 1)}
 
     def run(self):
-        conds = [(tool, hz) for hz in self.args.freqs for tool in ("fp", "dwarf", "perf")]
+        conds = [(tool, hz) for hz in self.args.freqs for tool in self.args.tools]
         rows = {c: [] for c in conds}
         for r in range(self.args.rounds):
             todo = [("bare", 0), ("bare", 0)] + conds
@@ -184,9 +224,12 @@ class Bench:
                     bare.append(self.bare()["wcpu"])
                 elif tool == "perf":
                     res[(tool, hz)] = self.perf(hz)
+                elif tool == "dwarf-base":
+                    res[(tool, hz)] = self.pb("dwarf", hz, self.args.base)
                 else:
                     res[(tool, hz)] = self.pb(tool, hz)
             base = statistics.mean(bare)
+            sys.stderr.flush()
             for c, v in res.items():
                 v["slowdown"] = v["wcpu"] / base
                 v["cpu_pct"] = 100 * v["cpu"] / v["wall"]
@@ -200,7 +243,8 @@ def med(vals):
 
 
 def report(rows, args):
-    name = {"fp": "profiling-bpf fp", "dwarf": "profiling-bpf dwarf", "perf": "perf --call-graph dwarf"}
+    name = {"fp": "profiling-bpf fp", "dwarf": "profiling-bpf dwarf", "perf": "perf --call-graph dwarf",
+            "dwarf-base": "profiling-bpf dwarf (--base)"}
     out = ["| tool | Hz | workload CPU ratio (median, min-max) | profiler CPU / 1000 samples | "
            "profiler CPU % of one CPU | bytes / sample | complete stacks | samples |",
            "|---|---|---|---|---|---|---|---|"]
@@ -212,20 +256,33 @@ def report(rows, args):
             med([x["cpu_pct"] for x in v]), med([x["bytes"] for x in v]),
             100 * med([x["complete"] for x in v]), med([x["samples"] for x in v])))
     for (tool, hz), v in rows.items():
-        if tool == "dwarf":
+        if tool.startswith("dwarf"):
+            u = [x["unwind_us"] for x in v]
             out.append("")
-            out.append("profiling-bpf dwarf at %d Hz: %.1f us of unwinding CPU per sample (median)"
-                       % (hz, med([x["unwind_us"] for x in v])))
+            out.append("%s at %d Hz: %.1f us of unwinding CPU per sample (median; %.1f-%.1f); "
+                       "per sample: no_maps %.2f%%, frame-pointer fallback %.2f%% (medians)"
+                       % (name[tool], hz, med(u), min(u), max(u),
+                          100 * med([x["no_maps"] for x in v]),
+                          100 * med([x["fp_fallback"] for x in v])))
     return "\n".join(out)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--input-mb", type=int, default=3)
+    ap.add_argument("--input-mb", type=int, default=3,
+                    help="workload size: MiB for xz, about 1 s of CPU per unit for python, "
+                    "15 rounds of 4 processes per unit for churn")
     ap.add_argument("--freqs", default="99,999")
+    ap.add_argument("--workload", choices=("xz", "python", "churn"), default="xz")
+    ap.add_argument("--tools", default="fp,dwarf,perf",
+                    help="conditions: fp, dwarf, perf, dwarf-base (with --base)")
+    ap.add_argument("--base", help="another profiling-bpf binary, run as dwarf-base")
     args = ap.parse_args()
     args.freqs = [int(x) for x in args.freqs.split(",")]
+    args.tools = args.tools.split(",")
+    if args.base and "dwarf-base" not in args.tools:
+        args.tools.append("dwarf-base")
     if os.geteuid() != 0 or not os.access(PB, os.X_OK) or not shutil.which("perf"):
         sys.exit("bench: needs root, %s (make) and perf (linux-perf)" % PB)
     with tempfile.TemporaryDirectory() as tmp:
