@@ -169,6 +169,7 @@ struct symbolizer {
 	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
 	struct symbolizer_stats stats;
 	struct hashmap not_elf;	/* mapped files that are no ELF (data), by mapping_id() */
+	struct hashmap lib_paths;	/* interned hex build ID -> interned path of a library not read yet */
 	size_t dwarf_budget;	/* bound on the summed dwarf_bytes, checked at each release */
 	uint64_t released_ns;	/* time of the last symbolizer_release_exited() */
 };
@@ -224,6 +225,7 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
 	s->dwarf_budget = DWARF_BUDGET_DEFAULT;
 	hashmap_init(&s->not_elf, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->lib_paths, hash_uint, equal_uint, NULL);
 	return s;
 }
 
@@ -321,6 +323,7 @@ void symbolizer_free(struct symbolizer *s)
 	hashmap_release(&s->strs);
 	names_release(&s->names);
 	hashmap_release(&s->not_elf);
+	hashmap_release(&s->lib_paths);
 	free(s);
 }
 
@@ -1298,23 +1301,62 @@ static const char *exe_path(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
-/* Read the file @path of @pid's mount namespace (known by its build ID from then on). */
-static struct elf_file *file_read_target(struct symbolizer *s, pid_t pid, const char *path)
+/*
+ * Remember where the library @path of @pid's mount namespace is, by its build
+ * ID, without reading its symbols (an exec must stay cheap): read when a frame
+ * of a process gone before its maps were read names that build ID. Only
+ * libraries of our own mount namespace (the path must hold after the exit).
+ * Returns whether the file exists.
+ */
+static bool note_library(struct symbolizer *s, pid_t pid, const char *path)
 {
-	struct elf_file *f = NULL;
-	char full[PATH_MAX];
+	uint8_t id[ELFSYMS_BUILD_ID_MAX];
+	const char *hex, *where;
+	char full[PATH_MAX], *ours;
+	struct file_key key;
 	struct stat st;
+	size_t n = 0;
+	Elf *elf;
 	int fd;
 
 	if ((size_t)snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path) >= sizeof(full))
-		return NULL;
+		return false;
 	fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+		file_key_of(&st, &key);
+		elf = hashmap_find(&s->files, &key, NULL) ? NULL : elf_begin(fd, ELF_C_READ, NULL);
+		n = elf && elf_kind(elf) == ELF_K_ELF ? elfsyms_read_build_id(elf, id) : 0;
+		elf_end(elf);
+	}
+	close(fd);
+	hex = build_id_hex_of(s, id, n);
+	ours = hex ? binary_target_path(pid, path) : NULL;
+	where = ours && !strncmp(ours, path, strlen(path) + 1) ? intern(s, ours) : NULL;
+	if (where && !hashmap_find(&s->by_build_id, hex, NULL))
+		hashmap_set(&s->lib_paths, hex, (uintptr_t)where);
+	free(ours);
+	return true;
+}
+
+/* The file of build ID @hex (interned) that an exec named: read now. NULL if none. */
+static struct elf_file *library_by_build_id(struct symbolizer *s, const char *hex)
+{
+	struct stat st;
+	uintptr_t v;
+	int fd;
+
+	if (!hashmap_find(&s->lib_paths, hex, &v))
+		return NULL;
+	hashmap_delete(&s->lib_paths, hex);	/* one try */
+	fd = open((const char *)v, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-		f = file_get(s, pid, fd, &st, path);
+		file_get(s, getpid(), fd, &st, (const char *)v);
 	close(fd);
-	return f;
+	return hashmap_find(&s->by_build_id, hex, &v) ? (struct elf_file *)v : NULL;
 }
 
 /* Where ld.so finds the libraries of a program without a run path. */
@@ -1337,11 +1379,11 @@ static void read_libraries(struct symbolizer *s, pid_t pid, const struct binary 
 	char path[PATH_MAX];
 
 	if (exe->interp)
-		file_read_target(s, pid, exe->interp);
+		note_library(s, pid, exe->interp);
 	for (size_t i = 0; i < exe->nneeded; i++) {
 		for (size_t d = 0; d < sizeof(lib_dirs) / sizeof(lib_dirs[0]); d++) {
 			snprintf(path, sizeof(path), "%s/%s", lib_dirs[d], exe->needed[i]);
-			if (file_read_target(s, pid, path))
+			if (note_library(s, pid, path))
 				break;
 		}
 	}
@@ -1681,9 +1723,10 @@ static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t add
 		e = (const struct bid_frame *)v;
 		off = e->offset - 1;
 	}
-	if (!hashmap_find(&s->by_build_id, e->build_id, &v))
+	if (hashmap_find(&s->by_build_id, e->build_id, &v))
+		f = (struct elf_file *)v;
+	else if (!(f = library_by_build_id(s, e->build_id)))
 		return;
-	f = (struct elf_file *)v;
 	/* the kernel takes the next mapping for an address below it (a stray
 	 * frame-pointer value): an offset outside the file's segments is no frame */
 	if (f->err || !f->bin || elfsyms_offset_to_vaddr(&f->bin->syms, off, &vaddr))
