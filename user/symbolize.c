@@ -1525,11 +1525,12 @@ static int dwarf_frames(struct symbolizer *s, struct elf_file *elf, uint64_t vad
 	int n = elflines_frames(elf->bin->dwarf, vaddr, fr,
 				s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
 
+	/* at least a byte: a lookup marks the DWARF as read (and mallinfo2()
+	 * sees nothing under a sanitizer's allocator) */
 	after = heap_in_use();
-	if (after > before) {
-		elf->dwarf_bytes += after - before;
-		s->stats.dwarf_bytes += after - before;
-	}
+	after = after > before ? after - before : 1;
+	elf->dwarf_bytes += after;
+	s->stats.dwarf_bytes += after;
 	elf->dwarf_ns = now_ns();
 	return n;
 }
