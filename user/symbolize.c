@@ -603,6 +603,7 @@ static int attach_unmapped_elf(struct symbolizer *s, pid_t pid, const struct pro
 	/* device and inode from the maps line: a data file is opened once */
 	uint64_t id = (m->inode * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)m->dev_major << 20 | m->dev_minor);
 	const void *key = (const void *)(uintptr_t)(id ? id : 1);
+	char magic[SELFMAG];
 	struct stat st;
 	int fd;
 
@@ -611,6 +612,11 @@ static int attach_unmapped_elf(struct symbolizer *s, pid_t pid, const struct pro
 	fd = open_mapped(pid, m, &st);
 	if (fd < 0)
 		return 0;
+	if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+	    memcmp(magic, ELFMAG, SELFMAG)) {
+		close(fd);	/* data (a font, a locale, a header a compiler reads) */
+		return hashmap_set(&s->not_elf, key, 1);
+	}
 	out->elf = file_get(s, pid, fd, &st, m->path);
 	close(fd);
 	if (!out->elf)
