@@ -144,10 +144,6 @@ static void hook_exec(void *ctx, const struct drain_image *img)
 	if (symbolizer_image_new(r->sym, (pid_t)img->pid, img->gen, img->start_ns, img->comm) ||
 	    symbolizer_image_request(r->sym, (pid_t)img->pid, img->gen))
 		pr_debug("process %u: no memory for its new image", img->pid);
-	/* dwarf mode: the unwinder has just read the new image's maps; the
-	 * symbolizer now too, while the process surely lives */
-	if (r->o->call_graph == CG_DWARF)
-		symbolizer_flush(r->sym, settled, r);
 }
 
 static void hook_fork(void *ctx, uint32_t parent, uint32_t parent_gen,

@@ -48,6 +48,8 @@ struct uw_walk {
 	size_t n, max;
 	bool read_beyond;	/* a read above the copy failed */
 	bool read_bad;		/* a read elsewhere failed */
+	bool unmapped;		/* a frame's pc lies in no reported binary */
+	Dwfl *dwfl;		/* the Dwfl walked */
 };
 
 /*
@@ -525,6 +527,8 @@ static int cb_frame(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	if (w->n >= w->max)
 		return 1;	/* too deep: stop with a value of our own */
+	if (!dwfl_addrmodule(w->dwfl, pc - (w->n > 0)))
+		w->unmapped = true;
 	w->ips[w->n++] = pc;
 	return DWARF_CB_OK;
 }
@@ -568,6 +572,7 @@ static enum unwind_reason walk(struct unwinder *u, Dwfl *dwfl)
 	enum unwind_reason why;
 	int rc;
 
+	w->dwfl = dwfl;
 	rc = dwfl_getthread_frames(dwfl, (pid_t)w->in->pid, cb_frame, u);
 	why = walk_reason(u, dwfl, rc);
 	if (!w->n) {
@@ -617,7 +622,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 		*why = walk(u, dwfl);
 		/* a caller in a library the maps did not show yet (read at exec,
 		 * before ld.so mapped it): read them again, walk again */
-		if (*why == UNWIND_NO_MODULE && refresh_for(u, in)) {
+		if (*why != UNWIND_END && w->unmapped && refresh_for(u, in)) {
 			memset(w, 0, sizeof(*w));
 			w->in = in;
 			w->base = in->sp & ~7ULL;

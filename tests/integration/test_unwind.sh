@@ -244,7 +244,10 @@ PYEOF
 	note $name "fallback $(json_counter "$f" unwind_fp_fallback), no_maps $(json_counter \
 		"$f" unwind_stopped_no_maps), complete $(json_counter "$f" stacks_complete) of \
 $(json_counter "$f" stacks_with_user)"
-	share_check $name "$have" "$all" 95 50 "of short-lived xz with a user stack that have a named leaf"
+	# (94-97% seen on a loaded machine: a sample whose process is gone before
+	# the reader came, whose leaf the kernel gave no build ID for, stays
+	# unnamed; every such sample is counted in unnamed_frames_*)
+	share_check $name "$have" "$all" 90 50 "of short-lived xz with a user stack that have a named leaf"
 }
 
 # Debian's python3.11 (no frame pointers) running nested Python calls.
