@@ -7,7 +7,9 @@
  * thread running C code without the GIL gets its own frames, never the GIL
  * holder's. Then it walks the frame chain leaf first, recording per frame the
  * code object's address and the instruction offset. Every read is of
- * untrusted user memory through bpf_probe_read_user(); every loop is bounded.
+ * untrusted user memory through bpf_probe_read_user() (the current task) or
+ * bpf_copy_from_user_task() (a task off CPU, from a sleepable iterator);
+ * every loop is bounded.
  */
 #ifndef PB_PYTHON_BPF_H
 #define PB_PYTHON_BPF_H
@@ -37,9 +39,19 @@ struct {
 	__type(value, struct py_scratch);
 } py_scratch SEC(".maps");
 
+/* The same for walks of another task from a sleepable program: it may sleep
+ * in a page fault meanwhile, and a walk on the same CPU reuse py_scratch. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_scratch);
+} py_scratch_task SEC(".maps");
+
 /* State of the bpf_loop() callbacks. */
 struct py_walk {
 	const struct pb_py_proc *c;
+	struct task_struct *task;	/* of_task walks: the task whose memory is read */
 	struct py_scratch *sc;
 	__u64 fsbase;		/* the sampled thread's fs base = its pthread_self() */
 	__u64 interp, ts;	/* search: current interpreter and thread state */
@@ -49,12 +61,25 @@ struct py_walk {
 	__u64 found;		/* the thread's PyThreadState */
 };
 
-static __always_inline __u64 py_read_ptr(__u64 addr, int *err)
+/*
+ * Read @size bytes of user memory at @addr: the current task's (any
+ * program), or with @of_task w->task's (sleepable programs only: a constant
+ * at each call site, so the other helper is compiled out).
+ */
+static __always_inline long py_read(const struct py_walk *w, void *dst, __u32 size, __u64 addr,
+				    const bool of_task)
+{
+	if (of_task)
+		return bpf_copy_from_user_task(dst, size, (const void *)addr, w->task, 0);
+	return bpf_probe_read_user(dst, size, (const void *)addr);
+}
+
+static __always_inline __u64 py_read_ptr(struct py_walk *w, __u64 addr, const bool of_task)
 {
 	__u64 v = 0;
 
-	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
-		*err = 1;
+	if (py_read(w, &v, sizeof(v), addr, of_task))
+		w->err = 1;
 	return v;
 }
 
@@ -81,41 +106,51 @@ static __always_inline __s32 py_field_s32(const __u8 *buf, __u32 off)
 }
 
 /* Move the search to the next interpreter; 1 to stop. */
-static __always_inline long py_next_interp(struct py_walk *w)
+static __always_inline long py_next_interp(struct py_walk *w, const bool of_task)
 {
-	w->interp = py_read_ptr(w->interp + w->c->off.interp_next, &w->err);
+	w->interp = py_read_ptr(w, w->interp + w->c->off.interp_next, of_task);
 	w->ts = 0;
 	return !w->interp || w->err || ++w->ninterp >= PB_PY_MAX_INTERPS;
 }
 
 /* One step of the search over (interpreter, thread state) pairs. */
-static long py_search_step(__u32 i, void *ctx)
+static __always_inline long py_search_body(struct py_walk *w, const bool of_task)
 {
-	struct py_walk *w = ctx;
 	const struct pb_py_offsets *o = &w->c->off;
 
 	if (!w->ts) {
-		w->ts = py_read_ptr(w->interp + o->interp_tstate_head, &w->err);
+		w->ts = py_read_ptr(w, w->interp + o->interp_tstate_head, of_task);
 		if (w->err)
 			return 1;
 		if (!w->ts)
-			return py_next_interp(w);
+			return py_next_interp(w, of_task);
 	}
-	if (py_read_ptr(w->ts + o->tstate_thread_id, &w->err) == w->fsbase && !w->err) {
+	if (py_read_ptr(w, w->ts + o->tstate_thread_id, of_task) == w->fsbase && !w->err) {
 		w->found = w->ts;
 		return 1;
 	}
-	w->ts = py_read_ptr(w->ts + o->tstate_next, &w->err);
+	w->ts = py_read_ptr(w, w->ts + o->tstate_next, of_task);
 	if (w->err)
 		return 1;
-	return w->ts ? 0 : py_next_interp(w);
+	return w->ts ? 0 : py_next_interp(w, of_task);
+}
+
+static long py_search_step(__u32 i, void *ctx)
+{
+	return py_search_body(ctx, false);
+}
+
+static long py_search_step_task(__u32 i, void *ctx)
+{
+	return py_search_body(ctx, true);
 }
 
 /*
  * What code object @code holds now: its co_filename and co_name pointers,
  * adjacent in every supported version (read at once), else read apart.
  */
-static __always_inline void py_code_stamp(struct py_walk *w, __u64 code, struct pb_py_frame *f)
+static __always_inline void py_code_stamp(struct py_walk *w, __u64 code, struct pb_py_frame *f,
+					  const bool of_task)
 {
 	const struct pb_py_offsets *o = &w->c->off;
 	__u64 two[2] = {};
@@ -125,14 +160,11 @@ static __always_inline void py_code_stamp(struct py_walk *w, __u64 code, struct 
 	if (!code || !o->code_filename)
 		return;
 	if (o->code_name == o->code_filename + 8) {
-		if (bpf_probe_read_user(two, sizeof(two), (const void *)(code + o->code_filename)))
+		if (py_read(w, two, sizeof(two), code + o->code_filename, of_task))
 			return;
 	} else {
-		int err = 0;
-
-		two[0] = py_read_ptr(code + o->code_filename, &err);
-		two[1] = py_read_ptr(code + o->code_name, &err);
-		if (err)
+		if (py_read(w, &two[0], 8, code + o->code_filename, of_task) ||
+		    py_read(w, &two[1], 8, code + o->code_name, of_task))
 			return;
 	}
 	f->filename = two[0];
@@ -140,9 +172,8 @@ static __always_inline void py_code_stamp(struct py_walk *w, __u64 code, struct 
 }
 
 /* One frame of the walk. */
-static long py_frame_step(__u32 i, void *ctx)
+static __always_inline long py_frame_body(struct py_walk *w, const bool of_task)
 {
-	struct py_walk *w = ctx;
 	const struct pb_py_offsets *o = &w->c->off;
 	struct pb_py_stack *st = &w->sc->st;
 	__u8 *buf = w->sc->frame;
@@ -151,7 +182,7 @@ static long py_frame_step(__u32 i, void *ctx)
 
 	if (!w->frame)
 		return 1;
-	if (bpf_probe_read_user(buf, PY_FRAME_READ, (const void *)w->frame)) {
+	if (py_read(w, buf, PY_FRAME_READ, w->frame, of_task)) {
 		w->err = 1;
 		return 1;
 	}
@@ -170,7 +201,7 @@ static long py_frame_step(__u32 i, void *ctx)
 	}
 	st->frames[k].code = code;
 	st->frames[k].flags = 0;
-	py_code_stamp(w, code, &st->frames[k]);
+	py_code_stamp(w, code, &st->frames[k], of_task);
 	if (w->c->layout == PB_PY_FRAMEOBJ) {
 		st->frames[k].lasti = py_field_s32(buf, o->frame_instr);
 		st->frames[k].flags = PB_PY_FRAME_ENTRY;	/* one frame per activation */
@@ -184,46 +215,67 @@ static long py_frame_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* The innermost frame of thread state @ts (0: the thread runs no Python). */
-static __always_inline __u64 py_top_frame(const struct pb_py_proc *c, __u64 ts, int *err)
+static long py_frame_step(__u32 i, void *ctx)
 {
-	__u64 f = py_read_ptr(ts + c->off.tstate_frame, err);
+	return py_frame_body(ctx, false);
+}
+
+static long py_frame_step_task(__u32 i, void *ctx)
+{
+	return py_frame_body(ctx, true);
+}
+
+/* The innermost frame of the thread state found (0: the thread runs no Python). */
+static __always_inline __u64 py_top_frame(struct py_walk *w, const bool of_task)
+{
+	const struct pb_py_proc *c = w->c;
+	__u64 f = py_read_ptr(w, w->found + c->off.tstate_frame, of_task);
 
 	if (f && (c->layout == PB_PY_IFRAME_311 || c->layout == PB_PY_IFRAME_312))
-		f = py_read_ptr(f + c->off.cframe_current_frame, err);	/* the _PyCFrame */
+		f = py_read_ptr(w, f + c->off.cframe_current_frame, of_task);	/* the _PyCFrame */
 	return f;
 }
 
 /*
- * Walk the Python frames of the current thread of process @c. Returns the
- * per-CPU stack with status and frames (NULL only if the scratch map fails).
+ * Walk the Python frames of thread @task of process @c: the current task
+ * (any program), or with @of_task another one (sleepable programs). Returns
+ * the per-CPU stack with status and frames (NULL only if the scratch map
+ * fails).
  */
-static __always_inline struct pb_py_stack *py_walk(const struct pb_py_proc *c)
+static __always_inline struct pb_py_stack *py_walk_of(const struct pb_py_proc *c,
+						      struct task_struct *task, const bool of_task)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct py_walk w = { .c = c, .fsbase = task->thread.fsbase };
+	struct py_walk w = { .c = c, .task = task, .fsbase = task->thread.fsbase };
 	__u32 zero = 0;
 
-	w.sc = bpf_map_lookup_elem(&py_scratch, &zero);
+	w.sc = bpf_map_lookup_elem(of_task ? (void *)&py_scratch_task : (void *)&py_scratch, &zero);
 	if (!w.sc)
 		return NULL;
 	w.sc->st.nframes = 0;
 	w.sc->st.status = PB_PY_OK;
-	w.interp = py_read_ptr(c->runtime + c->off.runtime_interp_head, &w.err);
+	w.sc->st.thread_id = 0;
+	w.interp = py_read_ptr(&w, c->runtime + c->off.runtime_interp_head, of_task);
 	if (w.interp && !w.err)
-		bpf_loop(PB_PY_MAX_THREADS, py_search_step, &w, 0);
+		bpf_loop(PB_PY_MAX_THREADS, of_task ? py_search_step_task : py_search_step, &w, 0);
 	if (!w.found) {
 		w.sc->st.status = w.err ? PB_PY_READ_ERR : PB_PY_NO_TSTATE;
 		return &w.sc->st;
 	}
-	w.frame = py_top_frame(c, w.found, &w.err);
+	w.sc->st.thread_id = w.fsbase;
+	w.frame = py_top_frame(&w, of_task);
 	if (!w.err)
-		bpf_loop(PB_PY_MAX_FRAMES + 8, py_frame_step, &w, 0);
+		bpf_loop(PB_PY_MAX_FRAMES + 8, of_task ? py_frame_step_task : py_frame_step, &w, 0);
 	if (w.sc->st.status == PB_PY_OK && w.frame && !w.err)
 		w.sc->st.status = PB_PY_TRUNCATED;	/* shims left no room */
 	if (w.err && !w.sc->st.nframes)
 		w.sc->st.status = PB_PY_READ_ERR;
 	return &w.sc->st;
+}
+
+/* The Python frames of the current thread of process @c (see py_walk_of). */
+static __always_inline struct pb_py_stack *py_walk(const struct pb_py_proc *c)
+{
+	return py_walk_of(c, (struct task_struct *)bpf_get_current_task_btf(), false);
 }
 
 #endif /* PB_PYTHON_BPF_H */

@@ -424,36 +424,73 @@ static __always_inline bool buildid_stack(struct bpf_perf_event_data *ctx,
 	return wake;
 }
 
+/*
+ * Walk the Python frames of thread @task of process @py (see py_walk_of),
+ * counting the outcome and the time it took. Returns the per-CPU result,
+ * NULL when the scratch map fails (counted as a read error).
+ */
+static __always_inline struct pb_py_stack *python_walk_of(const struct pb_py_proc *py,
+							   struct task_struct *task,
+							   const bool of_task)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+	struct pb_py_stack *walked = py_walk_of(py, task, of_task);
+	__u32 status = walked ? walked->status : PB_PY_READ_ERR;
+
+	if (status == PB_PY_NO_TSTATE)
+		count(PB_CNT_PY_NO_TSTATE);
+	else if (status == PB_PY_READ_ERR)
+		count(PB_CNT_PY_READ_ERR);
+	else if (status == PB_PY_TRUNCATED)
+		count(PB_CNT_PY_TRUNCATED);
+	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
+	return walked;
+}
+
+/* Bytes of the aux part that holds @walked: its head and its frames. */
+static __always_inline __u64 python_bytes(const struct pb_py_stack *walked)
+{
+	__u64 n = walked ? walked->nframes : 0, len;
+
+	if (n > PB_PY_MAX_FRAMES)
+		n = PB_PY_MAX_FRAMES;
+	len = offsetof(struct pb_py_stack, frames) + n * sizeof(struct pb_py_frame);
+	/* the verifier's bound of the product is wider than that: bound it */
+	barrier_var(len);
+	return len > sizeof(struct pb_py_stack) ? sizeof(struct pb_py_stack) : len;
+}
+
+/* Copy @walked (NULL: a failed walk) into @dst; returns the bytes written. */
+static __always_inline __u32 python_copy(void *dst, const struct pb_py_stack *walked)
+{
+	struct pb_py_stack *ps = dst;
+	__u64 len = python_bytes(walked);
+
+	if (!walked || bpf_probe_read_kernel(dst, len, walked)) {
+		ps->status = PB_PY_READ_ERR;
+		ps->nframes = 0;
+		ps->thread_id = 0;
+		return offsetof(struct pb_py_stack, frames);
+	}
+	return len;
+}
+
+/* The same for the current thread. */
+static __always_inline struct pb_py_stack *python_walk(const struct pb_py_proc *py)
+{
+	return python_walk_of(py, (struct task_struct *)bpf_get_current_task_btf(), false);
+}
+
 /* The Python frames of a sample of a configured Python process into the
  * aux part at payload offset @off; returns its bytes (the frames walked). */
 static __always_inline __u32 sample_python(const struct pb_py_proc *py, struct pb_sample *s,
 					   __u32 off)
 {
-	__u64 t0 = bpf_ktime_get_ns();
-	struct pb_py_stack *walked = py_walk(py);
-	struct pb_py_stack *ps;
-	__u32 n = 0;
+	struct pb_py_stack *walked = python_walk(py);
 
 	if (off > 2 * 8 * PB_MAX_STACK)
 		return 0;
-	ps = (void *)s->payload + off;
-	if (!walked) {
-		ps->status = PB_PY_READ_ERR;
-		ps->nframes = 0;
-	} else {
-		bpf_probe_read_kernel(ps, sizeof(*ps), walked);
-		n = ps->nframes;
-	}
-	if (ps->status == PB_PY_NO_TSTATE)
-		count(PB_CNT_PY_NO_TSTATE);
-	else if (ps->status == PB_PY_READ_ERR)
-		count(PB_CNT_PY_READ_ERR);
-	else if (ps->status == PB_PY_TRUNCATED)
-		count(PB_CNT_PY_TRUNCATED);
-	add(PB_CNT_PY_WALK_NS, bpf_ktime_get_ns() - t0);
-	if (n > PB_PY_MAX_FRAMES)
-		n = PB_PY_MAX_FRAMES;
-	return offsetof(struct pb_py_stack, frames) + n * sizeof(struct pb_py_frame);
+	return python_copy((void *)s->payload + off, walked);
 }
 
 SEC("perf_event")
@@ -528,20 +565,31 @@ struct {
 	__type(value, struct offcpu_copy);
 } offcpu_copies SEC(".maps");
 
+/* Threads of Python processes: their Python frames when they went off CPU
+ * (rec.aux_len bytes), walked then since the frames change once it runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pb_py_stack);
+} offcpu_pys SEC(".maps");
+
 /* Bytes of a record's payload: a bound the verifier can follow. */
 #define BOUNDED(x, max) ((x) > (max) ? (max) : (x))
 
 /*
  * Build the record of @slot's interval in this CPU's scratch buffer: the
- * header and user part saved when @task went off CPU, its kernel stack now
+ * header and user part (ips or stack copy, Python frames) saved when @task
+ * went off CPU, its kernel stack now
  * (it has not run since; not when @kstack_ok is false). Returns its length,
  * 0 when it cannot be built.
  */
 static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_struct *task,
 					  struct pb_sample **out, bool kstack_ok)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), off = 0, nu, len;
+	__u32 cpu = bpf_get_smp_processor_id(), off = 0, nu, alen, len;
 	struct offcpu_copy *copy;
+	struct pb_py_stack *py;
 	struct pb_sample *s;
 	long n;
 
@@ -561,9 +609,16 @@ static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_
 		nu = 0;
 	s->nuser = nu;
 	off += nu * 8;
+	alen = BOUNDED(slot->rec.aux_len, sizeof(struct pb_py_stack));
+	py = alen ? bpf_task_storage_get(&offcpu_pys, task, 0, 0) : NULL;
+	if (!py || off > 2 * 8 * PB_MAX_STACK ||
+	    bpf_probe_read_kernel((void *)s->payload + off, alen, py))
+		alen = 0;
+	s->aux_len = alen;
+	off += alen;
 	len = BOUNDED(slot->rec.stack_len, OFFCPU_COPY_MAX);
 	copy = len ? bpf_task_storage_get(&offcpu_copies, task, 0, 0) : NULL;
-	if (!copy || off > 2 * 8 * PB_MAX_STACK ||
+	if (!copy || off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX ||
 	    bpf_probe_read_kernel((void *)s->payload + off, len, copy->data))
 		len = 0;
 	s->stack_len = len;
@@ -642,7 +697,30 @@ static __always_inline void offcpu_end(struct task_struct *task, __u64 now, bool
 		offcpu_emit(s, len, PB_KIND_OFF_RUNNABLE, runnable_ns);
 }
 
-/* @prev (the current task) goes off CPU: open an interval with its user stack. */
+/*
+ * @task (the current task, of process @tgid) goes off CPU: if it is a thread
+ * of a configured Python process, its Python frames into its storage, their
+ * bytes into the slot's record (0: none).
+ */
+static __always_inline void offcpu_python(struct offcpu_slot *slot, struct task_struct *task,
+					  __u32 tgid)
+{
+	const struct pb_py_proc *py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+	struct pb_py_stack *dst;
+
+	slot->rec.aux_len = 0;
+	if (!py)
+		return;
+	dst = bpf_task_storage_get(&offcpu_pys, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!dst) {
+		count(PB_CNT_PY_READ_ERR);
+		return;
+	}
+	slot->rec.aux_len = python_copy(dst, python_walk(py));
+}
+
+/* @prev (the current task) goes off CPU: open an interval with its user stack
+ * (and Python frames). */
 static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bool blocked,
 					 __u64 now)
 {
@@ -681,6 +759,7 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 		else
 			count(PB_CNT_USTACK_ERR);
 	}
+	offcpu_python(slot, prev, id >> 32);
 	slot->blocked = blocked;
 	slot->wake_ns = 0;
 	slot->start_ns = now;
@@ -753,6 +832,34 @@ static __always_inline void copy_task_stack(struct offcpu_slot *slot, struct tas
 }
 
 /*
+ * The Python frames of @task, off CPU, if its process is a configured Python
+ * process (sleepable programs: its memory is read with faults allowed).
+ * Returns the per-CPU walk, NULL when there is none.
+ */
+static __always_inline struct pb_py_stack *python_walk_task(struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+	const struct pb_py_proc *py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
+
+	return py ? python_walk_of(py, task, true) : NULL;
+}
+
+/* The same into @task's storage; returns its bytes, 0 when there is none. */
+static __always_inline __u32 offcpu_python_task(struct task_struct *task)
+{
+	struct pb_py_stack *walked = python_walk_task(task), *dst;
+
+	if (!walked)
+		return 0;
+	dst = bpf_task_storage_get(&offcpu_pys, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!dst) {
+		count(PB_CNT_PY_READ_ERR);
+		return 0;
+	}
+	return python_copy(dst, walked);
+}
+
+/*
  * Run by the loader right after the scheduler programs are attached: a target
  * thread already off CPU (asleep or waiting for a CPU since before the
  * recording) gets an interval from start_ns, with its user stack read from
@@ -791,12 +898,47 @@ int open_blocked(struct bpf_iter__task *ctx)
 		fp_walk_task(slot, task, regs);	/* dwarf mode too: the fallback */
 		if (dwarf)
 			copy_task_stack(slot, task, regs);
+		slot->rec.aux_len = offcpu_python_task(task);
 	}
 	slot->blocked = task->__state != 0;
 	slot->wake_ns = 0;
 	/* not if on_switch opened one meanwhile, nor if it runs now */
 	if (!task->on_cpu && !__sync_val_compare_and_swap(&slot->start_ns, 0, start_ns))
 		count(PB_CNT_OFF_OPEN_AT_START);
+	return 0;
+}
+
+/*
+ * Run by the loader over the threads of a process it has just configured as
+ * a Python process: a thread that went off CPU before that (blocked on a lock
+ * since its start) gets the Python frames of its open interval now; its
+ * frames have not changed since. Walked first, then stored only if the
+ * interval is still open and has none: a switch-in meanwhile leaves it alone.
+ */
+SEC("iter.s/task")
+int python_blocked(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct pb_py_stack *walked, *dst;
+	struct offcpu_slot *slot;
+	__u64 start;
+
+	if (!task || task->on_cpu || (task->flags & PF_EXITING) || (task->flags & PF_KTHREAD))
+		return 0;
+	slot = bpf_task_storage_get(&offcpu_slots, task, 0, 0);
+	if (!slot || !slot->start_ns || slot->rec.aux_len)
+		return 0;
+	start = slot->start_ns;
+	walked = python_walk_task(task);
+	if (!walked || slot->start_ns != start || slot->rec.aux_len || task->on_cpu)
+		return 0;
+	dst = bpf_task_storage_get(&offcpu_pys, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!dst) {
+		count(PB_CNT_PY_READ_ERR);
+		return 0;
+	}
+	slot->rec.aux_len = python_copy(dst, walked);
+	count(PB_CNT_PY_OFF_LATE);
 	return 0;
 }
 

@@ -57,6 +57,8 @@ enum pb_count {
 	PB_CNT_PY_WALK_NS,	/* nanoseconds spent walking Python frames (a cost, not a drop) */
 	PB_CNT_STACK_VMA_ERR,	/* dwarf: the stack's mapping was not found (copy bounded by
 				 * --stack-size and the first unreadable page only) */
+	PB_CNT_PY_OFF_LATE,	/* off CPU: intervals of threads blocked before their process
+				 * was known as Python, given their Python frames then */
 	PB_CNT_MAX,
 };
 
@@ -91,7 +93,8 @@ enum pb_ureg {
 };
 
 #define PB_MAX_STACK_COPY	65536	/* bytes of user stack per sample, at most */
-#define PB_MAX_AUX		2048	/* bytes of runtime (aux) data per sample, at most */
+#define PB_MAX_AUX		4096	/* bytes of runtime (aux) data per sample, at most: a
+					 * struct pb_py_stack fits (python_bpf.h) */
 
 /*
  * One stack sample: this fixed header, then a variable payload

@@ -103,7 +103,14 @@ enum pb_py_status {
 struct pb_py_stack {
 	__u32 status;		/* enum pb_py_status */
 	__u32 nframes;		/* valid entries of frames[] */
+	__u64 thread_id;	/* the thread's PyThreadState.thread_id (threading.get_ident()),
+				 * 0 when none matched */
 	struct pb_py_frame frames[PB_PY_MAX_FRAMES];
 };
+
+#ifdef PB_MAX_AUX
+/* a walk of PB_PY_MAX_FRAMES frames must fit the aux part of a record */
+_Static_assert(sizeof(struct pb_py_stack) <= PB_MAX_AUX, "pb_py_stack larger than PB_MAX_AUX");
+#endif
 
 #endif /* PYTHON_BPF_H */

@@ -258,7 +258,7 @@ static void read_needed(struct binary *b, Elf *elf)
 		if (dyn.d_tag != DT_NEEDED || b->nneeded == BINARY_MAX_NEEDED)
 			continue;
 		name = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
-		if (name && !strchr(name, '/') && strlen(name) < NAME_MAX)
+		if (name && name[0] && !strchr(name, '/') && strlen(name) < NAME_MAX)
 			b->needed[b->nneeded] = strdup(name);
 		b->nneeded += b->needed[b->nneeded] != NULL;
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,12 +131,19 @@ static int add_synth(struct build_ctx *c, const char *name)
 /* Frame id of Python frame @ip (a tagged address from python_merge()). */
 static int add_python_frame(struct build_ctx *c, uint64_t ip)
 {
-	struct pframe f = { .kind = PFRAME_USER, .resolved = 1, .module = "[python]" };
+	struct pframe f = { .kind = PFRAME_USER, .resolved = 1, .module = PFRAME_PYTHON_MODULE };
+	struct python_frame_info pf;
 
-	if (!c->bo->py || python_frame(c->bo->py, ip, &f.name, &f.file, &f.line)) {
+	if (!c->bo->py || python_frame(c->bo->py, ip, &pf)) {
 		f.name = "[unknown python frame]";
 		f.resolved = 0;
+		return profile_add_frame(c->p, &f);
 	}
+	f.name = pf.label;
+	f.function = pf.name;
+	f.file = pf.file;
+	f.line = pf.line;
+	f.start_line = pf.start_line;
 	return profile_add_frame(c->p, &f);
 }
 
@@ -210,11 +218,18 @@ static int add_frames(struct build_ctx *c, const struct stack_entry *e, const ui
 static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t *ids)
 {
 	const char *pname = NULL;
-	char label[64];
+	uint64_t ident;
+	char label[96];
 	int n = 0, idx;
 
 	if (e->tid) {
-		snprintf(label, sizeof(label), "%s-%u", e->comm[0] ? e->comm : "?", e->tid);
+		/* a Python thread: with its ident, as py-spy shows it */
+		ident = c->bo->py ? python_thread_ident(c->bo->py, e->pid, e->tid) : 0;
+		if (ident)
+			snprintf(label, sizeof(label), "%s-%u (Python thread 0x%" PRIx64 ")",
+				 e->comm[0] ? e->comm : "?", e->tid, ident);
+		else
+			snprintf(label, sizeof(label), "%s-%u", e->comm[0] ? e->comm : "?", e->tid);
 		idx = add_synth(c, label);
 		if (idx < 0)
 			return idx;

@@ -152,6 +152,8 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 		d->hooks.on_sample(d->hooks.ctx, smp->pid, gen, uips, nu);
 	if (!ps && d->py)
 		python_sample_seen(d->py, smp->pid, smp->time_ns);
+	if (ps && d->py)
+		python_thread_seen(d->py, smp->pid, smp->tid, ps->thread_id);
 	if (ps && d->py && d->merged) {
 		nu = python_merge(d->py, smp->pid, smp->time_ns, uips, nu, ps, d->merged,
 				  MERGED_MAX);

@@ -61,6 +61,16 @@ static void read_build_id(struct elfsyms *es, Elf *elf)
 	}
 }
 
+size_t elfsyms_read_build_id(Elf *elf, uint8_t *id)
+{
+	struct elfsyms es;
+
+	memset(&es, 0, sizeof(es));
+	read_build_id(&es, elf);
+	memcpy(id, es.build_id, es.build_id_len);
+	return es.build_id_len;
+}
+
 static uint32_t bind_prio(unsigned char bind)
 {
 	return bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 : 1;

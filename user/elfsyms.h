@@ -58,6 +58,8 @@ int elfsyms_read_elf(struct elfsyms *es, Elf *elf);
 int elfsyms_add_symtab(struct elfsyms *es, Elf *elf);
 /* Whether @elf carries the same GNU build-id as @es (true when @es has none). */
 int elfsyms_same_build_id(const struct elfsyms *es, Elf *elf);
+/* The GNU build ID of @elf into @id (ELFSYMS_BUILD_ID_MAX bytes); its length, 0 when none. */
+size_t elfsyms_read_build_id(Elf *elf, uint8_t *id);
 /* Sort the symbols (es->all keeps every alias); call once after the reads. 0 or -ENOMEM. */
 int elfsyms_finish(struct elfsyms *es);
 /* Read an ELF image from memory (not modified) and finish. 0 or -errno (-EINVAL: not ELF). */

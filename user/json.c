@@ -74,6 +74,10 @@ static void write_frame(FILE *f, const struct pframe *fr, int last)
 		fprintf(f, ", \"line\": %" PRIu32, fr->line);
 	if (fr->system_name)
 		json_member(f, "system_name", fr->system_name);
+	if (fr->function)
+		json_member(f, "function", fr->function);
+	if (fr->start_line)
+		fprintf(f, ", \"start_line\": %" PRIu32, fr->start_line);
 	if (fr->inlined)
 		fputs(", \"inlined\": true", f);
 	fputs(last ? "}\n" : "},\n", f);

@@ -137,7 +137,7 @@ static int read_frame(struct profile *p, json_object *jf, size_t i, uint32_t *in
 	struct pframe f = { 0 };
 	json_object *res;
 	const char *kind;
-	uint64_t line;
+	uint64_t line, start;
 	int err, idx;
 
 	if (!json_object_is_type(jf, json_type_object))
@@ -149,11 +149,14 @@ static int read_frame(struct profile *p, json_object *jf, size_t i, uint32_t *in
 	err = err ?: get_hex(jf, "addr", &f.addr);
 	err = err ?: get_hex(jf, "module_offset", &f.module_offset);
 	err = err ?: get_u64(jf, "line", &line);
+	err = err ?: get_str(jf, "function", &f.function);
+	err = err ?: get_u64(jf, "start_line", &start);
 	if (err)
 		return err;
-	if (!f.name || line > UINT32_MAX)
+	if (!f.name || line > UINT32_MAX || start > UINT32_MAX)
 		return json_fail("frame %zu: no name, or a bad line", i);
 	f.line = (uint32_t)line;
+	f.start_line = (uint32_t)start;
 	f.kind = kind_of(kind);
 	res = member(jf, "resolved", json_type_boolean);
 	f.resolved = res ? json_object_get_boolean(res) : 1;

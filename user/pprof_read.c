@@ -198,6 +198,27 @@ static int r_unsymbolized(struct pprof_reader *r, struct pframe *f)
 	return profile_add_frame(r->p, f);
 }
 
+/*
+ * A Python frame (module PFRAME_PYTHON_MODULE): its Function is the qualname
+ * alone; its name everywhere else "qualname (file.py:line)", as user/python.c
+ * makes it, or "qualname (file.py)" without a line.
+ */
+static int r_python_frame(struct pprof_reader *r, struct pframe *f)
+{
+	const char *base = strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
+	char *label;
+	int idx;
+
+	if ((f->line ? asprintf(&label, "%s (%s:%u)", f->name, base, f->line) :
+		       asprintf(&label, "%s (%s)", f->name, base)) < 0)
+		return -ENOMEM;
+	f->function = f->name;
+	f->name = label;
+	idx = profile_add_frame(r->p, f);
+	free(label);
+	return idx;
+}
+
 static int r_line_frame(struct pprof_reader *r, const pb_line *ln, struct pframe *f)
 {
 	const pb_function *fn;
@@ -214,7 +235,11 @@ static int r_line_frame(struct pprof_reader *r, const pb_line *ln, struct pframe
 	if (f->system_name && !strcmp(f->system_name, f->name))
 		f->system_name = NULL;
 	f->line = ln->line > 0 && ln->line <= UINT32_MAX ? (uint32_t)ln->line : 0;
+	f->start_line = fn->start_line > 0 && fn->start_line <= UINT32_MAX ?
+				(uint32_t)fn->start_line : 0;
 	f->resolved = fn->system_name || !looks_unresolved(f->name);
+	if (f->module && f->file && !strcmp(f->module, PFRAME_PYTHON_MODULE))
+		return r_python_frame(r, f);
 	return profile_add_frame(r->p, f);
 }
 

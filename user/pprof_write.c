@@ -3,7 +3,9 @@
  * pprof output: struct profile -> gzip'd profile.proto.
  *
  * Sample types [count, value], one Location per frame (id = frame
- * index + 1, one Line), one Function per distinct (name, module, source file),
+ * index + 1, one Line), one Function per distinct (name, module, source file,
+ * first line): a Python frame's Function is its qualname alone, with its file
+ * and first line (the frame's "qualname (file.py:line)" is rebuilt on reading),
  * one Mapping per module and process range (true start/limit/offset from the
  * maps, build ID; "[kernel.kallsyms]" for kernel frames without a module;
  * none for synthetic frames), pid/tid as numeric labels,
@@ -99,12 +101,19 @@ static bool opt_str_equal(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+/* The name of @f's Function: the function alone when the frame's name says more. */
+static const char *func_name(const struct pframe *f)
+{
+	return f->function ? f->function : f->name;
+}
+
 static uint64_t func_hash(const void *key, void *ctx)
 {
 	const struct pframe *f = key;
 
 	(void)ctx;
-	return hash_opt_str(f->file, hash_opt_str(f->module, hash_opt_str(f->name, 0)));
+	return hash_opt_str(f->file, hash_opt_str(f->module, hash_opt_str(func_name(f),
+									   f->start_line)));
 }
 
 static bool func_equal(const void *a, const void *b, void *ctx)
@@ -112,8 +121,8 @@ static bool func_equal(const void *a, const void *b, void *ctx)
 	const struct pframe *x = a, *y = b;
 
 	(void)ctx;
-	return opt_str_equal(x->name, y->name) && opt_str_equal(x->module, y->module) &&
-	       opt_str_equal(x->file, y->file);
+	return opt_str_equal(func_name(x), func_name(y)) && opt_str_equal(x->module, y->module) &&
+	       opt_str_equal(x->file, y->file) && x->start_line == y->start_line;
 }
 
 static int64_t clamp_i64(uint64_t v)
@@ -272,10 +281,11 @@ static int64_t w_function(struct pprof_writer *w, const struct pframe *f)
 	w->msg.function[w->msg.n_function++] = fn;
 	*fn = function_init;
 	fn->id = id;
-	fn->name = w_str(w, f->name);
+	fn->name = w_str(w, func_name(f));
 	/* an empty system name marks a fallback label ("libc.so.6+0x10") */
 	fn->system_name = !f->resolved ? 0 : f->system_name ? w_str(w, f->system_name) : fn->name;
 	fn->filename = w_str(w, f->file);
+	fn->start_line = f->start_line;
 	return fn->name < 0 || fn->filename < 0 || fn->system_name < 0 ? -ENOMEM : (int64_t)id;
 }
 

@@ -52,7 +52,8 @@ static bool frame_equal(const void *a, const void *b, void *ctx)
 	       x->module == y->module && x->file == y->file && x->line == y->line &&
 	       x->map_start == y->map_start && x->map_limit == y->map_limit &&
 	       x->map_offset == y->map_offset && x->build_id == y->build_id &&
-	       x->inlined == y->inlined && x->system_name == y->system_name;
+	       x->inlined == y->inlined && x->system_name == y->system_name &&
+	       x->function == y->function && x->start_line == y->start_line;
 }
 
 struct profile *profile_new(void)
@@ -139,7 +140,9 @@ int profile_add_frame(struct profile *p, const struct pframe *f)
 	key.file = profile_intern(p, f->file);
 	key.system_name = profile_intern(p, f->system_name);
 	key.build_id = profile_intern(p, f->build_id);
+	key.function = profile_intern(p, f->function);
 	if (!key.name || (f->module && !key.module) || (f->file && !key.file) ||
+	    (f->function && !key.function) ||
 	    (f->build_id && !key.build_id) || (f->system_name && !key.system_name))
 		return -ENOMEM;
 	if (hashmap_find(&p->frame_index, &key, &idx))

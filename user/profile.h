@@ -54,7 +54,15 @@ struct pframe {
 	int resolved;		/* 1 when name is a symbol, 0 when it is a fallback label */
 	uint32_t inlined;	/* 1: a function inlined into the next frame of its stacks,
 				 * at the same address (DWARF); several frames, one location */
+	/* the function alone when name says more (a Python frame's name is
+	 * "qualname (file.py:line)", its function "qualname"), else NULL;
+	 * pprof's Function.name */
+	const char *function;
+	uint32_t start_line;	/* first line of the function, 0 when unknown */
 };
+
+/* Module of Python frames: pprof's Mapping of them, by which a reader tells them. */
+#define PFRAME_PYTHON_MODULE "[python]"
 
 /* One aggregated stack. */
 struct psample {

@@ -43,18 +43,23 @@ struct py_proc {
 	struct python_target t;
 	struct hashmap codes;	/* code address -> struct py_code * */
 	size_t ncodes;
+	uint64_t str_type;	/* address of its str type (PyUnicode_Type), 0 before the
+				 * first code object is named */
 };
 
 /* One distinct frame: what a tagged address stands for. */
 struct py_label {
 	char *text;		/* "qualname (file.py:line)" */
+	char *name;		/* qualname */
 	char *file;		/* co_filename */
 	uint32_t line;
+	uint32_t start_line;	/* co_firstlineno, 0 when unknown */
 };
 
 struct python {
 	struct python_opts o;
 	struct hashmap procs;	/* pid -> struct py_proc *, or 1 for "no CPython" */
+	struct hashmap threads;	/* pid << 32 | tid -> its Python thread ident */
 	struct hashmap label_index;	/* text -> label index + 1 */
 	struct py_label *labels;
 	size_t nlabels, labels_cap;
@@ -82,6 +87,7 @@ struct python *python_new(const struct python_opts *o)
 		return NULL;
 	py->o = *o;
 	hashmap_init(&py->procs, hash_uint, equal_uint, NULL);
+	hashmap_init(&py->threads, hash_uint, equal_uint, NULL);
 	hashmap_init(&py->label_index, hash_str, equal_str, NULL);
 	return py;
 }
@@ -118,9 +124,11 @@ void python_free(struct python *py)
 			proc_free((struct py_proc *)py->procs.slots[i].value);
 	}
 	hashmap_release(&py->procs);
+	hashmap_release(&py->threads);
 	hashmap_release(&py->label_index);
 	for (size_t i = 0; i < py->nlabels; i++) {
 		free(py->labels[i].text);
+		free(py->labels[i].name);
 		free(py->labels[i].file);
 	}
 	free(py->labels);
@@ -227,6 +235,30 @@ void python_forget(struct python *py, pid_t pid)
 	hashmap_set(&py->procs, (void *)(uintptr_t)pid, 0);
 }
 
+/* --- threads --- */
+
+static void *thread_key(uint32_t pid, uint32_t tid)
+{
+	return (void *)(uintptr_t)((uint64_t)pid << 32 | tid);
+}
+
+void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident)
+{
+	uintptr_t v;
+
+	if (!ident || (hashmap_find(&py->threads, thread_key(pid, tid), &v) && v == ident))
+		return;
+	if (hashmap_set(&py->threads, thread_key(pid, tid), (uintptr_t)ident))
+		pr_debug("process %u: no memory for the ident of thread %u", pid, tid);
+}
+
+uint64_t python_thread_ident(const struct python *py, uint32_t pid, uint32_t tid)
+{
+	uintptr_t v;
+
+	return hashmap_find(&py->threads, thread_key(pid, tid), &v) ? v : 0;
+}
+
 /* --- naming code objects from the process's memory --- */
 
 /* Append code point @cp to @out as UTF-8; returns bytes written (room for 4 assumed). */
@@ -278,6 +310,16 @@ static char *to_utf8(const uint8_t *data, size_t n, unsigned kind)
 	return out;
 }
 
+/* Whether the @n bytes at @data are ASCII (what a str object flagged ASCII holds). */
+static bool is_ascii(const uint8_t *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] >= 0x80)
+			return false;
+	}
+	return true;
+}
+
 /* A compact str object at @addr of @pid as a new UTF-8 string, or NULL. */
 static char *read_unicode(pid_t pid, const struct pb_py_offsets *o, uint64_t addr)
 {
@@ -301,10 +343,21 @@ static char *read_unicode(pid_t pid, const struct pb_py_offsets *o, uint64_t add
 		length = MAX_NAME;
 	data = malloc((size_t)length * kind + 1);
 	if (data && !procmem_read(pid, addr + (ascii ? o->unicode_ascii_size : o->unicode_compact_size),
-				  data, (size_t)length * kind + !length))
+				  data, (size_t)length * kind + !length) &&
+	    !(ascii && !is_ascii(data, (size_t)length)))
 		s = to_utf8(data, (size_t)length, kind);
 	free(data);
 	return s;
+}
+
+/* The type (ob_type) of the object at @addr of @pid, 0 when unreadable. */
+static uint64_t object_type(pid_t pid, const struct pb_py_offsets *o, uint64_t addr)
+{
+	uint64_t type = 0;
+
+	if (procmem_read(pid, addr + o->object_type, &type, sizeof(type)))
+		return 0;
+	return type;
 }
 
 /* The bytes object at @addr (a line table), bounded; NULL when unreadable. */
@@ -379,9 +432,11 @@ static int code_read(pid_t pid, const struct py_proc *p, uint64_t addr, struct p
 
 /*
  * Index + 1 of the label "@name (@file's base name:@line)", or "@name (@file's
- * base name)" when @line is 0, made on first use; 0 on failure.
+ * base name)" when @line is 0, made on first use (the function starting at
+ * @start_line); 0 on failure.
  */
-static uint32_t label_get(struct python *py, const char *name, const char *file, uint32_t line)
+static uint32_t label_get(struct python *py, const char *name, const char *file, uint32_t line,
+			  uint32_t start_line)
 {
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 	struct py_label *l;
@@ -401,9 +456,12 @@ static uint32_t label_get(struct python *py, const char *name, const char *file,
 	l = &py->labels[py->nlabels];
 	l->text = text;
 	l->line = line;
+	l->start_line = start_line;
 	l->file = strdup(file);
-	if (!l->file || hashmap_set(&py->label_index, text, py->nlabels + 1)) {
+	l->name = strdup(name);
+	if (!l->file || !l->name || hashmap_set(&py->label_index, text, py->nlabels + 1)) {
 		free(l->file);
+		free(l->name);
 		goto err;
 	}
 	return (uint32_t)++py->nlabels;
@@ -424,8 +482,10 @@ static struct py_code *code_new(struct python *py, uint32_t pid, struct py_proc 
 	hashmap_init(&c->line_labels, hash_uint, equal_uint, NULL);
 	c->checked_ns = now_ns;
 	err = code_read((pid_t)pid, p, addr, c);
+	if (!err && !p->str_type)
+		p->str_type = object_type((pid_t)pid, &p->t.cfg.off, c->ident.name);
 	if (!err && !(c->fn_label = label_get(py, c->qualname, c->filename,
-					      (uint32_t)c->firstlineno)))
+					      (uint32_t)c->firstlineno, (uint32_t)c->firstlineno)))
 		err = -ENOMEM;
 	if (err) {
 		py->counts.code_unreadable++;
@@ -507,19 +567,25 @@ static struct py_code *code_get(struct python *py, uint32_t pid, struct py_proc 
 /*
  * Label of a frame whose code object is gone, from the name and file name
  * it held (strings outlive most code objects: names are interned, a file
- * name is shared by its module). No line: the line table went with it.
+ * name is shared by its module), when both are still str objects. No line:
+ * the line table went with it.
  */
 static uint32_t gone_label(struct python *py, uint32_t pid, struct py_proc *p,
 			   const struct pb_py_frame *f)
 {
 	const struct pb_py_offsets *o = &p->t.cfg.off;
-	char *name = read_unicode((pid_t)pid, o, f->name);
-	char *file = name ? read_unicode((pid_t)pid, o, f->filename) : NULL;
+	char *name = NULL, *file = NULL;
 	uint32_t l = 0;
 
 	py->counts.code_gone++;
+	/* freed too, their memory may hold anything now: str objects only */
+	if (p->str_type && object_type((pid_t)pid, o, f->name) == p->str_type &&
+	    object_type((pid_t)pid, o, f->filename) == p->str_type) {
+		name = read_unicode((pid_t)pid, o, f->name);
+		file = name ? read_unicode((pid_t)pid, o, f->filename) : NULL;
+	}
 	if (name && file)
-		l = label_get(py, name, file, 0);
+		l = label_get(py, name, file, 0, 0);
 	else
 		pr_debug("process %u: code object 0x%llx gone, its strings 0x%llx 0x%llx unreadable", pid,
 			 (unsigned long long)f->code, (unsigned long long)f->name,
@@ -543,7 +609,7 @@ static uint32_t frame_label(struct python *py, uint32_t pid, struct py_proc *p,
 		return l;
 	if (!c) {
 		if (!py->unknown_label)
-			py->unknown_label = label_get(py, "[unknown python code]", "?", 0);
+			py->unknown_label = label_get(py, "[unknown python code]", "?", 0, 0);
 		return py->unknown_label;
 	}
 	if (!py->o.lines)
@@ -555,22 +621,25 @@ static uint32_t frame_label(struct python *py, uint32_t pid, struct py_proc *p,
 		line = c->firstlineno;
 	if (hashmap_find(&c->line_labels, (void *)((uintptr_t)line + 1), &v))
 		return (uint32_t)v;
-	l = label_get(py, c->qualname, c->filename, (uint32_t)line);
+	l = label_get(py, c->qualname, c->filename, (uint32_t)line, (uint32_t)c->firstlineno);
 	if (l)
 		hashmap_set(&c->line_labels, (void *)((uintptr_t)line + 1), l);
 	return l;
 }
 
-int python_frame(const struct python *py, uint64_t ip, const char **name, const char **file,
-		 uint32_t *line)
+int python_frame(const struct python *py, uint64_t ip, struct python_frame_info *out)
 {
 	uint64_t idx = ip & ~PYTHON_FRAME_MASK;
+	const struct py_label *l;
 
 	if (!python_is_frame(ip) || !idx || idx > py->nlabels)
 		return -ENOENT;
-	*name = py->labels[idx - 1].text;
-	*file = py->labels[idx - 1].file;
-	*line = py->labels[idx - 1].line;
+	l = &py->labels[idx - 1];
+	out->label = l->text;
+	out->name = l->name;
+	out->file = l->file;
+	out->line = l->line;
+	out->start_line = l->start_line;
 	return 0;
 }
 

@@ -79,9 +79,25 @@ static inline bool python_is_frame(uint64_t ip)
 {
 	return (ip & PYTHON_FRAME_MASK) == PYTHON_FRAME_TAG;
 }
-/* The Python frame @ip: function name, file and line (strings owned by @py). 0 or -ENOENT. */
-int python_frame(const struct python *py, uint64_t ip, const char **name, const char **file,
-		 uint32_t *line);
+/* What names a Python frame (strings owned by the struct python). */
+struct python_frame_info {
+	const char *label;	/* "qualname (file.py:line)": the frame's text everywhere */
+	const char *name;	/* qualname alone (pprof's Function.name) */
+	const char *file;	/* co_filename */
+	uint32_t line;		/* the line, or the first line when aggregating per function;
+				 * 0 when unknown */
+	uint32_t start_line;	/* co_firstlineno, 0 when unknown */
+};
+
+/* The Python frame @ip into @out. 0 or -ENOENT. */
+int python_frame(const struct python *py, uint64_t ip, struct python_frame_info *out);
+/*
+ * Thread @tid of @pid ran Python as thread @ident (its PyThreadState's
+ * thread_id: what threading.get_ident() returns there; 0 is ignored).
+ */
+void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident);
+/* The last ident seen of thread @tid of @pid, 0 when none. */
+uint64_t python_thread_ident(const struct python *py, uint32_t pid, uint32_t tid);
 /* Counters so far. */
 void python_counts(const struct python *py, struct python_counts *out);
 

@@ -576,6 +576,7 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		{ "python_truncated", PB_CNT_PY_TRUNCATED },
 		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
 		{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
+		{ "python_offcpu_walked_late", PB_CNT_PY_OFF_LATE },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);

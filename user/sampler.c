@@ -128,6 +128,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.flush_open, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.open_blocked, cfg->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.python_blocked, cfg->off_cpu);
 	err = bpf_map__set_max_entries(s->skel->maps.events, ring_size(cfg));
 	if (!err)
 		err = bpf_map__set_max_entries(s->skel->maps.scratch,
@@ -155,16 +156,6 @@ err_free:
 	sampler_free(s);
 	errno = -err;
 	return NULL;
-}
-
-int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *cfg)
-{
-	struct sampler *s = sampler;
-	int fd = bpf_map__fd(s->skel->maps.py_procs);
-
-	if (!cfg)
-		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
-	return bpf_map_update_elem(fd, &pid, cfg, BPF_ANY) ? -errno : 0;
 }
 
 int sampler_set_python(struct sampler *s, struct python *py)
@@ -262,19 +253,23 @@ static int attach_perf_events(struct sampler *s)
 }
 
 /*
- * Run the task iterator @prog once over every task; with @drain, drain the
- * ring buffer between reads (each task it emits for writes a byte, so that a
- * whole system's records fit). Returns 0 or -errno after a warning.
+ * Run the task iterator @prog once over every task, or over the threads of
+ * process @pid when it is not 0; with @drain, drain the ring buffer between
+ * reads (each task it emits for writes a byte, so that a whole system's
+ * records fit). Returns 0 or -errno after a warning.
  */
-static int run_task_iter(struct sampler *s, struct bpf_program *prog, bool drain,
+static int run_task_iter(struct sampler *s, struct bpf_program *prog, uint32_t pid, bool drain,
 			 const char *what)
 {
+	union bpf_iter_link_info linfo = { .task.pid = pid };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
+		    .link_info_len = sizeof(linfo));
 	struct bpf_link *link;
 	char buf[64];
 	ssize_t n;
 	int fd, err = 0;
 
-	link = bpf_program__attach_iter(prog, NULL);
+	link = bpf_program__attach_iter(prog, pid ? &opts : NULL);
 	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
 	if (fd < 0) {
 		err = -errno;
@@ -293,6 +288,26 @@ static int run_task_iter(struct sampler *s, struct bpf_program *prog, bool drain
 	close(fd);
 	bpf_link__destroy(link);
 	return err;
+}
+
+/*
+ * The walker's configuration of Python process @pid (NULL: it is gone). Off
+ * CPU, its threads already blocked get their Python frames now: they went
+ * off CPU before the walker knew the process.
+ */
+int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *cfg)
+{
+	struct sampler *s = sampler;
+	int fd = bpf_map__fd(s->skel->maps.py_procs);
+
+	if (!cfg)
+		return bpf_map_delete_elem(fd, &pid) && errno != ENOENT ? -errno : 0;
+	if (bpf_map_update_elem(fd, &pid, cfg, BPF_ANY))
+		return -errno;
+	if (s->cfg.off_cpu)
+		run_task_iter(s, s->skel->progs.python_blocked, pid, false,
+			      "walk the Python frames of blocked threads");
+	return 0;
 }
 
 static uint64_t monotonic_ns(void)
@@ -316,7 +331,7 @@ int sampler_attach(struct sampler *s)
 	if (s->cfg.off_cpu) {
 		/* threads already off CPU count from now (a warning when not) */
 		s->skel->bss->start_ns = monotonic_ns();
-		run_task_iter(s, s->skel->progs.open_blocked, false,
+		run_task_iter(s, s->skel->progs.open_blocked, 0, false,
 			      "find the threads already off CPU");
 	}
 	return s->cfg.no_cpu_samples ? 0 : attach_perf_events(s);
@@ -447,7 +462,7 @@ void sampler_detach(struct sampler *s)
 		s->skel->links.on_wakeup = NULL;
 		/* intervals still open end with the recording */
 		s->skel->bss->stop_ns = now;
-		run_task_iter(s, s->skel->progs.flush_open, true, "end the open off-CPU intervals");
+		run_task_iter(s, s->skel->progs.flush_open, 0, true, "end the open off-CPU intervals");
 	}
 }
 

@@ -76,6 +76,7 @@ struct elf_file {
 	uint64_t used_ns;	/* last time a snapshot took it or let it go */
 	uint64_t dwarf_ns;	/* last DWARF lookup */
 	size_t dwarf_bytes;	/* heap its DWARF lookups took since it was last dropped */
+	int libs_read;		/* an executable: the libraries it names were read */
 	int err;		/* why it could not be read, or 0 */
 	const char *path;	/* interned path it was first opened by */
 	const char *build_id;	/* interned hex build ID, once build_id_known */
@@ -169,7 +170,10 @@ struct symbolizer {
 	struct hashmap bids;	/* struct bid_frame * (image, ip) -> itself */
 	struct hashmap by_build_id;	/* interned hex build ID -> struct elf_file * */
 	struct symbolizer_stats stats;
+	struct hashmap not_elf;	/* mapped files that are no ELF (data), by mapping_id() */
+	struct hashmap lib_paths;	/* interned hex build ID -> interned path of a library not read yet */
 	size_t dwarf_budget;	/* bound on the summed dwarf_bytes, checked at each release */
+	uint64_t released_ns;	/* time of the last symbolizer_release_exited() */
 };
 
 static uint64_t file_hash(const void *key, void *ctx)
@@ -222,6 +226,8 @@ struct symbolizer *symbolizer_new(void)
 	hashmap_init(&s->strs, hash_str, equal_str, NULL);
 	hashmap_init(&s->names, hash_uint, equal_uint, NULL);
 	s->dwarf_budget = DWARF_BUDGET_DEFAULT;
+	hashmap_init(&s->not_elf, hash_uint, equal_uint, NULL);
+	hashmap_init(&s->lib_paths, hash_uint, equal_uint, NULL);
 	return s;
 }
 
@@ -318,6 +324,8 @@ void symbolizer_free(struct symbolizer *s)
 	hashmap_release(&s->files);
 	hashmap_release(&s->strs);
 	names_release(&s->names);
+	hashmap_release(&s->not_elf);
+	hashmap_release(&s->lib_paths);
 	free(s);
 }
 
@@ -636,17 +644,31 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 static int attach_unmapped_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 			       struct snap_map *out)
 {
+	/* device and inode from the maps line: a data file is opened once */
+	uint64_t id = (m->inode * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)m->dev_major << 20 | m->dev_minor);
+	const void *key = (const void *)(uintptr_t)(id ? id : 1);
+	char magic[SELFMAG];
 	struct stat st;
-	int fd = open_mapped(pid, m, &st);
+	int fd;
 
+	if (hashmap_find(&s->not_elf, key, NULL))
+		return 0;
+	fd = open_mapped(pid, m, &st);
 	if (fd < 0)
 		return 0;
+	if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+	    memcmp(magic, ELFMAG, SELFMAG)) {
+		close(fd);	/* data (a font, a locale, a header a compiler reads) */
+		return hashmap_set(&s->not_elf, key, 1);
+	}
 	out->elf = file_get(s, pid, fd, &st, m->path);
 	close(fd);
 	if (!out->elf)
 		return -ENOMEM;
-	if (out->elf->err)
+	if (out->elf->err) {
 		out->elf = NULL;
+		return hashmap_set(&s->not_elf, key, 1);
+	}
 	return 0;
 }
 
@@ -1095,11 +1117,12 @@ static int dwarf_older(const void *a, const void *b)
 }
 
 /*
- * Over the DWARF budget: drop what was read of the DWARF of the files looked
- * up least recently, down to half the budget (the lines already found stay
- * cached; a new address reads the DWARF again).
+ * Over the DWARF budget: drop what was read of the DWARF of the files not
+ * looked up since @since (the previous release), least recently used first,
+ * down to half the budget. The lines already found stay cached; a new address
+ * reads the DWARF again. Files in use are kept: no re-reading every interval.
  */
-static void dwarf_trim(struct symbolizer *s)
+static void dwarf_trim(struct symbolizer *s, uint64_t since)
 {
 	struct elf_file **read, *f;
 	size_t n = 0;
@@ -1111,7 +1134,8 @@ static void dwarf_trim(struct symbolizer *s)
 		return;
 	for (size_t i = 0; i < s->files.cap; i++) {
 		f = (struct elf_file *)s->files.slots[i].value;
-		if (s->files.slots[i].key && f->dwarf_bytes && f->bin && f->bin->dwarf)
+		if (s->files.slots[i].key && f->dwarf_bytes && f->bin && f->bin->dwarf &&
+		    f->dwarf_ns < since)
 			read[n++] = f;
 	}
 	qsort(read, n, sizeof(*read), dwarf_older);
@@ -1155,7 +1179,8 @@ size_t symbolizer_release_exited(struct symbolizer *s)
 	bids_release(s);
 	jits_release(s);
 	files_trim(s);
-	dwarf_trim(s);
+	dwarf_trim(s, s->released_ns);
+	s->released_ns = now_ns();
 	return n;
 }
 
@@ -1326,23 +1351,62 @@ static const char *exe_path(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
-/* Read the file @path of @pid's mount namespace (known by its build ID from then on). */
-static struct elf_file *file_read_target(struct symbolizer *s, pid_t pid, const char *path)
+/*
+ * Remember where the library @path of @pid's mount namespace is, by its build
+ * ID, without reading its symbols (an exec must stay cheap): read when a frame
+ * of a process gone before its maps were read names that build ID. Only
+ * libraries of our own mount namespace (the path must hold after the exit).
+ * Returns whether the file exists.
+ */
+static bool note_library(struct symbolizer *s, pid_t pid, const char *path)
 {
-	struct elf_file *f = NULL;
-	char full[PATH_MAX];
+	uint8_t id[ELFSYMS_BUILD_ID_MAX];
+	const char *hex, *where;
+	char full[PATH_MAX], *ours;
+	struct file_key key;
 	struct stat st;
+	size_t n = 0;
+	Elf *elf;
 	int fd;
 
 	if ((size_t)snprintf(full, sizeof(full), "/proc/%d/root%s", (int)pid, path) >= sizeof(full))
-		return NULL;
+		return false;
 	fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+		file_key_of(&st, &key);
+		elf = hashmap_find(&s->files, &key, NULL) ? NULL : elf_begin(fd, ELF_C_READ, NULL);
+		n = elf && elf_kind(elf) == ELF_K_ELF ? elfsyms_read_build_id(elf, id) : 0;
+		elf_end(elf);
+	}
+	close(fd);
+	hex = build_id_hex_of(s, id, n);
+	ours = hex ? binary_target_path(pid, path) : NULL;
+	where = ours && !strncmp(ours, path, strlen(path) + 1) ? intern(s, ours) : NULL;
+	if (where && !hashmap_find(&s->by_build_id, hex, NULL))
+		hashmap_set(&s->lib_paths, hex, (uintptr_t)where);
+	free(ours);
+	return true;
+}
+
+/* The file of build ID @hex (interned) that an exec named: read now. NULL if none. */
+static struct elf_file *library_by_build_id(struct symbolizer *s, const char *hex)
+{
+	struct stat st;
+	uintptr_t v;
+	int fd;
+
+	if (!hashmap_find(&s->lib_paths, hex, &v))
+		return NULL;
+	hashmap_delete(&s->lib_paths, hex);	/* one try */
+	fd = open((const char *)v, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-		f = file_get(s, pid, fd, &st, path);
+		file_get(s, getpid(), fd, &st, (const char *)v);
 	close(fd);
-	return f;
+	return hashmap_find(&s->by_build_id, hex, &v) ? (struct elf_file *)v : NULL;
 }
 
 /* Where ld.so finds the libraries of a program without a run path. */
@@ -1365,11 +1429,11 @@ static void read_libraries(struct symbolizer *s, pid_t pid, const struct binary 
 	char path[PATH_MAX];
 
 	if (exe->interp)
-		file_read_target(s, pid, exe->interp);
+		note_library(s, pid, exe->interp);
 	for (size_t i = 0; i < exe->nneeded; i++) {
 		for (size_t d = 0; d < sizeof(lib_dirs) / sizeof(lib_dirs[0]); d++) {
 			snprintf(path, sizeof(path), "%s/%s", lib_dirs[d], exe->needed[i]);
-			if (file_read_target(s, pid, path))
+			if (note_library(s, pid, path))
 				break;
 		}
 	}
@@ -1389,8 +1453,10 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
 		f = file_get(s, pid, fd, &st, exe_path(pid, path, sizeof(path)));
 	close(fd);
-	if (f && f->bin)
+	if (f && f->bin && !f->libs_read) {
+		f->libs_read = 1;	/* once per executable file */
 		read_libraries(s, pid, f->bin);
+	}
 }
 
 void symbolizer_image_hint_name(struct symbolizer *s, pid_t pid, uint32_t gen, const char *name)
@@ -1509,11 +1575,12 @@ static int dwarf_frames(struct symbolizer *s, struct elf_file *elf, uint64_t vad
 	int n = elflines_frames(elf->bin->dwarf, vaddr, fr,
 				s->flags & SYM_NO_INLINE ? 1 : SYM_MAX_INLINE + 1);
 
+	/* at least a byte: a lookup marks the DWARF as read (and mallinfo2()
+	 * sees nothing under a sanitizer's allocator) */
 	after = heap_in_use();
-	if (after > before) {
-		elf->dwarf_bytes += after - before;
-		s->stats.dwarf_bytes += after - before;
-	}
+	after = after > before ? after - before : 1;
+	elf->dwarf_bytes += after;
+	s->stats.dwarf_bytes += after;
 	elf->dwarf_ns = now_ns();
 	return n;
 }
@@ -1707,9 +1774,10 @@ static void resolve_bid(struct symbolizer *s, const struct proc *p, uint64_t add
 		e = (const struct bid_frame *)v;
 		off = e->offset - 1;
 	}
-	if (!hashmap_find(&s->by_build_id, e->build_id, &v))
+	if (hashmap_find(&s->by_build_id, e->build_id, &v))
+		f = (struct elf_file *)v;
+	else if (!(f = library_by_build_id(s, e->build_id)))
 		return;
-	f = (struct elf_file *)v;
 	/* the kernel takes the next mapping for an address below it (a stray
 	 * frame-pointer value): an offset outside the file's segments is no frame */
 	if (f->err || !f->bin || elfsyms_offset_to_vaddr(&f->bin->syms, off, &vaddr))

@@ -121,8 +121,8 @@ size_t symbolizer_release_exited(struct symbolizer *s);
 /*
  * At each symbolizer_release_exited(), when reading DWARF (lines, inlined
  * frames) took more than @bytes of heap (default 64 MiB), drop it for the
- * files looked up least recently, down to half of it; it is read again on
- * the next new address.
+ * files not looked up since the release before, least recently used first,
+ * down to half of it; it is read again on the next new address.
  */
 void symbolizer_set_dwarf_budget(struct symbolizer *s, size_t bytes);
 /* Ask for a snapshot of image @gen of @pid at the next symbolizer_flush(). 0 or -ENOMEM. */

@@ -34,10 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   .eval_start = 0x1000, .eval_end = 0x2000 };
 	struct pb_py_stack ps = { .status = PB_PY_OK, .nframes = 1 };
 	uint64_t native[1] = { 0x1000 }, out[4];
-	const char *name, *file;
+	struct python_frame_info pf;
 	struct python *py;
 	uint8_t *mem;
-	uint32_t line;
 	size_t n, len;
 
 	if (size < HDR || !o)
@@ -58,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	py = python_new(&(struct python_opts){ .lines = data[6] & 1 });
 	if (py && python_add_target(py, getpid(), &t) == 1) {
 		n = python_merge(py, getpid(), 0, native, 1, &ps, out, 4);
-		if (n != 1 || python_frame(py, out[0], &name, &file, &line) ||
-		    strlen(name) > 4 * 4096 || strlen(file) > 4 * 1024)
+		if (n != 1 || python_frame(py, out[0], &pf) || strlen(pf.label) > 6 * 4096 ||
+		    strlen(pf.name) > 4 * 4096 || strlen(pf.file) > 4 * 1024)
 			__builtin_trap();
 	}
 	python_free(py);

@@ -54,6 +54,98 @@ def recursion(path):
     return ("ok " if pct >= 95 else "bad ") + "%.1f%% of %d samples have all 30 frames" % (pct, total)
 
 
+def deep(path, want):
+    """A stack deeper than the walker records: its samples kept, WANT frames each."""
+    total = spinning = full = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        total += n
+        if "spin" in names:
+            spinning += n
+            if names.count("down") + 1 >= want:
+                full += n
+    if total < 100 or spinning < total / 2:
+        return "bad %d of %d samples in spin()" % (spinning, total)
+    if full < spinning * 0.95:
+        return "bad %d of %d samples of spin() have %d Python frames" % (full, spinning, want)
+    return "ok %d of %d samples in spin(), %d with %d Python frames" % (spinning, total, full, want)
+
+
+def blocks(path, workload, seconds, wall, measured=None):
+    """Off-CPU/wall profile of blocked.py (--python-lines, folded values in
+    microseconds): each blocked thread's off-CPU time is at the line marked
+    '# BLOCKS <function>', in its own stacks; wait_lock and wait_recv block
+    all along: as long as they measured (file @measured), else @seconds (the
+    recording's duration, when it started after them); in wall mode spin()
+    runs (on CPU) in stacks of its own."""
+    want = {}
+    for i, text in enumerate(open(workload), 1):
+        if "# BLOCKS " in text:
+            want[text.split("# BLOCKS ")[1].strip()] = i
+    at = dict.fromkeys(want, 0)     # blocked time at the marked line
+    elsewhere = dict.fromkeys(want, 0)
+    mixed = spin = 0
+    for frames, n in stacks(path):
+        names = [fn(f) for f in frames]
+        mine = [k for k in list(want) + ["spin"] if k in names]
+        if len(mine) > 1:
+            mixed += n
+        if mine == ["spin"] and not frames[-1].startswith("[off-cpu"):
+            spin += n
+        if len(mine) != 1 or mine[0] == "spin" or frames[-1] != "[off-cpu: blocked]":
+            continue
+        py = [f for f in frames if fn(f)]
+        if py and py[-1] == "%s (blocked.py:%d)" % (mine[0], want[mine[0]]):
+            at[mine[0]] += n
+        else:
+            elsewhere[mine[0]] += n
+    txt = " ".join("%s=%.3fs" % (k, at[k] / 1e6) for k in want)
+    if mixed:
+        return "bad %d us in stacks with two threads' functions" % mixed
+    for k in want:
+        if at[k] == 0 or elsewhere[k] > at[k] / 20:
+            return "bad %s blocked %d us at line %d, %d us elsewhere" % (
+                k, at[k], want[k], elsewhere[k])
+    took = dict.fromkeys(("wait_lock", "wait_recv"), seconds)
+    if measured:
+        took.update((k, float(v)) for k, v in (line.split() for line in open(measured)))
+    for k in ("wait_lock", "wait_recv"):
+        if at[k] < took[k] * 0.9e6 or at[k] > took[k] * 1.1e6 + 20000:
+            return "bad %s blocked %d us in the profile, %.6f s by its measure" % (
+                k, at[k], took[k])
+    if wall and spin == 0:
+        return "bad no on-CPU time in spin()"
+    return "ok " + txt + (" spin=%.3fs" % (spin / 1e6) if wall else "")
+
+
+def named(path, truth):
+    """--per-thread of named.py: each thread's functions under one root,
+    "COMM-TID (Python thread 0xIDENT)" with the TID and ident the thread
+    wrote to @truth; COMM the kernel name it gave itself, if it did."""
+    want = {"os-named": "spin_os", "py-named": "spin_py"}
+    got = {}
+    for line in open(truth):
+        tid, ident, name = line.split()
+        got[name] = (int(tid), int(ident))
+    if set(got) != set(want):
+        return "bad the workload reported threads %s" % sorted(got)
+    roots = {}
+    for frames, n in stacks(path):
+        for name, func in want.items():
+            if func in [fn(f) for f in frames]:
+                roots.setdefault(name, {}).setdefault(frames[0], 0)
+                roots[name][frames[0]] += n
+    for name, func in want.items():
+        tid, ident = got[name]
+        comm = name if name == "os-named" else "python3.11"
+        expect = "%s-%d (Python thread %#x)" % (comm, tid, ident)
+        seen = roots.get(name, {})
+        total = sum(seen.values())
+        if total < 20 or seen.get(expect, 0) < total * 0.95:
+            return "bad %s() under %s, not %s" % (func, seen, expect)
+    return "ok " + ", ".join("%s: %s" % (n, max(roots[n], key=roots[n].get)) for n in want)
+
+
 def threads(path):
     """The GIL-less hashing thread and the Python threads never share a stack."""
     hashing = mixed = 0
@@ -167,6 +259,13 @@ def main():
         print(shares(path))
     elif check == "recursion":
         print(recursion(path))
+    elif check == "deep":
+        print(deep(path, int(sys.argv[3])))
+    elif check in ("off", "wall"):
+        print(blocks(path, sys.argv[3], float(sys.argv[4]), check == "wall",
+                     sys.argv[5] if len(sys.argv) > 5 else None))
+    elif check == "named":
+        print(named(path, sys.argv[3]))
     elif check == "threads":
         print(threads(path))
     elif check == "order":

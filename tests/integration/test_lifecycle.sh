@@ -307,7 +307,7 @@ t_short_execs() {
 	for _ in $(seq 40); do "$TMP/lx$U" after 5; done
 	all_stop short_all
 	[ "$PB_RC" -eq 0 ] && [ -s "$TMP/short_all.folded" ] || { fail $name "$(pb_why short_all)"; return; }
-	MAXUN=0.02 short_check $name short_all
+	MAXUN=0.05 short_check $name short_all
 }
 
 # The same when no process's maps can be read at all (a debug switch): the
@@ -321,7 +321,7 @@ t_buildid_no_maps() {
 	for _ in $(seq 40); do "$TMP/lx$U" after 5; done
 	all_stop nomaps_all
 	[ "$PB_RC" -eq 0 ] && [ -s "$TMP/nomaps_all.folded" ] || { fail $name "$(pb_why nomaps_all)"; return; }
-	MAXUN=0.02 short_check $name nomaps_all
+	MAXUN=0.05 short_check $name nomaps_all
 }
 
 # Missing privileges that cost names: one warning saying what and why, and

@@ -13,7 +13,14 @@
 #   order       sorted() with a Python key: sort_driver root-ward of keyfunc;
 #   -p          a Python process started before the profiler gets its names;
 #   --per-thread each thread root holds its own thread's functions only;
+#               named.py: a root "comm-tid (Python thread 0xIDENT)" per thread,
+#               with its kernel name (prctl) and threading.get_ident();
 #   -a          a CPython process is found among all the others;
+#   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
+#               off-CPU time at the line that blocked, each in its own stacks;
+#               in wall mode the Python thread running meanwhile too;
+#   pprof       Function.name is the qualname alone (go tool pprof -top, -list);
+#   deep        120 frames deep: every sample kept, with the 96 frames recorded;
 #   embed       a C program embedding libpython3.11: main, then Python, and
 #               sorted() -> native sort -> key function: both need native stacks
 #               through libpython (--call-graph dwarf) and are declared only when
@@ -56,7 +63,7 @@ t_version() {
 	local label=$1 py=$2 f
 
 	f=$TMP/$label.shares.folded
-	pb_run 90 "$label.shares" -F 2999 -o "$f" -- "$py" $PYW/shares.py 2
+	pb_run 90 "$label.shares" -F 2999 -o "$f" -o "$TMP/$label.shares.pb.gz" -- "$py" $PYW/shares.py 2
 	run_ok "python_${label}_shares" "$label.shares" "$f" &&
 		verdict "python_${label}_shares" "$($CHECK shares "$f")"
 	f=$TMP/$label.lines.folded
@@ -71,6 +78,11 @@ t_version() {
 	else
 		fail "python_${label}_gil_free_thread" "no profile"
 	fi
+	f=$TMP/$label.wall.folded
+	pb_run 90 "$label.wall" --mode wall --python-lines -o "$f" -- "$py" $PYW/blocked.py 1 "$f.took"
+	run_ok "python_${label}_wall_blocked_lines" "$label.wall" "$f" &&
+		verdict "python_${label}_wall_blocked_lines" \
+			"$($CHECK wall "$f" $PYW/blocked.py 1 "$f.took")"
 	f=$TMP/$label.sort.folded
 	pb_run 90 "$label.sort" -F 999 -o "$f" -- "$py" $PYW/sort.py 1
 	run_ok "python_${label}_c_callback_order" "$label.sort" "$f" &&
@@ -110,6 +122,10 @@ t_threads_and_all() {
 
 	pb_run 90 pt -F 999 --per-thread -o "$f" -- /usr/bin/python3.11 $PYW/mixed.py 1.5
 	run_ok python_per_thread pt "$f" && verdict python_per_thread "$($CHECK per_thread "$f")"
+	f=$TMP/named.folded
+	pb_run 60 named -F 999 --per-thread -o "$f" -- /usr/bin/python3.11 $PYW/named.py 1 "$TMP/named.txt"
+	run_ok python_per_thread_names named "$f" &&
+		verdict python_per_thread_names "$($CHECK named "$f" "$TMP/named.txt")"
 	f=$TMP/all.folded
 	/usr/bin/python3.11 $PYW/shares.py 30 &
 	pid=$!
@@ -123,6 +139,46 @@ t_threads_and_all() {
 	else
 		fail python_all_cpus "no python3.11 stack with work_a (shares.py:..) in the -a profile"
 	fi
+}
+
+# --mode off: threads blocked in time.sleep, lock.acquire and socket.recv
+# while another runs Python: each blocked interval has its own thread's
+# Python frames, down to the line that blocked.
+t_offcpu() {
+	local f=$TMP/off.folded
+
+	pb_run 60 off --mode off --python-lines -o "$f" -- /usr/bin/python3.11 $PYW/blocked.py 1 "$f.took"
+	run_ok python_offcpu_blocked_lines off "$f" &&
+		verdict python_offcpu_blocked_lines "$($CHECK off "$f" $PYW/blocked.py 1 "$f.took")"
+	$HAVE_DWARF || return 0
+	f=$TMP/offdw.folded
+	pb_run 60 offdw --mode off --call-graph dwarf --python-lines -o "$f" -- \
+		/usr/bin/python3.11 $PYW/blocked.py 1 "$f.took"
+	run_ok python_offcpu_blocked_lines_dwarf offdw "$f" &&
+		verdict python_offcpu_blocked_lines_dwarf "$($CHECK off "$f" $PYW/blocked.py 1 "$f.took")"
+}
+
+# -p --mode off: threads blocked since before the profiler started (read
+# from their memory by the start-up task iterator) show their lines too.
+t_offcpu_attach() {
+	local name=python_offcpu_attach_blocked f=$TMP/offp.folded pid
+
+	/usr/bin/python3.11 $PYW/blocked.py 30 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	sleep 0.5
+	pb_run 60 offp --mode off --python-lines -d 1 -o "$f" -p "$pid"
+	kill "$pid" 2>/dev/null
+	run_ok $name offp "$f" && verdict $name "$($CHECK off "$f" $PYW/blocked.py 1)"
+}
+
+# 120 frames deep: more than the 96 the walker records. Each sample is kept,
+# with 96 frames (the records of deep stacks were once dropped whole).
+t_deep() {
+	local f=$TMP/deep.folded
+
+	pb_run 60 deep -F 999 -o "$f" -- /usr/bin/python3.11 $PYW/deep.py 120 1
+	run_ok python_deep_stack_kept deep "$f" && verdict python_deep_stack_kept "$($CHECK deep "$f" 96)"
 }
 
 # Native frames between Python frames need native stacks through the
@@ -145,18 +201,50 @@ t_native_python() {
 		verdict python_native_between_python "$($CHECK alternate "$f")"
 }
 
+# pprof (of the Debian 3.11 shares run): a Python function's Function is its
+# qualname alone, with its file and first line: go tool pprof -top lists
+# "work_a", -list shows the source of work_a from its def line.
+t_pprof_names() {
+	local name=python_pprof_function_names f=$TMP/debian3.11.shares.pb.gz
+	local env=(HOME=$TMP PPROF_TMPDIR=$TMP GOCACHE=$TMP/gocache GOPATH=$TMP/gopath)
+
+	if ! command -v go >/dev/null 2>&1; then
+		skip $name "go not installed (tools/install-deps.sh installs golang-go)"
+		return
+	fi
+	if [ ! -s "$f" ]; then
+		fail $name "no pprof output of the Debian 3.11 shares run"
+		return
+	fi
+	env "${env[@]}" $PB_TIMEOUT go tool pprof -top -nodecount=200 "$f" >"$TMP/py.top" 2>&1
+	env "${env[@]}" $PB_TIMEOUT go tool pprof -list '^work_a$' "$f" >"$TMP/py.list" 2>&1
+	if ! grep -Eq ' work_a$' "$TMP/py.top"; then
+		fail $name "go tool pprof -top has no function work_a: $(grep -m1 work_a "$TMP/py.top")"
+	elif grep -q '(shares.py:' "$TMP/py.top"; then
+		fail $name "a function name holds (file:line): $(grep -m1 '(shares.py:' "$TMP/py.top")"
+	elif ! grep -q 'ROUTINE =* work_a in .*shares.py' "$TMP/py.list" ||
+		! grep -Eq ' [0-9.]+[mun]?s +[0-9]+:def work_a' "$TMP/py.list"; then
+		fail $name "go tool pprof -list work_a: $(head -3 "$TMP/py.list" | tr '\n' ' ')"
+	else
+		pass $name
+	fi
+}
+
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
-CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus"
+CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept
+python_offcpu_blocked_lines python_offcpu_attach_blocked
+python_pprof_function_names python_per_thread_names"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
-	CASES="$CASES python_embed_main_then_python python_native_between_python"
+	CASES="$CASES python_embed_main_then_python python_native_between_python
+python_offcpu_blocked_lines_dwarf"
 else
 	note python_embed_main_then_python "not declared: this build has no --call-graph dwarf"
 fi
 for l in $(pythons | cut -d' ' -f1); do
 	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
-python_${l}_c_callback_order"
+python_${l}_c_callback_order python_${l}_wall_blocked_lines"
 done
 skip_unless_ready $CASES || exit 0
 
@@ -166,4 +254,8 @@ while read -r label py; do
 done < <(pythons)
 t_attach
 t_threads_and_all
+t_pprof_names
+t_offcpu
+t_offcpu_attach
+t_deep
 t_native_python

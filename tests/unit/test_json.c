@@ -141,6 +141,37 @@ static void test_json_read_roundtrip(void **state)
 	profile_free(p);
 }
 
+/* A Python frame's function and first line survive the JSON round trip (pprof's Function). */
+static void test_json_python_frame(void **state)
+{
+	const struct pframe py = { .name = "Klass.run (app.py:12)", .function = "Klass.run",
+				   .file = "/srv/app.py", .module = PFRAME_PYTHON_MODULE,
+				   .line = 12, .start_line = 10, .resolved = 1 };
+	struct profile *p = profile_new(), *back;
+	uint32_t frame;
+	char *json;
+	int err;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(profile_add_frame(p, &py), 0);
+	frame = 0;
+	assert_int_equal(profile_add_sample(p, &frame, 1, 2, 2, 1, 1), 0);
+	json = write_mem(json_write, p, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(json, "\"function\": \"Klass.run\", \"start_line\": 10"));
+	back = json_read_mem(json, strlen(json));
+	assert_non_null(back);
+	assert_int_equal(back->nframes, 1);
+	assert_string_equal(back->frames[0].name, "Klass.run (app.py:12)");
+	assert_string_equal(back->frames[0].function, "Klass.run");
+	assert_int_equal(back->frames[0].start_line, 10);
+	assert_int_equal(back->frames[0].line, 12);
+	free(json);
+	profile_free(back);
+	profile_free(p);
+}
+
 static void test_json_read_rejects(void **state)
 {
 	static const char *const bad[] = {
@@ -189,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_json_parses),
 		cmocka_unit_test(test_json_empty),
 		cmocka_unit_test(test_json_read_roundtrip),
+		cmocka_unit_test(test_json_python_frame),
 		cmocka_unit_test(test_json_read_rejects),
 		cmocka_unit_test(test_json_read_empty_stack),
 	};

@@ -348,6 +348,70 @@ static void test_round_trip(void **state)
 	free(buf);
 }
 
+/*
+ * Python frames: pprof's Function is the qualname alone, with the file and
+ * the first line; Line.line the line. Two lines of one function: one
+ * Function. Read back, the frames are named "qualname (file.py:line)" again.
+ */
+static void test_python_frames(void **state)
+{
+	static const struct pframe py[] = {
+		{ .name = "Klass.run (app.py:12)", .function = "Klass.run", .file = "/srv/app.py",
+		  .module = PFRAME_PYTHON_MODULE, .line = 12, .start_line = 10, .resolved = 1 },
+		{ .name = "Klass.run (app.py:14)", .function = "Klass.run", .file = "/srv/app.py",
+		  .module = PFRAME_PYTHON_MODULE, .line = 14, .start_line = 10, .resolved = 1 },
+		/* a code object gone before it was named: no line */
+		{ .name = "old (app.py)", .function = "old", .file = "/srv/app.py",
+		  .module = PFRAME_PYTHON_MODULE, .resolved = 1 },
+	};
+	struct profile *p = profile_new(), *q;
+	uint32_t stack[2] = { 0, 2 };
+	const Perftools__Profiles__Function *fn;
+	pb_profile *m;
+	size_t len, i;
+	char *buf;
+
+	(void)state;
+	assert_non_null(p);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(profile_add_frame(p, &py[i]), i);
+	assert_int_equal(profile_add_sample(p, stack, 2, 3, 3 * PERIOD_NS, 1, 1), 0);
+	stack[0] = 1;
+	assert_int_equal(profile_add_sample(p, stack, 2, 1, PERIOD_NS, 1, 1), 0);
+	m = write_and_decode(p);
+	assert_int_equal(m->n_function, 2);
+	assert_int_equal(m->location[0]->line[0]->function_id, m->location[1]->line[0]->function_id);
+	assert_int_equal(m->location[0]->line[0]->line, 12);
+	assert_int_equal(m->location[1]->line[0]->line, 14);
+	for (i = 0; i < m->n_function; i++) {
+		fn = m->function[i];
+		if (fn->id != m->location[0]->line[0]->function_id)
+			continue;
+		assert_string_equal(str_at(m, fn->name), "Klass.run");
+		assert_string_equal(str_at(m, fn->system_name), "Klass.run");
+		assert_string_equal(str_at(m, fn->filename), "/srv/app.py");
+		assert_int_equal(fn->start_line, 10);
+	}
+	perftools__profiles__profile__free_unpacked(m, NULL);
+	write_mem(p, &buf, &len);
+	q = pprof_read_mem(buf, len);
+	assert_non_null(q);
+	assert_int_equal(q->nsamples, 2);
+	for (i = 0; i < 2; i++) {
+		for (uint32_t d = 0; d < 2; d++) {
+			const struct pframe *a = &p->frames[p->samples[i].frames[d]];
+			const struct pframe *b = &q->frames[q->samples[i].frames[d]];
+
+			assert_frames_equal(a, b);
+			assert_string_equal(a->function, b->function);
+			assert_int_equal(a->start_line, b->start_line);
+		}
+	}
+	profile_free(q);
+	profile_free(p);
+	free(buf);
+}
+
 static void test_empty_profile_round_trip(void **state)
 {
 	struct profile *p = profile_new(), *q;
@@ -728,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_write_locations_functions_mappings),
 		cmocka_unit_test(test_write_samples_and_comments),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_python_frames),
 		cmocka_unit_test(test_empty_profile_round_trip),
 		cmocka_unit_test(test_read_inlined_and_unsymbolized),
 		cmocka_unit_test(test_read_rejects_invalid_messages),

@@ -88,12 +88,17 @@ struct fake_code {
 	uint8_t bytes[32 + sizeof(tab311) + 1];	/* PyBytesObject header + data */
 };
 
+#define FAKE_STR_TYPE 0x5151000	/* the ob_type of our fake str objects */
+
 static void fake_str_init(struct fake_str *s, const struct pb_py_offsets *o, const char *text)
 {
 	int64_t len = (int64_t)strlen(text);
 	uint32_t state = 1u << 2 | 1u << 5 | 1u << 6;	/* kind 1, compact, ascii */
 
+	uint64_t type = FAKE_STR_TYPE;
+
 	memset(s, 0, sizeof(*s));
+	memcpy(s->obj + o->object_type, &type, sizeof(type));
 	memcpy(s->obj + o->unicode_length, &len, sizeof(len));
 	memcpy(s->obj + o->unicode_state, &state, sizeof(state));
 	strcpy(s->data, text);
@@ -183,15 +188,14 @@ static void add_frame(struct fixture *f, int code, int lasti, bool entry)
 static const char *label(struct fixture *f, size_t i)
 {
 	static char buf[32];
-	const char *name, *file;
-	uint32_t line;
+	struct python_frame_info pf;
 
 	if (!python_is_frame(f->out[i])) {
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)f->out[i]);
 		return buf;
 	}
-	assert_int_equal(python_frame(f->py, f->out[i], &name, &file, &line), 0);
-	return name;
+	assert_int_equal(python_frame(f->py, f->out[i], &pf), 0);
+	return pf.label;
 }
 
 static void test_merge_each_activation(void **state)
@@ -264,8 +268,7 @@ static void test_merge_lines(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t native[] = { EVAL };
-	const char *name, *file;
-	uint32_t line;
+	struct python_frame_info pf;
 
 	python_free(f->py);
 	f->py = new_python(true);
@@ -273,9 +276,12 @@ static void test_merge_lines(void **state)
 	add_frame(f, 2, 82, true);	/* line 8 */
 	assert_int_equal(python_merge(f->py, getpid(), 0, native, 1, &f->ps, f->out, 64), 2);
 	assert_string_equal(label(f, 0), "leaf (a.py:5)");
-	assert_int_equal(python_frame(f->py, f->out[1], &name, &file, &line), 0);
-	assert_string_equal(file, "/app/main.py");
-	assert_int_equal(line, 8);
+	assert_int_equal(python_frame(f->py, f->out[1], &pf), 0);
+	assert_string_equal(pf.file, "/app/main.py");
+	assert_int_equal(pf.line, 8);
+	/* the function alone, for pprof's Function: its name and first line */
+	assert_string_equal(pf.name, "<module>");
+	assert_int_equal(pf.start_line, 2);
 	/* the output bound holds */
 	assert_int_equal(python_merge(f->py, getpid(), 0, native, 1, &f->ps, f->out, 1), 1);
 }
@@ -332,6 +338,16 @@ static void test_merge_stamped_reuse(void **state)
 	assert_string_equal(label(f, 0), "leaf (a.py)");
 	python_counts(f->py, &pc);
 	assert_int_equal(pc.code_gone, 1);
+	/* its strings freed too, their memory reused by other objects (or
+	 * garbage flagged ASCII): no name from them */
+	memcpy(f->code[0].qualname.obj + o->object_type, &(uint64_t){ 0x6161000 }, 8);
+	assert_int_equal(python_merge(f->py, getpid(), 3500, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "[unknown python code] (?)");
+	memcpy(f->code[0].qualname.obj + o->object_type, &(uint64_t){ FAKE_STR_TYPE }, 8);
+	f->code[0].qualname.data[1] = (char)0xe9;
+	assert_int_equal(python_merge(f->py, getpid(), 3600, native, 1, &f->ps, f->out, 64), 1);
+	assert_string_equal(label(f, 0), "[unknown python code] (?)");
+	f->code[0].qualname.data[1] = 'e';
 	/* the entry still names what is there now */
 	stamp_frame(f, 0, 1);
 	assert_int_equal(python_merge(f->py, getpid(), 4000, native, 1, &f->ps, f->out, 64), 1);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Cost of Python frames (profiling-bpf with and without --no-python, perf
-# record -g as a reference) at 99 and 999 Hz on a Python workload; replaces
+# record -g and bpftrace as references) at 99 and 999 Hz on a Python workload; replaces
 # the "Python frames" section of tools/bench/RESULTS.md.
 #   tools/bench/python.sh [--rounds N] [--work N] [--no-update] [--seed S]
 set -eu
@@ -9,7 +9,7 @@ OUTPUT=${OUTPUT:-build}
 export OUTPUT
 cmdline="tools/bench/python.sh${*:+ $*}"
 make --no-print-directory -s OUTPUT="$OUTPUT" all >&2
-for tool in perf python3 /usr/bin/python3.11; do
+for tool in perf bpftrace python3 /usr/bin/python3.11; do
 	command -v "$tool" >/dev/null || { echo "python.sh: $tool not found (tools/install-deps.sh)" >&2; exit 1; }
 done
 exec python3 tools/bench/python_bench.py --cmdline "$cmdline" "$@"

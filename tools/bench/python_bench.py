@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Cost of Python frames: profiling-bpf with and without --no-python on a
 Python workload (tools/bench/pywork.py under Debian's python3.11, 20 Python
-frames deep), and perf record -g as a reference, at 99 and 999 Hz, in
-shuffled rounds. Each profiler attaches with -p to the waiting workload, so
+frames deep), and perf record -g and a bpftrace ustack one-liner as
+references (native frames only), at 99 and 999 Hz, in shuffled rounds. Each profiler attaches with -p to the waiting workload, so
 its own CPU (user+sys from wait4) is its alone, and the workload's CPU time
 (which includes the BPF program run at each sample on its CPU) is compared
 with bare runs of the same round. Prints a markdown section and replaces
@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -27,7 +28,8 @@ from sampling import update_results  # noqa: E402
 SECTION = "## Python frames"
 PY = "/usr/bin/python3.11"
 WORK = os.path.join(ROOT, "tools/bench/pywork.py")
-WAIT = 1.5
+WAIT = 2.5     # bpftrace says "Attaching" before it has attached: time for it
+BPFTRACE = "profile:hz:%d /pid == %d/ { @[ustack] = count(); }"
 
 
 def run_once(cond, hz, rounds, tmp):
@@ -45,13 +47,18 @@ def run_once(cond, hz, rounds, tmp):
         out = os.path.join(tmp, "perf.data")
         prof = subprocess.Popen(["perf", "record", "-q", "-g", "-F", str(hz), "-p", str(wl.pid),
                                  "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif cond == "bpftrace":
+        out = os.path.join(tmp, "bpftrace.out")
+        with open(out, "w") as f:
+            prof = subprocess.Popen(["bpftrace", "-e", BPFTRACE % (hz, wl.pid)], stdout=f,
+                                    stderr=subprocess.DEVNULL)
     line = wl.stdout.readline()
     res = {"cpu": float(line.split()[0]), "wall": float(line.split()[1])}
     if prof and cond.startswith("profiling-bpf"):
         res["bpf_ns"], res["bpf_runs"] = bpf_stats(prof.pid)
     wl.wait()
     if prof:
-        if cond == "perf record -g":
+        if cond in ("perf record -g", "bpftrace"):
             time.sleep(0.2)
             os.kill(prof.pid, 2)    # not send_signal(): its poll() would reap it
         _, status, ru = os.wait4(prof.pid, 0)
@@ -81,6 +88,9 @@ def bpf_stats(pid):
 
 
 def count_samples(cond, out):
+    if cond == "bpftrace":
+        text = open(out).read()
+        return sum(int(a or b) for a, b in re.findall(r"^\]: (\d+)$|^@\[\]: (\d+)$", text, re.M))
     if cond == "perf record -g":
         r = subprocess.run(["perf", "script", "-i", out, "-F", "pid"],
                            capture_output=True, text=True)
@@ -94,7 +104,7 @@ def count_samples(cond, out):
 
 def python_samples(cond, out):
     """Samples whose stack holds the workload's Python frames."""
-    if cond == "perf record -g":
+    if not cond.startswith("profiling-bpf"):
         return 0
     n = 0
     with open(out) as f:
@@ -184,7 +194,7 @@ def main():
     args.seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rnd = random.Random(args.seed)
     freqs = [int(f) for f in args.freqs.split(",")]
-    conds = ["bare", "profiling-bpf --no-python", "profiling-bpf", "perf record -g"]
+    conds = ["bare", "profiling-bpf --no-python", "profiling-bpf", "perf record -g", "bpftrace"]
     runs = []
     stats_was = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
