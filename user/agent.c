@@ -395,6 +395,15 @@ static int open_cgroups(struct agent *a)
 	return 0;
 }
 
+enum pb_mode agent_mode(const struct agent *a)
+{
+	if (a->o.mode && !strcmp(a->o.mode, "off"))
+		return PB_MODE_OFF;
+	if (a->o.mode && !strcmp(a->o.mode, "wall"))
+		return PB_MODE_WALL;
+	return PB_MODE_CPU;
+}
+
 static int setup_sampler(struct agent *a)
 {
 	struct sampler_config cfg = {
@@ -404,6 +413,9 @@ static int setup_sampler(struct agent *a)
 		.kernel_stacks = !a->o.no_kernel,
 		.follow_forks = true,
 		.dwarf = dwarf_mode(a),
+		.no_cpu_samples = agent_mode(a) == PB_MODE_OFF,
+		.off_cpu = agent_mode(a) != PB_MODE_CPU,
+		.min_block_ns = a->o.min_block_us * 1000,
 		.stack_size = PB_DEFAULT_STACK_SIZE,
 		.max_stacks = AGENT_MAX_STACKS,
 		.cgroup_fds = a->cgroup_fds,
@@ -751,9 +763,10 @@ static void reload(struct agent *a)
 	if (n.freq != a->o.freq || n.all != a->o.all || n.npids != a->o.npids ||
 	    !same_str(n.comm, a->o.comm) || n.ncgroups != a->o.ncgroups ||
 	    n.no_kernel != a->o.no_kernel || n.no_user != a->o.no_user ||
-	    !same_str(n.call_graph, a->o.call_graph) ||
+	    !same_str(n.call_graph, a->o.call_graph) || !same_str(n.mode, a->o.mode) ||
+	    n.min_block_us != a->o.min_block_us ||
 	    !same_str(n.spool_dir, a->o.spool_dir) || !same_str(n.metrics, a->o.metrics))
-		pr_warn("SIGHUP: selection, frequency, call graph, spool and metrics changes need a restart");
+		pr_warn("SIGHUP: selection, frequency, call graph, mode, spool and metrics changes need a restart");
 	if (!same_str(n.push_url, a->o.push_url) && (!n.push_url || !a->o.push_url))
 		pr_warn("SIGHUP: turning --push on or off needs a restart");
 	if (n.output_dir && !same_str(n.output_dir, a->o.output_dir) && outdir_prepare(n.output_dir)) {

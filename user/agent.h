@@ -12,6 +12,7 @@
 
 #include "agent_config.h"
 #include "hashmap.h"
+#include "profile.h"
 #include "proc_identity.h"
 #include "sampler.h"
 #include "spool.h"
@@ -82,6 +83,8 @@ int agent_emit(struct agent *a, const struct stack_store *st, uint64_t start, ui
 	       const struct sampler_counts *delta);
 /* Read the labels of @pr (comm, executable, container) from /proc now. */
 void agent_proc_read_labels(struct aproc *pr);
+/* What the profiles measure: --mode (cpu when not given). */
+enum pb_mode agent_mode(const struct agent *a);
 /* The labels of a profile of @pr (NULL: of the whole selection) into @out ("k=v", malloc'd). */
 size_t agent_labels(struct agent *a, const struct aproc *pr, char **out, size_t max);
 

@@ -59,6 +59,8 @@ static const struct agent_opt opts[] = {
 	{ "no-kernel", 0, T_FLAG, OFF(no_kernel) },
 	{ "no-user", 0, T_FLAG, OFF(no_user) },
 	{ "call-graph", 'g', T_STR, OFF(call_graph) },
+	{ "mode", 0, T_STR, OFF(mode) },
+	{ "min-block", 0, T_U64, OFF(min_block_us), 0, 3600000000ull },
 	{ "output-dir", 0, T_STR, OFF(output_dir) },
 	{ "per-process", 0, T_FLAG, OFF(per_process) },
 	{ "retain-age", 0, T_SECS, OFF(retain_age), 0, 3650ull * DAY },
@@ -102,6 +104,9 @@ const char agent_usage[] =
 	"      --no-kernel, --no-user  leave out kernel or user stacks\n"
 	"  -g, --call-graph fp|dwarf user stacks by frame pointers (default) or DWARF CFI\n"
 	"                            (a copy of the stack unwound here: more CPU and memory)\n"
+	"      --mode cpu|off|wall   on-CPU samples (default), time blocked off CPU, or both as\n"
+	"                            wall-clock time (pushed as SERVICE.off_cpu / SERVICE.wall)\n"
+	"      --min-block USEC      drop off-CPU intervals shorter than USEC (counted)\n"
 	"Sinks (any combination):\n"
 	"      --output-dir DIR      one gzip'd pprof per interval (per process with --per-process)\n"
 	"      --per-process         one profile per process and interval\n"
@@ -630,6 +635,10 @@ static int check_options(const struct agent_options *o)
 		pr_err("invalid call-graph '%s': expected fp or dwarf", o->call_graph);
 		return -EINVAL;
 	}
+	if (o->mode && strcmp(o->mode, "cpu") && strcmp(o->mode, "off") && strcmp(o->mode, "wall")) {
+		pr_err("invalid mode '%s': expected cpu, off or wall", o->mode);
+		return -EINVAL;
+	}
 	if (o->no_kernel && o->no_user) {
 		pr_err("--no-kernel and --no-user together leave no stack to record");
 		return -EINVAL;
@@ -659,7 +668,8 @@ void agent_options_release(struct agent_options *o)
 {
 	char **strs[] = { &o->comm, &o->output_dir, &o->push_url, &o->push_cacert,
 			  &o->push_tenant, &o->push_credentials, &o->spool_dir,
-			  &o->service_name, &o->config, &o->metrics, &o->call_graph };
+			  &o->service_name, &o->config, &o->metrics, &o->call_graph,
+			  &o->mode };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);

@@ -31,6 +31,8 @@ struct agent_options {
 	double interval;			/* --interval seconds */
 	bool no_kernel, no_user;
 	char *call_graph;			/* "fp" (NULL: the default) or "dwarf" */
+	char *mode;				/* "cpu" (NULL: the default), "off" or "wall" */
+	uint64_t min_block_us;			/* --min-block: shorter off-CPU intervals dropped */
 	/* sinks */
 	char *output_dir;
 	bool per_process;

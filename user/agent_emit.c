@@ -138,6 +138,11 @@ static int serialize(const struct profile *p, char **buf, size_t *len)
 	return err;
 }
 
+/* The profile type in a push's name, by mode: SERVICE.TYPE{labels}. */
+static const char *const push_type[] = {
+	[PB_MODE_CPU] = "cpu", [PB_MODE_OFF] = "off_cpu", [PB_MODE_WALL] = "wall",
+};
+
 /* Write and/or queue one serialized profile. */
 static int ship(struct agent *a, const struct aproc *pr, uint64_t start_unix, uint64_t end_unix,
 		const char *data, size_t len)
@@ -153,8 +158,8 @@ static int ship(struct agent *a, const struct aproc *pr, uint64_t start_unix, ui
 		return err;
 	service_of(a, pr, service, sizeof(service));
 	nl = agent_labels(a, pr, labels, sizeof(labels) / sizeof(labels[0]));
-	query = push_query(service, (const char *const *)labels, nl, start_unix, end_unix,
-			   a->o.freq);
+	query = push_query(service, push_type[agent_mode(a)], (const char *const *)labels, nl,
+			   start_unix, end_unix, a->o.freq);
 	for (size_t i = 0; i < nl; i++)
 		free(labels[i]);
 	if (!query)
@@ -172,6 +177,7 @@ static int emit_one(struct agent *a, const struct stack_store *st, struct stack_
 {
 	struct build_opts bo = {
 		.freq_hz = a->o.freq,
+		.mode = agent_mode(a),
 		.process_root = !pr,
 		.pid_name = name_of,
 		.ctx = a,

@@ -44,7 +44,7 @@ static void put_clean(char *out, size_t cap, size_t *n, const char *s, size_t le
 	out[*n] = '\0';
 }
 
-char *push_query(const char *service, const char *const *labels, size_t nlabels,
+char *push_query(const char *service, const char *type, const char *const *labels, size_t nlabels,
 		 uint64_t from_unix_ns, uint64_t until_unix_ns, uint64_t hz)
 {
 	char name[4096], *enc, *q = NULL;
@@ -52,7 +52,7 @@ char *push_query(const char *service, const char *const *labels, size_t nlabels,
 	const char *eq;
 
 	put_clean(name, sizeof(name), &n, service, strlen(service));
-	n += (size_t)snprintf(name + n, sizeof(name) - n, ".cpu{");
+	n += (size_t)snprintf(name + n, sizeof(name) - n, ".%s{", type);
 	for (size_t i = 0; i < nlabels && n < sizeof(name) - 2; i++) {
 		eq = strchr(labels[i], '=');
 		if (!eq)

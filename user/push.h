@@ -40,11 +40,11 @@ void pusher_stop(struct pusher *p, double flush_secs);
 /* A copy of the counters. */
 void pusher_stats(struct pusher *p, struct push_stats *out);
 /*
- * The query string of one push: name=SERVICE.cpu{labels}&from=..&until=..
+ * The query string of one push: name=SERVICE.TYPE{labels}&from=..&until=..
  * (unix seconds)&sampleRate=HZ&spyName=profiling-bpf&format=pprof, URL-encoded.
  * @labels holds "key=value" strings. Returns a malloc'd string or NULL.
  */
-char *push_query(const char *service, const char *const *labels, size_t nlabels,
+char *push_query(const char *service, const char *type, const char *const *labels, size_t nlabels,
 		 uint64_t from_unix_ns, uint64_t until_unix_ns, uint64_t hz);
 
 #endif

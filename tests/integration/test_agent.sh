@@ -10,7 +10,7 @@ CASES="agent_push_requests agent_push_windows_contiguous agent_push_split_70_30
 agent_sighup_relabels agent_metrics agent_outage_all_arrive_in_order agent_spool_limit_counted
 agent_pause_resume agent_output_dir_retention agent_cgroup_selects agent_comm_short_lived
 agent_bad_config agent_least_privilege agent_lines_only_with_option agent_sighup_per_process_labels
-agent_call_graph_dwarf"
+agent_call_graph_dwarf agent_mode_wall"
 skip_unless_ready $CASES || exit 0
 
 RECV=tests/integration/agent_receiver.py
@@ -545,6 +545,66 @@ t_call_graph() {
 	fi
 }
 
+# --- --mode wall: profiles weigh time (blocked intervals included), pushed as SERVICE.wall ---
+# The duty workload spins 4 ms and sleeps 6 ms of each 10 ms period and
+# measures the time it spent in each phase: sleep_phase's share of the
+# profiles' wall time must match it within 5 points.
+t_mode_wall() {
+	local name=agent_mode_wall rd=$TMP/mwrecv od=$TMP/mwall duty_pid why
+
+	start_receiver "$rd"
+	if [ -z "$RECV_PORT" ]; then
+		fail $name "the receiver did not start"
+		return
+	fi
+	"$WL/offcpu" duty 4 6 4 >"$TMP/mwduty.out" &
+	duty_pid=$!
+	BG_PIDS+=("$duty_pid")
+	agent_start mwall -p "$duty_pid" --mode wall -F 499 -i 1 --output-dir "$od" \
+		--push "http://127.0.0.1:$RECV_PORT"
+	wait_pid "$duty_pid" 30
+	sleep 1.2
+	agent_stop mwall
+	kill "$RECV_PID" 2>/dev/null
+	for f in "$od"/*.pb.gz; do
+		"$PB" report "$f" -o "$f.folded" 2>/dev/null
+	done
+	why=$(python3 - "$rd" "$od" "$TMP/mwduty.out" 2>&1 <<'EOF2'
+import glob, json, sys
+rd, od, duty = sys.argv[1:4]
+recs = [json.load(open(f)) for f in sorted(glob.glob(rd + "/*.json"))]
+if not recs:
+    sys.exit("no push arrived")
+bad = [r["query"]["name"][0] for r in recs if not r["query"]["name"][0].startswith("offcpu.wall{")]
+if bad:
+    sys.exit("pushed as %s, not offcpu.wall{..}" % bad[0])
+spin = sleep = 0
+for f in glob.glob(od + "/*.pb.gz.folded"):
+    for line in open(f):
+        stack, _, n = line.rstrip("\n").rpartition(" ")
+        if "run_duty" not in stack:
+            continue
+        if "sleep_phase" in stack:
+            sleep += int(n)
+        elif "spin_phase" in stack:
+            spin += int(n)
+_, mspin, _, msleep = open(duty).read().split()
+want = 100.0 * int(msleep) / (int(mspin) + int(msleep))
+got = 100.0 * sleep / (spin + sleep) if spin + sleep else 0
+print("sleep_phase %.1f%% of run_duty's wall time in %d pushes, the workload measured %.1f%%"
+      % (got, len(recs), want))
+if abs(got - want) > 5:
+    sys.exit("sleep_phase has %.1f%% of the wall time, the workload measured %.1f%% (+-5)" % (got, want))
+EOF2
+)
+	if [ $? -ne 0 ]; then
+		fail $name "$(echo "$why" | tail -1)"
+	else
+		note $name "$why"
+		pass $name
+	fi
+}
+
 # --- bad configuration: one line, exit 2 ---
 
 t_bad_config() {
@@ -617,3 +677,4 @@ t_comm
 t_lines
 t_sighup_labels
 t_call_graph
+t_mode_wall

@@ -83,6 +83,10 @@ static void test_defaults_and_units(void **state)
 	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x --call-graph dwarf"), 0);
 	assert_string_equal(o.call_graph, "dwarf");
 	agent_options_release(&o);
+	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x --mode wall --min-block 50"), 0);
+	assert_string_equal(o.mode, "wall");
+	assert_int_equal(o.min_block_us, 50);
+	agent_options_release(&o);
 	assert_int_equal(parse_line(&o, "-a --output-dir /x --lines --symbol-cache 20M"), 0);
 	assert_int_equal(agent_symbol_budget(&o), 20 << 20);	/* given: wins */
 	agent_options_release(&o);
@@ -145,6 +149,8 @@ static const char *const bad_lines[] = {
 	"-a --output-dir /x --no-kernel --no-user",
 	"-p 0 --output-dir /x",
 	"-a --output-dir /x -g lbr",
+	"-a --output-dir /x --mode offcpu",
+	"-a --output-dir /x --mode wall --min-block -1",
 };
 
 static void test_bad_lines(void **state)
@@ -283,11 +289,16 @@ static void test_push_query(void **state)
 	char *q;
 
 	(void)state;
-	q = push_query("my{app}", labels, 2, 1700000000123456789ull, 1700000010000000001ull, 99);
+	q = push_query("my{app}", "cpu", labels, 2, 1700000000123456789ull, 1700000010000000001ull, 99);
 	assert_non_null(q);
 	/* my_app_.cpu{hostname=web_1,env=prod_eu}, URL-encoded; until rounds up */
 	assert_string_equal(q, "name=my_app_.cpu%7Bhostname%3Dweb_1%2Cenv%3Dprod_eu%7D"
 			       "&from=1700000000&until=1700000011&sampleRate=99"
+			       "&spyName=profiling-bpf&format=pprof");
+	free(q);
+	q = push_query("app", "off_cpu", NULL, 0, 1000000000ull, 2000000000ull, 49);
+	assert_non_null(q);
+	assert_string_equal(q, "name=app.off_cpu%7B%7D&from=1&until=2&sampleRate=49"
 			       "&spyName=profiling-bpf&format=pprof");
 	free(q);
 }
