@@ -397,11 +397,11 @@ static int open_cgroups(struct agent *a)
 
 enum pb_mode agent_mode(const struct agent *a)
 {
-	if (a->o.mode && !strcmp(a->o.mode, "off"))
-		return PB_MODE_OFF;
-	if (a->o.mode && !strcmp(a->o.mode, "wall"))
-		return PB_MODE_WALL;
-	return PB_MODE_CPU;
+	enum pb_mode mode = PB_MODE_CPU;
+
+	if (a->o.mode)
+		pb_mode_parse(a->o.mode, &mode);	/* checked when the options were read */
+	return mode;
 }
 
 static int setup_sampler(struct agent *a)

@@ -23,6 +23,7 @@
 #include "agent_config.h"
 #include "array.h"
 #include "log.h"
+#include "profile.h"
 
 #define MAX_CONFIG_BYTES (1 << 20)
 
@@ -635,7 +636,7 @@ static int check_options(const struct agent_options *o)
 		pr_err("invalid call-graph '%s': expected fp or dwarf", o->call_graph);
 		return -EINVAL;
 	}
-	if (o->mode && strcmp(o->mode, "cpu") && strcmp(o->mode, "off") && strcmp(o->mode, "wall")) {
+	if (o->mode && pb_mode_parse(o->mode, &(enum pb_mode){ PB_MODE_CPU })) {
 		pr_err("invalid mode '%s': expected cpu, off or wall", o->mode);
 		return -EINVAL;
 	}

@@ -335,13 +335,7 @@ static int add_uprobe(struct options *o, const char *spec)
 
 static int parse_mode(struct options *o, const char *s)
 {
-	if (!strcmp(s, "cpu"))
-		o->mode = PB_MODE_CPU;
-	else if (!strcmp(s, "off") || !strcmp(s, "off-cpu"))
-		o->mode = PB_MODE_OFF;
-	else if (!strcmp(s, "wall"))
-		o->mode = PB_MODE_WALL;
-	else {
+	if (pb_mode_parse(s, &o->mode)) {
 		pr_err("unknown mode '%s'%s (cpu, off, wall)", s, source());
 		return -EINVAL;
 	}

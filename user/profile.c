@@ -249,6 +249,19 @@ uint64_t profile_total_lost(const struct profile *p)
 	return sum;
 }
 
+int pb_mode_parse(const char *s, enum pb_mode *mode)
+{
+	if (!strcmp(s, "cpu"))
+		*mode = PB_MODE_CPU;
+	else if (!strcmp(s, "off") || !strcmp(s, "off-cpu"))
+		*mode = PB_MODE_OFF;
+	else if (!strcmp(s, "wall"))
+		*mode = PB_MODE_WALL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int profile_set_mode(struct profile *p, enum pb_mode mode)
 {
 	const char *type = mode == PB_MODE_OFF ? "off-cpu" : mode == PB_MODE_WALL ? "wall" : "cpu";

@@ -125,6 +125,8 @@ int profile_add_sample(struct profile *p, const uint32_t *frames, uint32_t depth
 int profile_set_counter(struct profile *p, const char *name, uint64_t value);
 /* Value of counter @name, 0 if absent. */
 uint64_t profile_counter(const struct profile *p, const char *name);
+/* The mode named @s ("cpu", "off" or "off-cpu", "wall") into *@mode; 0 or -EINVAL. */
+int pb_mode_parse(const char *s, enum pb_mode *mode);
 /* Set the value type for @mode ("cpu", "off-cpu", "wall"; in nanoseconds). 0 or -ENOMEM. */
 int profile_set_mode(struct profile *p, enum pb_mode mode);
 /*

@@ -87,6 +87,8 @@ static void test_defaults_and_units(void **state)
 	assert_string_equal(o.mode, "wall");
 	assert_int_equal(o.min_block_us, 50);
 	agent_options_release(&o);
+	assert_int_equal(parse_line(&o, "-a --output-dir /tmp/x --mode off-cpu"), 0);	/* as record */
+	agent_options_release(&o);
 	assert_int_equal(parse_line(&o, "-a --output-dir /x --lines --symbol-cache 20M"), 0);
 	assert_int_equal(agent_symbol_budget(&o), 20 << 20);	/* given: wins */
 	agent_options_release(&o);
