@@ -219,11 +219,40 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 	return off;
 }
 
-/* End of the mapping that holds the stack pointer (bpf_find_vma callback). */
+/* Bounds of the mapping that holds a thread's stack pointer: [lo, hi). */
+struct stack_vma {
+	__u64 lo, hi;
+};
+
+/* The mapping that holds the stack pointer (bpf_find_vma callback). */
 static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-	*(__u64 *)data = vma->vm_end;
+	struct stack_vma *v = data;
+
+	v->lo = vma->vm_start;
+	v->hi = vma->vm_end;
 	return 0;
+}
+
+/*
+ * The end of the mapping holding @sp, 0 when none is found. @cache (may be
+ * NULL) holds the bounds found last time for this thread: a thread's stack
+ * stays where it is, so while sp lies inside them the lookup (which takes
+ * the mmap lock and, with interrupts off as in the scheduler's tracepoints,
+ * queues an irq_work to release it) is skipped.
+ */
+static __always_inline __u64 stack_vma_end(struct task_struct *task, __u64 sp,
+					   struct stack_vma *cache)
+{
+	struct stack_vma v = {};
+
+	if (cache && sp >= cache->lo && sp < cache->hi)
+		return cache->hi;
+	if (bpf_find_vma(task, sp, vma_end_cb, &v, 0) || v.hi <= sp)
+		return 0;
+	if (cache)
+		*cache = v;
+	return v.hi;
 }
 
 /* State of a page-by-page stack copy (bpf_loop callback argument). */
@@ -297,11 +326,12 @@ static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 
  * interrupt) the registers are the ones saved at kernel entry, at the top of
  * the task's kernel stack. Returns the bytes to copy, 0 for none.
  */
-static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __u64 *spp)
+static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __u64 *spp,
+						struct stack_vma *cache)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
-	__u64 sp, end = 0, len;
+	__u64 sp, end, len;
 
 	if (task->flags & PF_KTHREAD)
 		return 0;
@@ -314,7 +344,8 @@ static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __
 	s->flags |= PB_SF_REGS;
 	sp &= ~7ull;
 	len = stack_copy < max ? stack_copy : max;
-	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) || end <= sp) {
+	end = stack_vma_end(task, sp, cache);
+	if (!end) {
 		count(PB_CNT_STACK_VMA_ERR);
 		end = ~0ULL;	/* the first frame's bounds below may still tell */
 	}
@@ -336,7 +367,7 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 
 	if (off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
 		return 0;
-	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp);
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, NULL);
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
 	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
@@ -352,9 +383,10 @@ static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
  * the range that is not present makes the whole read fail (no faults here):
  * then half as much is tried, and the copy is said to be cut.
  */
-static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max)
+static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max,
+					     struct stack_vma *cache)
 {
-	__u64 sp = 0, len = user_stack_range(s, max, &sp);
+	__u64 sp = 0, len = user_stack_range(s, max, &sp, cache);
 
 	for (int i = 0; i < 4; i++) {
 		if (len > max || len == 0)
@@ -541,6 +573,7 @@ struct offcpu_slot {
 	__u64 wake_ns;		/* when a blocked task was woken; 0 before */
 	__u32 blocked;		/* 1: went to sleep; 0: preempted while runnable */
 	__u32 pad;
+	struct stack_vma stack;	/* dwarf: its stack mapping, found at an earlier switch-out */
 	__u64 uips[PB_MAX_STACK];	/* rec.nuser user ips (frame pointers) */
 	struct pb_sample rec;	/* ids, comm, user registers; nkernel 0; stack_len (its
 				 * payload is empty: last) */
@@ -630,12 +663,30 @@ static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_
 	return len;
 }
 
+/*
+ * Flags for an off-CPU record of @len bytes: wake the reader when the record
+ * takes the unread data past a multiple of wakeup_bytes. Not at every record
+ * once past it (a reader busy unwinding falls behind at thousands of switches
+ * a second, and each forced wakeup is an interrupt in the switching task);
+ * the reader drains until the ring is empty before it sleeps again, and a
+ * crossing missed in a race with another CPU is followed by the next one, or
+ * by the reader's timeout.
+ */
+static __always_inline __u64 offcpu_submit_flags(__u32 len)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), step = wakeup_bytes;
+
+	if (!step)
+		return 0;
+	return avail / step != (avail + len) / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Emit @s (@len bytes) as @kind lasting @ns; drops are counted. */
 static __always_inline void offcpu_emit(struct pb_sample *s, __u32 len, __u32 kind, __u64 ns)
 {
 	s->flags = (s->flags & ~PB_SAMPLE_KIND_MASK) | kind;
 	s->weight = ns;
-	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, submit_flags())) {
+	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, offcpu_submit_flags(len))) {
 		count(PB_CNT_OFF_RB_FULL);
 		add(PB_CNT_OFF_RB_FULL_NS, ns);
 		return;
@@ -755,7 +806,7 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 		copy = bpf_task_storage_get(&offcpu_copies, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (copy)
 			slot->rec.stack_len = copy_user_stack(&slot->rec, copy->data,
-							      OFFCPU_COPY_MAX);
+							      OFFCPU_COPY_MAX, &slot->stack);
 		else
 			count(PB_CNT_USTACK_ERR);
 	}
