@@ -296,8 +296,13 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	}
 	if (addr >= w->base + len && w->in->truncated)
 		w->read_beyond = true;
-	else
+	else if (addr >= w->base)
 		w->read_bad = true;
+	/* below sp lies no frame: elfutils reads every register the CFI saved,
+	 * also those an epilogue already popped (gcc's CFI often keeps their
+	 * slots below the new sp); such a register is left undefined and the
+	 * walk goes on: no reason to call it cut (libunwind reads them only
+	 * when needed) */
 	return false;
 }
 

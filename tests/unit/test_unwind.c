@@ -61,9 +61,60 @@ NOFP void uw_mid(int depth)
 	sink++;	/* no tail call */
 }
 
+/*
+ * A leaf stopped in its epilogue: rbx is popped, yet its CFI still says it is
+ * saved at cfa-16, below sp now (gcc's CFI often leaves a popped register's
+ * rule in place). Records ip, sp, bp and the return address at sp.
+ */
+struct { uint64_t ip, sp, bp, ra; } uw_epi;
+void uw_epilogue_leaf(void);
+__asm__(".text\n"
+	".globl uw_epilogue_leaf\n"
+	".type uw_epilogue_leaf, @function\n"
+	"uw_epilogue_leaf:\n"
+	".cfi_startproc\n"
+	"	push %rbx\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset rbx, -16\n"
+	"	pop %rbx\n"
+	".cfi_def_cfa_offset 8\n"
+	"1:	lea 1b(%rip), %rax\n"
+	"	mov %rax, uw_epi(%rip)\n"
+	"	mov %rsp, uw_epi+8(%rip)\n"
+	"	mov %rbp, uw_epi+16(%rip)\n"
+	"	mov (%rsp), %rax\n"
+	"	mov %rax, uw_epi+24(%rip)\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size uw_epilogue_leaf, .-uw_epilogue_leaf\n");
+
+static struct capture ecap;
+
+/* The capture of uw_epilogue_leaf, taken by its caller once it returned: the
+ * stack above its sp is unchanged but for the return address slot, which the
+ * calls since overwrote (put back from what the leaf saw). */
+NOFP void uw_epi_mid(void)
+{
+	uint64_t base;
+
+	uw_epilogue_leaf();
+	base = uw_epi.sp & ~7ULL;
+	ecap.ip = uw_epi.ip;
+	ecap.sp = uw_epi.sp;
+	ecap.bp = uw_epi.bp;
+	ecap.len = (size_t)((uintptr_t)thread_stack + STACK_BYTES - base);
+	ecap.copy = malloc(ecap.len);
+	if (ecap.copy) {
+		memcpy(ecap.copy, (void *)(uintptr_t)base, ecap.len);
+		memcpy(ecap.copy, &uw_epi.ra, sizeof(uw_epi.ra));
+	}
+	sink++;
+}
+
 NOFP void *uw_thread(void *arg)
 {
 	uw_mid((int)(intptr_t)arg);
+	uw_epi_mid();
 	sink++;
 	return NULL;
 }
@@ -81,13 +132,14 @@ static int record_setup(void **state)
 	    pthread_create(&t, &attr, uw_thread, (void *)(intptr_t)3) || pthread_join(t, NULL))
 		return -1;
 	pthread_attr_destroy(&attr);
-	return cap.copy ? 0 : -1;
+	return cap.copy && ecap.copy ? 0 : -1;
 }
 
 static int record_teardown(void **state)
 {
 	(void)state;
 	free(cap.copy);
+	free(ecap.copy);
 	free(thread_stack);
 	return 0;
 }
@@ -285,6 +337,29 @@ static void test_cfi_walk_wins(void **state)
 	unwinder_free(u);
 }
 
+/* A register the leaf's CFI saved below sp (popped already) cannot be read
+ * from the copy; the walk still reaches the thread's start: complete, not
+ * cut by a bad read. */
+static void test_popped_register_below_sp(void **state)
+{
+	struct unwind_input in = input_of(&ecap, ecap.len, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	uint64_t ips[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	n = unwinder_unwind(u, &in, ips, 64, &why);
+	assert_true(n >= 4);
+	assert_int_equal(ips[0], ecap.ip);
+	assert_true(in_function(ips[1], uw_epi_mid));
+	assert_true(in_function(ips[2], uw_thread));
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_stats(u)->stopped[UNWIND_BAD_READ], 0);
+	unwinder_free(u);
+}
+
 static void test_forget_unknown(void **state)
 {
 	struct unwinder *u = unwinder_new();
@@ -305,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_fp_fallback),
 		cmocka_unit_test(test_build_ids),
 		cmocka_unit_test(test_cfi_walk_wins),
+		cmocka_unit_test(test_popped_register_below_sp),
 		cmocka_unit_test(test_forget_unknown),
 	};
 
