@@ -31,6 +31,7 @@
 /* DWARF register numbers of the x86-64 psABI. */
 #define DWARF_X86_64_RBP	6
 #define DWARF_X86_64_RSP	7
+#define DWARF_X86_64_RA		16	/* the return address column: rip */
 
 /* One process image: its Dwfl with the thread state attached. */
 struct uw_proc {
@@ -310,10 +311,12 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 	struct unwinder *u = thread_arg;
 	const struct unwind_input *in = u->walk.in;
-	Dwarf_Word regs[2] = { in->bp, in->sp };
+	Dwarf_Word regs[2] = { in->bp, in->sp }, ip = in->ip;
 
-	/* x86-64 only for now: rbp, rsp and the pc */
-	if (!dwfl_thread_state_registers(thread, DWARF_X86_64_RBP, 2, regs))
+	/* x86-64 only for now: rbp, rsp and the pc, also as register 16 (rip),
+	 * which the CFI of PLT stubs reads (DW_OP_breg16), as perf sets it */
+	if (!dwfl_thread_state_registers(thread, DWARF_X86_64_RBP, 2, regs) ||
+	    !dwfl_thread_state_registers(thread, DWARF_X86_64_RA, 1, &ip))
 		return false;
 	dwfl_thread_state_register_pc(thread, in->ip);
 	return true;

@@ -5,7 +5,10 @@
  * does; the copy is then unwound with this process's CFI and must come out
  * as the known call chain up to the thread's start.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -360,6 +363,71 @@ static void test_popped_register_below_sp(void **state)
 	unwinder_free(u);
 }
 
+/* The run-time address of this test's .plt section, 0 when it has none. */
+static uint64_t plt_address(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t strndx;
+	uint64_t addr = 0;
+	const char *name;
+	Dl_info info;
+
+	elf_version(EV_CURRENT);
+	elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+	if (!elf || elf_getshdrstrndx(elf, &strndx) || !dladdr((void *)uw_leaf, &info))
+		goto out;
+	while (!addr && (scn = elf_nextscn(elf, scn))) {
+		name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, strndx, sh.sh_name) : NULL;
+		if (name && !strcmp(name, ".plt"))
+			addr = (uintptr_t)info.dli_fbase + sh.sh_addr;
+	}
+out:
+	elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	return addr;
+}
+
+/* A sample in a PLT stub (a call into a library caught before the jump):
+ * the stub's CFI computes the CFA from rip (DW_OP_breg16), which must be
+ * set, or the walk ends at the leaf. The stack is the recorded one with the
+ * call's return address (into uw_leaf) pushed on it. */
+static void test_plt_leaf(void **state)
+{
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	uint64_t plt = plt_address(), ips[64], ra = cap.ip;
+	uint8_t *stack = malloc(cap.len + 8);
+	enum unwind_reason why;
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	assert_non_null(stack);
+	if (!plt) {
+		unwinder_free(u);
+		free(stack);
+		skip();
+	}
+	memcpy(stack, &ra, 8);
+	memcpy(stack + 8, cap.copy, cap.len);
+	in.ip = plt + 16;	/* the first instruction of the first stub */
+	in.sp = (cap.sp & ~7ULL) - 8;
+	in.stack = stack;
+	in.stack_len = cap.len + 8;
+	n = unwinder_unwind(u, &in, ips, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	assert_true(n >= 8);
+	assert_int_equal(ips[1], ra);
+	for (int i = 2; i <= 5; i++)
+		assert_true(in_function(ips[i], uw_mid));
+	unwinder_free(u);
+	free(stack);
+}
+
 static void test_forget_unknown(void **state)
 {
 	struct unwinder *u = unwinder_new();
@@ -381,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_build_ids),
 		cmocka_unit_test(test_cfi_walk_wins),
 		cmocka_unit_test(test_popped_register_below_sp),
+		cmocka_unit_test(test_plt_leaf),
 		cmocka_unit_test(test_forget_unknown),
 	};
 
