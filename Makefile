@@ -162,6 +162,11 @@ $(OUTPUT)/bench/%: tools/bench/%.c $(LIB) $(SKELS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -o $@
 
+# libdw against libunwind on the same captured stacks (libunwind-dev: bench only).
+$(OUTPUT)/bench/unwbench: tools/bench/unwbench.c $(LIB) $(SKELS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -lunwind-x86_64 -lunwind -o $@
+
 bench: $(BIN) $(BENCH_BINS)
 
 # The mechanical formatting rules (tools/check-style.sh); the rest is by hand.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,42 @@ struct sampler {
 	int *pfds;
 	int ncpus;
 	struct drain drain;
+	FILE *dump;	/* raw records are also written here (debug), or NULL */
 };
+
+/*
+ * Debug: PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE writes every raw ring-buffer
+ * record, each as its 32-bit size and bytes (tools/bench/unwbench replays
+ * the dwarf samples). Created mode 0600, never through a symlink.
+ */
+static FILE *dump_open(void)
+{
+	const char *path = getenv("PROFILING_BPF_DEBUG_DUMP_RECORDS");
+	int fd;
+	FILE *f;
+
+	if (!path || !*path)
+		return NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		pr_warn("cannot write the record dump %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+/* Ring-buffer callback with the dump on: write the record, then drain it. */
+static int record_dumped(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	uint32_t len = (uint32_t)size;
+
+	if (fwrite(&len, sizeof(len), 1, s->dump) != 1 || fwrite(data, size, 1, s->dump) != 1)
+		pr_debug("record dump: write failed");
+	return drain_record(&s->drain, data, size);
+}
 
 /* A one-line error for a failed load/attach, naming capabilities on EPERM. */
 static void report_bpf_error(const char *what, int err)
@@ -145,7 +181,10 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	err = set_cgroups(s);
 	if (err)
 		goto err_free;
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), drain_record, &s->drain, NULL);
+	s->dump = dump_open();
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events),
+				 s->dump ? record_dumped : drain_record,
+				 s->dump ? (void *)s : (void *)&s->drain, NULL);
 	if (!s->rb) {
 		err = -errno;
 		pr_err("cannot set up the ring buffer: %s", strerror(-err));
@@ -474,6 +513,8 @@ void sampler_free(struct sampler *s)
 	free(s->links);
 	free(s->pfds);
 	ring_buffer__free(s->rb);
+	if (s->dump)
+		fclose(s->dump);
 	sample_bpf__destroy(s->skel);
 	drain_release(&s->drain);
 	free(s);
