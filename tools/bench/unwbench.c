@@ -3,7 +3,7 @@
  * unwbench: elfutils (libdw, the product's user/unwind.c) against libunwind's
  * remote API on the same captured dwarf samples.
  *
- *   unwbench --pid PID --records FILE [--passes N] [--csv FILE]
+ *   unwbench --pid PID --records FILE [--passes N] [--cold N] [--csv FILE]
  *
  * FILE is a record dump of `profiling-bpf --call-graph dwarf -p PID` run with
  * PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE; PID must still be alive (stopped:
@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libunwind.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +510,7 @@ struct tally {
 	uint64_t *cold_ns, *warm_ns;
 	size_t ncold, nwarm;
 	uint64_t frames, ended, entry, walks;
+	uint64_t heap;	/* heap bytes the unwinder held at the end of the last pass */
 };
 
 static void tally_add(struct tally *t, const struct walk *w, Dwfl *names)
@@ -533,10 +535,55 @@ static void tally_print(struct tally *t)
 
 	for (size_t i = 0; i < nw; i++)
 		wsum += t->warm_ns[i];
-	printf("| %s | %zu | %.1f | %.1f | %zu | %.2f | %.2f | %.2f | %.1f | %.1f%% | %.1f%% |\n",
+	printf("| %s | %zu | %.1f | %.1f | %zu | %.2f | %.2f | %.2f | %.1f | %.1f%% | %.1f%% | %lu |\n",
 	       t->name, nc, c50 / 1e3, cmax / 1e3, nw, w50 / 1e3, w90 / 1e3,
 	       nw ? wsum / 1e3 / (double)nw : 0.0, (double)t->frames / walks,
-	       100.0 * (double)t->entry / walks, 100.0 * (double)t->ended / walks);
+	       100.0 * (double)t->entry / walks, 100.0 * (double)t->ended / walks,
+	       (unsigned long)(t->heap >> 10));
+}
+
+/* Heap bytes in use (malloc's own count). */
+static uint64_t heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/*
+ * Cold walks: each of the first @ncold samples walked by a fresh unwinder of
+ * each kind (order alternating), which reads the maps, opens the binaries
+ * and parses their CFI index for that one walk. Prints median and p90.
+ */
+static void cold_walks(pid_t pid, const struct sample *smp, size_t ncold, uint64_t clock_ns)
+{
+	uint64_t *tdw = calloc(ncold + 1, 8), *tlu = calloc(ncold + 1, 8), t0;
+	struct walk w;
+
+	for (size_t i = 0; tdw && tlu && i < ncold; i++) {
+		for (int k = 0; k < 2; k++) {
+			bool lib_dw = (k == 0) == (i % 2 == 0);
+			struct unwinder *u = lib_dw ? unwinder_new() : NULL;
+			struct lu *lu = lib_dw ? NULL : lu_new(pid);
+
+			t0 = now_ns();
+			if (u)
+				dw_walk(u, &smp[i], &w);
+			else if (lu)
+				lu_walk(lu, &smp[i], &w);
+			t0 = now_ns() - t0;
+			(lib_dw ? tdw : tlu)[i] = t0 > clock_ns ? t0 - clock_ns : 0;
+			unwinder_free(u);
+			lu_free(lu);
+		}
+	}
+	if (tdw && tlu && ncold)
+		printf("\ncold: %zu samples, each by a fresh unwinder: libdw median %.1f us (p90 %.1f), "
+		       "libunwind median %.1f us (p90 %.1f)\n", ncold,
+		       quantile(tdw, ncold, 0.5) / 1e3, quantile(tdw, ncold, 0.9) / 1e3,
+		       quantile(tlu, ncold, 0.5) / 1e3, quantile(tlu, ncold, 0.9) / 1e3);
+	free(tdw);
+	free(tlu);
 }
 
 /* --- main --- */
@@ -545,6 +592,7 @@ struct opts {
 	pid_t pid;
 	const char *records, *csv;
 	int passes;
+	size_t cold;	/* samples walked each by a fresh unwinder of each kind */
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -552,6 +600,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	char *end;
 
 	o->passes = 5;
+	o->cold = 50;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--pid"))
 			o->pid = (pid_t)strtol(argv[i + 1], &end, 10);
@@ -561,6 +610,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->passes = (int)strtol(argv[i + 1], &end, 10);
 		else if (!strcmp(argv[i], "--csv"))
 			o->csv = argv[i + 1];
+		else if (!strcmp(argv[i], "--cold"))
+			o->cold = strtoul(argv[i + 1], &end, 10);
 		else
 			return -EINVAL;
 	}
@@ -594,7 +645,8 @@ int main(int argc, char **argv)
 	int err;
 
 	if (parse(argc, argv, &o)) {
-		fprintf(stderr, "usage: unwbench --pid PID --records FILE [--passes N] [--csv FILE]\n");
+		fprintf(stderr, "usage: unwbench --pid PID --records FILE [--passes N] [--cold N] "
+				"[--csv FILE]\n");
 		return 2;
 	}
 	elf_version(EV_CURRENT);
@@ -626,7 +678,7 @@ int main(int argc, char **argv)
 			struct lu *lu = lib_dw ? NULL : lu_new(o.pid);
 			struct walk *w = lib_dw ? dw : lw;
 			size_t nseen = 0;
-			uint64_t t0;
+			uint64_t t0, heap0 = heap_bytes();
 
 			if (!u && !lu)
 				return 1;
@@ -645,6 +697,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "unwbench: pass %d libdw: maps read %lu times, "
 					"files opened %lu\n", p, (unsigned long)unwinder_stats(u)->dwfl_builds,
 					(unsigned long)unwinder_stats(u)->files_opened);
+			(lib_dw ? &td : &tl)->heap = heap_bytes() - heap0;
 			unwinder_free(u);
 			lu_free(lu);
 		}
@@ -679,8 +732,8 @@ int main(int argc, char **argv)
 	       n, o.passes, (unsigned long)clock_ns);
 	printf("| unwinder | cold walks | cold median (us) | cold max (us) | warm walks | "
 	       "warm median (us) | warm p90 (us) | warm mean (us) | frames / sample | "
-	       "reach main or thread entry | walk ended at outermost frame |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+	       "reach main or thread entry | walk ended at outermost frame | heap (KiB) |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	tally_print(&td);
 	tally_print(&tl);
 	printf("\nagreement (last pass): identical stacks %.1f%%, common leading frames %.1f%% of "
@@ -688,5 +741,6 @@ int main(int argc, char **argv)
 	       100.0 * (double)same / (double)n,
 	       100.0 * (double)prefix_sum / (double)(td.frames / (uint64_t)o.passes ?: 1),
 	       100.0 * (double)dw_longer / (double)n, 100.0 * (double)lu_longer / (double)n);
+	cold_walks(o.pid, smp, o.cold < n ? o.cold : n, clock_ns);
 	return 0;
 }
