@@ -219,9 +219,11 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 	return off;
 }
 
-/* Bounds of the mapping that holds a thread's stack pointer: [lo, hi). */
+/* Bounds of the mapping that holds a thread's stack pointer: [lo, hi) in the
+ * address space @mm (an exec replaces it, and with it the stack). */
 struct stack_vma {
 	__u64 lo, hi;
+	__u64 mm;
 };
 
 /* The mapping that holds the stack pointer (bpf_find_vma callback). */
@@ -244,9 +246,9 @@ static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 static __always_inline __u64 stack_vma_end(struct task_struct *task, __u64 sp,
 					   struct stack_vma *cache)
 {
-	struct stack_vma v = {};
+	struct stack_vma v = { .mm = (__u64)task->mm };
 
-	if (cache && sp >= cache->lo && sp < cache->hi)
+	if (cache && cache->mm == v.mm && sp >= cache->lo && sp < cache->hi)
 		return cache->hi;
 	if (bpf_find_vma(task, sp, vma_end_cb, &v, 0) || v.hi <= sp)
 		return 0;
