@@ -362,14 +362,27 @@ static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __
 	return len & ~7ull;
 }
 
+/* dwarf mode: each sampled thread's stack mapping, found at an earlier sample
+ * (off CPU, the thread's offcpu_slot keeps its own). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct stack_vma);
+} stack_vmas SEC(".maps");
+
 /* The user registers and stack copy of a sample record, into its payload at @off. */
 static __always_inline __u32 sample_user_stack(struct pb_sample *s, __u32 off)
 {
+	struct stack_vma *cache;
 	__u64 sp = 0, len;
 
 	if (off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
 		return 0;
-	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, NULL);
+	/* NULL (no memory, storage busy): the mapping is looked up */
+	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
 	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
