@@ -70,7 +70,7 @@ for w in "$@"; do
 	[ "$w" = sort ] && target=$(pgrep -P "$wpid" -n sort || echo "$wpid")
 	PROFILING_BPF_DEBUG_DUMP_RECORDS="$tmp/rec" "$OUTPUT/profiling-bpf" --call-graph dwarf \
 		-F "$freq" -d "$secs" -p "$target" -q -o "$tmp/out.folded" >&2
-	kill -STOP "$target" "$wpid"
+	kill -STOP "$target" "$wpid" 2>/dev/null || true
 	echo
 	echo "### $w ($(readlink "/proc/$target/exe"))"
 	echo
