@@ -1493,6 +1493,10 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	/* an executable read before (most execs): one stat, no open */
+	if (!stat(path, &st) && (f = file_cached(s, &st)) && f->libs_read)
+		return;
+	f = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return;
