@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Cost of reading processes' mappings (the PROCMAP_QUERY ioctl against the
 # /proc/PID/maps text), three ways:
-#  1. per read: build/bench/procmaps on python3.11 (started here) and on the
-#     process with the most mappings on the machine, every way of reading
+#  1. per read: build/bench/procmaps on two python3.11 started here (a few
+#     modules; most C extension modules and 100 threads), every way of reading
 #     in shuffled rounds (median us per read, ratio to the text);
 #  2. the agent's own CPU under -a with tools/bench/churn.sh: BASE's and this
 #     tree's agents run AT THE SAME TIME (-a -F 99 -i 10 --output-dir), so
@@ -23,9 +23,10 @@ secs=${3:-30}
 tmp=$(mktemp -d)
 churn=
 py=
+big=
 cleanup() {
 	[ -n "$churn" ] && kill "$churn" 2>/dev/null
-	[ -n "$py" ] && kill "$py" 2>/dev/null
+	[ -n "$py" ] && kill "$py" "$big" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -36,12 +37,18 @@ echo "== 1. per read (us), 9 rounds of 200 reads"
 python3.11 -c 'import json, ssl, sqlite3, decimal, ctypes, time; time.sleep(600)' &
 py=$!
 sleep 1
-big=$(for p in /proc/[0-9]*; do n=$(wc -l <"$p/maps" 2>/dev/null) && echo "$n ${p#/proc/}"; done |
-      sort -n | tail -1 | cut -d' ' -f2)
-echo "python3.11 pid $py ($(wc -l <"/proc/$py/maps") mappings); largest: pid $big" \
-     "$(cat "/proc/$big/comm") ($(wc -l <"/proc/$big/maps") mappings)"
+# a bigger one: python3.11 with most of its C extension modules and 100 threads
+python3.11 -c 'import threading, time, json, ssl, sqlite3, decimal, ctypes, curses, readline
+import lzma, bz2, zlib, hashlib, multiprocessing, asyncio, csv, uuid, socket, select, mmap
+import xml.etree.ElementTree, unicodedata, array, math, cmath, statistics, pickle, struct
+for _ in range(100): threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+time.sleep(600)' &
+big=$!
+sleep 2
+echo "python3.11 pid $py ($(wc -l <"/proc/$py/maps") mappings); with 100 threads: pid $big" \
+     "($(wc -l <"/proc/$big/maps") mappings)"
 "$root/build/bench/procmaps" 9 200 "$py" "$big"
-kill "$py"
+kill "$py" "$big"
 py=
 
 "$here/churn.sh" &
