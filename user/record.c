@@ -543,6 +543,11 @@ static int add_unwind_counters(struct profile *p, const struct sampler_counts *c
 	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
 	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
 	err = err ?: profile_set_counter(p, "unwind_fp_fallback", c->unwind.fp_fallback);
+	err = err ?: profile_set_counter(p, "unwind_deferred", c->unwind.deferred);
+	err = err ?: profile_set_counter(p, "unwind_deferred_forced", c->deferred_forced);
+	err = err ?: profile_set_counter(p, "unwind_exit_maps", c->unwind.exit_maps);
+	err = err ?: profile_set_counter(p, "unwind_exit_files_unopened",
+					 c->unwind.exit_files_unopened);
 	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
 		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
 		err = profile_set_counter(p, name, c->unwind.stopped[i]);
@@ -577,6 +582,10 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
 		{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
 		{ "python_offcpu_walked_late", PB_CNT_PY_OFF_LATE },
+		{ "exit_mappings_lost", PB_CNT_MAPS_RB_FULL },
+		{ "exit_mappings_unwalked", PB_CNT_MAPS_NO_ITER },
+		{ "exit_mappings_too_many", PB_CNT_MAPS_TOO_MANY },
+		{ "exit_mappings_ns", PB_CNT_MAPS_NS },
 	};
 	uint32_t id;
 	uint64_t lost = lost_now(c);
