@@ -472,7 +472,12 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 		exit_maps_free(take_exit_maps(d, e->pid));
 		img.pid = e->pid;
 		img.gen = next_gen(d, e->pid);
-		unwinder_exec(d->uw, e->pid, img.gen);
+		/* with exit mappings, a process gone before its first sample
+		 * was read is unwound with them: no maps read at every exec */
+		if (d->defer)
+			unwinder_forget(d->uw, e->pid);
+		else
+			unwinder_exec(d->uw, e->pid, img.gen);
 		if (d->hooks.on_exec)
 			d->hooks.on_exec(d->hooks.ctx, &img);
 		break;
