@@ -102,6 +102,8 @@ static int cb_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modn
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = cb_find_elf,
 	.find_debuginfo = cb_find_debuginfo,
+	/* for a relocatable file all the same (libdwfl calls it without a check) */
+	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -145,6 +147,16 @@ static struct uw_file *file_slot(struct unwinder *u, const struct stat *st)
 	return victim;
 }
 
+/* Is @elf a program or shared library? A relocatable object (a mapped .o)
+ * would make libdwfl ask for section addresses: nothing to unwind there. */
+static bool is_loadable(Elf *elf)
+{
+	GElf_Ehdr eh;
+
+	return elf_kind(elf) == ELF_K_ELF && gelf_getehdr(elf, &eh) &&
+	       (eh.e_type == ET_EXEC || eh.e_type == ET_DYN);
+}
+
 /* Open @path for the cache: mapped whole, so that its descriptor can go. */
 static Elf *file_open(const char *path)
 {
@@ -154,7 +166,7 @@ static Elf *file_open(const char *path)
 	if (fd < 0)
 		return NULL;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_cntl(elf, ELF_C_FDDONE))) {
+	if (elf && (!is_loadable(elf) || elf_cntl(elf, ELF_C_FDDONE))) {
 		elf_end(elf);
 		elf = NULL;
 	}
