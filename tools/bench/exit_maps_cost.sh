@@ -29,10 +29,12 @@ for env in "" "PROFILING_BPF_DEBUG_NO_EXIT_MAPS=1"; do
 		>/dev/null 2>&1 &
 	pid=$!
 	while [ ! -e "$tmp/ready" ]; do sleep 0.05; done
+	# this profiler's programs: those loaded while it started
+	bpftool prog show | awk -F: '/^[0-9]+:/ { print $1 }' | grep -vxFf "$tmp/before" >"$tmp/ours"
 	for _ in $(seq "$rounds"); do churn; done
 	echo "== ${env:-exit mappings on}"
-	# this profiler's programs: those loaded since it started
-	bpftool prog show | grep -E '^[0-9]+:' | grep -vwFf "$tmp/before" |
+	bpftool prog show | grep -E '^[0-9]+:' | awk -F: 'NR == FNR { ours[$1] = 1; next } ours[$1]' \
+		"$tmp/ours" - |
 		sed -n 's/.*name \(on_exit\|on_exec\|sample\) .*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2 \3/p' |
 		awk '$3 > 0 { printf "%s: %d runs, %.1f us per run\n", $1, $3, $2 / $3 / 1000 }'
 	kill -INT "$pid"
