@@ -226,17 +226,16 @@ static Elf *intake_file_get(struct unwinder *u, const struct unwind_mapping *m, 
 {
 	struct stat st = { .st_dev = (dev_t)m->dev, .st_ino = (ino_t)m->ino };
 	struct uw_file *f = file_slot(u, &st);
+	Elf *elf = NULL;
 
 	if (f->elf && f->dev == st.st_dev && f->ino == st.st_ino) {
 		f->used = ++u->uses;
 		return elf_begin(-1, ELF_C_READ_MMAP, f->elf);
 	}
 	if (!m->path || stat(name, &st) || st.st_dev != (dev_t)m->dev ||
-	    st.st_ino != (ino_t)m->ino) {
+	    st.st_ino != (ino_t)m->ino || !(elf = file_get(u, name)))
 		u->stats.exit_files_unopened++;
-		return NULL;
-	}
-	return file_get(u, name);
+	return elf;
 }
 
 /* Dwfl's find_elf: a mapped file from the cache; anything else (the vDSO, a

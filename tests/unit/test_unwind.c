@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -339,6 +342,30 @@ static void test_exit_maps_by_inode(void **state)
 	unwinder_free(u);
 }
 
+/* A relocatable object mapped executable (seen under -a): not a binary to
+ * unwind with, counted as not opened, and nothing asks for its sections. */
+static void test_exit_maps_relocatable(void **state)
+{
+	char exe[4096], obj[4200];
+	struct unwinder *u = unwinder_new();
+	struct unwind_mapping m = { .start = 0x10000, .end = 0x11000, .exec = true, .path = obj };
+	struct stat st;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	(void)state;
+	assert_non_null(u);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	/* build/tests/test_unwind -> build/user/unwind.o (an ET_REL file) */
+	snprintf(obj, sizeof(obj), "%s/../user/unwind.o", dirname(exe));
+	assert_int_equal(stat(obj, &st), 0);
+	m.dev = st.st_dev;
+	m.ino = st.st_ino;
+	assert_int_not_equal(unwinder_exit_maps(u, 0x3ffffff0, 0, &m, 1), 0);
+	assert_int_equal(unwinder_stats(u)->exit_files_unopened, 1);
+	unwinder_free(u);
+}
+
 /* The frame-pointer stack stands in when the copy cannot be unwound. */
 static void test_fp_fallback(void **state)
 {
@@ -407,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_unwinds_to_thread_start),
 		cmocka_unit_test(test_exit_maps),
 		cmocka_unit_test(test_exit_maps_by_inode),
+		cmocka_unit_test(test_exit_maps_relocatable),
 		cmocka_unit_test(test_short_copy_is_counted),
 		cmocka_unit_test(test_no_regs_no_process),
 		cmocka_unit_test(test_fp_fallback),
