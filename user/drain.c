@@ -428,8 +428,23 @@ static void exited_keep(struct drain *d, uint32_t pid)
 	d->exited_next = (d->exited_next + 1) % DRAIN_EXITED_KEEP;
 }
 
-/* @pid exited: its exit mappings (if any) to the unwinder, its waiting
- * samples walked. False when it has none: its unwinding state can go. */
+/* The binaries of @em to the hook: the symbolizer names their frames by build ID. */
+static void exit_files_tell(struct drain *d, const struct drain_exit_maps *em)
+{
+	const struct unwind_mapping *m, *prev = NULL;
+
+	for (size_t i = 0; d->hooks.on_exit_file && i < em->n; i++) {
+		m = &em->m[i];
+		if (!m->exec || !m->path || (prev && prev->dev == m->dev && prev->ino == m->ino))
+			continue;
+		d->hooks.on_exit_file(d->hooks.ctx, m->path, m->dev, m->ino);
+		prev = m;
+	}
+}
+
+/* @pid exited: its exit mappings (if any) to the unwinder and the
+ * symbolizer, its waiting samples walked. False when it has none: its
+ * unwinding state can go. */
 static bool exit_maps_apply(struct drain *d, uint32_t pid, uint32_t gen)
 {
 	struct drain_exit_maps *em = take_exit_maps(d, pid);
@@ -437,6 +452,8 @@ static bool exit_maps_apply(struct drain *d, uint32_t pid, uint32_t gen)
 
 	if (em && !used)
 		pr_debug("process %u: exit mappings not used", pid);
+	if (em)
+		exit_files_tell(d, em);
 	deferred_release(d, pid, !em);
 	exit_maps_free(em);
 	if (used)

@@ -45,6 +45,9 @@ struct drain_hooks {
 	void (*on_exec)(void *ctx, const struct drain_image *img);	/* img: the new image */
 	/* @img ended; @sampled: it has samples in the store */
 	void (*on_exit)(void *ctx, const struct drain_image *img, bool sampled);
+	/* a gone process's mappings (captured at its exit) named the binary
+	 * @path, the file @dev/@ino when it was mapped; once per file per exit */
+	void (*on_exit_file)(void *ctx, const char *path, uint64_t dev, uint64_t ino);
 	/* @child (a new image) was forked by image @parent_gen of @parent */
 	void (*on_fork)(void *ctx, uint32_t parent, uint32_t parent_gen,
 			const struct drain_image *child);

@@ -125,12 +125,15 @@ fi
 run_cmd cmd
 check exitmaps_churn_cmd cmd
 
-# System-wide: the churn runs while -a records.
+# System-wide: the churn runs while -a records. SIGINT goes to the CLI, not
+# to pb_bg's timeout wrapper, which would SIGKILL it 5 s later, in the middle
+# of symbolizing a busy machine's stacks.
 pb_bg all -a -F 999 --stack-size 16384 --per-thread -o "$TMP/all.folded" -o "$TMP/all.json"
 pid=$BG_PID
 if wait_attached "$pid" 30; then
 	sh "$TMP/churn.sh" "$TMP"
-	kill -INT "$pid"
+	child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null)
+	kill -INT ${child:-$pid}
 fi
 pb_wait all "$pid" 60
 check exitmaps_churn_all all
