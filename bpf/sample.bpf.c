@@ -18,6 +18,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
 #include "profiling_bpf.h"
@@ -540,6 +541,8 @@ static __always_inline __u32 sample_python(const struct pb_py_proc *py, struct p
 	return python_copy((void *)s->payload + off, walked);
 }
 
+static __always_inline void mark_sampled(__u32 tgid);
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -553,6 +556,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (paused || !is_target(tgid))
 		return 0;
 	count(PB_CNT_SAMPLES);
+	mark_sampled(tgid);
 	s = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!s)
 		return 0;
@@ -1095,6 +1099,179 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
+/* --- mappings of sampled processes as they exit (dwarf mode) --- */
+
+/* Send the file mappings of every sampled process as it exits. */
+const volatile bool exit_maps = false;
+
+/* tgids sampled since they were last checked at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} sampled SEC(".maps");
+
+/* A mapping record being built; a name read at the end of path[] may run
+ * into spill (then the path is cut): each read has a constant size. */
+struct mapping_buf {
+	struct pb_mapping m;
+	char spill[PB_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mapping_buf);
+} mapping_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mapping_sent SEC(".maps");
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __weak __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __weak __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __weak __ksym;
+
+#define VM_EXEC_FLAG	0x4ul
+#define PATH_DEPTH	32	/* dentries and mount crossings walked per path */
+
+/* Remember that the current process was sampled (its mappings go out at exit). */
+static __always_inline void mark_sampled(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (exit_maps && !bpf_map_lookup_elem(&sampled, &tgid))
+		bpf_map_update_elem(&sampled, &tgid, &one, BPF_ANY);
+}
+
+/*
+ * The names of the dentries from file @file_addr (a struct file *) up to the
+ * root of its mount namespace, leaf first, each NUL-terminated, into the
+ * per-CPU mapping buffer; returns their bytes, with PB_MAPPING_PATH_CUT set
+ * in the buffer's flags when the walk stopped short. Global: verified once.
+ */
+__noinline int mapping_path(__u64 file_addr)
+{
+	struct file *f = (struct file *)file_addr;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry), *parent;
+	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	struct mount *mnt, *up;
+	struct mapping_buf *b;
+	__u32 zero = 0, off = 0;
+	long n;
+
+	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
+	if (!b || !vm)
+		return 0;
+	mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+	for (int i = 0; i < PATH_DEPTH; i++) {
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
+			up = BPF_CORE_READ(mnt, mnt_parent);
+			if (!up || up == mnt)
+				return off;	/* the root */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			continue;
+		}
+		if (off >= PB_PATH_MAX - 1)
+			break;
+		n = bpf_probe_read_kernel_str(b->m.path + off, PB_PATH_MAX,
+					      BPF_CORE_READ(d, d_name.name));
+		if (n <= 0 || off + n > PB_PATH_MAX)
+			break;
+		off += n;
+		d = parent;
+	}
+	b->m.flags |= PB_MAPPING_PATH_CUT;
+	return off;
+}
+
+/* One mapping record of @vma (of process @tgid); @prev_ino: the file of the
+ * previous record, whose path is not repeated. Returns false when it was lost. */
+static __always_inline bool mapping_emit(struct vm_area_struct *vma, __u32 tgid,
+					 struct pb_mapping *b, __u64 *prev_ino)
+{
+	struct file *f = vma->vm_file;
+	struct inode *ino = f->f_inode;
+	__u64 size;
+	__u32 zero = 0;
+	int len = 0;
+
+	b->hdr.kind = PB_REC_MAPPING;
+	b->pid = tgid;
+	b->flags = (vma->vm_flags & VM_EXEC_FLAG) ? PB_MAPPING_EXEC : 0;
+	b->start = vma->vm_start;
+	b->end = vma->vm_end;
+	b->pgoff = (__u64)vma->vm_pgoff << 12;
+	b->ino = ino->i_ino;
+	b->dev = ino->i_sb->s_dev;
+	if (b->ino != *prev_ino)
+		/* as a scalar: a global function takes no kernel pointer */
+		len = mapping_path((__u64)BPF_CORE_READ(vma, vm_file));
+	*prev_ino = b->ino;
+	/* mapping_path may have set PB_MAPPING_PATH_CUT in the per-CPU copy */
+	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
+	if (!b || len < 0 || len > PB_PATH_MAX)
+		return false;
+	b->path_len = len;
+	size = PB_MAPPING_SIZE(len);
+	barrier_var(size);	/* the bound checked is the one passed */
+	if (size > sizeof(*b))
+		return false;
+	b->hdr.size = size;
+	return bpf_ringbuf_output(&events, b, size, 0) == 0;
+}
+
+/*
+ * The file mappings of the exiting current process, if it was sampled: the
+ * executable ones and those of a file's start. The tracepoint runs before
+ * exit_mm() (kernel 6.16+), so the mappings are still there. The count of
+ * records sent lives in map memory: a loop counter on the stack would make
+ * the verifier walk every value of it.
+ */
+static __always_inline void exit_mappings(__u32 tgid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	struct pb_mapping *b;
+	__u64 t0, prev_ino = 0;
+	__u32 zero = 0;
+	__u32 *sent;
+
+	if (!exit_maps || !bpf_map_lookup_elem(&sampled, &tgid))
+		return;
+	bpf_map_delete_elem(&sampled, &tgid);
+	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
+	sent = bpf_map_lookup_elem(&mapping_sent, &zero);
+	if (!b || !sent)
+		return;
+	*sent = 0;
+	t0 = bpf_ktime_get_ns();
+	if (bpf_iter_task_vma_new(&it, task, 0))
+		count(PB_CNT_MAPS_NO_ITER);
+	while ((vma = bpf_iter_task_vma_next(&it))) {
+		if (!vma->vm_file || (!(vma->vm_flags & VM_EXEC_FLAG) && vma->vm_pgoff))
+			continue;
+		if (*sent >= PB_EXIT_MAPPINGS_MAX) {
+			count(PB_CNT_MAPS_TOO_MANY);
+			break;
+		}
+		*sent += 1;
+		if (!mapping_emit(vma, tgid, b, &prev_ino))
+			count(PB_CNT_MAPS_RB_FULL);
+	}
+	bpf_iter_task_vma_destroy(&it);
+	add(PB_CNT_MAPS_NS, bpf_ktime_get_ns() - t0);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
@@ -1102,6 +1279,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || (paused && all_tasks) ||
 	    !is_target(p->tgid))
 		return 0;
+	exit_mappings(p->tgid);
 	task_event(PB_REC_EXIT, p->tgid, 0, p);
 	return 0;
 }

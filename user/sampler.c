@@ -26,7 +26,10 @@ struct sampler {
 	int ncpus;
 	struct drain drain;
 	FILE *dump;	/* raw records are also written here (debug), or NULL */
+	bool detached;		/* sampling stopped: nothing waits for exit mappings more */
 };
+
+#define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings this long at most */
 
 /*
  * Debug: PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE writes every raw ring-buffer
@@ -156,6 +159,11 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->min_block_ns = cfg->min_block_ns;
 	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
 	s->skel->rodata->stack_copy = cfg->stack_size;
+	/* mappings of sampled processes at exit: unwinding after they are gone
+	 * (PROFILING_BPF_DEBUG_NO_EXIT_MAPS: off, to measure what it brings) */
+	s->skel->rodata->exit_maps = cfg->dwarf && cfg->user_stacks &&
+				     !getenv("PROFILING_BPF_DEBUG_NO_EXIT_MAPS");
+	drain_defer_gone(&s->drain, s->skel->rodata->exit_maps);
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
@@ -383,7 +391,12 @@ int sampler_fd(struct sampler *s)
 
 int sampler_consume(struct sampler *s)
 {
-	return ring_buffer__consume(s->rb);
+	int n = ring_buffer__consume(s->rb);
+	uint64_t now = monotonic_ns();
+
+	/* samples still waiting for exit mappings that did not come */
+	drain_expire(&s->drain, s->detached ? UINT64_MAX : now > DEFER_NS ? now - DEFER_NS : 0);
+	return n;
 }
 
 /* Times the kernel skipped program @prog (it was already running on that CPU). */
@@ -416,6 +429,7 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	if (s->drain.uw) {
 		out->dwarf = true;
 		out->unwind = *unwinder_stats(s->drain.uw);
+		out->deferred_forced = s->drain.deferred_forced;
 	}
 	if (ncpu <= 0)
 		return;
@@ -486,6 +500,7 @@ void sampler_detach(struct sampler *s)
 
 	if (!s)
 		return;
+	s->detached = true;
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);
 		s->links[cpu] = NULL;

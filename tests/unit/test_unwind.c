@@ -16,6 +16,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -297,6 +301,134 @@ static void test_no_regs_no_process(void **state)
 	unwinder_free(u);
 }
 
+/* This process's file mappings as the sampler sends them at exit; NULL paths
+ * when @no_paths (found by device and inode only). *@n set. */
+static struct unwind_mapping *exit_maps_of_self(size_t *n, bool no_paths)
+{
+	struct procmaps pm = { 0 };
+	struct unwind_mapping *m;
+	size_t k = 0;
+
+	if (procmaps_read(&pm, getpid()))
+		return NULL;
+	m = calloc(pm.n + 1, sizeof(*m));
+	for (size_t i = 0; m && i < pm.n; i++) {
+		const struct procmap *p = &pm.maps[i];
+
+		if (!p->inode || p->path[0] != '/' || (!(p->prot & PROCMAP_X) && p->pgoff))
+			continue;
+		m[k] = (struct unwind_mapping){
+			.start = p->start, .end = p->end, .pgoff = p->pgoff, .ino = p->inode,
+			.dev = makedev(p->dev_major, p->dev_minor), .exec = p->prot & PROCMAP_X,
+			.path = no_paths ? NULL : strdup(p->path),
+		};
+		k++;
+	}
+	procmaps_release(&pm);
+	*n = k;
+	return m;
+}
+
+static void exit_maps_free(struct unwind_mapping *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)m[i].path);
+	free(m);
+}
+
+/*
+ * A process gone before its maps were read: the walk waits (counted as
+ * deferred, not as a walk), then, given its mappings as captured at exit,
+ * comes out as the live walk does.
+ */
+static void test_exit_maps(void **state)
+{
+	struct unwind_input live = input_of(&cap, cap.len, false);
+	struct unwind_input gone = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	uint64_t ips[64], want[64];
+	enum unwind_reason why;
+	struct unwind_mapping *m;
+	size_t n, nm;
+
+	(void)state;
+	assert_non_null(u);
+	n = unwinder_unwind(u, &live, want, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	gone.pid = 0x3ffffff0;
+	gone.may_defer = true;
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 64, &why), 0);
+	assert_int_equal(unwinder_stats(u)->deferred, 1);
+	assert_int_equal(unwinder_stats(u)->walks, 1);
+	m = exit_maps_of_self(&nm, false);
+	assert_non_null(m);
+	assert_int_equal(unwinder_exit_maps(u, gone.pid, 0, m, nm), 0);
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 64, &why), n);
+	assert_int_equal(why, UNWIND_END);
+	assert_memory_equal(ips, want, n * sizeof(*ips));
+	assert_int_equal(unwinder_stats(u)->exit_maps, 1);
+	assert_int_equal(unwinder_stats(u)->exit_files_unopened, 0);
+	exit_maps_free(m, nm);
+	unwinder_free(u);
+}
+
+/* Without paths, files come from the cache by device and inode; a file the
+ * cache lacks cannot be opened (counted), and the walk stops there. */
+static void test_exit_maps_by_inode(void **state)
+{
+	struct unwind_input gone = input_of(&cap, cap.len, false);
+	struct unwind_input live = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	struct unwind_mapping *m;
+	uint64_t ips[64];
+	size_t n, nm;
+
+	(void)state;
+	assert_non_null(u);
+	m = exit_maps_of_self(&nm, true);
+	assert_non_null(m);
+	gone.pid = 0x3ffffff0;
+	/* no file at all: nothing to unwind with */
+	assert_int_equal(unwinder_exit_maps(u, gone.pid, 0, m, nm), -EINVAL);
+	assert_true(unwinder_stats(u)->exit_files_unopened >= 2);	/* this test, libc */
+	unwinder_unwind(u, &gone, ips, 64, &why);
+	assert_int_not_equal(why, UNWIND_END);
+	/* the live walk caches the files: the same mappings now unwind */
+	n = unwinder_unwind(u, &live, ips, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	unwinder_forget(u, gone.pid);
+	assert_int_equal(unwinder_exit_maps(u, gone.pid, 0, m, nm), 0);
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 64, &why), n);
+	assert_int_equal(why, UNWIND_END);
+	exit_maps_free(m, nm);
+	unwinder_free(u);
+}
+
+/* A relocatable object mapped executable (seen under -a): not a binary to
+ * unwind with, counted as not opened, and nothing asks for its sections. */
+static void test_exit_maps_relocatable(void **state)
+{
+	char exe[4096], obj[4200];
+	struct unwinder *u = unwinder_new();
+	struct unwind_mapping m = { .start = 0x10000, .end = 0x11000, .exec = true, .path = obj };
+	struct stat st;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	(void)state;
+	assert_non_null(u);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	/* build/tests/test_unwind -> build/user/unwind.o (an ET_REL file) */
+	snprintf(obj, sizeof(obj), "%s/../user/unwind.o", dirname(exe));
+	assert_int_equal(stat(obj, &st), 0);
+	m.dev = st.st_dev;
+	m.ino = st.st_ino;
+	assert_int_not_equal(unwinder_exit_maps(u, 0x3ffffff0, 0, &m, 1), 0);
+	assert_int_equal(unwinder_stats(u)->exit_files_unopened, 1);
+	unwinder_free(u);
+}
+
 /* The frame-pointer stack stands in when the copy cannot be unwound. */
 static void test_fp_fallback(void **state)
 {
@@ -451,6 +583,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwinds_to_thread_start),
+		cmocka_unit_test(test_exit_maps),
+		cmocka_unit_test(test_exit_maps_by_inode),
+		cmocka_unit_test(test_exit_maps_relocatable),
 		cmocka_unit_test(test_short_copy_is_counted),
 		cmocka_unit_test(test_no_regs_no_process),
 		cmocka_unit_test(test_fp_fallback),
