@@ -22,6 +22,7 @@
 #define LOG_MODULE "symbolize"
 #include "log.h"
 #include "binary.h"
+#include "cache_dir.h"
 #include "demangle.h"
 #include "array.h"
 #include "hashmap.h"
@@ -1849,16 +1850,6 @@ int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, cons
 	return resolve_proc(s, p, addrs, n, out);
 }
 
-/* Where the kernel symbol cache lives: $PROFILING_BPF_CACHE_DIR ("" for none) or the default. */
-static const char *symbolizer_cache_dir(void)
-{
-	const char *dir = getenv("PROFILING_BPF_CACHE_DIR");
-
-	if (dir)
-		return dir[0] ? dir : NULL;
-	return KALLSYMS_CACHE_DIR;
-}
-
 /* Read /proc/kallsyms once; warn once when it cannot help. 0 or -ENOMEM. */
 static int kernel_load(struct symbolizer *s)
 {
@@ -1866,7 +1857,7 @@ static int kernel_load(struct symbolizer *s)
 
 	if (s->kernel_state)
 		return 0;
-	err = kallsyms_load_cached(&s->kernel, symbolizer_cache_dir());
+	err = kallsyms_load_cached(&s->kernel, cache_dir_root());
 	s->kernel_state = err ? err : 1;
 	if (err == -ENOMEM)
 		return err;
