@@ -519,6 +519,7 @@ static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const 
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	opts.root = root;	/* the debug link of a file in a container is in the container */
 	opts.dwarf = !(s->flags & SYM_NO_DWARF) && s->ndwarf < MAX_DWARF_FILES;
+	opts.dwarf_cache = cache_dir_root();
 	f->bin = S_ISREG(st->st_mode) ? binary_open_fd(fd, path, &opts) : NULL;
 	f->err = f->bin ? 0 : S_ISREG(st->st_mode) ? -errno : -EINVAL;
 	if (f->err)
