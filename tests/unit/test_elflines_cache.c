@@ -199,6 +199,21 @@ static void test_miss_then_hit(void **state)
 	assert_true(again.st_mtim.tv_sec > 1000);	/* marked as used: evicted last */
 }
 
+/* Trimming drops the mapped entry; the next lookup maps it again. */
+static void test_trim_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct elflines *l = lines_of(f->packed, f->root);
+	struct elflines_frame a[4], b[4];
+
+	assert_int_equal(elflines_frames(l, f->addr[0], a, 4), 1);
+	assert_true(elflines_trim(l));
+	assert_int_equal(elflines_frames(l, f->addr[0], b, 4), 1);
+	assert_string_equal(b[0].name, funcs[0]);
+	assert_int_equal(b[0].line, a[0].line);
+	elflines_free(l);
+}
+
 /* Make the entry, damage it with @damage, look up again: the damage is replaced. */
 static void check_replaced(struct fixture *f, void (*damage)(const struct fixture *f))
 {
@@ -457,6 +472,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wanted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_miss_then_hit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trim_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
