@@ -17,6 +17,10 @@
 #include "sampler.h"
 #include "sample.skel.h"
 
+#define RING_TYPICAL_FRAMES	32	/* user and kernel frames of a typical sample, each */
+#define RING_TYPICAL_COPY	4096	/* bytes of user stack copy of a typical sample */
+#define RING_SECOND_FRACTION	16	/* the ring holds 1/16 s of typical samples */
+
 struct sampler {
 	struct sampler_config cfg;
 	struct sample_bpf *skel;
@@ -89,16 +93,32 @@ static unsigned long max_sample_rate(void)
 }
 
 /*
- * Ring-buffer bytes for about half a second of samples of every CPU (the
- * reader drains every 100 ms), a power of two from 1 to 64 MiB.
+ * Bytes of a typical sample record: stacks of a few dozen frames and, in
+ * dwarf mode, a few KiB of stack copy (measured: 1.1-2.4 KiB per record for
+ * spin, xz and python3.11 at the default --stack-size; this is about twice
+ * that). The worst case (PB_SAMPLE_MAX) is several times larger.
+ */
+static uint64_t typical_record(const struct sampler_config *cfg)
+{
+	uint64_t copy = cfg->dwarf ? cfg->stack_size : 0;
+
+	return sizeof(struct pb_sample) + 2 * 8 * RING_TYPICAL_FRAMES +
+	       (copy < RING_TYPICAL_COPY ? copy : RING_TYPICAL_COPY);
+}
+
+/*
+ * Ring-buffer bytes for about 1/16 s of typical samples from every CPU, a
+ * power of two from 1 to 64 MiB. The reader is woken when a quarter is
+ * filled, so it has the rest (at least ~50 ms, far more when not every CPU
+ * runs a target) to drain it; what still does not fit is counted as lost.
+ * Sized for the worst record instead, the ring took 16-64 MiB, whose
+ * allocation and mapping cost more than a whole run's reading at 999 Hz.
  */
 static __u32 ring_size(const struct sampler_config *cfg)
 {
-	/* the largest record: deepest stacks, Python frames, the whole stack copy */
-	uint64_t rec = sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK +
-		       sizeof(struct pb_py_stack) + (cfg->dwarf ? cfg->stack_size : 0);
 	uint64_t freq = cfg->no_cpu_samples ? 0 : cfg->freq;
-	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * rec / 2;
+	uint64_t want = freq * (uint64_t)libbpf_num_possible_cpus() * typical_record(cfg) /
+			RING_SECOND_FRACTION;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
 	/* off CPU: records follow context switches, not a clock; room for bursts */

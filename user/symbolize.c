@@ -23,6 +23,7 @@
 #define LOG_MODULE "symbolize"
 #include "log.h"
 #include "binary.h"
+#include "cache_dir.h"
 #include "demangle.h"
 #include "array.h"
 #include "hashmap.h"
@@ -521,6 +522,7 @@ static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const 
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	opts.root = root;	/* the debug link of a file in a container is in the container */
 	opts.dwarf = !(s->flags & SYM_NO_DWARF) && s->ndwarf < MAX_DWARF_FILES;
+	opts.dwarf_cache = cache_dir_root();
 	f->bin = S_ISREG(st->st_mode) ? binary_open_fd(fd, path, &opts) : NULL;
 	f->err = f->bin ? 0 : S_ISREG(st->st_mode) ? -errno : -EINVAL;
 	if (f->err)
@@ -1929,16 +1931,6 @@ int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, cons
 	return resolve_proc(s, p, addrs, n, out);
 }
 
-/* Where the kernel symbol cache lives: $PROFILING_BPF_CACHE_DIR ("" for none) or the default. */
-static const char *symbolizer_cache_dir(void)
-{
-	const char *dir = getenv("PROFILING_BPF_CACHE_DIR");
-
-	if (dir)
-		return dir[0] ? dir : NULL;
-	return KALLSYMS_CACHE_DIR;
-}
-
 /* Read /proc/kallsyms once; warn once when it cannot help. 0 or -ENOMEM. */
 static int kernel_load(struct symbolizer *s)
 {
@@ -1946,7 +1938,7 @@ static int kernel_load(struct symbolizer *s)
 
 	if (s->kernel_state)
 		return 0;
-	err = kallsyms_load_cached(&s->kernel, symbolizer_cache_dir());
+	err = kallsyms_load_cached(&s->kernel, cache_dir_root());
 	s->kernel_state = err ? err : 1;
 	if (err == -ENOMEM)
 		return err;

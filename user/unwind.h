@@ -73,8 +73,9 @@ struct unwind_stats {
 	uint64_t dwfl_builds;			/* times a process's maps were read */
 	uint64_t files_opened;			/* binaries opened (each is shared by
 						 * every process that maps it) */
-	uint64_t cpu_ns;			/* thread CPU time spent in walks and in
-						 * reading maps at exec */
+	uint64_t cpu_ns;			/* time spent in walks and in reading maps
+						 * at exec (monotonic clock: CPU time but
+						 * for preemption, see UNWIND_CLOCK) */
 	uint64_t deferred;			/* walks put off until the process's exit
 						 * mappings (not counted as walks) */
 	uint64_t exit_maps;			/* processes given their exit mappings */
