@@ -72,7 +72,7 @@ struct pb_py_offsets {
 	__u16 long_digit;		/* PyLongObject.ob_digit */
 	__u16 long_shift;		/* PyLong_SHIFT: bits per digit */
 	__u16 type_basicsize, type_dictoffset, type_flags;	/* PyTypeObject.tp_* */
-	__u16 pad[2];
+	__u16 pad[3];
 };
 
 #ifndef __VMLINUX_H__

@@ -596,6 +596,12 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		python_counts(r->py, &pc);
 		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
 		err = err ?: profile_set_counter(p, "python_code_gone", pc.code_gone);
+		err = err ?: profile_set_counter(p, "python_thread_names", pc.thread_names);
+		err = err ?: profile_set_counter(p, "python_thread_no_threading",
+						 pc.thread_no_threading);
+		err = err ?: profile_set_counter(p, "python_thread_not_found", pc.thread_not_found);
+		err = err ?: profile_set_counter(p, "python_thread_name_unreadable",
+						 pc.thread_name_unreadable);
 	}
 	if (err || !lost)
 		return err;
