@@ -13,8 +13,13 @@
 #   order       sorted() with a Python key: sort_driver root-ward of keyfunc;
 #   -p          a Python process started before the profiler gets its names;
 #   --per-thread each thread root holds its own thread's functions only;
-#               named.py: a root "comm-tid (Python thread 0xIDENT)" per thread,
-#               with its kernel name (prctl) and threading.get_ident();
+#               named.py: a root "comm-tid (Python thread NAME 0xIDENT)" per
+#               thread, with its kernel name (prctl), threading.Thread.name and
+#               threading.get_ident();
+#   thread names per interpreter (thread_names.py, --per-thread): the roots of
+#               the "ingest-worker" and "deep-recurser" threads carry those
+#               names, started under the profiler and attached to with -p; with
+#               -p, a thread renamed before has its new name only;
 #   -a          a CPython process is found among all the others;
 #   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
 #               off-CPU time at the line that blocked, each in its own stacks;
@@ -83,10 +88,34 @@ t_version() {
 	run_ok "python_${label}_wall_blocked_lines" "$label.wall" "$f" &&
 		verdict "python_${label}_wall_blocked_lines" \
 			"$($CHECK wall "$f" $PYW/blocked.py 1 "$f.took")"
+	t_thread_names "$label" "$py"
 	f=$TMP/$label.sort.folded
 	pb_run 90 "$label.sort" -F 999 -o "$f" -- "$py" $PYW/sort.py 1
 	run_ok "python_${label}_c_callback_order" "$label.sort" "$f" &&
 		verdict "python_${label}_c_callback_order" "$($CHECK order "$f" sort_driver keyfunc)"
+}
+
+# threading.Thread names as --per-thread roots: under the profiler from the
+# start, and attached (-p) after a thread renamed itself.
+t_thread_names() {
+	local label=$1 py=$2 f=$TMP/$1.tnames.folded out=$TMP/$1.tnames.txt pid i
+
+	pb_run 60 "$label.tnames" -F 999 --per-thread -o "$f" -- "$py" $PYW/thread_names.py 1 "$out"
+	run_ok "python_${label}_thread_names" "$label.tnames" "$f" &&
+		verdict "python_${label}_thread_names" "$($CHECK thread_names "$f" "$out")"
+	f=$TMP/$label.tnamesp.folded out=$TMP/$label.tnamesp.txt
+	"$py" $PYW/thread_names.py 20 "$out" &
+	pid=$!
+	BG_PIDS+=("$pid")
+	for i in $(seq 100); do
+		grep -q '^ready$' "$out" 2>/dev/null && break
+		sleep 0.1
+	done
+	pb_run 60 "$label.tnamesp" -F 999 --per-thread -d 1 -o "$f" -p "$pid"
+	kill "$pid" 2>/dev/null
+	run_ok "python_${label}_thread_names_attached" "$label.tnamesp" "$f" &&
+		verdict "python_${label}_thread_names_attached" \
+			"$($CHECK thread_names_attached "$f" "$out")"
 }
 
 t_pyenv_present() {
@@ -244,7 +273,8 @@ else
 fi
 for l in $(pythons | cut -d' ' -f1); do
 	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
-python_${l}_c_callback_order python_${l}_wall_blocked_lines"
+python_${l}_c_callback_order python_${l}_wall_blocked_lines python_${l}_thread_names
+python_${l}_thread_names_attached"
 done
 skip_unless_ready $CASES || exit 0
 
