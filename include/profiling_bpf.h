@@ -59,6 +59,8 @@ enum pb_count {
 				 * --stack-size and the first unreadable page only) */
 	PB_CNT_PY_OFF_LATE,	/* off CPU: intervals of threads blocked before their process
 				 * was known as Python, given their Python frames then */
+	PB_CNT_PY_NO_TSTATE_KNOWN,	/* Python process: a thread known to have no thread
+					 * state (a C thread), not searched again */
 	PB_CNT_MAX,
 };
 

@@ -113,6 +113,7 @@ enum pb_py_status {
 	PB_PY_NO_TSTATE,	/* no thread state matches the sampled thread */
 	PB_PY_READ_ERR,		/* a read of the interpreter's memory failed */
 	PB_PY_TRUNCATED,	/* more than PB_PY_MAX_FRAMES frames */
+	PB_PY_NO_TSTATE_KNOWN,	/* none, as when last searched (nothing changed since): a C thread */
 };
 
 /*

@@ -63,7 +63,7 @@ struct py_thread {
 	uint64_t ident;		/* PyThreadState.thread_id */
 	char *name;		/* threading.Thread.name, NULL when unknown */
 	uint64_t gen;		/* names_gen of its process when last looked up */
-	int why;		/* why it has no name: -ESRCH (not in _active) or names_err */
+	int why;		/* why it has no name: -ENOKEY (not in _active) or names_err */
 	unsigned misses;	/* lookups that did not find it */
 };
 
@@ -123,13 +123,14 @@ static void code_free(struct py_code *c)
 	free(c);
 }
 
-static void names_release(struct py_proc *p)
+/* Free a table of thread names (ident -> char *). */
+static void names_release(struct hashmap *names)
 {
-	for (size_t i = 0; i < p->names.cap; i++) {
-		if (p->names.slots[i].key)
-			free((char *)p->names.slots[i].value);
+	for (size_t i = 0; i < names->cap; i++) {
+		if (names->slots[i].key)
+			free((char *)names->slots[i].value);
 	}
-	hashmap_release(&p->names);
+	hashmap_release(names);
 }
 
 static void proc_free(struct py_proc *p)
@@ -141,7 +142,7 @@ static void proc_free(struct py_proc *p)
 			code_free((struct py_code *)p->codes.slots[i].value);
 	}
 	hashmap_release(&p->codes);
-	names_release(p);
+	names_release(&p->names);
 	free(p);
 }
 
@@ -309,43 +310,51 @@ static struct py_thread *thread_get(struct python *py, uint32_t pid, uint32_t ti
 	return t;
 }
 
-/* Add one name read from the process to its table. */
+/* Add one name read from the process to the table (ident -> char *) @ctx. */
 static void name_found(void *ctx, uint64_t ident, const char *name)
 {
-	struct py_proc *p = ctx;
+	struct hashmap *names = ctx;
 	char *s = strdup(name);
 	uintptr_t old;
 
 	if (!ident || !s)
 		goto drop;
-	if (hashmap_find(&p->names, (void *)(uintptr_t)ident, &old)) {
+	if (hashmap_find(names, (void *)(uintptr_t)ident, &old))
 		free((char *)old);
-	}
-	if (!hashmap_set(&p->names, (void *)(uintptr_t)ident, (uintptr_t)s))
+	if (!hashmap_set(names, (void *)(uintptr_t)ident, (uintptr_t)s))
 		return;
 drop:
 	free(s);
 }
 
-/* Read the names of every thread of @p's process again (threading._active). */
+/*
+ * Read the names of every thread of @p's process again (threading._active).
+ * A process gone keeps what was read before.
+ */
 static void names_read(uint32_t pid, struct py_proc *p, uint64_t now_ns)
 {
 	pid_t tgid = (pid_t)pid;
+	struct hashmap fresh;
 	struct pymem m;
 	int n;
 
-	names_release(p);
-	hashmap_init(&p->names, hash_uint, equal_uint, NULL);
+	hashmap_init(&fresh, hash_uint, equal_uint, NULL);
 	pymem_init_pid(&m, &tgid, &p->t.cfg.off, p->t.minor, NAMES_BUDGET);
 	m.str_type = p->t.str_type;
 	m.long_type = p->t.long_type;
 	m.dict_type = p->t.dict_type;
 	m.module_type = p->t.module_type;
-	n = pythreads_read(&m, p->t.cfg.runtime, &p->tcache, name_found, p);
-	p->names_err = n < 0 ? n : 0;
-	p->names_ns = now_ns ? now_ns : 1;
-	p->names_gen++;
+	n = pythreads_read(&m, p->t.cfg.runtime, &p->tcache, name_found, &fresh);
 	pr_debug("process %u: %d thread names read (%s)", pid, n, n < 0 ? strerror(-n) : "ok");
+	p->names_ns = now_ns ? now_ns : 1;
+	if (n == -ESRCH) {
+		names_release(&fresh);
+		return;
+	}
+	names_release(&p->names);
+	p->names = fresh;
+	p->names_err = n < 0 ? n : 0;
+	p->names_gen++;
 }
 
 /* Take @t's name from its process's table, as last read. */
@@ -356,7 +365,7 @@ static void name_lookup(struct py_proc *p, struct py_thread *t)
 	t->gen = p->names_gen;
 	if (!hashmap_find(&p->names, (void *)(uintptr_t)t->ident, &v)) {
 		t->misses++;
-		t->why = p->names_err ?: -ESRCH;
+		t->why = p->names_err ?: -ENOKEY;
 		return;
 	}
 	t->why = 0;
@@ -425,7 +434,7 @@ static void threads_count(const struct python *py, struct python_counts *out)
 			out->thread_names++;
 		else if (t->why == -ENOENT)
 			out->thread_no_threading++;
-		else if (t->why == -ESRCH)
+		else if (t->why == -ENOKEY)
 			out->thread_not_found++;
 		else
 			out->thread_name_unreadable++;

@@ -182,6 +182,27 @@ def thread_names(path, truth, attached):
     return "ok " + ", ".join(max(roots[n], key=roots[n].get) for n in want)
 
 
+def cthread(path, counters_json, switches, measured):
+    """--mode off of cthread.py: the C thread's switch-outs mostly skip the
+    thread-state search (python_no_thread_state_known, not searched again,
+    against python_no_thread_state, searched: once per 100 ms and per
+    callback), and callback()'s sleeps, in a thread state made meanwhile,
+    are at its line for the time it measured (+-10%)."""
+    import json
+    counters = json.load(open(counters_json))["counters"]
+    known = counters.get("python_no_thread_state_known", 0)
+    searched = counters.get("python_no_thread_state", 0)
+    if known < switches / 2 or searched * 4 > known:
+        return "bad %d switch-outs known to have no thread state, %d searched" % (known, searched)
+    took = float(open(measured).read()) * 1e6
+    at = sum(n for frames, n in stacks(path)
+             if frames[-1] == "[off-cpu: blocked]" and any(f.startswith("callback (cthread.py:")
+                                                           for f in frames))
+    if at < took * 0.9 or at > took * 1.1 + 20000:
+        return "bad callback() blocked %d us in the profile, %d us by its measure" % (at, took)
+    return "ok known=%d searched=%d callback=%dus of %dus" % (known, searched, at, took)
+
+
 def threads(path):
     """The GIL-less hashing thread and the Python threads never share a stack."""
     hashing = mixed = 0
@@ -304,6 +325,8 @@ def main():
         print(named(path, sys.argv[3]))
     elif check in ("thread_names", "thread_names_attached"):
         print(thread_names(path, sys.argv[3], check == "thread_names_attached"))
+    elif check == "cthread":
+        print(cthread(path, sys.argv[3], int(sys.argv[4]), sys.argv[5]))
     elif check == "threads":
         print(threads(path))
     elif check == "order":

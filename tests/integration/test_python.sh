@@ -24,6 +24,10 @@
 #   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
 #               off-CPU time at the line that blocked, each in its own stacks;
 #               in wall mode the Python thread running meanwhile too;
+#   C thread    --mode off, a C thread of a Python process (cthread.py): its
+#               switch-outs skip the thread-state search once it found none
+#               (python_no_thread_state_known), and its later callbacks into
+#               Python (a thread state made each time) still get their frames;
 #   pprof       Function.name is the qualname alone (go tool pprof -top, -list);
 #   deep        120 frames deep: every sample kept, with the 96 frames recorded;
 #   embed       a C program embedding libpython3.11: main, then Python, and
@@ -187,6 +191,21 @@ t_offcpu() {
 		verdict python_offcpu_blocked_lines_dwarf "$($CHECK off "$f" $PYW/blocked.py 1 "$f.took")"
 }
 
+# --mode off: a C thread of a Python process is not searched for a thread
+# state at each switch-out once known to have none; when it calls back into
+# Python (PyGILState_Ensure makes it one), its frames are there.
+t_offcpu_c_thread() {
+	local name=python_offcpu_c_thread f=$TMP/cthr.folded
+
+	if [ ! -f "$WL/libpy_cthread.so" ]; then
+		fail $name "$WL/libpy_cthread.so not built"
+		return
+	fi
+	pb_run 60 cthr --mode off -o "$f" -o "$f.json" -- \
+		/usr/bin/python3.11 $PYW/cthread.py "$WL/libpy_cthread.so" 2000 "$f.took"
+	run_ok $name cthr "$f" && verdict $name "$($CHECK cthread "$f" "$f.json" 2000 "$f.took")"
+}
+
 # -p --mode off: threads blocked since before the profiler started (read
 # from their memory by the start-up task iterator) show their lines too.
 t_offcpu_attach() {
@@ -262,7 +281,7 @@ t_pprof_names() {
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
 CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept
-python_offcpu_blocked_lines python_offcpu_attach_blocked
+python_offcpu_blocked_lines python_offcpu_attach_blocked python_offcpu_c_thread
 python_pprof_function_names python_per_thread_names"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
@@ -287,5 +306,6 @@ t_threads_and_all
 t_pprof_names
 t_offcpu
 t_offcpu_attach
+t_offcpu_c_thread
 t_deep
 t_native_python
