@@ -76,7 +76,7 @@ $(BPF_OUT)/vmlinux.h: | $(BPF_OUT)
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard include/*.h bpf/*.h)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-		-Iinclude -I$(BPF_OUT) $(BPF_SYS_INCLUDES) -c $< -o $@
+		-Iinclude -I$(BPF_OUT) $(BPF_SYS_INCLUDES) $(BPF_EXTRA_CFLAGS) -c $< -o $@
 
 $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

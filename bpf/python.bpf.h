@@ -34,7 +34,9 @@ struct {
  * as it was: the time limit bounds what such a thread, if caught in between,
  * loses.
  */
+#ifndef PY_NEG_NS	/* BPF_EXTRA_CFLAGS=-DPY_NEG_NS=0 turns it off (tools/bench/python_cthread.sh) */
 #define PY_NEG_NS	100000000ULL	/* 100 ms */
+#endif
 
 struct py_neg {
 	__u64 head;		/* interpreters.head->threads.head when searched */

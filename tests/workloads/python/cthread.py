@@ -4,9 +4,12 @@
 # after each: callback() sleeps 2 ms in time.sleep, with a thread state made
 # for the call (ctypes: PyGILState_Ensure). Writes to OUT the seconds
 # callback() spent sleeping, as measured here.
-# Usage: cthread.py LIB N OUT
+# With IDLE, that many Python threads wait meanwhile (more thread states to
+# search: tools/bench).
+# Usage: cthread.py LIB N OUT [IDLE]
 import ctypes
 import sys
+import threading
 import time
 
 slept = 0.0
@@ -23,10 +26,17 @@ def main():
     lib = ctypes.CDLL(sys.argv[1])
     cb_type = ctypes.CFUNCTYPE(None, ctypes.c_int)
     lib.run_c_thread.argtypes = [ctypes.c_int, ctypes.c_int, cb_type]
+    done = threading.Event()
+    idle = [threading.Thread(target=done.wait) for _ in range(int(sys.argv[4]) if len(sys.argv) > 4 else 0)]
+    for t in idle:
+        t.start()
     if lib.run_c_thread(int(sys.argv[2]), 200, cb_type()) != 0:
         sys.exit("cthread.py: pthread_create failed")
     if lib.run_c_thread(50, 200, cb_type(callback)) != 0:
         sys.exit("cthread.py: pthread_create failed")
+    done.set()
+    for t in idle:
+        t.join()
     with open(sys.argv[3], "w") as f:
         f.write("%.6f\n" % slept)
 
