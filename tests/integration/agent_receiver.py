@@ -20,40 +20,17 @@ import os
 import sys
 import urllib.parse
 
-
-def varint(buf, i):
-    shift = value = 0
-    while True:
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, i
+import pbwire
 
 
 def pprof_summary(data):
     """time_nanos (field 9), duration_nanos (10), number of samples (2)."""
     buf = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    i, fields, nsamples = 0, {}, 0
-    while i < len(buf):
-        key, i = varint(buf, i)
-        field, wire = key >> 3, key & 7
+    fields, nsamples = {}, 0
+    for num, wire, _, value in pbwire.fields(buf):
         if wire == 0:
-            value, i = varint(buf, i)
-            fields[field] = value
-        elif wire == 2:
-            n, i = varint(buf, i)
-            i += n
-            nsamples += field == 2
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        else:
-            raise ValueError("bad wire type %d" % wire)
-    if i != len(buf):
-        raise ValueError("truncated profile")
+            fields[num] = value
+        nsamples += num == 2 and wire == 2
     return fields.get(9, 0), fields.get(10, 0), nsamples
 
 

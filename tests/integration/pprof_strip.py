@@ -12,6 +12,8 @@ then find the names again from the binaries. Protobuf wire format by hand
 import gzip
 import sys
 
+import pbwire
+
 PROFILE_FUNCTION = 5
 PROFILE_MAPPING = 3
 PROFILE_LOCATION = 4
@@ -19,66 +21,18 @@ LOCATION_LINE = 4
 MAPPING_FLAGS = (7, 8, 9, 10)
 
 
-def varint(buf, i):
-    shift = value = 0
-    while True:
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, i
-
-
-def put_varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def fields(buf):
-    """Yield (field number, wire type, raw bytes of the whole field, payload)."""
-    i = 0
-    while i < len(buf):
-        start = i
-        key, i = varint(buf, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            _, i = varint(buf, i)
-            payload = None
-        elif wt == 1:
-            i += 8
-            payload = None
-        elif wt == 2:
-            n, i = varint(buf, i)
-            payload = buf[i:i + n]
-            i += n
-        elif wt == 5:
-            i += 4
-            payload = None
-        else:
-            sys.exit("pprof_strip: unsupported wire type %d" % wt)
-        yield num, wt, buf[start:i], payload
-
-
 def submessage(num, body):
-    return put_varint(num << 3 | 2) + put_varint(len(body)) + body
+    return pbwire.put_varint(num << 3 | 2) + pbwire.put_varint(len(body)) + body
 
 
 def strip(msg, drop):
-    return b"".join(raw for num, _, raw, _ in fields(msg) if num not in drop)
+    return b"".join(raw for num, _, raw, _ in pbwire.fields(msg) if num not in drop)
 
 
 def main():
     data = gzip.decompress(open(sys.argv[1], "rb").read())
     out = bytearray()
-    for num, wt, raw, payload in fields(data):
+    for num, wt, raw, payload in pbwire.fields(data):
         if num == PROFILE_FUNCTION:
             continue
         if num == PROFILE_LOCATION and wt == 2:
