@@ -68,6 +68,14 @@ static void put64(struct image *img, uint64_t addr, uint64_t v)
 	put(img, addr, &v, 8);
 }
 
+static uint64_t get64(const struct image *img, uint64_t addr)
+{
+	uint64_t v;
+
+	memcpy(&v, img->mem + (addr - BASE), 8);
+	return v;
+}
+
 static void put8(struct image *img, uint64_t addr, uint8_t v)
 {
 	put(img, addr, &v, 1);
@@ -333,12 +341,12 @@ static void test_wrong_types(void **state)
 	(void)state;
 	mod = mk_threading(img, idents, names, 3, false);
 	rt = mk_runtime(img, "threading", mod);
-	mdict = *(uint64_t *)(img->mem + (mod + img->o->module_dict - BASE));
+	mdict = get64(img, mod + img->o->module_dict);
 	/* first thread's ident: a str, not an int; second's name: an int */
 	mem_init(&m, img, 4096);
 	assert_int_equal(pymem_dict_get(&m, mdict, "_active", &active), 0);
 	{
-		uint64_t keys = *(uint64_t *)(img->mem + (active + img->o->dict_keys - BASE));
+		uint64_t keys = get64(img, active + img->o->dict_keys);
 		uint64_t e0 = keys + img->o->keys_indices + 8;
 
 		put64(img, e0 + 8, mk_str(img, "1234"));
