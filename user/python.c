@@ -392,7 +392,7 @@ void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t 
 	uintptr_t v;
 	struct py_proc *p;
 
-	if (!ident || !(t = thread_get(py, pid, tid, ident)))
+	if (!ident || !(t = thread_get(py, pid, tid, ident)) || !py->o.thread_names)
 		return;
 	if (!hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v) || !IS_PROC(v))
 		return;
@@ -426,6 +426,8 @@ static void threads_count(const struct python *py, struct python_counts *out)
 {
 	const struct py_thread *t;
 
+	if (!py->o.thread_names)
+		return;
 	for (size_t i = 0; i < py->threads.cap; i++) {
 		if (!py->threads.slots[i].key)
 			continue;

@@ -30,6 +30,7 @@ typedef int (*python_config_fn)(void *ctx, uint32_t pid, const struct pb_py_proc
 
 struct python_opts {
 	bool lines;		/* frames per line (else per function, at its first line) */
+	bool thread_names;	/* read threading.Thread names (--per-thread) */
 	python_config_fn set_config;	/* may be NULL (tests) */
 	void *ctx;
 };
@@ -99,8 +100,8 @@ int python_frame(const struct python *py, uint64_t ip, struct python_frame_info 
 /*
  * Thread @tid of @pid ran Python as thread @ident (its PyThreadState's
  * thread_id: what threading.get_ident() returns there; 0 is ignored) in a
- * sample at @now_ns (monotonic). Its name (threading.Thread.name) is read
- * from the process: the names of all its threads at once, again after 1 s
+ * sample at @now_ns (monotonic). With opts.thread_names, its name
+ * (threading.Thread.name) is read from the process: the names of all its threads at once, again after 1 s
  * of sample time, or after 50 ms for an ident not among them (its first few times).
  */
 void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident,

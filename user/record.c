@@ -276,6 +276,7 @@ static int setup_sampler(struct run *r)
 		return -errno;
 	if (!o->no_python && !o->no_user) {
 		r->py = python_new(&(struct python_opts){ .lines = o->python_lines,
+							  .thread_names = o->per_thread,
 							  .set_config = sampler_python_config,
 							  .ctx = r->sampler });
 		if (!r->py || sampler_set_python(r->sampler, r->py))

@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "python.h"
 #include "python_discover.h"
 #include "python_threads.h"
 
-#define BASE		0x10000000ULL
+#define IMG_BASE	0x10000000ULL
 #define IMG_SIZE	(64u << 10)
 #define STR_TYPE	0x5000
 #define LONG_TYPE	0x5100
@@ -34,6 +36,7 @@
 struct image {
 	const struct pb_py_offsets *o;
 	unsigned minor;
+	uint64_t base;		/* address of mem[0] in the image's address space */
 	uint8_t mem[IMG_SIZE];
 	size_t used;
 };
@@ -42,16 +45,17 @@ static int img_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	struct image *img = ctx;
 
-	if (addr < BASE || addr - BASE > IMG_SIZE || len > IMG_SIZE - (addr - BASE))
+	if (addr < img->base || addr - img->base > IMG_SIZE ||
+	    len > IMG_SIZE - (addr - img->base))
 		return -EFAULT;
-	memcpy(buf, img->mem + (addr - BASE), len);
+	memcpy(buf, img->mem + (addr - img->base), len);
 	return 0;
 }
 
 /* @size zeroed bytes, 16-aligned; its address. */
 static uint64_t img_alloc(struct image *img, size_t size)
 {
-	uint64_t at = BASE + img->used;
+	uint64_t at = img->base + img->used;
 
 	img->used += (size + 15) & ~15ul;
 	assert_true(img->used <= IMG_SIZE);
@@ -60,7 +64,7 @@ static uint64_t img_alloc(struct image *img, size_t size)
 
 static void put(struct image *img, uint64_t addr, const void *v, size_t len)
 {
-	memcpy(img->mem + (addr - BASE), v, len);
+	memcpy(img->mem + (addr - img->base), v, len);
 }
 
 static void put64(struct image *img, uint64_t addr, uint64_t v)
@@ -72,7 +76,7 @@ static uint64_t get64(const struct image *img, uint64_t addr)
 {
 	uint64_t v;
 
-	memcpy(&v, img->mem + (addr - BASE), 8);
+	memcpy(&v, img->mem + (addr - img->base), 8);
 	return v;
 }
 
@@ -243,7 +247,8 @@ static struct image *image_new(unsigned minor)
 	img->o = python_offsets_of(3, minor);
 	assert_non_null(img->o);
 	img->minor = minor;
-	img->used = 256;	/* address BASE is not an object */
+	img->base = IMG_BASE;
+	img->used = 256;	/* address base is not an object */
 	return img;
 }
 
@@ -394,6 +399,77 @@ static void test_bounds(void **state)
 	free(img);
 }
 
+/* threading._active of the image of runtime @rt. */
+static uint64_t active_of(struct image *img, uint64_t rt)
+{
+	struct pymem m = { .read = img_read, .ctx = img, .o = img->o, .minor = img->minor,
+			   .budget = 4096 };
+	uint64_t interp = get64(img, rt + img->o->runtime_interp_head), mod, active;
+
+	assert_int_equal(pymem_dict_get(&m, get64(img, interp + img->o->interp_modules),
+					"threading", &mod), 0);
+	assert_int_equal(pymem_dict_get(&m, get64(img, mod + img->o->module_dict), "_active",
+					&active), 0);
+	return active;
+}
+
+/*
+ * The cache of python.c over an image in this process's own memory (read
+ * back through process_vm_readv like a target's): names read once for a
+ * new ident, not again before 1 s of sample time (a rename shows then), a
+ * new ident not yet in _active looked for again after 50 ms.
+ */
+static void test_python_cache(void **state)
+{
+	struct image *img = image_new(12);
+	struct python_target t = { .major = 3, .minor = 12, .str_type = STR_TYPE,
+				   .long_type = LONG_TYPE, .dict_type = DICT_TYPE,
+				   .module_type = MODULE_TYPE };
+	struct python_counts pc;
+	struct python *py;
+	uint64_t rt, keys, obj, late = 0x7f0000009000ULL;
+	const uint64_t ms = 1000000;
+	pid_t pid = getpid();
+
+	(void)state;
+	img->base = (uint64_t)(uintptr_t)img->mem;
+	img->used = 256;
+	rt = mk_runtime(img, "threading", mk_threading(img, idents, names, 2, true));
+	t.cfg.off = *img->o;
+	t.cfg.runtime = rt;
+	t.cfg.layout = PB_PY_IFRAME_312;
+	py = python_new(&(struct python_opts){ .thread_names = true });
+	assert_non_null(py);
+	assert_int_equal(python_add_target(py, pid, &t), 1);
+	python_thread_seen(py, pid, 11, idents[1], 1000 * ms);
+	assert_string_equal(python_thread_name(py, pid, 11), "ingest-worker");
+	assert_int_equal(python_thread_ident(py, pid, 11), idents[1]);
+	/* renamed: the second Thread (attributes in a dict) gets another _name */
+	keys = get64(img, active_of(img, rt) + img->o->dict_keys);
+	obj = get64(img, keys + img->o->keys_indices + 8 + 24 + 16);	/* entry 1's value */
+	keys = get64(img, get64(img, obj - 24) + img->o->dict_keys);
+	put64(img, keys + img->o->keys_indices + 8 + 16 + 8, mk_str(img, "renamed-worker"));
+	python_thread_seen(py, pid, 11, idents[1], 1500 * ms);
+	assert_string_equal(python_thread_name(py, pid, 11), "ingest-worker");
+	python_thread_seen(py, pid, 11, idents[1], 2001 * ms);
+	assert_string_equal(python_thread_name(py, pid, 11), "renamed-worker");
+	/* a new ident, not (yet) in _active: no name, counted; looked for after 50 ms */
+	python_thread_seen(py, pid, 12, late, 2002 * ms);
+	assert_null(python_thread_name(py, pid, 12));
+	python_counts(py, &pc);
+	assert_int_equal(pc.thread_names, 1);
+	assert_int_equal(pc.thread_not_found, 1);
+	/* the first Thread's ident becomes the late one's (as a new Thread would) */
+	keys = get64(img, active_of(img, rt) + img->o->dict_keys);
+	put64(img, keys + img->o->keys_indices + 8 + 8, mk_long(img, late));	/* entry 0's key */
+	python_thread_seen(py, pid, 12, late, 2030 * ms);
+	assert_null(python_thread_name(py, pid, 12));	/* 28 ms: not yet */
+	python_thread_seen(py, pid, 12, late, 2060 * ms);
+	assert_string_equal(python_thread_name(py, pid, 12), "MainThread");
+	python_free(py);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_no_threading),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_python_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
