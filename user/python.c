@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LOG_MODULE "python"
 #include "array.h"
@@ -24,6 +25,7 @@
 #define NAMES_RETRY_NS	50000000ULL	/* or after 50 ms for a thread not found in them */
 #define NAMES_RETRIES	3		/* for its first 3 misses */
 #define NAMES_BUDGET	16384		/* memory reads one reading of the names may take */
+#define NAMES_DUTY	20		/* readings 20 times their cost apart at least (5% CPU) */
 
 /* What tells one code object at an address from a later one at the same address. */
 struct code_ident {
@@ -55,6 +57,7 @@ struct py_proc {
 	struct pythreads_cache tcache;
 	uint64_t names_ns;	/* sample time of the last reading */
 	uint64_t names_gen;	/* readings so far */
+	uint64_t names_cost_ns;	/* what the last reading took */
 	int names_err;		/* outcome of the last one: 0 or -errno */
 };
 
@@ -334,10 +337,12 @@ drop:
 static void names_read(uint32_t pid, struct py_proc *p, uint64_t now_ns)
 {
 	pid_t tgid = (pid_t)pid;
+	struct timespec t0, t1;
 	struct hashmap fresh;
 	struct pymem m;
 	int n;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hashmap_init(&fresh, hash_uint, equal_uint, NULL);
 	pymem_init_pid(&m, &tgid, &p->t.cfg.off, p->t.minor, NAMES_BUDGET);
 	m.str_type = p->t.str_type;
@@ -345,7 +350,10 @@ static void names_read(uint32_t pid, struct py_proc *p, uint64_t now_ns)
 	m.dict_type = p->t.dict_type;
 	m.module_type = p->t.module_type;
 	n = pythreads_read(&m, p->t.cfg.runtime, &p->tcache, name_found, &fresh);
-	pr_debug("process %u: %d thread names read (%s)", pid, n, n < 0 ? strerror(-n) : "ok");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	p->names_cost_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec);
+	pr_debug("process %u: %d thread names read in %llu us (%s)", pid, n,
+		 (unsigned long long)p->names_cost_ns / 1000, n < 0 ? strerror(-n) : "ok");
 	p->names_ns = now_ns ? now_ns : 1;
 	if (n == -ESRCH) {
 		names_release(&fresh);
@@ -375,12 +383,22 @@ static void name_lookup(struct py_proc *p, struct py_thread *t)
 	t->name = strdup((const char *)v);
 }
 
-/* Whether the names of @p's process are read again for @t: at most every 50 ms, 1 s. */
+/*
+ * Whether the names of @p's process are read again for @t: every 1 s, or
+ * after 50 ms for a thread not found; never sooner than NAMES_DUTY times
+ * what the last reading took (a process of many threads costs at most 5%
+ * of a CPU).
+ */
 static bool names_due(const struct py_proc *p, const struct py_thread *t, uint64_t now_ns)
 {
 	uint64_t age = now_ns > p->names_ns ? now_ns - p->names_ns : 0;
+	uint64_t floor = p->names_cost_ns * NAMES_DUTY;
 
-	if (!p->names_gen || age >= NAMES_REFRESH_NS)
+	if (!p->names_gen)
+		return true;
+	if (age < floor)
+		return false;
+	if (age >= NAMES_REFRESH_NS)
 		return true;
 	return !t->name && t->misses <= NAMES_RETRIES && age >= NAMES_RETRY_NS;
 }

@@ -47,12 +47,6 @@ uint64_t pymem_type(struct pymem *m, uint64_t addr)
 	return pymem_ptr(m, addr + m->o->object_type, &type) ? 0 : type;
 }
 
-/* Whether @addr holds an object of @type (anything goes when @type is 0). */
-static bool is_type(struct pymem *m, uint64_t addr, uint64_t type)
-{
-	return !type || pymem_type(m, addr) == type;
-}
-
 /* --- str --- */
 
 /* Append code point @cp to @out as UTF-8; returns bytes written (room for 4 assumed). */
@@ -114,22 +108,29 @@ static bool is_ascii(const uint8_t *data, size_t n)
 	return true;
 }
 
-/* Length, kind and data address of the compact str at @addr; 0 or -errno. */
+/*
+ * Length, kind and data address of the compact str at @addr (one read, its
+ * type checked when str_type is known); 0 or -errno (-EINVAL: not one).
+ */
 static int str_header(struct pymem *m, uint64_t addr, int64_t *length, unsigned *kind,
 		      uint64_t *data)
 {
 	const struct pb_py_offsets *o = m->o;
 	uint8_t hdr[128];
+	uint64_t type;
 	uint32_t state;
 	unsigned ascii;
 	int err;
 
 	if (o->unicode_compact_size > sizeof(hdr) || o->unicode_length + 8 > o->unicode_ascii_size ||
-	    o->unicode_state + 4 > o->unicode_ascii_size)
+	    o->unicode_state + 4 > o->unicode_ascii_size || o->object_type + 8 > o->unicode_ascii_size)
 		return -EINVAL;
 	err = pymem_read(m, addr, hdr, o->unicode_ascii_size);
 	if (err)
 		return err;
+	memcpy(&type, hdr + o->object_type, sizeof(type));
+	if (m->str_type && type != m->str_type)
+		return -EINVAL;
 	memcpy(length, hdr + o->unicode_length, sizeof(*length));
 	memcpy(&state, hdr + o->unicode_state, sizeof(state));
 	*kind = state >> 2 & 7;
@@ -151,7 +152,7 @@ char *pymem_str(struct pymem *m, uint64_t addr, size_t max)
 	uint8_t *data;
 	char *s = NULL;
 
-	if (!is_type(m, addr, m->str_type) || str_header(m, addr, &length, &kind, &at))
+	if (str_header(m, addr, &length, &kind, &at))
 		return NULL;
 	if ((uint64_t)length > max)
 		length = (int64_t)max;
@@ -175,8 +176,6 @@ static int str_equals(struct pymem *m, uint64_t addr, const char *name)
 
 	if (n > sizeof(buf))
 		return -EINVAL;
-	if (!is_type(m, addr, m->str_type))
-		return 0;
 	err = str_header(m, addr, &length, &kind, &at);
 	if (err || (uint64_t)length != n || kind != 1)
 		return err == -EINVAL ? 0 : err;
@@ -195,11 +194,19 @@ int pymem_long(struct pymem *m, uint64_t addr, uint64_t *out)
 	size_t n;
 	int err;
 
-	if (!is_type(m, addr, m->long_type) || o->long_shift != 30)
+	uint8_t hdr[64];
+	uint64_t type;
+
+	if (o->long_shift != 30 || o->long_size + 8 > o->long_digit || o->long_digit > sizeof(hdr) ||
+	    o->object_type + 8 > o->long_digit)
 		return -EINVAL;
-	err = pymem_read(m, addr + o->long_size, &size, sizeof(size));
+	err = pymem_read(m, addr, hdr, o->long_digit);	/* the header, up to the digits */
 	if (err)
 		return err;
+	memcpy(&type, hdr + o->object_type, sizeof(type));
+	memcpy(&size, hdr + o->long_size, sizeof(size));
+	if (m->long_type && type != m->long_type)
+		return -EINVAL;
 	if (m->minor >= 12) {
 		/* lv_tag: digits << 3 | sign (0 positive, 1 zero, 2 negative) */
 		if ((size & 3) == 1) {
@@ -234,18 +241,31 @@ struct keys_layout {
 	size_t entry_size;	/* 24 (hash, key, value) or 16 (key, value: str keys, 3.11+) */
 };
 
-/* Layout of keys object @keys before 3.11: dk_size slots of 1 to 8 bytes, then the entries. */
+/* The header of keys object @keys (up to dk_indices) into @hdr (room for 64 bytes). */
+static int keys_header(struct pymem *m, uint64_t keys, uint8_t *hdr)
+{
+	if (m->o->keys_indices > 64 || m->o->keys_nentries + 8 > m->o->keys_indices ||
+	    m->o->keys_size + 8 > m->o->keys_indices || m->o->keys_kind >= m->o->keys_indices ||
+	    m->o->keys_log2_size >= m->o->keys_indices ||
+	    m->o->keys_log2_index_bytes >= m->o->keys_indices)
+		return -EINVAL;
+	return pymem_read(m, keys, hdr, m->o->keys_indices);
+}
+
+/* Layout of keys object @keys before 3.11: dk_size slots of 1 to 4 bytes, then the entries. */
 static int keys_layout_310(struct pymem *m, uint64_t keys, struct keys_layout *l)
 {
 	const struct pb_py_offsets *o = m->o;
 	int64_t size, nentries;
+	uint8_t hdr[64];
 	size_t ix;
 	int err;
 
-	err = pymem_read(m, keys + o->keys_size, &size, sizeof(size));
-	err = err ?: pymem_read(m, keys + o->keys_nentries, &nentries, sizeof(nentries));
+	err = keys_header(m, keys, hdr);
 	if (err)
 		return err;
+	memcpy(&size, hdr + o->keys_size, sizeof(size));
+	memcpy(&nentries, hdr + o->keys_nentries, sizeof(nentries));
 	if (size < 8 || size > (1 << MAX_LOG2_SIZE) || (size & (size - 1)) || nentries < 0 ||
 	    nentries > size)
 		return -EINVAL;
@@ -260,16 +280,17 @@ static int keys_layout_310(struct pymem *m, uint64_t keys, struct keys_layout *l
 static int keys_layout_311(struct pymem *m, uint64_t keys, struct keys_layout *l)
 {
 	const struct pb_py_offsets *o = m->o;
-	uint8_t log2_size, log2_bytes, kind;
+	uint8_t hdr[64], log2_size, log2_bytes, kind;
 	int64_t nentries;
 	int err;
 
-	err = pymem_read(m, keys + o->keys_log2_size, &log2_size, 1);
-	err = err ?: pymem_read(m, keys + o->keys_log2_index_bytes, &log2_bytes, 1);
-	err = err ?: pymem_read(m, keys + o->keys_kind, &kind, 1);
-	err = err ?: pymem_read(m, keys + o->keys_nentries, &nentries, sizeof(nentries));
+	err = keys_header(m, keys, hdr);
 	if (err)
 		return err;
+	log2_size = hdr[o->keys_log2_size];
+	log2_bytes = hdr[o->keys_log2_index_bytes];
+	kind = hdr[o->keys_kind];
+	memcpy(&nentries, hdr + o->keys_nentries, sizeof(nentries));
 	if (log2_size < 3 || log2_size > MAX_LOG2_SIZE || log2_bytes < log2_size ||
 	    log2_bytes > log2_size + 3 || kind > 2 || nentries < 0 || nentries > 1 << log2_size)
 		return -EINVAL;
@@ -327,15 +348,23 @@ int pymem_keys_each(struct pymem *m, uint64_t keys, uint64_t values, pymem_entry
 
 int pymem_dict_each(struct pymem *m, uint64_t addr, pymem_entry_fn fn, void *ctx)
 {
-	uint64_t keys, values;
+	const struct pb_py_offsets *o = m->o;
+	uint64_t keys, values, type;
+	uint8_t obj[64];
 	int err;
 
-	if (!is_type(m, addr, m->dict_type))
+	size_t len = (o->dict_keys > o->dict_values ? o->dict_keys : o->dict_values) + 8u;
+
+	if (len > sizeof(obj) || o->object_type + 8u > len)
 		return -EINVAL;
-	err = pymem_ptr(m, addr + m->o->dict_keys, &keys);
-	err = err ?: pymem_ptr(m, addr + m->o->dict_values, &values);
+	err = pymem_read(m, addr, obj, len);	/* PyDictObject up to ma_values, at once */
 	if (err)
 		return err;
+	memcpy(&type, obj + o->object_type, sizeof(type));
+	memcpy(&keys, obj + o->dict_keys, sizeof(keys));
+	memcpy(&values, obj + o->dict_values, sizeof(values));
+	if (m->dict_type && type != m->dict_type)
+		return -EINVAL;
 	return pymem_keys_each(m, keys, values ? values + m->o->values_values : 0, fn, ctx);
 }
 

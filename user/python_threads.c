@@ -22,16 +22,25 @@ struct inst_type {
 static int type_read(struct pymem *m, uint64_t obj, struct inst_type *t)
 {
 	const struct pb_py_offsets *o = m->o;
+	uint8_t hdr[512];
+	size_t len = 0;
 	int err;
 
 	t->addr = pymem_type(m, obj);
 	if (!t->addr)
 		return -EFAULT;
-	err = pymem_ptr(m, t->addr + o->type_flags, &t->flags);
-	err = err ?: pymem_read(m, t->addr + o->type_basicsize, &t->basicsize, sizeof(int64_t));
-	err = err ?: pymem_read(m, t->addr + o->type_dictoffset, &t->dictoffset, sizeof(int64_t));
+	/* PyTypeObject up to the last field used, at once (types are larger) */
+	len = o->type_flags > len ? o->type_flags : len;
+	len = o->type_basicsize > len ? o->type_basicsize : len;
+	len = o->type_dictoffset > len ? o->type_dictoffset : len;
+	if (len + 8 > sizeof(hdr))
+		return -EINVAL;
+	err = pymem_read(m, t->addr, hdr, len + 8);
 	if (err)
 		return err;
+	memcpy(&t->flags, hdr + o->type_flags, 8);
+	memcpy(&t->basicsize, hdr + o->type_basicsize, 8);
+	memcpy(&t->dictoffset, hdr + o->type_dictoffset, 8);
 	if (!(t->flags & TPFLAGS_HEAPTYPE) || t->basicsize < 2 * WORD ||
 	    t->basicsize > MAX_BASICSIZE)
 		return -EINVAL;	/* not an instance of a Python class */
