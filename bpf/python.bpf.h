@@ -29,11 +29,14 @@ struct {
  * first interpreter's list of thread states starts with the same one, they
  * are not searched again, for PY_NEG_NS at most: a C thread gets a thread
  * state from PyGILState_Ensure(), which puts a new one at the head of that
- * list; a thread started by threading gets one made beforehand by its parent
+ * list. A thread started by threading gets one made beforehand by its parent
  * and bound to it (thread_id set) only once it runs, which leaves the head
- * as it was: the time limit bounds what such a thread, if caught in between,
- * loses.
+ * as it was: no thread is remembered while a thread state without its thread
+ * (thread_id 0) is in the list, nor in its first 50 ms (up to 3.10 such a
+ * thread state holds its parent's thread_id). The time limit bounds what any
+ * other case loses.
  */
+#define PY_NEG_AGE_NS	50000000ULL	/* threads younger than 50 ms are not remembered */
 #ifndef PY_NEG_NS	/* BPF_EXTRA_CFLAGS=-DPY_NEG_NS=0 turns it off (tools/bench/python_cthread.sh) */
 #define PY_NEG_NS	100000000ULL	/* 100 ms */
 #endif
@@ -86,6 +89,7 @@ struct py_walk {
 	__u64 frame;		/* walk: next frame */
 	__u32 ninterp;
 	int err;
+	bool unbound;		/* search: a thread state without its thread yet (thread_id 0) */
 	__u64 found;		/* the thread's PyThreadState */
 };
 
@@ -145,6 +149,7 @@ static __always_inline long py_next_interp(struct py_walk *w, const bool of_task
 static __always_inline long py_search_body(struct py_walk *w, const bool of_task)
 {
 	const struct pb_py_offsets *o = &w->c->off;
+	__u64 tid;
 
 	if (!w->ts) {
 		w->ts = py_read_ptr(w, w->interp + o->interp_tstate_head, of_task);
@@ -153,10 +158,12 @@ static __always_inline long py_search_body(struct py_walk *w, const bool of_task
 		if (!w->ts)
 			return py_next_interp(w, of_task);
 	}
-	if (py_read_ptr(w, w->ts + o->tstate_thread_id, of_task) == w->fsbase && !w->err) {
+	tid = py_read_ptr(w, w->ts + o->tstate_thread_id, of_task);
+	if (tid == w->fsbase && !w->err) {
 		w->found = w->ts;
 		return 1;
 	}
+	w->unbound |= !tid;	/* made for a thread that has not bound it yet */
 	w->ts = py_read_ptr(w, w->ts + o->tstate_next, of_task);
 	if (w->err)
 		return 1;
@@ -306,7 +313,14 @@ static __always_inline void py_neg_note(struct py_walk *w, struct task_struct *t
 			neg->until_ns = 0;
 		return;
 	}
-	if (w->err)
+	/*
+	 * Not when the search was cut short, nor when a thread state waits for
+	 * its thread: this one may be it (a thread started by threading binds
+	 * the one its parent made once it runs, the head staying the same). Up
+	 * to 3.10 that thread state carries its parent's thread_id until then:
+	 * not for a thread younger than PY_NEG_AGE_NS either.
+	 */
+	if (w->err || w->interp || w->unbound || now - task->start_time < PY_NEG_AGE_NS)
 		return;
 	neg = bpf_task_storage_get(&py_negs, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!neg)

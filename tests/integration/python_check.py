@@ -187,7 +187,8 @@ def cthread(path, counters_json, switches, measured):
     thread-state search (python_no_thread_state_known, not searched again,
     against python_no_thread_state, searched: once per 100 ms and per
     callback), and callback()'s sleeps, in a thread state made meanwhile,
-    are at its line for the time it measured (+-10%)."""
+    are at its line for the time it measured (+-10%; blocked and waiting for
+    a CPU after: its measure holds both)."""
     import json
     counters = json.load(open(counters_json))["counters"]
     known = counters.get("python_no_thread_state_known", 0)
@@ -196,11 +197,32 @@ def cthread(path, counters_json, switches, measured):
         return "bad %d switch-outs known to have no thread state, %d searched" % (known, searched)
     took = float(open(measured).read()) * 1e6
     at = sum(n for frames, n in stacks(path)
-             if frames[-1] == "[off-cpu: blocked]" and any(f.startswith("callback (cthread.py:")
+             if frames[-1].startswith("[off-cpu: ") and any(f.startswith("callback (cthread.py:")
                                                            for f in frames))
     if at < took * 0.9 or at > took * 1.1 + 20000:
         return "bad callback() blocked %d us in the profile, %d us by its measure" % (at, took)
     return "ok known=%d searched=%d callback=%dus of %dus" % (known, searched, at, took)
+
+
+def spawn(path, rounds):
+    """--mode off of spawn.py: the threads' sleeps in worker() (>= 90% of
+    the 0.2 s each: a sleep's end waits for a CPU, not blocked), and no
+    sleep of a thread without any Python frame (what a thread caught before
+    it bound its thread state, then wrongly remembered without one, shows)."""
+    want = rounds * 40 * 0.2e6
+    at = lost = 0
+    for frames, n in stacks(path):
+        if frames[-1] != "[off-cpu: blocked]" or "start_thread" not in frames:
+            continue
+        if any(f.startswith("worker (spawn.py:") for f in frames):
+            at += n
+        elif not any(fn(f) for f in frames) and any(
+                "nanosleep" in f or "select" in f or "hrtimeout" in f for f in frames):
+            lost += n
+    if at < want * 0.9 or lost > 0:
+        return "bad %d us blocked in worker() (want %d), %d us of sleeps without Python frames" % (
+            at, want, lost)
+    return "ok %d us blocked in worker() of %d" % (at, want)
 
 
 def threads(path):
@@ -327,6 +349,8 @@ def main():
         print(thread_names(path, sys.argv[3], check == "thread_names_attached"))
     elif check == "cthread":
         print(cthread(path, sys.argv[3], int(sys.argv[4]), sys.argv[5]))
+    elif check == "spawn":
+        print(spawn(path, int(sys.argv[3])))
     elif check == "threads":
         print(threads(path))
     elif check == "order":

@@ -24,6 +24,9 @@
 #   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
 #               off-CPU time at the line that blocked, each in its own stacks;
 #               in wall mode the Python thread running meanwhile too;
+#   new threads --mode off, 40 threads started at once sleeping 0.2 s each
+#               (spawn.py), per interpreter: every sleep at worker() (none
+#               lost to a thread caught before it bound its thread state);
 #   C thread    --mode off, a C thread of a Python process (cthread.py): its
 #               switch-outs skip the thread-state search once it found none
 #               (python_no_thread_state_known), and its later callbacks into
@@ -93,6 +96,10 @@ t_version() {
 		verdict "python_${label}_wall_blocked_lines" \
 			"$($CHECK wall "$f" $PYW/blocked.py 1 "$f.took")"
 	t_thread_names "$label" "$py"
+	f=$TMP/$label.spawn.folded
+	pb_run 60 "$label.spawn" --mode off -o "$f" -- "$py" $PYW/spawn.py 3
+	run_ok "python_${label}_offcpu_new_threads" "$label.spawn" "$f" &&
+		verdict "python_${label}_offcpu_new_threads" "$($CHECK spawn "$f" 3)"
 	f=$TMP/$label.sort.folded
 	pb_run 90 "$label.sort" -F 999 -o "$f" -- "$py" $PYW/sort.py 1
 	run_ok "python_${label}_c_callback_order" "$label.sort" "$f" &&
@@ -293,7 +300,7 @@ fi
 for l in $(pythons | cut -d' ' -f1); do
 	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
 python_${l}_c_callback_order python_${l}_wall_blocked_lines python_${l}_thread_names
-python_${l}_thread_names_attached"
+python_${l}_thread_names_attached python_${l}_offcpu_new_threads"
 done
 skip_unless_ready $CASES || exit 0
 
