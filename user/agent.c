@@ -34,6 +34,7 @@
 #include "options.h"
 #include "outdir.h"
 #include "push.h"
+#include "sampler_counts.h"
 #include "symbolize.h"
 #include "target.h"
 
@@ -672,16 +673,6 @@ static uint64_t next_boundary(struct agent *a, uint64_t mono)
 	return (unix_ns / iv + 1) * iv - (uint64_t)a->real_off;
 }
 
-static void counts_delta(const struct sampler_counts *now, const struct sampler_counts *then,
-			 struct sampler_counts *d)
-{
-	for (int i = 0; i < PB_CNT_MAX; i++)
-		d->bpf[i] = now->bpf[i] - then->bpf[i];
-	d->records = now->records - then->records;
-	d->bad_records = now->bad_records - then->bad_records;
-	d->store_full = now->store_full - then->store_full;
-}
-
 static void close_interval(struct agent *a, uint64_t now)
 {
 	struct drain *d = sampler_drain(a->sampler);
@@ -693,7 +684,7 @@ static void close_interval(struct agent *a, uint64_t now)
 
 	sampler_consume(a->sampler);
 	sampler_read_counts(a->sampler, &c);
-	counts_delta(&c, &a->last_counts, &delta);
+	sampler_counts_delta(&c, &a->last_counts, &delta);
 	a->last_counts = c;
 	closed = d->store;
 	d->store = a->next;
@@ -711,7 +702,7 @@ static void close_interval(struct agent *a, uint64_t now)
 	}
 	health_read(a, &h, (double)(end - start) / 1e9);
 	h.samples = closed.total;
-	h.lost = delta.bpf[PB_CNT_RB_FULL] + delta.bad_records + delta.store_full;
+	h.lost = sampler_counts_lost(&delta);
 	h.late = a->late_reported;
 	h.profiles = n > 0 ? (uint64_t)n : 0;
 	stack_store_release(&closed);

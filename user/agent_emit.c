@@ -17,6 +17,7 @@
 #include "outdir.h"
 #include "output.h"
 #include "push.h"
+#include "sampler_counts.h"
 #include "symbolize.h"
 
 static struct aproc *proc_of(struct agent *a, uint32_t pid)
@@ -94,22 +95,17 @@ static void service_of(struct agent *a, const struct aproc *pr, char *buf, size_
 	}
 }
 
+/* The interval's counters (of the whole selection, also in a per-process
+ * profile); @lost_stack: the lost samples as their own stack too. */
 static int add_counters(struct agent *a, struct profile *p, const struct sampler_counts *d,
 			bool lost_stack)
 {
-	uint64_t lost = d->bpf[PB_CNT_RB_FULL] + d->bad_records + d->store_full + a->late_reported;
-	int err = profile_set_counter(p, "lost_ringbuf_full", d->bpf[PB_CNT_RB_FULL]);
+	uint64_t lost = sampler_counts_lost(d) + a->late_reported;
+	int err = sampler_counts_to_profile(d, p);
 	uint32_t id;
 	int idx;
 
-	err = err ?: profile_set_counter(p, "user_stack_errors", d->bpf[PB_CNT_USTACK_ERR]);
-	err = err ?: profile_set_counter(p, "kernel_stack_errors", d->bpf[PB_CNT_KSTACK_ERR]);
-	err = err ?: profile_set_counter(p, "lost_task_events", d->bpf[PB_CNT_TASK_RB_FULL]);
-	err = err ?: profile_set_counter(p, "lost_bad_records", d->bad_records);
-	err = err ?: profile_set_counter(p, "lost_store_full", d->store_full);
 	err = err ?: profile_set_counter(p, "lost_late", a->late_reported);
-	if (lost_stack)	/* the whole selection's profile */
-		err = err ?: profile_set_counter(p, "samples_recorded", d->records);
 	if (err || !lost || !lost_stack)
 		return err;
 	/* lost samples stay visible in the flame graph, as their own stack */
@@ -118,7 +114,9 @@ static int add_counters(struct agent *a, struct profile *p, const struct sampler
 	if (idx < 0)
 		return idx;
 	id = (uint32_t)idx;
-	return profile_add_sample(p, &id, 1, lost, lost * p->period_ns, 0, 0);
+	return profile_add_sample(p, &id, 1, lost,
+				  sampler_counts_lost_ns(d, p->period_ns) + a->late_reported * p->period_ns,
+				  0, 0);
 }
 
 static int serialize(const struct profile *p, char **buf, size_t *len)
@@ -247,8 +245,7 @@ static int emit_per_process(struct agent *a, const struct stack_store *st, uint6
 int agent_emit(struct agent *a, const struct stack_store *st, uint64_t start, uint64_t end,
 	       const struct sampler_counts *delta)
 {
-	uint64_t lost = delta->bpf[PB_CNT_RB_FULL] + delta->bad_records + delta->store_full +
-			a->late_reported;
+	uint64_t lost = sampler_counts_lost(delta) + a->late_reported;
 	int err;
 
 	if (!st->nentries && !lost)

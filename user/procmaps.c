@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include "procmap_query.h"
 #include "procmaps.h"
 #include "textio.h"
+
+/* PROCMAP_QUERY: -1 not tried yet, 0 missing (or turned off), 1 works */
+static int query_works = -1;
 
 static const char deleted_suffix[] = " (deleted)";
 
@@ -101,16 +108,25 @@ static int add_map(struct procmaps *ms, const struct procmap *m)
 	return 0;
 }
 
+/* What the text parser is filling: the maps and which mappings it keeps. */
+struct parse_ctx {
+	struct procmaps *ms;
+	unsigned int flags;
+};
+
 /* Parse one line: 0, 1 when malformed, or -ENOMEM. */
 static int parse_line(void *ctx, char *line)
 {
-	struct procmaps *ms = ctx;
+	struct parse_ctx *pc = ctx;
+	struct procmaps *ms = pc->ms;
 	struct procmap m = { 0 };
 	const char *p = line;
 	int err;
 
 	if (parse_fields(&p, &m))
 		return 1;
+	if ((pc->flags & PROCMAPS_EXEC) && !(m.prot & PROCMAP_X))
+		return 0;
 	err = set_path(&m, p);
 	if (!err)
 		err = add_map(ms, &m);
@@ -128,30 +144,171 @@ static int map_cmp(const void *pa, const void *pb)
 	return (a->end > b->end) - (a->end < b->end);
 }
 
-int procmaps_parse(struct procmaps *ms, const char *text, size_t len)
+static int parse_filtered(struct procmaps *ms, const char *text, size_t len, unsigned int flags)
 {
+	struct parse_ctx pc = { .ms = ms, .flags = flags };
 	int err;
 
-	err = textio_for_each_line(text, len, PROCMAPS_LINE_MAX, parse_line, ms, &ms->bad_lines);
+	err = textio_for_each_line(text, len, PROCMAPS_LINE_MAX, parse_line, &pc, &ms->bad_lines);
 	if (!err && ms->n)
 		qsort(ms->maps, ms->n, sizeof(*ms->maps), map_cmp);
 	return err;
 }
 
-int procmaps_read(struct procmaps *ms, pid_t pid)
+int procmaps_parse(struct procmaps *ms, const char *text, size_t len)
 {
-	char path[64], *text;
+	return parse_filtered(ms, text, len, 0);
+}
+
+/* Read the maps text at @fd and parse it. 0 or -errno. */
+static int text_read(struct procmaps *ms, int fd, unsigned int flags)
+{
+	char *text;
 	size_t len;
 	int err;
 
-	procmaps_release(ms);
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	err = textio_read_path(path, PROCMAPS_FILE_MAX, &text, &len);
+	err = textio_read_fd(fd, PROCMAPS_FILE_MAX, &text, &len);
 	if (err)
-		return err == -ENOENT ? -ESRCH : err;
-	err = procmaps_parse(ms, text, len);
+		return err;
+	err = parse_filtered(ms, text, len, flags);
 	free(text);
 	return err;
+}
+
+int procmaps_add_queried(struct procmaps *ms, const struct procmap_query *q, const char *name,
+			 size_t name_cap, const uint8_t *bid)
+{
+	struct procmap m = { 0 };
+	const uint64_t known = PROCMAP_QUERY_VMA_READABLE | PROCMAP_QUERY_VMA_WRITABLE |
+			       PROCMAP_QUERY_VMA_EXECUTABLE | PROCMAP_QUERY_VMA_SHARED;
+	int err;
+
+	/* the values describe an untrusted process: check them as the text's */
+	if (q->vma_start >= q->vma_end || (q->vma_flags & ~known) ||
+	    (ms->n && q->vma_start < ms->maps[ms->n - 1].end) ||
+	    q->vma_name_size > name_cap || q->build_id_size > PROCMAPS_BUILD_ID_MAX ||
+	    (q->vma_name_size && (!name || name[q->vma_name_size - 1] != '\0')) ||
+	    (q->build_id_size && !bid)) {
+		ms->bad_lines++;
+		return 1;
+	}
+	m.start = q->vma_start;
+	m.end = q->vma_end;
+	m.pgoff = q->vma_offset;
+	m.inode = q->inode;
+	m.dev_major = q->dev_major;
+	m.dev_minor = q->dev_minor;
+	m.prot = (q->vma_flags & PROCMAP_QUERY_VMA_READABLE ? PROCMAP_R : 0) |
+		 (q->vma_flags & PROCMAP_QUERY_VMA_WRITABLE ? PROCMAP_W : 0) |
+		 (q->vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE ? PROCMAP_X : 0) |
+		 (q->vma_flags & PROCMAP_QUERY_VMA_SHARED ? PROCMAP_SHARED : 0);
+	m.build_id_len = (uint8_t)q->build_id_size;
+	if (m.build_id_len)
+		memcpy(m.build_id, bid, m.build_id_len);
+	err = set_path(&m, q->vma_name_size ? name : "");
+	if (!err)
+		err = add_map(ms, &m);
+	if (err)
+		free(m.path);
+	return err;
+}
+
+/* One PROCMAP_QUERY for the first mapping at or above @addr. 0 or -errno. */
+static int query_one(int fd, uint64_t addr, unsigned int flags, struct procmap_query *q,
+		     char *name, size_t name_cap, uint8_t *bid)
+{
+	memset(q, 0, sizeof(*q));
+	q->size = sizeof(*q);
+	q->query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
+			 (flags & PROCMAPS_EXEC ? PROCMAP_QUERY_VMA_EXECUTABLE : 0);
+	q->query_addr = addr;
+	q->vma_name_addr = (uint64_t)(uintptr_t)name;
+	q->vma_name_size = name ? (uint32_t)name_cap : 0;
+	q->build_id_addr = (uint64_t)(uintptr_t)(bid);
+	q->build_id_size = bid ? PROCMAPS_BUILD_ID_MAX : 0;
+	return ioctl(fd, PROCMAP_QUERY, q) ? -errno : 0;
+}
+
+/*
+ * Walk the mappings of the maps file @fd with PROCMAP_QUERY. 0; -ENOTTY or
+ * -EINVAL when the kernel has no such ioctl (nothing was read); or -errno.
+ */
+static int query_read(struct procmaps *ms, int fd, unsigned int flags)
+{
+	char name[PROCMAPS_LINE_MAX];
+	uint8_t bid[PROCMAPS_BUILD_ID_MAX], *want_bid = flags & PROCMAPS_BUILD_ID ? bid : NULL;
+	struct procmap_query q;
+	uint64_t addr = 0;
+	size_t i;
+	int err;
+
+	for (i = 0; i < PROCMAPS_VMAS_MAX; i++) {
+		err = query_one(fd, addr, flags, &q, name, sizeof(name), want_bid);
+		if (err == -ENAMETOOLONG) {
+			/* a name longer than any path: skipped, as a too long line */
+			ms->bad_lines++;
+			err = query_one(fd, addr, flags, &q, NULL, 0, NULL);
+		} else if (!err) {
+			err = procmaps_add_queried(ms, &q, name, sizeof(name), bid);
+			err = err > 0 ? 0 : err;
+		}
+		/* ENOENT: no mapping above; ESRCH: no mm (a kernel thread, a zombie, gone) */
+		if (err == -ENOENT || err == -ESRCH)
+			return 0;
+		if (err)
+			return i && (err == -ENOTTY || err == -EINVAL) ? -EIO : err;
+		if (q.vma_end <= addr || q.vma_start < addr)
+			return 0;	/* never walk backwards (nor loop) */
+		addr = q.vma_end;
+	}
+	return 0;
+}
+
+/* May the ioctl be tried? Asked once: PROFILING_BPF_DEBUG_NO_PROCMAP_QUERY turns it off. */
+static int query_allowed(void)
+{
+	const char *off;
+
+	if (query_works < 0) {
+		off = getenv("PROFILING_BPF_DEBUG_NO_PROCMAP_QUERY");
+		if (off && *off && strcmp(off, "0"))
+			query_works = 0;
+	}
+	return query_works != 0;
+}
+
+void procmaps_set_query(int on)
+{
+	query_works = on ? -1 : 0;
+}
+
+int procmaps_read_flags(struct procmaps *ms, pid_t pid, unsigned int flags)
+{
+	char path[64];
+	int fd, err;
+
+	procmaps_release(ms);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	err = -ENOTTY;
+	if (!(flags & PROCMAPS_TEXT) && query_allowed()) {
+		err = query_read(ms, fd, flags);
+		query_works = err != -ENOTTY && err != -EINVAL;	/* else an older kernel */
+		ms->queried = !err;
+	}
+	if (err == -ENOTTY || err == -EINVAL)
+		err = text_read(ms, fd, flags);
+	close(fd);
+	if (err)
+		procmaps_release(ms);
+	return err;
+}
+
+int procmaps_read(struct procmaps *ms, pid_t pid)
+{
+	return procmaps_read_flags(ms, pid, 0);
 }
 
 const struct procmap *procmaps_find(const struct procmaps *ms, uint64_t addr)

@@ -27,6 +27,7 @@
 #include "python.h"
 #include "router.h"
 #include "sampler.h"
+#include "sampler_counts.h"
 #include "symbolize.h"
 #include "target.h"
 #include "ucall.h"
@@ -407,19 +408,6 @@ static void drain(struct run *r)
 		pr_warn("call ring buffer: %s", strerror(errno));
 }
 
-static uint64_t lost_now(const struct sampler_counts *c)
-{
-	return c->bpf[PB_CNT_RB_FULL] + c->bpf[PB_CNT_OFF_RB_FULL] + c->bpf[PB_CNT_OFF_NO_SLOT] +
-	       c->bpf[PB_CNT_OFF_UNCLOSED] + c->bad_records + c->store_full + c->sched_misses;
-}
-
-/* Time of what was lost: on-CPU samples at one period each, off-CPU intervals as measured. */
-static uint64_t lost_ns(const struct sampler_counts *c, uint64_t period_ns)
-{
-	return (c->bpf[PB_CNT_RB_FULL] + c->bad_records) * period_ns +
-	       c->bpf[PB_CNT_OFF_RB_FULL_NS] + c->store_full_ns;
-}
-
 /* What is profiled, for the status line: "split (pid 123)", "3 processes", "all CPUs". */
 static void describe_target(const struct run *r, char *buf, size_t len)
 {
@@ -456,7 +444,7 @@ static void show_status(struct run *r, uint64_t now)
 	if (r->sampler)
 		fprintf(stderr, " at %llu Hz: %llu samples, %llu lost",
 			(unsigned long long)r->o->freq, (unsigned long long)c.records,
-			(unsigned long long)lost_now(&c));
+			(unsigned long long)sampler_counts_lost(&c));
 	if (r->ucall)
 		fprintf(stderr, "%s%zu probes", r->sampler ? ", " : ": ", ucall_nprobes(r->ucall));
 	fflush(stderr);
@@ -532,66 +520,12 @@ static int run_loop(struct run *r)
 
 /* --- tear down: symbolize and write --- */
 
-/* dwarf mode: stack walks, and those that stopped early by reason
- * ("unwind_stopped_copy_exhausted", ...). */
-static int add_unwind_counters(struct profile *p, const struct sampler_counts *c)
-{
-	char name[64];
-	int err;
-
-	if (!c->dwarf)
-		return 0;
-	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
-	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
-	err = err ?: profile_set_counter(p, "unwind_fp_fallback", c->unwind.fp_fallback);
-	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
-		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
-		err = profile_set_counter(p, name, c->unwind.stopped[i]);
-	}
-	return err;
-}
-
 static int add_counters(struct run *r, struct profile *p, const struct sampler_counts *c)
 {
-	static const struct {
-		const char *name;
-		int idx;
-	} bpf_names[] = {
-		{ "lost_ringbuf_full", PB_CNT_RB_FULL },
-		{ "user_stack_errors", PB_CNT_USTACK_ERR },
-		{ "kernel_stack_errors", PB_CNT_KSTACK_ERR },
-		{ "lost_task_events", PB_CNT_TASK_RB_FULL },
-		{ "forks_not_followed", PB_CNT_TARGETS_FULL },
-		{ "offcpu_intervals", PB_CNT_OFF_INTERVALS },
-		{ "offcpu_min_block_dropped", PB_CNT_OFF_SHORT },
-		{ "offcpu_min_block_dropped_ns", PB_CNT_OFF_SHORT_NS },
-		{ "lost_offcpu_ringbuf_full", PB_CNT_OFF_RB_FULL },
-		{ "offcpu_lost_ns", PB_CNT_OFF_RB_FULL_NS },
-		{ "lost_offcpu_no_storage", PB_CNT_OFF_NO_SLOT },
-		{ "lost_offcpu_unclosed", PB_CNT_OFF_UNCLOSED },
-		{ "offcpu_open_at_end", PB_CNT_OFF_OPEN_AT_END },
-		{ "offcpu_open_at_start", PB_CNT_OFF_OPEN_AT_START },
-		{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
-		{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
-		{ "python_no_thread_state_known", PB_CNT_PY_NO_TSTATE_KNOWN },
-		{ "python_read_errors", PB_CNT_PY_READ_ERR },
-		{ "python_truncated", PB_CNT_PY_TRUNCATED },
-		{ "python_walk_ns", PB_CNT_PY_WALK_NS },
-		{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
-		{ "python_offcpu_walked_late", PB_CNT_PY_OFF_LATE },
-	};
 	uint32_t id;
-	uint64_t lost = lost_now(c);
-	int err = 0, idx;
+	uint64_t lost = sampler_counts_lost(c);
+	int err = sampler_counts_to_profile(c, p), idx;
 
-	for (size_t i = 0; i < sizeof(bpf_names) / sizeof(bpf_names[0]) && !err; i++)
-		err = profile_set_counter(p, bpf_names[i].name, c->bpf[bpf_names[i].idx]);
-	err = err ?: profile_set_counter(p, "lost_bad_records", c->bad_records);
-	err = err ?: profile_set_counter(p, "lost_store_full", c->store_full);
-	err = err ?: profile_set_counter(p, "lost_offcpu_sched_events", c->sched_misses);
-	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
-	err = err ?: profile_set_counter(p, "sample_record_bytes", c->record_bytes);
-	err = err ?: add_unwind_counters(p, c);
 	if (r->py) {
 		struct python_counts pc;
 
@@ -613,7 +547,7 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 	if (idx < 0)
 		return idx;
 	id = (uint32_t)idx;
-	return profile_add_sample(p, &id, 1, lost, lost_ns(c, p->period_ns), 0, 0);
+	return profile_add_sample(p, &id, 1, lost, sampler_counts_lost_ns(c, p->period_ns), 0, 0);
 }
 
 /* stacks_with_user, stacks_complete: how many user stacks reach an entry point. */

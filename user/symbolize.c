@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@
  */
 #define RESNAP_MIN_NS (10 * 1000 * 1000ull)
 #define RESNAP_MAX_NS (5 * 1000 * 1000 * 1000ull)
+/* A process younger than this still holds its PID (proc_same_process()). */
+#define PID_REUSE_NS (50 * 1000 * 1000ull)
 /* Files whose DWARF is kept open for source lines (one fd each). */
 #define MAX_DWARF_FILES 64
 /* Files no snapshot maps any more, kept for the next process that maps them. */
@@ -611,6 +614,28 @@ static void warn_access(struct symbolizer *s, pid_t pid, const char *what)
 		"CAP_SYS_PTRACE", what, (int)pid, proc_uid(pid));
 }
 
+/*
+ * The parse of mapping @m's file when the kernel gave its build ID and a file
+ * of that build ID, device and inode is cached: the same file, known without
+ * a stat() (the kernel's device numbers and inode are those stat() gives).
+ */
+static struct elf_file *file_cached_by_id(struct symbolizer *s, const struct procmap *m)
+{
+	const char *bid = build_id_hex_of(s, m->build_id, m->build_id_len);
+	struct elf_file *f;
+	uintptr_t v;
+
+	if (!bid || !hashmap_find(&s->by_build_id, bid, &v))
+		return NULL;
+	f = (struct elf_file *)v;
+	if (f->err || f->key.ino != m->inode ||
+	    f->key.dev != (uint64_t)makedev(m->dev_major, m->dev_minor))
+		return NULL;
+	s->stats.files_by_build_id++;
+	f->used_ns = now_ns();
+	return f;
+}
+
 /* Point @out at the parsed ELF of executable file mapping @m. 0 or -ENOMEM. */
 static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 		      struct snap_map *out)
@@ -618,6 +643,8 @@ static int attach_elf(struct symbolizer *s, pid_t pid, const struct procmap *m,
 	struct stat st;
 	int fd;
 
+	if ((out->elf = file_cached_by_id(s, m)))
+		return 0;
 	/* a file parsed before needs no open: one stat instead of open, fstat, close */
 	if (!stat_mapped(pid, m, &st) && (out->elf = file_cached(s, &st)))
 		return 0;
@@ -855,16 +882,27 @@ static uint64_t proc_start_ticks(pid_t pid)
 	return ticks;
 }
 
-/* Is /proc/PID still image @p's process (same start time), as far as we know? */
-static int proc_same_process(const struct proc *p)
+/*
+ * Is /proc/PID still image @p's process (same start time), as far as we know?
+ * A process that started less than PID_REUSE_NS ago still holds its PID
+ * unless it died and the kernel's cyclic PID allocator went all around
+ * pid_max (at least 32768) since: no /proc/PID/stat read for it (most maps are
+ * read right at exec, soon after the fork).
+ */
+static int proc_same_process(struct symbolizer *s, const struct proc *p)
 {
 	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec ts;
 	uint64_t ticks;
 
 	if (p->dead)
 		return 0;
 	if (!p->start_ns || hz <= 0)
 		return 1;
+	if (!clock_gettime(CLOCK_BOOTTIME, &ts) &&
+	    (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - p->start_ns < PID_REUSE_NS)
+		return 1;
+	s->stats.start_checks++;
 	ticks = proc_start_ticks(p->pid);
 	return ticks && ticks == p->start_ns / (1000000000ull / (uint64_t)hz);
 }
@@ -896,9 +934,13 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 	struct snap *sn;
 	int err;
 
-	if (s->no_maps || !proc_same_process(p))
+	if (s->no_maps || !proc_same_process(s, p))
 		return -ESRCH;
-	err = procmaps_read(&ms, p->pid);
+	/*
+	 * Executable mappings only: samples and build-ID frames fall in those.
+	 * Through the ioctl the kernel also gives their files' build IDs.
+	 */
+	err = procmaps_read_flags(&ms, p->pid, PROCMAPS_EXEC | PROCMAPS_BUILD_ID);
 	if (err == -EACCES || err == -EPERM)
 		warn_access(s, p->pid, "memory map");
 	p->snap_err = err;
@@ -922,6 +964,7 @@ static int proc_snapshot(struct symbolizer *s, struct proc *p)
 		sn->exec_sig = exec_signature(sn);
 		sn->reread = p->nsnaps > 0;
 		s->stats.snapshots++;
+		s->stats.snapshots_queried += ms.queried;
 		resnap_backoff(s, p, sn);
 		proc_set_snap(s, p, sn);
 		p->nsnaps++;
@@ -1299,11 +1342,14 @@ void symbolizer_log_stats(const struct symbolizer *s)
 	struct symbolizer_stats st;
 
 	symbolizer_get_stats(s, &st);
-	pr_debug("symbolizer: %llu maps read (%llu unchanged, %llu re-reads held back), "
+	pr_debug("symbolizer: %llu maps read (%llu by ioctl, %llu unchanged, %llu re-reads "
+		 "held back, %llu start-time checks), %llu files known by build ID, "
 		 "%zu images held (%llu freed), %zu files held (%llu freed), "
 		 "DWARF %zu kB (dropped %llu times)",
-		 (unsigned long long)st.snapshots, (unsigned long long)st.resnaps_unchanged,
-		 (unsigned long long)st.resnaps_skipped, st.images,
+		 (unsigned long long)st.snapshots, (unsigned long long)st.snapshots_queried,
+		 (unsigned long long)st.resnaps_unchanged,
+		 (unsigned long long)st.resnaps_skipped, (unsigned long long)st.start_checks,
+		 (unsigned long long)st.files_by_build_id, st.images,
 		 (unsigned long long)st.released_images, st.files,
 		 (unsigned long long)st.released_files, st.dwarf_bytes >> 10,
 		 (unsigned long long)st.dwarf_trims);
@@ -1447,6 +1493,10 @@ void symbolizer_image_exe(struct symbolizer *s, pid_t pid)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	/* an executable read before (most execs): one stat, no open */
+	if (!stat(path, &st) && (f = file_cached(s, &st)) && f->libs_read)
+		return;
+	f = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return;
@@ -1475,7 +1525,7 @@ const char *symbolizer_image_name(struct symbolizer *s, pid_t pid, uint32_t gen)
 
 	if (!p)
 		return NULL;
-	if ((!p->name[0] || p->name_weak) && proc_current(s, pid) == p && proc_same_process(p))
+	if ((!p->name[0] || p->name_weak) && proc_current(s, pid) == p && proc_same_process(s, p))
 		proc_read_name(p);
 	return p->name[0] ? p->name : NULL;
 }

@@ -163,6 +163,9 @@ int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, cons
 /* What the symbolizer did and holds, for -v and the agent's metrics. */
 struct symbolizer_stats {
 	uint64_t snapshots;		/* memory maps read from /proc */
+	uint64_t snapshots_queried;	/* of those, read through the PROCMAP_QUERY ioctl */
+	uint64_t files_by_build_id;	/* mapped files known by the kernel's build ID (no stat) */
+	uint64_t start_checks;		/* /proc/PID/stat reads: is the PID still the image's? */
 	uint64_t resnaps_unchanged;	/* re-reads that found the same executable mappings */
 	uint64_t resnaps_skipped;	/* misses that did not re-read the maps (backoff) */
 	uint64_t released_images;	/* images freed (ended, samples resolved) */

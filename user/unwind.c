@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * elfutils' unwinder over a copied stack, as perf's util/unwind-libdw.c: the
- * Dwfl of a process reports its binaries from /proc/PID/maps; a thread state
+ * Dwfl of a process reports the binaries of its executable mappings (read by
+ * the one maps reader, procmaps.h: PROCMAP_QUERY where the kernel has it,
+ * else the text of /proc/PID/maps), each over its whole load range; a thread state
  * is attached whose registers come from the sample and whose memory is the
  * copied stack. The Dwfl (and with it each module's parsed CFI) is kept per
  * process image and reused for every later sample of it. The binaries are
@@ -22,6 +24,7 @@
 #define LOG_MODULE "unwind"
 #include "hashmap.h"
 #include "log.h"
+#include "procmaps.h"
 #include "unwind.h"
 
 #define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms, */
@@ -332,6 +335,99 @@ static void proc_free(struct uw_proc *p)
 	free(p);
 }
 
+/*
+ * The address range binary @elf covers when its executable mapping @m is where
+ * it is, as elfutils expects it of a reported module: *low is the load bias
+ * plus the first PT_LOAD's address aligned down to its p_align (the module's
+ * bias comes out of low that way: dwfl_module_getdwarf.c), *high the end of
+ * the last PT_LOAD. False when no PT_LOAD holds the mapping's file offset.
+ */
+static bool load_range(Elf *elf, const struct procmap *m, uint64_t *low, uint64_t *high)
+{
+	uint64_t bias = 0, first = 0, end = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	bool found = false, have_first = false;
+	GElf_Phdr ph;
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (!have_first) {
+			first = ph.p_vaddr & -ph.p_align;
+			have_first = true;
+		}
+		if (ph.p_vaddr + ph.p_memsz > end)
+			end = ph.p_vaddr + ph.p_memsz;
+		/* the segment mapped at m->start: its file offset, page-aligned down */
+		if (!found && (ph.p_offset & -page) <= m->pgoff && m->pgoff < ph.p_offset + ph.p_filesz) {
+			bias = m->start - (ph.p_vaddr - ph.p_offset + m->pgoff);
+			found = true;
+		}
+	}
+	if (!found || end <= first)
+		return false;
+	*low = bias + first;
+	*high = bias + ((end + page - 1) & -page);
+	return *low <= m->start && m->end <= *high;
+}
+
+/*
+ * Report executable mapping @m of @pid (the one of its file, as the maps
+ * list them): the vDSO as elfutils names it, a file over its load range.
+ * Another executable mapping of a file already reported adds nothing.
+ */
+static void report_map(struct unwinder *u, Dwfl *dwfl, uint32_t pid, const struct procmap *m,
+		       uint64_t *last_high)
+{
+	char name[PROCMAPS_LINE_MAX + 64];
+	uint64_t low = m->start, high = m->end;
+	Elf *elf;
+
+	if (m->start < *last_high)
+		return;
+	if (!strcmp(m->path, "[vdso]")) {
+		snprintf(name, sizeof(name), "[vdso: %u]", pid);
+	} else if (m->path[0] == '/' && m->inode) {
+		/* a deleted file is still there through map_files */
+		if (m->deleted)
+			snprintf(name, sizeof(name), "/proc/%u/map_files/%llx-%llx", pid,
+				 (unsigned long long)m->start, (unsigned long long)m->end);
+		else
+			snprintf(name, sizeof(name), "%s", m->path);
+		elf = file_get(u, name);
+		if (!elf || !load_range(elf, m, &low, &high)) {
+			low = m->start;	/* not an ELF we can read: its mapping alone */
+			high = m->end;
+		}
+		if (elf)
+			elf_end(elf);
+	} else {
+		return;	/* anonymous (JIT code): no CFI */
+	}
+	if (dwfl_report_module(dwfl, name, low, high))
+		*last_high = high;
+	else
+		pr_debug("process %u: cannot report %s: %s", pid, name, dwfl_errmsg(-1));
+}
+
+/* Report the binaries of @pid's executable mappings to @dwfl. 0 or -errno. */
+static int report_maps(struct unwinder *u, Dwfl *dwfl, uint32_t pid)
+{
+	struct procmaps ms = { 0 };
+	uint64_t last_high = 0;
+	int err;
+
+	err = procmaps_read_flags(&ms, (pid_t)pid, PROCMAPS_EXEC);
+	if (!err && !ms.n)
+		err = -ESRCH;	/* a zombie */
+	for (size_t i = 0; !err && i < ms.n; i++)
+		report_map(u, dwfl, pid, &ms.maps[i], &last_high);
+	procmaps_release(&ms);
+	return err;
+}
+
 /* Report the binaries mapped by @pid and attach the sample-driven thread state. */
 static Dwfl *proc_report(struct unwinder *u, uint32_t pid)
 {
@@ -342,10 +438,10 @@ static Dwfl *proc_report(struct unwinder *u, uint32_t pid)
 		return NULL;
 	u->stats.dwfl_builds++;
 	dwfl_report_begin(dwfl);
-	err = dwfl_linux_proc_report(dwfl, (pid_t)pid);
+	err = report_maps(u, dwfl, pid);
 	if (dwfl_report_end(dwfl, NULL, NULL) || err) {
 		pr_debug("process %u: cannot read its maps: %s", pid,
-			 err > 0 ? strerror(err) : dwfl_errmsg(-1));
+			 err ? strerror(-err) : dwfl_errmsg(-1));
 		goto err_end;
 	}
 	if (!dwfl_attach_state(dwfl, NULL, (pid_t)pid, &thread_callbacks, u)) {
@@ -367,7 +463,7 @@ static void proc_refresh(struct unwinder *u, struct uw_proc *p, uint32_t pid, ui
 	p->built_ns = now;
 	u->stats.dwfl_builds++;
 	dwfl_report_begin_add(p->dwfl);
-	err = dwfl_linux_proc_report(p->dwfl, (pid_t)pid);
+	err = report_maps(u, p->dwfl, pid);
 	if (dwfl_report_end(p->dwfl, NULL, NULL) || err)
 		pr_debug("process %u: cannot read its maps again", pid);
 }

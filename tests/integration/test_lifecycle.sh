@@ -4,7 +4,7 @@
 # images (fork, exec) has its own maps and name. Workload: lifecycle.c.
 . "$(dirname "$0")/lib.sh"
 
-CASES="lifecycle_exec lifecycle_exec_all lifecycle_fork_storm lifecycle_fork_storm_all
+CASES="lifecycle_exec lifecycle_exec_text_maps lifecycle_exec_all lifecycle_fork_storm lifecycle_fork_storm_all
 lifecycle_pid_reuse_all lifecycle_pprof_mappings lifecycle_pprof_symbolize_local
 lifecycle_warn_no_ptrace lifecycle_warn_no_syslog lifecycle_short_execs_all
 lifecycle_buildid_no_maps_all"
@@ -76,10 +76,47 @@ all_stop() {
 
 # exec: 600 ms of CPU in before_exec, exec, 400 ms in after_exec: 60/40.
 t_exec() {
-	local name=lifecycle_exec f=$TMP/exec.folded s tot b a share
+	pb_run 60 exec -v -F 999 -o "$TMP/exec.folded" -- "$WL/lifecycle" exec 600 400
+	exec_check lifecycle_exec exec
+}
 
-	pb_run 60 exec -F 999 -o "$f" -- "$WL/lifecycle" exec 600 400
-	[ "$PB_RC" -eq 0 ] && [ -s "$f" ] || { fail $name "$(pb_why exec)"; return; }
+# kernel_at_least MAJOR MINOR: is the running kernel that version or newer?
+kernel_at_least() {
+	local v ma mi
+
+	v=$(uname -r)
+	ma=${v%%.*}
+	mi=${v#*.}
+	mi=${mi%%[!0-9]*}
+	[ "$ma" -gt "$1" ] || { [ "$ma" -eq "$1" ] && [ "${mi:-0}" -ge "$2" ]; }
+}
+
+# the same with the maps read from their text, as on kernels before 6.11
+# (no PROCMAP_QUERY ioctl); the default run above used the ioctl where the
+# kernel has it
+t_exec_text_maps() {
+	local name=lifecycle_exec_text_maps q
+
+	PROFILING_BPF_DEBUG_NO_PROCMAP_QUERY=1 pb_run 60 exec_text -v -F 999 \
+		-o "$TMP/exec_text.folded" -- "$WL/lifecycle" exec 600 400
+	q=$(grep -o 'maps read ([0-9]* by ioctl' "$TMP/exec_text.err" | grep -o '[0-9]*')
+	if [ "${q:-x}" != 0 ]; then
+		fail $name "maps read by ioctl: '${q}', want 0 with PROFILING_BPF_DEBUG_NO_PROCMAP_QUERY"
+		return
+	fi
+	q=$(grep -o 'maps read ([0-9]* by ioctl' "$TMP/exec.err" | grep -o '[0-9]*')
+	if kernel_at_least 6 11 && [ "${q:-0}" -eq 0 ]; then
+		fail $name "the default run read no maps through PROCMAP_QUERY on $(uname -r)"
+		return
+	fi
+	exec_check $name exec_text
+}
+
+# exec_check NAME LABEL: the exec run LABEL named both at 60/40.
+exec_check() {
+	local name=$1 f=$TMP/$2.folded s tot b a share
+
+	[ "$PB_RC" -eq 0 ] && [ -s "$f" ] || { fail $name "$(pb_why "$2")"; return; }
 	s=$(FUNCS="before_exec after_exec" stats "$f")
 	note $name "samples unnamed before_exec after_exec: $s"
 	read -r tot _ b a <<<"$s"
@@ -363,6 +400,7 @@ t_privileges() {
 }
 
 t_exec
+t_exec_text_maps
 t_exec_all
 t_fork_storm
 t_fork_storm_all

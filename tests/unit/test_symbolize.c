@@ -169,6 +169,57 @@ static void test_child_alive_then_exited(void **state)
 }
 
 /*
+ * A second read of the same maps: through PROCMAP_QUERY the kernel gives each
+ * executable file's build ID, and a parsed file of that build ID, device and
+ * inode is taken without a stat(); read from the text, every file is stat'ed.
+ * Either way the names are the same.
+ */
+static void snapshot_twice(int query, struct symbolizer_stats *st)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct child c;
+	char exe[4200];
+
+	assert_non_null(s);
+	procmaps_set_query(query);
+	symtest_path(exe, sizeof(exe));
+	start_child(exe, &c);
+	assert_int_equal(symbolizer_snapshot(s, c.pid), 0);
+	check_child_symbols(s, &c, "/symtest");
+	symbolizer_get_stats(s, st);
+	assert_int_equal(st->files_by_build_id, 0);	/* nothing parsed before */
+	assert_int_equal(symbolizer_snapshot(s, c.pid), 0);
+	check_child_symbols(s, &c, "/symtest");
+	stop_child(&c);
+	symbolizer_get_stats(s, st);
+	procmaps_set_query(1);
+	symbolizer_free(s);
+}
+
+static void test_files_by_build_id(void **state)
+{
+	struct procmaps ms = { 0 };
+	struct symbolizer_stats st;
+	int queried;
+
+	(void)state;
+	assert_int_equal(procmaps_read_flags(&ms, getpid(), PROCMAPS_EXEC), 0);
+	queried = ms.queried;
+	procmaps_release(&ms);
+	snapshot_twice(1, &st);
+	assert_int_equal(st.snapshots, 2);
+	if (queried) {
+		assert_int_equal(st.snapshots_queried, 2);
+		/* symtest, libc, ld.so: all known by build ID the second time */
+		assert_true(st.files_by_build_id >= 3);
+	}
+	snapshot_twice(0, &st);
+	assert_int_equal(st.snapshots, 2);
+	assert_int_equal(st.snapshots_queried, 0);
+	assert_int_equal(st.files_by_build_id, 0);
+}
+
+/*
  * Churn: images of children that come and go, half with samples. The ones
  * without are freed at their exit; the others by the second release after it,
  * once their samples were resolved (still named until then).
@@ -726,6 +777,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_child_alive_then_exited),
+		cmocka_unit_test(test_files_by_build_id),
 		cmocka_unit_test(test_deleted_binary),
 		cmocka_unit_test(test_release_exited),
 		cmocka_unit_test(test_dwarf_budget),

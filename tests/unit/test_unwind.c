@@ -187,6 +187,14 @@ static void test_build_ids(void **state)
 	unwinder_free(u);
 }
 
+/* The same with the maps read from their text (a kernel without PROCMAP_QUERY). */
+static void test_build_ids_text_maps(void **state)
+{
+	procmaps_set_query(0);
+	test_build_ids(state);
+	procmaps_set_query(1);
+}
+
 static void test_short_copy_is_counted(void **state)
 {
 	struct unwind_input cut = input_of(&cap, 16, true), bad = input_of(&cap, 16, false);
@@ -304,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_no_regs_no_process),
 		cmocka_unit_test(test_fp_fallback),
 		cmocka_unit_test(test_build_ids),
+		cmocka_unit_test(test_build_ids_text_maps),
 		cmocka_unit_test(test_cfi_walk_wins),
 		cmocka_unit_test(test_forget_unknown),
 	};
