@@ -501,6 +501,8 @@ static __always_inline struct pb_py_stack *python_walk_of(const struct pb_py_pro
 
 	if (status == PB_PY_NO_TSTATE)
 		count(PB_CNT_PY_NO_TSTATE);
+	else if (status == PB_PY_NO_TSTATE_KNOWN)
+		count(PB_CNT_PY_NO_TSTATE_KNOWN);
 	else if (status == PB_PY_READ_ERR)
 		count(PB_CNT_PY_READ_ERR);
 	else if (status == PB_PY_TRUNCATED)

@@ -66,6 +66,8 @@ enum pb_count {
 				 * or its lock was taken) */
 	PB_CNT_MAPS_TOO_MANY,	/* exit: mappings past PB_EXIT_MAPPINGS_MAX, not sent */
 	PB_CNT_MAPS_NS,		/* nanoseconds spent sending mappings at exit (a cost) */
+	PB_CNT_PY_NO_TSTATE_KNOWN,	/* Python process: a thread known to have no thread
+					 * state (a C thread), not searched again */
 	PB_CNT_MAX,
 };
 

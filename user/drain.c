@@ -190,7 +190,7 @@ static void sample_store(struct drain *d, const struct pb_sample *smp, uint32_t 
 	if (!ps && d->py)
 		python_sample_seen(d->py, smp->pid, smp->time_ns);
 	if (ps && d->py)
-		python_thread_seen(d->py, smp->pid, smp->tid, ps->thread_id);
+		python_thread_seen(d->py, smp->pid, smp->tid, ps->thread_id, smp->time_ns);
 	if (ps && d->py && d->merged) {
 		nu = python_merge(d->py, smp->pid, smp->time_ns, uips, nu, ps, d->merged,
 				  MERGED_MAX);

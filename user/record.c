@@ -285,6 +285,7 @@ static int setup_sampler(struct run *r)
 		return -errno;
 	if (!o->no_python && !o->no_user) {
 		r->py = python_new(&(struct python_opts){ .lines = o->python_lines,
+							  .thread_names = o->per_thread,
 							  .set_config = sampler_python_config,
 							  .ctx = r->sampler });
 		if (!r->py || sampler_set_python(r->sampler, r->py))
@@ -539,6 +540,12 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		python_counts(r->py, &pc);
 		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
 		err = err ?: profile_set_counter(p, "python_code_gone", pc.code_gone);
+		err = err ?: profile_set_counter(p, "python_thread_names", pc.thread_names);
+		err = err ?: profile_set_counter(p, "python_thread_no_threading",
+						 pc.thread_no_threading);
+		err = err ?: profile_set_counter(p, "python_thread_not_found", pc.thread_not_found);
+		err = err ?: profile_set_counter(p, "python_thread_name_unreadable",
+						 pc.thread_name_unreadable);
 	}
 	if (err || !lost)
 		return err;

@@ -23,6 +23,7 @@ static const struct {
 	{ "offcpu_open_at_start", PB_CNT_OFF_OPEN_AT_START },
 	{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
 	{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
+	{ "python_no_thread_state_known", PB_CNT_PY_NO_TSTATE_KNOWN },
 	{ "python_read_errors", PB_CNT_PY_READ_ERR },
 	{ "python_truncated", PB_CNT_PY_TRUNCATED },
 	{ "python_walk_ns", PB_CNT_PY_WALK_NS },
