@@ -107,12 +107,17 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) | $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB) $(LIBS) -lcmocka -o $@
 
-unit-tests: $(UNIT_BINS) $(OUTPUT)/tests/symtest
+unit-tests: $(UNIT_BINS) $(OUTPUT)/tests/symtest $(OUTPUT)/tests/symtest.z
 
 # An ELF test binary with known symbols for the symbolizer tests.
 $(OUTPUT)/tests/symtest: tests/unit/data/symtest.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O0 -fno-omit-frame-pointer -fPIE -pie $< -o $@
+
+# The same with compressed debug sections, as Debian ships its debug files.
+$(OUTPUT)/tests/symtest.z: $(OUTPUT)/tests/symtest
+	$(call msg,OBJCOPY,$@)
+	$(Q)objcopy --compress-debug-sections=zlib $< $@
 
 # Bundled workloads: frame pointers, no inlining of the functions tests look for.
 $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard include/*.h) | $(OUTPUT)/workloads
@@ -161,6 +166,11 @@ $(OUTPUT)/bench:
 $(OUTPUT)/bench/%: tools/bench/%.c $(LIB) $(SKELS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -o $@
+
+# libdw against libunwind on the same captured stacks (libunwind-dev: bench only).
+$(OUTPUT)/bench/unwbench: tools/bench/unwbench.c $(LIB) $(SKELS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -lunwind-x86_64 -lunwind -o $@
 
 bench: $(BIN) $(BENCH_BINS)
 

@@ -179,7 +179,7 @@ static void attach_debug(struct binary *b, int fd, const struct binary_opts *o)
 	int dfd;
 
 	if (o->dwarf && b->syms.has_dwarf)
-		b->dwarf = elflines_open(fd);
+		b->dwarf = elflines_open(fd, o->dwarf_cache);
 	if (!need_syms && !need_dwarf)
 		return;
 	dfd = find_debug(b, o);
@@ -190,7 +190,7 @@ static void attach_debug(struct binary *b, int fd, const struct binary_opts *o)
 		b->syms.from_debuginfo = 1;
 	elf_end(elf);
 	if (need_dwarf)
-		b->dwarf = elflines_open(dfd);
+		b->dwarf = elflines_open(dfd, o->dwarf_cache);
 	close(dfd);
 }
 

@@ -30,6 +30,7 @@
 struct binary_opts {
 	const char *root;	/* prefix of the target's paths ("/proc/PID/root"), or NULL */
 	bool dwarf;		/* keep its DWARF open (one fd) for lines and inlined frames */
+	const char *dwarf_cache;	/* cache of decompressed DWARF (elflines_cache.h), or NULL */
 	bool no_debuginfod;	/* never ask debuginfod, even with DEBUGINFOD_URLS set */
 };
 

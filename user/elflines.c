@@ -11,6 +11,8 @@
 
 #include "array.h"
 #include "elflines.h"
+#include "elflines_cache.h"
+#include "elfsyms.h"
 
 #define CU_INDEX_MAX_DEPTH 64		/* DIE nesting indexed at most (untrusted DWARF) */
 #define CU_INDEX_MAX_RANGES (1u << 22)	/* function ranges kept per CU at most */
@@ -40,6 +42,8 @@ struct cu_index {
 struct elflines {
 	Dwarf *dw;	/* NULL until first used (elflines_open) */
 	Elf *elf;	/* ours, or NULL */
+	Elf *inflated;	/* the decompressed copy from the cache dw reads, or NULL */
+	const char *cache_dir;	/* where that copy is kept (not owned), or NULL */
 	int fd;		/* ours, or -1 */
 	int broken;	/* the DWARF could not be read: every lookup fails */
 	struct cu_index *cus;	/* indexed CUs, most recently used first */
@@ -76,7 +80,7 @@ static int has_debug_info(Elf *elf)
 	return 0;
 }
 
-struct elflines *elflines_open(int fd)
+struct elflines *elflines_open(int fd, const char *cache_dir)
 {
 	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0), err = ENOENT;
 	struct elflines *l = NULL;
@@ -98,6 +102,7 @@ struct elflines *elflines_open(int fd)
 	}
 	l->elf = elf;
 	l->fd = dup_fd;
+	l->cache_dir = cache_dir;
 	return l;
 }
 
@@ -116,11 +121,32 @@ struct elflines *elflines_from_elf(Elf *elf)
 	return l;
 }
 
+/* The DWARF of compressed debug sections from the cache (decompressed once); NULL if none. */
+static Dwarf *dw_inflated(struct elflines *l)
+{
+	uint8_t id[ELFSYMS_BUILD_ID_MAX];
+	size_t n;
+	Dwarf *dw;
+
+	if (!l->cache_dir || l->fd < 0 || !elflines_cache_wanted(l->elf))
+		return NULL;
+	n = elfsyms_read_build_id(l->elf, id);
+	l->inflated = n ? elflines_cache_get(l->cache_dir, l->fd, id, n) : NULL;
+	dw = l->inflated ? dwarf_begin_elf(l->inflated, DWARF_C_READ, NULL) : NULL;
+	if (!dw) {
+		elf_end(l->inflated);
+		l->inflated = NULL;
+	}
+	return dw;
+}
+
 /* The DWARF, read on first use; NULL when it cannot be. */
 static Dwarf *dw_get(struct elflines *l)
 {
 	if (!l->dw && !l->broken) {
-		l->dw = dwarf_begin_elf(l->elf, DWARF_C_READ, NULL);
+		l->dw = dw_inflated(l);
+		if (!l->dw)
+			l->dw = dwarf_begin_elf(l->elf, DWARF_C_READ, NULL);
 		l->broken = !l->dw;
 	}
 	return l->dw;
@@ -417,6 +443,8 @@ bool elflines_trim(struct elflines *l)
 	cus_free(l);
 	dwarf_end(l->dw);
 	l->dw = NULL;
+	elf_end(l->inflated);
+	l->inflated = NULL;
 	elf_end(l->elf);	/* with the sections it read and inflated */
 	l->elf = elf;
 	return true;
@@ -428,6 +456,7 @@ void elflines_free(struct elflines *l)
 		return;
 	cus_free(l);
 	dwarf_end(l->dw);
+	elf_end(l->inflated);
 	elf_end(l->elf);
 	if (l->fd >= 0)
 		close(l->fd);

@@ -15,9 +15,11 @@ struct elflines;
 
 /*
  * Open the DWARF of the ELF at @fd (duplicated, kept open until
- * elflines_free()). NULL + errno (ENOENT: no DWARF) on failure.
+ * elflines_free()); compressed DWARF is read from its decompressed copy in
+ * cache directory @cache_dir (elflines_cache.h; NULL: none, inflated in
+ * memory), which must outlive it. NULL + errno (ENOENT: no DWARF) on failure.
  */
-struct elflines *elflines_open(int fd);
+struct elflines *elflines_open(int fd, const char *cache_dir);
 /* Use the DWARF of @elf, which the caller keeps alive longer. NULL + errno on failure. */
 struct elflines *elflines_from_elf(Elf *elf);
 /*

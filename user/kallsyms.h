@@ -13,7 +13,6 @@
 #define KALLSYMS_LINE_MAX 1024		/* longer lines are skipped */
 #define KALLSYMS_FILE_MAX (256u << 20)	/* bytes read from the file at most */
 #define KALLSYMS_KEY_LEN 96		/* cache key: boot ID and a hash of the modules */
-#define KALLSYMS_CACHE_DIR "/var/cache/profiling-bpf"
 
 /* Kernel symbols; zero-initialised by its owner, freed by kallsyms_release(). */
 struct kallsyms {

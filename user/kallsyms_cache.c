@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define LOG_MODULE "kallsyms"
+#include "cache_dir.h"
 #include "hashmap.h"
 #include "kallsyms.h"
 #include "log.h"
@@ -114,20 +115,6 @@ int kallsyms_cache_parse(struct kallsyms *ks, const void *data, size_t len, cons
 	return 0;
 }
 
-/* Is @dir ours alone (a directory of this user, writable by no one else)? Creates it. */
-static int dir_safe(const char *dir)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
-	if (lstat(dir, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-		return -EPERM;
-	return 0;
-}
-
 /* Map the cache file at @path read-only; -errno when missing or not safe. */
 static int map_cache(const char *path, void **map, size_t *len)
 {
@@ -203,7 +190,7 @@ int kallsyms_load_cached(struct kallsyms *ks, const char *dir)
 
 	/* the cache never shows addresses to whom the kernel would not */
 	if (!dir || geteuid() != 0 || !addresses_shown() || kallsyms_cache_key(key, sizeof(key)) ||
-	    dir_safe(dir))
+	    cache_dir_make(dir))
 		return kallsyms_load(ks, NULL);
 	snprintf(path, sizeof(path), "%s/%s", dir, CACHE_NAME);
 	if (!map_cache(path, &map, &len)) {

@@ -134,6 +134,13 @@ static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *
 	symbolizer_image_buildids(r->sym, (pid_t)pid, gen, ips, frames, n);
 }
 
+static void hook_exit_file(void *ctx, const char *path, uint64_t dev, uint64_t ino)
+{
+	struct run *r = ctx;
+
+	symbolizer_note_file(r->sym, path, (dev_t)dev, (ino_t)ino);
+}
+
 static void hook_exec(void *ctx, const struct drain_image *img)
 {
 	struct run *r = ctx;
@@ -268,6 +275,7 @@ static int setup_sampler(struct run *r)
 		.on_exec = hook_exec,
 		.on_fork = hook_fork,
 		.on_exit = hook_exit,
+		.on_exit_file = hook_exit_file,
 		.ctx = r,
 	};
 	int err;

@@ -23,6 +23,7 @@
 #define LOG_MODULE "symbolize"
 #include "log.h"
 #include "binary.h"
+#include "cache_dir.h"
 #include "demangle.h"
 #include "array.h"
 #include "hashmap.h"
@@ -521,6 +522,7 @@ static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const 
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	opts.root = root;	/* the debug link of a file in a container is in the container */
 	opts.dwarf = !(s->flags & SYM_NO_DWARF) && s->ndwarf < MAX_DWARF_FILES;
+	opts.dwarf_cache = cache_dir_root();
 	f->bin = S_ISREG(st->st_mode) ? binary_open_fd(fd, path, &opts) : NULL;
 	f->err = f->bin ? 0 : S_ISREG(st->st_mode) ? -errno : -EINVAL;
 	if (f->err)
@@ -1438,6 +1440,36 @@ static bool note_library(struct symbolizer *s, pid_t pid, const char *path)
 	return true;
 }
 
+void symbolizer_note_file(struct symbolizer *s, const char *path, dev_t dev, ino_t ino)
+{
+	uint8_t id[ELFSYMS_BUILD_ID_MAX];
+	const char *hex, *where;
+	struct stat st;
+	size_t n = 0;
+	Elf *elf;
+	int fd;
+
+	/* one stat for a file read before (every exit of a churn maps libc) */
+	if (!path || stat(path, &st) || !S_ISREG(st.st_mode) || st.st_dev != dev ||
+	    st.st_ino != ino || file_cached(s, &st))
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && st.st_dev == dev && st.st_ino == ino &&
+	    (elf = elf_begin(fd, ELF_C_READ, NULL))) {
+		n = elf_kind(elf) == ELF_K_ELF ? elfsyms_read_build_id(elf, id) : 0;
+		elf_end(elf);
+	}
+	close(fd);
+	hex = n ? build_id_hex_of(s, id, n) : NULL;
+	if (!hex || hashmap_find(&s->by_build_id, hex, NULL) || hashmap_find(&s->lib_paths, hex, NULL))
+		return;
+	where = intern(s, path);
+	if (where)
+		hashmap_set(&s->lib_paths, hex, (uintptr_t)where);
+}
+
 /* The file of build ID @hex (interned) that an exec named: read now. NULL if none. */
 static struct elf_file *library_by_build_id(struct symbolizer *s, const char *hex)
 {
@@ -1901,16 +1933,6 @@ int symbolizer_resolve_image(struct symbolizer *s, pid_t pid, uint32_t gen, cons
 	return resolve_proc(s, p, addrs, n, out);
 }
 
-/* Where the kernel symbol cache lives: $PROFILING_BPF_CACHE_DIR ("" for none) or the default. */
-static const char *symbolizer_cache_dir(void)
-{
-	const char *dir = getenv("PROFILING_BPF_CACHE_DIR");
-
-	if (dir)
-		return dir[0] ? dir : NULL;
-	return KALLSYMS_CACHE_DIR;
-}
-
 /* Read /proc/kallsyms once; warn once when it cannot help. 0 or -ENOMEM. */
 static int kernel_load(struct symbolizer *s)
 {
@@ -1918,7 +1940,7 @@ static int kernel_load(struct symbolizer *s)
 
 	if (s->kernel_state)
 		return 0;
-	err = kallsyms_load_cached(&s->kernel, symbolizer_cache_dir());
+	err = kallsyms_load_cached(&s->kernel, cache_dir_root());
 	s->kernel_state = err ? err : 1;
 	if (err == -ENOMEM)
 		return err;

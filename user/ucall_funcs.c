@@ -10,14 +10,20 @@
 #define LOG_MODULE "ucall"
 #include "array.h"
 #include "binary.h"
+#include "cache_dir.h"
 #include "hashmap.h"
 #include "log.h"
 #include "ucall.h"
 #include "ucall_session.h"
 #include "ucall_spec.h"
 
-/* -u needs DWARF for the declaration line of each function. */
-static const struct binary_opts ucall_binary_opts = { .dwarf = true };
+/* Open @path with DWARF: -u needs the declaration line of each function. */
+static struct binary *ucall_binary_open(const char *path)
+{
+	struct binary_opts o = { .dwarf = true, .dwarf_cache = cache_dir_root() };
+
+	return binary_open(path, &o);
+}
 
 static const char *const pair_suffix[][2] = {
 	{ "__start", "__done" },
@@ -287,7 +293,7 @@ static int resolve_spec(struct uc_funcs *fs, const char *text, pid_t pid, const 
 		err = -errno;
 		goto out;
 	}
-	e = binary_open(bin, &ucall_binary_opts);
+	e = ucall_binary_open(bin);
 	if (!e || !e->elf64) {
 		err = e ? -ENOEXEC : -errno;
 		pr_err("-u %s: cannot read %s: %s", text, bin,
@@ -319,7 +325,7 @@ static int resolve_regions(struct uc_funcs *fs, pid_t pid, const char *exe)
 	bin = uc_resolve_binary(NULL, pid, exe);
 	if (!bin)
 		return -errno;
-	e = binary_open(bin, &ucall_binary_opts);
+	e = ucall_binary_open(bin);
 	if (!e) {
 		err = -errno;
 		pr_err("--regions: cannot read %s: %s", bin, strerror(-err));

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache_dir.h"
+
+const char *cache_dir_root(void)
+{
+	const char *dir = getenv(CACHE_DIR_ENV);
+
+	if (dir)
+		return dir[0] ? dir : NULL;
+	return CACHE_DIR_DEFAULT;
+}
+
+int cache_dir_make(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return -EPERM;
+	return 0;
+}
