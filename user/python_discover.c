@@ -247,7 +247,7 @@ int python_target_find(pid_t pid, struct python_target *t)
 	int err, ret = 0;
 
 	memset(t, 0, sizeof(*t));
-	err = procmaps_read(&ms, pid);
+	err = procmaps_read_flags(&ms, pid, PROCMAPS_EXEC);	/* only those are candidates */
 	if (err)
 		return err;
 	for (size_t i = 0; i < ms.n && ret == 0; i++) {

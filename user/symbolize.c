@@ -889,7 +889,9 @@ static uint64_t proc_start_ticks(pid_t pid)
  * A process that started less than PID_REUSE_NS ago still holds its PID
  * unless it died and the kernel's cyclic PID allocator went all around
  * pid_max (at least 32768) since: no /proc/PID/stat read for it (most maps are
- * read right at exec, soon after the fork).
+ * read right at exec, soon after the fork). Only a PID handed out on purpose
+ * (clone3's set_tid, CAP_SYS_ADMIN: checkpoint/restore) could come sooner; the
+ * check by clock ticks had a window too (one tick, 10 ms).
  */
 static int proc_same_process(struct symbolizer *s, const struct proc *p)
 {
