@@ -61,6 +61,8 @@ static void unwind_delta(const struct unwind_stats *now, const struct unwind_sta
 	d->deferred = now->deferred - then->deferred;
 	d->exit_maps = now->exit_maps - then->exit_maps;
 	d->exit_files_unopened = now->exit_files_unopened - then->exit_files_unopened;
+	d->fast = now->fast - then->fast;
+	d->fast_handoff = now->fast_handoff - then->fast_handoff;
 }
 
 void sampler_counts_delta(const struct sampler_counts *now, const struct sampler_counts *then,
@@ -91,6 +93,8 @@ static int unwind_to_profile(const struct sampler_counts *c, struct profile *p)
 	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
 	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
 	err = err ?: profile_set_counter(p, "unwind_fp_fallback", c->unwind.fp_fallback);
+	err = err ?: profile_set_counter(p, "unwind_fast", c->unwind.fast);
+	err = err ?: profile_set_counter(p, "unwind_fast_handoff", c->unwind.fast_handoff);
 	err = err ?: profile_set_counter(p, "unwind_deferred", c->unwind.deferred);
 	err = err ?: profile_set_counter(p, "unwind_deferred_forced", c->deferred_forced);
 	err = err ?: profile_set_counter(p, "unwind_exit_maps", c->unwind.exit_maps);

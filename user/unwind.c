@@ -29,6 +29,7 @@
 #include "log.h"
 #include "procmaps.h"
 #include "unwind.h"
+#include "unwind_rules.h"
 
 #define REFRESH_NS	100000000ULL	/* re-read the maps of a process at most every 100 ms, */
 #define QUICK_REFRESHES	3	/* but sooner these many times for samples taken after a
@@ -38,6 +39,8 @@
 #define DWARF_X86_64_RBP	6
 #define DWARF_X86_64_RSP	7
 #define DWARF_X86_64_RA		16	/* the return address column: rip */
+
+#define UW_RULES_MAX	65536	/* rules cached per binary; more are looked up each time */
 
 /* One process image: its Dwfl with the thread state attached. */
 struct uw_proc {
@@ -72,18 +75,21 @@ struct uw_file {
 	uint64_t used;		/* unwinder's use counter when last handed out */
 	int8_t debug_cfi;	/* its separate debug file: 1 has .debug_frame, 0 has
 				 * none (or there is none), -1 not looked for yet */
+	struct uw_rules rules;	/* the fast path's rules met so far (file addresses) */
 };
 
 #define UW_FILES_MAX	256	/* binaries kept open; the least recently used goes */
 
 struct unwinder {
 	struct hashmap procs;	/* (void *)pid -> struct uw_proc * */
+	struct hashmap by_elf;	/* Elf * of a files[] slot -> the slot */
 	struct unwind_stats stats;
 	struct uw_walk walk;	/* the current walk, seen by the callbacks */
 	struct uw_file files[UW_FILES_MAX];
 	uint64_t uses;		/* files handed out so far */
 	bool no_maps;		/* debug: never read maps, as if every process were gone
 				 * (PROFILING_BPF_DEBUG_NO_MAPS, as the symbolizer) */
+	bool fast;		/* walk with cached simple rules first (unwinder_set_fast) */
 	/* exit mappings being reported (unwinder_exit_maps): the files Dwfl asks
 	 * for by these names must have their device and inode */
 	const struct unwind_mapping *intake;
@@ -186,6 +192,17 @@ static Elf *file_open(const char *path)
 	return elf;
 }
 
+/* Empty the cache slot @f (its rules go with it). */
+static void file_drop(struct unwinder *u, struct uw_file *f)
+{
+	if (f->elf) {
+		hashmap_delete(&u->by_elf, f->elf);
+		elf_end(f->elf);
+	}
+	f->elf = NULL;
+	uw_rules_release(&f->rules);
+}
+
 /* A reference to the cached binary @path (a regular file), or NULL. */
 static Elf *file_get(struct unwinder *u, const char *path)
 {
@@ -196,11 +213,12 @@ static Elf *file_get(struct unwinder *u, const char *path)
 		return NULL;
 	f = file_slot(u, &st);
 	if (!f->elf || f->dev != st.st_dev || f->ino != st.st_ino) {
-		if (f->elf)
-			elf_end(f->elf);	/* a Dwfl that uses it keeps its own reference */
+		file_drop(u, f);	/* a Dwfl that uses it keeps its own reference */
 		f->elf = file_open(path);
-		if (!f->elf)
+		if (!f->elf || hashmap_set(&u->by_elf, f->elf, (uintptr_t)f)) {
+			file_drop(u, f);
 			return NULL;
+		}
 		f->dev = st.st_dev;
 		f->ino = st.st_ino;
 		f->debug_cfi = -1;
@@ -212,11 +230,8 @@ static Elf *file_get(struct unwinder *u, const char *path)
 
 static void files_release(struct unwinder *u)
 {
-	for (size_t i = 0; i < UW_FILES_MAX; i++) {
-		if (u->files[i].elf)
-			elf_end(u->files[i].elf);
-		u->files[i].elf = NULL;
-	}
+	for (size_t i = 0; i < UW_FILES_MAX; i++)
+		file_drop(u, &u->files[i]);
 }
 
 /* The exit mapping reported under @name, or NULL. */
@@ -354,13 +369,10 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 }
 
 /* A word of the copied stack; a failed read is remembered for the reason. */
-static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+static bool walk_read(struct uw_walk *w, uint64_t addr, uint64_t *result)
 {
-	struct unwinder *u = arg;
-	struct uw_walk *w = &u->walk;
 	uint64_t len = w->in->stack_len;
 
-	(void)dwfl;
 	if (addr >= w->base && len >= 8 && addr - w->base <= len - 8) {
 		memcpy(result, w->in->stack + (addr - w->base), sizeof(*result));
 		return true;
@@ -375,6 +387,14 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	 * walk goes on: no reason to call it cut (libunwind reads them only
 	 * when needed) */
 	return false;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct unwinder *u = arg;
+
+	(void)dwfl;
+	return walk_read(&u->walk, addr, result);
 }
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
@@ -915,15 +935,139 @@ static void fp_fallback(struct unwinder *u, const struct unwind_input *in, enum 
 	u->stats.fp_fallback++;
 }
 
+/* --- the fast path: cached simple rules (unwind_rules.h) --- */
+
+/*
+ * The simple rule for @pc in @mod (elfutils' .eh_frame CFI: what its walk
+ * looks at first), from the binary's cache, else from libdw (and cached);
+ * NULL when there is none or it is not simple: elfutils walks then.
+ */
+static const struct uw_rule *fast_rule(struct unwinder *u, Dwfl_Module *mod, uint64_t pc,
+				       struct uw_rule *tmp)
+{
+	Dwarf_Addr bias, elf_bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	Elf *elf = dwfl_module_getelf(mod, &elf_bias);
+	const struct uw_rule *r = NULL;
+	struct uw_file *f = NULL;
+	uintptr_t v = 0;
+
+	if (!cfi)
+		return NULL;
+	if (elf && hashmap_find(&u->by_elf, elf, &v))
+		f = (struct uw_file *)v;
+	if (f && (r = uw_rules_find(&f->rules, pc - bias)))
+		return r->simple ? r : NULL;
+	if (!uw_rule_from_cfi(cfi, pc - bias, tmp))
+		return NULL;
+	if (f && f->rules.n < UW_RULES_MAX)
+		uw_rules_add(&f->rules, tmp);	/* not cached: looked up again next time */
+	return tmp->simple ? tmp : NULL;
+}
+
+/*
+ * The caller's value of a register by @rule (@off) from the frame's @cfa,
+ * @same its value in this frame: as libdwfl's handle_cfi, a failed read (or
+ * an unset register kept) leaves it unset. Returns whether it is set.
+ */
+static bool fast_reg(struct uw_walk *w, uint8_t rule, int64_t off, uint64_t cfa, bool same_set,
+		     uint64_t same, uint64_t *out)
+{
+	switch (rule) {
+	case UW_REG_SAME:
+		*out = same;
+		return same_set;
+	case UW_REG_MEM:
+		return walk_read(w, cfa + (uint64_t)off, out);
+	case UW_REG_VAL:
+		*out = cfa + (uint64_t)off;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Walk the current input with simple rules into u->walk, frame by frame as
+ * elfutils' dwfl_thread_getframes + frame_unwind.c do: every frame but the
+ * first is looked up at pc - 1; all registers a rule saves are read (a failed
+ * read says why a walk stopped); the walk ends when the return address is
+ * undefined, unreadable or zero. *@rc is what elfutils' walk would return.
+ * False at the first frame without a simple rule: the caller starts over
+ * with elfutils.
+ */
+static bool fast_walk(struct unwinder *u, Dwfl *dwfl, int *rc)
+{
+	struct uw_walk *w = &u->walk;
+	uint64_t pc = w->in->ip, rbp = w->in->bp, rsp = w->in->sp, cfa, ra, tmpv;
+	bool rbp_set = true, rsp_set = true, ra_set;
+	const struct uw_rule *r;
+	struct uw_rule tmp;
+	Dwfl_Module *mod;
+
+	for (;;) {
+		uint64_t at = pc - (w->n > 0);
+		uint64_t nrbp = 0, nrsp = 0;
+		bool nrbp_set, nrsp_set;
+
+		if (w->n >= w->max) {
+			*rc = 1;	/* cb_frame's "too deep" */
+			return true;
+		}
+		w->ips[w->n++] = pc;
+		mod = dwfl_addrmodule(dwfl, at);
+		if (!mod || !(r = fast_rule(u, mod, at, &tmp)))
+			return false;
+		if (r->cfa_reg == DWARF_X86_64_RBP ? !rbp_set : !rsp_set)
+			return false;
+		cfa = (r->cfa_reg == DWARF_X86_64_RBP ? rbp : rsp) + (uint64_t)r->cfa_off;
+		for (size_t i = 0; i < r->nsaved; i++)
+			walk_read(w, cfa + (uint64_t)(int64_t)r->saved_off[i], &tmpv);
+		nrbp_set = fast_reg(w, r->rbp, r->rbp_off, cfa, rbp_set, rbp, &nrbp);
+		nrsp_set = fast_reg(w, r->rsp, r->rsp_off, cfa, rsp_set, rsp, &nrsp);
+		ra_set = fast_reg(w, r->ra, r->ra_off, cfa, false, 0, &ra);
+		if (!ra_set || !ra) {
+			*rc = 0;	/* the caller's pc is undefined: the end */
+			return true;
+		}
+		pc = ra;
+		rbp = nrbp;
+		rbp_set = nrbp_set;
+		rsp = nrsp;
+		rsp_set = nrsp_set;
+	}
+}
+
+/* Start the walk of @in into @ips[@max] over. */
+static void walk_reset(struct uw_walk *w, const struct unwind_input *in, uint64_t *ips, size_t max)
+{
+	memset(w, 0, sizeof(*w));
+	w->in = in;
+	w->base = in->sp & ~7ULL;
+	w->ips = ips;
+	w->max = max;
+}
+
 /* One walk of the current input with @dwfl into u->walk; why it ended. */
 static enum unwind_reason walk(struct unwinder *u, Dwfl *dwfl)
 {
 	struct uw_walk *w = &u->walk;
+	const struct unwind_input *in = w->in;
 	enum unwind_reason why;
+	uint64_t *ips = w->ips;
+	size_t max = w->max;
 	int rc;
 
 	w->dwfl = dwfl;
-	rc = dwfl_getthread_frames(dwfl, (pid_t)w->in->pid, cb_frame, u);
+	if (u->fast && fast_walk(u, dwfl, &rc)) {
+		u->stats.fast++;
+	} else {
+		if (u->fast)
+			u->stats.fast_handoff++;
+		walk_reset(w, in, ips, max);
+		w->dwfl = dwfl;
+		rc = dwfl_getthread_frames(dwfl, (pid_t)w->in->pid, cb_frame, u);
+	}
 	why = walk_reason(u, dwfl, rc);
 	if (!w->n) {
 		w->ips[w->n++] = w->in->ip;
@@ -969,11 +1113,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 
 	u->stats.walks++;
 	active = u;
-	memset(w, 0, sizeof(*w));
-	w->in = in;
-	w->base = in->sp & ~7ULL;
-	w->ips = ips;
-	w->max = max;
+	walk_reset(w, in, ips, max);
 	if (!in->ip || !in->sp || !max) {
 		*why = UNWIND_NO_REGS;
 	} else if (!(dwfl = proc_dwfl(u, in))) {
@@ -986,11 +1126,7 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 		/* a caller in a library the maps did not show yet (read at exec,
 		 * before ld.so mapped it): read them again, walk again */
 		if (*why != UNWIND_END && w->unmapped && refresh_for(u, in)) {
-			memset(w, 0, sizeof(*w));
-			w->in = in;
-			w->base = in->sp & ~7ULL;
-			w->ips = ips;
-			w->max = max;
+			walk_reset(w, in, ips, max);
 			*why = walk(u, dwfl);
 		}
 		if (*why != UNWIND_END && w->unmapped && in->may_defer && proc_gone(in->pid))
@@ -1011,7 +1147,9 @@ struct unwinder *unwinder_new(void)
 	if (!u)
 		return NULL;
 	hashmap_init(&u->procs, hash_uint, equal_uint, NULL);
+	hashmap_init(&u->by_elf, hash_uint, equal_uint, NULL);
 	u->no_maps = getenv("PROFILING_BPF_DEBUG_NO_MAPS") != NULL;
+	u->fast = getenv("PROFILING_BPF_DEBUG_NO_FAST_UNWIND") == NULL;
 	return u;
 }
 
@@ -1025,7 +1163,13 @@ void unwinder_free(struct unwinder *u)
 	}
 	hashmap_release(&u->procs);
 	files_release(u);
+	hashmap_release(&u->by_elf);
 	free(u);
+}
+
+void unwinder_set_fast(struct unwinder *u, bool on)
+{
+	u->fast = on;
 }
 
 const struct unwind_stats *unwinder_stats(const struct unwinder *u)

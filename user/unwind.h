@@ -82,6 +82,10 @@ struct unwind_stats {
 	uint64_t exit_files_unopened;		/* files of exit mappings not opened: gone,
 						 * not at that path in our mount namespace,
 						 * or another file there (device, inode) */
+	uint64_t fast;				/* walks done by the fast path (cached
+						 * simple CFI rules, unwind_rules.h) */
+	uint64_t fast_handoff;			/* walks it handed to elfutils' unwinder
+						 * (a rule not simple, a pc in no binary) */
 };
 
 struct unwinder;
@@ -130,6 +134,12 @@ size_t unwinder_build_ids(struct unwinder *u, uint32_t pid, const uint64_t *ips,
 void unwinder_exec(struct unwinder *u, uint32_t pid, uint32_t gen);
 /* Drop the cached state of @pid (it exited or called exec). */
 void unwinder_forget(struct unwinder *u, uint32_t pid);
+/*
+ * Use the fast path (simple CFI rules cached per binary, the same frames and
+ * reasons as elfutils' walk, which takes every other case) or not: on by
+ * default, off with PROFILING_BPF_DEBUG_NO_FAST_UNWIND in the environment.
+ */
+void unwinder_set_fast(struct unwinder *u, bool on);
 /* The counters so far. */
 const struct unwind_stats *unwinder_stats(const struct unwinder *u);
 /* Short snake_case name of @r for counters ("copy_exhausted", ...). */

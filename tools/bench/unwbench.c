@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * unwbench: elfutils (libdw, the product's user/unwind.c) against libunwind's
- * remote API on the same captured dwarf samples.
+ * unwbench: elfutils (libdw, the product's user/unwind.c with its fast path
+ * off), the same with its fast path (cached simple CFI rules, on by default)
+ * and libunwind's remote API on the same captured dwarf samples. The fast
+ * path must give exactly libdw's frames and stop reasons.
  *
  *   unwbench --pid PID --records FILE [--passes N] [--cold N] [--csv FILE]
  *
@@ -566,6 +568,8 @@ static void cold_walks(pid_t pid, const struct sample *smp, size_t ncold, uint64
 			struct unwinder *u = lib_dw ? unwinder_new() : NULL;
 			struct lu *lu = lib_dw ? NULL : lu_new(pid);
 
+			if (u)
+				unwinder_set_fast(u, false);
 			t0 = now_ns();
 			if (u)
 				dw_walk(u, &smp[i], &w);
@@ -630,15 +634,24 @@ static size_t common_prefix(const struct walk *a, const struct walk *b)
 	return i;
 }
 
+/* Kinds of unwinder compared. */
+enum kind { K_LIBDW, K_FAST, K_LIBUNWIND, K_MAX };
+
 int main(int argc, char **argv)
 {
 	struct opts o = {};
 	struct sample *smp = NULL;
 	size_t n = 0, same = 0, prefix_sum = 0, dw_longer = 0, lu_longer = 0;
-	struct walk *dw, *lw;
-	struct tally td = { .name = "libdw (user/unwind.c)" }, tl = { .name = "libunwind remote" };
+	size_t fast_same = 0, fast_why = 0;
+	struct walk *ws[K_MAX];
+	struct tally t[K_MAX] = {
+		[K_LIBDW] = { .name = "libdw (user/unwind.c, fast path off)" },
+		[K_FAST] = { .name = "fast path + libdw (user/unwind.c default)" },
+		[K_LIBUNWIND] = { .name = "libunwind remote" },
+	};
 	char(*seen)[256] = calloc(MAX_FILES, 256);
 	struct procmaps maps = {};
+	uint64_t fast = 0, handoff = 0;
 	Dwfl *names;
 	FILE *csv = NULL;
 	uint64_t clock_ns;
@@ -656,13 +669,14 @@ int main(int argc, char **argv)
 			o.records);
 		return 1;
 	}
-	dw = calloc(n, sizeof(*dw));
-	lw = calloc(n, sizeof(*lw));
-	td.cold_ns = calloc(n * o.passes, 8);
-	td.warm_ns = calloc(n * o.passes, 8);
-	tl.cold_ns = calloc(n * o.passes, 8);
-	tl.warm_ns = calloc(n * o.passes, 8);
-	if (!dw || !lw || !td.cold_ns || !td.warm_ns || !tl.cold_ns || !tl.warm_ns || !seen)
+	for (int k = 0; k < K_MAX; k++) {
+		ws[k] = calloc(n, sizeof(*ws[k]));
+		t[k].cold_ns = calloc(n * o.passes, 8);
+		t[k].warm_ns = calloc(n * o.passes, 8);
+		if (!ws[k] || !t[k].cold_ns || !t[k].warm_ns)
+			return 1;
+	}
+	if (!seen)
 		return 1;
 	clock_ns = clock_overhead();
 	names = dwfl_begin(&name_callbacks);
@@ -672,16 +686,19 @@ int main(int argc, char **argv)
 		dwfl_report_end(names, NULL, NULL);
 	}
 	for (int p = 0; p < o.passes; p++) {
-		for (int k = 0; k < 2; k++) {
-			bool lib_dw = (k == 0) == (p % 2 == 0);
+		for (int j = 0; j < K_MAX; j++) {
+			enum kind k = (enum kind)((j + p) % K_MAX);	/* order rotates by pass */
+			bool lib_dw = k != K_LIBUNWIND;
 			struct unwinder *u = lib_dw ? unwinder_new() : NULL;
 			struct lu *lu = lib_dw ? NULL : lu_new(o.pid);
-			struct walk *w = lib_dw ? dw : lw;
+			struct walk *w = ws[k];
 			size_t nseen = 0;
 			uint64_t t0, heap0 = heap_bytes();
 
 			if (!u && !lu)
 				return 1;
+			if (u)
+				unwinder_set_fast(u, k == K_FAST);
 			for (size_t i = 0; i < n; i++) {
 				t0 = now_ns();
 				if (lib_dw)
@@ -691,40 +708,53 @@ int main(int argc, char **argv)
 				w[i].ns = now_ns() - t0;
 				w[i].ns = w[i].ns > clock_ns ? w[i].ns - clock_ns : 0;
 				mark_cold(&maps, seen, &nseen, &w[i]);
-				tally_add(lib_dw ? &td : &tl, &w[i], p == 0 ? names : NULL);
+				tally_add(&t[k], &w[i], p == 0 ? names : NULL);
 			}
 			if (u)
-				fprintf(stderr, "unwbench: pass %d libdw: maps read %lu times, "
-					"files opened %lu\n", p, (unsigned long)unwinder_stats(u)->dwfl_builds,
-					(unsigned long)unwinder_stats(u)->files_opened);
-			(lib_dw ? &td : &tl)->heap = heap_bytes() - heap0;
+				fprintf(stderr, "unwbench: pass %d %s: maps read %lu times, "
+					"files opened %lu, fast walks %lu, handed to libdw %lu\n", p,
+					t[k].name, (unsigned long)unwinder_stats(u)->dwfl_builds,
+					(unsigned long)unwinder_stats(u)->files_opened,
+					(unsigned long)unwinder_stats(u)->fast,
+					(unsigned long)unwinder_stats(u)->fast_handoff);
+			if (k == K_FAST) {
+				fast = unwinder_stats(u)->fast;
+				handoff = unwinder_stats(u)->fast_handoff;
+			}
+			t[k].heap = heap_bytes() - heap0;
 			unwinder_free(u);
 			lu_free(lu);
 		}
 		if (p == 0) {
 			/* entry shares come from pass 0 only: scale the walks counted */
-			td.entry = td.entry * (uint64_t)o.passes;
-			tl.entry = tl.entry * (uint64_t)o.passes;
+			for (int k = 0; k < K_MAX; k++)
+				t[k].entry = t[k].entry * (uint64_t)o.passes;
 		}
 	}
 	if (o.csv)
 		csv = fopen(o.csv, "we");
 	if (csv)
-		fprintf(csv, "sample,libdw_frames,libdw_ns,libdw_cold,libunwind_frames,"
-			     "libunwind_ns,libunwind_cold,common_frames,leaf,libdw_end,libunwind_end\n");
+		fprintf(csv, "sample,libdw_frames,libdw_ns,libdw_cold,fast_frames,fast_ns,"
+			     "libunwind_frames,libunwind_ns,libunwind_cold,common_frames,leaf,"
+			     "libdw_end,fast_end,libunwind_end\n");
 	for (size_t i = 0; i < n; i++) {
-		size_t c = common_prefix(&dw[i], &lw[i]);
+		const struct walk *dw = &ws[K_LIBDW][i], *fw = &ws[K_FAST][i];
+		const struct walk *lw = &ws[K_LIBUNWIND][i];
+		size_t c = common_prefix(dw, lw), cf = common_prefix(dw, fw);
 
-		same += c == dw[i].n && c == lw[i].n;
+		same += c == dw->n && c == lw->n;
+		fast_same += cf == dw->n && cf == fw->n;
+		fast_why += dw->why == fw->why;
 		prefix_sum += c;
-		dw_longer += dw[i].n > lw[i].n;
-		lu_longer += lw[i].n > dw[i].n;
+		dw_longer += dw->n > lw->n;
+		lu_longer += lw->n > dw->n;
 		if (csv)
-			fprintf(csv, "%zu,%zu,%lu,%d,%zu,%lu,%d,%zu,%#lx,%s,%d\n", i, dw[i].n,
-				(unsigned long)dw[i].ns, dw[i].cold, lw[i].n,
-				(unsigned long)lw[i].ns, lw[i].cold, c,
+			fprintf(csv, "%zu,%zu,%lu,%d,%zu,%lu,%zu,%lu,%d,%zu,%#lx,%s,%s,%d\n", i,
+				dw->n, (unsigned long)dw->ns, dw->cold, fw->n,
+				(unsigned long)fw->ns, lw->n, (unsigned long)lw->ns, lw->cold, c,
 				(unsigned long)smp[i].in.ip,
-				unwind_reason_name((enum unwind_reason)dw[i].why), lw[i].why);
+				unwind_reason_name((enum unwind_reason)dw->why),
+				unwind_reason_name((enum unwind_reason)fw->why), lw->why);
 	}
 	if (csv)
 		fclose(csv);
@@ -734,12 +764,17 @@ int main(int argc, char **argv)
 	       "warm median (us) | warm p90 (us) | warm mean (us) | frames / sample | "
 	       "reach main or thread entry | walk ended at outermost frame | heap (KiB) |\n");
 	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-	tally_print(&td);
-	tally_print(&tl);
-	printf("\nagreement (last pass): identical stacks %.1f%%, common leading frames %.1f%% of "
-	       "libdw's, libdw deeper %.1f%%, libunwind deeper %.1f%%\n",
+	for (int k = 0; k < K_MAX; k++)
+		tally_print(&t[k]);
+	printf("\nfast path vs libdw (last pass): identical stacks %.2f%%, same stop reason "
+	       "%.2f%%; walks done fast %.1f%%, handed to libdw %.1f%%\n",
+	       100.0 * (double)fast_same / (double)n, 100.0 * (double)fast_why / (double)n,
+	       100.0 * (double)fast / (double)(fast + handoff ?: 1),
+	       100.0 * (double)handoff / (double)(fast + handoff ?: 1));
+	printf("libdw vs libunwind (last pass): identical stacks %.1f%%, common leading frames "
+	       "%.1f%% of libdw's, libdw deeper %.1f%%, libunwind deeper %.1f%%\n",
 	       100.0 * (double)same / (double)n,
-	       100.0 * (double)prefix_sum / (double)(td.frames / (uint64_t)o.passes ?: 1),
+	       100.0 * (double)prefix_sum / (double)(t[K_LIBDW].frames / (uint64_t)o.passes ?: 1),
 	       100.0 * (double)dw_longer / (double)n, 100.0 * (double)lu_longer / (double)n);
 	cold_walks(o.pid, smp, o.cold < n ? o.cold : n, clock_ns);
 	return 0;

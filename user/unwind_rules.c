@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libdw hands a frame's rules as DWARF expressions it synthesizes
+ * (dwarf_frame_register: [DW_OP_call_frame_cfa, DW_OP_plus_uconst K] for a
+ * register saved at CFA+K, with DW_OP_stack_value for a value CFA+K; no
+ * operations for undefined and same-value; dwarf_frame_cfa: one DW_OP_bregx
+ * for "register + offset"), and libdwfl evaluates them in frame_unwind.c.
+ * Only those shapes are reduced here; anything else is not simple.
+ */
+#include <dwarf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unwind_rules.h"
+
+/* DWARF register numbers of the x86-64 psABI. */
+#define REG_RBP		6
+#define REG_RSP		7
+#define REG_RA		16
+#define NREGS		17	/* the registers elfutils' x86-64 backend unwinds */
+
+/* The CFA of @frame as register + offset; false for an expression. */
+static bool cfa_rule(Dwarf_Frame *frame, struct uw_rule *out)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+	uint64_t reg;
+	int64_t off;
+
+	if (dwarf_frame_cfa(frame, &ops, &nops) || nops != 1)
+		return false;
+	if (ops[0].atom == DW_OP_bregx) {
+		reg = ops[0].number;
+		off = (int64_t)ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		reg = ops[0].atom - DW_OP_breg0;
+		off = (int64_t)ops[0].number;
+	} else {
+		return false;
+	}
+	if (reg != REG_RBP && reg != REG_RSP)
+		return false;
+	out->cfa_reg = (uint8_t)reg;
+	out->cfa_off = off;
+	return true;
+}
+
+/* Register @regno's rule in @frame into *@rule and *@off; false when not simple. */
+static bool reg_rule(Dwarf_Frame *frame, int regno, uint8_t *rule, int64_t *off)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t nops, i = 1;
+
+	*off = 0;
+	if (dwarf_frame_register(frame, regno, mem, &ops, &nops))
+		return false;
+	if (nops == 0) {
+		if (ops == mem)
+			*rule = UW_REG_UNDEF;
+		else if (ops == NULL)
+			*rule = UW_REG_SAME;
+		else
+			return false;
+		return true;
+	}
+	if (ops[0].atom != DW_OP_call_frame_cfa)
+		return false;
+	if (i < nops && ops[i].atom == DW_OP_plus_uconst)
+		*off = (int64_t)ops[i++].number;
+	*rule = UW_REG_MEM;
+	if (i < nops && ops[i].atom == DW_OP_stack_value) {
+		*rule = UW_REG_VAL;
+		i++;
+	}
+	return i == nops;
+}
+
+/* The rules of every register of @frame into @out; false when one is not simple. */
+static bool frame_rules(Dwarf_Frame *frame, struct uw_rule *out)
+{
+	uint8_t rule;
+	int64_t off;
+
+	if (!cfa_rule(frame, out))
+		return false;
+	for (int regno = 0; regno < NREGS; regno++) {
+		if (!reg_rule(frame, regno, &rule, &off))
+			return false;
+		if (regno == REG_RA) {
+			out->ra = rule;
+			out->ra_off = off;
+		} else if (regno == REG_RBP) {
+			out->rbp = rule;
+			out->rbp_off = off;
+		} else if (regno == REG_RSP) {
+			out->rsp = rule;
+			out->rsp_off = off;
+		} else if (rule == UW_REG_MEM) {
+			if (out->nsaved >= UW_RULE_SAVED_MAX || off != (int32_t)off)
+				return false;
+			out->saved_off[out->nsaved++] = (int32_t)off;
+		}
+	}
+	/* a return address "same value" would walk in place */
+	return out->ra != UW_REG_SAME;
+}
+
+bool uw_rule_from_cfi(Dwarf_CFI *cfi, uint64_t addr, struct uw_rule *out)
+{
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Addr lo, hi;
+	bool signal = false;
+	int ra;
+
+	if (!cfi || dwarf_cfi_addrframe(cfi, addr, &frame) || !frame)
+		return false;
+	memset(out, 0, sizeof(*out));
+	ra = dwarf_frame_info(frame, &lo, &hi, &signal);
+	out->lo = lo;
+	out->hi = hi;
+	if (lo > addr || addr >= hi) {	/* a row that does not hold it: keep it alone */
+		out->lo = addr;
+		out->hi = addr + 1;
+	}
+	out->simple = ra == REG_RA && !signal && frame_rules(frame, out);
+	free(frame);
+	return true;
+}
+
+const struct uw_rule *uw_rules_find(const struct uw_rules *r, uint64_t addr)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < r->rows[mid].lo)
+			hi = mid;
+		else if (addr >= r->rows[mid].hi)
+			lo = mid + 1;
+		else
+			return &r->rows[mid];
+	}
+	return NULL;
+}
+
+int uw_rules_add(struct uw_rules *r, const struct uw_rule *rule)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {	/* the first row ending after rule->lo */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->rows[mid].hi <= rule->lo)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < r->n && r->rows[lo].lo < rule->hi)
+		return 0;	/* overlaps: keep the one cached */
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct uw_rule *rows = realloc(r->rows, cap * sizeof(*rows));
+
+		if (!rows)
+			return -ENOMEM;
+		r->rows = rows;
+		r->cap = cap;
+	}
+	memmove(&r->rows[lo + 1], &r->rows[lo], (r->n - lo) * sizeof(*r->rows));
+	r->rows[lo] = *rule;
+	r->n++;
+	return 0;
+}
+
+void uw_rules_release(struct uw_rules *r)
+{
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
+}
