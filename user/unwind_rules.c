@@ -116,13 +116,13 @@ bool uw_rule_from_cfi(Dwarf_CFI *cfi, uint64_t addr, struct uw_rule *out)
 	if (!cfi || dwarf_cfi_addrframe(cfi, addr, &frame) || !frame)
 		return false;
 	memset(out, 0, sizeof(*out));
+	/* The row's end is exact: the first advance past @addr. Its start is
+	 * not: after DW_CFA_restore_state libdw reports the start of the row
+	 * remembered, which may hold an epilogue with other rules in between.
+	 * So the row kept is [addr, end), widened as lower addresses of it come. */
 	ra = dwarf_frame_info(frame, &lo, &hi, &signal);
-	out->lo = lo;
-	out->hi = hi;
-	if (lo > addr || addr >= hi) {	/* a row that does not hold it: keep it alone */
-		out->lo = addr;
-		out->hi = addr + 1;
-	}
+	out->lo = addr;
+	out->hi = hi > addr ? hi : addr + 1;
 	out->simple = ra == REG_RA && !signal && frame_rules(frame, out);
 	free(frame);
 	return true;
@@ -157,8 +157,13 @@ int uw_rules_add(struct uw_rules *r, const struct uw_rule *rule)
 		else
 			hi = mid;
 	}
-	if (lo < r->n && r->rows[lo].lo < rule->hi)
-		return 0;	/* overlaps: keep the one cached */
+	if (lo < r->n && r->rows[lo].lo < rule->hi) {
+		/* the same row met lower down (rows end where libdw's do) */
+		if (r->rows[lo].hi == rule->hi && rule->lo < r->rows[lo].lo &&
+		    (lo == 0 || r->rows[lo - 1].hi <= rule->lo))
+			r->rows[lo].lo = rule->lo;
+		return 0;
+	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
 		struct uw_rule *rows = realloc(r->rows, cap * sizeof(*rows));

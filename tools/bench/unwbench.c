@@ -637,12 +637,19 @@ static size_t common_prefix(const struct walk *a, const struct walk *b)
 /* Kinds of unwinder compared. */
 enum kind { K_LIBDW, K_FAST, K_LIBUNWIND, K_MAX };
 
+/* Same frames and same stop reason? */
+static bool same_walk(const struct walk *a, const struct walk *b)
+{
+	return a->n == b->n && a->why == b->why &&
+	       !memcmp(a->ips, b->ips, a->n * sizeof(a->ips[0]));
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {};
 	struct sample *smp = NULL;
 	size_t n = 0, same = 0, prefix_sum = 0, dw_longer = 0, lu_longer = 0;
-	size_t fast_same = 0, fast_why = 0;
+	size_t fast_same = 0, fast_why = 0, fast_diff = 0;
 	struct walk *ws[K_MAX];
 	struct tally t[K_MAX] = {
 		[K_LIBDW] = { .name = "libdw (user/unwind.c, fast path off)" },
@@ -699,7 +706,11 @@ int main(int argc, char **argv)
 				return 1;
 			if (u)
 				unwinder_set_fast(u, k == K_FAST);
-			for (size_t i = 0; i < n; i++) {
+			for (size_t j = 0; j < n; j++) {
+				/* the fast path's cache fills in sample order: the other
+				 * order every other pass */
+				size_t i = k == K_FAST && p % 2 ? n - 1 - j : j;
+
 				t0 = now_ns();
 				if (lib_dw)
 					dw_walk(u, &smp[i], &w[i]);
@@ -709,6 +720,9 @@ int main(int argc, char **argv)
 				w[i].ns = w[i].ns > clock_ns ? w[i].ns - clock_ns : 0;
 				mark_cold(&maps, seen, &nseen, &w[i]);
 				tally_add(&t[k], &w[i], p == 0 ? names : NULL);
+				/* libdw walked first in pass 0: compare in every pass */
+				if (k == K_FAST)
+					fast_diff += !same_walk(&ws[K_LIBDW][i], &w[i]);
 			}
 			if (u)
 				fprintf(stderr, "unwbench: pass %d %s: maps read %lu times, "
@@ -744,6 +758,15 @@ int main(int argc, char **argv)
 
 		same += c == dw->n && c == lw->n;
 		fast_same += cf == dw->n && cf == fw->n;
+		if (cf != dw->n || cf != fw->n) {
+			fprintf(stderr, "unwbench: sample %zu differs (libdw %s, fast %s):", i,
+				unwind_reason_name((enum unwind_reason)dw->why),
+				unwind_reason_name((enum unwind_reason)fw->why));
+			for (size_t f = 0; f < dw->n || f < fw->n; f++)
+				fprintf(stderr, " %#lx/%#lx", f < dw->n ? (unsigned long)dw->ips[f] : 0UL,
+					f < fw->n ? (unsigned long)fw->ips[f] : 0UL);
+			fprintf(stderr, "\n");
+		}
 		fast_why += dw->why == fw->why;
 		prefix_sum += c;
 		dw_longer += dw->n > lw->n;
@@ -771,6 +794,8 @@ int main(int argc, char **argv)
 	       100.0 * (double)fast_same / (double)n, 100.0 * (double)fast_why / (double)n,
 	       100.0 * (double)fast / (double)(fast + handoff ?: 1),
 	       100.0 * (double)handoff / (double)(fast + handoff ?: 1));
+	printf("fast path vs libdw, every pass (samples in reverse order every other pass): "
+	       "%zu of %zu walks differ in frames or stop reason\n", fast_diff, n * (size_t)o.passes);
 	printf("libdw vs libunwind (last pass): identical stacks %.1f%%, common leading frames "
 	       "%.1f%% of libdw's, libdw deeper %.1f%%, libunwind deeper %.1f%%\n",
 	       100.0 * (double)same / (double)n,
