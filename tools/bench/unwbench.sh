@@ -7,19 +7,23 @@
 # then kill it. Prints markdown; RESULTS.md's section "libdw or libunwind"
 # quotes a run of it.
 #
-#   tools/bench/unwbench.sh [--freq HZ] [--seconds S] [--passes N] [WORKLOAD...]
+#   tools/bench/unwbench.sh [--freq HZ] [--seconds S] [--passes N] [--stack-size B] [WORKLOAD...]
+#
+# --stack-size: bytes copied per sample (the recorder's option): a small one
+# cuts walks short (copy_exhausted), which every unwinder must say alike.
 #
 # WORKLOAD: xz (xz -6 -T1 on generated text), python (python3.11, a loop 20
 # Python frames deep), sort (sort on generated text). Needs root.
 set -eu
 cd "$(dirname "$0")/../.."
 OUTPUT=${OUTPUT:-build}
-freq=999 secs=3 passes=5
+freq=999 secs=3 passes=5 stack=8192
 while [ $# -gt 0 ]; do
 	case $1 in
 	--freq) freq=$2; shift 2 ;;
 	--seconds) secs=$2; shift 2 ;;
 	--passes) passes=$2; shift 2 ;;
+	--stack-size) stack=$2; shift 2 ;;
 	--*) echo "unwbench.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -54,7 +58,7 @@ while True:
     deep(20, 1000)
 PY
 
-echo "Command: \`tools/bench/unwbench.sh --freq $freq --seconds $secs --passes $passes $*\`"
+echo "Command: \`tools/bench/unwbench.sh --freq $freq --seconds $secs --passes $passes --stack-size $stack $*\`"
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for w in "$@"; do
 	case $w in
@@ -69,7 +73,7 @@ for w in "$@"; do
 	# sort runs under a shell loop: record the sort itself
 	[ "$w" = sort ] && target=$(pgrep -P "$wpid" -n sort || echo "$wpid")
 	PROFILING_BPF_DEBUG_DUMP_RECORDS="$tmp/rec" "$OUTPUT/profiling-bpf" --call-graph dwarf \
-		-F "$freq" -d "$secs" -p "$target" -q -o "$tmp/out.folded" >&2
+		--stack-size "$stack" -F "$freq" -d "$secs" -p "$target" -q -o "$tmp/out.folded" >&2
 	kill -STOP "$target" "$wpid" 2>/dev/null || true
 	echo
 	echo "### $w ($(readlink "/proc/$target/exe"))"
