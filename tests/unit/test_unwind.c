@@ -97,6 +97,41 @@ __asm__(".text\n"
 
 static struct capture ecap;
 
+/*
+ * A function whose CFI remembers and restores state around an early return
+ * (as gcc emits for a return in the middle of a function): the rows are
+ * [push, pop) CFA = rsp+16, [pop, 2:) rsp+8 (uw_rs_ret), [2:, end) rsp+16
+ * again (uw_rs_body). libdw reports the row of uw_rs_body as starting at the
+ * push (the row remembered): a cache that trusted it would unwind uw_rs_ret
+ * with rsp+16. Never called: the tests unwind made-up stacks at these pcs.
+ */
+void uw_rs_fn(void);
+extern const char uw_rs_ret[], uw_rs_body[];
+__asm__(".text\n"
+	".globl uw_rs_fn, uw_rs_ret, uw_rs_body\n"
+	".type uw_rs_fn, @function\n"
+	"uw_rs_fn:\n"
+	".cfi_startproc\n"
+	"	push %rbx\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset rbx, -16\n"
+	"	test %rdi, %rdi\n"
+	"	jz uw_rs_body\n"
+	".cfi_remember_state\n"
+	"	pop %rbx\n"
+	".cfi_def_cfa_offset 8\n"
+	".cfi_restore rbx\n"
+	"uw_rs_ret:\n"
+	"	ret\n"
+	".cfi_restore_state\n"
+	"uw_rs_body:\n"
+	"	xor %eax, %eax\n"
+	"	pop %rbx\n"
+	".cfi_def_cfa_offset 8\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size uw_rs_fn, .-uw_rs_fn\n");
+
 /* The capture of uw_epilogue_leaf, taken by its caller once it returned: the
  * stack above its sp is unchanged but for the return address slot, which the
  * calls since overwrote (put back from what the leaf saw). */
@@ -568,6 +603,175 @@ static void test_plt_leaf(void **state)
 	free(stack);
 }
 
+/* Walk @in with the fast path and without: the same frames, the same reason. */
+static size_t assert_fast_same(struct unwinder *fast, struct unwinder *slow,
+			       const struct unwind_input *in, size_t max, enum unwind_reason *why)
+{
+	uint64_t a[64], b[64];
+	enum unwind_reason wa, wb;
+	size_t na = unwinder_unwind(fast, in, a, max, &wa);
+	size_t nb = unwinder_unwind(slow, in, b, max, &wb);
+
+	assert_int_equal(na, nb);
+	assert_int_equal(wa, wb);
+	assert_memory_equal(a, b, na * sizeof(a[0]));
+	if (why)
+		*why = wa;
+	return na;
+}
+
+static struct unwinder *unwinder_fast(bool on)
+{
+	struct unwinder *u = unwinder_new();
+
+	if (u)
+		unwinder_set_fast(u, on);
+	return u;
+}
+
+/*
+ * The fast path gives libdw's frames and stop reasons on every fixture:
+ * whole, cut at every length (copy exhausted, or a bad read when the copy
+ * says it is whole), too little room, a register popped below sp.
+ */
+static void test_fast_same_as_libdw(void **state)
+{
+	struct unwinder *fast = unwinder_fast(true), *slow = unwinder_fast(false);
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwind_input epi = input_of(&ecap, ecap.len, false);
+	enum unwind_reason why;
+	uint64_t walks;
+
+	(void)state;
+	assert_non_null(fast);
+	assert_non_null(slow);
+	assert_true(assert_fast_same(fast, slow, &in, 64, &why) >= 7);
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_stats(fast)->fast, 1);
+	assert_int_equal(unwinder_stats(fast)->fast_handoff, 0);
+	assert_int_equal(unwinder_stats(slow)->fast, 0);
+	assert_int_equal(unwinder_stats(slow)->fast_handoff, 0);
+	for (size_t max = 1; max < 8; max++)
+		assert_fast_same(fast, slow, &in, max, NULL);
+	for (size_t len = 0; len <= 1024 && len <= cap.len; len += 8) {
+		struct unwind_input cut = input_of(&cap, len, true), bad = input_of(&cap, len, false);
+
+		assert_fast_same(fast, slow, &cut, 64, NULL);
+		assert_fast_same(fast, slow, &bad, 64, NULL);
+	}
+	assert_fast_same(fast, slow, &epi, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	/* all of them simple: none handed over */
+	walks = unwinder_stats(fast)->walks;
+	assert_int_equal(unwinder_stats(fast)->fast, walks);
+	assert_int_equal(unwinder_stats(fast)->fast_handoff, 0);
+	unwinder_free(fast);
+	unwinder_free(slow);
+}
+
+/* A made-up sample at @ip whose stack holds @nwords words, then the return
+ * address into uw_leaf and the recorded stack below it. */
+static struct unwind_input input_above(uint64_t ip, const uint64_t *words, size_t nwords,
+				       uint8_t **stack)
+{
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	size_t top = (nwords + 1) * 8;
+
+	*stack = malloc(cap.len + top);
+	assert_non_null(*stack);
+	memcpy(*stack, words, nwords * 8);
+	memcpy(*stack + nwords * 8, &cap.ip, 8);
+	memcpy(*stack + top, cap.copy, cap.len);
+	in.ip = ip;
+	in.sp = (cap.sp & ~7ULL) - top;
+	in.stack = *stack;
+	in.stack_len = cap.len + top;
+	return in;
+}
+
+/* A rule found past DW_CFA_restore_state does not stand for the epilogue
+ * before it: uw_rs_body first (cached), then uw_rs_ret. */
+static void test_fast_restore_state_rows(void **state)
+{
+	struct unwinder *fast = unwinder_fast(true), *slow = unwinder_fast(false);
+	uint64_t rbx = 0x1234;
+	uint8_t *s1, *s2;
+	struct unwind_input body = input_above((uintptr_t)uw_rs_body, &rbx, 1, &s1);
+	struct unwind_input ret = input_above((uintptr_t)uw_rs_ret, NULL, 0, &s2);
+	uint64_t ips[64];
+	enum unwind_reason why;
+	size_t n;
+
+	(void)state;
+	assert_non_null(fast);
+	assert_non_null(slow);
+	assert_true(assert_fast_same(fast, slow, &body, 64, &why) >= 8);
+	assert_int_equal(why, UNWIND_END);
+	n = assert_fast_same(fast, slow, &ret, 64, &why);
+	assert_true(n >= 8);
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_unwind(fast, &ret, ips, 64, &why), n);
+	assert_int_equal(ips[1], cap.ip);
+	assert_true(in_function(ips[2], uw_mid));
+	assert_int_equal(unwinder_stats(fast)->fast, 3);
+	unwinder_free(fast);
+	unwinder_free(slow);
+	free(s1);
+	free(s2);
+}
+
+/* A frame whose rule is not simple (a PLT stub: CFA from an expression of
+ * rsp and rip) hands the whole walk to libdw, which gives the same stack. */
+static void test_fast_hands_over(void **state)
+{
+	struct unwinder *fast = unwinder_fast(true), *slow = unwinder_fast(false);
+	struct unwind_input in;
+	uint64_t plt = plt_address();
+	uint8_t *stack;
+	enum unwind_reason why;
+
+	(void)state;
+	assert_non_null(fast);
+	assert_non_null(slow);
+	if (!plt) {
+		unwinder_free(fast);
+		unwinder_free(slow);
+		skip();
+	}
+	in = input_above(plt + 16, NULL, 0, &stack);
+	assert_true(assert_fast_same(fast, slow, &in, 64, &why) >= 8);
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_stats(fast)->fast, 0);
+	assert_int_equal(unwinder_stats(fast)->fast_handoff, 1);
+	/* a pc in no binary: handed over too (libdw says why it stopped) */
+	in.ip = 0x10;
+	assert_fast_same(fast, slow, &in, 64, NULL);
+	assert_int_equal(unwinder_stats(fast)->fast_handoff, 2);
+	unwinder_free(fast);
+	unwinder_free(slow);
+	free(stack);
+}
+
+/* PROFILING_BPF_DEBUG_NO_FAST_UNWIND: libdw alone. */
+static void test_fast_off_by_env(void **state)
+{
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwinder *u;
+	enum unwind_reason why;
+	uint64_t ips[64];
+
+	(void)state;
+	setenv("PROFILING_BPF_DEBUG_NO_FAST_UNWIND", "1", 1);
+	u = unwinder_new();
+	unsetenv("PROFILING_BPF_DEBUG_NO_FAST_UNWIND");
+	assert_non_null(u);
+	assert_true(unwinder_unwind(u, &in, ips, 64, &why) >= 7);
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_stats(u)->fast, 0);
+	assert_int_equal(unwinder_stats(u)->fast_handoff, 0);
+	unwinder_free(u);
+}
+
 static void test_forget_unknown(void **state)
 {
 	struct unwinder *u = unwinder_new();
@@ -594,6 +798,10 @@ int main(void)
 		cmocka_unit_test(test_cfi_walk_wins),
 		cmocka_unit_test(test_popped_register_below_sp),
 		cmocka_unit_test(test_plt_leaf),
+		cmocka_unit_test(test_fast_same_as_libdw),
+		cmocka_unit_test(test_fast_restore_state_rows),
+		cmocka_unit_test(test_fast_hands_over),
+		cmocka_unit_test(test_fast_off_by_env),
 		cmocka_unit_test(test_forget_unknown),
 	};
 
