@@ -679,7 +679,8 @@ static struct unwind_input input_above(uint64_t ip, const uint64_t *words, size_
 
 	*stack = malloc(cap.len + top);
 	assert_non_null(*stack);
-	memcpy(*stack, words, nwords * 8);
+	if (nwords)
+		memcpy(*stack, words, nwords * 8);
 	memcpy(*stack + nwords * 8, &cap.ip, 8);
 	memcpy(*stack + top, cap.copy, cap.len);
 	in.ip = ip;
