@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -621,6 +622,14 @@ void drain_release(struct drain *d)
 			exit_maps_free((struct drain_exit_maps *)d->exits.slots[i].value);
 	}
 	hashmap_release(&d->exits);
+	if (d->uw && unwinder_stats(d->uw)->walks) {
+		const struct unwind_stats *st = unwinder_stats(d->uw);
+
+		pr_info("unwinder: %" PRIu64 " walks (%" PRIu64 " by the fast path, %" PRIu64
+			" handed to libdw), %" PRIu64 " maps reads, %" PRIu64 " files opened, "
+			"%.1f ms", st->walks, st->fast, st->fast_handoff, st->dwfl_builds,
+			st->files_opened, (double)st->cpu_ns / 1e6);
+	}
 	unwinder_free(d->uw);
 	d->uw = NULL;
 	free(d->merged);
