@@ -40,7 +40,8 @@
 #define DWARF_X86_64_RSP	7
 #define DWARF_X86_64_RA		16	/* the return address column: rip */
 
-#define UW_RULES_MAX	65536	/* rules cached per binary; more are looked up each time */
+#define UW_RULES_MAX	(1 << 18)	/* rules cached in all (~128 bytes each); more are
+					 * looked up each time */
 
 /* One process image: its Dwfl with the thread state attached. */
 struct uw_proc {
@@ -87,6 +88,7 @@ struct unwinder {
 	struct uw_walk walk;	/* the current walk, seen by the callbacks */
 	struct uw_file files[UW_FILES_MAX];
 	uint64_t uses;		/* files handed out so far */
+	size_t nrules;		/* rules cached in files[] */
 	bool no_maps;		/* debug: never read maps, as if every process were gone
 				 * (PROFILING_BPF_DEBUG_NO_MAPS, as the symbolizer) */
 	bool fast;		/* walk with cached simple rules first (unwinder_set_fast) */
@@ -200,6 +202,7 @@ static void file_drop(struct unwinder *u, struct uw_file *f)
 		elf_end(f->elf);
 	}
 	f->elf = NULL;
+	u->nrules -= f->rules.n;
 	uw_rules_release(&f->rules);
 }
 
@@ -960,8 +963,12 @@ static const struct uw_rule *fast_rule(struct unwinder *u, Dwfl_Module *mod, uin
 		return r->simple ? r : NULL;
 	if (!uw_rule_from_cfi(cfi, pc - bias, tmp))
 		return NULL;
-	if (f && f->rules.n < UW_RULES_MAX)
-		uw_rules_add(&f->rules, tmp);	/* not cached: looked up again next time */
+	if (f && u->nrules < UW_RULES_MAX) {	/* else looked up again next time */
+		size_t n = f->rules.n;
+
+		uw_rules_add(&f->rules, tmp);
+		u->nrules += f->rules.n - n;
+	}
 	return tmp->simple ? tmp : NULL;
 }
 
