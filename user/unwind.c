@@ -80,10 +80,12 @@ struct uw_file {
 };
 
 #define UW_FILES_MAX	256	/* binaries kept open; the least recently used goes */
+#define UW_RECENT	8	/* slots of the Elf * -> file memo (power of 2) */
 
 struct unwinder {
 	struct hashmap procs;	/* (void *)pid -> struct uw_proc * */
 	struct hashmap by_elf;	/* Elf * of a files[] slot -> the slot */
+	struct uw_file *recent[UW_RECENT];	/* by_elf's last answers, by Elf * bits */
 	struct unwind_stats stats;
 	struct uw_walk walk;	/* the current walk, seen by the callbacks */
 	struct uw_file files[UW_FILES_MAX];
@@ -200,6 +202,10 @@ static void file_drop(struct unwinder *u, struct uw_file *f)
 	if (f->elf) {
 		hashmap_delete(&u->by_elf, f->elf);
 		elf_end(f->elf);
+	}
+	for (size_t i = 0; i < UW_RECENT; i++) {
+		if (u->recent[i] == f)
+			u->recent[i] = NULL;
 	}
 	f->elf = NULL;
 	u->nrules -= f->rules.n;
@@ -940,6 +946,22 @@ static void fp_fallback(struct unwinder *u, const struct unwind_input *in, enum 
 
 /* --- the fast path: cached simple rules (unwind_rules.h) --- */
 
+/* The cache slot of @elf (a file the cache holds open), or NULL. */
+static struct uw_file *file_by_elf(struct unwinder *u, Elf *elf)
+{
+	struct uw_file **memo = &u->recent[((uintptr_t)elf >> 6) & (UW_RECENT - 1)];
+	uintptr_t v = 0;
+
+	if (!elf)
+		return NULL;
+	if (*memo && (*memo)->elf == elf)
+		return *memo;
+	if (!hashmap_find(&u->by_elf, elf, &v))
+		return NULL;
+	*memo = (struct uw_file *)v;
+	return *memo;
+}
+
 /*
  * The simple rule for @pc in @mod (elfutils' .eh_frame CFI: what its walk
  * looks at first), from the binary's cache, else from libdw (and cached);
@@ -952,13 +974,11 @@ static const struct uw_rule *fast_rule(struct unwinder *u, Dwfl_Module *mod, uin
 	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
 	Elf *elf = dwfl_module_getelf(mod, &elf_bias);
 	const struct uw_rule *r = NULL;
-	struct uw_file *f = NULL;
-	uintptr_t v = 0;
+	struct uw_file *f;
 
 	if (!cfi)
 		return NULL;
-	if (elf && hashmap_find(&u->by_elf, elf, &v))
-		f = (struct uw_file *)v;
+	f = file_by_elf(u, elf);
 	if (f && (r = uw_rules_find(&f->rules, pc - bias)))
 		return r->simple ? r : NULL;
 	if (!uw_rule_from_cfi(cfi, pc - bias, tmp))
