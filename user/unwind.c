@@ -10,6 +10,11 @@
  * opened once for all processes (cached by device and inode), and separate
  * debug files are used only for a .debug_frame: a process's first walk costs
  * reading its maps, not re-reading (and decompressing) its libraries.
+ *
+ * The fast path (fast_walk) steps a walk with simple rules reduced from the
+ * same CFI (unwind_rules.c), cached per binary, as libdwfl's frame_unwind.c
+ * would, and hands the whole walk to elfutils at the first frame it cannot
+ * take as elfutils would.
  */
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>

@@ -5,7 +5,10 @@
  * frames with the binaries' CFI (.eh_frame, .debug_frame, also from separate
  * debug files found by build-id or debuglink) using elfutils' unwinder.
  * Frames without CFI (JIT code, hand-written assembly) fall back to frame
- * pointers (elfutils' x86-64 backend does that). One Dwfl per process image,
+ * pointers (elfutils' x86-64 backend does that). Walks whose frames all have
+ * a simple CFI rule are stepped without elfutils' per-frame work, with rules
+ * cached per binary (unwind_rules.h): the same frames and stop reasons; any
+ * other walk is elfutils' alone. One Dwfl per process image,
  * built from /proc/PID/maps on first use and kept across samples (binaries
  * mapped later are added to it); each binary is opened once and shared by
  * every process's Dwfl. One thread at a time. Plain C, no libbpf.
