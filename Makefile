@@ -76,7 +76,7 @@ $(BPF_OUT)/vmlinux.h: | $(BPF_OUT)
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard include/*.h bpf/*.h)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-		-Iinclude -I$(BPF_OUT) $(BPF_SYS_INCLUDES) -c $< -o $@
+		-Iinclude -I$(BPF_OUT) $(BPF_SYS_INCLUDES) $(BPF_EXTRA_CFLAGS) -c $< -o $@
 
 $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -144,7 +144,12 @@ $(OUTPUT)/workloads/py_embed: tests/workloads/python/embed.c | $(OUTPUT)/workloa
 		$(shell $(PY_EMBED_CONFIG) --includes) $< -o $@ \
 		$(shell $(PY_EMBED_CONFIG) --ldflags --embed)
 
-workloads: $(WORKLOADS) $(OUTPUT)/workloads/py_embed
+# A C library whose own threads (no Python thread state) a Python workload runs.
+$(OUTPUT)/workloads/libpy_cthread.so: tests/workloads/python/cthread.c | $(OUTPUT)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fPIC -shared -Wall -Wextra -Werror $< -o $@ -lpthread
+
+workloads: $(WORKLOADS) $(OUTPUT)/workloads/py_embed $(OUTPUT)/workloads/libpy_cthread.so
 
 # libFuzzer targets, one per parser of untrusted input.
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(PROTO_C) $(SKELS) | $(OUTPUT)/fuzz
@@ -166,6 +171,11 @@ $(OUTPUT)/bench:
 $(OUTPUT)/bench/%: tools/bench/%.c $(LIB) $(SKELS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -o $@
+
+# libdw against libunwind on the same captured stacks (libunwind-dev: bench only).
+$(OUTPUT)/bench/unwbench: tools/bench/unwbench.c $(LIB) $(SKELS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -lunwind-x86_64 -lunwind -o $@
 
 bench: $(BIN) $(BENCH_BINS)
 

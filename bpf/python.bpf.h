@@ -23,6 +23,36 @@ struct {
 	__type(value, struct pb_py_proc);
 } py_procs SEC(".maps");
 
+/*
+ * Threads of Python processes whose last search found no thread state (C
+ * threads: a pool of a C extension, a C library's own threads). While the
+ * first interpreter's list of thread states starts with the same one, they
+ * are not searched again, for PY_NEG_NS at most: a C thread gets a thread
+ * state from PyGILState_Ensure(), which puts a new one at the head of that
+ * list. A thread started by threading gets one made beforehand by its parent
+ * and bound to it (thread_id set) only once it runs, which leaves the head
+ * as it was: no thread is remembered while a thread state without its thread
+ * (thread_id 0) is in the list, nor in its first 50 ms (up to 3.10 such a
+ * thread state holds its parent's thread_id). The time limit bounds what any
+ * other case loses.
+ */
+#define PY_NEG_AGE_NS	50000000ULL	/* threads younger than 50 ms are not remembered */
+#ifndef PY_NEG_NS	/* BPF_EXTRA_CFLAGS=-DPY_NEG_NS=0 turns it off (tools/bench/python_cthread.sh) */
+#define PY_NEG_NS	100000000ULL	/* 100 ms */
+#endif
+
+struct py_neg {
+	__u64 head;		/* interpreters.head->threads.head when searched */
+	__u64 until_ns;		/* searched again from then (0: entry unused) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct py_neg);
+} py_negs SEC(".maps");
+
 #define PY_FRAME_READ	128	/* bytes of a frame read at once: every field we use lies below */
 
 /* Per-CPU scratch: the frame being read (map memory allows reads at a
@@ -55,9 +85,11 @@ struct py_walk {
 	struct py_scratch *sc;
 	__u64 fsbase;		/* the sampled thread's fs base = its pthread_self() */
 	__u64 interp, ts;	/* search: current interpreter and thread state */
+	__u64 interp0;		/* the first interpreter */
 	__u64 frame;		/* walk: next frame */
 	__u32 ninterp;
 	int err;
+	bool unbound;		/* search: a thread state without its thread yet (thread_id 0) */
 	__u64 found;		/* the thread's PyThreadState */
 };
 
@@ -117,6 +149,7 @@ static __always_inline long py_next_interp(struct py_walk *w, const bool of_task
 static __always_inline long py_search_body(struct py_walk *w, const bool of_task)
 {
 	const struct pb_py_offsets *o = &w->c->off;
+	__u64 tid;
 
 	if (!w->ts) {
 		w->ts = py_read_ptr(w, w->interp + o->interp_tstate_head, of_task);
@@ -125,10 +158,12 @@ static __always_inline long py_search_body(struct py_walk *w, const bool of_task
 		if (!w->ts)
 			return py_next_interp(w, of_task);
 	}
-	if (py_read_ptr(w, w->ts + o->tstate_thread_id, of_task) == w->fsbase && !w->err) {
+	tid = py_read_ptr(w, w->ts + o->tstate_thread_id, of_task);
+	if (tid == w->fsbase && !w->err) {
 		w->found = w->ts;
 		return 1;
 	}
+	w->unbound |= !tid;	/* made for a thread that has not bound it yet */
 	w->ts = py_read_ptr(w, w->ts + o->tstate_next, of_task);
 	if (w->err)
 		return 1;
@@ -236,6 +271,64 @@ static __always_inline __u64 py_top_frame(struct py_walk *w, const bool of_task)
 	return f;
 }
 
+/* The first thread state of the first interpreter; 0 on error. */
+static __always_inline __u64 py_first_tstate(struct py_walk *w)
+{
+	__u64 head = 0;
+
+	if (!w->interp0 || bpf_probe_read_user(&head, sizeof(head),
+					       (const void *)(w->interp0 +
+							      w->c->off.interp_tstate_head)))
+		return 0;
+	return head;
+}
+
+/*
+ * Whether @task (the current task) is known to have no thread state: its
+ * last search found none, less than PY_NEG_NS before @now, and the list of
+ * thread states starts as it did then. Sets the status when it is.
+ */
+static __always_inline bool py_neg_known(struct py_walk *w, struct task_struct *task, __u64 now)
+{
+	struct py_neg *neg = bpf_task_storage_get(&py_negs, task, 0, 0);
+	__u64 head;
+
+	if (!neg || now >= neg->until_ns || w->err)
+		return false;
+	head = py_first_tstate(w);
+	if (!head || head != neg->head)
+		return false;
+	w->sc->st.status = PB_PY_NO_TSTATE_KNOWN;
+	return true;
+}
+
+/* After a search for @task (the current task): remember that it found none, or forget it. */
+static __always_inline void py_neg_note(struct py_walk *w, struct task_struct *task, __u64 now)
+{
+	struct py_neg *neg;
+
+	if (w->found) {
+		neg = bpf_task_storage_get(&py_negs, task, 0, 0);
+		if (neg)
+			neg->until_ns = 0;
+		return;
+	}
+	/*
+	 * Not when the search was cut short, nor when a thread state waits for
+	 * its thread: this one may be it (a thread started by threading binds
+	 * the one its parent made once it runs, the head staying the same). Up
+	 * to 3.10 that thread state carries its parent's thread_id until then:
+	 * not for a thread younger than PY_NEG_AGE_NS either.
+	 */
+	if (w->err || w->interp || w->unbound || now - task->start_time < PY_NEG_AGE_NS)
+		return;
+	neg = bpf_task_storage_get(&py_negs, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!neg)
+		return;
+	neg->head = py_first_tstate(w);
+	neg->until_ns = neg->head ? now + PY_NEG_NS : 0;
+}
+
 /*
  * Walk the Python frames of thread @task of process @c: the current task
  * (any program), or with @of_task another one (sleepable programs). Returns
@@ -246,6 +339,7 @@ static __always_inline struct pb_py_stack *py_walk_of(const struct pb_py_proc *c
 						      struct task_struct *task, const bool of_task)
 {
 	struct py_walk w = { .c = c, .task = task, .fsbase = task->thread.fsbase };
+	__u64 now = of_task ? 0 : bpf_ktime_get_ns();
 	__u32 zero = 0;
 
 	w.sc = bpf_map_lookup_elem(of_task ? (void *)&py_scratch_task : (void *)&py_scratch, &zero);
@@ -255,8 +349,13 @@ static __always_inline struct pb_py_stack *py_walk_of(const struct pb_py_proc *c
 	w.sc->st.status = PB_PY_OK;
 	w.sc->st.thread_id = 0;
 	w.interp = py_read_ptr(&w, c->runtime + c->off.runtime_interp_head, of_task);
+	w.interp0 = w.interp;
+	if (!of_task && py_neg_known(&w, task, now))
+		return &w.sc->st;
 	if (w.interp && !w.err)
 		bpf_loop(PB_PY_MAX_THREADS, of_task ? py_search_step_task : py_search_step, &w, 0);
+	if (!of_task)
+		py_neg_note(&w, task, now);
 	if (!w.found) {
 		w.sc->st.status = w.err ? PB_PY_READ_ERR : PB_PY_NO_TSTATE;
 		return &w.sc->st;

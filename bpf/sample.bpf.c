@@ -18,6 +18,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
 #include "profiling_bpf.h"
@@ -219,11 +220,42 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 	return off;
 }
 
-/* End of the mapping that holds the stack pointer (bpf_find_vma callback). */
+/* Bounds of the mapping that holds a thread's stack pointer: [lo, hi) in the
+ * address space @mm (an exec replaces it, and with it the stack). */
+struct stack_vma {
+	__u64 lo, hi;
+	__u64 mm;
+};
+
+/* The mapping that holds the stack pointer (bpf_find_vma callback). */
 static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-	*(__u64 *)data = vma->vm_end;
+	struct stack_vma *v = data;
+
+	v->lo = vma->vm_start;
+	v->hi = vma->vm_end;
 	return 0;
+}
+
+/*
+ * The end of the mapping holding @sp, 0 when none is found. @cache (may be
+ * NULL) holds the bounds found last time for this thread: a thread's stack
+ * stays where it is, so while sp lies inside them the lookup (which takes
+ * the mmap lock and, with interrupts off as in the scheduler's tracepoints,
+ * queues an irq_work to release it) is skipped.
+ */
+static __always_inline __u64 stack_vma_end(struct task_struct *task, __u64 sp,
+					   struct stack_vma *cache)
+{
+	struct stack_vma v = { .mm = (__u64)task->mm };
+
+	if (cache && cache->mm == v.mm && sp >= cache->lo && sp < cache->hi)
+		return cache->hi;
+	if (bpf_find_vma(task, sp, vma_end_cb, &v, 0) || v.hi <= sp)
+		return 0;
+	if (cache)
+		*cache = v;
+	return v.hi;
 }
 
 /* State of a page-by-page stack copy (bpf_loop callback argument). */
@@ -297,11 +329,12 @@ static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 
  * interrupt) the registers are the ones saved at kernel entry, at the top of
  * the task's kernel stack. Returns the bytes to copy, 0 for none.
  */
-static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __u64 *spp)
+static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __u64 *spp,
+						struct stack_vma *cache)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
-	__u64 sp, end = 0, len;
+	__u64 sp, end, len;
 
 	if (task->flags & PF_KTHREAD)
 		return 0;
@@ -314,7 +347,8 @@ static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __
 	s->flags |= PB_SF_REGS;
 	sp &= ~7ull;
 	len = stack_copy < max ? stack_copy : max;
-	if (bpf_find_vma(task, sp, vma_end_cb, &end, 0) || end <= sp) {
+	end = stack_vma_end(task, sp, cache);
+	if (!end) {
 		count(PB_CNT_STACK_VMA_ERR);
 		end = ~0ULL;	/* the first frame's bounds below may still tell */
 	}
@@ -329,6 +363,15 @@ static __always_inline __u64 user_stack_range(struct pb_sample *s, __u64 max, __
 	return len & ~7ull;
 }
 
+/* dwarf mode: each sampled thread's stack mapping, found at an earlier sample
+ * (off CPU, the thread's offcpu_slot keeps its own). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct stack_vma);
+} stack_vmas SEC(".maps");
+
 /*
  * The user registers and stack copy of this CPU's sample record, into its
  * payload at @off; returns the bytes copied. A global function (see
@@ -338,12 +381,16 @@ __noinline int sample_user_stack(__u64 off)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct stack_vma *cache;
 	__u64 sp = 0, len;
 
 	barrier_var(off);	/* bound the register the copy uses */
 	if (!s || off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
 		return 0;
-	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp);
+	/* NULL (no memory, storage busy): the mapping is looked up */
+	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
 	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
@@ -359,9 +406,10 @@ __noinline int sample_user_stack(__u64 off)
  * the range that is not present makes the whole read fail (no faults here):
  * then half as much is tried, and the copy is said to be cut.
  */
-static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max)
+static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u64 max,
+					     struct stack_vma *cache)
 {
-	__u64 sp = 0, len = user_stack_range(s, max, &sp);
+	__u64 sp = 0, len = user_stack_range(s, max, &sp, cache);
 
 	for (int i = 0; i < 4; i++) {
 		if (len > max || len == 0)
@@ -453,6 +501,8 @@ static __always_inline struct pb_py_stack *python_walk_of(const struct pb_py_pro
 
 	if (status == PB_PY_NO_TSTATE)
 		count(PB_CNT_PY_NO_TSTATE);
+	else if (status == PB_PY_NO_TSTATE_KNOWN)
+		count(PB_CNT_PY_NO_TSTATE_KNOWN);
 	else if (status == PB_PY_READ_ERR)
 		count(PB_CNT_PY_READ_ERR);
 	else if (status == PB_PY_TRUNCATED)
@@ -519,6 +569,8 @@ __noinline int sample_python(__u32 tgid, __u32 off)
 	return python_copy((void *)s->payload + off, walked);
 }
 
+static __always_inline void mark_sampled(__u32 tgid);
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -532,6 +584,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (paused || !is_target(tgid))
 		return 0;
 	count(PB_CNT_SAMPLES);
+	mark_sampled(tgid);
 	s = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!s)
 		return 0;
@@ -567,6 +620,7 @@ struct offcpu_slot {
 	__u64 wake_ns;		/* when a blocked task was woken; 0 before */
 	__u32 blocked;		/* 1: went to sleep; 0: preempted while runnable */
 	__u32 pad;
+	struct stack_vma stack;	/* dwarf: its stack mapping, found at an earlier switch-out */
 	__u64 uips[PB_MAX_STACK];	/* rec.nuser user ips (frame pointers) */
 	struct pb_sample rec;	/* ids, comm, user registers; nkernel 0; stack_len (its
 				 * payload is empty: last) */
@@ -656,12 +710,30 @@ static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_
 	return len;
 }
 
+/*
+ * Flags for an off-CPU record of @len bytes: wake the reader when the record
+ * takes the unread data past a multiple of wakeup_bytes. Not at every record
+ * once past it (a reader busy unwinding falls behind at thousands of switches
+ * a second, and each forced wakeup is an interrupt in the switching task);
+ * the reader drains until the ring is empty before it sleeps again, and a
+ * crossing missed in a race with another CPU is followed by the next one, or
+ * by the reader's timeout.
+ */
+static __always_inline __u64 offcpu_submit_flags(__u32 len)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), step = wakeup_bytes;
+
+	if (!step)
+		return 0;
+	return avail / step != (avail + len) / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Emit @s (@len bytes) as @kind lasting @ns; drops are counted. */
 static __always_inline void offcpu_emit(struct pb_sample *s, __u32 len, __u32 kind, __u64 ns)
 {
 	s->flags = (s->flags & ~PB_SAMPLE_KIND_MASK) | kind;
 	s->weight = ns;
-	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, submit_flags())) {
+	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, offcpu_submit_flags(len))) {
 		count(PB_CNT_OFF_RB_FULL);
 		add(PB_CNT_OFF_RB_FULL_NS, ns);
 		return;
@@ -781,7 +853,7 @@ static __always_inline void offcpu_start(void *ctx, struct task_struct *prev, bo
 		copy = bpf_task_storage_get(&offcpu_copies, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (copy)
 			slot->rec.stack_len = copy_user_stack(&slot->rec, copy->data,
-							      OFFCPU_COPY_MAX);
+							      OFFCPU_COPY_MAX, &slot->stack);
 		else
 			count(PB_CNT_USTACK_ERR);
 	}
@@ -1055,6 +1127,179 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
+/* --- mappings of sampled processes as they exit (dwarf mode) --- */
+
+/* Send the file mappings of every sampled process as it exits. */
+const volatile bool exit_maps = false;
+
+/* tgids sampled since they were last checked at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} sampled SEC(".maps");
+
+/* A mapping record being built; a name read at the end of path[] may run
+ * into spill (then the path is cut): each read has a constant size. */
+struct mapping_buf {
+	struct pb_mapping m;
+	char spill[PB_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mapping_buf);
+} mapping_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mapping_sent SEC(".maps");
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __weak __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __weak __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __weak __ksym;
+
+#define VM_EXEC_FLAG	0x4ul
+#define PATH_DEPTH	32	/* dentries and mount crossings walked per path */
+
+/* Remember that the current process was sampled (its mappings go out at exit). */
+static __always_inline void mark_sampled(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (exit_maps && !bpf_map_lookup_elem(&sampled, &tgid))
+		bpf_map_update_elem(&sampled, &tgid, &one, BPF_ANY);
+}
+
+/*
+ * The names of the dentries from file @file_addr (a struct file *) up to the
+ * root of its mount namespace, leaf first, each NUL-terminated, into the
+ * per-CPU mapping buffer; returns their bytes, with PB_MAPPING_PATH_CUT set
+ * in the buffer's flags when the walk stopped short. Global: verified once.
+ */
+__noinline int mapping_path(__u64 file_addr)
+{
+	struct file *f = (struct file *)file_addr;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry), *parent;
+	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	struct mount *mnt, *up;
+	struct mapping_buf *b;
+	__u32 zero = 0, off = 0;
+	long n;
+
+	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
+	if (!b || !vm)
+		return 0;
+	mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+	for (int i = 0; i < PATH_DEPTH; i++) {
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
+			up = BPF_CORE_READ(mnt, mnt_parent);
+			if (!up || up == mnt)
+				return off;	/* the root */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			continue;
+		}
+		if (off >= PB_PATH_MAX - 1)
+			break;
+		n = bpf_probe_read_kernel_str(b->m.path + off, PB_PATH_MAX,
+					      BPF_CORE_READ(d, d_name.name));
+		if (n <= 0 || off + n > PB_PATH_MAX)
+			break;
+		off += n;
+		d = parent;
+	}
+	b->m.flags |= PB_MAPPING_PATH_CUT;
+	return off;
+}
+
+/* One mapping record of @vma (of process @tgid); @prev_ino: the file of the
+ * previous record, whose path is not repeated. Returns false when it was lost. */
+static __always_inline bool mapping_emit(struct vm_area_struct *vma, __u32 tgid,
+					 struct pb_mapping *b, __u64 *prev_ino)
+{
+	struct file *f = vma->vm_file;
+	struct inode *ino = f->f_inode;
+	__u64 size;
+	__u32 zero = 0;
+	int len = 0;
+
+	b->hdr.kind = PB_REC_MAPPING;
+	b->pid = tgid;
+	b->flags = (vma->vm_flags & VM_EXEC_FLAG) ? PB_MAPPING_EXEC : 0;
+	b->start = vma->vm_start;
+	b->end = vma->vm_end;
+	b->pgoff = (__u64)vma->vm_pgoff << 12;
+	b->ino = ino->i_ino;
+	b->dev = ino->i_sb->s_dev;
+	if (b->ino != *prev_ino)
+		/* as a scalar: a global function takes no kernel pointer */
+		len = mapping_path((__u64)BPF_CORE_READ(vma, vm_file));
+	*prev_ino = b->ino;
+	/* mapping_path may have set PB_MAPPING_PATH_CUT in the per-CPU copy */
+	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
+	if (!b || len < 0 || len > PB_PATH_MAX)
+		return false;
+	b->path_len = len;
+	size = PB_MAPPING_SIZE(len);
+	barrier_var(size);	/* the bound checked is the one passed */
+	if (size > sizeof(*b))
+		return false;
+	b->hdr.size = size;
+	return bpf_ringbuf_output(&events, b, size, 0) == 0;
+}
+
+/*
+ * The file mappings of the exiting current process, if it was sampled: the
+ * executable ones and those of a file's start. The tracepoint runs before
+ * exit_mm() (kernel 6.16+), so the mappings are still there. The count of
+ * records sent lives in map memory: a loop counter on the stack would make
+ * the verifier walk every value of it.
+ */
+static __always_inline void exit_mappings(__u32 tgid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	struct pb_mapping *b;
+	__u64 t0, prev_ino = 0;
+	__u32 zero = 0;
+	__u32 *sent;
+
+	if (!exit_maps || !bpf_map_lookup_elem(&sampled, &tgid))
+		return;
+	bpf_map_delete_elem(&sampled, &tgid);
+	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
+	sent = bpf_map_lookup_elem(&mapping_sent, &zero);
+	if (!b || !sent)
+		return;
+	*sent = 0;
+	t0 = bpf_ktime_get_ns();
+	if (bpf_iter_task_vma_new(&it, task, 0))
+		count(PB_CNT_MAPS_NO_ITER);
+	while ((vma = bpf_iter_task_vma_next(&it))) {
+		if (!vma->vm_file || (!(vma->vm_flags & VM_EXEC_FLAG) && vma->vm_pgoff))
+			continue;
+		if (*sent >= PB_EXIT_MAPPINGS_MAX) {
+			count(PB_CNT_MAPS_TOO_MANY);
+			break;
+		}
+		*sent += 1;
+		if (!mapping_emit(vma, tgid, b, &prev_ino))
+			count(PB_CNT_MAPS_RB_FULL);
+	}
+	bpf_iter_task_vma_destroy(&it);
+	add(PB_CNT_MAPS_NS, bpf_ktime_get_ns() - t0);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
@@ -1062,6 +1307,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || (paused && all_tasks) ||
 	    !is_target(p->tgid))
 		return 0;
+	exit_mappings(p->tgid);
 	task_event(PB_REC_EXIT, p->tgid, 0, p);
 	return 0;
 }

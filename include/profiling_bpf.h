@@ -28,6 +28,8 @@ enum pb_record_kind {
 	PB_REC_EXIT = 3,	/* struct pb_task_event: a target process exited */
 	PB_REC_FORK = 4,	/* struct pb_task_event: a target forked a process */
 	PB_REC_BUILDID = 5,	/* struct pb_buildid_stack: a young image's user stack as files */
+	PB_REC_MAPPING = 6,	/* struct pb_mapping: one file mapping of a sampled process,
+				 * taken as it exits; its PB_REC_EXIT comes next */
 	/* With all_tasks these three come for every process. Their order in the
 	 * ring buffer is the order in which they happened, relative to the
 	 * samples too: user space tells images of a PID apart by it. */
@@ -59,6 +61,13 @@ enum pb_count {
 				 * --stack-size and the first unreadable page only) */
 	PB_CNT_PY_OFF_LATE,	/* off CPU: intervals of threads blocked before their process
 				 * was known as Python, given their Python frames then */
+	PB_CNT_MAPS_RB_FULL,	/* exit: a mapping record lost, ring buffer full */
+	PB_CNT_MAPS_NO_ITER,	/* exit: the process's mappings could not be walked (no mm,
+				 * or its lock was taken) */
+	PB_CNT_MAPS_TOO_MANY,	/* exit: mappings past PB_EXIT_MAPPINGS_MAX, not sent */
+	PB_CNT_MAPS_NS,		/* nanoseconds spent sending mappings at exit (a cost) */
+	PB_CNT_PY_NO_TSTATE_KNOWN,	/* Python process: a thread known to have no thread
+					 * state (a C thread), not searched again */
 	PB_CNT_MAX,
 };
 
@@ -168,5 +177,36 @@ struct pb_buildid_stack {
 	__u64 ips[PB_MAX_STACK];
 	struct pb_build_id_frame frames[PB_MAX_STACK];
 };
+
+/*
+ * Mappings of a sampled process as it exits (dwarf mode), before its memory
+ * is torn down: user space unwinds and names the samples of a process gone
+ * before it could read /proc/PID/maps. Only file mappings that are
+ * executable or map the file's start (the ELF headers: the load bias). The
+ * path is given as the dentry names from the file up to the root of its
+ * mount namespace, leaf first, each NUL-terminated; none (path_len 0) when
+ * the file is the one of the previous record of the same process.
+ */
+#define PB_PATH_MAX		256	/* bytes of path names per mapping */
+#define PB_EXIT_MAPPINGS_MAX	256	/* mapping records per exiting process */
+
+#define PB_MAPPING_EXEC		1u	/* mapped executable (VM_EXEC) */
+#define PB_MAPPING_PATH_CUT	2u	/* the names stop short of the root: path unknown */
+
+struct pb_mapping {
+	struct pb_rec_hdr hdr;	/* size: PB_MAPPING_SIZE(path_len): path[] is cut after its bytes */
+	__u32 pid;
+	__u32 flags;		/* PB_MAPPING_* */
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;		/* file offset of start, in bytes */
+	__u64 ino;
+	__u32 dev;		/* the kernel's dev_t of the file system: major << 20 | minor */
+	__u32 path_len;		/* bytes of path[] (<= PB_PATH_MAX) */
+	char path[PB_PATH_MAX];
+};
+
+#define PB_MAPPING_SIZE(path_len) \
+	(__builtin_offsetof(struct pb_mapping, path) + (((path_len) + 7) & ~7u))
 
 #endif /* PROFILING_BPF_H */

@@ -57,8 +57,27 @@ struct pb_py_offsets {
 	__u16 unicode_ascii_size;	/* sizeof(PyASCIIObject): ASCII data follows */
 	__u16 unicode_compact_size;	/* sizeof(PyCompactUnicodeObject) */
 	__u16 bytes_size, bytes_data;	/* PyVarObject.ob_size, PyBytesObject.ob_sval */
-	__u16 pad;
+	/* thread names: sys.modules["threading"]._active[ident]._name */
+	__u16 interp_modules;		/* PyInterpreterState.modules / .imports.modules (3.12+) */
+	__u16 module_dict;		/* PyModuleObject.md_dict */
+	__u16 dict_keys, dict_values;	/* PyDictObject.ma_keys, .ma_values */
+	__u16 keys_size;		/* PyDictKeysObject.dk_size (<= 3.10) */
+	__u16 keys_log2_size;		/* .dk_log2_size (3.11+) */
+	__u16 keys_log2_index_bytes;	/* .dk_log2_index_bytes (3.11+) */
+	__u16 keys_kind;		/* .dk_kind (3.11+) */
+	__u16 keys_nentries, keys_indices;	/* .dk_nentries, .dk_indices */
+	__u16 values_values;		/* PyDictValues.values (3.13: after a header) */
+	__u16 heaptype_cached_keys;	/* PyHeapTypeObject.ht_cached_keys (3.11+) */
+	__u16 long_size;		/* PyVarObject.ob_size / PyLongObject.long_value.lv_tag (3.12+) */
+	__u16 long_digit;		/* PyLongObject.ob_digit */
+	__u16 long_shift;		/* PyLong_SHIFT: bits per digit */
+	__u16 type_basicsize, type_dictoffset, type_flags;	/* PyTypeObject.tp_* */
+	__u16 pad[3];
 };
+
+#ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct pb_py_offsets) % 8 == 0, "pb_py_offsets: pad to 8 bytes");
+#endif
 
 /* Per-process configuration, value of "py_procs" (key: tgid). */
 struct pb_py_proc {
@@ -94,6 +113,7 @@ enum pb_py_status {
 	PB_PY_NO_TSTATE,	/* no thread state matches the sampled thread */
 	PB_PY_READ_ERR,		/* a read of the interpreter's memory failed */
 	PB_PY_TRUNCATED,	/* more than PB_PY_MAX_FRAMES frames */
+	PB_PY_NO_TSTATE_KNOWN,	/* none, as when last searched (nothing changed since): a C thread */
 };
 
 /*

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Install the Debian packages profiling-bpf needs to build, test and benchmark.
+# libunwind-dev: only for tools/bench/unwbench (libdw against libunwind), not the product.
 # Idempotent: prints nothing and installs nothing when everything is present.
 set -eu
 
@@ -7,7 +8,8 @@ PKGS="make gcc g++ clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libcmocka-dev protobuf-c-compiler libprotobuf-c-dev golang-go golang-github-google-pprof-dev
 systemtap-sdt-dev python3 python3-minimal libxml2-utils linux-perf bpftrace pkg-config libjson-c-dev
 man-db libcap2-bin util-linux
-python3.11 python3.11-dev xz-utils libiberty-dev libdebuginfod-dev debuginfod libcurl4-openssl-dev"
+python3.11 python3.11-dev xz-utils libiberty-dev libdebuginfod-dev debuginfod libcurl4-openssl-dev
+libunwind-dev"
 
 missing=""
 for p in $PKGS; do

@@ -23,6 +23,13 @@
 #if PY_VERSION_HEX >= 0x030B0000
 #include <internal/pycore_frame.h>
 #include <internal/pycore_code.h>
+#include <internal/pycore_dict.h>
+#endif
+#if PY_VERSION_HEX >= 0x030A0000
+#include <internal/pycore_moduleobject.h>
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+#include <longintrepr.h>
 #endif
 
 #define OFF(name, type, member) printf("\t\t." #name " = %zu,\n", offsetof(type, member))
@@ -93,6 +100,54 @@ static void print_objects(void)
 	OFF(bytes_data, PyBytesObject, ob_sval);
 }
 
+/* What leads to threading._active and a Thread's _name (user/python_threads.c). */
+static void print_thread_names(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+	OFF(interp_modules, PyInterpreterState, imports.modules);
+#else
+	OFF(interp_modules, PyInterpreterState, modules);
+#endif
+#if PY_VERSION_HEX >= 0x030A0000
+	OFF(module_dict, PyModuleObject, md_dict);
+#else
+	/* Objects/moduleobject.c (not installed): PyObject_HEAD, then md_dict */
+	SIZE(module_dict, PyObject);
+#endif
+	OFF(dict_keys, PyDictObject, ma_keys);
+	OFF(dict_values, PyDictObject, ma_values);
+#if PY_VERSION_HEX >= 0x030B0000
+	OFF(keys_log2_size, PyDictKeysObject, dk_log2_size);
+	OFF(keys_log2_index_bytes, PyDictKeysObject, dk_log2_index_bytes);
+	OFF(keys_kind, PyDictKeysObject, dk_kind);
+	OFF(keys_nentries, PyDictKeysObject, dk_nentries);
+	OFF(keys_indices, PyDictKeysObject, dk_indices);
+	OFF(heaptype_cached_keys, PyHeapTypeObject, ht_cached_keys);
+#else
+	/*
+	 * Objects/dict-common.h (not installed): dk_refcnt, dk_size,
+	 * dk_lookup, dk_usable, dk_nentries, then dk_indices.
+	 */
+	printf("\t\t.keys_size = %zu,\n", sizeof(Py_ssize_t));
+	printf("\t\t.keys_nentries = %zu,\n", 3 * sizeof(Py_ssize_t) + sizeof(void *));
+	printf("\t\t.keys_indices = %zu,\n", 4 * sizeof(Py_ssize_t) + sizeof(void *));
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+	OFF(values_values, PyDictValues, values);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	OFF(long_size, PyLongObject, long_value.lv_tag);
+	OFF(long_digit, PyLongObject, long_value.ob_digit);
+#else
+	OFF(long_size, PyVarObject, ob_size);
+	OFF(long_digit, PyLongObject, ob_digit);
+#endif
+	printf("\t\t.long_shift = %d,\n", PyLong_SHIFT);
+	OFF(type_basicsize, PyTypeObject, tp_basicsize);
+	OFF(type_dictoffset, PyTypeObject, tp_dictoffset);
+	OFF(type_flags, PyTypeObject, tp_flags);
+}
+
 int main(void)
 {
 	printf("\t{\t/* %s, headers of %s */\n", PY_VERSION, PB_HEADERS);
@@ -100,6 +155,7 @@ int main(void)
 	print_threads();
 	print_frames();
 	print_objects();
+	print_thread_names();
 	printf("\t},\n");
 	return 0;
 }

@@ -217,15 +217,19 @@ static int add_frames(struct build_ctx *c, const struct stack_entry *e, const ui
 /* Root frames (outermost last in the leaf-first array): thread, then process. */
 static int add_roots(struct build_ctx *c, const struct stack_entry *e, uint32_t *ids)
 {
-	const char *pname = NULL;
+	const char *pname = NULL, *tname;
 	uint64_t ident;
-	char label[96];
+	char label[400];
 	int n = 0, idx;
 
 	if (e->tid) {
-		/* a Python thread: with its ident, as py-spy shows it */
+		/* a Python thread: with its name and ident, as py-spy shows it */
 		ident = c->bo->py ? python_thread_ident(c->bo->py, e->pid, e->tid) : 0;
-		if (ident)
+		tname = ident ? python_thread_name(c->bo->py, e->pid, e->tid) : NULL;
+		if (tname)
+			snprintf(label, sizeof(label), "%s-%u (Python thread %s 0x%" PRIx64 ")",
+				 e->comm[0] ? e->comm : "?", e->tid, tname, ident);
+		else if (ident)
 			snprintf(label, sizeof(label), "%s-%u (Python thread 0x%" PRIx64 ")",
 				 e->comm[0] ? e->comm : "?", e->tid, ident);
 		else

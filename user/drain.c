@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
+#define LOG_MODULE "drain"
 #include "drain.h"
+#include "log.h"
 #include "profiling_bpf.h"
 
 /* Per-pid state: generation (high bits) and "has samples" (bit 0). */
@@ -57,6 +60,15 @@ static bool sample_ok(const struct pb_sample *s, size_t size)
 	return size == pb_sample_size(s->nkernel, s->nuser, s->aux_len, s->stack_len) && aux_ok(s);
 }
 
+/* A mapping record: its pid, a range, names within the record. */
+static bool mapping_ok(const struct pb_mapping *m, size_t size)
+{
+	const size_t head = offsetof(struct pb_mapping, path);
+
+	return size >= head && m->pid && m->start < m->end && m->path_len <= PB_PATH_MAX &&
+	       size == PB_MAPPING_SIZE(m->path_len);
+}
+
 int drain_record_check(const void *data, size_t size)
 {
 	const struct pb_rec_hdr *h = data;
@@ -72,6 +84,8 @@ int drain_record_check(const void *data, size_t size)
 		return size == sizeof(struct pb_task_event) ? (int)h->kind : 0;
 	case PB_REC_BUILDID:
 		return size == sizeof(struct pb_buildid_stack) ? PB_REC_BUILDID : 0;
+	case PB_REC_MAPPING:
+		return mapping_ok(data, size) ? PB_REC_MAPPING : 0;
 	default:
 		return 0;
 	}
@@ -93,8 +107,10 @@ static uint32_t note_pid(struct drain *d, uint32_t pid, const char *comm)
 
 #define MERGED_MAX (PB_MAX_STACK + PB_PY_MAX_FRAMES)
 
-/* The user ips of a dwarf sample: its copied stack unwound into d->ubuf. */
-static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen)
+/* The user ips of a dwarf sample: its copied stack unwound into d->ubuf;
+ * 0 when it waits for exit mappings (@may_defer). @replay: it waited. */
+static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen,
+			    bool may_defer, bool replay)
 {
 	struct unwind_input in = {
 		.pid = smp->pid,
@@ -108,9 +124,20 @@ static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32
 		.truncated = smp->flags & PB_SF_STACK_TRUNC,
 		.fp_ips = pb_sample_uips(smp),
 		.nfp = smp->nuser,
+		.may_defer = may_defer && smp->uregs[PB_UREG_IP] && smp->uregs[PB_UREG_SP],
 	};
 	enum unwind_reason why;
 	size_t n = unwinder_unwind(d->uw, &in, d->ubuf, PB_MAX_STACK, &why);
+
+	if (!n && in.may_defer)
+		return 0;
+	/* it waited for its process's exit mappings: the symbolizer never saw
+	 * them, its frames go as build ID + offset */
+	if (n && replay && d->hooks.on_buildid &&
+	    unwinder_build_ids(d->uw, smp->pid, d->ubuf, n, d->bframes)) {
+		d->hooks.on_buildid(d->hooks.ctx, smp->pid, gen, d->ubuf, d->bframes, n);
+		return n;
+	}
 
 	/* a young image (a build-ID stack came with the sample): its frames as
 	 * build ID + offset too, named even if the process is gone before the
@@ -122,7 +149,15 @@ static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32
 	return n;
 }
 
-static void handle_sample(struct drain *d, const struct pb_sample *smp)
+static int defer_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen);
+
+/*
+ * Store sample @smp of image @gen: unwound (dwarf), Python frames merged.
+ * With @may_defer it may instead wait for its process's exit mappings;
+ * @replay: it did.
+ */
+static void sample_store(struct drain *d, const struct pb_sample *smp, uint32_t gen,
+			 bool may_defer, bool replay)
 {
 	struct stack_weight w = {
 		.kind = smp->flags & PB_SAMPLE_KIND_MASK, .count = 1, .value = smp->weight,
@@ -132,7 +167,6 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	size_t nu = smp->nuser;
 	struct stack_store *st = &d->store;
 	char comm[PB_COMM_LEN + 1];
-	uint32_t gen;
 	int err;
 
 	if (smp->time_ns < d->floor_ns) {
@@ -143,9 +177,12 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 		st = d->after;
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
-	gen = note_pid(d, smp->pid, comm);
 	if (d->uw && (smp->flags & PB_SF_REGS)) {
-		nu = unwind_sample(d, smp, gen);
+		nu = unwind_sample(d, smp, gen, may_defer, replay);
+		if (!nu && may_defer && !defer_sample(d, smp, gen))
+			return;
+		if (!nu && may_defer)
+			nu = unwind_sample(d, smp, gen, false, false);
 		uips = d->ubuf;
 	}
 	if (nu && d->hooks.on_sample)
@@ -153,7 +190,7 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	if (!ps && d->py)
 		python_sample_seen(d->py, smp->pid, smp->time_ns);
 	if (ps && d->py)
-		python_thread_seen(d->py, smp->pid, smp->tid, ps->thread_id);
+		python_thread_seen(d->py, smp->pid, smp->tid, ps->thread_id, smp->time_ns);
 	if (ps && d->py && d->merged) {
 		nu = python_merge(d->py, smp->pid, smp->time_ns, uips, nu, ps, d->merged,
 				  MERGED_MAX);
@@ -166,6 +203,262 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 		if (w.kind != PB_KIND_CPU)
 			d->store_full_ns += smp->weight;
 	}
+}
+
+static void handle_sample(struct drain *d, const struct pb_sample *smp)
+{
+	char comm[PB_COMM_LEN + 1];
+	uint32_t gen;
+
+	if (smp->time_ns < d->floor_ns) {
+		d->late++;
+		return;
+	}
+	memcpy(comm, smp->comm, PB_COMM_LEN);
+	comm[PB_COMM_LEN] = '\0';
+	gen = note_pid(d, smp->pid, comm);
+	sample_store(d, smp, gen, d->defer, false);
+}
+
+/* --- samples waiting for the exit mappings of their process --- */
+
+#define DEFER_MAX	4096		/* samples waiting, at most */
+#define DEFER_BYTES_MAX	(32u << 20)	/* and their bytes */
+
+struct drain_deferred {
+	struct drain_deferred *next;
+	uint32_t gen;
+	uint64_t rec[];		/* the sample record (8-byte aligned) */
+};
+
+static const struct pb_sample *deferred_sample(const struct drain_deferred *q)
+{
+	return (const struct pb_sample *)q->rec;
+}
+
+/* Take the oldest waiting sample off the queue. */
+static struct drain_deferred *deferred_pop(struct drain *d)
+{
+	struct drain_deferred *q = d->dq_head;
+
+	d->dq_head = q->next;
+	if (!d->dq_head)
+		d->dq_tail = &d->dq_head;
+	d->dq_len--;
+	d->dq_bytes -= deferred_sample(q)->hdr.size;
+	return q;
+}
+
+/* Walk and store a waiting sample with what is known now, and free it. */
+static void deferred_run(struct drain *d, struct drain_deferred *q, bool forced)
+{
+	if (forced)
+		d->deferred_forced++;
+	sample_store(d, deferred_sample(q), q->gen, false, true);
+	free(q);
+}
+
+/* Let @smp wait (a copy of it); the oldest goes first when the queue is full. 0 or -ENOMEM. */
+static int defer_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen)
+{
+	struct drain_deferred *q;
+
+	while (d->dq_head && (d->dq_len >= DEFER_MAX || d->dq_bytes + smp->hdr.size > DEFER_BYTES_MAX))
+		deferred_run(d, deferred_pop(d), true);
+	q = malloc(sizeof(*q) + smp->hdr.size);
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->gen = gen;
+	memcpy(q->rec, smp, smp->hdr.size);
+	if (!d->dq_tail)
+		d->dq_tail = &d->dq_head;
+	*d->dq_tail = q;
+	d->dq_tail = &q->next;
+	d->dq_len++;
+	d->dq_bytes += smp->hdr.size;
+	return 0;
+}
+
+/* Walk the waiting samples of @pid, in order: its exit mappings are in (or
+ * will never come: @forced). */
+static void deferred_release(struct drain *d, uint32_t pid, bool forced)
+{
+	struct drain_deferred **pp = &d->dq_head, *q, *mine = NULL, **tail = &mine;
+
+	while ((q = *pp)) {
+		if (deferred_sample(q)->pid != pid) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		d->dq_len--;
+		d->dq_bytes -= deferred_sample(q)->hdr.size;
+		q->next = NULL;
+		*tail = q;
+		tail = &q->next;
+	}
+	d->dq_tail = pp;
+	while ((q = mine)) {
+		mine = q->next;
+		deferred_run(d, q, forced);
+	}
+}
+
+void drain_expire(struct drain *d, uint64_t before_ns)
+{
+	while (d->dq_head && deferred_sample(d->dq_head)->time_ns < before_ns)
+		deferred_run(d, deferred_pop(d), true);
+}
+
+void drain_defer_gone(struct drain *d, bool on)
+{
+	d->defer = on && d->uw;
+}
+
+/* --- mappings of a process, received as it exits --- */
+
+struct drain_exit_maps {
+	struct unwind_mapping *m;	/* paths owned */
+	size_t n;
+};
+
+static void exit_maps_free(struct drain_exit_maps *em)
+{
+	if (!em)
+		return;
+	for (size_t i = 0; i < em->n; i++)
+		free((char *)em->m[i].path);
+	free(em->m);
+	free(em);
+}
+
+bool drain_mapping_path(const char *names, size_t len, char *out, size_t size)
+{
+	size_t end = len, at = 0, n, i;
+
+	if (!size)
+		return false;
+	/* names are leaf first: the last one is the outermost directory */
+	while (end > 0) {
+		if (names[end - 1] != '\0')
+			return false;
+		for (i = end - 1; i > 0 && names[i - 1] != '\0'; i--)
+			;
+		n = end - 1 - i;
+		if (!n || (n == 1 && names[i] == '.') || (n == 2 && !memcmp(names + i, "..", 2)) ||
+		    memchr(names + i, '/', n) || memchr(names + i, '\n', n) || at + 1 + n >= size)
+			return false;
+		out[at++] = '/';
+		memcpy(out + at, names + i, n);
+		at += n;
+		end = i;
+	}
+	out[at] = '\0';
+	return at > 0;
+}
+
+/* The path of mapping record @r: its names, or the previous mapping's of the
+ * same file when it has none; NULL when unknown (or out of memory). */
+static char *mapping_path_of(const struct pb_mapping *r, const struct drain_exit_maps *em)
+{
+	char path[PB_PATH_MAX + 2];
+	const struct unwind_mapping *prev = em->n ? &em->m[em->n - 1] : NULL;
+
+	if (r->flags & PB_MAPPING_PATH_CUT)
+		return NULL;
+	if (!r->path_len)
+		return prev && prev->ino == r->ino && prev->path ? strdup(prev->path) : NULL;
+	return drain_mapping_path(r->path, r->path_len, path, sizeof(path)) ? strdup(path) : NULL;
+}
+
+static void handle_mapping(struct drain *d, const struct pb_mapping *r)
+{
+	void *key = (void *)(uintptr_t)r->pid;
+	struct drain_exit_maps *em = NULL;
+	struct unwind_mapping *m;
+	uintptr_t v;
+
+	if (hashmap_find(&d->exits, key, &v))
+		em = (struct drain_exit_maps *)v;
+	if (!em && (!(em = calloc(1, sizeof(*em))) || hashmap_set(&d->exits, key, (uintptr_t)em))) {
+		free(em);
+		return;
+	}
+	if (em->n >= PB_EXIT_MAPPINGS_MAX)
+		return;
+	m = realloc(em->m, (em->n + 1) * sizeof(*m));
+	if (!m)
+		return;
+	em->m = m;
+	m += em->n;
+	*m = (struct unwind_mapping){
+		.start = r->start, .end = r->end, .pgoff = r->pgoff, .ino = r->ino,
+		.dev = makedev(r->dev >> 20, r->dev & 0xfffff),
+		.exec = r->flags & PB_MAPPING_EXEC,
+	};
+	m->path = mapping_path_of(r, em);
+	em->n++;
+}
+
+/* The exit mappings received for @pid (the caller's now), or NULL. */
+static struct drain_exit_maps *take_exit_maps(struct drain *d, uint32_t pid)
+{
+	void *key = (void *)(uintptr_t)pid;
+	uintptr_t v;
+
+	if (!hashmap_find(&d->exits, key, &v))
+		return NULL;
+	hashmap_delete(&d->exits, key);
+	return (struct drain_exit_maps *)v;
+}
+
+/*
+ * Keep the unwinding state of @pid, which just got its exit mappings, for a
+ * while: samples taken as it exits (in exit_group(), after the tracepoint)
+ * come after its exit record. The oldest of those kept goes.
+ */
+static void exited_keep(struct drain *d, uint32_t pid)
+{
+	uint32_t old = d->exited[d->exited_next];
+
+	if (old && old != pid)
+		unwinder_forget(d->uw, old);
+	d->exited[d->exited_next] = pid;
+	d->exited_next = (d->exited_next + 1) % DRAIN_EXITED_KEEP;
+}
+
+/* The binaries of @em to the hook: the symbolizer names their frames by build ID. */
+static void exit_files_tell(struct drain *d, const struct drain_exit_maps *em)
+{
+	const struct unwind_mapping *m, *prev = NULL;
+
+	for (size_t i = 0; d->hooks.on_exit_file && i < em->n; i++) {
+		m = &em->m[i];
+		if (!m->exec || !m->path || (prev && prev->dev == m->dev && prev->ino == m->ino))
+			continue;
+		d->hooks.on_exit_file(d->hooks.ctx, m->path, m->dev, m->ino);
+		prev = m;
+	}
+}
+
+/* @pid exited: its exit mappings (if any) to the unwinder and the
+ * symbolizer, its waiting samples walked. False when it has none: its
+ * unwinding state can go. */
+static bool exit_maps_apply(struct drain *d, uint32_t pid, uint32_t gen)
+{
+	struct drain_exit_maps *em = take_exit_maps(d, pid);
+	bool used = em && d->uw && !unwinder_exit_maps(d->uw, pid, gen, em->m, em->n);
+
+	if (em && !used)
+		pr_debug("process %u: exit mappings not used", pid);
+	if (em)
+		exit_files_tell(d, em);
+	deferred_release(d, pid, !em);
+	exit_maps_free(em);
+	if (used)
+		exited_keep(d, pid);
+	return used;
 }
 
 /* Start a new generation of @pid (unseen); returns it. A new PID starts at 0. */
@@ -191,9 +484,17 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 	comm[PB_COMM_LEN] = '\0';
 	switch (e->hdr.kind) {
 	case PB_REC_EXEC:
+		/* the old image's mappings are gone with it */
+		deferred_release(d, e->pid, true);
+		exit_maps_free(take_exit_maps(d, e->pid));
 		img.pid = e->pid;
 		img.gen = next_gen(d, e->pid);
-		unwinder_exec(d->uw, e->pid, img.gen);
+		/* with exit mappings, a process gone before its first sample
+		 * was read is unwound with them: no maps read at every exec */
+		if (d->defer)
+			unwinder_forget(d->uw, e->pid);
+		else
+			unwinder_exec(d->uw, e->pid, img.gen);
 		if (d->hooks.on_exec)
 			d->hooks.on_exec(d->hooks.ctx, &img);
 		break;
@@ -201,8 +502,10 @@ static void handle_task(struct drain *d, const struct pb_task_event *e)
 		st = pid_state(d, e->pid);
 		img.pid = e->pid;
 		img.gen = st >> PID_GEN_SHIFT;
-		/* its samples came before this record: the unwinding state can go */
-		unwinder_forget(d->uw, e->pid);
+		/* its samples came before this record (but those taken in
+		 * exit_group()): the unwinding state can go */
+		if (!exit_maps_apply(d, e->pid, img.gen))
+			unwinder_forget(d->uw, e->pid);
 		if (d->hooks.on_exit)
 			d->hooks.on_exit(d->hooks.ctx, &img, st & PID_SEEN);
 		break;
@@ -247,6 +550,8 @@ int drain_record(void *ctx, void *data, size_t size)
 		handle_sample(d, data);
 	} else if (kind == PB_REC_BUILDID) {
 		handle_buildid(d, data);
+	} else if (kind == PB_REC_MAPPING) {
+		handle_mapping(d, data);
 	} else {
 		handle_task(d, data);
 	}
@@ -260,6 +565,8 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 	memset(d, 0, sizeof(*d));
 	stack_store_init(&d->store, max_stacks, per_thread);
 	hashmap_init(&d->pids, hash_uint, equal_uint, NULL);
+	hashmap_init(&d->exits, hash_uint, equal_uint, NULL);
+	d->dq_tail = &d->dq_head;
 	if (hooks)
 		d->hooks = *hooks;
 }
@@ -303,6 +610,17 @@ int drain_enable_unwinding(struct drain *d)
 
 void drain_release(struct drain *d)
 {
+	struct drain_deferred *q;
+
+	while (d->dq_head) {
+		q = deferred_pop(d);
+		free(q);
+	}
+	for (size_t i = 0; i < d->exits.cap; i++) {
+		if (d->exits.slots[i].key)
+			exit_maps_free((struct drain_exit_maps *)d->exits.slots[i].value);
+	}
+	hashmap_release(&d->exits);
 	unwinder_free(d->uw);
 	d->uw = NULL;
 	free(d->merged);

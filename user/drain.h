@@ -30,6 +30,10 @@ struct drain_image {
 };
 
 /* Callbacks for process lifecycle; any may be NULL. */
+struct drain_deferred;
+
+#define DRAIN_EXITED_KEEP	64	/* exited processes whose mappings are kept */
+
 struct drain_hooks {
 	/* first sample of an image; @comm: the sampled thread's name */
 	void (*on_new_pid)(void *ctx, uint32_t pid, uint32_t gen, const char *comm);
@@ -41,6 +45,9 @@ struct drain_hooks {
 	void (*on_exec)(void *ctx, const struct drain_image *img);	/* img: the new image */
 	/* @img ended; @sampled: it has samples in the store */
 	void (*on_exit)(void *ctx, const struct drain_image *img, bool sampled);
+	/* a gone process's mappings (captured at its exit) named the binary
+	 * @path, the file @dev/@ino when it was mapped; once per file per exit */
+	void (*on_exit_file)(void *ctx, const char *path, uint64_t dev, uint64_t ino);
 	/* @child (a new image) was forked by image @parent_gen of @parent */
 	void (*on_fork)(void *ctx, uint32_t parent, uint32_t parent_gen,
 			const struct drain_image *child);
@@ -71,6 +78,19 @@ struct drain {
 	uint64_t split_ns, floor_ns;
 	struct stack_store *after;
 	uint64_t late;
+	/* dwarf mode with exit mappings: samples of processes gone before their
+	 * maps were read wait (in arrival order) for the mappings the sampler
+	 * sends as the process exits */
+	bool defer;
+	struct drain_deferred *dq_head, **dq_tail;
+	size_t dq_len, dq_bytes;
+	uint64_t deferred_forced;	/* walked before their exit mappings came: queue
+					 * full, too old, exec, or end of the recording */
+	struct hashmap exits;		/* (void *)pid -> struct drain_exit_maps *: mappings
+					 * received, its PB_REC_EXIT not yet */
+	uint32_t exited[DRAIN_EXITED_KEEP];	/* pids whose exit mappings the unwinder
+						 * keeps, oldest at exited_next */
+	uint32_t exited_next;
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
@@ -85,6 +105,24 @@ void drain_release(struct drain *d);
 int drain_record(void *ctx, void *data, size_t size);
 /* Current generation of @pid (0 before its first fork or exec seen). */
 uint32_t drain_pid_gen(const struct drain *d, uint32_t pid);
+/*
+ * Let samples whose user stack needs the exit mappings of a process gone
+ * before its maps were read wait for them (the sampler sends them, dwarf
+ * mode). Call before the first record.
+ */
+void drain_defer_gone(struct drain *d, bool on);
+/*
+ * Walk the waiting samples taken before @before_ns (CLOCK_MONOTONIC) with
+ * what is known now, counted in deferred_forced: UINT64_MAX at the end of a
+ * recording, a second ago while it runs.
+ */
+void drain_expire(struct drain *d, uint64_t before_ns);
+/*
+ * The path of a struct pb_mapping's names @names[@len] (leaf first, each
+ * NUL-terminated), into @out[@size] as an absolute path. False when it is
+ * not a plain path (an empty, ".", ".." or newline-holding name, or too long).
+ */
+bool drain_mapping_path(const char *names, size_t len, char *out, size_t size);
 /* Merge the Python frames of samples through @py (NULL: none); 0 or -ENOMEM. */
 int drain_set_python(struct drain *d, struct python *py);
 /*

@@ -87,12 +87,20 @@ static int add_named(struct elfsyms *es, uint64_t addr, uint64_t size, const cha
 	return err;
 }
 
-static int add_sym(struct elfsyms *es, Elf *elf, size_t strndx, const GElf_Sym *sym)
+/*
+ * Add a function symbol; also the untyped label at the entry point @entry:
+ * ld.so's _start is an assembly label (NOTYPE), the outermost frame of every
+ * stack sampled before main, named as perf names it.
+ */
+static int add_sym(struct elfsyms *es, Elf *elf, size_t strndx, const GElf_Sym *sym,
+		   uint64_t entry)
 {
 	unsigned char type = GELF_ST_TYPE(sym->st_info);
 	unsigned char bind = GELF_ST_BIND(sym->st_info);
 	const char *name;
 
+	if (type == STT_NOTYPE && entry && sym->st_value == entry)
+		type = STT_FUNC;
 	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym->st_shndx == SHN_UNDEF ||
 	    !sym->st_value || !sym->st_name)
 		return 0;
@@ -109,16 +117,17 @@ static int read_symbols(struct elfsyms *es, Elf *elf, Elf_Scn *scn, const GElf_S
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t i, n, entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	GElf_Ehdr eh;
 	GElf_Sym sym;
 	int err;
 
-	if (!data || !entsize)
+	if (!data || !entsize || !gelf_getehdr(elf, &eh))
 		return 0;
 	n = data->d_size / entsize;
 	for (i = 1; i < n; i++) {
 		if (!gelf_getsym(data, (int)i, &sym))
 			break;
-		err = add_sym(es, elf, sh->sh_link, &sym);
+		err = add_sym(es, elf, sh->sh_link, &sym, eh.e_entry);
 		if (err)
 			return err;
 	}

@@ -160,6 +160,8 @@ static int read_frame(struct profile *p, json_object *jf, size_t i, uint32_t *in
 	f.kind = kind_of(kind);
 	res = member(jf, "resolved", json_type_boolean);
 	f.resolved = res ? json_object_get_boolean(res) : 1;
+	res = member(jf, "inlined", json_type_boolean);
+	f.inlined = res && json_object_get_boolean(res);
 	idx = profile_add_frame(p, &f);
 	if (idx < 0)
 		return idx;

@@ -179,13 +179,13 @@ int procmaps_add_queried(struct procmaps *ms, const struct procmap_query *q, con
 			 size_t name_cap, const uint8_t *bid)
 {
 	struct procmap m = { 0 };
-	const uint64_t known = PROCMAP_QUERY_VMA_READABLE | PROCMAP_QUERY_VMA_WRITABLE |
-			       PROCMAP_QUERY_VMA_EXECUTABLE | PROCMAP_QUERY_VMA_SHARED;
 	int err;
 
-	/* the values describe an untrusted process: check them as the text's */
-	if (q->vma_start >= q->vma_end || (q->vma_flags & ~known) ||
-	    (ms->n && q->vma_start < ms->maps[ms->n - 1].end) ||
+	/*
+	 * The values describe an untrusted process: check them as the text's.
+	 * vma_flags bits a later kernel may add are ignored.
+	 */
+	if (q->vma_start >= q->vma_end || (ms->n && q->vma_start < ms->maps[ms->n - 1].end) ||
 	    q->vma_name_size > name_cap || q->build_id_size > PROCMAPS_BUILD_ID_MAX ||
 	    (q->vma_name_size && (!name || name[q->vma_name_size - 1] != '\0')) ||
 	    (q->build_id_size && !bid)) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LOG_MODULE "python"
 #include "array.h"
@@ -12,12 +13,19 @@
 #include "python.h"
 #include "python_discover.h"
 #include "python_lines.h"
+#include "python_objects.h"
+#include "python_threads.h"
 
 #define MAX_NAME	1024		/* characters of a name or file name kept */
 #define MAX_LINETABLE	(64u << 10)	/* bytes of a line table read */
 #define MAX_CODES	(1u << 16)	/* code objects named per process */
 
 #define RECHECK_NS	100000000ULL	/* a code object's identity is checked again after 100 ms */
+#define NAMES_REFRESH_NS 1000000000ULL	/* a process's thread names are read again after 1 s */
+#define NAMES_RETRY_NS	50000000ULL	/* or after 50 ms for a thread not found in them */
+#define NAMES_RETRIES	3		/* for its first 3 misses */
+#define NAMES_BUDGET	16384		/* memory reads one reading of the names may take */
+#define NAMES_DUTY	20		/* readings 20 times their cost apart at least (5% CPU) */
 
 /* What tells one code object at an address from a later one at the same address. */
 struct code_ident {
@@ -45,6 +53,21 @@ struct py_proc {
 	size_t ncodes;
 	uint64_t str_type;	/* address of its str type (PyUnicode_Type), 0 before the
 				 * first code object is named */
+	struct hashmap names;	/* thread ident -> its name (char *), as last read */
+	struct pythreads_cache tcache;
+	uint64_t names_ns;	/* sample time of the last reading */
+	uint64_t names_gen;	/* readings so far */
+	uint64_t names_cost_ns;	/* what the last reading took */
+	int names_err;		/* outcome of the last one: 0 or -errno */
+};
+
+/* One thread of a CPython process: its ident and, once read, its name. */
+struct py_thread {
+	uint64_t ident;		/* PyThreadState.thread_id */
+	char *name;		/* threading.Thread.name, NULL when unknown */
+	uint64_t gen;		/* names_gen of its process when last looked up */
+	int why;		/* why it has no name: -ENOKEY (not in _active) or names_err */
+	unsigned misses;	/* lookups that did not find it */
 };
 
 /* One distinct frame: what a tagged address stands for. */
@@ -59,7 +82,7 @@ struct py_label {
 struct python {
 	struct python_opts o;
 	struct hashmap procs;	/* pid -> struct py_proc *, or 1 for "no CPython" */
-	struct hashmap threads;	/* pid << 32 | tid -> its Python thread ident */
+	struct hashmap threads;	/* pid << 32 | tid -> struct py_thread * */
 	struct hashmap label_index;	/* text -> label index + 1 */
 	struct py_label *labels;
 	size_t nlabels, labels_cap;
@@ -103,6 +126,16 @@ static void code_free(struct py_code *c)
 	free(c);
 }
 
+/* Free a table of thread names (ident -> char *). */
+static void names_release(struct hashmap *names)
+{
+	for (size_t i = 0; i < names->cap; i++) {
+		if (names->slots[i].key)
+			free((char *)names->slots[i].value);
+	}
+	hashmap_release(names);
+}
+
 static void proc_free(struct py_proc *p)
 {
 	if (!p)
@@ -112,7 +145,15 @@ static void proc_free(struct py_proc *p)
 			code_free((struct py_code *)p->codes.slots[i].value);
 	}
 	hashmap_release(&p->codes);
+	names_release(&p->names);
 	free(p);
+}
+
+static void thread_free(struct py_thread *t)
+{
+	if (t)
+		free(t->name);
+	free(t);
 }
 
 void python_free(struct python *py)
@@ -124,6 +165,10 @@ void python_free(struct python *py)
 			proc_free((struct py_proc *)py->procs.slots[i].value);
 	}
 	hashmap_release(&py->procs);
+	for (size_t i = 0; i < py->threads.cap; i++) {
+		if (py->threads.slots[i].key)
+			thread_free((struct py_thread *)py->threads.slots[i].value);
+	}
 	hashmap_release(&py->threads);
 	hashmap_release(&py->label_index);
 	for (size_t i = 0; i < py->nlabels; i++) {
@@ -161,7 +206,9 @@ int python_add_target(struct python *py, pid_t pid, const struct python_target *
 	if (!p)
 		return -ENOMEM;
 	p->t = *t;
+	p->str_type = t->str_type;
 	hashmap_init(&p->codes, hash_uint, equal_uint, NULL);
+	hashmap_init(&p->names, hash_uint, equal_uint, NULL);
 	err = py->o.set_config ? py->o.set_config(py->o.ctx, (uint32_t)pid, &t->cfg) : 0;
 	if (!err)
 		err = hashmap_set(&py->procs, (void *)(uintptr_t)pid, (uintptr_t)p);
@@ -242,112 +289,187 @@ static void *thread_key(uint32_t pid, uint32_t tid)
 	return (void *)(uintptr_t)((uint64_t)pid << 32 | tid);
 }
 
-void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident)
+/* The entry of thread @tid of @pid running as @ident, made (or reset: a new ident) here. */
+static struct py_thread *thread_get(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident)
+{
+	struct py_thread *t = NULL;
+	uintptr_t v;
+
+	if (hashmap_find(&py->threads, thread_key(pid, tid), &v))
+		t = (struct py_thread *)v;
+	if (t && t->ident == ident)
+		return t;
+	if (!t) {
+		t = malloc(sizeof(*t));
+		if (!t || hashmap_set(&py->threads, thread_key(pid, tid), (uintptr_t)t)) {
+			free(t);
+			pr_debug("process %u: no memory for thread %u", pid, tid);
+			return NULL;
+		}
+	} else {
+		free(t->name);
+	}
+	*t = (struct py_thread){ .ident = ident, .why = -ENODATA };
+	return t;
+}
+
+/* Add one name read from the process to the table (ident -> char *) @ctx. */
+static void name_found(void *ctx, uint64_t ident, const char *name)
+{
+	struct hashmap *names = ctx;
+	char *s = strdup(name);
+	uintptr_t old;
+
+	if (!ident || !s)
+		goto drop;
+	if (hashmap_find(names, (void *)(uintptr_t)ident, &old))
+		free((char *)old);
+	if (!hashmap_set(names, (void *)(uintptr_t)ident, (uintptr_t)s))
+		return;
+drop:
+	free(s);
+}
+
+/*
+ * Read the names of every thread of @p's process again (threading._active).
+ * A process gone keeps what was read before.
+ */
+static void names_read(uint32_t pid, struct py_proc *p, uint64_t now_ns)
+{
+	pid_t tgid = (pid_t)pid;
+	struct timespec t0, t1;
+	struct hashmap fresh;
+	struct pymem m;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	hashmap_init(&fresh, hash_uint, equal_uint, NULL);
+	pymem_init_pid(&m, &tgid, &p->t.cfg.off, p->t.minor, NAMES_BUDGET);
+	m.str_type = p->t.str_type;
+	m.long_type = p->t.long_type;
+	m.dict_type = p->t.dict_type;
+	m.module_type = p->t.module_type;
+	n = pythreads_read(&m, p->t.cfg.runtime, &p->tcache, name_found, &fresh);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	p->names_cost_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec);
+	pr_debug("process %u: %d thread names read in %llu us (%s)", pid, n,
+		 (unsigned long long)p->names_cost_ns / 1000, n < 0 ? strerror(-n) : "ok");
+	p->names_ns = now_ns ? now_ns : 1;
+	if (n == -ESRCH) {
+		names_release(&fresh);
+		return;
+	}
+	names_release(&p->names);
+	p->names = fresh;
+	p->names_err = n < 0 ? n : 0;
+	p->names_gen++;
+}
+
+/* Take @t's name from its process's table, as last read. */
+static void name_lookup(struct py_proc *p, struct py_thread *t)
 {
 	uintptr_t v;
 
-	if (!ident || (hashmap_find(&py->threads, thread_key(pid, tid), &v) && v == ident))
+	t->gen = p->names_gen;
+	if (!hashmap_find(&p->names, (void *)(uintptr_t)t->ident, &v)) {
+		t->misses++;
+		t->why = p->names_err ?: -ENOKEY;
 		return;
-	if (hashmap_set(&py->threads, thread_key(pid, tid), (uintptr_t)ident))
-		pr_debug("process %u: no memory for the ident of thread %u", pid, tid);
+	}
+	t->why = 0;
+	if (t->name && !strcmp(t->name, (const char *)v))
+		return;
+	free(t->name);
+	t->name = strdup((const char *)v);
+}
+
+/*
+ * Whether the names of @p's process are read again for @t: every 1 s, or
+ * after 50 ms for a thread not found; never sooner than NAMES_DUTY times
+ * what the last reading took (a process of many threads costs at most 5%
+ * of a CPU).
+ */
+static bool names_due(const struct py_proc *p, const struct py_thread *t, uint64_t now_ns)
+{
+	uint64_t age = now_ns > p->names_ns ? now_ns - p->names_ns : 0;
+	uint64_t floor = p->names_cost_ns * NAMES_DUTY;
+
+	if (!p->names_gen)
+		return true;
+	if (age < floor)
+		return false;
+	if (age >= NAMES_REFRESH_NS)
+		return true;
+	return !t->name && t->misses <= NAMES_RETRIES && age >= NAMES_RETRY_NS;
+}
+
+void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident,
+			uint64_t now_ns)
+{
+	struct py_thread *t;
+	uintptr_t v;
+	struct py_proc *p;
+
+	if (!ident || !(t = thread_get(py, pid, tid, ident)) || !py->o.thread_names)
+		return;
+	if (!hashmap_find(&py->procs, (void *)(uintptr_t)pid, &v) || !IS_PROC(v))
+		return;
+	p = (struct py_proc *)v;
+	if (t->gen != p->names_gen)
+		name_lookup(p, t);
+	if (!names_due(p, t, now_ns))
+		return;
+	names_read(pid, p, now_ns);
+	name_lookup(p, t);
 }
 
 uint64_t python_thread_ident(const struct python *py, uint32_t pid, uint32_t tid)
 {
 	uintptr_t v;
 
-	return hashmap_find(&py->threads, thread_key(pid, tid), &v) ? v : 0;
+	return hashmap_find(&py->threads, thread_key(pid, tid), &v) ? ((struct py_thread *)v)->ident :
+								      0;
+}
+
+const char *python_thread_name(const struct python *py, uint32_t pid, uint32_t tid)
+{
+	uintptr_t v;
+
+	return hashmap_find(&py->threads, thread_key(pid, tid), &v) ? ((struct py_thread *)v)->name :
+								      NULL;
+}
+
+/* Count the threads by name or by why they have none. */
+static void threads_count(const struct python *py, struct python_counts *out)
+{
+	const struct py_thread *t;
+
+	if (!py->o.thread_names)
+		return;
+	for (size_t i = 0; i < py->threads.cap; i++) {
+		if (!py->threads.slots[i].key)
+			continue;
+		t = (const struct py_thread *)py->threads.slots[i].value;
+		if (t->name)
+			out->thread_names++;
+		else if (t->why == -ENOENT)
+			out->thread_no_threading++;
+		else if (t->why == -ENOKEY)
+			out->thread_not_found++;
+		else
+			out->thread_name_unreadable++;
+	}
 }
 
 /* --- naming code objects from the process's memory --- */
 
-/* Append code point @cp to @out as UTF-8; returns bytes written (room for 4 assumed). */
-static size_t put_utf8(char *out, uint32_t cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 63));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 63));
-		out[2] = (char)(0x80 | (cp & 63));
-		return 3;
-	}
-	if (cp > 0x10ffff)
-		cp = 0xfffd;
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 63));
-	out[2] = (char)(0x80 | (cp >> 6 & 63));
-	out[3] = (char)(0x80 | (cp & 63));
-	return 4;
-}
-
-/* @n characters of @kind (1, 2 or 4 bytes) as a new UTF-8 string, control characters as '?'. */
-static char *to_utf8(const uint8_t *data, size_t n, unsigned kind)
-{
-	char *out = malloc(n * 4 + 1);
-	size_t len = 0;
-	uint32_t cp;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (kind == 1)
-			cp = data[i];
-		else if (kind == 2)
-			cp = (uint32_t)data[2 * i] | (uint32_t)data[2 * i + 1] << 8;
-		else
-			memcpy(&cp, data + 4 * i, 4);
-		len += put_utf8(out + len, cp < 0x20 || cp == 0x7f ? '?' : cp);
-	}
-	out[len] = '\0';
-	return out;
-}
-
-/* Whether the @n bytes at @data are ASCII (what a str object flagged ASCII holds). */
-static bool is_ascii(const uint8_t *data, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (data[i] >= 0x80)
-			return false;
-	}
-	return true;
-}
-
-/* A compact str object at @addr of @pid as a new UTF-8 string, or NULL. */
+/* A compact str object at @addr of @pid as a new UTF-8 string, or NULL (its type unchecked). */
 static char *read_unicode(pid_t pid, const struct pb_py_offsets *o, uint64_t addr)
 {
-	uint8_t hdr[128], *data;
-	unsigned kind, ascii;
-	int64_t length;
-	uint32_t state;
-	char *s = NULL;
+	struct pymem m;
 
-	if (o->unicode_compact_size > sizeof(hdr) || o->unicode_length + 8 > o->unicode_ascii_size ||
-	    o->unicode_state + 4 > o->unicode_ascii_size ||
-	    procmem_read(pid, addr, hdr, o->unicode_ascii_size))
-		return NULL;
-	memcpy(&length, hdr + o->unicode_length, sizeof(length));
-	memcpy(&state, hdr + o->unicode_state, sizeof(state));
-	kind = state >> 2 & 7;
-	ascii = state >> 6 & 1;
-	if (!(state >> 5 & 1) || length < 0 || (kind != 1 && kind != 2 && kind != 4))
-		return NULL;	/* not compact: never the case for names */
-	if (length > MAX_NAME)
-		length = MAX_NAME;
-	data = malloc((size_t)length * kind + 1);
-	if (data && !procmem_read(pid, addr + (ascii ? o->unicode_ascii_size : o->unicode_compact_size),
-				  data, (size_t)length * kind + !length) &&
-	    !(ascii && !is_ascii(data, (size_t)length)))
-		s = to_utf8(data, (size_t)length, kind);
-	free(data);
-	return s;
+	pymem_init_pid(&m, &pid, o, 0, 4);
+	return pymem_str(&m, addr, MAX_NAME);
 }
 
 /* The type (ob_type) of the object at @addr of @pid, 0 when unreadable. */
@@ -646,6 +768,7 @@ int python_frame(const struct python *py, uint64_t ip, struct python_frame_info 
 void python_counts(const struct python *py, struct python_counts *out)
 {
 	*out = py->counts;
+	threads_count(py, out);
 }
 
 /* --- merging --- */

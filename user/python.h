@@ -30,6 +30,7 @@ typedef int (*python_config_fn)(void *ctx, uint32_t pid, const struct pb_py_proc
 
 struct python_opts {
 	bool lines;		/* frames per line (else per function, at its first line) */
+	bool thread_names;	/* read threading.Thread names (--per-thread) */
 	python_config_fn set_config;	/* may be NULL (tests) */
 	void *ctx;
 };
@@ -40,6 +41,11 @@ struct python_counts {
 	uint64_t code_unreadable;	/* code objects that could not be named */
 	uint64_t code_gone;	/* frames whose code object was freed before it was named */
 	uint64_t frames;	/* Python frames merged into stacks */
+	/* Python threads with a name (threading.Thread.name), or why without */
+	uint64_t thread_names;
+	uint64_t thread_no_threading;	/* the process never imported threading */
+	uint64_t thread_not_found;	/* its ident is not in threading._active */
+	uint64_t thread_name_unreadable;	/* the process's memory did not say */
 };
 
 struct python;
@@ -93,11 +99,17 @@ struct python_frame_info {
 int python_frame(const struct python *py, uint64_t ip, struct python_frame_info *out);
 /*
  * Thread @tid of @pid ran Python as thread @ident (its PyThreadState's
- * thread_id: what threading.get_ident() returns there; 0 is ignored).
+ * thread_id: what threading.get_ident() returns there; 0 is ignored) in a
+ * sample at @now_ns (monotonic). With opts.thread_names, its name
+ * (threading.Thread.name) is read from the process: the names of all its threads at once, again after 1 s
+ * of sample time, or after 50 ms for an ident not among them (its first few times).
  */
-void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident);
+void python_thread_seen(struct python *py, uint32_t pid, uint32_t tid, uint64_t ident,
+			uint64_t now_ns);
 /* The last ident seen of thread @tid of @pid, 0 when none. */
 uint64_t python_thread_ident(const struct python *py, uint32_t pid, uint32_t tid);
+/* The name of thread @tid of @pid as last read (owned by @py), NULL when unknown. */
+const char *python_thread_name(const struct python *py, uint32_t pid, uint32_t tid);
 /* Counters so far. */
 void python_counts(const struct python *py, struct python_counts *out);
 

@@ -16,7 +16,10 @@
 #include "python_discover.h"
 #include "python_offsets.h"
 
-enum { SYM_RUNTIME, SYM_VERSION, SYM_EVAL, SYM_CODE_TYPE, NSYMS };
+enum {
+	SYM_RUNTIME, SYM_VERSION, SYM_EVAL, SYM_CODE_TYPE, SYM_STR_TYPE, SYM_LONG_TYPE,
+	SYM_DICT_TYPE, SYM_MODULE_TYPE, NSYMS
+};
 
 const struct pb_py_offsets *python_offsets_of(unsigned major, unsigned minor)
 {
@@ -108,14 +111,15 @@ static int read_version(pid_t pid, const struct elfsyms_named *sym, uint64_t bia
 enum {
 	DBG_COOKIE = 0, DBG_VERSION = 1, DBG_FREE_THREADED = 2,
 	DBG_RUNTIME_INTERP_HEAD = 5,
-	DBG_INTERP_NEXT = 8, DBG_INTERP_THREADS_HEAD = 9,
+	DBG_INTERP_NEXT = 8, DBG_INTERP_THREADS_HEAD = 9, DBG_INTERP_MODULES = 11,
 	DBG_TSTATE_NEXT = 21, DBG_TSTATE_CURRENT_FRAME = 23, DBG_TSTATE_THREAD_ID = 24,
 	DBG_TSTATE_NATIVE_TID = 25,
 	DBG_FRAME_PREVIOUS = 29, DBG_FRAME_EXECUTABLE = 30, DBG_FRAME_INSTR_PTR = 31,
 	DBG_FRAME_OWNER = 33,
 	DBG_CODE_FILENAME = 35, DBG_CODE_NAME = 36, DBG_CODE_QUALNAME = 37,
 	DBG_CODE_LINETABLE = 38, DBG_CODE_FIRSTLINENO = 39, DBG_CODE_ADAPTIVE = 43,
-	DBG_OBJECT_TYPE = 45,
+	DBG_OBJECT_TYPE = 45, DBG_TYPE_FLAGS = 49, DBG_DICT_KEYS = 57, DBG_DICT_VALUES = 58,
+	DBG_LONG_TAG = 62, DBG_LONG_DIGIT = 63,
 	DBG_BYTES_SIZE = 65, DBG_BYTES_SVAL = 66,
 	DBG_UNICODE_STATE = 68, DBG_UNICODE_LENGTH = 69, DBG_UNICODE_ASCII_SIZE = 70,
 	DBG_WORDS = 73,
@@ -153,7 +157,10 @@ static int read_debug_offsets(pid_t pid, uint64_t runtime, struct pb_py_offsets 
 		F(DBG_CODE_ADAPTIVE, code_adaptive), F(DBG_OBJECT_TYPE, object_type),
 		F(DBG_BYTES_SIZE, bytes_size), F(DBG_BYTES_SVAL, bytes_data),
 		F(DBG_UNICODE_STATE, unicode_state), F(DBG_UNICODE_LENGTH, unicode_length),
-		F(DBG_UNICODE_ASCII_SIZE, unicode_ascii_size),
+		F(DBG_UNICODE_ASCII_SIZE, unicode_ascii_size), F(DBG_INTERP_MODULES, interp_modules),
+		F(DBG_TYPE_FLAGS, type_flags), F(DBG_DICT_KEYS, dict_keys),
+		F(DBG_DICT_VALUES, dict_values), F(DBG_LONG_TAG, long_size),
+		F(DBG_LONG_DIGIT, long_digit),
 #undef F
 	};
 	struct pb_py_offsets got = *o;
@@ -179,6 +186,11 @@ static enum pb_py_layout layout_of(unsigned minor)
 	       minor == 12 ? PB_PY_IFRAME_312 : PB_PY_IFRAME_313;
 }
 
+static uint64_t sym_addr(const struct elfsyms_named *sym, uint64_t bias)
+{
+	return sym->found ? sym->vaddr + bias : 0;
+}
+
 /* Fill @t for the interpreter in mapping @m of @pid; 1, 0 (not one) or -errno. */
 static int try_mapping(pid_t pid, const struct procmap *m, struct python_target *t)
 {
@@ -187,6 +199,10 @@ static int try_mapping(pid_t pid, const struct procmap *m, struct python_target 
 		[SYM_VERSION] = { .name = "Py_Version" },
 		[SYM_EVAL] = { .name = "_PyEval_EvalFrameDefault" },
 		[SYM_CODE_TYPE] = { .name = "PyCode_Type" },
+		[SYM_STR_TYPE] = { .name = "PyUnicode_Type" },
+		[SYM_LONG_TYPE] = { .name = "PyLong_Type" },
+		[SYM_DICT_TYPE] = { .name = "PyDict_Type" },
+		[SYM_MODULE_TYPE] = { .name = "PyModule_Type" },
 	};
 	struct elfsyms es = { 0 };
 	const struct pb_py_offsets *off;
@@ -216,7 +232,11 @@ static int try_mapping(pid_t pid, const struct procmap *m, struct python_target 
 		t->eval_start = syms[SYM_EVAL].vaddr + bias;
 		t->eval_end = t->eval_start + (syms[SYM_EVAL].size ? syms[SYM_EVAL].size : 1);
 	}
-	t->code_type = syms[SYM_CODE_TYPE].found ? syms[SYM_CODE_TYPE].vaddr + bias : 0;
+	t->code_type = sym_addr(&syms[SYM_CODE_TYPE], bias);
+	t->str_type = sym_addr(&syms[SYM_STR_TYPE], bias);
+	t->long_type = sym_addr(&syms[SYM_LONG_TYPE], bias);
+	t->dict_type = sym_addr(&syms[SYM_DICT_TYPE], bias);
+	t->module_type = sym_addr(&syms[SYM_MODULE_TYPE], bias);
 	return 1;
 }
 
@@ -227,7 +247,7 @@ int python_target_find(pid_t pid, struct python_target *t)
 	int err, ret = 0;
 
 	memset(t, 0, sizeof(*t));
-	err = procmaps_read(&ms, pid);
+	err = procmaps_read_flags(&ms, pid, PROCMAPS_EXEC);	/* only those are candidates */
 	if (err)
 		return err;
 	for (size_t i = 0; i < ms.n && ret == 0; i++) {

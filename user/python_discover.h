@@ -22,6 +22,7 @@ struct python_target {
 	unsigned major, minor;
 	uint64_t eval_start, eval_end;	/* _PyEval_EvalFrameDefault in the process */
 	uint64_t code_type;		/* address of PyCode_Type, or 0 */
+	uint64_t str_type, long_type, dict_type, module_type;	/* PyUnicode_Type, ...; or 0 */
 	char path[256];			/* the file that holds the interpreter */
 };
 

@@ -134,6 +134,13 @@ static void hook_buildid(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *
 	symbolizer_image_buildids(r->sym, (pid_t)pid, gen, ips, frames, n);
 }
 
+static void hook_exit_file(void *ctx, const char *path, uint64_t dev, uint64_t ino)
+{
+	struct run *r = ctx;
+
+	symbolizer_note_file(r->sym, path, (dev_t)dev, (ino_t)ino);
+}
+
 static void hook_exec(void *ctx, const struct drain_image *img)
 {
 	struct run *r = ctx;
@@ -268,6 +275,7 @@ static int setup_sampler(struct run *r)
 		.on_exec = hook_exec,
 		.on_fork = hook_fork,
 		.on_exit = hook_exit,
+		.on_exit_file = hook_exit_file,
 		.ctx = r,
 	};
 	int err;
@@ -277,6 +285,7 @@ static int setup_sampler(struct run *r)
 		return -errno;
 	if (!o->no_python && !o->no_user) {
 		r->py = python_new(&(struct python_opts){ .lines = o->python_lines,
+							  .thread_names = o->per_thread,
 							  .set_config = sampler_python_config,
 							  .ctx = r->sampler });
 		if (!r->py || sampler_set_python(r->sampler, r->py))
@@ -531,6 +540,12 @@ static int add_counters(struct run *r, struct profile *p, const struct sampler_c
 		python_counts(r->py, &pc);
 		err = err ?: profile_set_counter(p, "python_code_unreadable", pc.code_unreadable);
 		err = err ?: profile_set_counter(p, "python_code_gone", pc.code_gone);
+		err = err ?: profile_set_counter(p, "python_thread_names", pc.thread_names);
+		err = err ?: profile_set_counter(p, "python_thread_no_threading",
+						 pc.thread_no_threading);
+		err = err ?: profile_set_counter(p, "python_thread_not_found", pc.thread_not_found);
+		err = err ?: profile_set_counter(p, "python_thread_name_unreadable",
+						 pc.thread_name_unreadable);
 	}
 	if (err || !lost)
 		return err;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,45 @@ struct sampler {
 	int *pfds;
 	int ncpus;
 	struct drain drain;
+	FILE *dump;	/* raw records are also written here (debug), or NULL */
+	bool detached;		/* sampling stopped: nothing waits for exit mappings more */
 };
+
+#define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings this long at most */
+
+/*
+ * Debug: PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE writes every raw ring-buffer
+ * record, each as its 32-bit size and bytes (tools/bench/unwbench replays
+ * the dwarf samples). Created mode 0600, never through a symlink.
+ */
+static FILE *dump_open(void)
+{
+	const char *path = getenv("PROFILING_BPF_DEBUG_DUMP_RECORDS");
+	int fd;
+	FILE *f;
+
+	if (!path || !*path)
+		return NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		pr_warn("cannot write the record dump %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+/* Ring-buffer callback with the dump on: write the record, then drain it. */
+static int record_dumped(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	uint32_t len = (uint32_t)size;
+
+	if (fwrite(&len, sizeof(len), 1, s->dump) != 1 || fwrite(data, size, 1, s->dump) != 1)
+		pr_debug("record dump: write failed");
+	return drain_record(&s->drain, data, size);
+}
 
 /* A one-line error for a failed load/attach, naming capabilities on EPERM. */
 static void report_bpf_error(const char *what, int err)
@@ -140,6 +179,11 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->min_block_ns = cfg->min_block_ns;
 	s->skel->rodata->dwarf = cfg->dwarf && cfg->user_stacks;
 	s->skel->rodata->stack_copy = cfg->stack_size;
+	/* mappings of sampled processes at exit: unwinding after they are gone
+	 * (PROFILING_BPF_DEBUG_NO_EXIT_MAPS: off, to measure what it brings) */
+	s->skel->rodata->exit_maps = cfg->dwarf && cfg->user_stacks &&
+				     !getenv("PROFILING_BPF_DEBUG_NO_EXIT_MAPS");
+	drain_defer_gone(&s->drain, s->skel->rodata->exit_maps);
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
@@ -165,7 +209,10 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	err = set_cgroups(s);
 	if (err)
 		goto err_free;
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), drain_record, &s->drain, NULL);
+	s->dump = dump_open();
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events),
+				 s->dump ? record_dumped : drain_record,
+				 s->dump ? (void *)s : (void *)&s->drain, NULL);
 	if (!s->rb) {
 		err = -errno;
 		pr_err("cannot set up the ring buffer: %s", strerror(-err));
@@ -364,7 +411,12 @@ int sampler_fd(struct sampler *s)
 
 int sampler_consume(struct sampler *s)
 {
-	return ring_buffer__consume(s->rb);
+	int n = ring_buffer__consume(s->rb);
+	uint64_t now = monotonic_ns();
+
+	/* samples still waiting for exit mappings that did not come */
+	drain_expire(&s->drain, s->detached ? UINT64_MAX : now > DEFER_NS ? now - DEFER_NS : 0);
+	return n;
 }
 
 /* Times the kernel skipped program @prog (it was already running on that CPU). */
@@ -397,6 +449,7 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	if (s->drain.uw) {
 		out->dwarf = true;
 		out->unwind = *unwinder_stats(s->drain.uw);
+		out->deferred_forced = s->drain.deferred_forced;
 	}
 	if (ncpu <= 0)
 		return;
@@ -467,6 +520,7 @@ void sampler_detach(struct sampler *s)
 
 	if (!s)
 		return;
+	s->detached = true;
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);
 		s->links[cpu] = NULL;
@@ -494,6 +548,8 @@ void sampler_free(struct sampler *s)
 	free(s->links);
 	free(s->pfds);
 	ring_buffer__free(s->rb);
+	if (s->dump)
+		fclose(s->dump);
 	sample_bpf__destroy(s->skel);
 	drain_release(&s->drain);
 	free(s);

@@ -49,6 +49,8 @@ struct sampler_counts {
 					 * programs for (recursion on a CPU) */
 	bool dwarf;			/* the unwind counters below are meaningful */
 	struct unwind_stats unwind;	/* dwarf mode: how the stack walks ended */
+	uint64_t deferred_forced;	/* dwarf: samples that waited for exit mappings
+					 * and were walked without them */
 };
 
 struct sampler;

@@ -23,11 +23,16 @@ static const struct {
 	{ "offcpu_open_at_start", PB_CNT_OFF_OPEN_AT_START },
 	{ "buildid_stacks_dropped", PB_CNT_BUILDID_RB_FULL },
 	{ "python_no_thread_state", PB_CNT_PY_NO_TSTATE },
+	{ "python_no_thread_state_known", PB_CNT_PY_NO_TSTATE_KNOWN },
 	{ "python_read_errors", PB_CNT_PY_READ_ERR },
 	{ "python_truncated", PB_CNT_PY_TRUNCATED },
 	{ "python_walk_ns", PB_CNT_PY_WALK_NS },
 	{ "stack_mapping_not_found", PB_CNT_STACK_VMA_ERR },
 	{ "python_offcpu_walked_late", PB_CNT_PY_OFF_LATE },
+	{ "exit_mappings_lost", PB_CNT_MAPS_RB_FULL },
+	{ "exit_mappings_unwalked", PB_CNT_MAPS_NO_ITER },
+	{ "exit_mappings_too_many", PB_CNT_MAPS_TOO_MANY },
+	{ "exit_mappings_ns", PB_CNT_MAPS_NS },
 };
 
 uint64_t sampler_counts_lost(const struct sampler_counts *c)
@@ -53,6 +58,9 @@ static void unwind_delta(const struct unwind_stats *now, const struct unwind_sta
 	d->dwfl_builds = now->dwfl_builds - then->dwfl_builds;
 	d->files_opened = now->files_opened - then->files_opened;
 	d->cpu_ns = now->cpu_ns - then->cpu_ns;
+	d->deferred = now->deferred - then->deferred;
+	d->exit_maps = now->exit_maps - then->exit_maps;
+	d->exit_files_unopened = now->exit_files_unopened - then->exit_files_unopened;
 }
 
 void sampler_counts_delta(const struct sampler_counts *now, const struct sampler_counts *then,
@@ -67,6 +75,7 @@ void sampler_counts_delta(const struct sampler_counts *now, const struct sampler
 	d->store_full_ns = now->store_full_ns - then->store_full_ns;
 	d->sched_misses = now->sched_misses - then->sched_misses;
 	d->dwarf = now->dwarf;
+	d->deferred_forced = now->deferred_forced - then->deferred_forced;
 	unwind_delta(&now->unwind, &then->unwind, &d->unwind);
 }
 
@@ -82,6 +91,11 @@ static int unwind_to_profile(const struct sampler_counts *c, struct profile *p)
 	err = profile_set_counter(p, "unwind_walks", c->unwind.walks);
 	err = err ?: profile_set_counter(p, "unwind_cpu_ns", c->unwind.cpu_ns);
 	err = err ?: profile_set_counter(p, "unwind_fp_fallback", c->unwind.fp_fallback);
+	err = err ?: profile_set_counter(p, "unwind_deferred", c->unwind.deferred);
+	err = err ?: profile_set_counter(p, "unwind_deferred_forced", c->deferred_forced);
+	err = err ?: profile_set_counter(p, "unwind_exit_maps", c->unwind.exit_maps);
+	err = err ?: profile_set_counter(p, "unwind_exit_files_unopened",
+					 c->unwind.exit_files_unopened);
 	for (int i = 1; i < UNWIND_REASON_MAX && !err; i++) {
 		snprintf(name, sizeof(name), "unwind_stopped_%s", unwind_reason_name(i));
 		err = profile_set_counter(p, name, c->unwind.stopped[i]);

@@ -889,7 +889,9 @@ static uint64_t proc_start_ticks(pid_t pid)
  * A process that started less than PID_REUSE_NS ago still holds its PID
  * unless it died and the kernel's cyclic PID allocator went all around
  * pid_max (at least 32768) since: no /proc/PID/stat read for it (most maps are
- * read right at exec, soon after the fork).
+ * read right at exec, soon after the fork). Only a PID handed out on purpose
+ * (clone3's set_tid, CAP_SYS_ADMIN: checkpoint/restore) could come sooner; the
+ * check by clock ticks had a window too (one tick, 10 ms).
  */
 static int proc_same_process(struct symbolizer *s, const struct proc *p)
 {
@@ -1436,6 +1438,36 @@ static bool note_library(struct symbolizer *s, pid_t pid, const char *path)
 		hashmap_set(&s->lib_paths, hex, (uintptr_t)where);
 	free(ours);
 	return true;
+}
+
+void symbolizer_note_file(struct symbolizer *s, const char *path, dev_t dev, ino_t ino)
+{
+	uint8_t id[ELFSYMS_BUILD_ID_MAX];
+	const char *hex, *where;
+	struct stat st;
+	size_t n = 0;
+	Elf *elf;
+	int fd;
+
+	/* one stat for a file read before (every exit of a churn maps libc) */
+	if (!path || stat(path, &st) || !S_ISREG(st.st_mode) || st.st_dev != dev ||
+	    st.st_ino != ino || file_cached(s, &st))
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && st.st_dev == dev && st.st_ino == ino &&
+	    (elf = elf_begin(fd, ELF_C_READ, NULL))) {
+		n = elf_kind(elf) == ELF_K_ELF ? elfsyms_read_build_id(elf, id) : 0;
+		elf_end(elf);
+	}
+	close(fd);
+	hex = n ? build_id_hex_of(s, id, n) : NULL;
+	if (!hex || hashmap_find(&s->by_build_id, hex, NULL) || hashmap_find(&s->lib_paths, hex, NULL))
+		return;
+	where = intern(s, path);
+	if (where)
+		hashmap_set(&s->lib_paths, hex, (uintptr_t)where);
 }
 
 /* The file of build ID @hex (interned) that an exec named: read now. NULL if none. */

@@ -150,6 +150,13 @@ size_t symbolizer_flush(struct symbolizer *s, void (*settled)(void *ctx, pid_t p
  */
 int symbolizer_image_buildids(struct symbolizer *s, pid_t pid, uint32_t gen, const uint64_t *ips,
 			      const struct pb_build_id_frame *frames, size_t n);
+/*
+ * The file at @path (of our mount namespace) was mapped by a process that is
+ * gone, as captured at its exit: if it is still the file @dev/@ino, remember
+ * it by build ID, so that build-ID frames of that process name it. Cheap
+ * for a file read before (one stat).
+ */
+void symbolizer_note_file(struct symbolizer *s, const char *path, dev_t dev, ino_t ino);
 /* Read the executable of @pid now (it just exec'd), so its build ID is known. */
 void symbolizer_image_exe(struct symbolizer *s, pid_t pid);
 /* A name for image @gen of @pid (a sampled thread's) until a better one is known. */

@@ -129,6 +129,29 @@ static void count_self_total(const struct merged *m, uint64_t *self, uint64_t *t
 	}
 }
 
+/* What the mappings sent at exit could not do: samples walked without them,
+ * files not opened, records lost. Returns the new @first. */
+static int print_exit_maps(FILE *f, const struct profile *p, int first)
+{
+	static const struct {
+		const char *counter, *what;
+	} parts[] = {
+		{ "unwind_deferred_forced", "walked without exit mappings" },
+		{ "unwind_exit_files_unopened", "exit-mapping files not opened" },
+		{ "exit_mappings_lost", "exit mappings lost" },
+		{ "exit_mappings_unwalked", "exits not walked" },
+	};
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!profile_counter(p, parts[i].counter))
+			continue;
+		fprintf(f, "%s%s %" PRIu64, first ? " (" : "; ", parts[i].what,
+			profile_counter(p, parts[i].counter));
+		first = 0;
+	}
+	return first;
+}
+
 /* Share of user stacks that reach an entry point, and why dwarf walks stopped early. */
 static void print_completeness(FILE *f, const struct profile *p)
 {
@@ -151,6 +174,7 @@ static void print_completeness(FILE *f, const struct profile *p)
 		fprintf(f, "%sframe-pointer fallback %" PRIu64, first ? " (" : "; ",
 			profile_counter(p, "unwind_fp_fallback"));
 	first = first && !profile_counter(p, "unwind_fp_fallback");
+	first = print_exit_maps(f, p, first);
 	fputs(first ? "\n" : ")\n", f);
 }
 

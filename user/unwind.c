@@ -15,9 +15,12 @@
 #include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,7 @@
 /* DWARF register numbers of the x86-64 psABI. */
 #define DWARF_X86_64_RBP	6
 #define DWARF_X86_64_RSP	7
+#define DWARF_X86_64_RA		16	/* the return address column: rip */
 
 /* One process image: its Dwfl with the thread state attached. */
 struct uw_proc {
@@ -41,6 +45,7 @@ struct uw_proc {
 	uint32_t gen;
 	uint32_t quick;		/* refreshes sooner than REFRESH_NS so far */
 	uint64_t built_ns;	/* when the maps were last read */
+	bool final;		/* its exit mappings are in: /proc is not read again */
 };
 
 /* The walk in progress (the Dwfl callbacks' argument). */
@@ -79,6 +84,11 @@ struct unwinder {
 	uint64_t uses;		/* files handed out so far */
 	bool no_maps;		/* debug: never read maps, as if every process were gone
 				 * (PROFILING_BPF_DEBUG_NO_MAPS, as the symbolizer) */
+	/* exit mappings being reported (unwinder_exit_maps): the files Dwfl asks
+	 * for by these names must have their device and inode */
+	const struct unwind_mapping *intake;
+	char **intake_names;
+	size_t nintake;
 };
 
 /* The unwinder whose Dwfl is at work (elfutils' find_elf has no context
@@ -96,6 +106,8 @@ static int cb_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modn
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = cb_find_elf,
 	.find_debuginfo = cb_find_debuginfo,
+	/* for a relocatable file all the same (libdwfl calls it without a check) */
+	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -147,6 +159,16 @@ static struct uw_file *file_slot(struct unwinder *u, const struct stat *st)
 	return victim;
 }
 
+/* Is @elf a program or shared library? A relocatable object (a mapped .o)
+ * would make libdwfl ask for section addresses: nothing to unwind there. */
+static bool is_loadable(Elf *elf)
+{
+	GElf_Ehdr eh;
+
+	return elf_kind(elf) == ELF_K_ELF && gelf_getehdr(elf, &eh) &&
+	       (eh.e_type == ET_EXEC || eh.e_type == ET_DYN);
+}
+
 /* Open @path for the cache: mapped whole, so that its descriptor can go. */
 static Elf *file_open(const char *path)
 {
@@ -156,7 +178,7 @@ static Elf *file_open(const char *path)
 	if (fd < 0)
 		return NULL;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && (elf_kind(elf) != ELF_K_ELF || elf_cntl(elf, ELF_C_FDDONE))) {
+	if (elf && (!is_loadable(elf) || elf_cntl(elf, ELF_C_FDDONE))) {
 		elf_end(elf);
 		elf = NULL;
 	}
@@ -197,11 +219,49 @@ static void files_release(struct unwinder *u)
 	}
 }
 
+/* The exit mapping reported under @name, or NULL. */
+static const struct unwind_mapping *intake_find(const struct unwinder *u, const char *name)
+{
+	for (size_t i = 0; i < u->nintake; i++) {
+		if (u->intake_names[i] && !strcmp(u->intake_names[i], name))
+			return &u->intake[i];
+	}
+	return NULL;
+}
+
+/*
+ * The binary of exit mapping @m (reported as @name): from the cache by device
+ * and inode, else opened by its path if that holds the same file. The
+ * process is gone: /proc/PID/map_files and /proc/PID/root are too.
+ */
+static Elf *intake_file_get(struct unwinder *u, const struct unwind_mapping *m, const char *name)
+{
+	struct stat st = { .st_dev = (dev_t)m->dev, .st_ino = (ino_t)m->ino };
+	struct uw_file *f = file_slot(u, &st);
+	Elf *elf = NULL;
+
+	if (f->elf && f->dev == st.st_dev && f->ino == st.st_ino) {
+		f->used = ++u->uses;
+		return elf_begin(-1, ELF_C_READ_MMAP, f->elf);
+	}
+	if (!m->path || stat(name, &st) || st.st_dev != (dev_t)m->dev ||
+	    st.st_ino != (ino_t)m->ino || !(elf = file_get(u, name)))
+		u->stats.exit_files_unopened++;
+	return elf;
+}
+
 /* Dwfl's find_elf: a mapped file from the cache; anything else (the vDSO, a
  * deleted file) as elfutils finds it. */
 static int cb_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
 		       char **file_name, Elf **elfp)
 {
+	const struct unwind_mapping *m = active ? intake_find(active, name) : NULL;
+
+	if (m) {
+		*elfp = intake_file_get(active, m, name);
+		*file_name = *elfp ? strdup(name) : NULL;
+		return -1;
+	}
 	if (active && name[0] == '/' && (*elfp = file_get(active, name))) {
 		*file_name = strdup(name);
 		return -1;	/* no descriptor: the Elf is all there is */
@@ -307,8 +367,13 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	}
 	if (addr >= w->base + len && w->in->truncated)
 		w->read_beyond = true;
-	else
+	else if (addr >= w->base)
 		w->read_bad = true;
+	/* below sp lies no frame: elfutils reads every register the CFI saved,
+	 * also those an epilogue already popped (gcc's CFI often keeps their
+	 * slots below the new sp); such a register is left undefined and the
+	 * walk goes on: no reason to call it cut (libunwind reads them only
+	 * when needed) */
 	return false;
 }
 
@@ -316,10 +381,12 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 	struct unwinder *u = thread_arg;
 	const struct unwind_input *in = u->walk.in;
-	Dwarf_Word regs[2] = { in->bp, in->sp };
+	Dwarf_Word regs[2] = { in->bp, in->sp }, ip = in->ip;
 
-	/* x86-64 only for now: rbp, rsp and the pc */
-	if (!dwfl_thread_state_registers(thread, DWARF_X86_64_RBP, 2, regs))
+	/* x86-64 only for now: rbp, rsp and the pc, also as register 16 (rip),
+	 * which the CFI of PLT stubs reads (DW_OP_breg16), as perf sets it */
+	if (!dwfl_thread_state_registers(thread, DWARF_X86_64_RBP, 2, regs) ||
+	    !dwfl_thread_state_registers(thread, DWARF_X86_64_RA, 1, &ip))
 		return false;
 	dwfl_thread_state_register_pc(thread, in->ip);
 	return true;
@@ -501,6 +568,8 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 
 	if (hashmap_find(&u->procs, key, &v))
 		p = (struct uw_proc *)v;
+	if (p && p->gen == in->gen && p->final)
+		return p->dwfl;
 	if (u->no_maps)
 		return NULL;
 	if (p && p->gen == in->gen && p->dwfl && dwfl_addrmodule(p->dwfl, in->ip))
@@ -618,6 +687,183 @@ void unwinder_forget(struct unwinder *u, uint32_t pid)
 	hashmap_set(&u->procs, key, 0);
 }
 
+/* --- mappings captured at exit --- */
+
+/* Does @m[@n] map the file of @m[@i] executable anywhere? */
+static bool file_is_code(const struct unwind_mapping *m, size_t n, size_t i)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (m[j].exec && m[j].dev == m[i].dev && m[j].ino == m[i].ino)
+			return true;
+	}
+	return false;
+}
+
+/* The name a Dwfl module of mapping @m gets: its path, or one made of its
+ * device and inode when the path is unknown (found in the cache only). */
+static char *intake_name(const struct unwind_mapping *m)
+{
+	char *name;
+
+	if (m->path)
+		return strdup(m->path);
+	if (asprintf(&name, "/[unknown]/%" PRIx64 ":%" PRIu64, m->dev, m->ino) < 0)
+		return NULL;
+	return name;
+}
+
+/* @m[@n] as /proc/PID/maps text (the code files only), names into u->intake_names. */
+static char *intake_text(struct unwinder *u, const struct unwind_mapping *m, size_t n,
+			 size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!m[i].ino || !file_is_code(m, n, i))
+			continue;
+		u->intake_names[i] = intake_name(&m[i]);
+		if (!u->intake_names[i])
+			break;
+		fprintf(f, "%" PRIx64 "-%" PRIx64 " r-%cp %08" PRIx64 " %02x:%02x %" PRIu64 " %s\n",
+			m[i].start, m[i].end, m[i].exec ? 'x' : '-', m[i].pgoff,
+			major((dev_t)m[i].dev), minor((dev_t)m[i].dev), m[i].ino,
+			u->intake_names[i]);
+	}
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* dwfl_getmodules callback: find each module's file now, while the intake is known. */
+static int load_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *arg)
+{
+	Dwarf_Addr bias;
+
+	(void)userdata;
+	(void)name;
+	(void)start;
+	(void)arg;
+	dwfl_module_getelf(mod, &bias);
+	return DWARF_CB_OK;
+}
+
+/* Report the maps @text into @p's Dwfl (made if none), the files found at once. */
+static int intake_report(struct unwinder *u, struct uw_proc *p, uint32_t pid, char *text,
+			 size_t len)
+{
+	FILE *f = fmemopen(text, len ? len : 1, "r");
+	bool fresh = !p->dwfl;
+	int err;
+
+	if (!f)
+		return -errno;
+	if (fresh && !(p->dwfl = dwfl_begin(&proc_callbacks))) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	if (fresh)
+		dwfl_report_begin(p->dwfl);
+	else
+		dwfl_report_begin_add(p->dwfl);
+	err = len ? dwfl_linux_proc_maps_report(p->dwfl, f) : 0;
+	fclose(f);
+	if (dwfl_report_end(p->dwfl, NULL, NULL) || err)
+		pr_debug("process %u: exit mappings not all reported", pid);
+	dwfl_getmodules(p->dwfl, load_module, NULL, 0);
+	if (fresh && !dwfl_attach_state(p->dwfl, NULL, (pid_t)pid, &thread_callbacks, u)) {
+		pr_debug("process %u: cannot attach an unwinding state: %s", pid, dwfl_errmsg(-1));
+		dwfl_end(p->dwfl);
+		p->dwfl = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The cache entry of image @gen of @pid, made (empty) if none or of another image. */
+static struct uw_proc *proc_entry(struct unwinder *u, uint32_t pid, uint32_t gen)
+{
+	void *key = (void *)(uintptr_t)pid;
+	struct uw_proc *p = NULL;
+	uintptr_t v = 0;
+
+	if (hashmap_find(&u->procs, key, &v))
+		p = (struct uw_proc *)v;
+	if (p && p->gen == gen)
+		return p;
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p || hashmap_set(&u->procs, key, (uintptr_t)p)) {
+			free(p);
+			return NULL;
+		}
+	}
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	memset(p, 0, sizeof(*p));
+	p->gen = gen;
+	return p;
+}
+
+int unwinder_exit_maps(struct unwinder *u, uint32_t pid, uint32_t gen,
+		       const struct unwind_mapping *m, size_t n)
+{
+	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	struct uw_proc *p = proc_entry(u, pid, gen);
+	char *text = NULL;
+	size_t len = 0;
+	int err = -ENOMEM;
+
+	if (!p)
+		return -ENOMEM;
+	u->intake_names = calloc(n ? n : 1, sizeof(*u->intake_names));
+	if (u->intake_names)
+		text = intake_text(u, m, n, &len);
+	if (text) {
+		u->intake = m;
+		u->nintake = n;
+		active = u;
+		err = intake_report(u, p, pid, text, len);
+		active = NULL;
+	}
+	for (size_t i = 0; u->intake_names && i < n; i++)
+		free(u->intake_names[i]);
+	free(u->intake_names);
+	free(text);
+	u->intake_names = NULL;
+	u->intake = NULL;
+	u->nintake = 0;
+	p->final = !err;
+	u->stats.exit_maps++;
+	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	return err;
+}
+
+/* Is @pid gone, or a zombie (its memory gone)? Asked only before a deferral. */
+static bool proc_gone(uint32_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
 /* --- the walk --- */
 
 static int cb_frame(Dwfl_Frame *state, void *arg)
@@ -697,10 +943,21 @@ static bool refresh_for(struct unwinder *u, const struct unwind_input *in)
 	if (!hashmap_find(&u->procs, (void *)(uintptr_t)in->pid, &v) || !v)
 		return false;
 	p = (struct uw_proc *)v;
-	if (!p->dwfl || p->gen != in->gen || !may_refresh(p, in, now))
+	if (!p->dwfl || p->gen != in->gen || p->final || !may_refresh(p, in, now))
 		return false;
 	proc_refresh(u, p, in->pid, now);
 	return true;
+}
+
+/* A walk put off until the process's exit mappings: counted as such only. */
+static size_t defer(struct unwinder *u, uint64_t t0, enum unwind_reason *why)
+{
+	active = NULL;
+	u->stats.walks--;
+	u->stats.deferred++;
+	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	*why = UNWIND_NO_MAPS;
+	return 0;
 }
 
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
@@ -722,6 +979,8 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 	} else if (!(dwfl = proc_dwfl(u, in))) {
 		ips[w->n++] = in->ip;
 		*why = UNWIND_NO_MAPS;
+		if (in->may_defer && (u->no_maps || proc_gone(in->pid)))
+			return defer(u, t0, why);
 	} else {
 		*why = walk(u, dwfl);
 		/* a caller in a library the maps did not show yet (read at exec,
@@ -734,6 +993,8 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 			w->max = max;
 			*why = walk(u, dwfl);
 		}
+		if (*why != UNWIND_END && w->unmapped && in->may_defer && proc_gone(in->pid))
+			return defer(u, t0, why);
 	}
 	fp_fallback(u, in, *why);
 	active = NULL;

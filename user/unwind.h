@@ -48,6 +48,19 @@ struct unwind_input {
 	bool truncated;		/* the copy limit cut the copy before the stack's end */
 	const uint64_t *fp_ips;	/* frame-pointer walk, leaf first (may be NULL) */
 	size_t nfp;		/* entries of fp_ips */
+	bool may_defer;		/* the process's mappings will come at its exit
+				 * (unwinder_exit_maps): a walk that needs a binary
+				 * its maps no longer show may wait for them */
+};
+
+/* One file mapping of a process, as the sampler captured it at its exit. */
+struct unwind_mapping {
+	uint64_t start, end;
+	uint64_t pgoff;		/* file offset of start, in bytes */
+	uint64_t dev;		/* device (user-space dev_t) and inode of the file */
+	uint64_t ino;
+	bool exec;		/* mapped executable */
+	const char *path;	/* absolute, in the process's mount namespace; NULL: unknown */
 };
 
 /* Counters of every walk. */
@@ -63,6 +76,12 @@ struct unwind_stats {
 	uint64_t cpu_ns;			/* time spent in walks and in reading maps
 						 * at exec (monotonic clock: CPU time but
 						 * for preemption, see UNWIND_CLOCK) */
+	uint64_t deferred;			/* walks put off until the process's exit
+						 * mappings (not counted as walks) */
+	uint64_t exit_maps;			/* processes given their exit mappings */
+	uint64_t exit_files_unopened;		/* files of exit mappings not opened: gone,
+						 * not at that path in our mount namespace,
+						 * or another file there (device, inode) */
 };
 
 struct unwinder;
@@ -77,10 +96,22 @@ void unwinder_free(struct unwinder *u);
  * process's maps cannot be read, or the walk finds no frame past the leaf,
  * the frame-pointer stack in->fp_ips is given instead if it holds more
  * (counted in fp_fallback). Returns the number of frames and sets *@why
- * (how the CFI walk ended, also counted in the stats).
+ * (how the CFI walk ended, also counted in the stats). With @in->may_defer
+ * (@in->ip and @in->sp set), a walk that needs a binary the process's maps no
+ * longer show (it is gone) returns 0 and counts only in deferred: walk it
+ * again after unwinder_exit_maps().
  */
 size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64_t *ips,
 		       size_t max, enum unwind_reason *why);
+/*
+ * The mappings @m[@n] of image @gen of @pid, captured as it exited (address
+ * order): its binaries are added to the image's Dwfl (made if none) and
+ * stay there, /proc no longer read for it, until unwinder_forget(). Files
+ * are found in the cache by device and inode, else opened by path in our
+ * mount namespace and kept only if device and inode match. 0 or -errno.
+ */
+int unwinder_exit_maps(struct unwinder *u, uint32_t pid, uint32_t gen,
+		       const struct unwind_mapping *m, size_t n);
 /*
  * The frames @ips[@n] (leaf first, as unwinder_unwind() gave them) of @pid's
  * cached image as build ID and file offset, into @out[@n], as the kernel's

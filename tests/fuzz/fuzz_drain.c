@@ -2,7 +2,8 @@
 /*
  * Fuzz the drain's record checks: the input is a sequence of records, each
  * prefixed by a 2-byte length, fed to drain_record(). A record the check
- * accepts must have payload parts that fit exactly in its size.
+ * accepts must have payload parts that fit exactly in its size; the names
+ * of an accepted mapping record are parsed as a path.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,8 +16,17 @@
 static void check_accepted(const uint8_t *rec, size_t len)
 {
 	const struct pb_sample *s = (const void *)rec;
+	const struct pb_mapping *m = (const void *)rec;
+	int kind = drain_record_check(rec, len);
+	char path[PB_PATH_MAX + 2];
 
-	if (drain_record_check(rec, len) != PB_REC_SAMPLE)
+	if (kind == PB_REC_MAPPING) {
+		if (m->path_len > PB_PATH_MAX || offsetof(struct pb_mapping, path) + m->path_len > len)
+			__builtin_trap();
+		drain_mapping_path(m->path, m->path_len, path, sizeof(path));
+		return;
+	}
+	if (kind != PB_REC_SAMPLE)
 		return;
 	if (pb_sample_stack(s) + s->stack_len != rec + len || s->hdr.size != len)
 		__builtin_trap();

@@ -3,6 +3,7 @@
 # Checks of a folded profile of tests/workloads/python/*.py, for
 # test_python.sh. Usage: python_check.py CHECK FILE.folded
 # Prints "ok DETAIL" or "bad REASON" (exit status 0 either way).
+import re
 import sys
 
 
@@ -120,8 +121,8 @@ def blocks(path, workload, seconds, wall, measured=None):
 
 def named(path, truth):
     """--per-thread of named.py: each thread's functions under one root,
-    "COMM-TID (Python thread 0xIDENT)" with the TID and ident the thread
-    wrote to @truth; COMM the kernel name it gave itself, if it did."""
+    "COMM-TID (Python thread NAME 0xIDENT)" with the TID, name and ident the
+    thread wrote to @truth; COMM the kernel name it gave itself, if it did."""
     want = {"os-named": "spin_os", "py-named": "spin_py"}
     got = {}
     for line in open(truth):
@@ -138,12 +139,90 @@ def named(path, truth):
     for name, func in want.items():
         tid, ident = got[name]
         comm = name if name == "os-named" else "python3.11"
-        expect = "%s-%d (Python thread %#x)" % (comm, tid, ident)
+        expect = "%s-%d (Python thread %s %#x)" % (comm, tid, name, ident)
         seen = roots.get(name, {})
         total = sum(seen.values())
         if total < 20 or seen.get(expect, 0) < total * 0.95:
             return "bad %s() under %s, not %s" % (func, seen, expect)
     return "ok " + ", ".join("%s: %s" % (n, max(roots[n], key=roots[n].get)) for n in want)
+
+
+def thread_names(path, truth, attached):
+    """--per-thread of thread_names.py: the stacks of each thread's function
+    under the root "COMM-TID (Python thread NAME 0xIDENT)" with the TID,
+    ident and threading.Thread name the thread wrote to @truth, in >= 95% of
+    its samples. @attached (-p after it renamed a thread): the new name, and
+    the old one nowhere; else the thread renamed meanwhile is not checked."""
+    want = {"ingest-worker": "ingest", "deep-recurser": "recurse"}
+    if attached:
+        want["renamed-worker"] = "renamed"
+    got = {}
+    for line in open(truth):
+        if line.strip() != "ready":
+            tid, ident, name = line.split()
+            got[name] = (int(tid), int(ident))
+    if not set(want) <= set(got):
+        return "bad the workload reported threads %s" % sorted(got)
+    roots = {}
+    for frames, n in stacks(path):
+        if attached and any("old-name" in f for f in frames):
+            return "bad the old name in %s" % frames[0]
+        for name, func in want.items():
+            if func in [fn(f) for f in frames]:
+                roots.setdefault(name, {}).setdefault(frames[0], 0)
+                roots[name][frames[0]] += n
+    for name, func in want.items():
+        tid, ident = got[name]
+        expect = re.compile(r"^\S+-%d \(Python thread %s %#x\)$" % (tid, re.escape(name), ident))
+        seen = roots.get(name, {})
+        total = sum(seen.values())
+        good = sum(n for root, n in seen.items() if expect.match(root))
+        if total < 10 or good < total * 0.95:
+            return "bad %s() under %s, not %s" % (func, seen, expect.pattern)
+    return "ok " + ", ".join(max(roots[n], key=roots[n].get) for n in want)
+
+
+def cthread(path, counters_json, switches, measured):
+    """--mode off of cthread.py: the C thread's switch-outs mostly skip the
+    thread-state search (python_no_thread_state_known, not searched again,
+    against python_no_thread_state, searched: once per 100 ms and per
+    callback), and callback()'s sleeps, in a thread state made meanwhile,
+    are at its line for the time it measured (+-10%; blocked and waiting for
+    a CPU after: its measure holds both)."""
+    import json
+    counters = json.load(open(counters_json))["counters"]
+    known = counters.get("python_no_thread_state_known", 0)
+    searched = counters.get("python_no_thread_state", 0)
+    if known < switches / 2 or searched * 4 > known:
+        return "bad %d switch-outs known to have no thread state, %d searched" % (known, searched)
+    took = float(open(measured).read()) * 1e6
+    at = sum(n for frames, n in stacks(path)
+             if frames[-1].startswith("[off-cpu: ") and any(f.startswith("callback (cthread.py:")
+                                                           for f in frames))
+    if at < took * 0.9 or at > took * 1.1 + 20000:
+        return "bad callback() blocked %d us in the profile, %d us by its measure" % (at, took)
+    return "ok known=%d searched=%d callback=%dus of %dus" % (known, searched, at, took)
+
+
+def spawn(path, rounds):
+    """--mode off of spawn.py: the threads' sleeps in worker() (>= 90% of
+    the 0.2 s each: a sleep's end waits for a CPU, not blocked), and no
+    sleep of a thread without any Python frame (what a thread caught before
+    it bound its thread state, then wrongly remembered without one, shows)."""
+    want = rounds * 40 * 0.2e6
+    at = lost = 0
+    for frames, n in stacks(path):
+        if frames[-1] != "[off-cpu: blocked]" or "start_thread" not in frames:
+            continue
+        if any(f.startswith("worker (spawn.py:") for f in frames):
+            at += n
+        elif not any(fn(f) for f in frames) and any(
+                "nanosleep" in f or "select" in f or "hrtimeout" in f for f in frames):
+            lost += n
+    if at < want * 0.9 or lost > 0:
+        return "bad %d us blocked in worker() (want %d), %d us of sleeps without Python frames" % (
+            at, want, lost)
+    return "ok %d us blocked in worker() of %d" % (at, want)
 
 
 def threads(path):
@@ -266,6 +345,12 @@ def main():
                      sys.argv[5] if len(sys.argv) > 5 else None))
     elif check == "named":
         print(named(path, sys.argv[3]))
+    elif check in ("thread_names", "thread_names_attached"):
+        print(thread_names(path, sys.argv[3], check == "thread_names_attached"))
+    elif check == "cthread":
+        print(cthread(path, sys.argv[3], int(sys.argv[4]), sys.argv[5]))
+    elif check == "spawn":
+        print(spawn(path, int(sys.argv[3])))
     elif check == "threads":
         print(threads(path))
     elif check == "order":

@@ -13,12 +13,24 @@
 #   order       sorted() with a Python key: sort_driver root-ward of keyfunc;
 #   -p          a Python process started before the profiler gets its names;
 #   --per-thread each thread root holds its own thread's functions only;
-#               named.py: a root "comm-tid (Python thread 0xIDENT)" per thread,
-#               with its kernel name (prctl) and threading.get_ident();
+#               named.py: a root "comm-tid (Python thread NAME 0xIDENT)" per
+#               thread, with its kernel name (prctl), threading.Thread.name and
+#               threading.get_ident();
+#   thread names per interpreter (thread_names.py, --per-thread): the roots of
+#               the "ingest-worker" and "deep-recurser" threads carry those
+#               names, started under the profiler and attached to with -p; with
+#               -p, a thread renamed before has its new name only;
 #   -a          a CPython process is found among all the others;
 #   off, wall   threads blocked in sleep, lock and recv (blocked.py): their
 #               off-CPU time at the line that blocked, each in its own stacks;
 #               in wall mode the Python thread running meanwhile too;
+#   new threads --mode off, 40 threads started at once sleeping 0.2 s each
+#               (spawn.py), per interpreter: every sleep at worker() (none
+#               lost to a thread caught before it bound its thread state);
+#   C thread    --mode off, a C thread of a Python process (cthread.py): its
+#               switch-outs skip the thread-state search once it found none
+#               (python_no_thread_state_known), and its later callbacks into
+#               Python (a thread state made each time) still get their frames;
 #   pprof       Function.name is the qualname alone (go tool pprof -top, -list);
 #   deep        120 frames deep: every sample kept, with the 96 frames recorded;
 #   embed       a C program embedding libpython3.11: main, then Python, and
@@ -83,10 +95,38 @@ t_version() {
 	run_ok "python_${label}_wall_blocked_lines" "$label.wall" "$f" &&
 		verdict "python_${label}_wall_blocked_lines" \
 			"$($CHECK wall "$f" $PYW/blocked.py 1 "$f.took")"
+	t_thread_names "$label" "$py"
+	f=$TMP/$label.spawn.folded
+	pb_run 60 "$label.spawn" --mode off -o "$f" -- "$py" $PYW/spawn.py 3
+	run_ok "python_${label}_offcpu_new_threads" "$label.spawn" "$f" &&
+		verdict "python_${label}_offcpu_new_threads" "$($CHECK spawn "$f" 3)"
 	f=$TMP/$label.sort.folded
 	pb_run 90 "$label.sort" -F 999 -o "$f" -- "$py" $PYW/sort.py 1
 	run_ok "python_${label}_c_callback_order" "$label.sort" "$f" &&
 		verdict "python_${label}_c_callback_order" "$($CHECK order "$f" sort_driver keyfunc)"
+}
+
+# threading.Thread names as --per-thread roots: under the profiler from the
+# start, and attached (-p) after a thread renamed itself.
+t_thread_names() {
+	local label=$1 py=$2 f=$TMP/$1.tnames.folded out=$TMP/$1.tnames.txt pid i
+
+	pb_run 60 "$label.tnames" -F 999 --per-thread -o "$f" -- "$py" $PYW/thread_names.py 1 "$out"
+	run_ok "python_${label}_thread_names" "$label.tnames" "$f" &&
+		verdict "python_${label}_thread_names" "$($CHECK thread_names "$f" "$out")"
+	f=$TMP/$label.tnamesp.folded out=$TMP/$label.tnamesp.txt
+	"$py" $PYW/thread_names.py 20 "$out" &
+	pid=$!
+	BG_PIDS+=("$pid")
+	for i in $(seq 100); do
+		grep -q '^ready$' "$out" 2>/dev/null && break
+		sleep 0.1
+	done
+	pb_run 60 "$label.tnamesp" -F 999 --per-thread -d 1 -o "$f" -p "$pid"
+	kill "$pid" 2>/dev/null
+	run_ok "python_${label}_thread_names_attached" "$label.tnamesp" "$f" &&
+		verdict "python_${label}_thread_names_attached" \
+			"$($CHECK thread_names_attached "$f" "$out")"
 }
 
 t_pyenv_present() {
@@ -156,6 +196,21 @@ t_offcpu() {
 		/usr/bin/python3.11 $PYW/blocked.py 1 "$f.took"
 	run_ok python_offcpu_blocked_lines_dwarf offdw "$f" &&
 		verdict python_offcpu_blocked_lines_dwarf "$($CHECK off "$f" $PYW/blocked.py 1 "$f.took")"
+}
+
+# --mode off: a C thread of a Python process is not searched for a thread
+# state at each switch-out once known to have none; when it calls back into
+# Python (PyGILState_Ensure makes it one), its frames are there.
+t_offcpu_c_thread() {
+	local name=python_offcpu_c_thread f=$TMP/cthr.folded
+
+	if [ ! -f "$WL/libpy_cthread.so" ]; then
+		fail $name "$WL/libpy_cthread.so not built"
+		return
+	fi
+	pb_run 60 cthr --mode off -o "$f" -o "$f.json" -- \
+		/usr/bin/python3.11 $PYW/cthread.py "$WL/libpy_cthread.so" 2000 "$f.took"
+	run_ok $name cthr "$f" && verdict $name "$($CHECK cthread "$f" "$f.json" 2000 "$f.took")"
 }
 
 # -p --mode off: threads blocked since before the profiler started (read
@@ -233,7 +288,7 @@ t_pprof_names() {
 # The two cases through native frames exist once the CLI has --call-graph.
 HAVE_DWARF=false
 CASES="python_pyenv_present python_attach_running python_per_thread python_all_cpus python_deep_stack_kept
-python_offcpu_blocked_lines python_offcpu_attach_blocked
+python_offcpu_blocked_lines python_offcpu_attach_blocked python_offcpu_c_thread
 python_pprof_function_names python_per_thread_names"
 if $PB_TIMEOUT "$PB" --help 2>&1 | grep -q -- --call-graph; then
 	HAVE_DWARF=true
@@ -244,7 +299,8 @@ else
 fi
 for l in $(pythons | cut -d' ' -f1); do
 	CASES="$CASES python_${l}_shares python_${l}_lines python_${l}_recursion_30 python_${l}_gil_free_thread
-python_${l}_c_callback_order python_${l}_wall_blocked_lines"
+python_${l}_c_callback_order python_${l}_wall_blocked_lines python_${l}_thread_names
+python_${l}_thread_names_attached python_${l}_offcpu_new_threads"
 done
 skip_unless_ready $CASES || exit 0
 
@@ -257,5 +313,6 @@ t_threads_and_all
 t_pprof_names
 t_offcpu
 t_offcpu_attach
+t_offcpu_c_thread
 t_deep
 t_native_python

@@ -193,14 +193,15 @@ sys.stdout.write(" ".join(r.choice(words) + str(r.randrange(1000)) for _ in rang
 }
 
 # Processes of 5 ms whose maps the unwinder never gets (a debug switch makes
-# every process look gone before the reader came to it): their samples keep
+# every process look gone before the reader came to it; another keeps the
+# mappings sent at exit away, as when they are lost): their samples keep
 # the frame-pointer stack recorded next to the copy, named through the
 # kernel's build-ID stacks, and the fallback is counted. The workload keeps
 # frame pointers, so that stack is whole: after_exec under main.
 t_gone() {
 	local name=unwind_gone_fp_fallback f=$TMP/gone.json have all fb nm
 
-	PROFILING_BPF_DEBUG_NO_MAPS=1 pb_run 60 gone -F 999 -o "$TMP/gone.folded" -o "$f" -- \
+	PROFILING_BPF_DEBUG_NO_MAPS=1 PROFILING_BPF_DEBUG_NO_EXIT_MAPS=1 pb_run 60 gone -F 999 -o "$TMP/gone.folded" -o "$f" -- \
 		bash -c 'for i in $(seq 30); do "$0" exec 0 5; done' "$WL/lifecycle"
 	ran_ok $name gone || return
 	fb=$(json_counter "$f" unwind_fp_fallback)

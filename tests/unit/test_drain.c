@@ -259,6 +259,77 @@ static void test_drain_pid_reuse(void **state)
 	free(a);
 }
 
+/* The names of a mapping record (leaf first) as a path, and what is refused. */
+static void test_mapping_path(void **state)
+{
+	static const struct {
+		const char *names;
+		size_t len;
+		const char *want;	/* NULL: refused */
+	} cases[] = {
+		{ "libc.so.6\0x86_64-linux-gnu\0lib\0usr", 35, "/usr/lib/x86_64-linux-gnu/libc.so.6" },
+		{ "xz\0bin", 7, "/bin/xz" },
+		{ "a b\0", 4, "/a b" },
+		{ "", 0, NULL },			/* no name */
+		{ "xz\0bin", 6, NULL },		/* last name not terminated */
+		{ "xz\0\0bin", 8, NULL },		/* an empty name */
+		{ "xz\0..", 6, NULL },
+		{ "xz\0.", 5, NULL },
+		{ "a/b\0", 4, NULL },
+		{ "a\nb\0", 4, NULL },
+	};
+	char out[64], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = drain_mapping_path(cases[i].names, cases[i].len, out, sizeof(out));
+
+		if (!cases[i].want) {
+			assert_false(ok);
+			continue;
+		}
+		assert_true(ok);
+		assert_string_equal(out, cases[i].want);
+	}
+	assert_false(drain_mapping_path("libc.so.6\0usr", 14, small, sizeof(small)));
+}
+
+/* A process's mapping records are checked and held until its exit record. */
+static void test_drain_mappings(void **state)
+{
+	struct pb_mapping m = {
+		.hdr = { PB_REC_MAPPING, 0 }, .pid = 20, .start = 0x1000, .end = 0x2000,
+		.ino = 5, .dev = 0x800001, .flags = PB_MAPPING_EXEC, .path_len = 7,
+	};
+	struct pb_task_event exit_ev = { .hdr = { PB_REC_EXIT, sizeof(exit_ev) }, .pid = 20 };
+	struct drain d;
+
+	(void)state;
+	memcpy(m.path, "xz\0bin", 7);
+	m.hdr.size = PB_MAPPING_SIZE(m.path_len);
+	assert_int_equal(m.hdr.size, offsetof(struct pb_mapping, path) + 8);
+	assert_int_equal(drain_record_check(&m, m.hdr.size), PB_REC_MAPPING);
+	assert_int_equal(drain_record_check(&m, m.hdr.size + 8), 0);
+	m.path_len = PB_PATH_MAX + 1;
+	assert_int_equal(drain_record_check(&m, m.hdr.size), 0);
+	m.path_len = 7;
+	m.end = m.start;
+	assert_int_equal(drain_record_check(&m, m.hdr.size), 0);
+	m.end = 0x2000;
+	drain_init(&d, 16, false, NULL);
+	drain_record(&d, &m, m.hdr.size);
+	m.start = 0x2000;
+	m.end = 0x3000;
+	m.path_len = 0;		/* the same file: no names again */
+	m.hdr.size = PB_MAPPING_SIZE(0);
+	drain_record(&d, &m, m.hdr.size);
+	assert_int_equal(d.exits.len, 1);
+	assert_int_equal(d.bad_records, 0);
+	drain_record(&d, &exit_ev, sizeof(exit_ev));
+	assert_int_equal(d.exits.len, 0);
+	drain_release(&d);
+}
+
 static void test_drain_aggregates_and_tracks(void **state)
 {
 	struct drain_hooks hooks = { .on_new_pid = on_new, .on_exec = on_exec };
@@ -366,6 +437,8 @@ int main(void)
 		cmocka_unit_test(test_record_python_aux),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
 		cmocka_unit_test(test_drain_pid_reuse),
+		cmocka_unit_test(test_mapping_path),
+		cmocka_unit_test(test_drain_mappings),
 		cmocka_unit_test(test_drain_buildid),
 		cmocka_unit_test(test_store_per_thread),
 		cmocka_unit_test(test_drain_weights),

@@ -167,6 +167,37 @@ static void test_json_python_frame(void **state)
 	assert_string_equal(back->frames[0].function, "Klass.run");
 	assert_int_equal(back->frames[0].start_line, 10);
 	assert_int_equal(back->frames[0].line, 12);
+	assert_false(back->frames[0].inlined);
+	free(json);
+	profile_free(back);
+	profile_free(p);
+}
+
+/* An inlined frame stays inlined through JSON (folded: "_[i]"). */
+static void test_json_inlined_frame(void **state)
+{
+	const struct pframe in = { .name = "helper", .module = "/bin/x", .inlined = 1,
+				   .resolved = 1 };
+	struct profile *p = profile_new(), *back;
+	uint32_t frame = 0;
+	char *json, *f1, *f2;
+	int err;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(profile_add_frame(p, &in), 0);
+	assert_int_equal(profile_add_sample(p, &frame, 1, 2, 2, 1, 1), 0);
+	json = write_mem(json_write, p, &err);
+	assert_int_equal(err, 0);
+	back = json_read_mem(json, strlen(json));
+	assert_non_null(back);
+	assert_true(back->frames[0].inlined);
+	f1 = write_mem(folded_write, p, &err);
+	f2 = write_mem(folded_write, back, &err);
+	assert_non_null(strstr(f2, "helper_[i]"));
+	assert_string_equal(f1, f2);
+	free(f1);
+	free(f2);
 	free(json);
 	profile_free(back);
 	profile_free(p);
@@ -221,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_json_empty),
 		cmocka_unit_test(test_json_read_roundtrip),
 		cmocka_unit_test(test_json_python_frame),
+		cmocka_unit_test(test_json_inlined_frame),
 		cmocka_unit_test(test_json_read_rejects),
 		cmocka_unit_test(test_json_read_empty_stack),
 	};

@@ -5,7 +5,10 @@
  * does; the copy is then unwound with this process's CFI and must come out
  * as the known call chain up to the thread's start.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -61,9 +68,60 @@ NOFP void uw_mid(int depth)
 	sink++;	/* no tail call */
 }
 
+/*
+ * A leaf stopped in its epilogue: rbx is popped, yet its CFI still says it is
+ * saved at cfa-16, below sp now (gcc's CFI often leaves a popped register's
+ * rule in place). Records ip, sp, bp and the return address at sp.
+ */
+struct { uint64_t ip, sp, bp, ra; } uw_epi;
+void uw_epilogue_leaf(void);
+__asm__(".text\n"
+	".globl uw_epilogue_leaf\n"
+	".type uw_epilogue_leaf, @function\n"
+	"uw_epilogue_leaf:\n"
+	".cfi_startproc\n"
+	"	push %rbx\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset rbx, -16\n"
+	"	pop %rbx\n"
+	".cfi_def_cfa_offset 8\n"
+	"1:	lea 1b(%rip), %rax\n"
+	"	mov %rax, uw_epi(%rip)\n"
+	"	mov %rsp, uw_epi+8(%rip)\n"
+	"	mov %rbp, uw_epi+16(%rip)\n"
+	"	mov (%rsp), %rax\n"
+	"	mov %rax, uw_epi+24(%rip)\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size uw_epilogue_leaf, .-uw_epilogue_leaf\n");
+
+static struct capture ecap;
+
+/* The capture of uw_epilogue_leaf, taken by its caller once it returned: the
+ * stack above its sp is unchanged but for the return address slot, which the
+ * calls since overwrote (put back from what the leaf saw). */
+NOFP void uw_epi_mid(void)
+{
+	uint64_t base;
+
+	uw_epilogue_leaf();
+	base = uw_epi.sp & ~7ULL;
+	ecap.ip = uw_epi.ip;
+	ecap.sp = uw_epi.sp;
+	ecap.bp = uw_epi.bp;
+	ecap.len = (size_t)((uintptr_t)thread_stack + STACK_BYTES - base);
+	ecap.copy = malloc(ecap.len);
+	if (ecap.copy) {
+		memcpy(ecap.copy, (void *)(uintptr_t)base, ecap.len);
+		memcpy(ecap.copy, &uw_epi.ra, sizeof(uw_epi.ra));
+	}
+	sink++;
+}
+
 NOFP void *uw_thread(void *arg)
 {
 	uw_mid((int)(intptr_t)arg);
+	uw_epi_mid();
 	sink++;
 	return NULL;
 }
@@ -81,13 +139,14 @@ static int record_setup(void **state)
 	    pthread_create(&t, &attr, uw_thread, (void *)(intptr_t)3) || pthread_join(t, NULL))
 		return -1;
 	pthread_attr_destroy(&attr);
-	return cap.copy ? 0 : -1;
+	return cap.copy && ecap.copy ? 0 : -1;
 }
 
 static int record_teardown(void **state)
 {
 	(void)state;
 	free(cap.copy);
+	free(ecap.copy);
 	free(thread_stack);
 	return 0;
 }
@@ -242,6 +301,134 @@ static void test_no_regs_no_process(void **state)
 	unwinder_free(u);
 }
 
+/* This process's file mappings as the sampler sends them at exit; NULL paths
+ * when @no_paths (found by device and inode only). *@n set. */
+static struct unwind_mapping *exit_maps_of_self(size_t *n, bool no_paths)
+{
+	struct procmaps pm = { 0 };
+	struct unwind_mapping *m;
+	size_t k = 0;
+
+	if (procmaps_read(&pm, getpid()))
+		return NULL;
+	m = calloc(pm.n + 1, sizeof(*m));
+	for (size_t i = 0; m && i < pm.n; i++) {
+		const struct procmap *p = &pm.maps[i];
+
+		if (!p->inode || p->path[0] != '/' || (!(p->prot & PROCMAP_X) && p->pgoff))
+			continue;
+		m[k] = (struct unwind_mapping){
+			.start = p->start, .end = p->end, .pgoff = p->pgoff, .ino = p->inode,
+			.dev = makedev(p->dev_major, p->dev_minor), .exec = p->prot & PROCMAP_X,
+			.path = no_paths ? NULL : strdup(p->path),
+		};
+		k++;
+	}
+	procmaps_release(&pm);
+	*n = k;
+	return m;
+}
+
+static void exit_maps_free(struct unwind_mapping *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((char *)m[i].path);
+	free(m);
+}
+
+/*
+ * A process gone before its maps were read: the walk waits (counted as
+ * deferred, not as a walk), then, given its mappings as captured at exit,
+ * comes out as the live walk does.
+ */
+static void test_exit_maps(void **state)
+{
+	struct unwind_input live = input_of(&cap, cap.len, false);
+	struct unwind_input gone = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	uint64_t ips[64], want[64];
+	enum unwind_reason why;
+	struct unwind_mapping *m;
+	size_t n, nm;
+
+	(void)state;
+	assert_non_null(u);
+	n = unwinder_unwind(u, &live, want, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	gone.pid = 0x3ffffff0;
+	gone.may_defer = true;
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 64, &why), 0);
+	assert_int_equal(unwinder_stats(u)->deferred, 1);
+	assert_int_equal(unwinder_stats(u)->walks, 1);
+	m = exit_maps_of_self(&nm, false);
+	assert_non_null(m);
+	assert_int_equal(unwinder_exit_maps(u, gone.pid, 0, m, nm), 0);
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 64, &why), n);
+	assert_int_equal(why, UNWIND_END);
+	assert_memory_equal(ips, want, n * sizeof(*ips));
+	assert_int_equal(unwinder_stats(u)->exit_maps, 1);
+	assert_int_equal(unwinder_stats(u)->exit_files_unopened, 0);
+	exit_maps_free(m, nm);
+	unwinder_free(u);
+}
+
+/* Without paths, files come from the cache by device and inode; a file the
+ * cache lacks cannot be opened (counted), and the walk stops there. */
+static void test_exit_maps_by_inode(void **state)
+{
+	struct unwind_input gone = input_of(&cap, cap.len, false);
+	struct unwind_input live = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	struct unwind_mapping *m;
+	uint64_t ips[64];
+	size_t n, nm;
+
+	(void)state;
+	assert_non_null(u);
+	m = exit_maps_of_self(&nm, true);
+	assert_non_null(m);
+	gone.pid = 0x3ffffff0;
+	/* no file at all: nothing to unwind with */
+	assert_int_equal(unwinder_exit_maps(u, gone.pid, 0, m, nm), -EINVAL);
+	assert_true(unwinder_stats(u)->exit_files_unopened >= 2);	/* this test, libc */
+	unwinder_unwind(u, &gone, ips, 64, &why);
+	assert_int_not_equal(why, UNWIND_END);
+	/* the live walk caches the files: the same mappings now unwind */
+	n = unwinder_unwind(u, &live, ips, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	unwinder_forget(u, gone.pid);
+	assert_int_equal(unwinder_exit_maps(u, gone.pid, 0, m, nm), 0);
+	assert_int_equal(unwinder_unwind(u, &gone, ips, 64, &why), n);
+	assert_int_equal(why, UNWIND_END);
+	exit_maps_free(m, nm);
+	unwinder_free(u);
+}
+
+/* A relocatable object mapped executable (seen under -a): not a binary to
+ * unwind with, counted as not opened, and nothing asks for its sections. */
+static void test_exit_maps_relocatable(void **state)
+{
+	char exe[4096], obj[4200];
+	struct unwinder *u = unwinder_new();
+	struct unwind_mapping m = { .start = 0x10000, .end = 0x11000, .exec = true, .path = obj };
+	struct stat st;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	(void)state;
+	assert_non_null(u);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	/* build/tests/test_unwind -> build/user/unwind.o (an ET_REL file) */
+	snprintf(obj, sizeof(obj), "%s/../user/unwind.o", dirname(exe));
+	assert_int_equal(stat(obj, &st), 0);
+	m.dev = st.st_dev;
+	m.ino = st.st_ino;
+	assert_int_not_equal(unwinder_exit_maps(u, 0x3ffffff0, 0, &m, 1), 0);
+	assert_int_equal(unwinder_stats(u)->exit_files_unopened, 1);
+	unwinder_free(u);
+}
+
 /* The frame-pointer stack stands in when the copy cannot be unwound. */
 static void test_fp_fallback(void **state)
 {
@@ -293,6 +480,94 @@ static void test_cfi_walk_wins(void **state)
 	unwinder_free(u);
 }
 
+/* A register the leaf's CFI saved below sp (popped already) cannot be read
+ * from the copy; the walk still reaches the thread's start: complete, not
+ * cut by a bad read. */
+static void test_popped_register_below_sp(void **state)
+{
+	struct unwind_input in = input_of(&ecap, ecap.len, false);
+	struct unwinder *u = unwinder_new();
+	enum unwind_reason why;
+	uint64_t ips[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	n = unwinder_unwind(u, &in, ips, 64, &why);
+	assert_true(n >= 4);
+	assert_int_equal(ips[0], ecap.ip);
+	assert_true(in_function(ips[1], uw_epi_mid));
+	assert_true(in_function(ips[2], uw_thread));
+	assert_int_equal(why, UNWIND_END);
+	assert_int_equal(unwinder_stats(u)->stopped[UNWIND_BAD_READ], 0);
+	unwinder_free(u);
+}
+
+/* The run-time address of this test's .plt section, 0 when it has none. */
+static uint64_t plt_address(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t strndx;
+	uint64_t addr = 0;
+	const char *name;
+	Dl_info info;
+
+	elf_version(EV_CURRENT);
+	elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+	if (!elf || elf_getshdrstrndx(elf, &strndx) || !dladdr((void *)uw_leaf, &info))
+		goto out;
+	while (!addr && (scn = elf_nextscn(elf, scn))) {
+		name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, strndx, sh.sh_name) : NULL;
+		if (name && !strcmp(name, ".plt"))
+			addr = (uintptr_t)info.dli_fbase + sh.sh_addr;
+	}
+out:
+	elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	return addr;
+}
+
+/* A sample in a PLT stub (a call into a library caught before the jump):
+ * the stub's CFI computes the CFA from rip (DW_OP_breg16), which must be
+ * set, or the walk ends at the leaf. The stack is the recorded one with the
+ * call's return address (into uw_leaf) pushed on it. */
+static void test_plt_leaf(void **state)
+{
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	struct unwinder *u = unwinder_new();
+	uint64_t plt = plt_address(), ips[64], ra = cap.ip;
+	uint8_t *stack = malloc(cap.len + 8);
+	enum unwind_reason why;
+	size_t n;
+
+	(void)state;
+	assert_non_null(u);
+	assert_non_null(stack);
+	if (!plt) {
+		unwinder_free(u);
+		free(stack);
+		skip();
+	}
+	memcpy(stack, &ra, 8);
+	memcpy(stack + 8, cap.copy, cap.len);
+	in.ip = plt + 16;	/* the first instruction of the first stub */
+	in.sp = (cap.sp & ~7ULL) - 8;
+	in.stack = stack;
+	in.stack_len = cap.len + 8;
+	n = unwinder_unwind(u, &in, ips, 64, &why);
+	assert_int_equal(why, UNWIND_END);
+	assert_true(n >= 8);
+	assert_int_equal(ips[1], ra);
+	for (int i = 2; i <= 5; i++)
+		assert_true(in_function(ips[i], uw_mid));
+	unwinder_free(u);
+	free(stack);
+}
+
 static void test_forget_unknown(void **state)
 {
 	struct unwinder *u = unwinder_new();
@@ -308,12 +583,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwinds_to_thread_start),
+		cmocka_unit_test(test_exit_maps),
+		cmocka_unit_test(test_exit_maps_by_inode),
+		cmocka_unit_test(test_exit_maps_relocatable),
 		cmocka_unit_test(test_short_copy_is_counted),
 		cmocka_unit_test(test_no_regs_no_process),
 		cmocka_unit_test(test_fp_fallback),
 		cmocka_unit_test(test_build_ids),
 		cmocka_unit_test(test_build_ids_text_maps),
 		cmocka_unit_test(test_cfi_walk_wins),
+		cmocka_unit_test(test_popped_register_below_sp),
+		cmocka_unit_test(test_plt_leaf),
 		cmocka_unit_test(test_forget_unknown),
 	};
 

@@ -12,19 +12,23 @@ condition once. Per round: ratio = the loop's time / the mean of the round's
 two bare times, and added cost per switch = (time - bare mean) / the
 workload's context switches. Reported as median and spread over rounds.
 
-Conditions: profiling-bpf --mode off (default stacks), --no-kernel, with
+Conditions: profiling-bpf --mode off (default: dwarf, registers and a copy
+of the live user stack at each switch-out), --call-graph fp, --no-kernel,
 --min-block 1000 (every ping-pong interval dropped in BPF: the cost of the
-switch-out capture alone), --call-graph dwarf (registers and an 8 KiB stack
-copy at each switch-out), --mode wall, --mode cpu (on-CPU sampling only,
-for reference), and perf record -e context-switches -c 1 -g (a stack at
-every switch, perf's nearest equivalent without tracefs; it computes no
-durations). bpftrace is tried with an offcputime-like one-liner; when it
-cannot attach to the scheduler switch the report says why.
+switch-out capture alone), --mode wall, --mode cpu (on-CPU sampling only,
+for reference), with --base BIN the --mode off of another build (before a
+change), and perf record -e context-switches -c 1 -g (a stack at every
+switch, perf's nearest equivalent without tracefs; it computes no
+durations). After the rounds, each off/wall condition runs once more with
+kernel.bpf_stats_enabled=1 for its programs' own run time per switch.
+bpftrace is tried with an offcputime-like one-liner; when it cannot attach
+to the scheduler switch the report says why.
 
 Only processes started here are signalled, by pid.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import random
@@ -33,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECTION = "## Off-CPU overhead"
@@ -65,22 +70,25 @@ def run(cmd, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
-def conditions(pb, work, tmp):
+def conditions(pb, work, tmp, base=None):
     """name -> command line (workload appended)."""
     perf_out = os.path.join(tmp, "perf.data")
-    return {
+    conds = {
         "profiling-bpf --mode off": [pb, "--mode", "off", "-q", "--"],
+        "profiling-bpf --mode off --call-graph fp": [pb, "--mode", "off", "--call-graph", "fp",
+                                                     "-q", "--"],
         "profiling-bpf --mode off --no-kernel": [pb, "--mode", "off", "--no-kernel", "-q", "--"],
         "profiling-bpf --mode off --min-block 1000": [pb, "--mode", "off", "--min-block",
                                                       "1000", "-q", "--"],
-        "profiling-bpf --mode off --call-graph dwarf": [pb, "--mode", "off", "--call-graph",
-                                                        "dwarf", "-q", "--"],
         "profiling-bpf --mode wall": [pb, "--mode", "wall", "-q", "--"],
         "profiling-bpf --mode cpu": [pb, "-q", "--"],
         "perf record -e context-switches -c 1 -g": ["perf", "record", "-q", "-e",
                                                     "context-switches", "-c", "1", "-g",
                                                     "-o", perf_out, "--"],
     }
+    if base:
+        conds["before: profiling-bpf --mode off"] = [base, "--mode", "off", "-q", "--"]
+    return conds
 
 
 def one(prefix, work):
@@ -91,6 +99,72 @@ def one(prefix, work):
         raise BenchError("%s failed (rc %d): %s" % (" ".join(prefix + work), rc,
                                                     (err or out)[-300:]))
     return int(m.group(2)), int(m.group(3)), int(m.group(4))
+
+
+def prog_times(pid, names):
+    """{program name: (run_time_ns, run_cnt)} of the BPF programs process @pid holds."""
+    out = {}
+    fdinfo = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                kv = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if "prog_id" not in kv:
+            continue
+        pid_ = int(kv["prog_id"])
+        if pid_ not in names:
+            r = subprocess.run(["bpftool", "prog", "show", "id", str(pid_), "-j"],
+                               capture_output=True, text=True)
+            try:
+                names[pid_] = json.loads(r.stdout).get("name", "?")
+            except ValueError:
+                names[pid_] = "?"
+        out[names[pid_]] = (int(kv.get("run_time_ns", 0)), int(kv.get("run_cnt", 0)))
+    return out
+
+
+def bpf_costs(conds, work, tmp):
+    """For each profiling-bpf off/wall condition, one run with kernel.bpf_stats_enabled=1:
+    {name: (sched_switch program ns per switch, sched_wakeup ns per switch,
+    share of intervals lost to a full ring)}. Its last reading before the
+    profiler exits (polled every 50 ms) stands for the run."""
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        was = f.read().strip()
+    out = {}
+    try:
+        with open(path, "w") as f:
+            f.write("1")
+        for name, prefix in conds.items():
+            if not name.split(": ")[-1].startswith("profiling-bpf --mode ") or "cpu" in name:
+                continue
+            js = os.path.join(tmp, "stats.json")
+            cmd = prefix[:-1] + ["-f", "json", "-o", js, "--"] + work
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            names, last = {}, {}
+            while p.poll() is None:
+                try:
+                    last = prog_times(p.pid, names) or last
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            stdout, _ = p.communicate()
+            m = PONG_RE.search(stdout)
+            if p.returncode or not m:
+                continue
+            sw = int(m.group(3))
+            with open(js) as f:
+                c = json.load(f)["counters"]
+            kept, lost = c.get("offcpu_intervals", 0), c.get("lost_offcpu_ringbuf_full", 0)
+            out[name] = (last.get("on_switch", (0, 0))[0] / sw,
+                         last.get("on_wakeup", (0, 0))[0] / sw,
+                         lost / (kept + lost) if kept + lost else 0.0)
+    finally:
+        with open(path, "w") as f:
+            f.write(was)
+    return out
 
 
 def intervals(pb, work):
@@ -137,7 +211,7 @@ def bench(args):
     rng = random.Random(args.seed)
     res = {"bare": [], "bare_pair": []}
     with tempfile.TemporaryDirectory(prefix="pb-bench-offcpu.") as tmp:
-        conds = conditions(pb, work, tmp)
+        conds = conditions(pb, work, tmp, args.base)
         for name in conds:
             res[name] = []
         for r in range(args.rounds):
@@ -161,6 +235,7 @@ def bench(args):
                 r + 1, args.rounds, base / 1e9,
                 ", ".join("%s %.2f" % (n.split(" ", 1)[-1], got[n][0] / base) for n in got)))
         res["intervals"] = intervals(pb, work)
+        res["bpf"] = bpf_costs(conds, work, tmp)
     return res
 
 
@@ -197,7 +272,7 @@ def report(args, res, bpftrace_why):
     lines.append("| bare, 2nd / 1st of the round | %.3f (%.3f-%.3f) | | %.3f (%.3f-%.3f) | | |" % (
         med, lo, hi, cmed, clo, chi))
     for name in res:
-        if name in ("bare", "bare_pair", "intervals"):
+        if name in ("bare", "bare_pair", "intervals", "bpf"):
             continue
         ratios = [x[0] for x in res[name]]
         per = [x[1] / 1000 for x in res[name]]
@@ -209,6 +284,16 @@ def report(args, res, bpftrace_why):
         lines.append("| %s | %.3f (%.3f-%.3f) | %.2f (%.2f-%.2f) | %.3f (%.3f-%.3f) | "
                      "%.2f (%.2f-%.2f) | %d |" % (name, med, lo, hi, pmed, plo, phi, cmed, clo,
                                                   chi, qmed, qlo, qhi, sw))
+    if res.get("bpf"):
+        lines += ["", "BPF programs' own run time (kernel.bpf_stats_enabled=1, one more run of "
+                  "each condition after the rounds; run_time_ns of the profiler's programs / the "
+                  "workload's switches) and the off-CPU records lost to a full ring buffer "
+                  "(counted, reported in every output):", "",
+                  "| condition | sched_switch program per switch (us) | sched_wakeup program "
+                  "per switch (us) | intervals lost, ring full |", "|---|---|---|---|"]
+        for name, (sw_ns, wk_ns, lost) in res["bpf"].items():
+            lines.append("| %s | %.2f | %.2f | %.1f%% |" % (name, sw_ns / 1000, wk_ns / 1000,
+                                                           100 * lost))
     lines += ["", "bpftrace: %s" % (bpftrace_why or "attached (see the table)."), ""]
     return "\n".join(lines) + "\n"
 
@@ -241,6 +326,8 @@ def main():
     ap.add_argument("--no-update", action="store_true", help="print only")
     ap.add_argument("--cmdline", default="tools/bench/offcpu.sh")
     ap.add_argument("--output", default=os.environ.get("OUTPUT", "build"))
+    ap.add_argument("--base", help="another profiling-bpf binary (before a change): its "
+                    "--mode off runs in the same rounds")
     args = ap.parse_args()
     if args.seed is None:
         args.seed = random.randrange(1 << 30)

@@ -38,9 +38,15 @@ SECTION = "## Python frames off CPU"
 PY = "/usr/bin/python3.11"
 
 
-def conditions(pb, tmp):
+def conditions(pb, tmp, base=None):
     """name -> (command prefix, JSON output or None)."""
     out = {}
+    if base:
+        for nopy in (True, False):
+            name = "before: profiling-bpf --mode off%s" % (" --no-python" if nopy else "")
+            js = os.path.join(tmp, "base-off%s.json" % ("-nopy" if nopy else ""))
+            out[name] = ([base, "--mode", "off", "-q", "-f", "json", "-o", js] +
+                         (["--no-python"] if nopy else []) + ["--"], js)
     for mode in ("off", "wall"):
         for nopy in (True, False):
             name = "profiling-bpf --mode %s%s" % (mode, " --no-python" if nopy else "")
@@ -64,7 +70,7 @@ def bench(args):
     rng = random.Random(args.seed)
     res = {"bare": []}
     with tempfile.TemporaryDirectory(prefix="pb-bench-pyoff.") as tmp:
-        conds = conditions(pb, tmp)
+        conds = conditions(pb, tmp, args.base)
         for name in conds:
             res[name] = []
         for r in range(args.rounds):
@@ -143,6 +149,8 @@ def main():
     ap.add_argument("--no-update", action="store_true", help="print only")
     ap.add_argument("--cmdline", default="tools/bench/python_offcpu.sh")
     ap.add_argument("--output", default=os.environ.get("OUTPUT", "build"))
+    ap.add_argument("--base", help="another profiling-bpf binary (before a change): its "
+                    "--mode off runs in the same rounds")
     args = ap.parse_args()
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
