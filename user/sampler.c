@@ -33,7 +33,8 @@ struct sampler {
 	bool detached;		/* sampling stopped: nothing waits for exit mappings more */
 };
 
-#define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings this long at most */
+#define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings while less than this
+					 * much of later samples was drained */
 
 /*
  * Debug: PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE writes every raw ring-buffer
@@ -121,8 +122,11 @@ static __u32 ring_size(const struct sampler_config *cfg)
 			RING_SECOND_FRACTION;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
-	/* off CPU: records follow context switches, not a clock; room for bursts */
-	__u32 size = cfg->off_cpu ? 8u << 20 : 1u << 20;
+	/* off CPU: records follow context switches, not a clock; room for bursts.
+	 * System-wide in dwarf mode, every sampled process's exit sends its
+	 * mappings (tens of records at once, many exits at once on a busy
+	 * machine): room for those bursts too */
+	__u32 size = cfg->off_cpu ? 8u << 20 : cfg->all && cfg->dwarf ? 4u << 20 : 1u << 20;
 
 	/* tests force lost samples with a ring of a few pages (a power of two) */
 	if (pages > 0 && pages <= 256 && !(pages & (pages - 1)))
@@ -412,10 +416,11 @@ int sampler_fd(struct sampler *s)
 int sampler_consume(struct sampler *s)
 {
 	int n = ring_buffer__consume(s->rb);
-	uint64_t now = monotonic_ns();
+	uint64_t newest = s->drain.newest_ns;
 
-	/* samples still waiting for exit mappings that did not come */
-	drain_expire(&s->drain, s->detached ? UINT64_MAX : now > DEFER_NS ? now - DEFER_NS : 0);
+	/* samples still waiting for exit mappings that did not come, though a
+	 * second of later samples did */
+	drain_expire(&s->drain, s->detached ? UINT64_MAX : newest > DEFER_NS ? newest - DEFER_NS : 0);
 	return n;
 }
 
