@@ -478,6 +478,8 @@ static void report_map(struct unwinder *u, Dwfl *dwfl, uint32_t pid, const struc
 			 * it (replaced since): its mapping alone, under a name
 			 * Dwfl opens no file by (a wrong bias would walk junk)
 			 */
+			pr_debug("process %u: %s mapped at %llx cannot be placed (%s)", pid, m->path,
+				 (unsigned long long)m->start, elf ? "no segment there" : "not opened");
 			snprintf(name, sizeof(name), "[unplaced %s]", m->path);
 			low = m->start;
 			high = m->end;
