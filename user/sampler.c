@@ -19,7 +19,7 @@
 
 #define RING_TYPICAL_FRAMES	32	/* user and kernel frames of a typical sample, each */
 #define RING_TYPICAL_COPY	4096	/* bytes of user stack copy of a typical sample */
-#define RING_SECOND_FRACTION	16	/* the ring holds 1/16 s of typical samples */
+#define RING_SECOND_FRACTION	8	/* the ring holds 1/8 s of typical samples */
 
 struct sampler {
 	struct sampler_config cfg;
@@ -108,10 +108,11 @@ static uint64_t typical_record(const struct sampler_config *cfg)
 }
 
 /*
- * Ring-buffer bytes for about 1/16 s of typical samples from every CPU, a
+ * Ring-buffer bytes for about 1/8 s of typical samples from every CPU, a
  * power of two from 1 to 64 MiB. The reader is woken when a quarter is
- * filled, so it has the rest (at least ~50 ms, far more when not every CPU
- * runs a target) to drain it; what still does not fit is counted as lost.
+ * filled, so it has the rest (at least ~75 ms, far more when not every CPU
+ * runs a target, less the eighth kept for lifecycle records) to drain it;
+ * what still does not fit is counted as lost.
  * Sized for the worst record instead, the ring took 16-64 MiB, whose
  * allocation and mapping cost more than a whole run's reading at 999 Hz.
  */
@@ -191,6 +192,8 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
+	/* samples leave an eighth of the ring to fork, exec and exit records */
+	s->skel->rodata->sample_room = ring_size(cfg) - ring_size(cfg) / 8;
 	/* the scheduler programs cost every context switch: only when asked */
 	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
