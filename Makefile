@@ -151,13 +151,34 @@ $(OUTPUT)/workloads/libpy_cthread.so: tests/workloads/python/cthread.c | $(OUTPU
 
 workloads: $(WORKLOADS) $(OUTPUT)/workloads/py_embed $(OUTPUT)/workloads/libpy_cthread.so
 
-# libFuzzer targets, one per parser of untrusted input.
-$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(PROTO_C) $(SKELS) | $(OUTPUT)/fuzz
+# libFuzzer targets, one per parser of untrusted input. The user-space sources
+# are compiled once, instrumented (coverage, ASan, UBSan), into one library that
+# every target links.
+FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) \
+	-DPB_VERSION='"$(VERSION)"'
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzzobj/%.o,$(USER_SRCS)) \
+	$(patsubst $(OUTPUT)/%.c,$(OUTPUT)/fuzzobj/%.o,$(PROTO_C))
+FUZZ_LIB := $(OUTPUT)/libprofiling-fuzz.a
+
+$(OUTPUT)/fuzzobj:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzzobj/%.o: user/%.c $(wildcard user/*.h include/*.h) $(SKELS) $(PROTO_H) | $(OUTPUT)/fuzzobj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzzobj/%.pb-c.o: $(OUTPUT)/%.pb-c.c | $(OUTPUT)/fuzzobj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-std=gnu11 -D_GNU_SOURCE \
-		-Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) -DPB_VERSION='"$(VERSION)"' \
-		$< $(USER_SRCS) $(PROTO_C) $(LIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LIBS) -o $@
 
 fuzz: $(FUZZERS)
 
@@ -183,9 +204,14 @@ bench: $(BIN) $(BENCH_BINS)
 style:
 	$(Q)tools/check-style.sh
 
-check: all unit-tests workloads style
-	$(Q)$(MAKE) --no-print-directory SAN=1 all unit-tests
-	$(Q)$(MAKE) --no-print-directory fuzz
+# `make check` builds with one job per CPU unless -j was given; the tests run
+# one after another.
+CHECK_JOBS = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc))
+
+check: style
+	$(Q)$(MAKE) --no-print-directory $(CHECK_JOBS) all unit-tests workloads
+	$(Q)$(MAKE) --no-print-directory $(CHECK_JOBS) SAN=1 all unit-tests
+	$(Q)$(MAKE) --no-print-directory $(CHECK_JOBS) fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run.sh
 
 # Profile the bundled demo workload: top functions on stderr, and

@@ -45,6 +45,10 @@ volatile bool paused = false;
  * past this much unread data (a quarter of the ring, set by the loader) the
  * reader is woken at once. */
 const volatile __u64 wakeup_bytes = 1 << 20;
+/* Bytes of the ring samples may fill (0: all). The rest is kept for the
+ * lifecycle records (fork, exec, exit, exit mappings): a flood of samples the
+ * reader has not drained yet must not cost a process its name or its image. */
+const volatile __u64 sample_room = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -423,6 +427,12 @@ static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u
 	return 0;
 }
 
+/* True when @len more bytes of samples fit in the room samples have. */
+static __always_inline bool sample_fits(__u64 len)
+{
+	return !sample_room || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + len <= sample_room;
+}
+
 /* Flags for a submit: wake the reader only past wakeup_bytes of unread data. */
 static __always_inline __u64 submit_flags(void)
 {
@@ -468,7 +478,7 @@ __noinline int buildid_stack(struct bpf_perf_event_data *ctx)
 	}
 	if (off > PB_MAX_STACK * 8)
 		return wake;
-	b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
+	b = sample_fits(sizeof(*b)) ? bpf_ringbuf_reserve(&events, sizeof(*b), 0) : NULL;
 	if (!b) {
 		count(PB_CNT_BUILDID_RB_FULL);
 		return wake;
@@ -604,7 +614,8 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->hdr.size = (__u32)len;
 	if (len > PB_SAMPLE_MAX)
 		return 0;
-	if (bpf_ringbuf_output(&events, s, len, wake ? BPF_RB_FORCE_WAKEUP : submit_flags()))
+	if (!sample_fits(len) ||
+	    bpf_ringbuf_output(&events, s, len, wake ? BPF_RB_FORCE_WAKEUP : submit_flags()))
 		count(PB_CNT_RB_FULL);
 	return 0;
 }
@@ -733,7 +744,8 @@ static __always_inline void offcpu_emit(struct pb_sample *s, __u32 len, __u32 ki
 {
 	s->flags = (s->flags & ~PB_SAMPLE_KIND_MASK) | kind;
 	s->weight = ns;
-	if (len > PB_SAMPLE_MAX || bpf_ringbuf_output(&events, s, len, offcpu_submit_flags(len))) {
+	if (len > PB_SAMPLE_MAX || !sample_fits(len) ||
+	    bpf_ringbuf_output(&events, s, len, offcpu_submit_flags(len))) {
 		count(PB_CNT_OFF_RB_FULL);
 		add(PB_CNT_OFF_RB_FULL_NS, ns);
 		return;

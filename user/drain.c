@@ -218,6 +218,8 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	gen = note_pid(d, smp->pid, comm);
+	if (smp->time_ns > d->newest_ns)
+		d->newest_ns = smp->time_ns;
 	sample_store(d, smp, gen, d->defer, false);
 }
 

@@ -84,6 +84,7 @@ struct drain {
 	bool defer;
 	struct drain_deferred *dq_head, **dq_tail;
 	size_t dq_len, dq_bytes;
+	uint64_t newest_ns;		/* the latest sample time drained */
 	uint64_t deferred_forced;	/* walked before their exit mappings came: queue
 					 * full, too old, exec, or end of the recording */
 	struct hashmap exits;		/* (void *)pid -> struct drain_exit_maps *: mappings
@@ -114,7 +115,8 @@ void drain_defer_gone(struct drain *d, bool on);
 /*
  * Walk the waiting samples taken before @before_ns (CLOCK_MONOTONIC) with
  * what is known now, counted in deferred_forced: UINT64_MAX at the end of a
- * recording, a second ago while it runs.
+ * recording, a second before the newest sample drained (d->newest_ns) while
+ * it runs (a reader that lags does not give up on mappings still queued).
  */
 void drain_expire(struct drain *d, uint64_t before_ns);
 /*

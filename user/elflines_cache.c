@@ -111,16 +111,15 @@ static int entry_path(const char *edir, const uint8_t *id, size_t len, char *out
 static Elf *entry_open(const char *path, const uint8_t *id, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	Elf *elf = NULL;
 	struct stat st;
-	int err = EINVAL;
+	Elf *elf;
 
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077) || (uint64_t)st.st_size > ELFLINES_CACHE_FILE_MAX)
 		goto out;
-	/* ours alone and replaced only by rename: mapping it cannot fault */
+	/* ours alone, linked in complete and never written after: mapping it cannot fault */
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (elf && !elflines_cache_check(elf, (uint64_t)st.st_size, id, len)) {
 		elf_cntl(elf, ELF_C_FDDONE);	/* all of it is mapped */
@@ -129,10 +128,9 @@ static Elf *entry_open(const char *path, const uint8_t *id, size_t len)
 		return elf;
 	}
 	elf_end(elf);
-	elf = NULL;
 out:
 	close(fd);
-	errno = err;
+	errno = EINVAL;
 	return NULL;
 }
 

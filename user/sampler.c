@@ -19,7 +19,7 @@
 
 #define RING_TYPICAL_FRAMES	32	/* user and kernel frames of a typical sample, each */
 #define RING_TYPICAL_COPY	4096	/* bytes of user stack copy of a typical sample */
-#define RING_SECOND_FRACTION	16	/* the ring holds 1/16 s of typical samples */
+#define RING_SECOND_FRACTION	8	/* the ring holds 1/8 s of typical samples */
 
 struct sampler {
 	struct sampler_config cfg;
@@ -33,7 +33,8 @@ struct sampler {
 	bool detached;		/* sampling stopped: nothing waits for exit mappings more */
 };
 
-#define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings this long at most */
+#define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings while less than this
+					 * much of later samples was drained */
 
 /*
  * Debug: PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE writes every raw ring-buffer
@@ -107,10 +108,11 @@ static uint64_t typical_record(const struct sampler_config *cfg)
 }
 
 /*
- * Ring-buffer bytes for about 1/16 s of typical samples from every CPU, a
+ * Ring-buffer bytes for about 1/8 s of typical samples from every CPU, a
  * power of two from 1 to 64 MiB. The reader is woken when a quarter is
- * filled, so it has the rest (at least ~50 ms, far more when not every CPU
- * runs a target) to drain it; what still does not fit is counted as lost.
+ * filled, so it has the rest (at least ~75 ms, far more when not every CPU
+ * runs a target, less the eighth kept for lifecycle records) to drain it;
+ * what still does not fit is counted as lost.
  * Sized for the worst record instead, the ring took 16-64 MiB, whose
  * allocation and mapping cost more than a whole run's reading at 999 Hz.
  */
@@ -121,8 +123,11 @@ static __u32 ring_size(const struct sampler_config *cfg)
 			RING_SECOND_FRACTION;
 	const char *force = getenv("PROFILING_BPF_TEST_RING_PAGES");
 	long pages = force ? strtol(force, NULL, 10) : 0;
-	/* off CPU: records follow context switches, not a clock; room for bursts */
-	__u32 size = cfg->off_cpu ? 8u << 20 : 1u << 20;
+	/* off CPU: records follow context switches, not a clock; room for bursts.
+	 * System-wide in dwarf mode, every sampled process's exit sends its
+	 * mappings (tens of records at once, many exits at once on a busy
+	 * machine): room for those bursts too */
+	__u32 size = cfg->off_cpu ? 8u << 20 : cfg->all && cfg->dwarf ? 4u << 20 : 1u << 20;
 
 	/* tests force lost samples with a ring of a few pages (a power of two) */
 	if (pages > 0 && pages <= 256 && !(pages & (pages - 1)))
@@ -187,6 +192,8 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
+	/* samples leave an eighth of the ring to fork, exec and exit records */
+	s->skel->rodata->sample_room = ring_size(cfg) - ring_size(cfg) / 8;
 	/* the scheduler programs cost every context switch: only when asked */
 	bpf_program__set_autoload(s->skel->progs.on_switch, cfg->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.on_wakeup, cfg->off_cpu);
@@ -412,10 +419,11 @@ int sampler_fd(struct sampler *s)
 int sampler_consume(struct sampler *s)
 {
 	int n = ring_buffer__consume(s->rb);
-	uint64_t now = monotonic_ns();
+	uint64_t newest = s->drain.newest_ns;
 
-	/* samples still waiting for exit mappings that did not come */
-	drain_expire(&s->drain, s->detached ? UINT64_MAX : now > DEFER_NS ? now - DEFER_NS : 0);
+	/* samples still waiting for exit mappings that did not come, though a
+	 * second of later samples did */
+	drain_expire(&s->drain, s->detached ? UINT64_MAX : newest > DEFER_NS ? newest - DEFER_NS : 0);
 	return n;
 }
 

@@ -507,7 +507,15 @@ static void report_map(struct unwinder *u, Dwfl *dwfl, uint32_t pid, const struc
 			snprintf(name, sizeof(name), "%s", m->path);
 		elf = file_get(u, name);
 		if (!elf || !load_range(elf, m, &low, &high)) {
-			low = m->start;	/* not an ELF we can read: its mapping alone */
+			/*
+			 * Not an ELF we can read, or not where its headers put
+			 * it (replaced since): its mapping alone, under a name
+			 * Dwfl opens no file by (a wrong bias would walk junk)
+			 */
+			pr_debug("process %u: %s mapped at %llx cannot be placed (%s)", pid, m->path,
+				 (unsigned long long)m->start, elf ? "no segment there" : "not opened");
+			snprintf(name, sizeof(name), "[unplaced %s]", m->path);
+			low = m->start;
 			high = m->end;
 		}
 		if (elf)

@@ -127,8 +127,11 @@ check exitmaps_churn_cmd cmd
 
 # System-wide: the churn runs while -a records. SIGINT goes to the CLI, not
 # to pb_bg's timeout wrapper, which would SIGKILL it 5 s later, in the middle
-# of symbolizing a busy machine's stacks.
-pb_bg all -a -F 999 --stack-size 16384 --per-thread -o "$TMP/all.folded" -o "$TMP/all.json"
+# of symbolizing a busy machine's stacks. 299 Hz: at 999 Hz every process of
+# this shared 2-CPU machine is unwound, the reader falls behind and the ring
+# buffer (sized for 1/16 s of samples) drops records, mappings too (counted
+# in exit_mappings_lost; their processes then lack them).
+pb_bg all -a -F 299 --stack-size 16384 --per-thread -o "$TMP/all.folded" -o "$TMP/all.json"
 pid=$BG_PID
 if wait_attached "$pid" 30; then
 	sh "$TMP/churn.sh" "$TMP"
