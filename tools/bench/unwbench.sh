@@ -64,7 +64,7 @@ for w in "$@"; do
 	case $w in
 	xz) /usr/bin/xz -6 -T1 -c "$tmp/text" >/dev/null & ;;
 	python) /usr/bin/python3.11 "$tmp/loop.py" & ;;
-	sort) sh -c 'while :; do /usr/bin/sort -S 64M "$0" >/dev/null; done' "$tmp/text" & ;;
+	sort) sh -c 'while :; do /usr/bin/sort -S 64M "$0" "$0" "$0" >/dev/null; done' "$tmp/text" & ;;
 	*) echo "unwbench.sh: unknown workload $w" >&2; exit 2 ;;
 	esac
 	wpid=$!
