@@ -427,17 +427,23 @@ static __always_inline __u32 copy_user_stack(struct pb_sample *s, void *dst, __u
 	return 0;
 }
 
-/* True when @len more bytes of samples fit in the room samples have. */
-static __always_inline bool sample_fits(__u64 len)
+/* Bytes of the ring the reader has not consumed yet. */
+static __always_inline __u64 ring_unread(void)
 {
-	return !sample_room || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + len <= sample_room;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+}
+
+/* True when @len more bytes of samples fit in the room samples have, with
+ * @unread bytes not read yet. */
+static __always_inline bool sample_fits(__u64 unread, __u64 len)
+{
+	return !sample_room || unread + len <= sample_room;
 }
 
 /* Flags for a submit: wake the reader only past wakeup_bytes of unread data. */
-static __always_inline __u64 submit_flags(void)
+static __always_inline __u64 submit_flags(__u64 unread)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-									       BPF_RB_NO_WAKEUP;
+	return unread > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* Bit 0 of a "fresh" value: a sample of the image already woke the reader. */
@@ -478,7 +484,8 @@ __noinline int buildid_stack(struct bpf_perf_event_data *ctx)
 	}
 	if (off > PB_MAX_STACK * 8)
 		return wake;
-	b = sample_fits(sizeof(*b)) ? bpf_ringbuf_reserve(&events, sizeof(*b), 0) : NULL;
+	b = sample_fits(ring_unread(), sizeof(*b)) ? bpf_ringbuf_reserve(&events, sizeof(*b), 0) :
+						     NULL;
 	if (!b) {
 		count(PB_CNT_BUILDID_RB_FULL);
 		return wake;
@@ -589,7 +596,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	const struct pb_py_proc *py;
 	struct pb_sample *s;
 	bool wake = false;
-	__u64 len;
+	__u64 len, unread;
 
 	if (paused || !is_target(tgid))
 		return 0;
@@ -614,8 +621,9 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->hdr.size = (__u32)len;
 	if (len > PB_SAMPLE_MAX)
 		return 0;
-	if (!sample_fits(len) ||
-	    bpf_ringbuf_output(&events, s, len, wake ? BPF_RB_FORCE_WAKEUP : submit_flags()))
+	unread = ring_unread();
+	if (!sample_fits(unread, len) ||
+	    bpf_ringbuf_output(&events, s, len, wake ? BPF_RB_FORCE_WAKEUP : submit_flags(unread)))
 		count(PB_CNT_RB_FULL);
 	return 0;
 }
@@ -722,30 +730,33 @@ static __always_inline __u32 offcpu_build(struct offcpu_slot *slot, struct task_
 }
 
 /*
- * Flags for an off-CPU record of @len bytes: wake the reader when the record
- * takes the unread data past a multiple of wakeup_bytes. Not at every record
+ * Flags for an off-CPU record of @len bytes, @unread bytes not read yet: wake
+ * the reader when the record takes the unread data past a multiple of
+ * wakeup_bytes. Not at every record
  * once past it (a reader busy unwinding falls behind at thousands of switches
  * a second, and each forced wakeup is an interrupt in the switching task);
  * the reader drains until the ring is empty before it sleeps again, and a
  * crossing missed in a race with another CPU is followed by the next one, or
  * by the reader's timeout.
  */
-static __always_inline __u64 offcpu_submit_flags(__u32 len)
+static __always_inline __u64 offcpu_submit_flags(__u64 unread, __u32 len)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), step = wakeup_bytes;
+	__u64 step = wakeup_bytes;
 
 	if (!step)
 		return 0;
-	return avail / step != (avail + len) / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return unread / step != (unread + len) / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* Emit @s (@len bytes) as @kind lasting @ns; drops are counted. */
 static __always_inline void offcpu_emit(struct pb_sample *s, __u32 len, __u32 kind, __u64 ns)
 {
+	__u64 unread = ring_unread();
+
 	s->flags = (s->flags & ~PB_SAMPLE_KIND_MASK) | kind;
 	s->weight = ns;
-	if (len > PB_SAMPLE_MAX || !sample_fits(len) ||
-	    bpf_ringbuf_output(&events, s, len, offcpu_submit_flags(len))) {
+	if (len > PB_SAMPLE_MAX || !sample_fits(unread, len) ||
+	    bpf_ringbuf_output(&events, s, len, offcpu_submit_flags(unread, len))) {
 		count(PB_CNT_OFF_RB_FULL);
 		add(PB_CNT_OFF_RB_FULL_NS, ns);
 		return;
