@@ -598,6 +598,31 @@ static bool may_refresh(struct uw_proc *p, const struct unwind_input *in, uint64
 	return false;
 }
 
+/* The cache entry of image @gen of @pid, made (empty) if none or of another image. */
+static struct uw_proc *proc_entry(struct unwinder *u, uint32_t pid, uint32_t gen)
+{
+	void *key = (void *)(uintptr_t)pid;
+	struct uw_proc *p = NULL;
+	uintptr_t v = 0;
+
+	if (hashmap_find(&u->procs, key, &v))
+		p = (struct uw_proc *)v;
+	if (p && p->gen == gen)
+		return p;
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p || hashmap_set(&u->procs, key, (uintptr_t)p)) {
+			free(p);
+			return NULL;
+		}
+	}
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	memset(p, 0, sizeof(*p));
+	p->gen = gen;
+	return p;
+}
+
 /* The Dwfl of @in's process image: cached, rebuilt after exec, refreshed
  * when @ip is in no reported module (a library loaded since), at most
  * every REFRESH_NS (sooner in the first samples of a process). */
@@ -623,16 +648,10 @@ static Dwfl *proc_dwfl(struct unwinder *u, const struct unwind_input *in)
 		proc_refresh(u, p, in->pid, now);
 		return p->dwfl;
 	}
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p || hashmap_set(&u->procs, key, (uintptr_t)p)) {
-			free(p);
-			return NULL;
-		}
-	}
-	if (p->dwfl)
-		dwfl_end(p->dwfl);
-	p->gen = in->gen;
+	/* a new image, or none could be reported before: (re)built from /proc */
+	p = proc_entry(u, in->pid, in->gen);
+	if (!p)
+		return NULL;
 	p->quick = 0;
 	p->built_ns = now;
 	p->dwfl = proc_report(u, in->pid);
@@ -825,31 +844,6 @@ static int intake_report(struct unwinder *u, struct uw_proc *p, uint32_t pid, ch
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* The cache entry of image @gen of @pid, made (empty) if none or of another image. */
-static struct uw_proc *proc_entry(struct unwinder *u, uint32_t pid, uint32_t gen)
-{
-	void *key = (void *)(uintptr_t)pid;
-	struct uw_proc *p = NULL;
-	uintptr_t v = 0;
-
-	if (hashmap_find(&u->procs, key, &v))
-		p = (struct uw_proc *)v;
-	if (p && p->gen == gen)
-		return p;
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p || hashmap_set(&u->procs, key, (uintptr_t)p)) {
-			free(p);
-			return NULL;
-		}
-	}
-	if (p->dwfl)
-		dwfl_end(p->dwfl);
-	memset(p, 0, sizeof(*p));
-	p->gen = gen;
-	return p;
 }
 
 int unwinder_exit_maps(struct unwinder *u, uint32_t pid, uint32_t gen,
