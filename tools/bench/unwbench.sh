@@ -46,24 +46,13 @@ with open(sys.argv[1], "w") as f:
     while f.tell() < 64 << 20:
         f.write("\n".join(rnd.choice(words) + str(rnd.randrange(100000)) for _ in range(10000)))
 PY
-cat > "$tmp/loop.py" <<'PY'
-def leaf(n):
-    x = 0
-    for i in range(n):
-        x += i * i
-    return x
-def deep(d, n):
-    return deep(d - 1, n) if d else leaf(n)
-while True:
-    deep(20, 1000)
-PY
 
 echo "Command: \`tools/bench/unwbench.sh --freq $freq --seconds $secs --passes $passes --stack-size $stack $*\`"
 echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for w in "$@"; do
 	case $w in
 	xz) /usr/bin/xz -6 -T1 -c "$tmp/text" >/dev/null & ;;
-	python) /usr/bin/python3.11 "$tmp/loop.py" & ;;
+	python) /usr/bin/python3.11 tools/bench/pywork.py 1000000000 0 & ;;
 	sort) sh -c 'while :; do /usr/bin/sort -S 64M "$0" "$0" "$0" >/dev/null; done' "$tmp/text" & ;;
 	*) echo "unwbench.sh: unknown workload $w" >&2; exit 2 ;;
 	esac
