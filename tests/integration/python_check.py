@@ -119,6 +119,18 @@ def blocks(path, workload, seconds, wall, measured=None):
     return "ok " + txt + (" spin=%.3fs" % (spin / 1e6) if wall else "")
 
 
+def roots_by_function(sampled, want):
+    """{thread name: {root frame: samples}} over the (frames, n) of @sampled
+    holding @want[thread name], each thread's own function."""
+    roots = {}
+    for frames, n in sampled:
+        for name, func in want.items():
+            if func in [fn(f) for f in frames]:
+                roots.setdefault(name, {}).setdefault(frames[0], 0)
+                roots[name][frames[0]] += n
+    return roots
+
+
 def named(path, truth):
     """--per-thread of named.py: each thread's functions under one root,
     "COMM-TID (Python thread NAME 0xIDENT)" with the TID, name and ident the
@@ -130,12 +142,7 @@ def named(path, truth):
         got[name] = (int(tid), int(ident))
     if set(got) != set(want):
         return "bad the workload reported threads %s" % sorted(got)
-    roots = {}
-    for frames, n in stacks(path):
-        for name, func in want.items():
-            if func in [fn(f) for f in frames]:
-                roots.setdefault(name, {}).setdefault(frames[0], 0)
-                roots[name][frames[0]] += n
+    roots = roots_by_function(stacks(path), want)
     for name, func in want.items():
         tid, ident = got[name]
         comm = name if name == "os-named" else "python3.11"
@@ -163,14 +170,11 @@ def thread_names(path, truth, attached):
             got[name] = (int(tid), int(ident))
     if not set(want) <= set(got):
         return "bad the workload reported threads %s" % sorted(got)
-    roots = {}
-    for frames, n in stacks(path):
+    sampled = list(stacks(path))
+    for frames, _ in sampled:
         if attached and any("old-name" in f for f in frames):
             return "bad the old name in %s" % frames[0]
-        for name, func in want.items():
-            if func in [fn(f) for f in frames]:
-                roots.setdefault(name, {}).setdefault(frames[0], 0)
-                roots[name][frames[0]] += n
+    roots = roots_by_function(sampled, want)
     for name, func in want.items():
         tid, ident = got[name]
         expect = re.compile(r"^\S+-%d \(Python thread %s %#x\)$" % (tid, re.escape(name), ident))
