@@ -251,7 +251,9 @@ static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 static __always_inline __u64 stack_vma_end(struct task_struct *task, __u64 sp,
 					   struct stack_vma *cache)
 {
-	struct stack_vma v = { .mm = (__u64)task->mm };
+	/* read, not loaded through the BTF pointer: such a load of a pointer
+	 * makes the verifier search vmlinux BTF by name (a fixed cost per run) */
+	struct stack_vma v = { .mm = (__u64)BPF_CORE_READ(task, mm) };
 
 	if (cache && cache->mm == v.mm && sp >= cache->lo && sp < cache->hi)
 		return cache->hi;
@@ -311,8 +313,8 @@ static __always_inline __u32 copy_pages(struct pb_sample *s, __u32 off, __u64 sp
  */
 static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 end)
 {
-	struct mm_struct *mm = task->mm;
-	__u64 start = mm ? mm->start_stack : 0;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);	/* see stack_vma_end */
+	__u64 start = mm ? BPF_CORE_READ(mm, start_stack) : 0;
 
 	if (start > sp && start + 64 < end)
 		return start + 64;
