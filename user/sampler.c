@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #define LOG_MODULE "sampler"
+#include "core_btf.h"
 #include "log.h"
 #include "sampler.h"
 #include "sample.skel.h"
@@ -71,6 +72,23 @@ static int record_dumped(void *ctx, void *data, size_t size)
 }
 
 /* A one-line error for a failed load/attach, naming capabilities on EPERM. */
+/*
+ * The skeleton, opened with the minimal BTF of its CO-RE relocations when
+ * there is one (core_btf.h): *@btf_fd, to close once it is loaded, or -1.
+ */
+static struct sample_bpf *skel_open(int *btf_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char path[CORE_BTF_PATH_LEN];
+	size_t len = 0;
+	const void *elf = sample_bpf__elf_bytes(&len);
+
+	*btf_fd = core_btf_open("sample", elf, len, path);
+	if (*btf_fd >= 0)
+		opts.btf_custom_path = path;
+	return sample_bpf__open_opts(&opts);
+}
+
 static void report_bpf_error(const char *what, int err)
 {
 	if (err == -EPERM || err == -EACCES)
@@ -157,7 +175,7 @@ static int set_cgroups(struct sampler *s)
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
-	int err;
+	int err, btf_fd = -1;
 
 	if (!s)
 		return NULL;
@@ -169,7 +187,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->skel = sample_bpf__open();
+	s->skel = skel_open(&btf_fd);
 	if (!s->skel) {
 		err = -errno;
 		report_bpf_error("cannot open the sampling BPF object", err);
@@ -209,6 +227,9 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		goto err_free;
 	}
 	err = sample_bpf__load(s->skel);
+	if (btf_fd >= 0)
+		close(btf_fd);
+	btf_fd = -1;
 	if (err) {
 		report_bpf_error("cannot load the sampling BPF program", err);
 		goto err_free;
@@ -227,6 +248,8 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	}
 	return s;
 err_free:
+	if (btf_fd >= 0)
+		close(btf_fd);
 	sampler_free(s);
 	errno = -err;
 	return NULL;
