@@ -35,7 +35,9 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lprotobuf-c -ljson-c -lm -lcurl -lpthread
+# libcurl (--push) and libdebuginfod (DEBUGINFOD_URLS) are loaded when first
+# needed (user/dynlib.c): linked, they cost every run ~5 ms of dynamic linking.
+LIBS := -lbpf -lelf -ldw -liberty -lz -lprotobuf-c -ljson-c -lm -lpthread -ldl
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
