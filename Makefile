@@ -20,6 +20,7 @@ VERSION := 0.1.0
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 PROTOC_C ?= protoc-c
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
@@ -79,6 +80,8 @@ $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard include/*.h bpf/
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-Iinclude -I$(BPF_OUT) $(BPF_SYS_INCLUDES) $(BPF_EXTRA_CFLAGS) -c $< -o $@
+	@# DWARF out, BTF kept: the skeleton embeds a 4x smaller object to parse and hash
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -180,6 +180,21 @@ int core_btf_write(FILE *f, const char *key, const void *btf, size_t len)
 	return 0;
 }
 
+/* A hash of object @elf, a word at a time: hash_bytes() takes ~1 ms on its ~900 KB. */
+static uint64_t object_hash(const void *elf, size_t len)
+{
+	const unsigned char *p = elf;
+	uint64_t h = len, w;
+	size_t i;
+
+	for (i = 0; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 31;
+	}
+	return hash_bytes(p + i, len - i, h);
+}
+
 /* "<boot id>-<hash of the object>" */
 static int cache_key(const void *elf, size_t len, char *key)
 {
@@ -191,7 +206,7 @@ static int cache_key(const void *elf, size_t len, char *key)
 		return err;
 	boot[strcspn(boot, "\n")] = '\0';
 	snprintf(key, CORE_BTF_KEY_LEN, "%s-%016llx", boot,
-		 (unsigned long long)hash_bytes(elf, len, 0));
+		 (unsigned long long)object_hash(elf, len));
 	free(boot);
 	return 0;
 }
