@@ -325,6 +325,7 @@ static int cached_btf(const char *dir, const char *path, const char *key, const 
 	    !core_btf_parse(data, dlen, key, &off, blen)) {
 		memmove(data, data + off, *blen);
 		*btf = data;
+		pr_debug("CO-RE relocations against %s", path);
 		return 0;
 	}
 	free(data);
@@ -335,6 +336,8 @@ static int cached_btf(const char *dir, const char *path, const char *key, const 
 	}
 	if (output_write_atomic(path, store, &(struct store_arg){ key, *btf, *blen }))
 		pr_debug("cannot write %s", path);
+	else
+		pr_debug("CO-RE relocations against %s, made now", path);
 	return 0;
 }
 
