@@ -9,6 +9,7 @@
  * bytes checked.
  */
 #include <bpf/btf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_MODULE "core-btf"
@@ -34,6 +36,7 @@
 #define MAX_TYPES	65536	/* the minimal BTF of our objects has ~50 */
 #define MAX_CHAIN	64	/* modifiers, typedefs, pointers and arrays in a row */
 #define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
+#define PRUNE_SECS	(7 * 24 * 3600)	/* files of other builds unused this long go */
 
 extern char **environ;
 
@@ -195,8 +198,8 @@ static uint64_t object_hash(const void *elf, size_t len)
 	return hash_bytes(p + i, len - i, h);
 }
 
-/* "<boot id>-<hash of the object>" */
-static int cache_key(const void *elf, size_t len, char *key)
+/* "<boot id>-<hash of the object @hash>" */
+static int cache_key(uint64_t hash, char *key)
 {
 	char *boot = NULL;
 	size_t blen;
@@ -205,10 +208,32 @@ static int cache_key(const void *elf, size_t len, char *key)
 	if (err)
 		return err;
 	boot[strcspn(boot, "\n")] = '\0';
-	snprintf(key, CORE_BTF_KEY_LEN, "%s-%016llx", boot,
-		 (unsigned long long)object_hash(elf, len));
+	snprintf(key, CORE_BTF_KEY_LEN, "%s-%016llx", boot, (unsigned long long)hash);
 	free(boot);
 	return 0;
+}
+
+/* Remove the files of objects @name other than @keep ("core-NAME-HASH.btf")
+ * not written for PRUNE_SECS: builds replaced since. */
+static void prune(const char *dir, const char *name, const char *keep)
+{
+	char prefix[64];
+	struct dirent *e;
+	struct stat st;
+	DIR *d = opendir(dir);
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), "core-%s-", name);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) || !strcmp(e->d_name, keep) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < PRUNE_SECS)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
 }
 
 /* The whole of file @path when it is ours (see kallsyms_cache.c), and with
@@ -313,7 +338,8 @@ static int store(FILE *f, const void *arg)
 	return core_btf_write(f, a->key, a->btf, a->len);
 }
 
-/* The checked BTF of the cache file @path under @key into *@btf, or made now and cached. */
+/* The checked BTF of the cache file @path under @key into *@btf (0), or made
+ * now and cached (1); -errno. */
 static int cached_btf(const char *dir, const char *path, const char *key, const void *elf,
 		      size_t len, char **btf, size_t *blen)
 {
@@ -338,7 +364,7 @@ static int cached_btf(const char *dir, const char *path, const char *key, const 
 		pr_debug("cannot write %s", path);
 	else
 		pr_debug("CO-RE relocations against %s, made now", path);
-	return 0;
+	return 1;
 }
 
 /* A memory file holding @btf: its fd, its path into @path. */
@@ -359,18 +385,25 @@ static int memory_file(const char *btf, size_t len, char *path)
 int core_btf_open(const char *name, const void *elf, size_t len, char *path)
 {
 	const char *dir = cache_dir_root();
-	char key[CORE_BTF_KEY_LEN], file[4096], *btf = NULL;
+	char key[CORE_BTF_KEY_LEN], base[128], file[4096], *btf = NULL;
+	uint64_t hash = object_hash(elf, len);
 	size_t blen = 0;
 	int err;
 
 	if (!dir || geteuid() != 0 || getenv("PROFILING_BPF_DEBUG_NO_CORE_BTF"))
 		return -ENOENT;
-	err = cache_key(elf, len, key);
+	err = cache_key(hash, key);
 	err = err ?: cache_dir_make(dir);
 	if (err)
 		return err;
-	snprintf(file, sizeof(file), "%s/core-%s.btf", dir, name);
+	/* one file per build: two builds run in turn do not replace each other's */
+	snprintf(base, sizeof(base), "core-%s-%016llx.btf", name, (unsigned long long)hash);
+	snprintf(file, sizeof(file), "%s/%s", dir, base);
 	err = cached_btf(dir, file, key, elf, len, &btf, &blen);
+	if (err == 1) {	/* made now */
+		prune(dir, name, base);
+		err = 0;
+	}
 	if (!err)
 		err = memory_file(btf, blen, path);
 	free(btf);

@@ -374,10 +374,11 @@ core_run() {
 }
 
 t_core_btf_cache() {
-	local name=sampling_core_btf_cache f=$TMP/cache/core-sample.btf
+	local name=sampling_core_btf_cache f
 
 	core_run core1 || { fail $name "first run: $(pb_why core1)"; return; }
-	grep -q "core-sample.btf, made now" "$TMP/core1.err" ||
+	f=$(ls "$TMP"/cache/core-sample-*.btf 2>/dev/null)
+	[ -f "$f" ] && grep -q "$f, made now" "$TMP/core1.err" ||
 		{ fail $name "no minimal BTF made: $(pb_why core1)"; return; }
 	[ "$(stat -c %a "$f")" = 600 ] || { fail $name "$f is not 0600"; return; }
 	core_run core2 || { fail $name "second run: $(pb_why core2)"; return; }
@@ -385,7 +386,7 @@ t_core_btf_cache() {
 		{ fail $name "the second run did not use $f"; return; }
 	head -c 600 "$f" > "$f.cut" && mv "$f.cut" "$f" && chmod 600 "$f"
 	core_run core3 || { fail $name "run with a damaged cache: $(pb_why core3)"; return; }
-	grep -q "core-sample.btf, made now" "$TMP/core3.err" ||
+	grep -q "$f, made now" "$TMP/core3.err" ||
 		{ fail $name "the damaged cache file was not made again"; return; }
 	pass $name
 }
