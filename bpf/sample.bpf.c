@@ -407,6 +407,65 @@ struct {
 	__type(value, struct stack_vma);
 } stack_vmas SEC(".maps");
 
+/* Results of a walk step (walk_ctx.result). */
+enum walk_result {
+	WALK_ON = 0,
+	WALK_DONE,	/* the return address is undefined or zero: complete */
+	WALK_NO_RULE,
+	WALK_READ,
+	WALK_DEEP,
+	WALK_OTHER,
+};
+
+/* A walk in progress. It lives in map memory, not on the stack: the verifier
+ * would check the loop once per value of a frame counter it can follow. */
+struct walk_ctx {
+	struct pb_unwind_key key;
+	__u64 pc, rsp, rbp;
+	__u64 lo, hi;		/* the copy's range [lo, hi): words read must lie in it */
+	__u32 n;		/* frames so far */
+	__u32 cpu;		/* scratch slot of the record */
+	__u32 off;		/* payload offset of the ips */
+	__u8 rbp_set, rsp_set;
+	__u8 result;		/* enum walk_result */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_ctx);
+} walk_state SEC(".maps");
+
+/*
+ * The user registers of the current task into this CPU's sample record, and
+ * the range of its stack to copy (or walk) into this CPU's walk_state [lo,
+ * hi) (empty for none). A global function: the copy and the walk share it,
+ * and the verifier checks it once. Its callers read the range from the map:
+ * a returned length would be bounded by the compiler's knowledge of this
+ * body, not by a check the verifier sees.
+ */
+__noinline int sample_user_range(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
+	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct walk_ctx *w = bpf_map_lookup_elem(&walk_state, &zero);
+	struct stack_vma *cache;
+	__u64 sp = 0, len;
+
+	if (!s || !w)
+		return 0;
+	/* NULL (no memory, storage busy): the mapping is looked up */
+	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
+	if (len > PB_MAX_STACK_COPY)
+		len = 0;
+	w->lo = sp;
+	w->hi = sp + len;
+	return 0;
+}
+
 /*
  * The user registers and stack copy of this CPU's sample record, into its
  * payload at @off; returns the bytes copied. A global function (see
@@ -414,18 +473,20 @@ struct {
  */
 __noinline int sample_user_stack(__u64 off)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
 	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
-	struct stack_vma *cache;
-	__u64 sp = 0, len;
+	struct walk_ctx *w;
+	__u64 sp, len;
 
 	barrier_var(off);	/* bound the register the copy uses */
 	if (!s || off > 3 * 8 * PB_MAX_STACK + PB_MAX_AUX)
 		return 0;
-	/* NULL (no memory, storage busy): the mapping is looked up */
-	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
+	sample_user_range();
+	w = bpf_map_lookup_elem(&walk_state, &zero);
+	if (!w)
+		return 0;
+	sp = w->lo;
+	len = w->hi - sp;
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
 	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
@@ -446,27 +507,6 @@ struct {
 	__type(value, struct pb_unwind_rule);
 } unwind_rules SEC(".maps");
 
-/* Results of a walk step (walk_ctx.result). */
-enum walk_result {
-	WALK_ON = 0,
-	WALK_DONE,	/* the return address is undefined or zero: complete */
-	WALK_NO_RULE,
-	WALK_READ,
-	WALK_DEEP,
-	WALK_OTHER,
-};
-
-/* A walk in progress (bpf_loop callback argument). */
-struct walk_ctx {
-	struct pb_unwind_key key;
-	__u64 pc, rsp, rbp;
-	__u64 lo, hi;		/* the copy's range [lo, hi): words read must lie in it */
-	__u32 n;		/* frames so far */
-	__u32 cpu;		/* scratch slot of the record */
-	__u32 off;		/* payload offset of the ips */
-	__u8 rbp_set, rsp_set;
-	__u8 result;		/* enum walk_result */
-};
 
 /*
  * The caller's value of a register by rule @how, @off from the frame's @cfa,
@@ -509,12 +549,15 @@ static __always_inline long walk_end(struct walk_ctx *w, __u8 result)
  * its rule. Returns 1 (bpf_loop: stop) when the walk ended. */
 static long walk_step(__u64 i, void *data)
 {
-	struct walk_ctx *w = data;
-	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &w->cpu);
+	__u32 zero = 0;
+	struct walk_ctx *w = bpf_map_lookup_elem(&walk_state, &zero);
+	struct pb_sample *s = w ? bpf_map_lookup_elem(&scratch, &w->cpu) : NULL;
 	const struct pb_unwind_rule *r;
 	__u64 cfa, ra = 0, rbp = 0, rsp = 0, at;
 	int rbp_set, rsp_set, ra_set;
 
+	if (!w)
+		return 1;
 	if (!s)
 		return walk_end(w, WALK_OTHER);
 	if (w->n >= PB_MAX_STACK || w->off > 8 * PB_MAX_STACK)
@@ -569,36 +612,38 @@ static __always_inline void sample_space(struct pb_sample *s)
  */
 __noinline int sample_bpf_unwind(__u32 off)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
 	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
-	struct walk_ctx w = { .cpu = cpu, .off = off, .rbp_set = 1, .rsp_set = 1 };
-	struct stack_vma *cache;
-	__u64 sp = 0, len;
+	struct walk_ctx *w;
 
 	if (!s)
 		return 0;
 	sample_space(s);
-	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
-	if (len < 8 || len > PB_MAX_STACK_COPY)
+	sample_user_range();
+	w = bpf_map_lookup_elem(&walk_state, &zero);
+	if (!w || w->hi - w->lo < 8)
 		return 0;
-	w.key.tgid = s->pid;
-	w.key.exec = s->space_exec;
-	w.key.start_ns = s->space_start;
-	w.pc = s->uregs[PB_UREG_IP];
-	w.rsp = s->uregs[PB_UREG_SP];
-	w.rbp = s->uregs[PB_UREG_BP];
-	w.lo = sp;
-	w.hi = sp + len;
-	bpf_loop(PB_MAX_STACK + 1, walk_step, &w, 0);
-	if (w.result == WALK_DONE && w.n > 1) {
+	w->key.tgid = s->pid;
+	w->key.exec = s->space_exec;
+	w->key.start_ns = s->space_start;
+	w->key.pc = 0;
+	w->pc = s->uregs[PB_UREG_IP];
+	w->rsp = s->uregs[PB_UREG_SP];
+	w->rbp = s->uregs[PB_UREG_BP];
+	w->n = 0;
+	w->cpu = cpu;
+	w->off = off;
+	w->rbp_set = 1;
+	w->rsp_set = 1;
+	w->result = WALK_ON;
+	bpf_loop(PB_MAX_STACK + 1, walk_step, NULL, 0);
+	if (w->result == WALK_DONE && w->n > 1) {
 		count(PB_CNT_BPF_UNWOUND);
-		return w.n;
+		return w->n;
 	}
-	count(w.result == WALK_NO_RULE ? PB_CNT_BPF_UNW_NO_RULE :
-	      w.result == WALK_READ ? PB_CNT_BPF_UNW_READ :
-	      w.result == WALK_DEEP ? PB_CNT_BPF_UNW_DEEP : PB_CNT_BPF_UNW_OTHER);
+	count(w->result == WALK_NO_RULE ? PB_CNT_BPF_UNW_NO_RULE :
+	      w->result == WALK_READ ? PB_CNT_BPF_UNW_READ :
+	      w->result == WALK_DEEP ? PB_CNT_BPF_UNW_DEEP : PB_CNT_BPF_UNW_OTHER);
 	return 0;
 }
 
