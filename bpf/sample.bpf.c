@@ -538,6 +538,24 @@ static __always_inline int walk_reg(struct walk_ctx *w, __u8 how, __s32 off, __u
 	}
 }
 
+/*
+ * A frame-pointer frame (rbp saved just below the return address, both in
+ * the range): the two words in one read into *@rbp and *@ra. False when the
+ * rule is another, or the read failed: then each is read on its own.
+ */
+static __always_inline bool walk_fp_pair(struct walk_ctx *w, const struct pb_unwind_rule *r,
+					 __u64 cfa, __u64 *rbp, __u64 *ra)
+{
+	__u64 at = cfa + (__s64)r->rbp_off, pair[2];
+
+	if (r->rbp != PB_UW_MEM || r->ra != PB_UW_MEM || r->ra_off != r->rbp_off + 8 ||
+	    at < w->lo || at > w->hi - 16 || bpf_probe_read_user(pair, sizeof(pair), (void *)at))
+		return false;
+	*rbp = pair[0];
+	*ra = pair[1];
+	return true;
+}
+
 /* End the walk with @result (bpf_loop: stop). */
 static __always_inline long walk_end(struct walk_ctx *w, __u8 result)
 {
@@ -579,9 +597,13 @@ static long walk_step(__u64 i, void *data)
 	if (r->saved_max != PB_UW_NO_SAVED && cfa + (__s64)r->saved_max >= w->lo &&
 	    cfa + (__s64)r->saved_max > w->hi - 8)
 		return walk_end(w, WALK_READ);
-	rbp_set = walk_reg(w, r->rbp, r->rbp_off, cfa, w->rbp_set, w->rbp, &rbp);
 	rsp_set = walk_reg(w, r->rsp, r->rsp_off, cfa, w->rsp_set, w->rsp, &rsp);
-	ra_set = walk_reg(w, r->ra, r->ra_off, cfa, false, 0, &ra);
+	if (!walk_fp_pair(w, r, cfa, &rbp, &ra)) {
+		rbp_set = walk_reg(w, r->rbp, r->rbp_off, cfa, w->rbp_set, w->rbp, &rbp);
+		ra_set = walk_reg(w, r->ra, r->ra_off, cfa, false, 0, &ra);
+	} else {
+		rbp_set = ra_set = 1;
+	}
 	if (rbp_set < 0 || rsp_set < 0 || ra_set < 0)
 		return walk_end(w, WALK_READ);
 	if (!ra_set || !ra)

@@ -3,7 +3,7 @@
 # Unwinding in BPF (dwarf mode, the default): warm samples are unwound in the
 # BPF program with the rules the reader pushes, and sent without a stack copy.
 # On Debian's xz and python3.11 and the bundled frameless workload (nofp, a
-# 60-deep recursion): the stacks are those of the reader's unwinding (with the
+# 60-deep recursion; and demo, with frame pointers, in the check mode): the stacks are those of the reader's unwinding (with the
 # switch PROFILING_BPF_DEBUG_NO_BPF_UNWIND=1: the same functions at the same
 # shares, the same share reaching main); in the check mode
 # (PROFILING_BPF_DEBUG_BPF_UNWIND_CHECK=1) BPF sends its walk with the copy
@@ -11,7 +11,7 @@
 # a warm run are unwound in BPF, none with the switch.
 . "$(dirname "$0")/lib.sh"
 
-CASES="bpfunwind_check_recurse bpfunwind_check_xz bpfunwind_check_python
+CASES="bpfunwind_check_recurse bpfunwind_check_fp bpfunwind_check_xz bpfunwind_check_python
 bpfunwind_share_recurse bpfunwind_same_xz bpfunwind_same_python bpfunwind_same_recurse
 bpfunwind_off"
 skip_unless_ready $CASES || exit 0
@@ -132,6 +132,10 @@ run rec_check PROFILING_BPF_DEBUG_BPF_UNWIND_CHECK=1 "$WL/nofp" recurse 3
 check_mode bpfunwind_check_recurse rec_check
 run rec_on - "$WL/nofp" recurse 3
 run rec_off PROFILING_BPF_DEBUG_NO_BPF_UNWIND=1 "$WL/nofp" recurse 3
+
+# Code with frame pointers (demo): rbp and the return address read in one go.
+run demo_check PROFILING_BPF_DEBUG_BPF_UNWIND_CHECK=1 "$WL/demo"
+check_mode bpfunwind_check_fp demo_check
 
 # A warm steady run: after the first samples, every sample is unwound in BPF.
 t_share() {
