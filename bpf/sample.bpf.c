@@ -32,6 +32,12 @@ const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
  * stack_copy bytes of the user stack from sp upward, for user-space unwinding */
 const volatile bool dwarf = false;
 const volatile __u32 stack_copy = 8192;
+/* dwarf mode: walk user stacks here with the rules the reader pushes (the
+ * loader turns it off with PROFILING_BPF_DEBUG_NO_BPF_UNWIND) */
+const volatile bool bpf_unwind = false;
+/* test mode: walk, and send the copy as well as the walk (PB_SF_BPF_CHECK) */
+const volatile bool bpf_unwind_check = false;
+
 const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
 __u64 stop_ns;	/* set by the loader before flush_open runs: the end of the recording */
 __u64 start_ns;	/* set by the loader before open_blocked runs: the start of the recording */
@@ -182,6 +188,10 @@ static __always_inline void sample_init(struct pb_sample *s, __u64 id, __u32 cpu
 	s->uregs[PB_UREG_SP] = 0;
 	s->uregs[PB_UREG_BP] = 0;
 	s->uregs[3] = 0;
+	s->space_start = 0;
+	s->space_exec = 0;
+	s->ncheck = 0;
+	s->pad = 0;
 }
 
 /* Bytes of kernel ips that bpf_get_(task_)stack() wrote (@n), counting errors. */
@@ -195,7 +205,10 @@ static __always_inline __u32 kstack_bytes(struct pb_sample *s, long n)
 	return n <= PB_MAX_STACK * 8 ? (__u32)n & ~7u : 0;
 }
 
-/* Kernel then user ips into the payload; returns the payload bytes. */
+int sample_bpf_unwind(__u32 off);
+
+/* Kernel then user ips into the payload (dwarf: the user stack unwound here
+ * when the reader's rules allow it); returns the payload bytes. */
 static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 {
 	__u32 off = 0;
@@ -206,10 +219,28 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 		off = kstack_bytes(s, n);
 	}
 	s->nkernel = off / 8;
+	if (dwarf && bpf_unwind && user_stacks && off <= PB_MAX_STACK * 8) {
+		n = sample_bpf_unwind(off);
+		if (n > 0 && n <= PB_MAX_STACK && !bpf_unwind_check) {
+			/* complete: no registers, no copy (nor frame pointers) */
+			s->nuser = n;
+			s->flags = (s->flags & ~(PB_SF_REGS | PB_SF_STACK_TRUNC)) |
+				   PB_SF_BPF_UNWOUND;
+			s->uregs[PB_UREG_IP] = 0;
+			s->uregs[PB_UREG_SP] = 0;
+			s->uregs[PB_UREG_BP] = 0;
+			return off + (__u32)n * 8;
+		}
+		if (n > 0 && n <= PB_MAX_STACK) {
+			s->ncheck = n;
+			s->flags |= PB_SF_BPF_CHECK;
+			off += (__u32)n * 8;
+		}
+	}
 	/* also in dwarf mode, where user space unwinds the copied stack: these
 	 * name what they can when that fails (the process exited before its
 	 * maps were read), and give the build-ID stacks of young images */
-	if (user_stacks && off <= PB_MAX_STACK * 8) {
+	if (user_stacks && off <= 2 * PB_MAX_STACK * 8) {
 		n = bpf_get_stack(ctx, (void *)s->payload + off, PB_MAX_STACK * 8, BPF_F_USER_STACK);
 		if (n < 0) {
 			s->ustack_err = (__s16)n;
@@ -378,6 +409,65 @@ struct {
 	__type(value, struct stack_vma);
 } stack_vmas SEC(".maps");
 
+/* Results of a walk step (walk_ctx.result). */
+enum walk_result {
+	WALK_ON = 0,
+	WALK_DONE,	/* the return address is undefined or zero: complete */
+	WALK_NO_RULE,
+	WALK_READ,
+	WALK_DEEP,
+	WALK_OTHER,
+};
+
+/* A walk in progress. It lives in map memory, not on the stack: the verifier
+ * would check the loop once per value of a frame counter it can follow. */
+struct walk_ctx {
+	struct pb_unwind_key key;
+	__u64 pc, rsp, rbp;
+	__u64 lo, hi;		/* the copy's range [lo, hi): words read must lie in it */
+	__u32 n;		/* frames so far */
+	__u32 cpu;		/* scratch slot of the record */
+	__u32 off;		/* payload offset of the ips */
+	__u8 rbp_set, rsp_set;
+	__u8 result;		/* enum walk_result */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_ctx);
+} walk_state SEC(".maps");
+
+/*
+ * The user registers of the current task into this CPU's sample record, and
+ * the range of its stack to copy (or walk) into this CPU's walk_state [lo,
+ * hi) (empty for none). A global function: the copy and the walk share it,
+ * and the verifier checks it once. Its callers read the range from the map:
+ * a returned length would be bounded by the compiler's knowledge of this
+ * body, not by a check the verifier sees.
+ */
+__noinline int sample_user_range(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
+	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct walk_ctx *w = bpf_map_lookup_elem(&walk_state, &zero);
+	struct stack_vma *cache;
+	__u64 sp = 0, len;
+
+	if (!s || !w)
+		return 0;
+	/* NULL (no memory, storage busy): the mapping is looked up */
+	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
+	if (len > PB_MAX_STACK_COPY)
+		len = 0;
+	w->lo = sp;
+	w->hi = sp + len;
+	return 0;
+}
+
 /*
  * The user registers and stack copy of this CPU's sample record, into its
  * payload at @off; returns the bytes copied. A global function (see
@@ -385,18 +475,20 @@ struct {
  */
 __noinline int sample_user_stack(__u64 off)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
 	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
-	struct stack_vma *cache;
-	__u64 sp = 0, len;
+	struct walk_ctx *w;
+	__u64 sp, len;
 
 	barrier_var(off);	/* bound the register the copy uses */
-	if (!s || off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
+	if (!s || off > 3 * 8 * PB_MAX_STACK + PB_MAX_AUX)
 		return 0;
-	/* NULL (no memory, storage busy): the mapping is looked up */
-	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
+	sample_user_range();
+	w = bpf_map_lookup_elem(&walk_state, &zero);
+	if (!w)
+		return 0;
+	sp = w->lo;
+	len = w->hi - sp;
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
 	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
@@ -405,6 +497,178 @@ __noinline int sample_user_stack(__u64 off)
 	 * the first frame of a process): copy page by page up to it */
 	s->flags |= PB_SF_STACK_FAULT;
 	return copy_pages(s, off, sp, len);
+}
+
+/* --- unwinding in BPF from the reader's rules (dwarf mode) --- */
+
+/* (tgid, start_ns, exec, pc) -> the rule of that pc; filled by the reader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PB_UNWIND_RULES_MAX);	/* 1 when bpf_unwind is off */
+	__type(key, struct pb_unwind_key);
+	__type(value, struct pb_unwind_rule);
+} unwind_rules SEC(".maps");
+
+
+/*
+ * The caller's value of a register by rule @how, @off from the frame's @cfa,
+ * as the reader's fast_reg does with the copy: a word below the copy (slots
+ * an epilogue already popped) leaves it unknown; one past its end, or a
+ * failed read, ends the walk (the reader would not call its walk complete).
+ * Returns 1 when set, 0 when unknown, -1 to stop.
+ */
+static __always_inline int walk_reg(struct walk_ctx *w, __u8 how, __s32 off, __u64 cfa,
+				    bool same_set, __u64 same, __u64 *out)
+{
+	__u64 at = cfa + (__s64)off;
+
+	switch (how) {
+	case PB_UW_SAME:
+		*out = same;
+		return same_set;
+	case PB_UW_MEM:
+		if (at < w->lo)
+			return 0;
+		if (at > w->hi - 8 || bpf_probe_read_user(out, 8, (void *)at))
+			return -1;
+		return 1;
+	case PB_UW_VAL:
+		*out = at;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A frame-pointer frame (rbp saved just below the return address, both in
+ * the range): the two words in one read into *@rbp and *@ra. False when the
+ * rule is another, or the read failed: then each is read on its own.
+ */
+static __always_inline bool walk_fp_pair(struct walk_ctx *w, const struct pb_unwind_rule *r,
+					 __u64 cfa, __u64 *rbp, __u64 *ra)
+{
+	__u64 at = cfa + (__s64)r->rbp_off, pair[2];
+
+	if (r->rbp != PB_UW_MEM || r->ra != PB_UW_MEM || r->ra_off != r->rbp_off + 8 ||
+	    at < w->lo || at > w->hi - 16 || bpf_probe_read_user(pair, sizeof(pair), (void *)at))
+		return false;
+	*rbp = pair[0];
+	*ra = pair[1];
+	return true;
+}
+
+/* End the walk with @result (bpf_loop: stop). */
+static __always_inline long walk_end(struct walk_ctx *w, __u8 result)
+{
+	w->result = result;
+	return 1;
+}
+
+/* One frame of the walk: its pc into the record, the caller's registers by
+ * its rule. Returns 1 (bpf_loop: stop) when the walk ended. */
+static long walk_step(__u64 i, void *data)
+{
+	__u32 zero = 0;
+	struct walk_ctx *w = bpf_map_lookup_elem(&walk_state, &zero);
+	struct pb_sample *s = w ? bpf_map_lookup_elem(&scratch, &w->cpu) : NULL;
+	const struct pb_unwind_rule *r;
+	__u64 cfa, ra = 0, rbp = 0, rsp = 0, at;
+	int rbp_set, rsp_set, ra_set;
+
+	if (!w)
+		return 1;
+	if (!s)
+		return walk_end(w, WALK_OTHER);
+	if (w->n >= PB_MAX_STACK || w->off > 8 * PB_MAX_STACK)
+		return walk_end(w, WALK_DEEP);
+	at = w->off + w->n * 8;
+	if (at > 16 * PB_MAX_STACK)
+		return walk_end(w, WALK_DEEP);
+	*(__u64 *)((void *)s->payload + at) = w->pc;
+	w->n++;
+	w->key.pc = w->pc - (w->n > 1);
+	r = bpf_map_lookup_elem(&unwind_rules, &w->key);
+	if (!r)
+		return walk_end(w, WALK_NO_RULE);
+	if (r->cfa_reg == PB_UW_CFA_RBP ? !w->rbp_set : !w->rsp_set)
+		return walk_end(w, WALK_OTHER);
+	cfa = (r->cfa_reg == PB_UW_CFA_RBP ? w->rbp : w->rsp) + (__s64)r->cfa_off;
+	/* the other saved registers: the reader reads them all from the copy,
+	 * and one past its end makes its walk incomplete */
+	if (r->saved_max != PB_UW_NO_SAVED && cfa + (__s64)r->saved_max >= w->lo &&
+	    cfa + (__s64)r->saved_max > w->hi - 8)
+		return walk_end(w, WALK_READ);
+	rsp_set = walk_reg(w, r->rsp, r->rsp_off, cfa, w->rsp_set, w->rsp, &rsp);
+	if (!walk_fp_pair(w, r, cfa, &rbp, &ra)) {
+		rbp_set = walk_reg(w, r->rbp, r->rbp_off, cfa, w->rbp_set, w->rbp, &rbp);
+		ra_set = walk_reg(w, r->ra, r->ra_off, cfa, false, 0, &ra);
+	} else {
+		rbp_set = ra_set = 1;
+	}
+	if (rbp_set < 0 || rsp_set < 0 || ra_set < 0)
+		return walk_end(w, WALK_READ);
+	if (!ra_set || !ra)
+		return walk_end(w, WALK_DONE);
+	w->pc = ra;
+	w->rbp = rbp;
+	w->rbp_set = rbp_set;
+	w->rsp = rsp;
+	w->rsp_set = rsp_set;
+	return 0;
+}
+
+/* The image of the current task as the rules' keys name it, into @s. */
+static __always_inline void sample_space(struct pb_sample *s)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	s->space_start = BPF_CORE_READ(task, group_leader, start_boottime);
+	s->space_exec = (__u32)BPF_CORE_READ(task, self_exec_id);
+}
+
+/*
+ * Walk the current task's user stack with the reader's rules into this CPU's
+ * sample at payload offset @off, over the range the stack copy would cover.
+ * Returns the frames when the walk is complete (and more than the leaf, as
+ * the reader would give frame pointers instead), 0 on the first miss
+ * (counted by reason): then the copy goes as before. A global function.
+ */
+__noinline int sample_bpf_unwind(__u32 off)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
+	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct walk_ctx *w;
+
+	if (!s)
+		return 0;
+	sample_space(s);
+	sample_user_range();
+	w = bpf_map_lookup_elem(&walk_state, &zero);
+	if (!w || w->hi - w->lo < 8)
+		return 0;
+	w->key.tgid = s->pid;
+	w->key.exec = s->space_exec;
+	w->key.start_ns = s->space_start;
+	w->key.pc = 0;
+	w->pc = s->uregs[PB_UREG_IP];
+	w->rsp = s->uregs[PB_UREG_SP];
+	w->rbp = s->uregs[PB_UREG_BP];
+	w->n = 0;
+	w->cpu = cpu;
+	w->off = off;
+	w->rbp_set = 1;
+	w->rsp_set = 1;
+	w->result = WALK_ON;
+	bpf_loop(PB_MAX_STACK + 1, walk_step, NULL, 0);
+	if (w->result == WALK_DONE && w->n > 1) {
+		count(PB_CNT_BPF_UNWOUND);
+		return w->n;
+	}
+	count(w->result == WALK_NO_RULE ? PB_CNT_BPF_UNW_NO_RULE :
+	      w->result == WALK_READ ? PB_CNT_BPF_UNW_READ :
+	      w->result == WALK_DEEP ? PB_CNT_BPF_UNW_DEEP : PB_CNT_BPF_UNW_OTHER);
+	return 0;
 }
 
 /*
@@ -472,7 +736,7 @@ __noinline int buildid_stack(struct bpf_perf_event_data *ctx)
 	if (!s || !ctx)
 		return false;
 	tgid = s->pid;
-	off = s->nkernel * 8;
+	off = (s->nkernel + s->ncheck) * 8;
 	exec_ns = bpf_map_lookup_elem(&fresh, &tgid);
 	if (!exec_ns)
 		return false;
@@ -484,7 +748,7 @@ __noinline int buildid_stack(struct bpf_perf_event_data *ctx)
 		*exec_ns |= FRESH_WOKE;
 		wake = true;
 	}
-	if (off > PB_MAX_STACK * 8)
+	if (off > 2 * PB_MAX_STACK * 8)
 		return wake;
 	b = sample_fits(ring_unread(), sizeof(*b)) ? bpf_ringbuf_reserve(&events, sizeof(*b), 0) :
 						     NULL;
@@ -583,7 +847,7 @@ __noinline int sample_python(__u32 tgid, __u32 off)
 	if (!py || !s)
 		return 0;
 	walked = python_walk(py);
-	if (off > 2 * 8 * PB_MAX_STACK)
+	if (off > 3 * 8 * PB_MAX_STACK)
 		return 0;
 	return python_copy((void *)s->payload + off, walked);
 }
@@ -609,7 +873,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	sample_init(s, id, cpu);
 	len = sample_stacks(ctx, s);
-	if (buildid_window_ns && s->nuser)
+	/* (a stack BPF unwound is not the frame-pointer one the kernel names) */
+	if (buildid_window_ns && s->nuser && !(s->flags & PB_SF_BPF_UNWOUND))
 		wake = buildid_stack(ctx);
 	py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
 	if (py)
@@ -617,7 +882,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (s->aux_len > PB_MAX_AUX)
 		return 0;
 	len += s->aux_len;
-	if (dwarf)
+	if (dwarf && !(s->flags & PB_SF_BPF_UNWOUND))
 		s->stack_len = (__u32)sample_user_stack(len);
 	len += sizeof(*s) + s->stack_len;
 	s->hdr.size = (__u32)len;

@@ -220,6 +220,43 @@ static int set_cgroups(struct sampler *s)
 	return 0;
 }
 
+/* Push unwind rules into the BPF map (rule_push's flush callback). 0 or -errno. */
+static int rules_update(void *ctx, const struct pb_unwind_key *keys,
+			const struct pb_unwind_rule *rules, uint32_t n)
+{
+	struct sampler *s = ctx;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = n;
+
+	if (!bpf_map_update_batch(bpf_map__fd(s->skel->maps.unwind_rules), keys, rules, &count,
+				  &opts))
+		return 0;
+	return -errno;
+}
+
+/*
+ * dwarf mode: user stacks are unwound in BPF with the rules the reader pushes
+ * (PROFILING_BPF_DEBUG_NO_BPF_UNWIND: not; PROFILING_BPF_DEBUG_BPF_UNWIND_CHECK:
+ * a test mode where BPF sends its walk with the copy, and the reader compares).
+ * The rules map is sized to one entry when unused. 0 or -errno.
+ */
+static int bpf_unwind_setup(struct sampler *s, const struct sampler_config *cfg)
+{
+	bool on = cfg->dwarf && cfg->user_stacks && !getenv("PROFILING_BPF_DEBUG_NO_BPF_UNWIND");
+	int err;
+
+	s->skel->rodata->bpf_unwind = on;
+	s->skel->rodata->bpf_unwind_check = on && getenv("PROFILING_BPF_DEBUG_BPF_UNWIND_CHECK");
+	err = bpf_map__set_max_entries(s->skel->maps.unwind_rules, on ? PB_UNWIND_RULES_MAX : 1);
+	if (err) {
+		pr_err("cannot size the BPF maps: %s", strerror(-err));
+		return err;
+	}
+	if (on && drain_push_rules(&s->drain, rules_update, s))
+		return -ENOMEM;
+	return 0;
+}
+
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -256,6 +293,9 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->exit_maps = cfg->dwarf && cfg->user_stacks &&
 				     !getenv("PROFILING_BPF_DEBUG_NO_EXIT_MAPS");
 	drain_defer_gone(&s->drain, s->skel->rodata->exit_maps);
+	err = bpf_unwind_setup(s, cfg);
+	if (err)
+		goto err_free;
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
@@ -495,6 +535,7 @@ int sampler_consume(struct sampler *s)
 	int n = ring_buffer__consume(s->rb);
 	uint64_t newest = s->drain.newest_ns;
 
+	drain_flush_rules(&s->drain);
 	/* samples still waiting for exit mappings that did not come, though a
 	 * second of later samples did */
 	drain_expire(&s->drain, s->detached ? UINT64_MAX : newest > DEFER_NS ? newest - DEFER_NS : 0);
@@ -532,6 +573,10 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 		out->dwarf = true;
 		out->unwind = *unwinder_stats(s->drain.uw);
 		out->deferred_forced = s->drain.deferred_forced;
+		out->rules_pushed = rule_push_pushed(s->drain.rules);
+		out->rules_push_failed = rule_push_failed(s->drain.rules);
+		out->bpf_check_agree = s->drain.bpf_check_agree;
+		out->bpf_check_differ = s->drain.bpf_check_differ;
 	}
 	if (ncpu <= 0)
 		return;
