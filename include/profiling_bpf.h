@@ -68,6 +68,10 @@ enum pb_count {
 	PB_CNT_MAPS_NS,		/* nanoseconds spent sending mappings at exit (a cost) */
 	PB_CNT_PY_NO_TSTATE_KNOWN,	/* Python process: a thread known to have no thread
 					 * state (a C thread), not searched again */
+	PB_CNT_AGG_HITS,	/* samples counted in an aggregation map, not sent */
+	PB_CNT_AGG_KEYS,	/* keys added to the aggregation maps (their samples were sent) */
+	PB_CNT_AGG_FULL,	/* samples whose key could not be added (map full): sent, and
+				 * so are the next ones of that stack */
 	PB_CNT_MAX,
 };
 
@@ -136,8 +140,28 @@ struct pb_sample {
 	__u32 aux_len;		/* bytes of aux data (<= PB_MAX_AUX) */
 	__u32 stack_len;	/* bytes of user stack copy (<= PB_MAX_STACK_COPY) */
 	__u64 uregs[PB_UREG_MAX];	/* user registers when PB_SF_REGS */
+	__u64 agg_key;		/* 0, or the aggregation key of this record: more samples
+				 * identical to it are counted under it in BPF (PB_AGG_*) */
 	__u64 payload[];
 };
+
+/*
+ * Aggregation in BPF (records without a stack copy): a sample whose key is
+ * in an aggregation map is counted there and not sent; the first one of a
+ * key is sent with the key in agg_key and adds it. Two maps ("agg0",
+ * "agg1"): bit 0 of a key names the map it counts in, bit 1 is always set
+ * (a key is never 0), the other 62 bits are a hash of what the record holds
+ * but its time and CPU: ids, comm (with per-thread stores), flags, stacks,
+ * aux data, and the process image (its address space).
+ *
+ * Which map a sample counts in: the loader's agg_switch word holds a split
+ * time (bits 1..63) and a base map (bit 0); samples taken at or after the
+ * split count in the base map, earlier ones in the other. The reader empties
+ * the other map once the split is a grace period behind (no program can
+ * still be adding to it), then moves the split and flips the base.
+ */
+#define PB_AGG_MAP(key)		((unsigned)((key) & 1))
+#define PB_AGG_KEY_BIT		2ull
 
 /* Largest sample record: the size of the BPF scratch buffer it is built in. */
 #define PB_SAMPLE_MAX	(sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK + PB_MAX_AUX + \

@@ -683,6 +683,8 @@ static void close_interval(struct agent *a, uint64_t now)
 	int n;
 
 	sampler_consume(a->sampler);
+	/* the samples counted in BPF before @end, into the store closed now */
+	sampler_agg_rotate(a->sampler, next_boundary(a, now > end ? now : end));
 	sampler_read_counts(a->sampler, &c);
 	sampler_counts_delta(&c, &a->last_counts, &delta);
 	a->last_counts = c;
@@ -825,6 +827,7 @@ static int run_loop(struct agent *a)
 	a->win_end = next_boundary(a, a->win_start);
 	d->after = &a->next;
 	d->split_ns = a->win_end;
+	sampler_agg_rotate(a->sampler, a->win_end);
 	a->last_cpu_secs = own_cpu_secs();
 	publish_metrics(a, &(struct health){ 0 });
 	pr_info("%llu Hz, %.0f s intervals%s", (unsigned long long)a->o.freq, a->o.interval,
