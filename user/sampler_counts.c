@@ -33,6 +33,7 @@ static const struct {
 	{ "exit_mappings_unwalked", PB_CNT_MAPS_NO_ITER },
 	{ "exit_mappings_too_many", PB_CNT_MAPS_TOO_MANY },
 	{ "exit_mappings_ns", PB_CNT_MAPS_NS },
+	{ "samples_seen_bpf", PB_CNT_SAMPLES },
 	{ "bpf_agg_samples", PB_CNT_AGG_HITS },
 	{ "bpf_agg_keys", PB_CNT_AGG_KEYS },
 	{ "bpf_agg_map_full", PB_CNT_AGG_FULL },
