@@ -35,7 +35,9 @@ struct sampler {
 	uint64_t agg_rotated_ns;	/* when the aggregation split last moved */
 };
 
-#define AGG_ENTRIES	16384	/* keys per aggregation map */
+#define AGG_ENTRIES_MIN	1024	/* keys per aggregation map, at least */
+#define AGG_ENTRIES_MAX	65536	/* and at most */
+#define AGG_SPAN_NS	(10 * 1000000000ull)	/* a map's life when the caller empties it */
 #define AGG_BATCH	256	/* keys read per system call */
 
 #define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings while less than this
@@ -143,15 +145,27 @@ static __u32 ring_size(const struct sampler_config *cfg)
 	return size;
 }
 
-/* Keys per aggregation map (PROFILING_BPF_TEST_AGG_ENTRIES: tests fill them). */
+/*
+ * Keys per aggregation map: room for as many keys as samples from every CPU
+ * in the life of a map (a power of two in [AGG_ENTRIES_MIN, AGG_ENTRIES_MAX]):
+ * the maps are preallocated, their size is a cost of every run.
+ * PROFILING_BPF_TEST_AGG_ENTRIES: tests fill them.
+ */
 static __u32 agg_entries(const struct sampler *s)
 {
 	const char *force = getenv("PROFILING_BPF_TEST_AGG_ENTRIES");
 	long n = force ? strtol(force, NULL, 10) : 0;
+	uint64_t span = s->cfg.agg_rotate_ns ? s->cfg.agg_rotate_ns : AGG_SPAN_NS;
+	uint64_t want = s->cfg.freq * (uint64_t)libbpf_num_possible_cpus() * span / 1000000000ull;
+	__u32 size = AGG_ENTRIES_MIN;
 
 	if (!s->agg)
 		return 1;
-	return n > 0 && n <= (1 << 20) ? (__u32)n : AGG_ENTRIES;
+	if (n > 0 && n <= AGG_ENTRIES_MAX)
+		return (__u32)n;
+	while (size < want && size < AGG_ENTRIES_MAX)
+		size <<= 1;
+	return size;
 }
 
 static int size_agg_maps(struct sampler *s)
@@ -214,8 +228,11 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	/* identical samples counted in BPF (PROFILING_BPF_DEBUG_NO_BPF_AGG: off,
-	 * to measure what it brings); off CPU, every interval is sent */
-	s->agg = !cfg->no_cpu_samples && !getenv("PROFILING_BPF_DEBUG_NO_BPF_AGG");
+	 * to measure what it brings): on CPU, records without a stack copy
+	 * (frame pointers; in dwarf mode only kernel threads have none: not
+	 * worth the maps); off CPU, every interval is sent */
+	s->agg = !cfg->no_cpu_samples && !(cfg->dwarf && cfg->user_stacks) &&
+		 !getenv("PROFILING_BPF_DEBUG_NO_BPF_AGG");
 	s->skel->rodata->agg = s->agg;
 	s->skel->rodata->agg_thread = cfg->per_thread;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
