@@ -423,6 +423,7 @@ static int setup_sampler(struct agent *a)
 		.ncgroups = a->ncgroup_fds,
 		.exec_events_all = a->o.comm != NULL,
 		.buildid_window_ns = BUILDID_WINDOW_NS,
+		.agg_span_ns = (uint64_t)(a->o.interval * 1e9),	/* emptied at each boundary */
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,

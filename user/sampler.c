@@ -155,7 +155,7 @@ static __u32 agg_entries(const struct sampler *s)
 {
 	const char *force = getenv("PROFILING_BPF_TEST_AGG_ENTRIES");
 	long n = force ? strtol(force, NULL, 10) : 0;
-	uint64_t span = s->cfg.agg_rotate_ns ? s->cfg.agg_rotate_ns : AGG_SPAN_NS;
+	uint64_t span = s->cfg.agg_rotate_ns ?: s->cfg.agg_span_ns ?: AGG_SPAN_NS;
 	uint64_t want = s->cfg.freq * (uint64_t)libbpf_num_possible_cpus() * span / 1000000000ull;
 	__u32 size = AGG_ENTRIES_MIN;
 

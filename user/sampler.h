@@ -38,6 +38,7 @@ struct sampler_config {
 	 * emptied this often (0: only by sampler_agg_rotate(), the agent's
 	 * interval boundaries); PROFILING_BPF_DEBUG_NO_BPF_AGG turns it off */
 	uint64_t agg_rotate_ns;
+	uint64_t agg_span_ns;	/* with agg_rotate_ns 0: how long a map lives (its size) */
 };
 
 
