@@ -709,6 +709,16 @@ __noinline int sample_agg(void)
 	return 0;
 }
 
+/*
+ * Samples that may be counted in BPF: those without a copy of the user stack
+ * (frame pointers; in dwarf mode a sample whose registers and stack go to
+ * user space to be unwound is sent whole).
+ */
+static __always_inline bool agg_eligible(const struct pb_sample *s)
+{
+	return agg && !s->stack_len && !(s->flags & PB_SF_REGS);
+}
+
 /* The key of a sample just sent: its next samples count in its map. */
 static __always_inline void agg_add(__u64 key)
 {
@@ -758,7 +768,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (len > PB_SAMPLE_MAX)
 		return 0;
 	/* sent first, then its key added: a count never comes before its record */
-	if (agg && !s->stack_len && !(s->flags & PB_SF_REGS) && sample_agg())
+	if (agg_eligible(s) && sample_agg())
 		return 0;
 	unread = ring_unread();
 	if (!sample_fits(unread, len) ||
