@@ -32,6 +32,12 @@ const volatile __u32 self_pid = 0;	/* never sample the profiler itself */
  * stack_copy bytes of the user stack from sp upward, for user-space unwinding */
 const volatile bool dwarf = false;
 const volatile __u32 stack_copy = 8192;
+/* dwarf mode: walk user stacks here with the rules the reader pushes (the
+ * loader turns it off with PROFILING_BPF_DEBUG_NO_BPF_UNWIND) */
+const volatile bool bpf_unwind = false;
+/* test mode: walk, and send the copy as well as the walk (PB_SF_BPF_CHECK) */
+const volatile bool bpf_unwind_check = false;
+
 const volatile __u64 min_block_ns = 0;	/* shorter off-CPU intervals are dropped */
 __u64 stop_ns;	/* set by the loader before flush_open runs: the end of the recording */
 __u64 start_ns;	/* set by the loader before open_blocked runs: the start of the recording */
@@ -182,6 +188,10 @@ static __always_inline void sample_init(struct pb_sample *s, __u64 id, __u32 cpu
 	s->uregs[PB_UREG_SP] = 0;
 	s->uregs[PB_UREG_BP] = 0;
 	s->uregs[3] = 0;
+	s->space_start = 0;
+	s->space_exec = 0;
+	s->ncheck = 0;
+	s->pad = 0;
 	s->agg_key = 0;
 }
 
@@ -196,7 +206,10 @@ static __always_inline __u32 kstack_bytes(struct pb_sample *s, long n)
 	return n <= PB_MAX_STACK * 8 ? (__u32)n & ~7u : 0;
 }
 
-/* Kernel then user ips into the payload; returns the payload bytes. */
+int sample_bpf_unwind(__u32 off);
+
+/* Kernel then user ips into the payload (dwarf: the user stack unwound here
+ * when the reader's rules allow it); returns the payload bytes. */
 static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 {
 	__u32 off = 0;
@@ -207,10 +220,28 @@ static __always_inline __u32 sample_stacks(void *ctx, struct pb_sample *s)
 		off = kstack_bytes(s, n);
 	}
 	s->nkernel = off / 8;
+	if (dwarf && bpf_unwind && user_stacks && off <= PB_MAX_STACK * 8) {
+		n = sample_bpf_unwind(off);
+		if (n > 0 && n <= PB_MAX_STACK && !bpf_unwind_check) {
+			/* complete: no registers, no copy (nor frame pointers) */
+			s->nuser = n;
+			s->flags = (s->flags & ~(PB_SF_REGS | PB_SF_STACK_TRUNC)) |
+				   PB_SF_BPF_UNWOUND;
+			s->uregs[PB_UREG_IP] = 0;
+			s->uregs[PB_UREG_SP] = 0;
+			s->uregs[PB_UREG_BP] = 0;
+			return off + (__u32)n * 8;
+		}
+		if (n > 0 && n <= PB_MAX_STACK) {
+			s->ncheck = n;
+			s->flags |= PB_SF_BPF_CHECK;
+			off += (__u32)n * 8;
+		}
+	}
 	/* also in dwarf mode, where user space unwinds the copied stack: these
 	 * name what they can when that fails (the process exited before its
 	 * maps were read), and give the build-ID stacks of young images */
-	if (user_stacks && off <= PB_MAX_STACK * 8) {
+	if (user_stacks && off <= 2 * PB_MAX_STACK * 8) {
 		n = bpf_get_stack(ctx, (void *)s->payload + off, PB_MAX_STACK * 8, BPF_F_USER_STACK);
 		if (n < 0) {
 			s->ustack_err = (__s16)n;
@@ -252,7 +283,9 @@ static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 static __always_inline __u64 stack_vma_end(struct task_struct *task, __u64 sp,
 					   struct stack_vma *cache)
 {
-	struct stack_vma v = { .mm = (__u64)task->mm };
+	/* read, not loaded through the BTF pointer: such a load of a pointer
+	 * makes the verifier search vmlinux BTF by name (a fixed cost per run) */
+	struct stack_vma v = { .mm = (__u64)BPF_CORE_READ(task, mm) };
 
 	if (cache && cache->mm == v.mm && sp >= cache->lo && sp < cache->hi)
 		return cache->hi;
@@ -312,8 +345,8 @@ static __always_inline __u32 copy_pages(struct pb_sample *s, __u32 off, __u64 sp
  */
 static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 end)
 {
-	struct mm_struct *mm = task->mm;
-	__u64 start = mm ? mm->start_stack : 0;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);	/* see stack_vma_end */
+	__u64 start = mm ? BPF_CORE_READ(mm, start_stack) : 0;
 
 	if (start > sp && start + 64 < end)
 		return start + 64;
@@ -377,6 +410,65 @@ struct {
 	__type(value, struct stack_vma);
 } stack_vmas SEC(".maps");
 
+/* Results of a walk step (walk_ctx.result). */
+enum walk_result {
+	WALK_ON = 0,
+	WALK_DONE,	/* the return address is undefined or zero: complete */
+	WALK_NO_RULE,
+	WALK_READ,
+	WALK_DEEP,
+	WALK_OTHER,
+};
+
+/* A walk in progress. It lives in map memory, not on the stack: the verifier
+ * would check the loop once per value of a frame counter it can follow. */
+struct walk_ctx {
+	struct pb_unwind_key key;
+	__u64 pc, rsp, rbp;
+	__u64 lo, hi;		/* the copy's range [lo, hi): words read must lie in it */
+	__u32 n;		/* frames so far */
+	__u32 cpu;		/* scratch slot of the record */
+	__u32 off;		/* payload offset of the ips */
+	__u8 rbp_set, rsp_set;
+	__u8 result;		/* enum walk_result */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_ctx);
+} walk_state SEC(".maps");
+
+/*
+ * The user registers of the current task into this CPU's sample record, and
+ * the range of its stack to copy (or walk) into this CPU's walk_state [lo,
+ * hi) (empty for none). A global function: the copy and the walk share it,
+ * and the verifier checks it once. Its callers read the range from the map:
+ * a returned length would be bounded by the compiler's knowledge of this
+ * body, not by a check the verifier sees.
+ */
+__noinline int sample_user_range(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
+	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct walk_ctx *w = bpf_map_lookup_elem(&walk_state, &zero);
+	struct stack_vma *cache;
+	__u64 sp = 0, len;
+
+	if (!s || !w)
+		return 0;
+	/* NULL (no memory, storage busy): the mapping is looked up */
+	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
+	if (len > PB_MAX_STACK_COPY)
+		len = 0;
+	w->lo = sp;
+	w->hi = sp + len;
+	return 0;
+}
+
 /*
  * The user registers and stack copy of this CPU's sample record, into its
  * payload at @off; returns the bytes copied. A global function (see
@@ -384,18 +476,20 @@ struct {
  */
 __noinline int sample_user_stack(__u64 off)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
 	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
-	struct stack_vma *cache;
-	__u64 sp = 0, len;
+	struct walk_ctx *w;
+	__u64 sp, len;
 
 	barrier_var(off);	/* bound the register the copy uses */
-	if (!s || off > 2 * 8 * PB_MAX_STACK + PB_MAX_AUX)
+	if (!s || off > 3 * 8 * PB_MAX_STACK + PB_MAX_AUX)
 		return 0;
-	/* NULL (no memory, storage busy): the mapping is looked up */
-	cache = bpf_task_storage_get(&stack_vmas, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	len = user_stack_range(s, PB_MAX_STACK_COPY, &sp, cache);
+	sample_user_range();
+	w = bpf_map_lookup_elem(&walk_state, &zero);
+	if (!w)
+		return 0;
+	sp = w->lo;
+	len = w->hi - sp;
 	if (len > PB_MAX_STACK_COPY || len == 0)
 		return 0;
 	if (!bpf_probe_read_user((void *)s->payload + off, len, (void *)sp))
@@ -404,6 +498,178 @@ __noinline int sample_user_stack(__u64 off)
 	 * the first frame of a process): copy page by page up to it */
 	s->flags |= PB_SF_STACK_FAULT;
 	return copy_pages(s, off, sp, len);
+}
+
+/* --- unwinding in BPF from the reader's rules (dwarf mode) --- */
+
+/* (tgid, start_ns, exec, pc) -> the rule of that pc; filled by the reader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PB_UNWIND_RULES_MAX);	/* 1 when bpf_unwind is off */
+	__type(key, struct pb_unwind_key);
+	__type(value, struct pb_unwind_rule);
+} unwind_rules SEC(".maps");
+
+
+/*
+ * The caller's value of a register by rule @how, @off from the frame's @cfa,
+ * as the reader's fast_reg does with the copy: a word below the copy (slots
+ * an epilogue already popped) leaves it unknown; one past its end, or a
+ * failed read, ends the walk (the reader would not call its walk complete).
+ * Returns 1 when set, 0 when unknown, -1 to stop.
+ */
+static __always_inline int walk_reg(struct walk_ctx *w, __u8 how, __s32 off, __u64 cfa,
+				    bool same_set, __u64 same, __u64 *out)
+{
+	__u64 at = cfa + (__s64)off;
+
+	switch (how) {
+	case PB_UW_SAME:
+		*out = same;
+		return same_set;
+	case PB_UW_MEM:
+		if (at < w->lo)
+			return 0;
+		if (at > w->hi - 8 || bpf_probe_read_user(out, 8, (void *)at))
+			return -1;
+		return 1;
+	case PB_UW_VAL:
+		*out = at;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A frame-pointer frame (rbp saved just below the return address, both in
+ * the range): the two words in one read into *@rbp and *@ra. False when the
+ * rule is another, or the read failed: then each is read on its own.
+ */
+static __always_inline bool walk_fp_pair(struct walk_ctx *w, const struct pb_unwind_rule *r,
+					 __u64 cfa, __u64 *rbp, __u64 *ra)
+{
+	__u64 at = cfa + (__s64)r->rbp_off, pair[2];
+
+	if (r->rbp != PB_UW_MEM || r->ra != PB_UW_MEM || r->ra_off != r->rbp_off + 8 ||
+	    at < w->lo || at > w->hi - 16 || bpf_probe_read_user(pair, sizeof(pair), (void *)at))
+		return false;
+	*rbp = pair[0];
+	*ra = pair[1];
+	return true;
+}
+
+/* End the walk with @result (bpf_loop: stop). */
+static __always_inline long walk_end(struct walk_ctx *w, __u8 result)
+{
+	w->result = result;
+	return 1;
+}
+
+/* One frame of the walk: its pc into the record, the caller's registers by
+ * its rule. Returns 1 (bpf_loop: stop) when the walk ended. */
+static long walk_step(__u64 i, void *data)
+{
+	__u32 zero = 0;
+	struct walk_ctx *w = bpf_map_lookup_elem(&walk_state, &zero);
+	struct pb_sample *s = w ? bpf_map_lookup_elem(&scratch, &w->cpu) : NULL;
+	const struct pb_unwind_rule *r;
+	__u64 cfa, ra = 0, rbp = 0, rsp = 0, at;
+	int rbp_set, rsp_set, ra_set;
+
+	if (!w)
+		return 1;
+	if (!s)
+		return walk_end(w, WALK_OTHER);
+	if (w->n >= PB_MAX_STACK || w->off > 8 * PB_MAX_STACK)
+		return walk_end(w, WALK_DEEP);
+	at = w->off + w->n * 8;
+	if (at > 16 * PB_MAX_STACK)
+		return walk_end(w, WALK_DEEP);
+	*(__u64 *)((void *)s->payload + at) = w->pc;
+	w->n++;
+	w->key.pc = w->pc - (w->n > 1);
+	r = bpf_map_lookup_elem(&unwind_rules, &w->key);
+	if (!r)
+		return walk_end(w, WALK_NO_RULE);
+	if (r->cfa_reg == PB_UW_CFA_RBP ? !w->rbp_set : !w->rsp_set)
+		return walk_end(w, WALK_OTHER);
+	cfa = (r->cfa_reg == PB_UW_CFA_RBP ? w->rbp : w->rsp) + (__s64)r->cfa_off;
+	/* the other saved registers: the reader reads them all from the copy,
+	 * and one past its end makes its walk incomplete */
+	if (r->saved_max != PB_UW_NO_SAVED && cfa + (__s64)r->saved_max >= w->lo &&
+	    cfa + (__s64)r->saved_max > w->hi - 8)
+		return walk_end(w, WALK_READ);
+	rsp_set = walk_reg(w, r->rsp, r->rsp_off, cfa, w->rsp_set, w->rsp, &rsp);
+	if (!walk_fp_pair(w, r, cfa, &rbp, &ra)) {
+		rbp_set = walk_reg(w, r->rbp, r->rbp_off, cfa, w->rbp_set, w->rbp, &rbp);
+		ra_set = walk_reg(w, r->ra, r->ra_off, cfa, false, 0, &ra);
+	} else {
+		rbp_set = ra_set = 1;
+	}
+	if (rbp_set < 0 || rsp_set < 0 || ra_set < 0)
+		return walk_end(w, WALK_READ);
+	if (!ra_set || !ra)
+		return walk_end(w, WALK_DONE);
+	w->pc = ra;
+	w->rbp = rbp;
+	w->rbp_set = rbp_set;
+	w->rsp = rsp;
+	w->rsp_set = rsp_set;
+	return 0;
+}
+
+/* The image of the current task as the rules' keys name it, into @s. */
+static __always_inline void sample_space(struct pb_sample *s)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	s->space_start = BPF_CORE_READ(task, group_leader, start_boottime);
+	s->space_exec = (__u32)BPF_CORE_READ(task, self_exec_id);
+}
+
+/*
+ * Walk the current task's user stack with the reader's rules into this CPU's
+ * sample at payload offset @off, over the range the stack copy would cover.
+ * Returns the frames when the walk is complete (and more than the leaf, as
+ * the reader would give frame pointers instead), 0 on the first miss
+ * (counted by reason): then the copy goes as before. A global function.
+ */
+__noinline int sample_bpf_unwind(__u32 off)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
+	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct walk_ctx *w;
+
+	if (!s)
+		return 0;
+	sample_space(s);
+	sample_user_range();
+	w = bpf_map_lookup_elem(&walk_state, &zero);
+	if (!w || w->hi - w->lo < 8)
+		return 0;
+	w->key.tgid = s->pid;
+	w->key.exec = s->space_exec;
+	w->key.start_ns = s->space_start;
+	w->key.pc = 0;
+	w->pc = s->uregs[PB_UREG_IP];
+	w->rsp = s->uregs[PB_UREG_SP];
+	w->rbp = s->uregs[PB_UREG_BP];
+	w->n = 0;
+	w->cpu = cpu;
+	w->off = off;
+	w->rbp_set = 1;
+	w->rsp_set = 1;
+	w->result = WALK_ON;
+	bpf_loop(PB_MAX_STACK + 1, walk_step, NULL, 0);
+	if (w->result == WALK_DONE && w->n > 1) {
+		count(PB_CNT_BPF_UNWOUND);
+		return w->n;
+	}
+	count(w->result == WALK_NO_RULE ? PB_CNT_BPF_UNW_NO_RULE :
+	      w->result == WALK_READ ? PB_CNT_BPF_UNW_READ :
+	      w->result == WALK_DEEP ? PB_CNT_BPF_UNW_DEEP : PB_CNT_BPF_UNW_OTHER);
+	return 0;
 }
 
 /*
@@ -471,7 +737,7 @@ __noinline int buildid_stack(struct bpf_perf_event_data *ctx)
 	if (!s || !ctx)
 		return false;
 	tgid = s->pid;
-	off = s->nkernel * 8;
+	off = (s->nkernel + s->ncheck) * 8;
 	exec_ns = bpf_map_lookup_elem(&fresh, &tgid);
 	if (!exec_ns)
 		return false;
@@ -483,7 +749,7 @@ __noinline int buildid_stack(struct bpf_perf_event_data *ctx)
 		*exec_ns |= FRESH_WOKE;
 		wake = true;
 	}
-	if (off > PB_MAX_STACK * 8)
+	if (off > 2 * PB_MAX_STACK * 8)
 		return wake;
 	b = sample_fits(ring_unread(), sizeof(*b)) ? bpf_ringbuf_reserve(&events, sizeof(*b), 0) :
 						     NULL;
@@ -582,7 +848,7 @@ __noinline int sample_python(__u32 tgid, __u32 off)
 	if (!py || !s)
 		return 0;
 	walked = python_walk(py);
-	if (off > 2 * 8 * PB_MAX_STACK)
+	if (off > 3 * 8 * PB_MAX_STACK)
 		return 0;
 	return python_copy((void *)s->payload + off, walked);
 }
@@ -632,7 +898,7 @@ static __always_inline __u64 agg_final(__u64 h)
 }
 
 /* Words of the payload (ips, aux data) of a record without a stack copy. */
-#define AGG_WORDS_MAX	(2 * PB_MAX_STACK + PB_MAX_AUX / 8)
+#define AGG_WORDS_MAX	(3 * PB_MAX_STACK + PB_MAX_AUX / 8)
 
 /* State of the hash of a record's payload (bpf_loop callback argument). */
 struct agg_hash_ctx {
@@ -688,12 +954,13 @@ __noinline int sample_agg(void)
 	c.h = agg_round(c.h, (__u64)s->nkernel | (__u64)s->nuser << 16 |
 				     (__u64)(__u16)s->kstack_err << 32 |
 				     (__u64)(__u16)s->ustack_err << 48);
+	c.h = agg_round(c.h, (__u64)s->ncheck);
 	if (agg_thread) {
 		c.h = agg_round(c.h, *(__u64 *)s->comm);
 		c.h = agg_round(c.h, *(__u64 *)(s->comm + 8));
 	}
 	/* an odd count hashes one word past the payload: zeroed below */
-	nw = s->nkernel + s->nuser + s->aux_len / 8;
+	nw = s->nkernel + s->ncheck + s->nuser + s->aux_len / 8;
 	if (nw > AGG_WORDS_MAX)
 		return 0;
 	s->payload[nw] = 0;
@@ -753,7 +1020,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	sample_init(s, id, cpu);
 	len = sample_stacks(ctx, s);
-	if (buildid_window_ns && s->nuser)
+	/* (a stack BPF unwound is not the frame-pointer one the kernel names) */
+	if (buildid_window_ns && s->nuser && !(s->flags & PB_SF_BPF_UNWOUND))
 		wake = buildid_stack(ctx);
 	py = user_stacks ? bpf_map_lookup_elem(&py_procs, &tgid) : NULL;
 	if (py)
@@ -761,7 +1029,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (s->aux_len > PB_MAX_AUX)
 		return 0;
 	len += s->aux_len;
-	if (dwarf)
+	if (dwarf && !(s->flags & PB_SF_BPF_UNWOUND))
 		s->stack_len = (__u32)sample_user_stack(len);
 	len += sizeof(*s) + s->stack_len;
 	s->hdr.size = (__u32)len;
@@ -1315,11 +1583,22 @@ struct {
 	__type(value, __u8);
 } sampled SEC(".maps");
 
+/* The state of a path walk (see mapping_path), kept in map memory: the
+ * verifier knows nothing of its values, so it checks one step of the walk
+ * once instead of every step with the values it tracked. */
+struct path_walk {
+	__u64 dentry;	/* struct dentry * of the next name */
+	__u64 mnt;	/* struct mount * it lies in */
+	__u32 off;	/* bytes of names written */
+	__u32 done;	/* 1: the walk reached the root */
+};
+
 /* A mapping record being built; a name read at the end of path[] may run
  * into spill (then the path is cut): each read has a constant size. */
 struct mapping_buf {
 	struct pb_mapping m;
 	char spill[PB_PATH_MAX];
+	struct path_walk walk;
 };
 
 struct {
@@ -1354,55 +1633,82 @@ static __always_inline void mark_sampled(__u32 tgid)
 }
 
 /*
+ * One step of the path walk of this CPU's mapping buffer (a bpf_loop
+ * callback): the name of the dentry, or a crossing to the mount it is
+ * mounted on. Returns 1 to stop: at the root (done set) or when the name
+ * does not fit or cannot be read. Reads go through bpf_probe_read_kernel:
+ * a load through a BTF pointer makes the verifier search vmlinux BTF by
+ * name, a fixed cost of every run.
+ */
+static long path_step(__u64 i, void *ctx)
+{
+	struct mapping_buf *b = bpf_map_lookup_elem(&mapping_scratch, &(__u32){ 0 });
+	struct dentry *d, *parent;
+	struct mount *mnt, *up;
+	__u32 off;
+	long n;
+
+	if (!b)
+		return 1;
+	d = (struct dentry *)b->walk.dentry;
+	mnt = (struct mount *)b->walk.mnt;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (!up || up == mnt) {
+			b->walk.done = 1;	/* the root */
+			return 1;
+		}
+		b->walk.dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		b->walk.mnt = (__u64)up;
+		return 0;
+	}
+	off = b->walk.off;
+	if (off >= PB_PATH_MAX - 1)
+		return 1;
+	n = bpf_probe_read_kernel_str(b->m.path + off, PB_PATH_MAX, BPF_CORE_READ(d, d_name.name));
+	if (n <= 0 || off + n > PB_PATH_MAX)
+		return 1;
+	b->walk.off = off + n;
+	b->walk.dentry = (__u64)parent;
+	return 0;
+}
+
+/*
  * The names of the dentries from file @file_addr (a struct file *) up to the
  * root of its mount namespace, leaf first, each NUL-terminated, into the
  * per-CPU mapping buffer; returns their bytes, with PB_MAPPING_PATH_CUT set
- * in the buffer's flags when the walk stopped short. Global: verified once.
+ * in the buffer's flags when the walk stopped short (PATH_DEPTH dentries and
+ * mount crossings at most). Global: verified once.
  */
 __noinline int mapping_path(__u64 file_addr)
 {
 	struct file *f = (struct file *)file_addr;
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry), *parent;
 	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
-	struct mount *mnt, *up;
 	struct mapping_buf *b;
-	__u32 zero = 0, off = 0;
-	long n;
+	__u32 zero = 0;
 
 	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
 	if (!b || !vm)
 		return 0;
-	mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
-	for (int i = 0; i < PATH_DEPTH; i++) {
-		parent = BPF_CORE_READ(d, d_parent);
-		if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
-			up = BPF_CORE_READ(mnt, mnt_parent);
-			if (!up || up == mnt)
-				return off;	/* the root */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			continue;
-		}
-		if (off >= PB_PATH_MAX - 1)
-			break;
-		n = bpf_probe_read_kernel_str(b->m.path + off, PB_PATH_MAX,
-					      BPF_CORE_READ(d, d_name.name));
-		if (n <= 0 || off + n > PB_PATH_MAX)
-			break;
-		off += n;
-		d = parent;
-	}
-	b->m.flags |= PB_MAPPING_PATH_CUT;
-	return off;
+	b->walk.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	b->walk.mnt = (__u64)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+	b->walk.off = 0;
+	b->walk.done = 0;
+	bpf_loop(PATH_DEPTH, path_step, NULL, 0);
+	if (!b->walk.done)
+		b->m.flags |= PB_MAPPING_PATH_CUT;
+	return b->walk.off;
 }
 
-/* One mapping record of @vma (of process @tgid); @prev_ino: the file of the
- * previous record, whose path is not repeated. Returns false when it was lost. */
-static __always_inline bool mapping_emit(struct vm_area_struct *vma, __u32 tgid,
+/* One mapping record of @vma (of process @tgid), which maps file @f;
+ * @prev_ino: the file of the previous record, whose path is not repeated.
+ * Returns false when it was lost. The pointers are read with
+ * bpf_probe_read_kernel (see path_step). */
+static __always_inline bool mapping_emit(struct vm_area_struct *vma, struct file *f, __u32 tgid,
 					 struct pb_mapping *b, __u64 *prev_ino)
 {
-	struct file *f = vma->vm_file;
-	struct inode *ino = f->f_inode;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
 	__u64 size;
 	__u32 zero = 0;
 	int len = 0;
@@ -1413,11 +1719,11 @@ static __always_inline bool mapping_emit(struct vm_area_struct *vma, __u32 tgid,
 	b->start = vma->vm_start;
 	b->end = vma->vm_end;
 	b->pgoff = (__u64)vma->vm_pgoff << 12;
-	b->ino = ino->i_ino;
-	b->dev = ino->i_sb->s_dev;
+	b->ino = BPF_CORE_READ(ino, i_ino);
+	b->dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	if (b->ino != *prev_ino)
 		/* as a scalar: a global function takes no kernel pointer */
-		len = mapping_path((__u64)BPF_CORE_READ(vma, vm_file));
+		len = mapping_path((__u64)f);
 	*prev_ino = b->ino;
 	/* mapping_path may have set PB_MAPPING_PATH_CUT in the per-CPU copy */
 	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
@@ -1445,6 +1751,7 @@ static __always_inline void exit_mappings(__u32 tgid)
 	struct bpf_iter_task_vma it;
 	struct vm_area_struct *vma;
 	struct pb_mapping *b;
+	struct file *f;
 	__u64 t0, prev_ino = 0;
 	__u32 zero = 0;
 	__u32 *sent;
@@ -1461,14 +1768,15 @@ static __always_inline void exit_mappings(__u32 tgid)
 	if (bpf_iter_task_vma_new(&it, task, 0))
 		count(PB_CNT_MAPS_NO_ITER);
 	while ((vma = bpf_iter_task_vma_next(&it))) {
-		if (!vma->vm_file || (!(vma->vm_flags & VM_EXEC_FLAG) && vma->vm_pgoff))
+		f = BPF_CORE_READ(vma, vm_file);
+		if (!f || (!(vma->vm_flags & VM_EXEC_FLAG) && vma->vm_pgoff))
 			continue;
 		if (*sent >= PB_EXIT_MAPPINGS_MAX) {
 			count(PB_CNT_MAPS_TOO_MANY);
 			break;
 		}
 		*sent += 1;
-		if (!mapping_emit(vma, tgid, b, &prev_ino))
+		if (!mapping_emit(vma, f, tgid, b, &prev_ino))
 			count(PB_CNT_MAPS_RB_FULL);
 	}
 	bpf_iter_task_vma_destroy(&it);

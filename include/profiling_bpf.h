@@ -68,6 +68,14 @@ enum pb_count {
 	PB_CNT_MAPS_NS,		/* nanoseconds spent sending mappings at exit (a cost) */
 	PB_CNT_PY_NO_TSTATE_KNOWN,	/* Python process: a thread known to have no thread
 					 * state (a C thread), not searched again */
+	PB_CNT_BPF_UNWOUND,	/* dwarf: samples whose user stack BPF unwound from the
+				 * reader's rules (no stack copy sent) */
+	PB_CNT_BPF_UNW_NO_RULE,	/* dwarf: BPF walks that met a pc without a rule (copy sent) */
+	PB_CNT_BPF_UNW_READ,	/* ... that needed a word outside the copy's range, or
+				 * whose read failed */
+	PB_CNT_BPF_UNW_DEEP,	/* ... deeper than PB_MAX_STACK frames */
+	PB_CNT_BPF_UNW_OTHER,	/* ... that met a CFA register left unknown, or ended
+				 * after the leaf (the reader may use frame pointers) */
 	PB_CNT_AGG_HITS,	/* samples counted in an aggregation map, not sent */
 	PB_CNT_AGG_KEYS,	/* keys added to the aggregation maps (their samples were sent) */
 	PB_CNT_AGG_FULL,	/* samples whose key could not be added (map full): sent, and
@@ -96,6 +104,11 @@ enum pb_sample_kind {
 #define PB_SF_STACK_TRUNC	(1u << 9)	/* the copy limit ended the stack copy before
 						 * the end of the stack mapping */
 #define PB_SF_STACK_FAULT	(1u << 10)	/* a read of the user stack failed */
+#define PB_SF_BPF_UNWOUND	(1u << 11)	/* dwarf: uips are BPF's complete walk with the
+						 * reader's rules (unwind rules below): no
+						 * registers, no copy */
+#define PB_SF_BPF_CHECK		(1u << 12)	/* test mode: the copy as usual and, in
+						 * check_ips, what BPF's walk gave */
 
 /* Indices of pb_sample.uregs (x86-64: rip, rsp, rbp; arm64: pc, sp, x29). */
 enum pb_ureg {
@@ -112,17 +125,22 @@ enum pb_ureg {
 /*
  * One stack sample: this fixed header, then a variable payload
  *	__u64 kips[nkernel];		kernel stack, leaf first
+ *	__u64 check_ips[ncheck];	test mode (PB_SF_BPF_CHECK): BPF's walk of
+ *					the user stack, to compare with the copy's
  *	__u64 uips[nuser];		user stack (frame pointers), leaf first; in
  *					dwarf mode too: the fallback when the
- *					copy cannot be unwound
+ *					copy cannot be unwound; with
+ *					PB_SF_BPF_UNWOUND: BPF's complete walk
  *	__u8  aux[aux_len];		language-runtime data, multiple of 8: in
  *					samples of Python processes, a struct
  *					pb_py_stack (python_bpf.h) cut after its
  *					nframes frames
  *	__u8  stack[stack_len];		copy of the user stack from uregs[SP]
  *					upward (dwarf mode), multiple of 8
- * hdr.size is exactly sizeof(struct pb_sample) + 8 * (nkernel + nuser) +
- * aux_len + stack_len: drain_record_check() rejects any other size.
+ * hdr.size is exactly sizeof(struct pb_sample) + 8 * (nkernel + ncheck +
+ * nuser) + aux_len + stack_len: drain_record_check() rejects any other size.
+ * The fields but time_ns, cpu and weight are the same for samples of the same
+ * thread with the same stacks when no copy is sent (unused ones are zero).
  */
 struct pb_sample {
 	struct pb_rec_hdr hdr;
@@ -140,6 +158,12 @@ struct pb_sample {
 	__u32 aux_len;		/* bytes of aux data (<= PB_MAX_AUX) */
 	__u32 stack_len;	/* bytes of user stack copy (<= PB_MAX_STACK_COPY) */
 	__u64 uregs[PB_UREG_MAX];	/* user registers when PB_SF_REGS */
+	/* dwarf, on-CPU samples: the image sampled, as the unwind rules' keys
+	 * name it (struct pb_unwind_key); zero elsewhere */
+	__u64 space_start;	/* start_boottime of the process */
+	__u32 space_exec;	/* its exec count (task self_exec_id) */
+	__u16 ncheck;		/* check ips in the payload (<= PB_MAX_STACK) */
+	__u16 pad;
 	__u64 agg_key;		/* 0, or the aggregation key of this record: more samples
 				 * identical to it are counted under it in BPF (PB_AGG_*) */
 	__u64 payload[];
@@ -164,8 +188,51 @@ struct pb_sample {
 #define PB_AGG_KEY_BIT		2ull
 
 /* Largest sample record: the size of the BPF scratch buffer it is built in. */
-#define PB_SAMPLE_MAX	(sizeof(struct pb_sample) + 2 * 8 * PB_MAX_STACK + PB_MAX_AUX + \
+#define PB_SAMPLE_MAX	(sizeof(struct pb_sample) + 3 * 8 * PB_MAX_STACK + PB_MAX_AUX + \
 			 PB_MAX_STACK_COPY)
+
+/*
+ * Unwind rules in BPF (dwarf mode). The reader pushes, for each frame of a
+ * walk its fast path (user/unwind.c) did completely, the rule of that frame's
+ * pc into the "unwind_rules" map; a later sample whose every frame has one is
+ * unwound in BPF the same way and sent without a stack copy. An image of a
+ * process (between two execs) is (tgid, start_ns, exec): exec changes exec,
+ * every thread has the same three, and a reused PID another start_ns. The pc
+ * is the address the row is looked up at: the leaf's pc, pc - 1 for the
+ * callers (a return address may be the start of the next function's row).
+ */
+struct pb_unwind_key {
+	__u32 tgid;
+	__u32 exec;		/* self_exec_id of the sampled task */
+	__u64 start_ns;		/* start_boottime of the process */
+	__u64 pc;		/* address looked up */
+};
+
+/* Registers a rule computes the CFA from. */
+#define PB_UW_CFA_RSP	0
+#define PB_UW_CFA_RBP	1
+
+/* How a register of the caller's frame is found (as user/unwind_rules.h). */
+enum pb_uw_reg {
+	PB_UW_UNDEF = 0,	/* unknown (the return address: the outermost frame) */
+	PB_UW_SAME = 1,		/* the callee's value */
+	PB_UW_MEM = 2,		/* the word at CFA + off */
+	PB_UW_VAL = 3,		/* CFA + off itself */
+};
+
+#define PB_UW_NO_SAVED	(-0x7fffffff - 1)	/* saved_max when no other register is read */
+
+/* The rule of one pc: CFA = cfa_reg + cfa_off; rip, rbp, rsp by their rules. */
+struct pb_unwind_rule {
+	__s32 cfa_off;
+	__s32 ra_off, rbp_off, rsp_off;
+	__s32 saved_max;	/* highest CFA offset of the other registers the CFI
+				 * saves: only the bounds of their reads matter */
+	__u8 cfa_reg;		/* PB_UW_CFA_* */
+	__u8 ra, rbp, rsp;	/* enum pb_uw_reg */
+};
+
+#define PB_UNWIND_RULES_MAX	65536	/* entries of the rules map (LRU) */
 
 /* A target process changed: exec, exit or fork (child in child_pid). */
 struct pb_task_event {

@@ -52,13 +52,14 @@ static bool sample_ok(const struct pb_sample *s, size_t size)
 	/* an off-CPU interval has a length */
 	if ((s->flags & PB_SAMPLE_KIND_MASK) != PB_KIND_CPU && !s->weight)
 		return false;
-	if (s->nkernel > PB_MAX_STACK || s->nuser > PB_MAX_STACK || s->kstack_err > 0 ||
-	    s->ustack_err > 0)
+	if (s->nkernel > PB_MAX_STACK || s->nuser > PB_MAX_STACK || s->ncheck > PB_MAX_STACK ||
+	    s->kstack_err > 0 || s->ustack_err > 0)
 		return false;
 	if (s->aux_len > PB_MAX_AUX || s->aux_len % 8 || s->stack_len > PB_MAX_STACK_COPY ||
 	    s->stack_len % 8)
 		return false;
-	return size == pb_sample_size(s->nkernel, s->nuser, s->aux_len, s->stack_len) && aux_ok(s);
+	return size == pb_sample_size(s->nkernel, (uint32_t)s->nuser + s->ncheck, s->aux_len,
+				      s->stack_len) && aux_ok(s);
 }
 
 /* A mapping record: its pid, a range, names within the record. */
@@ -108,6 +109,42 @@ static uint32_t note_pid(struct drain *d, uint32_t pid, const char *comm)
 
 #define MERGED_MAX (PB_MAX_STACK + PB_PY_MAX_FRAMES)
 
+/* Test mode: does BPF's walk of @smp (its check ips) give the @n frames the
+ * copy's walk gave (@why)? Counted; the first differences are logged. */
+static void bpf_check(struct drain *d, const struct pb_sample *smp, size_t n,
+		      enum unwind_reason why)
+{
+	const uint64_t *b = pb_sample_check_ips(smp);
+
+	if (why == UNWIND_END && n == smp->ncheck && !memcmp(b, d->ubuf, n * sizeof(*b))) {
+		d->bpf_check_agree++;
+		return;
+	}
+	if (d->bpf_check_differ++ < 8)
+		pr_warn("BPF unwinding check: pid %u: BPF %u frames (leaf %#llx, root %#llx), "
+			"copy %zu (%s)", smp->pid, smp->ncheck, (unsigned long long)b[0],
+			(unsigned long long)b[smp->ncheck - 1], n, unwind_reason_name(why));
+}
+
+/* After the copy of @smp was walked (@n frames, @why): the rules of a complete
+ * fast walk to BPF; in check mode, BPF's walk compared with it. */
+static void bpf_rules_after(struct drain *d, const struct pb_sample *smp, size_t n,
+			    enum unwind_reason why)
+{
+	const struct pb_unwind_rule *rules;
+	const uint64_t *at;
+	size_t nr;
+
+	if (smp->flags & PB_SF_BPF_CHECK)
+		bpf_check(d, smp, n, why);
+	if (!d->rules || !smp->space_start)
+		return;
+	nr = unwinder_walk_rules(d->uw, &at, &rules);
+	if (nr)
+		rule_push_add(d->rules, smp->pid, smp->space_start, smp->space_exec, at, rules,
+			      nr, smp->time_ns);
+}
+
 /* The user ips of a dwarf sample: its copied stack unwound into d->ubuf;
  * 0 when it waits for exit mappings (@may_defer). @replay: it waited. */
 static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen,
@@ -132,6 +169,7 @@ static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32
 
 	if (!n && in.may_defer)
 		return 0;
+	bpf_rules_after(d, smp, n, why);
 	/* it waited for its process's exit mappings: the symbolizer never saw
 	 * them, its frames go as build ID + offset */
 	if (n && replay && d->hooks.on_buildid &&
@@ -181,7 +219,9 @@ static void sample_store(struct drain *d, const struct pb_sample *smp, uint32_t 
 		st = d->after;
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
-	if (d->uw && (smp->flags & PB_SF_REGS)) {
+	if (d->uw && (smp->flags & PB_SF_BPF_UNWOUND))
+		unwinder_count_bpf(d->uw, nu, 1);	/* a complete walk, done in BPF */
+	else if (d->uw && (smp->flags & PB_SF_REGS)) {
 		nu = unwind_sample(d, smp, gen, may_defer, replay);
 		if (!nu && may_defer && !defer_sample(d, smp, gen))
 			return;
@@ -613,6 +653,18 @@ int drain_set_python(struct drain *d, struct python *py)
 	return 0;
 }
 
+int drain_push_rules(struct drain *d, rule_push_fn fn, void *ctx)
+{
+	if (!d->rules)
+		d->rules = rule_push_new(fn, ctx);
+	return d->rules ? 0 : -ENOMEM;
+}
+
+void drain_flush_rules(struct drain *d)
+{
+	rule_push_flush(d->rules);
+}
+
 int drain_enable_unwinding(struct drain *d)
 {
 	if (!d->uw)
@@ -642,9 +694,14 @@ void drain_release(struct drain *d)
 			" handed to libdw), %" PRIu64 " maps reads, %" PRIu64 " files opened, "
 			"%.1f ms", st->walks, st->fast, st->fast_handoff, st->dwfl_builds,
 			st->files_opened, (double)st->cpu_ns / 1e6);
+		pr_info("unwinder: %" PRIu64 " stacks unwound in BPF, %" PRIu64 " rules pushed "
+			"(%" PRIu64 " failed)", st->bpf_unwound, rule_push_pushed(d->rules),
+			rule_push_failed(d->rules));
 	}
 	unwinder_free(d->uw);
 	d->uw = NULL;
+	rule_push_free(d->rules);
+	d->rules = NULL;
 	free(d->merged);
 	stack_store_release(&d->store);
 	hashmap_release(&d->pids);

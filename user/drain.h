@@ -12,6 +12,7 @@
 
 #include "hashmap.h"
 #include "python.h"
+#include "rule_push.h"
 #include "unwind.h"
 #include "profiling_bpf.h"
 #include "stack_store.h"
@@ -92,6 +93,11 @@ struct drain {
 	uint32_t exited[DRAIN_EXITED_KEEP];	/* pids whose exit mappings the unwinder
 						 * keeps, oldest at exited_next */
 	uint32_t exited_next;
+	/* dwarf mode with unwinding in BPF: the rules of complete fast walks
+	 * go to BPF (drain_push_rules); in check mode, BPF's walks that came
+	 * with a copy are compared with the copy's */
+	struct rule_push *rules;
+	uint64_t bpf_check_agree, bpf_check_differ;
 	/* aggregation in BPF: the records that opened a key, by map (PB_AGG_MAP):
 	 * (void *)key -> struct drain_agg_ref *, what the key's counts add to */
 	struct hashmap agg_refs[2];
@@ -106,6 +112,15 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 /* Unwind the copied user stacks of samples that carry registers (dwarf
  * mode) with an unwinder the drain owns. Returns 0 or -ENOMEM. */
 int drain_enable_unwinding(struct drain *d);
+/*
+ * Hand the rules of each copied stack the unwinder's fast path walked
+ * completely to BPF through @fn(@ctx) (rule_push.h), batched: BPF unwinds the
+ * later samples that meet only those pcs. After drain_enable_unwinding().
+ * Returns 0 or -ENOMEM.
+ */
+int drain_push_rules(struct drain *d, rule_push_fn fn, void *ctx);
+/* Write the rules batched so far (after each drained batch of records). */
+void drain_flush_rules(struct drain *d);
 /* Free the store, the pid table and the unwinder. */
 void drain_release(struct drain *d);
 /* Handle one raw record of @size bytes. Always returns 0 (ring_buffer callback shape). */
@@ -166,9 +181,14 @@ static inline const uint64_t *pb_sample_kips(const struct pb_sample *s)
 	return (const uint64_t *)s->payload;
 }
 
-static inline const uint64_t *pb_sample_uips(const struct pb_sample *s)
+static inline const uint64_t *pb_sample_check_ips(const struct pb_sample *s)
 {
 	return (const uint64_t *)s->payload + s->nkernel;
+}
+
+static inline const uint64_t *pb_sample_uips(const struct pb_sample *s)
+{
+	return (const uint64_t *)s->payload + s->nkernel + s->ncheck;
 }
 
 static inline const uint8_t *pb_sample_aux(const struct pb_sample *s)

@@ -17,6 +17,8 @@
 struct drain_agg_ref {
 	uint64_t time_ns;		/* of the record */
 	struct stack_entry *e;		/* its stack, NULL when not stored */
+	uint32_t bpf_frames;		/* frames of its user stack when BPF unwound it (dwarf:
+					 * each sample is a walk), else 0 */
 };
 
 static struct hashmap *refs_of(struct drain *d, uint64_t key)
@@ -43,6 +45,7 @@ void drain_agg_note(struct drain *d, const struct pb_sample *smp, struct stack_e
 	}
 	ref->time_ns = smp->time_ns;
 	ref->e = e;
+	ref->bpf_frames = smp->flags & PB_SF_BPF_UNWOUND ? smp->nuser : 0;
 }
 
 /* The store a sample taken at @time_ns goes to (see sample_store()). */
@@ -66,6 +69,8 @@ int drain_agg_count(struct drain *d, uint64_t key, uint64_t n)
 		return 0;
 	}
 	st = store_at(d, ref->time_ns);
+	if (ref->bpf_frames && d->uw)
+		unwinder_count_bpf(d->uw, ref->bpf_frames, n);
 	if (!ref->e) {
 		st->dropped += n;
 		d->store_full += n;

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #define LOG_MODULE "sampler"
+#include "core_btf.h"
 #include "log.h"
 #include "sampler.h"
 #include "sample.skel.h"
@@ -78,6 +79,71 @@ static int record_dumped(void *ctx, void *data, size_t size)
 }
 
 /* A one-line error for a failed load/attach, naming capabilities on EPERM. */
+/*
+ * The skeleton, opened with the minimal BTF of its CO-RE relocations when
+ * there is one (core_btf.h): *@btf_fd, to close once it is loaded, or -1.
+ */
+static struct sample_bpf *skel_open(int *btf_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char path[CORE_BTF_PATH_LEN];
+	size_t len = 0;
+	const void *elf = sample_bpf__elf_bytes(&len);
+
+	*btf_fd = core_btf_open("sample", elf, len, path);
+	if (*btf_fd >= 0)
+		opts.btf_custom_path = path;
+	return sample_bpf__open_opts(&opts);
+}
+
+/*
+ * Debug: PROFILING_BPF_DEBUG_VERIFIER_STATS=1 prints, for each program
+ * loaded, the instructions the verifier processed and the time it took (a
+ * fixed cost of every run; tools/bench/RESULTS.md). Returns the log buffers
+ * to pass to verifier_stats_print(), or NULL.
+ */
+#define STATS_LOG_LEN	(64u << 10)
+
+static char *verifier_stats_ask(struct sample_bpf *skel)
+{
+	struct bpf_program *p;
+	size_t n = 0, i = 0;
+	char *logs;
+
+	if (!getenv("PROFILING_BPF_DEBUG_VERIFIER_STATS"))
+		return NULL;
+	bpf_object__for_each_program(p, skel->obj)
+		n++;
+	logs = calloc(n ? n : 1, STATS_LOG_LEN);
+	if (!logs)
+		return NULL;
+	bpf_object__for_each_program(p, skel->obj) {
+		bpf_program__set_log_level(p, 4);	/* statistics only */
+		bpf_program__set_log_buf(p, logs + i++ * STATS_LOG_LEN, STATS_LOG_LEN);
+	}
+	return logs;
+}
+
+/* The "processed N insns" and "verification time" lines of each program loaded; frees @logs. */
+static void verifier_stats_print(struct sample_bpf *skel, char *logs)
+{
+	const char *insns, *time, *log;
+	struct bpf_program *p;
+	size_t i = 0;
+
+	if (!logs)
+		return;
+	bpf_object__for_each_program(p, skel->obj) {
+		log = logs + i++ * STATS_LOG_LEN;
+		insns = strstr(log, "processed ");
+		time = strstr(log, "verification time ");
+		if (bpf_program__autoload(p) && insns && time)
+			pr_info("%s: %.*s; %.*s", bpf_program__name(p), (int)strcspn(insns, "(\n") - 1,
+				insns, (int)strcspn(time, "\n"), time);
+	}
+	free(logs);
+}
+
 static void report_bpf_error(const char *what, int err)
 {
 	if (err == -EPERM || err == -EACCES)
@@ -190,10 +256,48 @@ static int set_cgroups(struct sampler *s)
 	return 0;
 }
 
+/* Push unwind rules into the BPF map (rule_push's flush callback). 0 or -errno. */
+static int rules_update(void *ctx, const struct pb_unwind_key *keys,
+			const struct pb_unwind_rule *rules, uint32_t n)
+{
+	struct sampler *s = ctx;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = n;
+
+	if (!bpf_map_update_batch(bpf_map__fd(s->skel->maps.unwind_rules), keys, rules, &count,
+				  &opts))
+		return 0;
+	return -errno;
+}
+
+/*
+ * dwarf mode: user stacks are unwound in BPF with the rules the reader pushes
+ * (PROFILING_BPF_DEBUG_NO_BPF_UNWIND: not; PROFILING_BPF_DEBUG_BPF_UNWIND_CHECK:
+ * a test mode where BPF sends its walk with the copy, and the reader compares).
+ * The rules map is sized to one entry when unused. 0 or -errno.
+ */
+static int bpf_unwind_setup(struct sampler *s, const struct sampler_config *cfg)
+{
+	bool on = cfg->dwarf && cfg->user_stacks && !getenv("PROFILING_BPF_DEBUG_NO_BPF_UNWIND");
+	int err;
+
+	s->skel->rodata->bpf_unwind = on;
+	s->skel->rodata->bpf_unwind_check = on && getenv("PROFILING_BPF_DEBUG_BPF_UNWIND_CHECK");
+	err = bpf_map__set_max_entries(s->skel->maps.unwind_rules, on ? PB_UNWIND_RULES_MAX : 1);
+	if (err) {
+		pr_err("cannot size the BPF maps: %s", strerror(-err));
+		return err;
+	}
+	if (on && drain_push_rules(&s->drain, rules_update, s))
+		return -ENOMEM;
+	return 0;
+}
+
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
-	int err;
+	int err, btf_fd = -1;
+	char *stats;
 
 	if (!s)
 		return NULL;
@@ -205,7 +309,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->skel = sample_bpf__open();
+	s->skel = skel_open(&btf_fd);
 	if (!s->skel) {
 		err = -errno;
 		report_bpf_error("cannot open the sampling BPF object", err);
@@ -225,13 +329,18 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	s->skel->rodata->exit_maps = cfg->dwarf && cfg->user_stacks &&
 				     !getenv("PROFILING_BPF_DEBUG_NO_EXIT_MAPS");
 	drain_defer_gone(&s->drain, s->skel->rodata->exit_maps);
+	err = bpf_unwind_setup(s, cfg);
+	if (err)
+		goto err_free;
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
 	/* identical samples counted in BPF (PROFILING_BPF_DEBUG_NO_BPF_AGG: off,
 	 * to measure what it brings): on CPU, records without a stack copy
-	 * (frame pointers; in dwarf mode only kernel threads have none: not
-	 * worth the maps); off CPU, every interval is sent */
-	s->agg = !cfg->no_cpu_samples && !(cfg->dwarf && cfg->user_stacks) &&
+	 * (frame pointers, or stacks unwound in BPF; in dwarf mode without that
+	 * only kernel threads have none: not worth the maps); off CPU, every
+	 * interval is sent */
+	s->agg = !cfg->no_cpu_samples &&
+		 (!(cfg->dwarf && cfg->user_stacks) || s->skel->rodata->bpf_unwind) &&
 		 !getenv("PROFILING_BPF_DEBUG_NO_BPF_AGG");
 	s->skel->rodata->agg = s->agg;
 	s->skel->rodata->agg_thread = cfg->per_thread;
@@ -254,7 +363,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto err_free;
 	}
+	stats = verifier_stats_ask(s->skel);
 	err = sample_bpf__load(s->skel);
+	verifier_stats_print(s->skel, stats);
+	if (btf_fd >= 0)
+		close(btf_fd);
+	btf_fd = -1;
 	if (err) {
 		report_bpf_error("cannot load the sampling BPF program", err);
 		goto err_free;
@@ -273,6 +387,8 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	}
 	return s;
 err_free:
+	if (btf_fd >= 0)
+		close(btf_fd);
 	sampler_free(s);
 	errno = -err;
 	return NULL;
@@ -545,6 +661,7 @@ int sampler_consume(struct sampler *s)
 		sampler_agg_rotate(s, now);
 	}
 
+	drain_flush_rules(&s->drain);
 	/* samples still waiting for exit mappings that did not come, though a
 	 * second of later samples did */
 	drain_expire(&s->drain, s->detached ? UINT64_MAX : newest > DEFER_NS ? newest - DEFER_NS : 0);
@@ -584,6 +701,10 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 		out->dwarf = true;
 		out->unwind = *unwinder_stats(s->drain.uw);
 		out->deferred_forced = s->drain.deferred_forced;
+		out->rules_pushed = rule_push_pushed(s->drain.rules);
+		out->rules_push_failed = rule_push_failed(s->drain.rules);
+		out->bpf_check_agree = s->drain.bpf_check_agree;
+		out->bpf_check_differ = s->drain.bpf_check_differ;
 	}
 	if (ncpu <= 0)
 		return;

@@ -56,6 +56,10 @@ struct sampler_counts {
 	struct unwind_stats unwind;	/* dwarf mode: how the stack walks ended */
 	uint64_t deferred_forced;	/* dwarf: samples that waited for exit mappings
 					 * and were walked without them */
+	uint64_t rules_pushed;		/* dwarf: unwind rules written to BPF */
+	uint64_t rules_push_failed;	/* ... whose write failed */
+	uint64_t bpf_check_agree;	/* test mode: BPF's walk = the copy's */
+	uint64_t bpf_check_differ;	/* test mode: they differ */
 	uint64_t agg_counted;		/* samples counted in BPF, added to their stacks */
 	uint64_t agg_unmatched;		/* counted in BPF, their record never came: lost */
 };

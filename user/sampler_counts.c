@@ -33,6 +33,10 @@ static const struct {
 	{ "exit_mappings_unwalked", PB_CNT_MAPS_NO_ITER },
 	{ "exit_mappings_too_many", PB_CNT_MAPS_TOO_MANY },
 	{ "exit_mappings_ns", PB_CNT_MAPS_NS },
+	{ "unwind_bpf_miss_no_rule", PB_CNT_BPF_UNW_NO_RULE },
+	{ "unwind_bpf_miss_read", PB_CNT_BPF_UNW_READ },
+	{ "unwind_bpf_miss_too_deep", PB_CNT_BPF_UNW_DEEP },
+	{ "unwind_bpf_miss_other", PB_CNT_BPF_UNW_OTHER },
 	{ "samples_seen_bpf", PB_CNT_SAMPLES },
 	{ "bpf_agg_samples", PB_CNT_AGG_HITS },
 	{ "bpf_agg_keys", PB_CNT_AGG_KEYS },
@@ -68,6 +72,7 @@ static void unwind_delta(const struct unwind_stats *now, const struct unwind_sta
 	d->exit_files_unopened = now->exit_files_unopened - then->exit_files_unopened;
 	d->fast = now->fast - then->fast;
 	d->fast_handoff = now->fast_handoff - then->fast_handoff;
+	d->bpf_unwound = now->bpf_unwound - then->bpf_unwound;
 }
 
 void sampler_counts_delta(const struct sampler_counts *now, const struct sampler_counts *then,
@@ -83,6 +88,10 @@ void sampler_counts_delta(const struct sampler_counts *now, const struct sampler
 	d->sched_misses = now->sched_misses - then->sched_misses;
 	d->dwarf = now->dwarf;
 	d->deferred_forced = now->deferred_forced - then->deferred_forced;
+	d->rules_pushed = now->rules_pushed - then->rules_pushed;
+	d->rules_push_failed = now->rules_push_failed - then->rules_push_failed;
+	d->bpf_check_agree = now->bpf_check_agree - then->bpf_check_agree;
+	d->bpf_check_differ = now->bpf_check_differ - then->bpf_check_differ;
 	d->agg_counted = now->agg_counted - then->agg_counted;
 	d->agg_unmatched = now->agg_unmatched - then->agg_unmatched;
 	unwind_delta(&now->unwind, &then->unwind, &d->unwind);
@@ -102,6 +111,15 @@ static int unwind_to_profile(const struct sampler_counts *c, struct profile *p)
 	err = err ?: profile_set_counter(p, "unwind_fp_fallback", c->unwind.fp_fallback);
 	err = err ?: profile_set_counter(p, "unwind_fast", c->unwind.fast);
 	err = err ?: profile_set_counter(p, "unwind_fast_handoff", c->unwind.fast_handoff);
+	/* stacks unwound in BPF (in unwind_walks; the same as the BPF counter) */
+	err = err ?: profile_set_counter(p, "unwind_bpf", c->unwind.bpf_unwound);
+	err = err ?: profile_set_counter(p, "unwind_bpf_rules_pushed", c->rules_pushed);
+	err = err ?: profile_set_counter(p, "unwind_bpf_rules_push_failed", c->rules_push_failed);
+	if (c->bpf_check_agree || c->bpf_check_differ) {
+		err = err ?: profile_set_counter(p, "unwind_bpf_check_agree", c->bpf_check_agree);
+		err = err ?: profile_set_counter(p, "unwind_bpf_check_differ",
+						 c->bpf_check_differ);
+	}
 	err = err ?: profile_set_counter(p, "unwind_deferred", c->unwind.deferred);
 	err = err ?: profile_set_counter(p, "unwind_deferred_forced", c->deferred_forced);
 	err = err ?: profile_set_counter(p, "unwind_exit_maps", c->unwind.exit_maps);

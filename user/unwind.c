@@ -94,6 +94,12 @@ struct unwinder {
 	struct unwind_stats stats;
 	struct uw_walk walk;	/* the current walk, seen by the callbacks */
 	struct uw_file files[UW_FILES_MAX];
+	/* the last walk's frames as the BPF walk would take them (the address
+	 * each was looked up at, its rule), set by the fast path */
+	uint64_t walk_at[PB_MAX_STACK];
+	struct pb_unwind_rule walk_rules[PB_MAX_STACK];
+	size_t walk_nrules;	/* frames with a rule that BPF can use */
+	bool walk_fast_end;	/* the last walk was the fast path's, complete */
 	uint64_t uses;		/* files handed out so far */
 	size_t nrules;		/* rules cached in files[] */
 	bool no_maps;		/* debug: never read maps, as if every process were gone
@@ -1021,6 +1027,16 @@ static bool fast_reg(struct uw_walk *w, uint8_t rule, int64_t off, uint64_t cfa,
 	}
 }
 
+/* Frame @i of the fast walk was looked up at @at and stepped by @r: keep it
+ * as the BPF walk's rule (unwinder_walk_rules), while all frames have one. */
+static void fast_note_rule(struct unwinder *u, size_t i, uint64_t at, const struct uw_rule *r)
+{
+	if (i != u->walk_nrules || i >= PB_MAX_STACK || !uw_rule_to_bpf(r, &u->walk_rules[i]))
+		return;
+	u->walk_at[i] = at;
+	u->walk_nrules++;
+}
+
 /*
  * Walk the current input with simple rules into u->walk, frame by frame as
  * elfutils' dwfl_thread_getframes + frame_unwind.c do: every frame but the
@@ -1052,6 +1068,7 @@ static bool fast_walk(struct unwinder *u, Dwfl *dwfl, int *rc)
 		mod = dwfl_addrmodule(dwfl, at);
 		if (!mod || !(r = fast_rule(u, mod, at, &tmp)))
 			return false;
+		fast_note_rule(u, w->n - 1, at, r);
 		if (r->cfa_reg == DWARF_X86_64_RBP ? !rbp_set : !rsp_set)
 			return false;
 		cfa = (r->cfa_reg == DWARF_X86_64_RBP ? rbp : rsp) + (uint64_t)r->cfa_off;
@@ -1093,8 +1110,11 @@ static enum unwind_reason walk(struct unwinder *u, Dwfl *dwfl)
 	int rc;
 
 	w->dwfl = dwfl;
+	u->walk_nrules = 0;
+	u->walk_fast_end = false;
 	if (u->fast && fast_walk(u, dwfl, &rc)) {
 		u->stats.fast++;
+		u->walk_fast_end = rc == 0;
 	} else {
 		if (u->fast)
 			u->stats.fast_handoff++;
@@ -1146,6 +1166,8 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 	Dwfl *dwfl;
 
 	u->stats.walks++;
+	u->walk_fast_end = false;
+	u->walk_nrules = 0;
 	active = u;
 	walk_reset(w, in, ips, max);
 	if (!in->ip || !in->sp || !max) {
@@ -1167,6 +1189,8 @@ size_t unwinder_unwind(struct unwinder *u, const struct unwind_input *in, uint64
 			return defer(u, t0, why);
 	}
 	fp_fallback(u, in, *why);
+	if (*why != UNWIND_END)
+		u->walk_fast_end = false;
 	active = NULL;
 	u->stats.stopped[*why]++;
 	u->stats.frames += w->n;
@@ -1199,6 +1223,27 @@ void unwinder_free(struct unwinder *u)
 	files_release(u);
 	hashmap_release(&u->by_elf);
 	free(u);
+}
+
+size_t unwinder_walk_rules(const struct unwinder *u, const uint64_t **at,
+			   const struct pb_unwind_rule **rules)
+{
+	size_t n = u->walk.n;
+
+	/* a walk of the leaf alone gives way to frame pointers (fp_fallback) */
+	if (!u->walk_fast_end || n < 2 || u->walk_nrules != n || n > PB_MAX_STACK)
+		return 0;
+	*at = u->walk_at;
+	*rules = u->walk_rules;
+	return n;
+}
+
+void unwinder_count_bpf(struct unwinder *u, size_t n, uint64_t times)
+{
+	u->stats.walks += times;
+	u->stats.stopped[UNWIND_END] += times;
+	u->stats.frames += n * times;
+	u->stats.bpf_unwound += times;
 }
 
 void unwinder_set_fast(struct unwinder *u, bool on)

@@ -89,6 +89,8 @@ struct unwind_stats {
 						 * simple CFI rules, unwind_rules.h) */
 	uint64_t fast_handoff;			/* walks it handed to elfutils' unwinder
 						 * (a rule not simple, a pc in no binary) */
+	uint64_t bpf_unwound;			/* walks done in BPF with the fast path's
+						 * rules (unwinder_count_bpf), in walks */
 };
 
 struct unwinder;
@@ -143,6 +145,18 @@ void unwinder_forget(struct unwinder *u, uint32_t pid);
  * default, off with PROFILING_BPF_DEBUG_NO_FAST_UNWIND in the environment.
  */
 void unwinder_set_fast(struct unwinder *u, bool on);
+/*
+ * The frames of the last unwinder_unwind() as the BPF walk steps them: the
+ * address each frame's rule is looked up at (*@at: the leaf's pc, pc - 1
+ * for the callers) and that rule (*@rules), when the fast path did the walk
+ * whole and it ended complete with more than the leaf. Returns the frames
+ * (the walk's), 0 when it is not such a walk. Valid until the next walk.
+ */
+size_t unwinder_walk_rules(const struct unwinder *u, const uint64_t **at,
+			   const struct pb_unwind_rule **rules);
+/* Count @times samples of a stack of @n frames that BPF unwound as a complete
+ * walk (more than one: counted in BPF as identical, drain_agg_count()). */
+void unwinder_count_bpf(struct unwinder *u, size_t n, uint64_t times);
 /* The counters so far. */
 const struct unwind_stats *unwinder_stats(const struct unwinder *u);
 /* Short snake_case name of @r for counters ("copy_exhausted", ...). */

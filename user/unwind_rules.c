@@ -179,6 +179,46 @@ int uw_rules_add(struct uw_rules *r, const struct uw_rule *rule)
 	return 0;
 }
 
+/* Register rule @how (enum uw_reg_rule) at @off as enum pb_uw_reg; false when
+ * it does not fit. */
+static bool reg_to_bpf(uint8_t how, int64_t off, uint8_t *out_how, int32_t *out_off)
+{
+	static const uint8_t map[] = {
+		[UW_REG_UNDEF] = PB_UW_UNDEF, [UW_REG_SAME] = PB_UW_SAME,
+		[UW_REG_MEM] = PB_UW_MEM, [UW_REG_VAL] = PB_UW_VAL,
+	};
+
+	if (how >= sizeof(map) || off != (int32_t)off)
+		return false;
+	*out_how = map[how];
+	/* an offset means nothing to the other rules: kept zero (the record of
+	 * a rule is compared byte for byte by the reader's dedupe and tests) */
+	*out_off = how == UW_REG_MEM || how == UW_REG_VAL ? (int32_t)off : 0;
+	return true;
+}
+
+bool uw_rule_to_bpf(const struct uw_rule *rule, struct pb_unwind_rule *out)
+{
+	int32_t max = PB_UW_NO_SAVED;
+
+	memset(out, 0, sizeof(*out));
+	if (!rule->simple || rule->cfa_off != (int32_t)rule->cfa_off ||
+	    (rule->cfa_reg != REG_RBP && rule->cfa_reg != REG_RSP) || rule->ra == UW_REG_SAME)
+		return false;
+	out->cfa_reg = rule->cfa_reg == REG_RBP ? PB_UW_CFA_RBP : PB_UW_CFA_RSP;
+	out->cfa_off = (int32_t)rule->cfa_off;
+	if (!reg_to_bpf(rule->ra, rule->ra_off, &out->ra, &out->ra_off) ||
+	    !reg_to_bpf(rule->rbp, rule->rbp_off, &out->rbp, &out->rbp_off) ||
+	    !reg_to_bpf(rule->rsp, rule->rsp_off, &out->rsp, &out->rsp_off))
+		return false;
+	for (size_t i = 0; i < rule->nsaved && i < UW_RULE_SAVED_MAX; i++) {
+		if (rule->saved_off[i] > max)
+			max = rule->saved_off[i];
+	}
+	out->saved_max = max;
+	return true;
+}
+
 void uw_rules_release(struct uw_rules *r)
 {
 	free(r->rows);

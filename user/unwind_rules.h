@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "profiling_bpf.h"
+
 /* How one register of the caller's frame is found. */
 enum uw_reg_rule {
 	UW_REG_UNDEF,	/* unrecoverable: unset (the return address: outermost frame) */
@@ -56,6 +58,13 @@ bool uw_rule_from_cfi(Dwarf_CFI *cfi, uint64_t addr, struct uw_rule *out);
 const struct uw_rule *uw_rules_find(const struct uw_rules *r, uint64_t addr);
 /* Cache @rule (a row that overlaps a cached one is not kept). 0 or -ENOMEM. */
 int uw_rules_add(struct uw_rules *r, const struct uw_rule *rule);
+/*
+ * @rule (simple) as the BPF walk's rule (struct pb_unwind_rule) into @out,
+ * meaning the same for rip, rbp and rsp, and for the bounds of the other
+ * saved registers' reads. False when it has no such form (an offset beyond
+ * 32 bits, a CFA register but rbp or rsp, a rule not simple).
+ */
+bool uw_rule_to_bpf(const struct uw_rule *rule, struct pb_unwind_rule *out);
 /* Drop every cached rule. */
 void uw_rules_release(struct uw_rules *r);
 

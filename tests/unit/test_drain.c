@@ -55,6 +55,8 @@ static void test_record_checks(void **state)
 		{ "unknown sample kind", 8, PB_KIND_MAX },
 		{ "positive user stack error", 9, 14 },
 		{ "off-CPU interval of no length", 10, PB_KIND_OFF_BLOCKED },
+		{ "check ips past the limit", 11, PB_MAX_STACK + 1 },
+		{ "more check ips than the record holds", 11, 1 },
 	};
 
 	(void)state;
@@ -62,7 +64,8 @@ static void test_record_checks(void **state)
 	assert_int_equal(size, sizeof(*s) + 5 * 8);
 	assert_int_equal(drain_record_check(s, size), PB_REC_SAMPLE);
 	assert_int_equal(drain_record_check(big, big->hdr.size), PB_REC_SAMPLE);
-	assert_int_equal(big->hdr.size, PB_SAMPLE_MAX - PB_MAX_AUX);
+	/* the largest but for Python frames and BPF's walk next to a copy */
+	assert_int_equal(big->hdr.size, PB_SAMPLE_MAX - PB_MAX_AUX - 8 * PB_MAX_STACK);
 	assert_int_equal(drain_record_check(s, size - 8), 0);	/* truncated */
 	assert_int_equal(drain_record_check(s, sizeof(*s) - 8), 0);
 	assert_int_equal(drain_record_check(s, 4), 0);
@@ -89,6 +92,7 @@ static void test_record_checks(void **state)
 		case 8: bad->flags = (uint32_t)cases[i].value; break;
 		case 9: bad->ustack_err = (int16_t)cases[i].value; break;
 		case 10: bad->flags = (uint32_t)cases[i].value; bad->weight = 0; break;
+		case 11: bad->ncheck = (uint16_t)cases[i].value; break;
 		}
 		if (drain_record_check(bad, size) != 0)
 			fail_msg("accepted a record with %s", cases[i].what);
@@ -112,6 +116,70 @@ static void test_record_payload_parts(void **state)
 	assert_int_equal(pb_sample_uips(s)[0], u[0]);
 	assert_ptr_equal(pb_sample_stack(s), (const uint8_t *)s + sizeof(*s) + 3 * 8);
 	assert_ptr_equal(pb_sample_aux(s), pb_sample_stack(s));
+	free(s);
+}
+
+/* Test mode: BPF's walk (check ips) comes before the user ips, which move. */
+static void test_record_check_ips(void **state)
+{
+	struct pb_sample *s = sample_build(7, 8, NULL, 2, NULL, 3, 16);
+	uint64_t *p;
+
+	(void)state;
+	assert_non_null(s);
+	/* the same bytes read as 1 check ip and 2 user ips */
+	s->ncheck = 1;
+	s->nuser = 2;
+	s->flags = PB_SF_BPF_CHECK | PB_SF_REGS;
+	assert_int_equal(drain_record_check(s, s->hdr.size), PB_REC_SAMPLE);
+	p = (uint64_t *)s->payload;
+	assert_ptr_equal(pb_sample_check_ips(s), p + 2);
+	assert_ptr_equal(pb_sample_uips(s), p + 3);
+	assert_ptr_equal(pb_sample_stack(s), (const uint8_t *)(p + 5));
+	free(s);
+}
+
+static uint64_t seen_uips[8];
+static size_t seen_nu;
+
+static void on_sample_seen(void *ctx, uint32_t pid, uint32_t gen, const uint64_t *uips, size_t nu)
+{
+	(void)ctx;
+	(void)pid;
+	(void)gen;
+	seen_nu = nu < 8 ? nu : 8;
+	memcpy(seen_uips, uips, seen_nu * sizeof(*uips));
+}
+
+/* A stack BPF unwound is stored as it came, as a complete walk, with no
+ * unwinding (its process has no maps here: a walk would find nothing). */
+static void test_drain_bpf_unwound(void **state)
+{
+	struct drain_hooks hooks = { .on_sample = on_sample_seen };
+	uint64_t u[3] = { 0x401234, 0x401100, 0x400f00 };
+	struct pb_sample *s = sample_build(0x7ffffff0, 8, NULL, 1, u, 3, 0);
+	const struct unwind_stats *st;
+	struct drain d;
+
+	(void)state;
+	assert_non_null(s);
+	s->flags = PB_KIND_CPU | PB_SF_BPF_UNWOUND;
+	drain_init(&d, 10, false, &hooks);
+	assert_int_equal(drain_enable_unwinding(&d), 0);
+	seen_nu = 0;
+	drain_record(&d, s, s->hdr.size);
+	st = unwinder_stats(d.uw);
+	assert_int_equal(st->walks, 1);
+	assert_int_equal(st->bpf_unwound, 1);
+	assert_int_equal(st->stopped[UNWIND_END], 1);
+	assert_int_equal(st->frames, 3);
+	assert_int_equal(st->fast, 0);
+	assert_int_equal(seen_nu, 3);
+	assert_memory_equal(seen_uips, u, sizeof(u));
+	assert_int_equal(d.store.nentries, 1);
+	assert_int_equal(d.store.entries[0]->nuser, 3);
+	assert_int_equal(d.store.entries[0]->ips[1], u[0]);	/* after the kernel ip */
+	drain_release(&d);
 	free(s);
 }
 
@@ -521,6 +589,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_checks),
 		cmocka_unit_test(test_record_payload_parts),
+		cmocka_unit_test(test_record_check_ips),
+		cmocka_unit_test(test_drain_bpf_unwound),
 		cmocka_unit_test(test_record_python_aux),
 		cmocka_unit_test(test_drain_aggregates_and_tracks),
 		cmocka_unit_test(test_drain_pid_reuse),

@@ -25,6 +25,7 @@
 
 #include "procmaps.h"
 #include "unwind.h"
+#include "unwind_rules.h"
 
 #define STACK_BYTES (256 * 1024)
 
@@ -773,6 +774,178 @@ static void test_fast_off_by_env(void **state)
 	unwinder_free(u);
 }
 
+/* --- the rules handed to BPF (unwinder_walk_rules, uw_rule_to_bpf) --- */
+
+/* A rule of @n frames' table, found by the address it was looked up at. */
+static const struct pb_unwind_rule *rule_at(const uint64_t *at, const struct pb_unwind_rule *r,
+					    size_t n, uint64_t pc)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (at[i] == pc)
+			return &r[i];
+	}
+	return NULL;
+}
+
+/* A word of @in's copy for the BPF walk: 1 read, 0 below the copy, -1 past it. */
+static int sim_read(const struct unwind_input *in, uint64_t addr, uint64_t *out)
+{
+	uint64_t lo = in->sp & ~7ULL;
+
+	if (addr < lo)
+		return 0;
+	if (addr > lo + in->stack_len - 8)
+		return -1;
+	memcpy(out, in->stack + (addr - lo), 8);
+	return 1;
+}
+
+static int sim_reg(const struct unwind_input *in, uint8_t how, int32_t off, uint64_t cfa,
+		   int same_set, uint64_t same, uint64_t *out)
+{
+	switch (how) {
+	case PB_UW_SAME:
+		*out = same;
+		return same_set;
+	case PB_UW_MEM:
+		return sim_read(in, cfa + (int64_t)off, out);
+	case PB_UW_VAL:
+		*out = cfa + (int64_t)off;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * bpf/sample.bpf.c's walk (walk_step) over @in's copy with the rules table:
+ * the frames into @ips; returns their number when the walk is complete, 0
+ * at a miss.
+ */
+static size_t sim_bpf_walk(const struct unwind_input *in, const uint64_t *at,
+			   const struct pb_unwind_rule *rules, size_t nr, uint64_t *ips)
+{
+	uint64_t pc = in->ip, rbp = in->bp, rsp = in->sp, cfa, ra = 0, nrbp = 0, nrsp = 0;
+	uint64_t lo = in->sp & ~7ULL, hi = lo + in->stack_len;
+	int rbp_set = 1, rsp_set = 1, a, b, c;
+	const struct pb_unwind_rule *r;
+
+	for (size_t n = 0; n < PB_MAX_STACK; n++) {
+		ips[n] = pc;
+		r = rule_at(at, rules, nr, pc - (n > 0));
+		if (!r || (r->cfa_reg == PB_UW_CFA_RBP ? !rbp_set : !rsp_set))
+			return 0;
+		cfa = (r->cfa_reg == PB_UW_CFA_RBP ? rbp : rsp) + (int64_t)r->cfa_off;
+		if (r->saved_max != PB_UW_NO_SAVED && cfa + (int64_t)r->saved_max >= lo &&
+		    cfa + (int64_t)r->saved_max > hi - 8)
+			return 0;
+		a = sim_reg(in, r->rbp, r->rbp_off, cfa, rbp_set, rbp, &nrbp);
+		b = sim_reg(in, r->rsp, r->rsp_off, cfa, rsp_set, rsp, &nrsp);
+		c = sim_reg(in, r->ra, r->ra_off, cfa, 0, 0, &ra);
+		if (a < 0 || b < 0 || c < 0)
+			return 0;
+		if (!c || !ra)
+			return n + 1 > 1 ? n + 1 : 0;
+		pc = ra;
+		rbp = nrbp;
+		rbp_set = a;
+		rsp = nrsp;
+		rsp_set = b;
+	}
+	return 0;
+}
+
+/*
+ * A complete fast walk hands over one rule per frame, looked up at the leaf's
+ * pc and at pc - 1 above it; the BPF walk with them gives the same frames.
+ * A walk that is not complete hands over none, and with a copy cut short the
+ * BPF walk with the whole walk's rules misses rather than walk on.
+ */
+static void test_walk_rules_for_bpf(void **state)
+{
+	struct unwinder *u = unwinder_fast(true);
+	struct unwind_input in = input_of(&cap, cap.len, false);
+	const struct pb_unwind_rule *rules;
+	struct pb_unwind_rule saved[PB_MAX_STACK];
+	uint64_t ips[PB_MAX_STACK], sim[PB_MAX_STACK], at_saved[PB_MAX_STACK];
+	enum unwind_reason why;
+	const uint64_t *at;
+	size_t n, nr;
+
+	(void)state;
+	assert_non_null(u);
+	n = unwinder_unwind(u, &in, ips, PB_MAX_STACK, &why);
+	assert_int_equal(why, UNWIND_END);
+	nr = unwinder_walk_rules(u, &at, &rules);
+	assert_int_equal(nr, n);
+	assert_int_equal(at[0], ips[0]);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(at[i], ips[i] - 1);
+	memcpy(saved, rules, nr * sizeof(*rules));
+	memcpy(at_saved, at, nr * sizeof(*at));
+	assert_int_equal(sim_bpf_walk(&in, at_saved, saved, nr, sim), n);
+	assert_memory_equal(sim, ips, n * sizeof(*ips));
+	/* cut copies: the reader's walk is not complete, BPF's misses */
+	for (size_t len = 8; len + 8 < cap.len && len <= 1024; len += 8) {
+		struct unwind_input cut = input_of(&cap, len, true);
+
+		unwinder_unwind(u, &cut, ips, PB_MAX_STACK, &why);
+		if (why != UNWIND_END) {
+			assert_int_equal(unwinder_walk_rules(u, &at, &rules), 0);
+			assert_int_equal(sim_bpf_walk(&cut, at_saved, saved, nr, sim), 0);
+		}
+	}
+	/* too little room: not complete either */
+	unwinder_unwind(u, &in, ips, 2, &why);
+	assert_int_equal(why, UNWIND_TOO_DEEP);
+	assert_int_equal(unwinder_walk_rules(u, &at, &rules), 0);
+	unwinder_free(u);
+}
+
+/* uw_rule_to_bpf keeps what the rules mean, and refuses what BPF cannot take. */
+static void test_rule_to_bpf(void **state)
+{
+	struct uw_rule r = {
+		.simple = true, .cfa_reg = 7, .cfa_off = 16, .ra = UW_REG_MEM, .ra_off = -8,
+		.rbp = UW_REG_SAME, .rbp_off = 99, .rsp = UW_REG_VAL, .rsp_off = 0,
+		.nsaved = 2, .saved_off = { -24, -16 },
+	};
+	struct pb_unwind_rule b;
+
+	(void)state;
+	assert_true(uw_rule_to_bpf(&r, &b));
+	assert_int_equal(b.cfa_reg, PB_UW_CFA_RSP);
+	assert_int_equal(b.cfa_off, 16);
+	assert_int_equal(b.ra, PB_UW_MEM);
+	assert_int_equal(b.ra_off, -8);
+	assert_int_equal(b.rbp, PB_UW_SAME);
+	assert_int_equal(b.rbp_off, 0);	/* an offset that means nothing is zero */
+	assert_int_equal(b.rsp, PB_UW_VAL);
+	assert_int_equal(b.saved_max, -16);
+	r.cfa_reg = 6;
+	r.rbp = UW_REG_MEM;
+	r.rbp_off = -16;
+	r.nsaved = 0;
+	r.ra = UW_REG_UNDEF;
+	assert_true(uw_rule_to_bpf(&r, &b));
+	assert_int_equal(b.cfa_reg, PB_UW_CFA_RBP);
+	assert_int_equal(b.rbp, PB_UW_MEM);
+	assert_int_equal(b.rbp_off, -16);
+	assert_int_equal(b.ra, PB_UW_UNDEF);
+	assert_int_equal(b.saved_max, PB_UW_NO_SAVED);
+	r.cfa_off = 1LL << 33;	/* beyond 32 bits */
+	assert_false(uw_rule_to_bpf(&r, &b));
+	r.cfa_off = 16;
+	r.cfa_reg = 3;		/* rbx: not a CFA register the walk knows */
+	assert_false(uw_rule_to_bpf(&r, &b));
+	r.cfa_reg = 7;
+	r.simple = false;
+	assert_false(uw_rule_to_bpf(&r, &b));
+	r.simple = true;
+	r.ra = UW_REG_SAME;
+	assert_false(uw_rule_to_bpf(&r, &b));
+}
+
 static void test_forget_unknown(void **state)
 {
 	struct unwinder *u = unwinder_new();
@@ -804,6 +977,8 @@ int main(void)
 		cmocka_unit_test(test_fast_hands_over),
 		cmocka_unit_test(test_fast_off_by_env),
 		cmocka_unit_test(test_forget_unknown),
+		cmocka_unit_test(test_walk_rules_for_bpf),
+		cmocka_unit_test(test_rule_to_bpf),
 	};
 
 	return cmocka_run_group_tests(tests, record_setup, record_teardown);
