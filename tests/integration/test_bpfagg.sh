@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# Samples counted in BPF (--call-graph fp: records without a stack copy):
+# Samples counted in BPF (records without a stack copy: --call-graph fp, and
+# stacks unwound in BPF in the default dwarf mode):
 # the same profile with aggregation on and off (PROFILING_BPF_DEBUG_NO_BPF_AGG)
 # on workloads with known truth: the 70/30 split and its sample count, most
 # samples counted in BPF, thread and process identity (--per-thread, an exec
@@ -9,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CASES="bpfagg_split_70_30 bpfagg_sample_count bpfagg_counters bpfagg_per_thread bpfagg_exec
-bpfagg_exec_all bpfagg_python_shares bpfagg_map_full bpfagg_agent_intervals"
+bpfagg_exec_all bpfagg_python_shares bpfagg_dwarf_bpf_unwound bpfagg_map_full bpfagg_agent_intervals"
 skip_unless_ready $CASES || exit 0
 
 # json_counter FILE NAME: a counter of a JSON profile (-1 when absent).
@@ -220,6 +221,38 @@ t_python() {
 	fi
 }
 
+# The default mode (dwarf): stacks BPF unwound come without a copy and are
+# counted in BPF too; the same 70/30 and count as with aggregation off, every
+# sample one walk.
+t_dwarf() {
+	local name=bpfagg_dwarf_bpf_unwound m f j n pa na read walks why=
+
+	for m in on off; do
+		f=$TMP/dw_$m.folded j=$TMP/dw_$m.json
+		if [ $m = on ]; then
+			pb_run 60 dw_$m -F 999 -o "$f" -o "$j" -- "$WL/split" -c 2
+		else
+			PROFILING_BPF_DEBUG_NO_BPF_AGG=1 pb_run 60 dw_$m -F 999 -o "$f" -o "$j" \
+				-- "$WL/split" -c 2
+		fi
+		[ "$PB_RC" -eq 0 ] && [ -s "$j" ] || { fail $name "aggregation $m: $(pb_why dw_$m)"; return; }
+		n=$(folded samples "$f")
+		read -r pa na < <(share "$f")
+		read=$(json_counter "$j" bpf_agg_samples_read)
+		walks=$(json_counter "$j" unwind_walks)
+		note $name "aggregation $m: $n samples, func_a $pa%, $read counted in BPF, $(json_counter "$j" unwind_bpf) unwound in BPF, $walks walks"
+		in_range "$n" 1798 2198 || why="$why aggregation $m: $n samples, want 1998 +-10%;"
+		in_range "$pa" 66 74 || why="$why aggregation $m: func_a $pa%, want 70 +-4;"
+		[ "$walks" -eq "$n" ] || why="$why aggregation $m: $walks walks for $n samples;"
+		if [ $m = on ] && [ "$(calc "$read >= 0.8 * $n")" -ne 1 ]; then
+			why="$why only $read of $n samples counted in BPF, want >= 80%;"
+		elif [ $m = off ] && [ "$read" -ne 0 ]; then
+			why="$why PROFILING_BPF_DEBUG_NO_BPF_AGG: $read counted in BPF;"
+		fi
+	done
+	[ -z "$why" ] && pass $name || fail $name "$why"
+}
+
 # maps of one key each: most samples go through the ring as before, each
 # fallback counted; nothing is lost and the shares hold.
 t_map_full() {
@@ -307,5 +340,6 @@ t_per_thread
 t_exec
 t_exec_all
 t_python
+t_dwarf
 t_map_full
 t_agent
