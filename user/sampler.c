@@ -47,7 +47,9 @@ struct sampler {
 /*
  * Debug: PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE writes every raw ring-buffer
  * record, each as its 32-bit size and bytes (tools/bench/unwbench replays
- * the dwarf samples). Created mode 0600, never through a symlink.
+ * the dwarf samples; samples counted in BPF are not records: set
+ * PROFILING_BPF_DEBUG_NO_BPF_AGG too for all of them). Created mode 0600,
+ * never through a symlink.
  */
 static FILE *dump_open(void)
 {
