@@ -5,8 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "build_profile.h"
+#include "hashmap.h"
 #include "profiling_bpf.h"
+
+/*
+ * A native frame already added: the stacks of a profile share most of their
+ * frames (everything but the leaves), and each was looked up, named and
+ * interned again for every stack it is in. Keyed by what decides its frames:
+ * the address, whether it is a return address (looked up at addr - 1), the
+ * image of a user frame.
+ */
+struct frame_memo {
+	uint64_t addr;
+	uint32_t pid, gen;	/* 0 for kernel frames */
+	uint8_t kernel, ret;
+	int8_t unnamed;		/* -1: named; else c->unnamed's slot, UNNAMED_KERNEL */
+	uint32_t first, n;	/* its frame ids (inlined ones first) at memo_ids[first..] */
+};
+
+#define UNNAMED_KERNEL	(SYM_NO_ACCESS + 1)
 
 /* Scratch space for one stack: addresses to look up, results, frame ids. */
 struct build_ctx {
@@ -18,6 +37,10 @@ struct build_ctx {
 	uint32_t *ids;		/* [max frames * (1 + inlined) + root frames] */
 	uint64_t unnamed[SYM_NO_ACCESS + 1];	/* sampled frames left unnamed, by reason */
 	uint64_t unnamed_kernel;
+	struct hashmap memo;		/* struct frame_memo * -> itself */
+	uint32_t *memo_ids;		/* the memos' frame ids */
+	size_t nmemo_ids, memo_ids_cap;
+	size_t *miss;			/* [max frames]: indexes of frames not in the memo */
 };
 
 /* Counters of the frames that could not be named, by reason (zero ones are left out). */
@@ -44,11 +67,35 @@ static int ctx_alloc(struct build_ctx *c, const struct stack_store *st)
 	c->addrs = calloc(max, sizeof(*c->addrs));
 	c->info = calloc(max, sizeof(*c->info));
 	c->ids = calloc(max * (1 + SYM_MAX_INLINE) + MAX_ROOTS + MAX_LEAVES, sizeof(*c->ids));
-	return c->addrs && c->info && c->ids ? 0 : -ENOMEM;
+	c->miss = calloc(max, sizeof(*c->miss));
+	return c->addrs && c->info && c->ids && c->miss ? 0 : -ENOMEM;
+}
+
+static uint64_t memo_hash(const void *key, void *ctx)
+{
+	const struct frame_memo *m = key;
+	uint64_t w[2] = { m->addr, (uint64_t)m->pid << 32 | m->gen };
+
+	(void)ctx;
+	return hash_words(w, 2, (uint64_t)m->kernel << 1 | m->ret);
+}
+
+static bool memo_equal(const void *a, const void *b, void *ctx)
+{
+	const struct frame_memo *x = a, *y = b;
+
+	(void)ctx;
+	return x->addr == y->addr && x->pid == y->pid && x->gen == y->gen &&
+	       x->kernel == y->kernel && x->ret == y->ret;
 }
 
 static void ctx_release(struct build_ctx *c)
 {
+	for (size_t i = 0; i < c->memo.cap; i++)
+		free((void *)c->memo.slots[i].key);
+	hashmap_release(&c->memo);
+	free(c->memo_ids);
+	free(c->miss);
 	free(c->addrs);
 	free(c->info);
 	free(c->ids);
@@ -147,69 +194,152 @@ static int add_python_frame(struct build_ctx *c, uint64_t ip)
 	return profile_add_frame(c->p, &f);
 }
 
-/* Symbolize the native addresses among @n user frames; Python frames are left out. */
-static int resolve_user(struct build_ctx *c, const struct stack_entry *e, size_t n)
+/* Which unnamed counter a frame adds to (-1: none, it is named). */
+static int8_t unnamed_slot(const struct sym_info *si, bool kernel)
 {
-	size_t k = 0;
+	if (si->reason == SYM_OK && si->name)
+		return -1;
+	if (kernel)
+		return UNNAMED_KERNEL;
+	if (si->reason > SYM_NO_ACCESS)
+		return -1;
+	return (int8_t)(si->reason ? si->reason : SYM_NO_SYMBOL);
+}
 
-	for (size_t i = 0; i < n; i++) {
-		if (!python_is_frame(c->addrs[i]))
-			c->addrs[k++] = c->addrs[i];
-	}
-	if (!k)
+static void count_unnamed(struct build_ctx *c, int8_t slot, uint64_t count)
+{
+	if (slot == UNNAMED_KERNEL)
+		c->unnamed_kernel += count;
+	else if (slot >= 0)
+		c->unnamed[slot] += count;
+}
+
+/* The memo of frame @i (at @ip) of @e's kernel or user stack: key only. */
+static struct frame_memo memo_key(const struct stack_entry *e, uint64_t ip, size_t i, bool kernel)
+{
+	return (struct frame_memo){
+		.addr = ip, .pid = kernel ? 0 : e->pid, .gen = kernel ? 0 : e->gen,
+		.kernel = kernel, .ret = i > 0,
+	};
+}
+
+/* Remember @key's @n frame ids at @ids. 0 or -ENOMEM. */
+static int memo_add(struct build_ctx *c, const struct frame_memo *key, int8_t slot,
+		    const uint32_t *ids, uint32_t n)
+{
+	struct frame_memo *m;
+	uintptr_t v;
+
+	if (hashmap_find(&c->memo, key, &v))	/* twice in one stack (recursion) */
 		return 0;
-	return symbolizer_resolve_image(c->sym, (pid_t)e->pid, e->gen, c->addrs, k, c->info);
+	if (array_grow((void **)&c->memo_ids, &c->memo_ids_cap, c->nmemo_ids + n,
+		       sizeof(*c->memo_ids)))
+		return -ENOMEM;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	*m = *key;
+	m->unnamed = slot;
+	m->first = (uint32_t)c->nmemo_ids;
+	m->n = n;
+	if (hashmap_set(&c->memo, m, (uintptr_t)m)) {
+		free(m);
+		return -ENOMEM;
+	}
+	memcpy(c->memo_ids + c->nmemo_ids, ids, n * sizeof(*ids));
+	c->nmemo_ids += n;
+	return 0;
+}
+
+/* The memo of frame @i, or NULL. */
+static const struct frame_memo *memo_find(struct build_ctx *c, const struct stack_entry *e,
+					  uint64_t ip, size_t i, bool kernel)
+{
+	struct frame_memo key = memo_key(e, ip, i, kernel);
+	uintptr_t v;
+
+	return hashmap_find(&c->memo, &key, &v) ? (const struct frame_memo *)v : NULL;
 }
 
 /*
- * Resolve @n return addresses (leaf first) into frame ids at @ids, the
- * functions inlined at an address before it (returns the ids written). Every
- * frame but the leaf is a return address: look up addr - 1, the call.
+ * Look up the native frames of @ips not in the memo (c->miss[] their indexes,
+ * c->info[] their results); returns how many or -errno. Every frame but the
+ * leaf is a return address: look up addr - 1, the call.
  */
-static void count_unnamed(struct build_ctx *c, const struct sym_info *si, bool kernel,
-			  uint64_t count)
+static int resolve_missing(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
+			   size_t n, bool kernel)
 {
-	if (si->reason == SYM_OK && si->name)
-		return;
+	size_t k = 0;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((!kernel && python_is_frame(ips[i])) || memo_find(c, e, ips[i], i, kernel))
+			continue;
+		c->miss[k] = i;
+		c->addrs[k++] = ips[i] - (i > 0);
+	}
+	if (!k)
+		return 0;
 	if (kernel)
-		c->unnamed_kernel += count;
-	else if (si->reason <= SYM_NO_ACCESS)
-		c->unnamed[si->reason ? si->reason : SYM_NO_SYMBOL] += count;
+		err = symbolizer_resolve_kernel(c->sym, c->addrs, k, c->info);
+	else
+		err = symbolizer_resolve_image(c->sym, (pid_t)e->pid, e->gen, c->addrs, k,
+					       c->info);
+	return err ? err : (int)k;
 }
 
+/* Name frame @i from its lookup @si, its frame ids at @ids; returns how many or -errno. */
+static int add_native(struct build_ctx *c, const struct stack_entry *e, struct sym_info *si,
+		      uint64_t ip, size_t i, bool kernel, uint32_t *ids)
+{
+	struct frame_memo key = memo_key(e, ip, i, kernel);
+	int8_t slot = unnamed_slot(si, kernel);
+	int nids, idx;
+
+	count_unnamed(c, slot, e->count);
+	si->module_offset += (i > 0);
+	nids = add_inlined(c, si, ip, kernel ? PFRAME_KERNEL : PFRAME_USER, ids);
+	if (nids < 0)
+		return nids;
+	idx = add_frame(c, si, ip, kernel ? PFRAME_KERNEL : PFRAME_USER);
+	if (idx < 0)
+		return idx;
+	ids[nids++] = (uint32_t)idx;
+	idx = memo_add(c, &key, slot, ids, (uint32_t)nids);
+	return idx ? idx : nids;
+}
+
+/* Resolve @n return addresses (leaf first) into frame ids at @ids, the
+ * functions inlined at an address before it (returns the ids written). */
 static int add_frames(struct build_ctx *c, const struct stack_entry *e, const uint64_t *ips,
 		      size_t n, bool kernel, uint32_t *ids)
 {
+	const struct frame_memo *m;
+	int nmiss, idx, nids = 0;
 	size_t k = 0;
-	int err = 0, idx, nids = 0;
 
-	for (size_t i = 0; i < n; i++)
-		c->addrs[i] = python_is_frame(ips[i]) ? ips[i] : ips[i] - (i > 0);
-	if (kernel)
-		err = symbolizer_resolve_kernel(c->sym, c->addrs, n, c->info);
-	else
-		err = resolve_user(c, e, n);
-	if (err)
-		return err;
+	nmiss = resolve_missing(c, e, ips, n, kernel);
+	if (nmiss < 0)
+		return nmiss;
 	for (size_t i = 0; i < n; i++) {
 		if (!kernel && python_is_frame(ips[i])) {
 			idx = add_python_frame(c, ips[i]);
 			if (idx < 0)
 				return idx;
 			ids[nids++] = (uint32_t)idx;
-			continue;
+		} else if (k < (size_t)nmiss && c->miss[k] == i) {
+			idx = add_native(c, e, &c->info[k++], ips[i], i, kernel, ids + nids);
+			if (idx < 0)
+				return idx;
+			nids += idx;
+		} else {
+			m = memo_find(c, e, ips[i], i, kernel);
+			if (!m)
+				return -EINVAL;
+			count_unnamed(c, m->unnamed, e->count);
+			memcpy(ids + nids, c->memo_ids + m->first, m->n * sizeof(*ids));
+			nids += (int)m->n;
 		}
-		count_unnamed(c, &c->info[k], kernel, e->count);
-		c->info[k].module_offset += (i > 0);
-		idx = add_inlined(c, &c->info[k], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER,
-				  ids + nids);
-		if (idx < 0)
-			return idx;
-		nids += idx;
-		idx = add_frame(c, &c->info[k++], ips[i], kernel ? PFRAME_KERNEL : PFRAME_USER);
-		if (idx < 0)
-			return idx;
-		ids[nids++] = (uint32_t)idx;
 	}
 	return nids;
 }
@@ -317,6 +447,7 @@ struct profile *profile_from_store(const struct stack_store *st, struct symboliz
 	struct build_ctx c = { .sym = sym, .bo = bo };
 	int err;
 
+	hashmap_init(&c.memo, memo_hash, memo_equal, NULL);
 	c.p = profile_new();
 	err = c.p ? ctx_alloc(&c, st) : -ENOMEM;
 	if (!err) {

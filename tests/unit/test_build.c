@@ -92,6 +92,53 @@ static void test_records_to_folded(void **state)
 	free(b);
 }
 
+/*
+ * Stacks sharing frames (each frame is looked up once and remembered): the
+ * same caller twice in a stack (recursion), an unmapped leaf in two stacks
+ * (counted unnamed once per sample), a return address that is also a leaf.
+ */
+static void test_shared_frames(void **state)
+{
+	uint64_t caller = (uint64_t)(uintptr_t)build_caller + 4;
+	uint64_t stacks[4][3] = {
+		{ (uint64_t)(uintptr_t)build_leaf + 1, caller, caller },
+		{ 0x10, caller, 0 },
+		{ 0x10, caller, caller },
+		{ caller, caller, 0 },
+	};
+	int depth[4] = { 3, 2, 3, 2 }, times[4] = { 7, 3, 2, 4 };
+	struct build_opts bo = { .freq_hz = 100 };
+	struct symbolizer *sym = symbolizer_new();
+	struct pb_sample *s;
+	struct profile *p;
+	struct drain d;
+	char *text;
+
+	(void)state;
+	assert_non_null(sym);
+	drain_init(&d, 100, false, NULL);
+	for (int i = 0; i < 4; i++) {
+		s = sample_of(stacks[i], depth[i], NULL, 0);
+		for (int k = 0; k < times[i]; k++)
+			drain_record(&d, s, s->hdr.size);
+		free(s);
+	}
+	assert_int_equal(symbolizer_snapshot(sym, getpid()), 0);
+	p = profile_from_store(&d.store, sym, &bo);
+	assert_non_null(p);
+	assert_int_equal(profile_total_count(p), 16);
+	assert_int_equal(profile_counter(p, "unnamed_frames_no_mapping"), 5);
+	text = folded_of(p);
+	assert_string_equal(text, "build_caller;[unknown] 3\n"
+				  "build_caller;build_caller 4\n"
+				  "build_caller;build_caller;[unknown] 2\n"
+				  "build_caller;build_caller;build_leaf 7\n");
+	free(text);
+	profile_free(p);
+	drain_release(&d);
+	symbolizer_free(sym);
+}
+
 /* Top table of @p as text; the caller frees. */
 static char *top_of(const struct profile *p)
 {
@@ -276,6 +323,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records_to_folded),
+		cmocka_unit_test(test_shared_frames),
 		cmocka_unit_test(test_stale_generation_and_roots),
 		cmocka_unit_test(test_wall_weights),
 		cmocka_unit_test(test_fork_images),
