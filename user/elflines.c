@@ -333,6 +333,15 @@ static const struct fn_range *innermost(const struct cu_index *ix, uint64_t addr
 	return NULL;
 }
 
+bool elflines_known(const struct elflines *l, uint64_t vaddr)
+{
+	for (const struct cu_index *ix = l->cus; ix; ix = ix->next) {
+		if (innermost(ix, vaddr))
+			return true;
+	}
+	return false;
+}
+
 /* The function DIE that function DIE @die is nested in, 0 when none. */
 static Dwarf_Off parent_of(const struct cu_index *ix, Dwarf_Off die)
 {

@@ -42,6 +42,9 @@ struct elflines_frame {
  * @max, at least 1), or -ENOENT when no function covers @vaddr.
  */
 int elflines_frames(struct elflines *l, uint64_t vaddr, struct elflines_frame *out, int max);
+/* Is @vaddr in a function of a compilation unit an earlier elflines_frames()
+ * read (so that a lookup there reads no more DWARF)? */
+bool elflines_known(const struct elflines *l, uint64_t vaddr);
 /*
  * Where the function containing @vaddr is declared (like cProfile's def line):
  * the absolute path into @file (@size bytes, cut if longer) and *line. 0 or -ENOENT.

@@ -126,6 +126,7 @@ static void check_lookups(const struct fixture *f, const char *root)
 	struct elflines_frame a[4], b[4];
 	int na, nb;
 
+	assert_false(elflines_known(got, f->addr[0]));	/* no DWARF read yet */
 	for (int i = 0; i < NFUNCS; i++) {
 		na = elflines_frames(want, f->addr[i], a, 4);
 		nb = elflines_frames(got, f->addr[i], b, 4);
@@ -136,6 +137,7 @@ static void check_lookups(const struct fixture *f, const char *root)
 		assert_string_equal(b[0].file, a[0].file);
 		assert_int_equal(b[0].line, a[0].line);
 		assert_true(b[0].line > 0);
+		assert_true(elflines_known(got, f->addr[i]));
 	}
 	elflines_free(got);
 	elflines_free(want);
@@ -207,7 +209,9 @@ static void test_trim_reopen(void **state)
 	struct elflines_frame a[4], b[4];
 
 	assert_int_equal(elflines_frames(l, f->addr[0], a, 4), 1);
+	assert_true(elflines_known(l, f->addr[0]));
 	assert_true(elflines_trim(l));
+	assert_false(elflines_known(l, f->addr[0]));	/* its DWARF is read again */
 	assert_int_equal(elflines_frames(l, f->addr[0], b, 4), 1);
 	assert_string_equal(b[0].name, funcs[0]);
 	assert_int_equal(b[0].line, a[0].line);
