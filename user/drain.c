@@ -217,7 +217,7 @@ static void sample_store(struct drain *d, const struct pb_sample *smp, uint32_t 
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	if (d->uw && (smp->flags & PB_SF_BPF_UNWOUND))
-		unwinder_count_bpf(d->uw, nu);	/* a complete walk, done in BPF */
+		unwinder_count_bpf(d->uw, nu, 1);	/* a complete walk, done in BPF */
 	else if (d->uw && (smp->flags & PB_SF_REGS)) {
 		nu = unwind_sample(d, smp, gen, may_defer, replay);
 		if (!nu && may_defer && !defer_sample(d, smp, gen))

@@ -1238,12 +1238,12 @@ size_t unwinder_walk_rules(const struct unwinder *u, const uint64_t **at,
 	return n;
 }
 
-void unwinder_count_bpf(struct unwinder *u, size_t n)
+void unwinder_count_bpf(struct unwinder *u, size_t n, uint64_t times)
 {
-	u->stats.walks++;
-	u->stats.stopped[UNWIND_END]++;
-	u->stats.frames += n;
-	u->stats.bpf_unwound++;
+	u->stats.walks += times;
+	u->stats.stopped[UNWIND_END] += times;
+	u->stats.frames += n * times;
+	u->stats.bpf_unwound += times;
 }
 
 void unwinder_set_fast(struct unwinder *u, bool on)
