@@ -556,6 +556,20 @@ static __always_inline bool walk_fp_pair(struct walk_ctx *w, const struct pb_unw
 	return true;
 }
 
+/*
+ * Would the reader's reads of the other saved registers, at CFA + saved_min
+ * .. saved_max, all stay below the copy or inside it (a read past its end
+ * makes its walk incomplete)? The highest address tells, unless the range
+ * wraps around the address space (a CFA from a junk register).
+ */
+static __always_inline bool walk_saved_ok(struct walk_ctx *w, const struct pb_unwind_rule *r,
+					  __u64 cfa)
+{
+	__u64 lo = cfa + (__s64)r->saved_min, hi = cfa + (__s64)r->saved_max;
+
+	return lo <= hi && (hi < w->lo || hi <= w->hi - 8);
+}
+
 /* End the walk with @result (bpf_loop: stop). */
 static __always_inline long walk_end(struct walk_ctx *w, __u8 result)
 {
@@ -594,8 +608,7 @@ static long walk_step(__u64 i, void *data)
 	cfa = (r->cfa_reg == PB_UW_CFA_RBP ? w->rbp : w->rsp) + (__s64)r->cfa_off;
 	/* the other saved registers: the reader reads them all from the copy,
 	 * and one past its end makes its walk incomplete */
-	if (r->saved_max != PB_UW_NO_SAVED && cfa + (__s64)r->saved_max >= w->lo &&
-	    cfa + (__s64)r->saved_max > w->hi - 8)
+	if (r->saved_max != PB_UW_NO_SAVED && !walk_saved_ok(w, r, cfa))
 		return walk_end(w, WALK_READ);
 	rsp_set = walk_reg(w, r->rsp, r->rsp_off, cfa, w->rsp_set, w->rsp, &rsp);
 	if (!walk_fp_pair(w, r, cfa, &rbp, &ra)) {

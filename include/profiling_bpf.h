@@ -196,14 +196,16 @@ enum pb_uw_reg {
 	PB_UW_VAL = 3,		/* CFA + off itself */
 };
 
-#define PB_UW_NO_SAVED	(-0x7fffffff - 1)	/* saved_max when no other register is read */
+#define PB_UW_NO_SAVED	(-0x7fffffff - 1)	/* saved_min and saved_max when no other
+						 * register is read */
 
 /* The rule of one pc: CFA = cfa_reg + cfa_off; rip, rbp, rsp by their rules. */
 struct pb_unwind_rule {
 	__s32 cfa_off;
 	__s32 ra_off, rbp_off, rsp_off;
-	__s32 saved_max;	/* highest CFA offset of the other registers the CFI
-				 * saves: only the bounds of their reads matter */
+	__s32 saved_min;	/* lowest and highest CFA offsets of the other
+				 * registers the CFI saves: only the bounds of */
+	__s32 saved_max;	/* their reads matter (the reader reads them all) */
 	__u8 cfa_reg;		/* PB_UW_CFA_* */
 	__u8 ra, rbp, rsp;	/* enum pb_uw_reg */
 };
