@@ -20,6 +20,7 @@ VERSION := 0.1.0
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 PROTOC_C ?= protoc-c
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
@@ -35,7 +36,9 @@ CFLAGS ?= -g -O2
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer \
 	-DPB_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) -I$(BPF_OUT) $(SANFLAGS)
-LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lprotobuf-c -ljson-c -lm -lcurl -lpthread
+# libcurl (--push) and libdebuginfod (DEBUGINFOD_URLS) are loaded when first
+# needed (user/dynlib.c): linked, they cost every run ~5 ms of dynamic linking.
+LIBS := -lbpf -lelf -ldw -liberty -lz -lprotobuf-c -ljson-c -lm -lpthread -ldl
 LDFLAGS += $(SANFLAGS)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -77,6 +80,8 @@ $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard include/*.h bpf/
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-Iinclude -I$(BPF_OUT) $(BPF_SYS_INCLUDES) $(BPF_EXTRA_CFLAGS) -c $< -o $@
+	@# DWARF out, BTF kept: the skeleton embeds a 4x smaller object to parse and hash
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -55,11 +55,30 @@ struct {
 
 #define PY_FRAME_READ	128	/* bytes of a frame read at once: every field we use lies below */
 
+/*
+ * The changing state of a walk. It lives in map memory, whose values the
+ * verifier does not track: it checks each bpf_loop() callback once, where
+ * with the state on the stack it went through every combination of counts
+ * and flags it could reach (11k instructions processed to load sample(),
+ * ~15 ms of every run).
+ */
+struct py_walk_vars {
+	__u64 fsbase;		/* the sampled thread's fs base = its pthread_self() */
+	__u64 interp, ts;	/* search: current interpreter and thread state */
+	__u64 interp0;		/* the first interpreter */
+	__u64 frame;		/* walk: next frame */
+	__u64 found;		/* the thread's PyThreadState */
+	__u32 ninterp;
+	int err;
+	bool unbound;		/* search: a thread state without its thread yet (thread_id 0) */
+};
+
 /* Per-CPU scratch: the frame being read (map memory allows reads at a
- * variable offset) and the frames walked so far. */
+ * variable offset), the frames walked so far and the walk's state. */
 struct py_scratch {
 	__u8 frame[PY_FRAME_READ];
 	struct pb_py_stack st;
+	struct py_walk_vars v;
 };
 
 struct {
@@ -78,19 +97,12 @@ struct {
 	__type(value, struct py_scratch);
 } py_scratch_task SEC(".maps");
 
-/* State of the bpf_loop() callbacks. */
+/* What the bpf_loop() callbacks work with (on the stack: pointers only). */
 struct py_walk {
 	const struct pb_py_proc *c;
 	struct task_struct *task;	/* of_task walks: the task whose memory is read */
 	struct py_scratch *sc;
-	__u64 fsbase;		/* the sampled thread's fs base = its pthread_self() */
-	__u64 interp, ts;	/* search: current interpreter and thread state */
-	__u64 interp0;		/* the first interpreter */
-	__u64 frame;		/* walk: next frame */
-	__u32 ninterp;
-	int err;
-	bool unbound;		/* search: a thread state without its thread yet (thread_id 0) */
-	__u64 found;		/* the thread's PyThreadState */
+	struct py_walk_vars *v;		/* &sc->v */
 };
 
 /*
@@ -111,7 +123,7 @@ static __always_inline __u64 py_read_ptr(struct py_walk *w, __u64 addr, const bo
 	__u64 v = 0;
 
 	if (py_read(w, &v, sizeof(v), addr, of_task))
-		w->err = 1;
+		w->v->err = 1;
 	return v;
 }
 
@@ -140,9 +152,9 @@ static __always_inline __s32 py_field_s32(const __u8 *buf, __u32 off)
 /* Move the search to the next interpreter; 1 to stop. */
 static __always_inline long py_next_interp(struct py_walk *w, const bool of_task)
 {
-	w->interp = py_read_ptr(w, w->interp + w->c->off.interp_next, of_task);
-	w->ts = 0;
-	return !w->interp || w->err || ++w->ninterp >= PB_PY_MAX_INTERPS;
+	w->v->interp = py_read_ptr(w, w->v->interp + w->c->off.interp_next, of_task);
+	w->v->ts = 0;
+	return !w->v->interp || w->v->err || ++w->v->ninterp >= PB_PY_MAX_INTERPS;
 }
 
 /* One step of the search over (interpreter, thread state) pairs. */
@@ -151,23 +163,23 @@ static __always_inline long py_search_body(struct py_walk *w, const bool of_task
 	const struct pb_py_offsets *o = &w->c->off;
 	__u64 tid;
 
-	if (!w->ts) {
-		w->ts = py_read_ptr(w, w->interp + o->interp_tstate_head, of_task);
-		if (w->err)
+	if (!w->v->ts) {
+		w->v->ts = py_read_ptr(w, w->v->interp + o->interp_tstate_head, of_task);
+		if (w->v->err)
 			return 1;
-		if (!w->ts)
+		if (!w->v->ts)
 			return py_next_interp(w, of_task);
 	}
-	tid = py_read_ptr(w, w->ts + o->tstate_thread_id, of_task);
-	if (tid == w->fsbase && !w->err) {
-		w->found = w->ts;
+	tid = py_read_ptr(w, w->v->ts + o->tstate_thread_id, of_task);
+	if (tid == w->v->fsbase && !w->v->err) {
+		w->v->found = w->v->ts;
 		return 1;
 	}
-	w->unbound |= !tid;	/* made for a thread that has not bound it yet */
-	w->ts = py_read_ptr(w, w->ts + o->tstate_next, of_task);
-	if (w->err)
+	w->v->unbound |= !tid;	/* made for a thread that has not bound it yet */
+	w->v->ts = py_read_ptr(w, w->v->ts + o->tstate_next, of_task);
+	if (w->v->err)
 		return 1;
-	return w->ts ? 0 : py_next_interp(w, of_task);
+	return w->v->ts ? 0 : py_next_interp(w, of_task);
 }
 
 static long py_search_step(__u32 i, void *ctx)
@@ -215,13 +227,13 @@ static __always_inline long py_frame_body(struct py_walk *w, const bool of_task)
 	__u32 k = st->nframes;
 	__u64 code;
 
-	if (!w->frame)
+	if (!w->v->frame)
 		return 1;
-	if (py_read(w, buf, PY_FRAME_READ, w->frame, of_task)) {
-		w->err = 1;
+	if (py_read(w, buf, PY_FRAME_READ, w->v->frame, of_task)) {
+		w->v->err = 1;
 		return 1;
 	}
-	w->frame = py_field_ptr(buf, o->frame_previous);
+	w->v->frame = py_field_ptr(buf, o->frame_previous);
 	code = py_field_ptr(buf, o->frame_code);
 	if (w->c->layout >= PB_PY_IFRAME_312 &&
 	    py_field_u8(buf, o->frame_owner) == PB_PY_OWNED_BY_CSTACK) {
@@ -264,7 +276,7 @@ static long py_frame_step_task(__u32 i, void *ctx)
 static __always_inline __u64 py_top_frame(struct py_walk *w, const bool of_task)
 {
 	const struct pb_py_proc *c = w->c;
-	__u64 f = py_read_ptr(w, w->found + c->off.tstate_frame, of_task);
+	__u64 f = py_read_ptr(w, w->v->found + c->off.tstate_frame, of_task);
 
 	if (f && (c->layout == PB_PY_IFRAME_311 || c->layout == PB_PY_IFRAME_312))
 		f = py_read_ptr(w, f + c->off.cframe_current_frame, of_task);	/* the _PyCFrame */
@@ -276,8 +288,8 @@ static __always_inline __u64 py_first_tstate(struct py_walk *w)
 {
 	__u64 head = 0;
 
-	if (!w->interp0 || bpf_probe_read_user(&head, sizeof(head),
-					       (const void *)(w->interp0 +
+	if (!w->v->interp0 || bpf_probe_read_user(&head, sizeof(head),
+					       (const void *)(w->v->interp0 +
 							      w->c->off.interp_tstate_head)))
 		return 0;
 	return head;
@@ -293,7 +305,7 @@ static __always_inline bool py_neg_known(struct py_walk *w, struct task_struct *
 	struct py_neg *neg = bpf_task_storage_get(&py_negs, task, 0, 0);
 	__u64 head;
 
-	if (!neg || now >= neg->until_ns || w->err)
+	if (!neg || now >= neg->until_ns || w->v->err)
 		return false;
 	head = py_first_tstate(w);
 	if (!head || head != neg->head)
@@ -307,7 +319,7 @@ static __always_inline void py_neg_note(struct py_walk *w, struct task_struct *t
 {
 	struct py_neg *neg;
 
-	if (w->found) {
+	if (w->v->found) {
 		neg = bpf_task_storage_get(&py_negs, task, 0, 0);
 		if (neg)
 			neg->until_ns = 0;
@@ -320,7 +332,7 @@ static __always_inline void py_neg_note(struct py_walk *w, struct task_struct *t
 	 * to 3.10 that thread state carries its parent's thread_id until then:
 	 * not for a thread younger than PY_NEG_AGE_NS either.
 	 */
-	if (w->err || w->interp || w->unbound || now - task->start_time < PY_NEG_AGE_NS)
+	if (w->v->err || w->v->interp || w->v->unbound || now - task->start_time < PY_NEG_AGE_NS)
 		return;
 	neg = bpf_task_storage_get(&py_negs, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!neg)
@@ -338,35 +350,38 @@ static __always_inline void py_neg_note(struct py_walk *w, struct task_struct *t
 static __always_inline struct pb_py_stack *py_walk_of(const struct pb_py_proc *c,
 						      struct task_struct *task, const bool of_task)
 {
-	struct py_walk w = { .c = c, .task = task, .fsbase = task->thread.fsbase };
+	struct py_walk w = { .c = c, .task = task };
 	__u64 now = of_task ? 0 : bpf_ktime_get_ns();
 	__u32 zero = 0;
 
 	w.sc = bpf_map_lookup_elem(of_task ? (void *)&py_scratch_task : (void *)&py_scratch, &zero);
 	if (!w.sc)
 		return NULL;
+	w.v = &w.sc->v;
+	__builtin_memset(w.v, 0, sizeof(*w.v));
+	w.v->fsbase = task->thread.fsbase;
 	w.sc->st.nframes = 0;
 	w.sc->st.status = PB_PY_OK;
 	w.sc->st.thread_id = 0;
-	w.interp = py_read_ptr(&w, c->runtime + c->off.runtime_interp_head, of_task);
-	w.interp0 = w.interp;
+	w.v->interp = py_read_ptr(&w, c->runtime + c->off.runtime_interp_head, of_task);
+	w.v->interp0 = w.v->interp;
 	if (!of_task && py_neg_known(&w, task, now))
 		return &w.sc->st;
-	if (w.interp && !w.err)
+	if (w.v->interp && !w.v->err)
 		bpf_loop(PB_PY_MAX_THREADS, of_task ? py_search_step_task : py_search_step, &w, 0);
 	if (!of_task)
 		py_neg_note(&w, task, now);
-	if (!w.found) {
-		w.sc->st.status = w.err ? PB_PY_READ_ERR : PB_PY_NO_TSTATE;
+	if (!w.v->found) {
+		w.sc->st.status = w.v->err ? PB_PY_READ_ERR : PB_PY_NO_TSTATE;
 		return &w.sc->st;
 	}
-	w.sc->st.thread_id = w.fsbase;
-	w.frame = py_top_frame(&w, of_task);
-	if (!w.err)
+	w.sc->st.thread_id = w.v->fsbase;
+	w.v->frame = py_top_frame(&w, of_task);
+	if (!w.v->err)
 		bpf_loop(PB_PY_MAX_FRAMES + 8, of_task ? py_frame_step_task : py_frame_step, &w, 0);
-	if (w.sc->st.status == PB_PY_OK && w.frame && !w.err)
+	if (w.sc->st.status == PB_PY_OK && w.v->frame && !w.v->err)
 		w.sc->st.status = PB_PY_TRUNCATED;	/* shims left no room */
-	if (w.err && !w.sc->st.nframes)
+	if (w.v->err && !w.sc->st.nframes)
 		w.sc->st.status = PB_PY_READ_ERR;
 	return &w.sc->st;
 }

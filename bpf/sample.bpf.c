@@ -282,7 +282,9 @@ static long vma_end_cb(struct task_struct *task, struct vm_area_struct *vma, voi
 static __always_inline __u64 stack_vma_end(struct task_struct *task, __u64 sp,
 					   struct stack_vma *cache)
 {
-	struct stack_vma v = { .mm = (__u64)task->mm };
+	/* read, not loaded through the BTF pointer: such a load of a pointer
+	 * makes the verifier search vmlinux BTF by name (a fixed cost per run) */
+	struct stack_vma v = { .mm = (__u64)BPF_CORE_READ(task, mm) };
 
 	if (cache && cache->mm == v.mm && sp >= cache->lo && sp < cache->hi)
 		return cache->hi;
@@ -342,8 +344,8 @@ static __always_inline __u32 copy_pages(struct pb_sample *s, __u32 off, __u64 sp
  */
 static __always_inline __u64 live_end(struct task_struct *task, __u64 sp, __u64 end)
 {
-	struct mm_struct *mm = task->mm;
-	__u64 start = mm ? mm->start_stack : 0;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);	/* see stack_vma_end */
+	__u64 start = mm ? BPF_CORE_READ(mm, start_stack) : 0;
 
 	if (start > sp && start + 64 < end)
 		return start + 64;
@@ -1441,11 +1443,22 @@ struct {
 	__type(value, __u8);
 } sampled SEC(".maps");
 
+/* The state of a path walk (see mapping_path), kept in map memory: the
+ * verifier knows nothing of its values, so it checks one step of the walk
+ * once instead of every step with the values it tracked. */
+struct path_walk {
+	__u64 dentry;	/* struct dentry * of the next name */
+	__u64 mnt;	/* struct mount * it lies in */
+	__u32 off;	/* bytes of names written */
+	__u32 done;	/* 1: the walk reached the root */
+};
+
 /* A mapping record being built; a name read at the end of path[] may run
  * into spill (then the path is cut): each read has a constant size. */
 struct mapping_buf {
 	struct pb_mapping m;
 	char spill[PB_PATH_MAX];
+	struct path_walk walk;
 };
 
 struct {
@@ -1480,55 +1493,82 @@ static __always_inline void mark_sampled(__u32 tgid)
 }
 
 /*
+ * One step of the path walk of this CPU's mapping buffer (a bpf_loop
+ * callback): the name of the dentry, or a crossing to the mount it is
+ * mounted on. Returns 1 to stop: at the root (done set) or when the name
+ * does not fit or cannot be read. Reads go through bpf_probe_read_kernel:
+ * a load through a BTF pointer makes the verifier search vmlinux BTF by
+ * name, a fixed cost of every run.
+ */
+static long path_step(__u64 i, void *ctx)
+{
+	struct mapping_buf *b = bpf_map_lookup_elem(&mapping_scratch, &(__u32){ 0 });
+	struct dentry *d, *parent;
+	struct mount *mnt, *up;
+	__u32 off;
+	long n;
+
+	if (!b)
+		return 1;
+	d = (struct dentry *)b->walk.dentry;
+	mnt = (struct mount *)b->walk.mnt;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (!up || up == mnt) {
+			b->walk.done = 1;	/* the root */
+			return 1;
+		}
+		b->walk.dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		b->walk.mnt = (__u64)up;
+		return 0;
+	}
+	off = b->walk.off;
+	if (off >= PB_PATH_MAX - 1)
+		return 1;
+	n = bpf_probe_read_kernel_str(b->m.path + off, PB_PATH_MAX, BPF_CORE_READ(d, d_name.name));
+	if (n <= 0 || off + n > PB_PATH_MAX)
+		return 1;
+	b->walk.off = off + n;
+	b->walk.dentry = (__u64)parent;
+	return 0;
+}
+
+/*
  * The names of the dentries from file @file_addr (a struct file *) up to the
  * root of its mount namespace, leaf first, each NUL-terminated, into the
  * per-CPU mapping buffer; returns their bytes, with PB_MAPPING_PATH_CUT set
- * in the buffer's flags when the walk stopped short. Global: verified once.
+ * in the buffer's flags when the walk stopped short (PATH_DEPTH dentries and
+ * mount crossings at most). Global: verified once.
  */
 __noinline int mapping_path(__u64 file_addr)
 {
 	struct file *f = (struct file *)file_addr;
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry), *parent;
 	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
-	struct mount *mnt, *up;
 	struct mapping_buf *b;
-	__u32 zero = 0, off = 0;
-	long n;
+	__u32 zero = 0;
 
 	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
 	if (!b || !vm)
 		return 0;
-	mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
-	for (int i = 0; i < PATH_DEPTH; i++) {
-		parent = BPF_CORE_READ(d, d_parent);
-		if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
-			up = BPF_CORE_READ(mnt, mnt_parent);
-			if (!up || up == mnt)
-				return off;	/* the root */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			continue;
-		}
-		if (off >= PB_PATH_MAX - 1)
-			break;
-		n = bpf_probe_read_kernel_str(b->m.path + off, PB_PATH_MAX,
-					      BPF_CORE_READ(d, d_name.name));
-		if (n <= 0 || off + n > PB_PATH_MAX)
-			break;
-		off += n;
-		d = parent;
-	}
-	b->m.flags |= PB_MAPPING_PATH_CUT;
-	return off;
+	b->walk.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	b->walk.mnt = (__u64)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+	b->walk.off = 0;
+	b->walk.done = 0;
+	bpf_loop(PATH_DEPTH, path_step, NULL, 0);
+	if (!b->walk.done)
+		b->m.flags |= PB_MAPPING_PATH_CUT;
+	return b->walk.off;
 }
 
-/* One mapping record of @vma (of process @tgid); @prev_ino: the file of the
- * previous record, whose path is not repeated. Returns false when it was lost. */
-static __always_inline bool mapping_emit(struct vm_area_struct *vma, __u32 tgid,
+/* One mapping record of @vma (of process @tgid), which maps file @f;
+ * @prev_ino: the file of the previous record, whose path is not repeated.
+ * Returns false when it was lost. The pointers are read with
+ * bpf_probe_read_kernel (see path_step). */
+static __always_inline bool mapping_emit(struct vm_area_struct *vma, struct file *f, __u32 tgid,
 					 struct pb_mapping *b, __u64 *prev_ino)
 {
-	struct file *f = vma->vm_file;
-	struct inode *ino = f->f_inode;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
 	__u64 size;
 	__u32 zero = 0;
 	int len = 0;
@@ -1539,11 +1579,11 @@ static __always_inline bool mapping_emit(struct vm_area_struct *vma, __u32 tgid,
 	b->start = vma->vm_start;
 	b->end = vma->vm_end;
 	b->pgoff = (__u64)vma->vm_pgoff << 12;
-	b->ino = ino->i_ino;
-	b->dev = ino->i_sb->s_dev;
+	b->ino = BPF_CORE_READ(ino, i_ino);
+	b->dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	if (b->ino != *prev_ino)
 		/* as a scalar: a global function takes no kernel pointer */
-		len = mapping_path((__u64)BPF_CORE_READ(vma, vm_file));
+		len = mapping_path((__u64)f);
 	*prev_ino = b->ino;
 	/* mapping_path may have set PB_MAPPING_PATH_CUT in the per-CPU copy */
 	b = bpf_map_lookup_elem(&mapping_scratch, &zero);
@@ -1571,6 +1611,7 @@ static __always_inline void exit_mappings(__u32 tgid)
 	struct bpf_iter_task_vma it;
 	struct vm_area_struct *vma;
 	struct pb_mapping *b;
+	struct file *f;
 	__u64 t0, prev_ino = 0;
 	__u32 zero = 0;
 	__u32 *sent;
@@ -1587,14 +1628,15 @@ static __always_inline void exit_mappings(__u32 tgid)
 	if (bpf_iter_task_vma_new(&it, task, 0))
 		count(PB_CNT_MAPS_NO_ITER);
 	while ((vma = bpf_iter_task_vma_next(&it))) {
-		if (!vma->vm_file || (!(vma->vm_flags & VM_EXEC_FLAG) && vma->vm_pgoff))
+		f = BPF_CORE_READ(vma, vm_file);
+		if (!f || (!(vma->vm_flags & VM_EXEC_FLAG) && vma->vm_pgoff))
 			continue;
 		if (*sent >= PB_EXIT_MAPPINGS_MAX) {
 			count(PB_CNT_MAPS_TOO_MANY);
 			break;
 		}
 		*sent += 1;
-		if (!mapping_emit(vma, tgid, b, &prev_ino))
+		if (!mapping_emit(vma, f, tgid, b, &prev_ino))
 			count(PB_CNT_MAPS_RB_FULL);
 	}
 	bpf_iter_task_vma_destroy(&it);

@@ -25,10 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #define LOG_MODULE "agent"
 #include "agent.h"
+#include "dynlib.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
@@ -893,6 +893,7 @@ static void teardown(struct agent *a)
 int cmd_agent(int argc, char **argv)
 {
 	static struct agent a;
+	const struct curl_api *cu;
 	int err;
 
 	a.epfd = -1;
@@ -907,14 +908,18 @@ int cmd_agent(int argc, char **argv)
 	/* the agent logs a line per interval (info) unless -q */
 	log_level = a.o.verbose ? (a.o.verbose > 1 ? LOG_DEBUG + 1 : LOG_DEBUG) : LOG_INFO;
 	a.real_off = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+	/* libcurl is loaded (dynlib.h) and set up before any thread, for --push only */
+	cu = a.o.push_url ? curl_api() : NULL;
+	if (a.o.push_url && (!cu || cu->global_init(CURL_GLOBAL_DEFAULT))) {
 		pr_err("cannot initialise libcurl");
+		agent_options_release(&a.o);
 		return 1;
 	}
 	err = install_signals();
 	err = err ?: setup(&a);
 	err = err ?: run_loop(&a);
 	teardown(&a);
-	curl_global_cleanup();
+	if (cu)
+		cu->global_cleanup();
 	return err ? 1 : 0;
 }

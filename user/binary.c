@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <dlfcn.h>
-#include <elfutils/debuginfod.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -16,6 +15,7 @@
 #define LOG_MODULE "binary"
 #include "binary.h"
 #include "demangle.h"
+#include "dynlib.h"
 #include "log.h"
 
 #define NOTE_SECTION ".note.stapsdt"
@@ -121,33 +121,37 @@ static int try_debuglink(struct binary *b, const char *root)
 	return try_debug(b, path);
 }
 
-/* The debuginfod client, made on first use when DEBUGINFOD_URLS is set; NULL otherwise. */
-static debuginfod_client *debuginfod(void)
+/* The debuginfod client, made on first use when DEBUGINFOD_URLS is set
+ * (libdebuginfod loaded then: dynlib.h); NULL otherwise. */
+static debuginfod_client *debuginfod(const struct debuginfod_api **api)
 {
+	static const struct debuginfod_api *di;
 	static debuginfod_client *client;
 	static bool tried;
 	const char *urls = getenv("DEBUGINFOD_URLS");
 
-	if (!tried && urls && *urls) {
-		client = debuginfod_begin();
+	if (!tried && urls && *urls && (di = debuginfod_api())) {
+		client = di->begin();
 		if (!client)
 			pr_warn("debuginfod: cannot start a client: DEBUGINFOD_URLS is not used");
 		else
 			pr_info("asking debuginfod (DEBUGINFOD_URLS) for the debug files that are missing");
 	}
 	tried = true;
+	*api = di;
 	return client;
 }
 
 static int try_debuginfod(struct binary *b)
 {
-	debuginfod_client *c = debuginfod();
+	const struct debuginfod_api *di = NULL;
+	debuginfod_client *c = debuginfod(&di);
 	char *path = NULL;
 	int fd, dfd;
 
 	if (!c || !b->syms.build_id_len)
 		return -ENOENT;
-	fd = debuginfod_find_debuginfo(c, b->syms.build_id, (int)b->syms.build_id_len, &path);
+	fd = di->find_debuginfo(c, b->syms.build_id, (int)b->syms.build_id_len, &path);
 	if (fd < 0) {
 		pr_debug("%s: debuginfod: %s", b->path, strerror(-fd));
 		free(path);

@@ -343,17 +343,6 @@ int elfsyms_read_elf(struct elfsyms *es, Elf *elf)
 	return err;
 }
 
-static int all_cmp(const void *pa, const void *pb)
-{
-	const struct symtab_sym *a = pa, *b = pb;
-
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
-	if (a->prio != b->prio)
-		return a->prio > b->prio ? -1 : 1;
-	return a->name < b->name ? -1 : a->name > b->name;
-}
-
 /* Whether the name of @sym is already among es->all[from, to) (one address). */
 static bool name_seen(const struct elfsyms *es, size_t from, size_t to,
 		      const struct symtab_sym *sym)
@@ -364,12 +353,11 @@ static bool name_seen(const struct elfsyms *es, size_t from, size_t to,
 	return false;
 }
 
-/* Sort es->all and drop a name seen twice at one address (.dynsym and a debug .symtab). */
-static void all_sort(struct elfsyms *es)
+/* Drop from es->all (sorted) a name seen twice at one address (.dynsym and a debug .symtab). */
+static void all_dedup(struct elfsyms *es)
 {
 	size_t i, out = 0, run = 0;
 
-	qsort(es->all, es->nall, sizeof(*es->all), all_cmp);
 	for (i = 0; i < es->nall; i++) {
 		if (out && es->all[out - 1].addr != es->all[i].addr)
 			run = out;	/* first kept symbol at this address */
@@ -386,13 +374,15 @@ int elfsyms_finish(struct elfsyms *es)
 	size_t i;
 
 	free(es->all);
+	/* sorted once, for both: es->all keeps every alias, es->tab one per address */
+	symtab_sort(&es->tab);
 	es->nall = es->tab.n;
 	es->all = malloc((es->nall ? es->nall : 1) * sizeof(*es->all));
 	if (!es->all)
 		return -ENOMEM;
 	if (es->nall)
 		memcpy(es->all, es->tab.syms, es->nall * sizeof(*es->all));
-	all_sort(es);
+	all_dedup(es);
 	for (i = 0; i < es->nsegs; i++) {
 		if (es->segs[i].vaddr + es->segs[i].memsz > limit)
 			limit = es->segs[i].vaddr + es->segs[i].memsz;

@@ -39,7 +39,7 @@ struct elfsyms {
 	size_t nsegs;
 	uint8_t build_id[ELFSYMS_BUILD_ID_MAX];
 	size_t build_id_len;	/* 0 when the file has no GNU build-id note */
-	struct symtab_sym *all;	/* every function symbol (aliases too), by address; names in tab */
+	struct symtab_sym *all;	/* every function symbol (aliases too), by address (as symtab_sort()); names in tab */
 	size_t nall;
 	char debuglink[ELFSYMS_DEBUGLINK_MAX];	/* .gnu_debuglink file name, or "" */
 	uint32_t debuglink_crc;

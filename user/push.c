@@ -9,9 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #define LOG_MODULE "push"
+#include "dynlib.h"
 #include "log.h"
 #include "push.h"
 
@@ -21,6 +20,7 @@ struct pusher {
 	struct push_config cfg;
 	struct spool *sp;
 	pthread_t thread;
+	const struct curl_api *cu;	/* libcurl (dynlib.h) */
 	CURL *curl;
 	struct curl_slist *headers;
 	char *ingest_url;
@@ -47,9 +47,13 @@ static void put_clean(char *out, size_t cap, size_t *n, const char *s, size_t le
 char *push_query(const char *service, const char *type, const char *const *labels, size_t nlabels,
 		 uint64_t from_unix_ns, uint64_t until_unix_ns, uint64_t hz)
 {
+	const struct curl_api *cu = curl_api();
 	char name[4096], *enc, *q = NULL;
 	size_t n = 0;
 	const char *eq;
+
+	if (!cu)
+		return NULL;
 
 	put_clean(name, sizeof(name), &n, service, strlen(service));
 	n += (size_t)snprintf(name + n, sizeof(name) - n, ".%s{", type);
@@ -67,7 +71,7 @@ char *push_query(const char *service, const char *type, const char *const *label
 		name[n++] = '}';
 		name[n] = '\0';
 	}
-	enc = curl_easy_escape(NULL, name, 0);
+	enc = cu->easy_escape(NULL, name, 0);
 	if (!enc)
 		return NULL;
 	if (asprintf(&q, "name=%s&from=%llu&until=%llu&sampleRate=%llu&spyName=profiling-bpf"
@@ -76,7 +80,7 @@ char *push_query(const char *service, const char *type, const char *const *label
 		     (unsigned long long)((until_unix_ns + 999999999ull) / 1000000000ull),
 		     (unsigned long long)hz) < 0)
 		q = NULL;
-	curl_free(enc);
+	cu->free(enc);
 	return q;
 }
 
@@ -107,7 +111,7 @@ static int add_header(struct pusher *p, const char *fmt, const char *value)
 	struct curl_slist *l;
 
 	snprintf(line, sizeof(line), fmt, value);
-	l = curl_slist_append(p->headers, line);
+	l = p->cu->slist_append(p->headers, line);
 	if (!l)
 		return -ENOMEM;
 	p->headers = l;
@@ -168,28 +172,28 @@ static size_t discard(char *ptr, size_t size, size_t n, void *ctx)
 
 static int setup_curl(struct pusher *p)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = p->cu->easy_init();
 
 	if (!c)
 		return -ENOMEM;
 	p->curl = c;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->cfg.connect_timeout * 1000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(p->cfg.timeout * 1000));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "profiling-bpf/" PB_VERSION);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	p->cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	p->cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->cfg.connect_timeout * 1000));
+	p->cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(p->cfg.timeout * 1000));
+	p->cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	p->cu->easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf);
+	p->cu->easy_setopt(c, CURLOPT_USERAGENT, "profiling-bpf/" PB_VERSION);
+	p->cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (p->cfg.cacert)
-		curl_easy_setopt(c, CURLOPT_CAINFO, p->cfg.cacert);
+		p->cu->easy_setopt(c, CURLOPT_CAINFO, p->cfg.cacert);
 	if (p->userpwd) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERPWD, p->userpwd);
+		p->cu->easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		p->cu->easy_setopt(c, CURLOPT_USERPWD, p->userpwd);
 	}
 	if (p->cfg.tenant && add_header(p, "X-Scope-OrgID: %s", p->cfg.tenant))
 		return -ENOMEM;
 	if (p->headers)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
+		p->cu->easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
 	return 0;
 }
 
@@ -197,31 +201,31 @@ enum post_result { POST_OK, POST_RETRY, POST_REJECTED };
 
 static enum post_result post(struct pusher *p, const char *meta, const void *body, size_t len)
 {
-	curl_mime *mime = curl_mime_init(p->curl);
-	curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+	curl_mime *mime = p->cu->mime_init(p->curl);
+	curl_mimepart *part = mime ? p->cu->mime_addpart(mime) : NULL;
 	char *url = NULL;
 	long code = 0;
 	CURLcode rc;
 
 	if (!part || asprintf(&url, "%s?%s", p->ingest_url, meta) < 0) {
-		curl_mime_free(mime);
+		p->cu->mime_free(mime);
 		return POST_RETRY;
 	}
-	curl_mime_name(part, "profile");
-	curl_mime_filename(part, "profile.pprof");
-	curl_mime_type(part, "application/octet-stream");
-	curl_mime_data(part, body, len);
-	curl_easy_setopt(p->curl, CURLOPT_URL, url);
-	curl_easy_setopt(p->curl, CURLOPT_MIMEPOST, mime);
+	p->cu->mime_name(part, "profile");
+	p->cu->mime_filename(part, "profile.pprof");
+	p->cu->mime_type(part, "application/octet-stream");
+	p->cu->mime_data(part, body, len);
+	p->cu->easy_setopt(p->curl, CURLOPT_URL, url);
+	p->cu->easy_setopt(p->curl, CURLOPT_MIMEPOST, mime);
 	p->errbuf[0] = '\0';
-	rc = curl_easy_perform(p->curl);
+	rc = p->cu->easy_perform(p->curl);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_setopt(p->curl, CURLOPT_MIMEPOST, NULL);
-	curl_mime_free(mime);
+		p->cu->easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
+	p->cu->easy_setopt(p->curl, CURLOPT_MIMEPOST, NULL);
+	p->cu->mime_free(mime);
 	free(url);
 	if (rc != CURLE_OK) {
-		pr_debug("%s: %s", p->ingest_url, p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
+		pr_debug("%s: %s", p->ingest_url, p->errbuf[0] ? p->errbuf : p->cu->easy_strerror(rc));
 		return POST_RETRY;
 	}
 	if (code >= 200 && code < 300)
@@ -304,8 +308,10 @@ static void *sender_main(void *arg)
 
 static void pusher_free(struct pusher *p)
 {
-	curl_easy_cleanup(p->curl);
-	curl_slist_free_all(p->headers);
+	if (p->cu) {
+		p->cu->easy_cleanup(p->curl);
+		p->cu->slist_free_all(p->headers);
+	}
 	free(p->ingest_url);
 	free(p->userpwd);
 	free(p);
@@ -321,6 +327,11 @@ struct pusher *pusher_start(const struct push_config *cfg, struct spool *sp)
 		return NULL;
 	p->cfg = *cfg;
 	p->sp = sp;
+	p->cu = curl_api();
+	if (!p->cu) {
+		err = -errno;
+		goto fail;
+	}
 	pthread_mutex_lock(&sp->lock);
 	sp->stopping = false;	/* a sender restarted after SIGHUP */
 	pthread_mutex_unlock(&sp->lock);

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #define LOG_MODULE "sampler"
+#include "core_btf.h"
 #include "log.h"
 #include "sampler.h"
 #include "sample.skel.h"
@@ -71,6 +72,71 @@ static int record_dumped(void *ctx, void *data, size_t size)
 }
 
 /* A one-line error for a failed load/attach, naming capabilities on EPERM. */
+/*
+ * The skeleton, opened with the minimal BTF of its CO-RE relocations when
+ * there is one (core_btf.h): *@btf_fd, to close once it is loaded, or -1.
+ */
+static struct sample_bpf *skel_open(int *btf_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char path[CORE_BTF_PATH_LEN];
+	size_t len = 0;
+	const void *elf = sample_bpf__elf_bytes(&len);
+
+	*btf_fd = core_btf_open("sample", elf, len, path);
+	if (*btf_fd >= 0)
+		opts.btf_custom_path = path;
+	return sample_bpf__open_opts(&opts);
+}
+
+/*
+ * Debug: PROFILING_BPF_DEBUG_VERIFIER_STATS=1 prints, for each program
+ * loaded, the instructions the verifier processed and the time it took (a
+ * fixed cost of every run; tools/bench/RESULTS.md). Returns the log buffers
+ * to pass to verifier_stats_print(), or NULL.
+ */
+#define STATS_LOG_LEN	(64u << 10)
+
+static char *verifier_stats_ask(struct sample_bpf *skel)
+{
+	struct bpf_program *p;
+	size_t n = 0, i = 0;
+	char *logs;
+
+	if (!getenv("PROFILING_BPF_DEBUG_VERIFIER_STATS"))
+		return NULL;
+	bpf_object__for_each_program(p, skel->obj)
+		n++;
+	logs = calloc(n ? n : 1, STATS_LOG_LEN);
+	if (!logs)
+		return NULL;
+	bpf_object__for_each_program(p, skel->obj) {
+		bpf_program__set_log_level(p, 4);	/* statistics only */
+		bpf_program__set_log_buf(p, logs + i++ * STATS_LOG_LEN, STATS_LOG_LEN);
+	}
+	return logs;
+}
+
+/* The "processed N insns" and "verification time" lines of each program loaded; frees @logs. */
+static void verifier_stats_print(struct sample_bpf *skel, char *logs)
+{
+	const char *insns, *time, *log;
+	struct bpf_program *p;
+	size_t i = 0;
+
+	if (!logs)
+		return;
+	bpf_object__for_each_program(p, skel->obj) {
+		log = logs + i++ * STATS_LOG_LEN;
+		insns = strstr(log, "processed ");
+		time = strstr(log, "verification time ");
+		if (bpf_program__autoload(p) && insns && time)
+			pr_info("%s: %.*s; %.*s", bpf_program__name(p), (int)strcspn(insns, "(\n") - 1,
+				insns, (int)strcspn(time, "\n"), time);
+	}
+	free(logs);
+}
+
 static void report_bpf_error(const char *what, int err)
 {
 	if (err == -EPERM || err == -EACCES)
@@ -194,7 +260,8 @@ static int bpf_unwind_setup(struct sampler *s, const struct sampler_config *cfg)
 struct sampler *sampler_open(const struct sampler_config *cfg, const struct drain_hooks *hooks)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
-	int err;
+	int err, btf_fd = -1;
+	char *stats;
 
 	if (!s)
 		return NULL;
@@ -206,7 +273,7 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->skel = sample_bpf__open();
+	s->skel = skel_open(&btf_fd);
 	if (!s->skel) {
 		err = -errno;
 		report_bpf_error("cannot open the sampling BPF object", err);
@@ -248,7 +315,12 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto err_free;
 	}
+	stats = verifier_stats_ask(s->skel);
 	err = sample_bpf__load(s->skel);
+	verifier_stats_print(s->skel, stats);
+	if (btf_fd >= 0)
+		close(btf_fd);
+	btf_fd = -1;
 	if (err) {
 		report_bpf_error("cannot load the sampling BPF program", err);
 		goto err_free;
@@ -267,6 +339,8 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	}
 	return s;
 err_free:
+	if (btf_fd >= 0)
+		close(btf_fd);
 	sampler_free(s);
 	errno = -err;
 	return NULL;

@@ -77,6 +77,17 @@ static void dedup(struct symtab *t)
 	t->n = out;
 }
 
+void symtab_sort(struct symtab *t)
+{
+	size_t i;
+
+	/* kallsyms and many symbol tables arrive sorted: then skip the sort */
+	for (i = 1; i < t->n && sym_cmp(&t->syms[i - 1], &t->syms[i]) <= 0; i++)
+		;
+	if (i < t->n)
+		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+}
+
 void symtab_finish(struct symtab *t, uint64_t limit)
 {
 	size_t i;
@@ -84,11 +95,7 @@ void symtab_finish(struct symtab *t, uint64_t limit)
 
 	if (!t->n)
 		return;
-	/* kallsyms and many symbol tables arrive sorted: then skip the sort */
-	for (i = 1; i < t->n && sym_cmp(&t->syms[i - 1], &t->syms[i]) <= 0; i++)
-		;
-	if (i < t->n)
-		qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+	symtab_sort(t);
 	dedup(t);
 	for (i = 0; i < t->n; i++) {
 		if (t->syms[i].size)

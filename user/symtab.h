@@ -43,6 +43,9 @@ int symtab_add(struct symtab *t, uint64_t addr, uint64_t size, const char *name,
  * and give each size-0 symbol the room up to the next symbol or @limit.
  */
 void symtab_finish(struct symtab *t, uint64_t limit);
+/* Sort by address, at one address the preferred symbol first (what
+ * symtab_finish() does first; a sorted table is left as it is). */
+void symtab_sort(struct symtab *t);
 /* The symbol whose [addr, addr + size) holds @addr, or NULL. After symtab_finish(). */
 const struct symtab_sym *symtab_find(const struct symtab *t, uint64_t addr);
 /* The string at @off (owned by @t), or NULL for SYMTAB_NO_STR. */

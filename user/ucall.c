@@ -17,6 +17,7 @@
 
 #define LOG_MODULE "ucall"
 #include "array.h"
+#include "core_btf.h"
 #include "log.h"
 #include "ucall.h"
 #include "ucall.skel.h"
@@ -152,19 +153,38 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* The skeleton, with the minimal BTF of its CO-RE relocations when there is
+ * one (core_btf.h): *@btf_fd, to close once it is loaded, or -errno. */
+static struct ucall_bpf *skel_open(int *btf_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char path[CORE_BTF_PATH_LEN];
+	size_t len = 0;
+	const void *elf = ucall_bpf__elf_bytes(&len);
+
+	*btf_fd = core_btf_open("ucall", elf, len, path);
+	if (*btf_fd >= 0)
+		opts.btf_custom_path = path;
+	return ucall_bpf__open_opts(&opts);
+}
+
 static int session_load(struct ucall_session *s)
 {
-	int err;
+	int err, btf_fd;
 
-	s->skel = ucall_bpf__open();
+	s->skel = skel_open(&btf_fd);
 	if (!s->skel) {
 		err = -errno;
 		pr_err("cannot open the BPF object: %s", strerror(-err));
+		if (btf_fd >= 0)
+			close(btf_fd);
 		return err;
 	}
 	err = skel_configure(s);
 	if (!err)
 		err = ucall_bpf__load(s->skel);
+	if (btf_fd >= 0)
+		close(btf_fd);
 	if (err) {
 		pr_err("cannot load the BPF programs: %s%s", strerror(-err),
 		       err == -EPERM ? " (needs root or CAP_BPF+CAP_PERFMON)" : "");

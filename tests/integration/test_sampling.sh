@@ -9,7 +9,7 @@ CASES="sampling_split_70_30 sampling_cmd_sample_count sampling_pprof_top
 sampling_pprof_main_binary
 sampling_svg sampling_json sampling_output_mode sampling_recursion_100
 sampling_kernel_frames sampling_no_kernel sampling_cmd_nothing_missed
-sampling_demo_shares"
+sampling_demo_shares sampling_core_btf_cache"
 skip_unless_ready $CASES || exit 0
 
 # The 70/30 split at 999 Hz until it has used 3.6 s of CPU (about 3600
@@ -363,6 +363,34 @@ t_demo_shares() {
 	pass $name
 }
 
+# The minimal CO-RE BTF (bpftool gen min_core_btf) is made once into a new
+# cache directory (0600), used by the next run, and made again when the file
+# was damaged; every run names split's functions (its user stacks and
+# registers are read through CO-RE offsets).
+core_run() {
+	PROFILING_BPF_CACHE_DIR=$TMP/cache pb_run 30 "$1" -v -F 999 -o "$TMP/$1.folded" \
+		-- "$WL/split" -c 0.3
+	[ "$PB_RC" -eq 0 ] && [ "$(folded count "$TMP/$1.folded" func_a | cut -d' ' -f2)" -gt 50 ]
+}
+
+t_core_btf_cache() {
+	local name=sampling_core_btf_cache f
+
+	core_run core1 || { fail $name "first run: $(pb_why core1)"; return; }
+	f=$(ls "$TMP"/cache/core-sample-*.btf 2>/dev/null)
+	[ -f "$f" ] && grep -q "$f, made now" "$TMP/core1.err" ||
+		{ fail $name "no minimal BTF made: $(pb_why core1)"; return; }
+	[ "$(stat -c %a "$f")" = 600 ] || { fail $name "$f is not 0600"; return; }
+	core_run core2 || { fail $name "second run: $(pb_why core2)"; return; }
+	grep -q "relocations against $f\$" "$TMP/core2.err" ||
+		{ fail $name "the second run did not use $f"; return; }
+	head -c 600 "$f" > "$f.cut" && mv "$f.cut" "$f" && chmod 600 "$f"
+	core_run core3 || { fail $name "run with a damaged cache: $(pb_why core3)"; return; }
+	grep -q "$f, made now" "$TMP/core3.err" ||
+		{ fail $name "the damaged cache file was not made again"; return; }
+	pass $name
+}
+
 run_split
 t_split_ratio
 t_cmd_sample_count
@@ -376,4 +404,5 @@ t_kernel_frames
 t_no_kernel
 t_cmd_nothing_missed
 t_demo_shares
+t_core_btf_cache
 exit 0

@@ -7,10 +7,11 @@
       stopped by SIGINT: its user+sys CPU is what every run pays (BPF load and
       verification, ring buffer, kernel symbols, writing the output). BINs
       alternate within each round.
-  python3 tools/bench/startup.py dwarf-cache ROUNDS BIN
+  python3 tools/bench/startup.py dwarf-cache ROUNDS BIN [BIN...]
       BIN attaches to spin (~1 s of work, frame pointers, one libc frame),
       with the decompressed-DWARF cache emptied first (cold), kept (warm) and
-      turned off (PROFILING_BPF_DWARF_CACHE_MB=0), in rotation.
+      turned off (PROFILING_BPF_DWARF_CACHE_MB=0), in rotation (each BIN in
+      turn).
   python3 tools/bench/startup.py call-graph ROUNDS BIN
       BIN attaches to spin (~6 s of work at 999 Hz) with --call-graph dwarf
       and fp in rotation: the cost of unwinding in the reader, per sample.
@@ -97,10 +98,11 @@ def main():
             for b in bins:
                 res[b].append(fixed_run(b))
     elif what == "dwarf-cache":
-        res = {m: [] for m in ("cold", "warm", "off")}
+        res = {(b, m): [] for m in ("cold", "warm", "off") for b in bins}
         for _ in range(rounds):
-            for m in res:
-                res[m].append(dwarf_cache_run(bins[0], m))
+            for b, m in res:
+                res[(b, m)].append(dwarf_cache_run(b, m))
+        res = {("%s %s" % k if len(bins) > 1 else k[1]): v for k, v in res.items()}
     else:
         res = {m: [] for m in ("dwarf", "fp")}
         for _ in range(rounds):

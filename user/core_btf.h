@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel types a BPF object's CO-RE relocations use, as a small BTF
+ * ("bpftool gen min_core_btf"), cached per boot and object. libbpf relocates
+ * against it (bpf_object_open_opts.btf_custom_path) instead of searching the
+ * ~126k types of vmlinux BTF once per relocated type: ~8 ms of every run. The
+ * cache file lies in the cache directory (cache_dir.h), is 0600 and is checked
+ * before use like any input.
+ */
+#ifndef PB_CORE_BTF_H
+#define PB_CORE_BTF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CORE_BTF_KEY_LEN	64
+#define CORE_BTF_MAX		(1u << 20)	/* bytes of BTF accepted */
+#define CORE_BTF_PATH_LEN	32
+
+/*
+ * The minimal BTF of the BPF object @elf (@len bytes, named @name: a file name
+ * part) in a memory file whose path goes into @path (CORE_BTF_PATH_LEN bytes),
+ * from the cache or made now (and cached) when bpftool is there. Returns the
+ * file's descriptor, to close once the object is loaded, or -errno: then
+ * libbpf uses vmlinux BTF as usual.
+ */
+int core_btf_open(const char *name, const void *elf, size_t len, char *path);
+
+/*
+ * Check cache file content @data (@len bytes) against @key: 0 and the BTF's
+ * offset and length in *@off and *@btf_len, or -EINVAL.
+ */
+int core_btf_parse(const void *data, size_t len, const char *key, size_t *off, size_t *btf_len);
+
+/* 0 when @data (@len bytes) is BTF whose every type and name reference lies
+ * in range and whose chains of references end; -EINVAL otherwise. */
+int core_btf_check(const void *data, size_t len);
+
+/* The cache file of BTF @btf (@len bytes) under @key, written to @f. */
+int core_btf_write(FILE *f, const char *key, const void *btf, size_t len);
+
+#endif
