@@ -192,6 +192,7 @@ static __always_inline void sample_init(struct pb_sample *s, __u64 id, __u32 cpu
 	s->space_exec = 0;
 	s->ncheck = 0;
 	s->pad = 0;
+	s->agg_key = 0;
 }
 
 /* Bytes of kernel ips that bpf_get_(task_)stack() wrote (@n), counting errors. */
@@ -865,6 +866,152 @@ __noinline int sample_python(__u32 tgid, __u32 off)
 	return python_copy((void *)s->payload + off, walked);
 }
 
+/* --- aggregation of identical samples (records without a stack copy) --- */
+
+const volatile bool agg = false;	/* count identical samples in BPF (PB_AGG_*) */
+const volatile bool agg_thread = false;	/* thread id and name are part of a key */
+volatile __u64 agg_switch = 0;	/* split time | base map: written by the reader */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* resized by the loader */
+	__type(key, __u64);
+	__type(value, __u64);	/* samples counted, the key's first (sent) one not included */
+} agg0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* resized by the loader */
+	__type(key, __u64);
+	__type(value, __u64);
+} agg1 SEC(".maps");
+
+#define EEXIST	17
+
+/* xxHash64's primes, its round and its final mix: a 64-bit hash of words. */
+#define AGG_P1	0x9E3779B185EBCA87ull
+#define AGG_P2	0xC2B2AE3D27D4EB4Full
+#define AGG_P3	0x165667B19E3779F9ull
+#define AGG_P5	0x27D4EB2F165667C5ull
+
+static __always_inline __u64 agg_round(__u64 h, __u64 w)
+{
+	h += w * AGG_P2;
+	h = (h << 31) | (h >> 33);
+	return h * AGG_P1;
+}
+
+static __always_inline __u64 agg_final(__u64 h)
+{
+	h ^= h >> 33;
+	h *= AGG_P2;
+	h ^= h >> 29;
+	h *= AGG_P3;
+	return h ^ (h >> 32);
+}
+
+/* Words of the payload (ips, aux data) of a record without a stack copy. */
+#define AGG_WORDS_MAX	(3 * PB_MAX_STACK + PB_MAX_AUX / 8)
+
+/* State of the hash of a record's payload (bpf_loop callback argument). */
+struct agg_hash_ctx {
+	__u64 h;
+	__u32 cpu;	/* scratch slot */
+};
+
+/* Two words of the payload into the hash; 1 stops the loop. */
+static long agg_hash_words(__u64 i, void *data)
+{
+	struct agg_hash_ctx *c = data;
+	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &c->cpu);
+
+	if (!s || i > AGG_WORDS_MAX / 2)
+		return 1;
+	c->h = agg_round(agg_round(c->h, s->payload[2 * i]), s->payload[2 * i + 1]);
+	return 0;
+}
+
+/* The map a sample taken at @time_ns counts in: the base map from the split on. */
+static __always_inline __u64 agg_map_of(__u64 time_ns)
+{
+	__u64 sw = agg_switch;
+
+	return time_ns >= (sw & ~1ull) ? sw & 1 : (sw & 1) ^ 1;
+}
+
+static __always_inline __u64 *agg_lookup(__u64 key)
+{
+	return PB_AGG_MAP(key) ? bpf_map_lookup_elem(&agg1, &key) :
+				 bpf_map_lookup_elem(&agg0, &key);
+}
+
+/*
+ * This CPU's sample (no stack copy): counted in its aggregation map when its
+ * key is there (returns 1: nothing to send); else its key goes into the
+ * record's agg_key (returns 0). The process image is its address space (the
+ * mm pointer: an exec replaces it). A global function: verified once.
+ */
+__noinline int sample_agg(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 cpu = bpf_get_smp_processor_id(), nw;
+	struct pb_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	struct agg_hash_ctx c = { .cpu = cpu };
+	__u64 key, *n;
+
+	if (!s)
+		return 0;
+	c.h = agg_round(AGG_P5, (__u64)s->pid << 32 | (agg_thread ? s->tid : 0));
+	c.h = agg_round(c.h, (__u64)BPF_CORE_READ(task, mm));
+	c.h = agg_round(c.h, (__u64)s->flags << 32 | s->aux_len);
+	c.h = agg_round(c.h, (__u64)s->nkernel | (__u64)s->nuser << 16 |
+				     (__u64)(__u16)s->kstack_err << 32 |
+				     (__u64)(__u16)s->ustack_err << 48);
+	c.h = agg_round(c.h, (__u64)s->ncheck);
+	if (agg_thread) {
+		c.h = agg_round(c.h, *(__u64 *)s->comm);
+		c.h = agg_round(c.h, *(__u64 *)(s->comm + 8));
+	}
+	/* an odd count hashes one word past the payload: zeroed below */
+	nw = s->nkernel + s->ncheck + s->nuser + s->aux_len / 8;
+	if (nw > AGG_WORDS_MAX)
+		return 0;
+	s->payload[nw] = 0;
+	bpf_loop((nw + 1) / 2, agg_hash_words, &c, 0);
+	key = (agg_final(c.h) & ~3ull) | PB_AGG_KEY_BIT | agg_map_of(s->time_ns);
+	n = agg_lookup(key);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		count(PB_CNT_AGG_HITS);
+		return 1;
+	}
+	s->agg_key = key;
+	return 0;
+}
+
+/*
+ * Samples that may be counted in BPF: those without a copy of the user stack
+ * (frame pointers; in dwarf mode a sample whose registers and stack go to
+ * user space to be unwound is sent whole).
+ */
+static __always_inline bool agg_eligible(const struct pb_sample *s)
+{
+	return agg && !s->stack_len && !(s->flags & PB_SF_REGS);
+}
+
+/* The key of a sample just sent: its next samples count in its map. */
+static __always_inline void agg_add(__u64 key)
+{
+	__u64 zero = 0;
+	long err = PB_AGG_MAP(key) ? bpf_map_update_elem(&agg1, &key, &zero, BPF_NOEXIST) :
+				     bpf_map_update_elem(&agg0, &key, &zero, BPF_NOEXIST);
+
+	if (!err)
+		count(PB_CNT_AGG_KEYS);
+	else if (err != -EEXIST)	/* another CPU added it meanwhile: no loss */
+		count(PB_CNT_AGG_FULL);
+}
+
 static __always_inline void mark_sampled(__u32 tgid);
 
 SEC("perf_event")
@@ -901,10 +1048,15 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->hdr.size = (__u32)len;
 	if (len > PB_SAMPLE_MAX)
 		return 0;
+	/* sent first, then its key added: a count never comes before its record */
+	if (agg_eligible(s) && sample_agg())
+		return 0;
 	unread = ring_unread();
 	if (!sample_fits(unread, len) ||
 	    bpf_ringbuf_output(&events, s, len, wake ? BPF_RB_FORCE_WAKEUP : submit_flags(unread)))
 		count(PB_CNT_RB_FULL);
+	else if (s->agg_key)
+		agg_add(s->agg_key);
 	return 0;
 }
 
@@ -1294,6 +1446,7 @@ int open_blocked(struct bpf_iter__task *ctx)
 	slot->rec.ustack_err = 0;
 	slot->rec.aux_len = 0;
 	slot->rec.stack_len = 0;
+	slot->rec.agg_key = 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (user_stacks && regs && !(task->flags & PF_KTHREAD)) {
 		fp_walk_task(slot, task, regs);	/* dwarf mode too: the fallback */

@@ -76,6 +76,10 @@ enum pb_count {
 	PB_CNT_BPF_UNW_DEEP,	/* ... deeper than PB_MAX_STACK frames */
 	PB_CNT_BPF_UNW_OTHER,	/* ... that met a CFA register left unknown, or ended
 				 * after the leaf (the reader may use frame pointers) */
+	PB_CNT_AGG_HITS,	/* samples counted in an aggregation map, not sent */
+	PB_CNT_AGG_KEYS,	/* keys added to the aggregation maps (their samples were sent) */
+	PB_CNT_AGG_FULL,	/* samples whose key could not be added (map full): sent, and
+				 * so are the next ones of that stack */
 	PB_CNT_MAX,
 };
 
@@ -160,8 +164,28 @@ struct pb_sample {
 	__u32 space_exec;	/* its exec count (task self_exec_id) */
 	__u16 ncheck;		/* check ips in the payload (<= PB_MAX_STACK) */
 	__u16 pad;
+	__u64 agg_key;		/* 0, or the aggregation key of this record: more samples
+				 * identical to it are counted under it in BPF (PB_AGG_*) */
 	__u64 payload[];
 };
+
+/*
+ * Aggregation in BPF (records without a stack copy): a sample whose key is
+ * in an aggregation map is counted there and not sent; the first one of a
+ * key is sent with the key in agg_key and adds it. Two maps ("agg0",
+ * "agg1"): bit 0 of a key names the map it counts in, bit 1 is always set
+ * (a key is never 0), the other 62 bits are a hash of what the record holds
+ * but its time and CPU: ids, comm (with per-thread stores), flags, stacks,
+ * aux data, and the process image (its address space).
+ *
+ * Which map a sample counts in: the loader's agg_switch word holds a split
+ * time (bits 1..63) and a base map (bit 0); samples taken at or after the
+ * split count in the base map, earlier ones in the other. The reader empties
+ * the other map once the split is a grace period behind (no program can
+ * still be adding to it), then moves the split and flips the base.
+ */
+#define PB_AGG_MAP(key)		((unsigned)((key) & 1))
+#define PB_AGG_KEY_BIT		2ull
 
 /* Largest sample record: the size of the BPF scratch buffer it is built in. */
 #define PB_SAMPLE_MAX	(sizeof(struct pb_sample) + 3 * 8 * PB_MAX_STACK + PB_MAX_AUX + \

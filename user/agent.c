@@ -423,6 +423,7 @@ static int setup_sampler(struct agent *a)
 		.ncgroups = a->ncgroup_fds,
 		.exec_events_all = a->o.comm != NULL,
 		.buildid_window_ns = BUILDID_WINDOW_NS,
+		.agg_span_ns = (uint64_t)(a->o.interval * 1e9),	/* emptied at each boundary */
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
@@ -683,6 +684,8 @@ static void close_interval(struct agent *a, uint64_t now)
 	int n;
 
 	sampler_consume(a->sampler);
+	/* the samples counted in BPF before @end, into the store closed now */
+	sampler_agg_rotate(a->sampler, next_boundary(a, now > end ? now : end));
 	sampler_read_counts(a->sampler, &c);
 	sampler_counts_delta(&c, &a->last_counts, &delta);
 	a->last_counts = c;
@@ -825,6 +828,7 @@ static int run_loop(struct agent *a)
 	a->win_end = next_boundary(a, a->win_start);
 	d->after = &a->next;
 	d->split_ns = a->win_end;
+	sampler_agg_rotate(a->sampler, a->win_end);
 	a->last_cpu_secs = own_cpu_secs();
 	publish_metrics(a, &(struct health){ 0 });
 	pr_info("%llu Hz, %.0f s intervals%s", (unsigned long long)a->o.freq, a->o.interval,

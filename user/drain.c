@@ -205,11 +205,14 @@ static void sample_store(struct drain *d, const struct pb_sample *smp, uint32_t 
 	const uint64_t *uips = pb_sample_uips(smp);
 	size_t nu = smp->nuser;
 	struct stack_store *st = &d->store;
+	struct stack_entry *e = NULL;
 	char comm[PB_COMM_LEN + 1];
 	int err;
 
 	if (smp->time_ns < d->floor_ns) {
 		d->late++;
+		if (smp->agg_key)
+			drain_agg_note(d, smp, NULL);
 		return;
 	}
 	if (d->after && smp->time_ns >= d->split_ns)
@@ -237,8 +240,10 @@ static void sample_store(struct drain *d, const struct pb_sample *smp, uint32_t 
 				  MERGED_MAX);
 		uips = d->merged;
 	}
-	err = stack_store_add(st, smp->pid, smp->tid, gen, comm, pb_sample_kips(smp),
-			      smp->nkernel, uips, nu, &w);
+	err = stack_store_add_get(st, smp->pid, smp->tid, gen, comm, pb_sample_kips(smp),
+				  smp->nkernel, uips, nu, &w, &e);
+	if (smp->agg_key)
+		drain_agg_note(d, smp, err ? NULL : e);
 	if (err) {
 		d->store_full++;
 		if (w.kind != PB_KIND_CPU)
@@ -253,6 +258,8 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 
 	if (smp->time_ns < d->floor_ns) {
 		d->late++;
+		if (smp->agg_key)
+			drain_agg_note(d, smp, NULL);
 		return;
 	}
 	memcpy(comm, smp->comm, PB_COMM_LEN);
@@ -609,6 +616,8 @@ void drain_init(struct drain *d, size_t max_stacks, bool per_thread,
 	stack_store_init(&d->store, max_stacks, per_thread);
 	hashmap_init(&d->pids, hash_uint, equal_uint, NULL);
 	hashmap_init(&d->exits, hash_uint, equal_uint, NULL);
+	hashmap_init(&d->agg_refs[0], hash_uint, equal_uint, NULL);
+	hashmap_init(&d->agg_refs[1], hash_uint, equal_uint, NULL);
 	d->dq_tail = &d->dq_head;
 	if (hooks)
 		d->hooks = *hooks;
@@ -676,6 +685,8 @@ void drain_release(struct drain *d)
 			exit_maps_free((struct drain_exit_maps *)d->exits.slots[i].value);
 	}
 	hashmap_release(&d->exits);
+	drain_agg_forget(d, 0);
+	drain_agg_forget(d, 1);
 	if (d->uw && unwinder_stats(d->uw)->walks) {
 		const struct unwind_stats *st = unwinder_stats(d->uw);
 

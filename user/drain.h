@@ -98,6 +98,12 @@ struct drain {
 	 * with a copy are compared with the copy's */
 	struct rule_push *rules;
 	uint64_t bpf_check_agree, bpf_check_differ;
+	/* aggregation in BPF: the records that opened a key, by map (PB_AGG_MAP):
+	 * (void *)key -> struct drain_agg_ref *, what the key's counts add to */
+	struct hashmap agg_refs[2];
+	uint64_t agg_counted;		/* samples counted in BPF, added to their stacks */
+	uint64_t agg_unmatched;		/* counted in BPF under a key whose record never
+					 * came: lost */
 };
 
 /* Initialise with a store of at most @max_stacks stacks; @hooks may be NULL. */
@@ -147,6 +153,22 @@ int drain_set_python(struct drain *d, struct python *py);
  * the next sample of each calls on_new_pid again. Returns 0 or -ENOMEM.
  */
 int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ctx);
+/*
+ * @n more samples identical to the record that came with aggregation key
+ * @key (struct pb_sample.agg_key): added to its stack (or counted as late or
+ * lost like it), in the store of its time. Returns 0, or -ENOENT when no
+ * record with that key has been drained (the caller may drain and retry,
+ * then count them with drain_agg_lost()).
+ */
+int drain_agg_count(struct drain *d, uint64_t key, uint64_t n);
+/* @n samples counted in BPF under keys whose records never came: lost. */
+void drain_agg_lost(struct drain *d, uint64_t n);
+/* Forget the records of aggregation map @map (it was emptied). */
+void drain_agg_forget(struct drain *d, unsigned map);
+/* Remember what record @smp (with an agg_key) was stored as: @e, NULL when
+ * it was not (late, store full). */
+void drain_agg_note(struct drain *d, const struct pb_sample *smp, struct stack_entry *e);
+
 /* Check one raw record; returns its kind, or 0 when it is malformed. */
 int drain_record_check(const void *data, size_t size);
 

@@ -36,6 +36,10 @@
 /* After an exec, user stacks come with build IDs this long: a process that
  * ends before its maps are read is still named. */
 #define BUILDID_WINDOW_NS	(200 * 1000 * 1000ull)
+/* Samples counted in BPF are read this often: the maps' keys come free, and
+ * a process seen only through counts gets a record (its first sample of a
+ * key) at least this often (Python discovery retries on records). */
+#define AGG_ROTATE_NS		(500 * 1000 * 1000ull)
 
 struct run {
 	const struct options *o;
@@ -267,6 +271,7 @@ static int setup_sampler(struct run *r)
 		.stack_size = o->stack_size,
 		.max_stacks = MAX_STACKS,
 		.buildid_window_ns = BUILDID_WINDOW_NS,
+		.agg_rotate_ns = AGG_ROTATE_NS,
 	};
 	struct drain_hooks hooks = {
 		.on_new_pid = hook_new_pid,
@@ -451,7 +456,8 @@ static void show_status(struct run *r, uint64_t now)
 	fprintf(stderr, " %s", target);
 	if (r->sampler)
 		fprintf(stderr, " at %llu Hz: %llu samples, %llu lost",
-			(unsigned long long)r->o->freq, (unsigned long long)c.records,
+			(unsigned long long)r->o->freq,
+			(unsigned long long)(c.records + c.agg_counted),
 			(unsigned long long)sampler_counts_lost(&c));
 	if (r->ucall)
 		fprintf(stderr, "%s%zu probes", r->sampler ? ", " : ": ", ucall_nprobes(r->ucall));

@@ -32,7 +32,14 @@ struct sampler {
 	struct drain drain;
 	FILE *dump;	/* raw records are also written here (debug), or NULL */
 	bool detached;		/* sampling stopped: nothing waits for exit mappings more */
+	bool agg;		/* identical samples counted in BPF (PB_AGG_*) */
+	uint64_t agg_rotated_ns;	/* when the aggregation split last moved */
 };
+
+#define AGG_ENTRIES_MIN	1024	/* keys per aggregation map, at least */
+#define AGG_ENTRIES_MAX	65536	/* and at most */
+#define AGG_SPAN_NS	(10 * 1000000000ull)	/* a map's life when the caller empties it */
+#define AGG_BATCH	256	/* keys read per system call */
 
 #define DEFER_NS	1000000000ULL	/* a sample waits for exit mappings while less than this
 					 * much of later samples was drained */
@@ -40,7 +47,9 @@ struct sampler {
 /*
  * Debug: PROFILING_BPF_DEBUG_DUMP_RECORDS=FILE writes every raw ring-buffer
  * record, each as its 32-bit size and bytes (tools/bench/unwbench replays
- * the dwarf samples). Created mode 0600, never through a symlink.
+ * the dwarf samples; samples counted in BPF are not records: set
+ * PROFILING_BPF_DEBUG_NO_BPF_AGG too for all of them). Created mode 0600,
+ * never through a symlink.
  */
 static FILE *dump_open(void)
 {
@@ -204,6 +213,35 @@ static __u32 ring_size(const struct sampler_config *cfg)
 	return size;
 }
 
+/*
+ * Keys per aggregation map: room for as many keys as samples from every CPU
+ * in the life of a map (a power of two in [AGG_ENTRIES_MIN, AGG_ENTRIES_MAX]):
+ * the maps are preallocated, their size is a cost of every run.
+ * PROFILING_BPF_TEST_AGG_ENTRIES: tests fill them.
+ */
+static __u32 agg_entries(const struct sampler *s)
+{
+	const char *force = getenv("PROFILING_BPF_TEST_AGG_ENTRIES");
+	long n = force ? strtol(force, NULL, 10) : 0;
+	uint64_t span = s->cfg.agg_rotate_ns ?: s->cfg.agg_span_ns ?: AGG_SPAN_NS;
+	uint64_t want = s->cfg.freq * (uint64_t)libbpf_num_possible_cpus() * span / 1000000000ull;
+	__u32 size = AGG_ENTRIES_MIN;
+
+	if (!s->agg)
+		return 1;
+	if (n > 0 && n <= AGG_ENTRIES_MAX)
+		return (__u32)n;
+	while (size < want && size < AGG_ENTRIES_MAX)
+		size <<= 1;
+	return size;
+}
+
+static int size_agg_maps(struct sampler *s)
+{
+	return bpf_map__set_max_entries(s->skel->maps.agg0, agg_entries(s)) ?:
+	       bpf_map__set_max_entries(s->skel->maps.agg1, agg_entries(s));
+}
+
 static int set_cgroups(struct sampler *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.cgroups), err;
@@ -298,6 +336,16 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 		goto err_free;
 	s->skel->rodata->ncgroups = (__u32)cfg->ncgroups;
 	s->skel->rodata->exec_events_all = cfg->exec_events_all;
+	/* identical samples counted in BPF (PROFILING_BPF_DEBUG_NO_BPF_AGG: off,
+	 * to measure what it brings): on CPU, records without a stack copy
+	 * (frame pointers, or stacks unwound in BPF; in dwarf mode without that
+	 * only kernel threads have none: not worth the maps); off CPU, every
+	 * interval is sent */
+	s->agg = !cfg->no_cpu_samples &&
+		 (!(cfg->dwarf && cfg->user_stacks) || s->skel->rodata->bpf_unwind) &&
+		 !getenv("PROFILING_BPF_DEBUG_NO_BPF_AGG");
+	s->skel->rodata->agg = s->agg;
+	s->skel->rodata->agg_thread = cfg->per_thread;
 	s->skel->rodata->wakeup_bytes = ring_size(cfg) / 4;
 	/* samples leave an eighth of the ring to fork, exec and exit records */
 	s->skel->rodata->sample_room = ring_size(cfg) - ring_size(cfg) / 8;
@@ -311,6 +359,8 @@ struct sampler *sampler_open(const struct sampler_config *cfg, const struct drai
 	if (!err)
 		err = bpf_map__set_max_entries(s->skel->maps.scratch,
 					       (__u32)libbpf_num_possible_cpus());
+	if (!err)
+		err = size_agg_maps(s);
 	if (err) {
 		pr_err("cannot size the BPF maps: %s", strerror(-err));
 		goto err_free;
@@ -530,10 +580,88 @@ int sampler_fd(struct sampler *s)
 	return ring_buffer__epoll_fd(s->rb);
 }
 
+/* Counts read from an aggregation map whose records were not drained yet. */
+struct agg_pending {
+	uint64_t *kv;	/* key, count pairs */
+	size_t n, cap;
+};
+
+static void agg_pend(struct agg_pending *p, uint64_t key, uint64_t n, struct drain *d)
+{
+	uint64_t *kv = p->kv;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		kv = realloc(p->kv, 2 * p->cap * sizeof(*kv));
+	}
+	if (!kv) {
+		drain_agg_lost(d, n);
+		return;
+	}
+	p->kv = kv;
+	kv[2 * p->n] = key;
+	kv[2 * p->n + 1] = n;
+	p->n++;
+}
+
+/* Add the counts of aggregation map @m to the drain, emptying it. */
+static void agg_collect(struct sampler *s, unsigned m)
+{
+	int fd = bpf_map__fd(m ? s->skel->maps.agg1 : s->skel->maps.agg0);
+	__u64 keys[AGG_BATCH], vals[AGG_BATCH], batch = 0;
+	struct agg_pending p = { 0 };
+	void *in = NULL;
+	__u32 count;
+	int err;
+
+	do {
+		count = AGG_BATCH;
+		err = bpf_map_lookup_and_delete_batch(fd, in, &batch, keys, vals, &count, NULL);
+		err = err ? -errno : 0;
+		for (__u32 i = 0; i < count && (!err || err == -ENOENT); i++) {
+			if (drain_agg_count(&s->drain, keys[i], vals[i]))
+				agg_pend(&p, keys[i], vals[i], &s->drain);
+		}
+		in = &batch;
+	} while (!err);
+	if (err != -ENOENT)
+		pr_warn("cannot read the BPF aggregation map: %s", strerror(-err));
+	/* a record still being written when the ring was read */
+	if (p.n)
+		ring_buffer__consume(s->rb);
+	for (size_t i = 0; i < p.n; i++) {
+		if (drain_agg_count(&s->drain, p.kv[2 * i], p.kv[2 * i + 1]))
+			drain_agg_lost(&s->drain, p.kv[2 * i + 1]);
+	}
+	free(p.kv);
+	drain_agg_forget(&s->drain, m);
+}
+
+void sampler_agg_rotate(struct sampler *s, uint64_t split_ns)
+{
+	uint64_t sw = s->skel->bss->agg_switch;
+	unsigned old = (unsigned)(sw & 1) ^ 1;
+
+	if (!s->agg)
+		return;
+	agg_collect(s, old);
+	__atomic_store_n(&s->skel->bss->agg_switch, (split_ns & ~1ull) | old, __ATOMIC_SEQ_CST);
+	s->agg_rotated_ns = split_ns;
+}
+
 int sampler_consume(struct sampler *s)
 {
 	int n = ring_buffer__consume(s->rb);
-	uint64_t newest = s->drain.newest_ns;
+	uint64_t newest = s->drain.newest_ns, now;
+
+	if (s->agg && s->detached) {
+		/* sampling has stopped: every count is final */
+		agg_collect(s, 0);
+		agg_collect(s, 1);
+	} else if (s->agg && s->cfg.agg_rotate_ns &&
+		   (now = monotonic_ns()) - s->agg_rotated_ns >= s->cfg.agg_rotate_ns) {
+		sampler_agg_rotate(s, now);
+	}
 
 	drain_flush_rules(&s->drain);
 	/* samples still waiting for exit mappings that did not come, though a
@@ -564,6 +692,8 @@ void sampler_read_counts(struct sampler *s, struct sampler_counts *out)
 	out->records = s->drain.records;
 	out->record_bytes = s->drain.record_bytes;
 	out->bad_records = s->drain.bad_records;
+	out->agg_counted = s->drain.agg_counted;
+	out->agg_unmatched = s->drain.agg_unmatched;
 	out->store_full = s->drain.store_full;
 	out->store_full_ns = s->drain.store_full_ns;
 	if (s->cfg.off_cpu)
@@ -667,11 +797,30 @@ void sampler_detach(struct sampler *s)
 	}
 }
 
+/* -v: what aggregation in BPF did. */
+static void agg_log(struct sampler *s)
+{
+	struct sampler_counts c;
+	uint64_t all;
+
+	if (!s->agg || !s->rb)
+		return;
+	sampler_read_counts(s, &c);
+	all = c.records + c.agg_counted;
+	pr_info("BPF aggregation: %llu of %llu samples counted in BPF (%.1f%%) under %llu keys; "
+		"%llu sent because a map was full, %llu lost (their record never came)",
+		(unsigned long long)c.agg_counted, (unsigned long long)all,
+		all ? 100.0 * (double)c.agg_counted / (double)all : 0.0,
+		(unsigned long long)c.bpf[PB_CNT_AGG_KEYS], (unsigned long long)c.bpf[PB_CNT_AGG_FULL],
+		(unsigned long long)c.agg_unmatched);
+}
+
 void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
 	sampler_detach(s);
+	agg_log(s);
 	free(s->links);
 	free(s->pfds);
 	ring_buffer__free(s->rb);

@@ -34,6 +34,11 @@ struct sampler_config {
 	size_t ncgroups;	/* at most PB_MAX_CGROUPS */
 	bool exec_events_all;	/* exec records of every process, not only targets */
 	uint64_t buildid_window_ns;	/* build-ID stacks this long after an exec, 0: none */
+	/* aggregation in BPF of samples without a stack copy: the maps are
+	 * emptied this often (0: only by sampler_agg_rotate(), the agent's
+	 * interval boundaries); PROFILING_BPF_DEBUG_NO_BPF_AGG turns it off */
+	uint64_t agg_rotate_ns;
+	uint64_t agg_span_ns;	/* with agg_rotate_ns 0: how long a map lives (its size) */
 };
 
 
@@ -55,6 +60,8 @@ struct sampler_counts {
 	uint64_t rules_push_failed;	/* ... whose write failed */
 	uint64_t bpf_check_agree;	/* test mode: BPF's walk = the copy's */
 	uint64_t bpf_check_differ;	/* test mode: they differ */
+	uint64_t agg_counted;		/* samples counted in BPF, added to their stacks */
+	uint64_t agg_unmatched;		/* counted in BPF, their record never came: lost */
 };
 
 struct sampler;
@@ -76,6 +83,13 @@ int sampler_attach(struct sampler *s);
 int sampler_fd(struct sampler *s);
 /* Drain what is ready without blocking. Returns records consumed or -errno. */
 int sampler_consume(struct sampler *s);
+/*
+ * Aggregation in BPF: add the counts of the map that samples taken before the
+ * current split went to (the split must be a grace period behind: nothing adds
+ * to it any more) and empty it; samples taken from @split_ns on (CLOCK_MONOTONIC)
+ * count in it next, earlier ones in the other map.
+ */
+void sampler_agg_rotate(struct sampler *s, uint64_t split_ns);
 /* Read the counters now. */
 void sampler_read_counts(struct sampler *s, struct sampler_counts *out);
 /* Stop taking build-ID stacks of @pid (its maps were read). */

@@ -37,17 +37,22 @@ static const struct {
 	{ "unwind_bpf_miss_read", PB_CNT_BPF_UNW_READ },
 	{ "unwind_bpf_miss_too_deep", PB_CNT_BPF_UNW_DEEP },
 	{ "unwind_bpf_miss_other", PB_CNT_BPF_UNW_OTHER },
+	{ "samples_seen_bpf", PB_CNT_SAMPLES },
+	{ "bpf_agg_samples", PB_CNT_AGG_HITS },
+	{ "bpf_agg_keys", PB_CNT_AGG_KEYS },
+	{ "bpf_agg_map_full", PB_CNT_AGG_FULL },
 };
 
 uint64_t sampler_counts_lost(const struct sampler_counts *c)
 {
 	return c->bpf[PB_CNT_RB_FULL] + c->bpf[PB_CNT_OFF_RB_FULL] + c->bpf[PB_CNT_OFF_NO_SLOT] +
-	       c->bpf[PB_CNT_OFF_UNCLOSED] + c->bad_records + c->store_full + c->sched_misses;
+	       c->bpf[PB_CNT_OFF_UNCLOSED] + c->bad_records + c->store_full + c->sched_misses +
+	       c->agg_unmatched;
 }
 
 uint64_t sampler_counts_lost_ns(const struct sampler_counts *c, uint64_t period_ns)
 {
-	return (c->bpf[PB_CNT_RB_FULL] + c->bad_records) * period_ns +
+	return (c->bpf[PB_CNT_RB_FULL] + c->bad_records + c->agg_unmatched) * period_ns +
 	       c->bpf[PB_CNT_OFF_RB_FULL_NS] + c->store_full_ns;
 }
 
@@ -87,6 +92,8 @@ void sampler_counts_delta(const struct sampler_counts *now, const struct sampler
 	d->rules_push_failed = now->rules_push_failed - then->rules_push_failed;
 	d->bpf_check_agree = now->bpf_check_agree - then->bpf_check_agree;
 	d->bpf_check_differ = now->bpf_check_differ - then->bpf_check_differ;
+	d->agg_counted = now->agg_counted - then->agg_counted;
+	d->agg_unmatched = now->agg_unmatched - then->agg_unmatched;
 	unwind_delta(&now->unwind, &then->unwind, &d->unwind);
 }
 
@@ -136,5 +143,7 @@ int sampler_counts_to_profile(const struct sampler_counts *c, struct profile *p)
 	err = err ?: profile_set_counter(p, "lost_offcpu_sched_events", c->sched_misses);
 	err = err ?: profile_set_counter(p, "samples_recorded", c->records);
 	err = err ?: profile_set_counter(p, "sample_record_bytes", c->record_bytes);
+	err = err ?: profile_set_counter(p, "bpf_agg_samples_read", c->agg_counted);
+	err = err ?: profile_set_counter(p, "lost_bpf_agg_unmatched", c->agg_unmatched);
 	return err ?: unwind_to_profile(c, p);
 }

@@ -104,6 +104,19 @@ int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t
 		    const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
 		    size_t nu, const struct stack_weight *w)
 {
+	return stack_store_add_get(st, pid, tid, gen, comm, kips, nk, uips, nu, w, NULL);
+}
+
+void stack_store_count(struct stack_store *st, struct stack_entry *e, uint64_t n)
+{
+	e->count += n;
+	st->total += n;
+}
+
+int stack_store_add_get(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
+			const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
+			size_t nu, const struct stack_weight *w, struct stack_entry **out)
+{
 	struct stack_entry *found_e;
 	struct stack_entry *key, *e;
 	uintptr_t found;
@@ -121,8 +134,12 @@ int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t
 		found_e->value += w->value;
 		st->total += w->count;
 		st->total_value += w->value;
+		if (out)
+			*out = found_e;
 		return 0;
 	}
+	if (out)
+		*out = NULL;
 	if (st->nentries >= st->max_stacks) {
 		st->dropped += w->count;
 		st->dropped_value += w->value;
@@ -142,5 +159,7 @@ int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t
 	e->value = w->value;
 	st->total += w->count;
 	st->total_value += w->value;
+	if (out)
+		*out = e;
 	return 0;
 }

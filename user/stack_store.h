@@ -64,5 +64,11 @@ struct stack_weight {
 int stack_store_add(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
 		    const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
 		    size_t nu, const struct stack_weight *w);
+/* The same; *@out (when not NULL) is set to the stack's entry, NULL on error. */
+int stack_store_add_get(struct stack_store *st, uint32_t pid, uint32_t tid, uint32_t gen,
+			const char *comm, const uint64_t *kips, size_t nk, const uint64_t *uips,
+			size_t nu, const struct stack_weight *w, struct stack_entry **out);
+/* @n more on-CPU samples of @e, an entry of @st. */
+void stack_store_count(struct stack_store *st, struct stack_entry *e, uint64_t n);
 
 #endif

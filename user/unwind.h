@@ -154,8 +154,8 @@ void unwinder_set_fast(struct unwinder *u, bool on);
  */
 size_t unwinder_walk_rules(const struct unwinder *u, const uint64_t **at,
 			   const struct pb_unwind_rule **rules);
-/* Count @times samples whose stack of @n frames BPF unwound, each as a
- * complete walk (@times > 1: samples counted in BPF, sent once). */
+/* Count @times samples of a stack of @n frames that BPF unwound as a complete
+ * walk (more than one: counted in BPF as identical, drain_agg_count()). */
 void unwinder_count_bpf(struct unwinder *u, size_t n, uint64_t times);
 /* The counters so far. */
 const struct unwind_stats *unwinder_stats(const struct unwinder *u);

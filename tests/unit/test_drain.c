@@ -497,6 +497,93 @@ static void test_drain_weights(void **state)
 	free(s);
 }
 
+/* Key @n of aggregation map @map (bit 1 set: a key is never 0). */
+#define AGG_KEY(n, map) ((uint64_t)(n) << 2 | PB_AGG_KEY_BIT | (map))
+
+/*
+ * Counts from the BPF aggregation maps: added to the stack their key's record
+ * was stored as (with its pid, generation and thread), in the store of the
+ * record's time; counted as late or lost like the record when it was; unknown
+ * keys refused; forgotten with their map.
+ */
+static void test_drain_agg_counts(void **state)
+{
+	struct pb_task_event ev = { .hdr = { PB_REC_EXEC, sizeof(ev) }, .pid = 10 };
+	struct pb_sample *a = make_sample(10, 11, 1, 3, 0x400000);
+	struct pb_sample *b = make_sample(10, 12, 0, 2, 0x500000);
+	struct stack_store after;
+	struct drain d;
+
+	(void)state;
+	drain_init(&d, 3, true, NULL);
+	a->agg_key = AGG_KEY(1, 0);
+	a->time_ns = 100;
+	drain_record(&d, a, a->hdr.size);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(1, 0), 41), 0);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(1, 1), 5), -ENOENT);	/* other map */
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(2, 0), 5), -ENOENT);
+	assert_int_equal(d.store.nentries, 1);
+	assert_int_equal(d.store.entries[0]->count, 42);
+	assert_int_equal(d.store.entries[0]->tid, 11);
+	assert_int_equal(d.store.total, 42);
+	assert_int_equal(d.agg_counted, 41);
+	/* after an exec the same stack is another image: its own record and key */
+	drain_record(&d, &ev, sizeof(ev));
+	a->agg_key = AGG_KEY(3, 0);
+	drain_record(&d, a, a->hdr.size);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(3, 0), 9), 0);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(1, 0), 1), 0);
+	assert_int_equal(d.store.nentries, 2);
+	assert_int_equal(d.store.entries[0]->count, 43);
+	assert_int_equal(d.store.entries[1]->gen, 1);
+	assert_int_equal(d.store.entries[1]->count, 10);
+	/* an interval split: a record from the split on goes to the next store, its counts too */
+	stack_store_init(&after, 3, true);
+	d.after = &after;
+	d.split_ns = 1000;
+	b->agg_key = AGG_KEY(4, 1);
+	b->time_ns = 1500;
+	drain_record(&d, b, b->hdr.size);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(4, 1), 7), 0);
+	assert_int_equal(after.total, 8);
+	assert_int_equal(d.store.total, 53);
+	/* map 0 emptied at the boundary: its keys are gone, map 1's stay */
+	drain_agg_forget(&d, 0);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(1, 0), 1), -ENOENT);
+	/* the stores swap (the agent): map 1's counts follow their stack */
+	stack_store_release(&d.store);
+	d.store = after;
+	stack_store_init(&after, 3, true);
+	d.floor_ns = 1000;
+	d.split_ns = 2000;
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(4, 1), 2), 0);
+	assert_int_equal(d.store.entries[0]->count, 10);
+	assert_int_equal(after.total, 0);
+	/* a late record: its counts are late too */
+	a->agg_key = AGG_KEY(5, 0);
+	a->time_ns = 999;
+	drain_record(&d, a, a->hdr.size);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(5, 0), 4), 0);
+	assert_int_equal(d.late, 5);
+	/* a record the full store could not take: its counts are lost with it */
+	for (int i = 0; i < 3; i++) {
+		((uint64_t *)pb_sample_uips(a))[0] = 0x1000 + (uint64_t)i;
+		a->agg_key = AGG_KEY(6 + i, 0);
+		a->time_ns = 1100;
+		drain_record(&d, a, a->hdr.size);
+	}
+	assert_int_equal(d.store_full, 1);
+	assert_int_equal(drain_agg_count(&d, AGG_KEY(8, 0), 6), 0);
+	assert_int_equal(d.store_full, 7);
+	assert_int_equal(d.store.dropped, 7);
+	drain_agg_lost(&d, 3);
+	assert_int_equal(d.agg_unmatched, 3);
+	drain_release(&d);
+	stack_store_release(&after);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_drain_buildid),
 		cmocka_unit_test(test_store_per_thread),
 		cmocka_unit_test(test_drain_weights),
+		cmocka_unit_test(test_drain_agg_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,6 +48,10 @@ BPFTRACE_PID = "profile:hz:%d /pid == %d/ { @[ustack] = count(); }"
 SPIN_RE = re.compile(r"spin: start_ns=(\d+) elapsed_ns=(\d+) cpu_ns=(\d+)")
 
 
+# profiling-bpf with aggregation in BPF turned off (--no-agg-too).
+NO_AGG_ENV = dict(os.environ, PROFILING_BPF_DEBUG_NO_BPF_AGG="1")
+
+
 class BenchError(Exception):
     pass
 
@@ -141,9 +145,9 @@ class Bench:
         self.children.append(p)
         return p
 
-    def run(self, cmd, timeout):
+    def run(self, cmd, timeout, env=None):
         """Run @cmd to completion; (stdout, stderr). Raises BenchError on failure."""
-        p = self.popen(cmd)
+        p = self.popen(cmd, env=env)
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -216,6 +220,12 @@ class Bench:
 
     def cond_pb(self, hz, work):
         out, err = self.run(self.pb_cmd(hz, "x", ["--"] + self.spin_cmd(work)), 600)
+        return parse_spin(out), self.pb_samples(err)
+
+    def cond_pbna(self, hz, work):
+        """profiling-bpf without aggregation in BPF (--no-agg-too)."""
+        out, err = self.run(self.pb_cmd(hz, "x", ["--"] + self.spin_cmd(work)), 600,
+                            env=NO_AGG_ENV)
         return parse_spin(out), self.pb_samples(err)
 
     def cond_pbnk(self, hz, work):
@@ -293,6 +303,8 @@ class Bench:
         names = ["pb", "pbnk", "perf", "bpftrace", "floor"]
         if not self.has_pb:
             names = names[2:]
+        elif self.args.no_agg_too:
+            names.insert(1, "pbna")
         return [(n, hz) for hz in self.args.freqs for n in names]
 
     def run_rounds(self):
@@ -315,7 +327,8 @@ class Bench:
     # ---- 2. own CPU on a ~20 s run ---------------------------------------
 
     def start_profiler(self, tool, hz, pid, path):
-        if tool in ("pb", "pbnk"):
+        env = NO_AGG_ENV if tool == "pbna" else None
+        if tool in ("pb", "pbnk", "pbna"):
             cmd = self.pb_cmd(hz, "cpu", ["-p", str(pid)],
                               ["--no-kernel"] if tool == "pbnk" else [])
         elif tool == "perf":
@@ -323,7 +336,7 @@ class Bench:
                    "--no-bpf-event", "-o", path, "-p", str(pid)]
         else:
             cmd = ["bpftrace", "-e", BPFTRACE_PID % (hz, pid)]
-        prof = self.popen(cmd)
+        prof = self.popen(cmd, env=env)
         if tool == "bpftrace":
             read_until(prof.stdout, r"^Attaching", 60)
         # perf and profiling-bpf -q print nothing once attached; bpftrace
@@ -358,7 +371,7 @@ class Bench:
         if status != 0:
             raise BenchError("%s exited %d: %s" % (tool, status, err[-500:]))
         start, elapsed, cpu = parse_spin(spin_out)
-        if tool in ("pb", "pbnk"):
+        if tool in ("pb", "pbnk", "pbna"):
             samples = self.pb_samples(err)[0]
         elif tool == "perf":
             samples = self.perf_samples(err)
@@ -372,6 +385,8 @@ class Bench:
         work = max(1, round(self.args.work * self.args.cpu_seconds * 1e9 / bare_ns))
         log("own-CPU runs: spin -n %d (about %d s bare)" % (work, self.args.cpu_seconds))
         tools = ["pb", "pbnk", "perf", "bpftrace"] if self.has_pb else ["perf", "bpftrace"]
+        if self.has_pb and self.args.no_agg_too:
+            tools.insert(1, "pbna")
         res = []
         for hz in self.args.freqs:
             for tool in tools:
@@ -460,7 +475,7 @@ def read_sysctl():
 
 # ---- statistics and the report ----------------------------------------------
 
-LABEL = {"pb": "profiling-bpf", "pbnk": "profiling-bpf --no-kernel", "perf": "perf record -g", "bpftrace": "bpftrace",
+LABEL = {"pb": "profiling-bpf", "pbna": "profiling-bpf, no aggregation in BPF", "pbnk": "profiling-bpf --no-kernel", "perf": "perf record -g", "bpftrace": "bpftrace",
          "floor": "floor (empty BPF prog)", "bare": "bare"}
 
 
@@ -525,7 +540,7 @@ def slowdown_table(runs, freqs):
     lines.append("| bare, 2nd / 1st of the round | - | %s | %.3f-%.3f | %s | | | | | |" %
                  (fmt_q(c), min(c), max(c), fmt_q(w)))
     for hz in freqs:
-        for cond in ["floor", "pb", "pbnk", "perf", "bpftrace"]:
+        for cond in ["floor", "pb", "pbna", "pbnk", "perf", "bpftrace"]:
             ratios = paired(runs, cond, hz)
             if not ratios:
                 lines.append("| %s | %d | n/a | | | | | | | |" % (LABEL[cond], hz))
@@ -540,7 +555,7 @@ def slowdown_table(runs, freqs):
                 rate_s += " (all CPUs)"
             lost = [x["lost"] for x in sel if x["lost"] is not None]
             lost_s = "%d max" % max(lost) if lost else "-"
-            per = per_sample(runs, cond, hz) if cond in ("pb", "pbnk", "perf") else None
+            per = per_sample(runs, cond, hz) if cond in ("pb", "pbna", "pbnk", "perf") else None
             lines.append("| %s | %d | %s | %.3f-%.3f | %s | %s | %.1f | %s | %s | %s |" %
                          (LABEL[cond], hz, fmt_q(ratios), min(ratios), max(ratios),
                           fmt_q(paired(runs, cond, hz, key="elapsed_ns")), vs, tick,
@@ -602,7 +617,7 @@ def goals(runs, cpu, freqs):
                 out.append("- %s, %d Hz, %s, no worse than perf (median of per-round "
                            "ratios to perf <= 1.0): %s, **%s**." %
                            (LABEL[pb], hz, what, fmt_q(vp), verdict(vp, 1.0)))
-    for pb in ("pb", "pbnk"):
+    for pb in ("pb", "pbna", "pbnk"):
         for hz in freqs:
             c = {x["tool"]: x for x in cpu if x["hz"] == hz}
             if pb not in c or "bpftrace" not in c or not c[pb]["samples"] \
@@ -785,6 +800,11 @@ def parse_args():
     ap.add_argument("--pb-ext", default="pb.gz", help="output of profiling-bpf: pb.gz, folded")
     ap.add_argument("--results", default=os.path.join(ROOT, "tools/bench/RESULTS.md"))
     ap.add_argument("--no-update", action="store_true", help="print only")
+    ap.add_argument("--call-graph", choices=("fp", "dwarf"), default=None,
+                    help="profiling-bpf's --call-graph (default: its own default)")
+    ap.add_argument("--no-agg-too", action="store_true",
+                    help="also profiling-bpf without aggregation in BPF "
+                         "(PROFILING_BPF_DEBUG_NO_BPF_AGG=1), in the same rounds")
     ap.add_argument("--ladder", action="store_true",
                     help="measure the cost of each piece of the BPF program instead")
     ap.add_argument("--cmdline", default=None, help=argparse.SUPPRESS)
@@ -797,6 +817,9 @@ def parse_args():
         ap.error("bad --rounds, --work or --freqs")
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
+    if args.call_graph:
+        os.environ["PROFILING_BPF_CALL_GRAPH"] = args.call_graph
+        NO_AGG_ENV["PROFILING_BPF_CALL_GRAPH"] = args.call_graph
     return args
 
 
