@@ -234,7 +234,9 @@ struct pb_unwind_rule {
 	__u8 ra, rbp, rsp;	/* enum pb_uw_reg */
 };
 
-#define PB_UNWIND_RULES_MAX	65536	/* entries of the rules map (LRU) */
+#define PB_UNWIND_RULES_MAX	65536	/* entries of the rules map (LRU), system-wide; */
+#define PB_UNWIND_RULES_PROC	16384	/* for chosen processes (-p, a command): the map is
+					 * preallocated, ~30 us per 1000 entries to create */
 
 /* A target process changed: exec, exit or fork (child in child_pid). */
 struct pb_task_event {
