@@ -505,11 +505,10 @@ __noinline int sample_user_stack(__u64 off)
 /* (tgid, start_ns, exec, pc) -> the rule of that pc; filled by the reader. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PB_UNWIND_RULES_MAX);	/* 1 when bpf_unwind is off */
+	__uint(max_entries, PB_UNWIND_RULES_MAX);	/* sized by the loader; 1 when off */
 	__type(key, struct pb_unwind_key);
 	__type(value, struct pb_unwind_rule);
 } unwind_rules SEC(".maps");
-
 
 /*
  * The caller's value of a register by rule @how, @off from the frame's @cfa,
