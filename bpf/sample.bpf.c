@@ -68,6 +68,9 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Bit 0 of a "fresh" value: a sample of the image already woke the reader. */
+#define FRESH_WOKE	1ull
+
 /* Build-ID stacks are taken this long after an exec (0: never). */
 const volatile __u64 buildid_window_ns = 0;
 
@@ -631,6 +634,23 @@ static long walk_step(__u64 i, void *data)
 	return 0;
 }
 
+/*
+ * Is @s of an image that exec'd less than buildid_window_ns ago? Its samples
+ * keep the copy and the build-ID stack (buildid_stack), which name the frames
+ * of a process gone before user space read its maps; a walk in BPF would send
+ * neither. Counted.
+ */
+static __always_inline bool young_image(const struct pb_sample *s)
+{
+	__u32 tgid = s->pid;
+	__u64 *exec_ns = buildid_window_ns ? bpf_map_lookup_elem(&fresh, &tgid) : NULL;
+
+	if (!exec_ns || s->time_ns - (*exec_ns & ~FRESH_WOKE) > buildid_window_ns)
+		return false;
+	count(PB_CNT_BPF_UNW_YOUNG);
+	return true;
+}
+
 /* The image of the current task as the rules' keys name it, into @s. */
 static __always_inline void sample_space(struct pb_sample *s)
 {
@@ -655,7 +675,9 @@ __noinline int sample_bpf_unwind(__u32 off)
 
 	if (!s)
 		return 0;
-	sample_space(s);
+	sample_space(s);	/* young images too: the reader pushes their rules */
+	if (young_image(s))
+		return 0;
 	sample_user_range();
 	w = bpf_map_lookup_elem(&walk_state, &zero);
 	if (!w || w->hi - w->lo < 8)
@@ -725,8 +747,6 @@ static __always_inline __u64 submit_flags(__u64 unread)
 	return unread > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* Bit 0 of a "fresh" value: a sample of the image already woke the reader. */
-#define FRESH_WOKE	1ull
 
 /*
  * For a process that exec'd less than buildid_window_ns ago, the user stack

@@ -80,6 +80,8 @@ enum pb_count {
 	PB_CNT_AGG_KEYS,	/* keys added to the aggregation maps (their samples were sent) */
 	PB_CNT_AGG_FULL,	/* samples whose key could not be added (map full): sent, and
 				 * so are the next ones of that stack */
+	PB_CNT_BPF_UNW_YOUNG,	/* dwarf: samples of images younger than the build-ID window,
+				 * not walked in BPF: sent with their copy and build-ID stack */
 	PB_CNT_MAX,
 };
 

@@ -182,7 +182,7 @@ t_off() {
 
 	ran_ok bpfunwind_off rec_off || return
 	for c in unwind_bpf unwind_bpf_rules_pushed unwind_bpf_miss_no_rule unwind_bpf_miss_read \
-		 unwind_bpf_miss_too_deep unwind_bpf_miss_other; do
+		 unwind_bpf_miss_too_deep unwind_bpf_miss_other unwind_bpf_miss_young; do
 		n=$((n + $(json_counter "$TMP/rec_off.json" $c)))
 	done
 	if [ "$n" -ne 0 ]; then
