@@ -8,7 +8,7 @@
 # not how fast).
 . "$(dirname "$0")/lib.sh"
 
-CASES="tick_duration tick_duration_off tick_target_exit_off tick_sigint_off tick_records"
+CASES="tick_duration tick_duration_off tick_target_exit_off tick_sigint_off tick_records tick_agent_stop"
 skip_unless_ready $CASES || exit 0
 
 # --duration 2 on a target that sleeps 60 s: the run ends at 2 s, not with it.
@@ -93,8 +93,41 @@ t_records() {
 	fi
 }
 
+# The agent with 60 s intervals stopped by SIGTERM after 3 s: nothing but the
+# signal ends its wait; it stops at once and writes the interval so far.
+t_agent_stop() {
+	local name=tick_agent_stop od=$TMP/agent_out split_pid t0 rc n f
+
+	mkdir -p "$od"
+	bg_start split_agent "$WL/split" 60
+	split_pid=$BG_PID
+	"$PB" agent -F 999 -p "$split_pid" -i 60 --output-dir "$od" >"$TMP/agent.out" 2>"$TMP/agent.err" </dev/null &
+	BG_PIDS+=("$!")
+	sleep 3
+	t0=$(now)
+	kill -TERM "$!"
+	wait_pid "$!" 60
+	rc=$?
+	t0=$(calc "$(now) - $t0")
+	kill "$split_pid" 2>/dev/null
+	for f in "$od"/*.pb.gz; do
+		"$PB" report "$f" -o "$f.folded" 2>/dev/null
+	done
+	n=$(cat "$od"/*.folded 2>/dev/null | awk '{ n += $NF } END { print n + 0 }')
+	if [ "$rc" -ne 0 ]; then
+		fail $name "agent exit $rc: $(tail -2 "$TMP/agent.err" | paste -s -d'|')"
+	elif [ "$(calc "$t0 < 10")" != 1 ]; then
+		fail $name "SIGTERM took ${t0}s to end the agent"
+	elif [ "$n" -lt 1000 ]; then
+		fail $name "the interval written on SIGTERM holds $n samples (want about 3 s of samples at 999 Hz)"
+	else
+		pass $name
+	fi
+}
+
 t_duration tick_duration
 t_duration tick_duration_off --mode off
 t_target_exit_off
 t_sigint_off
 t_records
+t_agent_stop
