@@ -707,16 +707,10 @@ static __always_inline bool sample_fits(__u64 unread, __u64 len)
 	return !sample_room || unread + len <= sample_room;
 }
 
-/*
- * Flags for a submit: wake the reader past wakeup_bytes of unread data, and
- * (0: the kernel's adaptive wakeup) when the record is the first in an empty
- * ring. The reader listens to the ring only some time after each drain
- * (user/tick.h): a ring with records wakes it at most that often, an empty
- * one never.
- */
+/* Flags for a submit: wake the reader only past wakeup_bytes of unread data. */
 static __always_inline __u64 submit_flags(__u64 unread)
 {
-	return unread > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : 0;
+	return unread > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* Bit 0 of a "fresh" value: a sample of the image already woke the reader. */
@@ -1170,8 +1164,7 @@ static __always_inline __u64 offcpu_submit_flags(__u64 unread, __u32 len)
 
 	if (!step)
 		return 0;
-	/* 0: woken by the first record in an empty ring, as samples are */
-	return unread / step != (unread + len) / step ? BPF_RB_FORCE_WAKEUP : 0;
+	return unread / step != (unread + len) / step ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* Emit @s (@len bytes) as @kind lasting @ns; drops are counted. */

@@ -533,7 +533,7 @@ static int setup(struct agent *a)
 	err = err ?: setup_sinks(a);
 	err = err ?: setup_sampler(a);
 	err = err ?: sampler_attach(a->sampler);
-	err = err ?: tick_add_data(&a->tick, sampler_fd(a->sampler));
+	err = err ?: tick_add_ring(&a->tick, sampler_fd(a->sampler));
 	return err;
 }
 
@@ -907,7 +907,7 @@ int cmd_agent(int argc, char **argv)
 	const struct curl_api *cu;
 	int err;
 
-	a.tick.quiet_fd = a.tick.data_fd = -1;
+	a.tick.epfd = -1;
 	a.argc = argc;
 	a.argv = argv;
 	hashmap_init(&a.procs, hash_uint, equal_uint, NULL);

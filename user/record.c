@@ -41,8 +41,10 @@
  * a process seen only through counts gets a record (its first sample of a
  * key) at least this often (Python discovery retries on records). */
 #define AGG_ROTATE_NS		(500 * 1000 * 1000ull)
-/* Records wait in the ring at most this long (a new process's first samples:
- * its maps are read while it most likely lives) */
+/* Records wait in the ring at most this long when no sample is counted in BPF
+ * (with counts, until the next rotation: AGG_ROTATE_NS). What must be read at
+ * once wakes the reader from BPF (an exec, a fresh image's sample, a task
+ * event in an empty ring, a ring a quarter full). */
 #define RECORD_WAIT_NS		(100 * 1000 * 1000ull)
 #define STATUS_NS		(500 * 1000 * 1000ull)
 #define PROC_POLL_NS		(250 * 1000 * 1000ull)
@@ -329,7 +331,7 @@ static void watch_targets(struct run *r)
 		return;
 	for (i = 0; i < r->npids; i++) {
 		r->pidfds[i] = pidfd_open(r->pids[i], 0);
-		if (r->pidfds[i] < 0 || tick_add_quiet(&r->tick, r->pidfds[i], i + 1))
+		if (r->pidfds[i] < 0 || tick_add(&r->tick, r->pidfds[i], i + 1))
 			break;
 	}
 	r->use_pidfd = i == r->npids;
@@ -342,7 +344,7 @@ static void target_gone(struct run *r, size_t i)
 {
 	if (i >= r->npids || r->pidfds[i] < 0)
 		return;
-	tick_del_quiet(&r->tick, r->pidfds[i]);
+	tick_del(&r->tick, r->pidfds[i]);
 	close(r->pidfds[i]);
 	r->pidfds[i] = -1;
 	r->nalive--;
@@ -383,9 +385,12 @@ static int setup(struct run *r)
 	if (!err && r->ucall)
 		err = ucall_attach(r->ucall);
 	if (!err && r->sampler)
-		err = tick_add_data(&r->tick, sampler_fd(r->sampler));
+		err = tick_add_ring(&r->tick, sampler_fd(r->sampler));
+	/* counted in BPF: the records are read at each rotation of the maps */
+	if (!err && r->sampler && sampler_next_due_ns(r->sampler) != UINT64_MAX)
+		r->tick.record_wait_ns = AGG_ROTATE_NS;
 	if (!err && r->ucall)
-		err = tick_add_data(&r->tick, ucall_fd(r->ucall));
+		err = tick_add_ring(&r->tick, ucall_fd(r->ucall));
 	return err;
 }
 
@@ -784,7 +789,7 @@ static int exit_code(const struct run *r, int err)
 
 int cmd_record(const struct options *o)
 {
-	struct run r = { .o = o, .tick = { .quiet_fd = -1, .data_fd = -1 } };
+	struct run r = { .o = o, .tick = { .epfd = -1 } };
 	int err, code;
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)

@@ -14,90 +14,61 @@ uint64_t tick_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int tick_init(struct tick *t, uint64_t min_gap_ns)
+int tick_init(struct tick *t, uint64_t record_wait_ns)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-
-	t->min_gap_ns = min_gap_ns;
-	t->drained_ns = 0;
+	t->record_wait_ns = record_wait_ns;
+	t->drained_ns = tick_now_ns();
 	t->wakeups = 0;
-	t->quiet_fd = epoll_create1(EPOLL_CLOEXEC);
-	t->data_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->quiet_fd < 0 || t->data_fd < 0 ||
-	    epoll_ctl(t->data_fd, EPOLL_CTL_ADD, t->quiet_fd, &ev)) {
-		int err = -errno;
-
-		tick_release(t);
-		return err;
-	}
-	return 0;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	return t->epfd < 0 ? -errno : 0;
 }
 
 void tick_release(struct tick *t)
 {
-	if (t->quiet_fd >= 0)
-		close(t->quiet_fd);
-	if (t->data_fd >= 0)
-		close(t->data_fd);
-	t->quiet_fd = t->data_fd = -1;
+	if (t->epfd >= 0)
+		close(t->epfd);
+	t->epfd = -1;
 }
 
-int tick_add_quiet(struct tick *t, int fd, uint64_t data)
+int tick_add(struct tick *t, int fd, uint64_t data)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = data };
 
-	return epoll_ctl(t->quiet_fd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-int tick_del_quiet(struct tick *t, int fd)
+int tick_del(struct tick *t, int fd)
 {
-	return epoll_ctl(t->quiet_fd, EPOLL_CTL_DEL, fd, NULL) ? -errno : 0;
+	return epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL) ? -errno : 0;
 }
 
-int tick_add_data(struct tick *t, int fd)
+int tick_add_ring(struct tick *t, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
-
-	if (fd < 0)
-		return 0;
-	return epoll_ctl(t->data_fd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-/* epoll_pwait2 on @fd until @until_ns (TICK_NONE: no limit). */
-static int wait_until(int fd, uint64_t until_ns, struct epoll_event *ev, int max,
-		      const sigset_t *mask)
-{
-	uint64_t now = tick_now_ns(), left = until_ns > now ? until_ns - now : 0;
-	struct timespec ts = { .tv_sec = (time_t)(left / 1000000000ULL),
-			       .tv_nsec = (long)(left % 1000000000ULL) };
-	int n = epoll_pwait2(fd, ev, max, until_ns == TICK_NONE ? NULL : &ts, mask);
-
-	return n < 0 ? -errno : n;
+	return fd < 0 ? 0 : tick_add(t, fd, 0);
 }
 
 int tick_wait(struct tick *t, uint64_t deadline_ns, struct epoll_event *ev, int max,
 	      const sigset_t *mask)
 {
-	uint64_t quiet_until = t->drained_ns + t->min_gap_ns;
-	struct epoll_event data[2];
-	int n;
+	uint64_t until = t->drained_ns + t->record_wait_ns, now = tick_now_ns(), left;
+	struct timespec ts;
+	int n, k = 0;
 
+	if (deadline_ns < until)
+		until = deadline_ns;
+	left = until > now ? until - now : 0;
+	ts.tv_sec = (time_t)(left / 1000000000ULL);
+	ts.tv_nsec = (long)(left % 1000000000ULL);
 	t->wakeups++;
-	if (quiet_until > tick_now_ns()) {
-		n = wait_until(t->quiet_fd, quiet_until < deadline_ns ? quiet_until : deadline_ns,
-			       ev, max, mask);
-		if (n || quiet_until >= deadline_ns)
-			return n;
-	}
-	n = wait_until(t->data_fd, deadline_ns, data, 2, mask);
-	if (n <= 0)
-		return n;
-	/* one of them may be the quiet set: hand its events over */
+	n = epoll_pwait2(t->epfd, ev, max, &ts, mask);
+	if (n < 0)
+		return -errno;
+	/* the rings' events say nothing the drain does not find */
 	for (int i = 0; i < n; i++) {
-		if (!data[i].data.u64)
-			return wait_until(t->quiet_fd, 0, ev, max, mask);
+		if (ev[i].data.u64)
+			ev[k++] = ev[i];
 	}
-	return 0;
+	return k;
 }
 
 void tick_drained(struct tick *t, uint64_t now_ns)

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The reader's wait between two drains. Two epoll sets: the quiet set
- * (target pidfds: what must end the wait at once) and the data set (the
- * ring buffers, plus the quiet set). The BPF side wakes the ring when a
- * record lands in an empty ring; after a drain the reader listens to the
- * quiet set only for min_gap_ns, so records wait at most that long and
- * wake the reader at most once per gap, and a ring with nothing in it never
- * wakes it. Every other reason to wake (a period, a duration) is a deadline
- * the caller passes.
+ * The reader's wait between two drains: one epoll set (the ring buffers,
+ * and the fds that must end a wait at once: target pidfds), a deadline the
+ * caller passes (a period, the duration's end), and a bound on how long
+ * records wait in a ring. The BPF side wakes the ring only for what must be
+ * read at once (an exec, a new image's first sample, a ring filling up, a
+ * task event in an empty ring); other samples wait for the next drain, at
+ * most record_wait_ns after the last one. Nothing else wakes the reader.
  */
 #ifndef PB_TICK_H
 #define PB_TICK_H
@@ -19,30 +18,29 @@
 #define TICK_NONE	UINT64_MAX	/* no deadline */
 
 struct tick {
-	int quiet_fd;		/* epoll set of the fds that end a wait at once */
-	int data_fd;		/* epoll set of the rings and quiet_fd */
-	uint64_t min_gap_ns;	/* rings are not listened to this long after a drain */
+	int epfd;		/* the rings and the fds that end a wait */
+	uint64_t record_wait_ns;	/* records wait in a ring at most this long */
 	uint64_t drained_ns;	/* CLOCK_MONOTONIC of the last drain */
-	uint64_t wakeups;	/* waits that returned (for -v) */
+	uint64_t wakeups;	/* waits that ended (for -v) */
 };
 
-/* Both epoll sets; 0 or a negative errno. tick_release() frees them. */
-int tick_init(struct tick *t, uint64_t min_gap_ns);
+/* The epoll set; 0 or a negative errno. tick_release() closes it. */
+int tick_init(struct tick *t, uint64_t record_wait_ns);
 void tick_release(struct tick *t);
-/* Watch @fd in the quiet set, its events carrying @data (nonzero). */
-int tick_add_quiet(struct tick *t, int fd, uint64_t data);
-int tick_del_quiet(struct tick *t, int fd);
-/* Watch ring buffer @fd (negative: nothing to watch). */
-int tick_add_data(struct tick *t, int fd);
+/* Watch @fd; its events are returned carrying @data (nonzero). */
+int tick_add(struct tick *t, int fd, uint64_t data);
+int tick_del(struct tick *t, int fd);
+/* Watch ring buffer @fd (negative: nothing to watch); its events are not returned. */
+int tick_add_ring(struct tick *t, int fd);
 /*
- * Wait until a quiet fd is ready, a ring has data (not before min_gap_ns
- * after the last drain), a signal not in @mask arrives or CLOCK_MONOTONIC
- * reaches @deadline_ns. Returns the quiet events in @ev (0 when none: a
- * ring, the deadline or a signal ended the wait) or a negative errno (EINTR).
+ * Wait until a watched fd is ready, CLOCK_MONOTONIC reaches @deadline_ns or
+ * record_wait_ns past the last drain, or a signal not in @mask arrives.
+ * Returns the events of the fds of tick_add() in @ev (0 when none) or a
+ * negative errno (-EINTR: a signal).
  */
 int tick_wait(struct tick *t, uint64_t deadline_ns, struct epoll_event *ev, int max,
 	      const sigset_t *mask);
-/* The caller drained everything at @now_ns. */
+/* The caller drained every ring at @now_ns. */
 void tick_drained(struct tick *t, uint64_t now_ns);
 uint64_t tick_now_ns(void);
 
