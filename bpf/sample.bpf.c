@@ -1526,20 +1526,27 @@ static __always_inline void task_event(__u32 kind, __u32 pid, __u32 child,
 	e->pid = pid;
 	e->child_pid = child;
 	e->time_ns = bpf_ktime_get_ns();
-	e->start_ns = t->start_boottime;
-	__builtin_memcpy(e->comm, t->comm, sizeof(e->comm));
+	e->start_ns = BPF_CORE_READ(t, start_boottime);
+	bpf_core_read(e->comm, sizeof(e->comm), &t->comm);
 	bpf_ringbuf_submit(e, kind == PB_REC_EXEC ? BPF_RB_FORCE_WAKEUP : 0);
 }
 
-SEC("tp_btf/sched_process_fork")
+/*
+ * The lifecycle tracepoints are raw tracepoints, their task pointers read
+ * with BPF_CORE_READ: unlike tp_btf programs, they need no vmlinux BTF in
+ * libbpf to attach (with the kfunc calls patched by the loader, libbpf does
+ * not read vmlinux BTF at all in the default mode: ~9 ms of every run).
+ */
+SEC("raw_tp/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
 	__u8 one = PB_TARGET_ACTIVE;
 
 	/* a new thread shares the tgid; kernel threads have no user images;
 	 * nothing to follow while paused with every task selected */
-	if (ptgid == ctgid || (paused && all_tasks) || (child->flags & PF_KTHREAD) || !is_target(ptgid) ||
+	if (ptgid == ctgid || (paused && all_tasks) || (BPF_CORE_READ(child, flags) & PF_KTHREAD) ||
+	    !is_target(ptgid) ||
 	    (!all_tasks && !follow_forks))
 		return 0;
 	if (!all_tasks && bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY)) {
@@ -1550,11 +1557,11 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
+SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tgid = p->tgid;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u8 *state = bpf_map_lookup_elem(&targets, &tgid);
 
 	/* the -- CMD child is sampled from here on: before, it ran our code */
@@ -1615,10 +1622,42 @@ struct {
 	__type(value, __u32);
 } mapping_sent SEC(".maps");
 
-extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
-				 __u64 addr) __weak __ksym;
-extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __weak __ksym;
-extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __weak __ksym;
+/*
+ * The bpf_iter_task_vma kfuncs, called through placeholder calls that the
+ * loader turns into kfunc calls with their vmlinux BTF IDs (core_btf.h,
+ * PB_KFUNC_CALL): declared as __ksym externs, they make libbpf read and
+ * parse all of vmlinux BTF (~9 ms of every run) to find three IDs, which the
+ * loader caches per boot.
+ */
+static __always_inline int iter_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task)
+{
+	long ret;
+
+	asm volatile("r1 = %[it]; r2 = %[task]; r3 = 0; call %[id]; %[ret] = r0"
+		     : [ret] "=r"(ret)
+		     : [it] "r"(it), [task] "r"(task), [id] "i"(PB_KFUNC_CALL(PB_KFUNC_ITER_VMA_NEW))
+		     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	return (int)ret;
+}
+
+static __always_inline struct vm_area_struct *iter_vma_next(struct bpf_iter_task_vma *it)
+{
+	struct vm_area_struct *vma;
+
+	asm volatile("r1 = %[it]; call %[id]; %[ret] = r0"
+		     : [ret] "=r"(vma)
+		     : [it] "r"(it), [id] "i"(PB_KFUNC_CALL(PB_KFUNC_ITER_VMA_NEXT))
+		     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	return vma;
+}
+
+static __always_inline void iter_vma_destroy(struct bpf_iter_task_vma *it)
+{
+	asm volatile("r1 = %[it]; call %[id]"
+		     :
+		     : [it] "r"(it), [id] "i"(PB_KFUNC_CALL(PB_KFUNC_ITER_VMA_DESTROY))
+		     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+}
 
 #define VM_EXEC_FLAG	0x4ul
 #define PATH_DEPTH	32	/* dentries and mount crossings walked per path */
@@ -1765,9 +1804,9 @@ static __always_inline void exit_mappings(__u32 tgid)
 		return;
 	*sent = 0;
 	t0 = bpf_ktime_get_ns();
-	if (bpf_iter_task_vma_new(&it, task, 0))
+	if (iter_vma_new(&it, task))
 		count(PB_CNT_MAPS_NO_ITER);
-	while ((vma = bpf_iter_task_vma_next(&it))) {
+	while ((vma = iter_vma_next(&it))) {
 		f = BPF_CORE_READ(vma, vm_file);
 		if (!f || (!(vma->vm_flags & VM_EXEC_FLAG) && vma->vm_pgoff))
 			continue;
@@ -1779,19 +1818,21 @@ static __always_inline void exit_mappings(__u32 tgid)
 		if (!mapping_emit(vma, f, tgid, b, &prev_ino))
 			count(PB_CNT_MAPS_RB_FULL);
 	}
-	bpf_iter_task_vma_destroy(&it);
+	iter_vma_destroy(&it);
 	add(PB_CNT_MAPS_NS, bpf_ktime_get_ns() - t0);
 }
 
-SEC("tp_btf/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
 	/* only the last thread of a process ends it */
-	if (p->pid != p->tgid || (p->flags & PF_KTHREAD) || (paused && all_tasks) ||
-	    !is_target(p->tgid))
+	if (BPF_CORE_READ(p, pid) != tgid || (BPF_CORE_READ(p, flags) & PF_KTHREAD) ||
+	    (paused && all_tasks) || !is_target(tgid))
 		return 0;
-	exit_mappings(p->tgid);
-	task_event(PB_REC_EXIT, p->tgid, 0, p);
+	exit_mappings(tgid);
+	task_event(PB_REC_EXIT, tgid, 0, p);
 	return 0;
 }
 

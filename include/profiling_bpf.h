@@ -281,6 +281,19 @@ struct pb_buildid_stack {
 #define PB_PATH_MAX		256	/* bytes of path names per mapping */
 #define PB_EXIT_MAPPINGS_MAX	256	/* mapping records per exiting process */
 
+/*
+ * Kfuncs the BPF programs call through placeholders: a helper call whose
+ * number is PB_KFUNC_CALL(i), which the loader turns into a call of kfunc i
+ * (its vmlinux BTF ID) before the programs are loaded (user/core_btf.h).
+ */
+enum pb_kfunc {
+	PB_KFUNC_ITER_VMA_NEW,		/* bpf_iter_task_vma_new */
+	PB_KFUNC_ITER_VMA_NEXT,		/* bpf_iter_task_vma_next */
+	PB_KFUNC_ITER_VMA_DESTROY,	/* bpf_iter_task_vma_destroy */
+	PB_KFUNC_MAX,
+};
+#define PB_KFUNC_CALL(i)	(0x7fab0000 + (i))
+
 #define PB_MAPPING_EXEC		1u	/* mapped executable (VM_EXEC) */
 #define PB_MAPPING_PATH_CUT	2u	/* the names stop short of the root: path unknown */
 

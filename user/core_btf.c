@@ -29,10 +29,11 @@
 #include "hashmap.h"
 #include "log.h"
 #include "output.h"
+#include "profiling_bpf.h"
 #include "textio.h"
 
 #define CACHE_MAGIC	"PBCOREB"
-#define CACHE_VERSION	1
+#define CACHE_VERSION	2
 #define MAX_TYPES	65536	/* the minimal BTF of our objects has ~50 */
 #define MAX_CHAIN	64	/* modifiers, typedefs, pointers and arrays in a row */
 #define VMLINUX_BTF	"/sys/kernel/btf/vmlinux"
@@ -44,6 +45,7 @@ struct cache_hdr {
 	char magic[8];
 	uint32_t version;
 	uint32_t btf_len;
+	uint32_t kfuncs[PB_KFUNC_MAX];	/* vmlinux BTF IDs, 0: unknown */
 	char key[CORE_BTF_KEY_LEN];
 };
 
@@ -156,7 +158,8 @@ int core_btf_check(const void *data, size_t len)
 	return err;
 }
 
-int core_btf_parse(const void *data, size_t len, const char *key, size_t *off, size_t *btf_len)
+int core_btf_parse(const void *data, size_t len, const char *key, size_t *off, size_t *btf_len,
+		   __u32 *kfuncs)
 {
 	const struct cache_hdr *h = data;
 
@@ -165,18 +168,26 @@ int core_btf_parse(const void *data, size_t len, const char *key, size_t *off, s
 	    h->btf_len != len - sizeof(*h) ||
 	    core_btf_check((const char *)data + sizeof(*h), h->btf_len))
 		return -EINVAL;
+	for (int i = 0; i < PB_KFUNC_MAX; i++) {
+		if (h->kfuncs[i] > CORE_BTF_MAX_ID)
+			return -EINVAL;
+	}
 	*off = sizeof(*h);
 	*btf_len = h->btf_len;
+	if (kfuncs)
+		memcpy(kfuncs, h->kfuncs, sizeof(h->kfuncs));
 	return 0;
 }
 
-int core_btf_write(FILE *f, const char *key, const void *btf, size_t len)
+int core_btf_write(FILE *f, const char *key, const void *btf, size_t len, const __u32 *kfuncs)
 {
 	struct cache_hdr h = { .magic = CACHE_MAGIC, .version = CACHE_VERSION,
 			       .btf_len = (uint32_t)len };
 
 	if (len > CORE_BTF_MAX)
 		return -EINVAL;
+	if (kfuncs)
+		memcpy(h.kfuncs, kfuncs, sizeof(h.kfuncs));
 	snprintf(h.key, sizeof(h.key), "%s", key);
 	if (fwrite(&h, sizeof(h), 1, f) != 1 || fwrite(btf, 1, len, f) != len)
 		return -EIO;
@@ -329,26 +340,48 @@ struct store_arg {
 	const char *key;
 	const char *btf;
 	size_t len;
+	const __u32 *kfuncs;
 };
 
 static int store(FILE *f, const void *arg)
 {
 	const struct store_arg *a = arg;
 
-	return core_btf_write(f, a->key, a->btf, a->len);
+	return core_btf_write(f, a->key, a->btf, a->len, a->kfuncs);
+}
+
+static const char *const kfunc_names[PB_KFUNC_MAX] = {
+	[PB_KFUNC_ITER_VMA_NEW] = "bpf_iter_task_vma_new",
+	[PB_KFUNC_ITER_VMA_NEXT] = "bpf_iter_task_vma_next",
+	[PB_KFUNC_ITER_VMA_DESTROY] = "bpf_iter_task_vma_destroy",
+};
+
+int core_btf_kfuncs(__u32 *kfuncs)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id;
+
+	if (!vmlinux)
+		return -errno;
+	for (int i = 0; i < PB_KFUNC_MAX; i++) {
+		id = btf__find_by_name_kind(vmlinux, kfunc_names[i], BTF_KIND_FUNC);
+		kfuncs[i] = id > 0 && id <= (int)CORE_BTF_MAX_ID ? (__u32)id : 0;
+	}
+	btf__free(vmlinux);
+	return 0;
 }
 
 /* The checked BTF of the cache file @path under @key into *@btf (0), or made
  * now and cached (1); -errno. */
 static int cached_btf(const char *dir, const char *path, const char *key, const void *elf,
-		      size_t len, char **btf, size_t *blen)
+		      size_t len, char **btf, size_t *blen, __u32 *kfuncs)
 {
 	char *data = NULL;
 	size_t dlen, off;
 	int err;
 
 	if (!read_ours(path, sizeof(struct cache_hdr) + CORE_BTF_MAX, true, &data, &dlen) &&
-	    !core_btf_parse(data, dlen, key, &off, blen)) {
+	    !core_btf_parse(data, dlen, key, &off, blen, kfuncs)) {
 		memmove(data, data + off, *blen);
 		*btf = data;
 		pr_debug("CO-RE relocations against %s", path);
@@ -360,7 +393,10 @@ static int cached_btf(const char *dir, const char *path, const char *key, const 
 		pr_debug("no minimal BTF for CO-RE (bpftool gen min_core_btf): %s", strerror(-err));
 		return err;
 	}
-	if (output_write_atomic(path, store, &(struct store_arg){ key, *btf, *blen }))
+	/* the kfuncs from vmlinux BTF, once per boot and build */
+	if (kfuncs && core_btf_kfuncs(kfuncs))
+		memset(kfuncs, 0, PB_KFUNC_MAX * sizeof(*kfuncs));
+	if (output_write_atomic(path, store, &(struct store_arg){ key, *btf, *blen, kfuncs }))
 		pr_debug("cannot write %s", path);
 	else
 		pr_debug("CO-RE relocations against %s, made now", path);
@@ -382,7 +418,7 @@ static int memory_file(const char *btf, size_t len, char *path)
 	return fd;
 }
 
-int core_btf_open(const char *name, const void *elf, size_t len, char *path)
+int core_btf_open(const char *name, const void *elf, size_t len, char *path, __u32 *kfuncs)
 {
 	const char *dir = cache_dir_root();
 	char key[CORE_BTF_KEY_LEN], base[128], file[4096], *btf = NULL;
@@ -399,7 +435,7 @@ int core_btf_open(const char *name, const void *elf, size_t len, char *path)
 	/* one file per build: two builds run in turn do not replace each other's */
 	snprintf(base, sizeof(base), "core-%s-%016llx.btf", name, (unsigned long long)hash);
 	snprintf(file, sizeof(file), "%s/%s", dir, base);
-	err = cached_btf(dir, file, key, elf, len, &btf, &blen);
+	err = cached_btf(dir, file, key, elf, len, &btf, &blen, kfuncs);
 	if (err == 1) {	/* made now */
 		prune(dir, name, base);
 		err = 0;

@@ -81,21 +81,70 @@ static int record_dumped(void *ctx, void *data, size_t size)
 }
 
 /* A one-line error for a failed load/attach, naming capabilities on EPERM. */
+/* Turn the placeholder calls of @prog (PB_KFUNC_CALL) into calls of the kfuncs
+ * @kfuncs. 0 or -errno. */
+static int patch_kfuncs(struct bpf_program *prog, const __u32 *kfuncs)
+{
+	const struct bpf_insn *insns = bpf_program__insns(prog);
+	size_t n = bpf_program__insn_cnt(prog);
+	struct bpf_insn *copy = NULL;
+	__u32 k;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		k = (__u32)insns[i].imm - PB_KFUNC_CALL(0);
+		if (insns[i].code != (BPF_JMP | BPF_CALL) || insns[i].src_reg || k >= PB_KFUNC_MAX ||
+		    !kfuncs[k])
+			continue;	/* an unknown kfunc stays an invalid call: refused if reached */
+		if (!copy) {
+			copy = malloc(n * sizeof(*copy));
+			if (!copy)
+				return -ENOMEM;
+			memcpy(copy, insns, n * sizeof(*copy));
+		}
+		copy[i].src_reg = BPF_PSEUDO_KFUNC_CALL;
+		copy[i].off = 0;	/* vmlinux */
+		copy[i].imm = (__s32)kfuncs[k];
+	}
+	err = copy ? bpf_program__set_insns(prog, copy, n) : 0;
+	free(copy);
+	return err;
+}
+
 /*
  * The skeleton, opened with the minimal BTF of its CO-RE relocations when
  * there is one (core_btf.h): *@btf_fd, to close once it is loaded, or -1.
+ * Its kfunc calls get their IDs, from the same cache or from vmlinux BTF.
  */
 static struct sample_bpf *skel_open(int *btf_fd)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	__u32 kfuncs[PB_KFUNC_MAX] = { 0 };
 	char path[CORE_BTF_PATH_LEN];
+	struct sample_bpf *skel;
+	struct bpf_program *p;
 	size_t len = 0;
 	const void *elf = sample_bpf__elf_bytes(&len);
+	int err = 0;
 
-	*btf_fd = core_btf_open("sample", elf, len, path);
+	*btf_fd = core_btf_open("sample", elf, len, path, kfuncs);
 	if (*btf_fd >= 0)
 		opts.btf_custom_path = path;
-	return sample_bpf__open_opts(&opts);
+	else if (core_btf_kfuncs(kfuncs))
+		pr_debug("no vmlinux BTF for the kfuncs: exit mappings will not load");
+	skel = sample_bpf__open_opts(&opts);
+	if (!skel)
+		return NULL;
+	bpf_object__for_each_program(p, skel->obj) {
+		if (!err)
+			err = patch_kfuncs(p, kfuncs);
+	}
+	if (err) {
+		sample_bpf__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
 }
 
 /*

@@ -162,7 +162,7 @@ static struct ucall_bpf *skel_open(int *btf_fd)
 	size_t len = 0;
 	const void *elf = ucall_bpf__elf_bytes(&len);
 
-	*btf_fd = core_btf_open("ucall", elf, len, path);
+	*btf_fd = core_btf_open("ucall", elf, len, path, NULL);
 	if (*btf_fd >= 0)
 		opts.btf_custom_path = path;
 	return ucall_bpf__open_opts(&opts);

@@ -12,6 +12,7 @@
 #include <bpf/btf.h>
 
 #include "core_btf.h"
+#include "profiling_bpf.h"
 
 #define HDR_LEN		24	/* struct btf_header */
 #define TYPE_LEN	12	/* struct btf_type */
@@ -84,11 +85,12 @@ static void test_bad_references(void **state)
 /* The cache file of @btf under @key, written by core_btf_write. */
 static char *cache_file(const void *btf, size_t len, const char *key, size_t *flen)
 {
+	const __u32 kfuncs[PB_KFUNC_MAX] = { 101, 102, 0 };
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, flen);
 
 	assert_non_null(f);
-	assert_int_equal(core_btf_write(f, key, btf, len), 0);
+	assert_int_equal(core_btf_write(f, key, btf, len, kfuncs), 0);
 	assert_int_equal(fclose(f), 0);
 	return buf;
 }
@@ -98,18 +100,22 @@ static void test_cache_round_trip(void **state)
 	size_t len, flen, off = 0, blen = 0;
 	void *btf = make_btf(&len);
 	char *file = cache_file(btf, len, "boot-1234", &flen);
+	__u32 kfuncs[PB_KFUNC_MAX] = { 0 };
 
 	(void)state;
-	assert_int_equal(core_btf_parse(file, flen, "boot-1234", &off, &blen), 0);
+	assert_int_equal(core_btf_parse(file, flen, "boot-1234", &off, &blen, kfuncs), 0);
+	assert_int_equal(kfuncs[PB_KFUNC_ITER_VMA_NEW], 101);
+	assert_int_equal(kfuncs[PB_KFUNC_ITER_VMA_NEXT], 102);
+	assert_int_equal(kfuncs[PB_KFUNC_ITER_VMA_DESTROY], 0);
 	assert_int_equal(blen, len);
 	assert_memory_equal(file + off, btf, len);
-	assert_int_not_equal(core_btf_parse(file, flen, "boot-5678", &off, &blen), 0);
-	assert_int_not_equal(core_btf_parse(file, flen - 1, "boot-1234", &off, &blen), 0);
+	assert_int_not_equal(core_btf_parse(file, flen, "boot-5678", &off, &blen, NULL), 0);
+	assert_int_not_equal(core_btf_parse(file, flen - 1, "boot-1234", &off, &blen, NULL), 0);
 	file[0] ^= 1;	/* magic */
-	assert_int_not_equal(core_btf_parse(file, flen, "boot-1234", &off, &blen), 0);
+	assert_int_not_equal(core_btf_parse(file, flen, "boot-1234", &off, &blen, NULL), 0);
 	file[0] ^= 1;
 	file[flen - len + HDR_LEN] ^= 0x7f;	/* the first type's name offset */
-	assert_int_not_equal(core_btf_parse(file, flen, "boot-1234", &off, &blen), 0);
+	assert_int_not_equal(core_btf_parse(file, flen, "boot-1234", &off, &blen, NULL), 0);
 	free(file);
 	free(btf);
 }
