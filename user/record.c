@@ -386,9 +386,7 @@ static int setup(struct run *r)
 		err = ucall_attach(r->ucall);
 	if (!err && r->sampler)
 		err = tick_add_ring(&r->tick, sampler_fd(r->sampler));
-	/* counted in BPF: the records are read at each rotation of the maps */
-	if (!err && r->sampler && sampler_next_due_ns(r->sampler) != UINT64_MAX)
-		r->tick.record_wait_ns = AGG_ROTATE_NS;
+
 	if (!err && r->ucall)
 		err = tick_add_ring(&r->tick, ucall_fd(r->ucall));
 	return err;
@@ -503,6 +501,25 @@ static uint64_t next_deadline(const struct run *r, uint64_t limit, uint64_t last
 }
 
 /*
+ * How long records may wait in the ring: with samples counted in BPF, until
+ * the maps' next rotation (what must be read at once wakes the reader from
+ * BPF), unless a process may be looked at again for CPython (on its samples,
+ * soon after it started: its interpreter is mapped some ms after exec).
+ */
+static uint64_t record_wait(const struct run *r)
+{
+	if (!r->sampler || sampler_next_due_ns(r->sampler) == UINT64_MAX)
+		return RECORD_WAIT_NS;
+	/* off-CPU records come without BPF's count; Python's blocked frames
+	 * need the reader's answers (threads, code) soon after they start */
+	if (r->o->mode != PB_MODE_CPU)
+		return RECORD_WAIT_NS;
+	if (r->py && python_retry_until_ns(r->py) > now_ns(CLOCK_MONOTONIC))
+		return RECORD_WAIT_NS;
+	return AGG_ROTATE_NS;
+}
+
+/*
  * Signals that stop the run are blocked except while the loop waits, so
  * that one arriving between the check and the wait ends the wait at once.
  */
@@ -524,6 +541,7 @@ static int run_wait(struct run *r, uint64_t limit, uint64_t *last_status, uint64
 	int n;
 
 	while (!stop_signal) {
+		r->tick.record_wait_ns = record_wait(r);
 		n = tick_wait(&r->tick, next_deadline(r, limit, *last_status, *last_check), ev, 8,
 			      &r->wait_mask);
 		if (n < 0 && n != -EINTR)
