@@ -68,6 +68,9 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Bit 0 of a "fresh" value: a sample of the image already woke the reader. */
+#define FRESH_WOKE	1ull
+
 /* Build-ID stacks are taken this long after an exec (0: never). */
 const volatile __u64 buildid_window_ns = 0;
 
@@ -505,11 +508,10 @@ __noinline int sample_user_stack(__u64 off)
 /* (tgid, start_ns, exec, pc) -> the rule of that pc; filled by the reader. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PB_UNWIND_RULES_MAX);	/* 1 when bpf_unwind is off */
+	__uint(max_entries, PB_UNWIND_RULES_MAX);	/* sized by the loader; 1 when off */
 	__type(key, struct pb_unwind_key);
 	__type(value, struct pb_unwind_rule);
 } unwind_rules SEC(".maps");
-
 
 /*
  * The caller's value of a register by rule @how, @off from the frame's @cfa,
@@ -559,6 +561,20 @@ static __always_inline bool walk_fp_pair(struct walk_ctx *w, const struct pb_unw
 	return true;
 }
 
+/*
+ * Would the reader's reads of the other saved registers, at CFA + saved_min
+ * .. saved_max, all stay below the copy or inside it (a read past its end
+ * makes its walk incomplete)? The highest address tells, unless the range
+ * wraps around the address space (a CFA from a junk register).
+ */
+static __always_inline bool walk_saved_ok(struct walk_ctx *w, const struct pb_unwind_rule *r,
+					  __u64 cfa)
+{
+	__u64 lo = cfa + (__s64)r->saved_min, hi = cfa + (__s64)r->saved_max;
+
+	return lo <= hi && (hi < w->lo || hi <= w->hi - 8);
+}
+
 /* End the walk with @result (bpf_loop: stop). */
 static __always_inline long walk_end(struct walk_ctx *w, __u8 result)
 {
@@ -597,8 +613,7 @@ static long walk_step(__u64 i, void *data)
 	cfa = (r->cfa_reg == PB_UW_CFA_RBP ? w->rbp : w->rsp) + (__s64)r->cfa_off;
 	/* the other saved registers: the reader reads them all from the copy,
 	 * and one past its end makes its walk incomplete */
-	if (r->saved_max != PB_UW_NO_SAVED && cfa + (__s64)r->saved_max >= w->lo &&
-	    cfa + (__s64)r->saved_max > w->hi - 8)
+	if (r->saved_max != PB_UW_NO_SAVED && !walk_saved_ok(w, r, cfa))
 		return walk_end(w, WALK_READ);
 	rsp_set = walk_reg(w, r->rsp, r->rsp_off, cfa, w->rsp_set, w->rsp, &rsp);
 	if (!walk_fp_pair(w, r, cfa, &rbp, &ra)) {
@@ -617,6 +632,23 @@ static long walk_step(__u64 i, void *data)
 	w->rsp = rsp;
 	w->rsp_set = rsp_set;
 	return 0;
+}
+
+/*
+ * Is @s of an image that exec'd less than buildid_window_ns ago? Its samples
+ * keep the copy and the build-ID stack (buildid_stack), which name the frames
+ * of a process gone before user space read its maps; a walk in BPF would send
+ * neither. Counted.
+ */
+static __always_inline bool young_image(const struct pb_sample *s)
+{
+	__u32 tgid = s->pid;
+	__u64 *exec_ns = buildid_window_ns ? bpf_map_lookup_elem(&fresh, &tgid) : NULL;
+
+	if (!exec_ns || s->time_ns - (*exec_ns & ~FRESH_WOKE) > buildid_window_ns)
+		return false;
+	count(PB_CNT_BPF_UNW_YOUNG);
+	return true;
 }
 
 /* The image of the current task as the rules' keys name it, into @s. */
@@ -643,7 +675,9 @@ __noinline int sample_bpf_unwind(__u32 off)
 
 	if (!s)
 		return 0;
-	sample_space(s);
+	sample_space(s);	/* young images too: the reader pushes their rules */
+	if (young_image(s))
+		return 0;
 	sample_user_range();
 	w = bpf_map_lookup_elem(&walk_state, &zero);
 	if (!w || w->hi - w->lo < 8)
@@ -713,8 +747,6 @@ static __always_inline __u64 submit_flags(__u64 unread)
 	return unread > wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* Bit 0 of a "fresh" value: a sample of the image already woke the reader. */
-#define FRESH_WOKE	1ull
 
 /*
  * For a process that exec'd less than buildid_window_ns ago, the user stack

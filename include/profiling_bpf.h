@@ -80,6 +80,8 @@ enum pb_count {
 	PB_CNT_AGG_KEYS,	/* keys added to the aggregation maps (their samples were sent) */
 	PB_CNT_AGG_FULL,	/* samples whose key could not be added (map full): sent, and
 				 * so are the next ones of that stack */
+	PB_CNT_BPF_UNW_YOUNG,	/* dwarf: samples of images younger than the build-ID window,
+				 * not walked in BPF: sent with their copy and build-ID stack */
 	PB_CNT_MAX,
 };
 
@@ -220,19 +222,23 @@ enum pb_uw_reg {
 	PB_UW_VAL = 3,		/* CFA + off itself */
 };
 
-#define PB_UW_NO_SAVED	(-0x7fffffff - 1)	/* saved_max when no other register is read */
+#define PB_UW_NO_SAVED	(-0x7fffffff - 1)	/* saved_min and saved_max when no other
+						 * register is read */
 
 /* The rule of one pc: CFA = cfa_reg + cfa_off; rip, rbp, rsp by their rules. */
 struct pb_unwind_rule {
 	__s32 cfa_off;
 	__s32 ra_off, rbp_off, rsp_off;
-	__s32 saved_max;	/* highest CFA offset of the other registers the CFI
-				 * saves: only the bounds of their reads matter */
+	__s32 saved_min;	/* lowest and highest CFA offsets of the other
+				 * registers the CFI saves: only the bounds of */
+	__s32 saved_max;	/* their reads matter (the reader reads them all) */
 	__u8 cfa_reg;		/* PB_UW_CFA_* */
 	__u8 ra, rbp, rsp;	/* enum pb_uw_reg */
 };
 
-#define PB_UNWIND_RULES_MAX	65536	/* entries of the rules map (LRU) */
+#define PB_UNWIND_RULES_MAX	65536	/* entries of the rules map (LRU), system-wide; */
+#define PB_UNWIND_RULES_PROC	16384	/* for chosen processes (-p, a command): the map is
+					 * preallocated, ~30 us per 1000 entries to create */
 
 /* A target process changed: exec, exit or fork (child in child_pid). */
 struct pb_task_event {

@@ -10,7 +10,7 @@
 
 #define BATCH_MAX	1024		/* rules per write */
 #define ROTATE_NS	1000000000ULL	/* a pushed key is remembered 1-2 s, */
-#define ROTATE_KEYS	(PB_UNWIND_RULES_MAX / 2)	/* or until this many more came */
+#define ROTATE_KEYS	(PB_UNWIND_RULES_PROC / 2)	/* or until this many more came */
 
 struct rule_push {
 	rule_push_fn fn;

@@ -37,6 +37,7 @@ static const struct {
 	{ "unwind_bpf_miss_read", PB_CNT_BPF_UNW_READ },
 	{ "unwind_bpf_miss_too_deep", PB_CNT_BPF_UNW_DEEP },
 	{ "unwind_bpf_miss_other", PB_CNT_BPF_UNW_OTHER },
+	{ "unwind_bpf_miss_young", PB_CNT_BPF_UNW_YOUNG },
 	{ "samples_seen_bpf", PB_CNT_SAMPLES },
 	{ "bpf_agg_samples", PB_CNT_AGG_HITS },
 	{ "bpf_agg_keys", PB_CNT_AGG_KEYS },

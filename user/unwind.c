@@ -1153,7 +1153,7 @@ static size_t defer(struct unwinder *u, uint64_t t0, enum unwind_reason *why)
 	active = NULL;
 	u->stats.walks--;
 	u->stats.deferred++;
-	u->stats.cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	u->stats.cpu_ns += clock_ns(UNWIND_CLOCK) - t0;
 	*why = UNWIND_NO_MAPS;
 	return 0;
 }

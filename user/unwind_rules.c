@@ -199,7 +199,7 @@ static bool reg_to_bpf(uint8_t how, int64_t off, uint8_t *out_how, int32_t *out_
 
 bool uw_rule_to_bpf(const struct uw_rule *rule, struct pb_unwind_rule *out)
 {
-	int32_t max = PB_UW_NO_SAVED;
+	int32_t min = PB_UW_NO_SAVED, max = PB_UW_NO_SAVED;
 
 	memset(out, 0, sizeof(*out));
 	if (!rule->simple || rule->cfa_off != (int32_t)rule->cfa_off ||
@@ -214,7 +214,10 @@ bool uw_rule_to_bpf(const struct uw_rule *rule, struct pb_unwind_rule *out)
 	for (size_t i = 0; i < rule->nsaved && i < UW_RULE_SAVED_MAX; i++) {
 		if (rule->saved_off[i] > max)
 			max = rule->saved_off[i];
+		if (min == PB_UW_NO_SAVED || rule->saved_off[i] < min)
+			min = rule->saved_off[i];
 	}
+	out->saved_min = min;
 	out->saved_max = max;
 	return true;
 }

@@ -26,6 +26,7 @@
 #include "procmaps.h"
 #include "unwind.h"
 #include "unwind_rules.h"
+#include "bpf_walk_sim.h"
 
 #define STACK_BYTES (256 * 1024)
 
@@ -396,6 +397,8 @@ static void test_exit_maps(void **state)
 	assert_int_equal(unwinder_unwind(u, &gone, ips, 64, &why), 0);
 	assert_int_equal(unwinder_stats(u)->deferred, 1);
 	assert_int_equal(unwinder_stats(u)->walks, 1);
+	/* its time is read on the clock it started on: seconds, not years */
+	assert_true(unwinder_stats(u)->cpu_ns < 10000000000ULL);
 	m = exit_maps_of_self(&nm, false);
 	assert_non_null(m);
 	assert_int_equal(unwinder_exit_maps(u, gone.pid, 0, m, nm), 0);
@@ -776,85 +779,6 @@ static void test_fast_off_by_env(void **state)
 
 /* --- the rules handed to BPF (unwinder_walk_rules, uw_rule_to_bpf) --- */
 
-/* A rule of @n frames' table, found by the address it was looked up at. */
-static const struct pb_unwind_rule *rule_at(const uint64_t *at, const struct pb_unwind_rule *r,
-					    size_t n, uint64_t pc)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (at[i] == pc)
-			return &r[i];
-	}
-	return NULL;
-}
-
-/* A word of @in's copy for the BPF walk: 1 read, 0 below the copy, -1 past it. */
-static int sim_read(const struct unwind_input *in, uint64_t addr, uint64_t *out)
-{
-	uint64_t lo = in->sp & ~7ULL;
-
-	if (addr < lo)
-		return 0;
-	if (addr > lo + in->stack_len - 8)
-		return -1;
-	memcpy(out, in->stack + (addr - lo), 8);
-	return 1;
-}
-
-static int sim_reg(const struct unwind_input *in, uint8_t how, int32_t off, uint64_t cfa,
-		   int same_set, uint64_t same, uint64_t *out)
-{
-	switch (how) {
-	case PB_UW_SAME:
-		*out = same;
-		return same_set;
-	case PB_UW_MEM:
-		return sim_read(in, cfa + (int64_t)off, out);
-	case PB_UW_VAL:
-		*out = cfa + (int64_t)off;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/*
- * bpf/sample.bpf.c's walk (walk_step) over @in's copy with the rules table:
- * the frames into @ips; returns their number when the walk is complete, 0
- * at a miss.
- */
-static size_t sim_bpf_walk(const struct unwind_input *in, const uint64_t *at,
-			   const struct pb_unwind_rule *rules, size_t nr, uint64_t *ips)
-{
-	uint64_t pc = in->ip, rbp = in->bp, rsp = in->sp, cfa, ra = 0, nrbp = 0, nrsp = 0;
-	uint64_t lo = in->sp & ~7ULL, hi = lo + in->stack_len;
-	int rbp_set = 1, rsp_set = 1, a, b, c;
-	const struct pb_unwind_rule *r;
-
-	for (size_t n = 0; n < PB_MAX_STACK; n++) {
-		ips[n] = pc;
-		r = rule_at(at, rules, nr, pc - (n > 0));
-		if (!r || (r->cfa_reg == PB_UW_CFA_RBP ? !rbp_set : !rsp_set))
-			return 0;
-		cfa = (r->cfa_reg == PB_UW_CFA_RBP ? rbp : rsp) + (int64_t)r->cfa_off;
-		if (r->saved_max != PB_UW_NO_SAVED && cfa + (int64_t)r->saved_max >= lo &&
-		    cfa + (int64_t)r->saved_max > hi - 8)
-			return 0;
-		a = sim_reg(in, r->rbp, r->rbp_off, cfa, rbp_set, rbp, &nrbp);
-		b = sim_reg(in, r->rsp, r->rsp_off, cfa, rsp_set, rsp, &nrsp);
-		c = sim_reg(in, r->ra, r->ra_off, cfa, 0, 0, &ra);
-		if (a < 0 || b < 0 || c < 0)
-			return 0;
-		if (!c || !ra)
-			return n + 1 > 1 ? n + 1 : 0;
-		pc = ra;
-		rbp = nrbp;
-		rbp_set = a;
-		rsp = nrsp;
-		rsp_set = b;
-	}
-	return 0;
-}
-
 /*
  * A complete fast walk hands over one rule per frame, looked up at the leaf's
  * pc and at pc - 1 above it; the BPF walk with them gives the same frames.
@@ -883,7 +807,7 @@ static void test_walk_rules_for_bpf(void **state)
 		assert_int_equal(at[i], ips[i] - 1);
 	memcpy(saved, rules, nr * sizeof(*rules));
 	memcpy(at_saved, at, nr * sizeof(*at));
-	assert_int_equal(sim_bpf_walk(&in, at_saved, saved, nr, sim), n);
+	assert_int_equal(sim_bpf_walk(&in, at_saved, saved, nr, sim, PB_MAX_STACK), n);
 	assert_memory_equal(sim, ips, n * sizeof(*ips));
 	/* cut copies: the reader's walk is not complete, BPF's misses */
 	for (size_t len = 8; len + 8 < cap.len && len <= 1024; len += 8) {
@@ -892,7 +816,7 @@ static void test_walk_rules_for_bpf(void **state)
 		unwinder_unwind(u, &cut, ips, PB_MAX_STACK, &why);
 		if (why != UNWIND_END) {
 			assert_int_equal(unwinder_walk_rules(u, &at, &rules), 0);
-			assert_int_equal(sim_bpf_walk(&cut, at_saved, saved, nr, sim), 0);
+			assert_int_equal(sim_bpf_walk(&cut, at_saved, saved, nr, sim, PB_MAX_STACK), 0);
 		}
 	}
 	/* too little room: not complete either */
@@ -921,6 +845,7 @@ static void test_rule_to_bpf(void **state)
 	assert_int_equal(b.rbp, PB_UW_SAME);
 	assert_int_equal(b.rbp_off, 0);	/* an offset that means nothing is zero */
 	assert_int_equal(b.rsp, PB_UW_VAL);
+	assert_int_equal(b.saved_min, -24);
 	assert_int_equal(b.saved_max, -16);
 	r.cfa_reg = 6;
 	r.rbp = UW_REG_MEM;
@@ -932,6 +857,7 @@ static void test_rule_to_bpf(void **state)
 	assert_int_equal(b.rbp, PB_UW_MEM);
 	assert_int_equal(b.rbp_off, -16);
 	assert_int_equal(b.ra, PB_UW_UNDEF);
+	assert_int_equal(b.saved_min, PB_UW_NO_SAVED);
 	assert_int_equal(b.saved_max, PB_UW_NO_SAVED);
 	r.cfa_off = 1LL << 33;	/* beyond 32 bits */
 	assert_false(uw_rule_to_bpf(&r, &b));

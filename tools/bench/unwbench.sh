@@ -61,6 +61,8 @@ for w in "$@"; do
 	target=$wpid
 	# sort runs under a shell loop: record the sort itself
 	[ "$w" = sort ] && target=$(pgrep -P "$wpid" -n sort || echo "$wpid")
+	# every sample with its stack copy: none unwound in BPF (those carry no copy)
+	PROFILING_BPF_DEBUG_NO_BPF_UNWIND=1 \
 	PROFILING_BPF_DEBUG_DUMP_RECORDS="$tmp/rec" "$OUTPUT/profiling-bpf" --call-graph dwarf \
 		--stack-size "$stack" -F "$freq" -d "$secs" -p "$target" -q -o "$tmp/out.folded" >&2
 	kill -STOP "$target" "$wpid" 2>/dev/null || true
