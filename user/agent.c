@@ -37,14 +37,17 @@
 #include "sampler_counts.h"
 #include "symbolize.h"
 #include "target.h"
+#include "tick.h"
 
 #define AGENT_MAX_STACKS	65536			/* distinct stacks per interval */
 #define GRACE_NS		(50 * 1000000ull)	/* wait for samples before a boundary */
+#define RECORD_WAIT_NS		(100 * 1000000ull)	/* records wait in the ring at most this */
 #define BUILDID_WINDOW_NS	(200 * 1000000ull)	/* build-ID stacks of young images */
 #define SYM_MIN_AGE_NS		(60 * 1000000000ull)	/* renewals over budget: a minute apart */
 #define SYM_RENEW_NS		(600 * 1000000000ull)	/* symbolizer caches live 10 minutes */
 
 static volatile sig_atomic_t sig_stop, sig_pause_state, sig_reload;
+static sigset_t wait_mask;	/* the signal mask while the loop waits */
 /* the BPF program's pause flag: set in the handler, so a pause is immediate
  * even while the main loop is busy symbolizing */
 static volatile bool *bpf_pause_flag;
@@ -70,13 +73,23 @@ static int install_signals(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t set;
 
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		if (sigaction(sigs[i], &sa, NULL))
 			return -errno;
+		sigaddset(&set, sigs[i]);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* handled only while the loop waits (in every thread started after
+	 * this: they inherit the mask), so that one arriving between the
+	 * loop's check and its wait ends the wait at once */
+	if (sigprocmask(SIG_BLOCK, &set, &wait_mask))
+		return -errno;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigdelset(&wait_mask, sigs[i]);
 	return 0;
 }
 
@@ -509,21 +522,18 @@ static int setup(struct agent *a)
 	}
 	a->paused = a->o.start_paused;
 	a->sym = agent_symbolizer_new(a);
-	a->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!a->sym || a->epfd < 0)
+	if (!a->sym)
 		return -ENOMEM;
+	err = tick_init(&a->tick, RECORD_WAIT_NS);
+	if (err)
+		return err;
 	a->sym_born_ns = now_ns(CLOCK_MONOTONIC);
 	stack_store_init(&a->next, AGENT_MAX_STACKS, false);
 	err = open_cgroups(a);
 	err = err ?: setup_sinks(a);
 	err = err ?: setup_sampler(a);
 	err = err ?: sampler_attach(a->sampler);
-	if (!err) {
-		struct epoll_event ev = { .events = EPOLLIN };
-
-		if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, sampler_fd(a->sampler), &ev))
-			err = -errno;
-	}
+	err = err ?: tick_add_ring(&a->tick, sampler_fd(a->sampler));
 	return err;
 }
 
@@ -822,7 +832,7 @@ static int run_loop(struct agent *a)
 	struct drain *d = sampler_drain(a->sampler);
 	struct epoll_event ev[4];
 	uint64_t now;
-	int n, timeout;
+	int n;
 
 	a->win_start = now_ns(CLOCK_MONOTONIC);
 	a->win_end = next_boundary(a, a->win_start);
@@ -834,17 +844,15 @@ static int run_loop(struct agent *a)
 	pr_info("%llu Hz, %.0f s intervals%s", (unsigned long long)a->o.freq, a->o.interval,
 		a->paused ? ", paused" : "");
 	while (!sig_stop) {
-		now = now_ns(CLOCK_MONOTONIC);
-		timeout = now >= a->win_end + GRACE_NS ? 0 :
-			  (int)((a->win_end + GRACE_NS - now) / 1000000) + 1;
-		n = epoll_wait(a->epfd, ev, 4, timeout < 100 ? timeout : 100);
-		if (n < 0 && errno != EINTR)
-			return -errno;
+		n = tick_wait(&a->tick, a->win_end + GRACE_NS, ev, 4, &wait_mask);
+		if (n < 0 && n != -EINTR)
+			return n;
 		handle_signals(a);
 		if (sampler_consume(a->sampler) < 0)
 			pr_warn("ring buffer: %s", strerror(errno));
 		symbolizer_flush(a->sym, settled, a);
 		now = now_ns(CLOCK_MONOTONIC);
+		tick_drained(&a->tick, now);
 		if (now >= a->win_end + GRACE_NS)
 			close_interval(a, now);
 	}
@@ -889,8 +897,7 @@ static void teardown(struct agent *a)
 		close(a->cgroup_fds[i]);
 	if (a->have_re)
 		regfree(&a->comm_re);
-	if (a->epfd >= 0)
-		close(a->epfd);
+	tick_release(&a->tick);
 	agent_options_release(&a->o);
 }
 
@@ -900,7 +907,7 @@ int cmd_agent(int argc, char **argv)
 	const struct curl_api *cu;
 	int err;
 
-	a.epfd = -1;
+	a.tick.epfd = -1;
 	a.argc = argc;
 	a.argv = argv;
 	hashmap_init(&a.procs, hash_uint, equal_uint, NULL);

@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "spool.h"
 #include "stack_store.h"
+#include "tick.h"
 
 struct pusher;
 struct metrics_server;
@@ -54,7 +55,7 @@ struct agent {
 	bool have_re;
 	int cgroup_fds[AGENT_MAX_CGROUPS];
 	size_t ncgroup_fds;
-	int epfd;
+	struct tick tick;		/* the wait between drains */
 	int64_t real_off;		/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns, fixed at start */
 	uint64_t win_start, win_end;	/* the open interval [start, end), CLOCK_MONOTONIC ns */
 	struct stack_store next;	/* samples at or after win_end */

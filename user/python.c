@@ -89,6 +89,7 @@ struct python {
 	struct python_counts counts;
 	unsigned warned_versions[8];
 	uint32_t unknown_label;	/* label index + 1 of unreadable code objects, 0 unset */
+	uint64_t retry_until_ns;	/* a process may still be looked at again until then */
 };
 
 /*
@@ -221,6 +222,23 @@ int python_add_target(struct python *py, pid_t pid, const struct python_target *
 	return 1;
 }
 
+/* A retry is due NEG_FIRST_MS << tries after the last look; the reader
+ * reads the samples that trigger it without delay until this long after. */
+#define NEG_RETRY_SLACK_NS	(100 * 1000000ULL)
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t python_retry_until_ns(const struct python *py)
+{
+	return py ? py->retry_until_ns : 0;
+}
+
 /* Look at @pid; remember a negative answer with its @tries and time. */
 static int discover(struct python *py, pid_t pid, unsigned tries, uint64_t now_ms)
 {
@@ -236,6 +254,9 @@ static int discover(struct python *py, pid_t pid, unsigned tries, uint64_t now_m
 	if (err == -ENOTSUP)
 		tries = NEG_TRIES_MAX;	/* found, but not one we walk: do not look again */
 	neg = NOT_PYTHON | (uintptr_t)tries << 2 | (uintptr_t)now_ms << 8;
+	if (tries < NEG_TRIES_MAX)
+		py->retry_until_ns = monotonic_ns() + NEG_RETRY_SLACK_NS +
+				     (NEG_FIRST_MS << tries) * 1000000ULL;
 	if (err == 0 || err == -ENOTSUP)
 		return hashmap_set(&py->procs, (void *)(uintptr_t)pid, neg) ?: 0;
 	return err;

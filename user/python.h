@@ -66,6 +66,9 @@ int python_discover(struct python *py, pid_t pid);
  * (right after exec its interpreter may not be mapped yet).
  */
 void python_sample_seen(struct python *py, uint32_t pid, uint64_t now_ns);
+/* CLOCK_MONOTONIC time until which python_sample_seen() may look at a process
+ * again (its samples should be read without delay until then); 0: none. */
+uint64_t python_retry_until_ns(const struct python *py);
 /* Treat @pid as running the CPython @t (what python_discover() does once found). 1 or -errno. */
 int python_add_target(struct python *py, pid_t pid, const struct python_target *t);
 /* Forget @pid (exit or exec): its configuration and its code objects. */

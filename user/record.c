@@ -30,6 +30,7 @@
 #include "sampler_counts.h"
 #include "symbolize.h"
 #include "target.h"
+#include "tick.h"
 #include "ucall.h"
 
 #define MAX_STACKS	(1u << 20)	/* distinct stacks kept in memory */
@@ -40,6 +41,13 @@
  * a process seen only through counts gets a record (its first sample of a
  * key) at least this often (Python discovery retries on records). */
 #define AGG_ROTATE_NS		(500 * 1000 * 1000ull)
+/* Records wait in the ring at most this long when no sample is counted in BPF
+ * (with counts, until the next rotation: AGG_ROTATE_NS). What must be read at
+ * once wakes the reader from BPF (an exec, a fresh image's sample, a task
+ * event in an empty ring, a ring a quarter full). */
+#define RECORD_WAIT_NS		(100 * 1000 * 1000ull)
+#define STATUS_NS		(500 * 1000 * 1000ull)
+#define PROC_POLL_NS		(250 * 1000 * 1000ull)
 
 struct run {
 	const struct options *o;
@@ -50,7 +58,8 @@ struct run {
 	struct ucall_session *ucall;
 	struct symbolizer *sym;
 	struct python *py;		/* Python frames, NULL with --no-python */
-	int epfd;
+	struct tick tick;		/* the wait between drains */
+	sigset_t wait_mask;		/* the signal mask while it waits */
 	uint64_t start_ns, start_unix_ns, end_ns;
 	bool status_line;
 	char main_exe[PATH_MAX];	/* the profiled program, for pprof's main mapping */
@@ -310,30 +319,19 @@ static int setup_sampler(struct run *r)
 	return 0;
 }
 
-static int epoll_add(struct run *r, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
-
-	if (fd < 0)
-		return 0;
-	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
 /*
  * Watch the targets' exits with pidfds in the epoll set (event data: index
  * + 1). Without pidfds the loop polls /proc instead.
  */
 static void watch_targets(struct run *r)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	size_t i;
 
 	if (r->o->all)
 		return;
 	for (i = 0; i < r->npids; i++) {
 		r->pidfds[i] = pidfd_open(r->pids[i], 0);
-		ev.data.u64 = i + 1;
-		if (r->pidfds[i] < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->pidfds[i], &ev))
+		if (r->pidfds[i] < 0 || tick_add(&r->tick, r->pidfds[i], i + 1))
 			break;
 	}
 	r->use_pidfd = i == r->npids;
@@ -346,7 +344,7 @@ static void target_gone(struct run *r, size_t i)
 {
 	if (i >= r->npids || r->pidfds[i] < 0)
 		return;
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->pidfds[i], NULL);
+	tick_del(&r->tick, r->pidfds[i]);
 	close(r->pidfds[i]);
 	r->pidfds[i] = -1;
 	r->nalive--;
@@ -360,9 +358,11 @@ static int setup(struct run *r)
 	int err;
 
 	r->sym = symbolizer_new();
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!r->sym || r->epfd < 0)
+	if (!r->sym)
 		return -ENOMEM;
+	err = tick_init(&r->tick, RECORD_WAIT_NS);
+	if (err)
+		return err;
 	symbolizer_set_flags(r->sym, (o->no_demangle ? SYM_NO_DEMANGLE : 0) |
 					     (o->no_inline ? SYM_NO_INLINE : 0));
 	err = setup_targets(r);
@@ -385,9 +385,10 @@ static int setup(struct run *r)
 	if (!err && r->ucall)
 		err = ucall_attach(r->ucall);
 	if (!err && r->sampler)
-		err = epoll_add(r, sampler_fd(r->sampler));
+		err = tick_add_ring(&r->tick, sampler_fd(r->sampler));
+
 	if (!err && r->ucall)
-		err = epoll_add(r, ucall_fd(r->ucall));
+		err = tick_add_ring(&r->tick, ucall_fd(r->ucall));
 	return err;
 }
 
@@ -483,12 +484,96 @@ static void signal_ready(void)
 		close(fd);
 }
 
+/* The next time the loop has timed work: the duration's end, the sampler's
+ * own period, the status line, the liveness poll without pidfds. */
+static uint64_t next_deadline(const struct run *r, uint64_t limit, uint64_t last_status,
+			      uint64_t last_check)
+{
+	uint64_t due = r->sampler ? sampler_next_due_ns(r->sampler) : TICK_NONE;
+
+	if (limit && r->start_ns + limit < due)
+		due = r->start_ns + limit;
+	if (r->status_line && last_status + STATUS_NS < due)
+		due = last_status + STATUS_NS;
+	if (!r->use_pidfd && !r->o->all && last_check + PROC_POLL_NS < due)
+		due = last_check + PROC_POLL_NS;
+	return due;
+}
+
+/*
+ * How long records may wait in the ring: with samples counted in BPF, until
+ * the maps' next rotation (what must be read at once wakes the reader from
+ * BPF), unless a process may be looked at again for CPython (on its samples,
+ * soon after it started: its interpreter is mapped some ms after exec).
+ */
+static uint64_t record_wait(const struct run *r)
+{
+	if (!r->sampler || sampler_next_due_ns(r->sampler) == UINT64_MAX)
+		return RECORD_WAIT_NS;
+	/* off-CPU records come without BPF's count; Python's blocked frames
+	 * need the reader's answers (threads, code) soon after they start */
+	if (r->o->mode != PB_MODE_CPU)
+		return RECORD_WAIT_NS;
+	if (r->py && python_retry_until_ns(r->py) > now_ns(CLOCK_MONOTONIC))
+		return RECORD_WAIT_NS;
+	return AGG_ROTATE_NS;
+}
+
+/*
+ * Signals that stop the run are blocked except while the loop waits, so
+ * that one arriving between the check and the wait ends the wait at once.
+ */
+static int block_stop_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	return sigprocmask(SIG_BLOCK, &set, old) ? -errno : 0;
+}
+
+static int run_wait(struct run *r, uint64_t limit, uint64_t *last_status, uint64_t *last_check)
+{
+	uint64_t now;
+	struct epoll_event ev[8];
+	int n;
+
+	while (!stop_signal) {
+		r->tick.record_wait_ns = record_wait(r);
+		n = tick_wait(&r->tick, next_deadline(r, limit, *last_status, *last_check), ev, 8,
+			      &r->wait_mask);
+		if (n < 0 && n != -EINTR)
+			return n;
+		for (int i = 0; i < n; i++)
+			target_gone(r, ev[i].data.u64 - 1);
+		drain(r);
+		now = now_ns(CLOCK_MONOTONIC);
+		tick_drained(&r->tick, now);
+		if (limit && now - r->start_ns >= limit)
+			break;
+		if (r->use_pidfd && !r->nalive)
+			break;
+		if (!r->use_pidfd && now - *last_check >= PROC_POLL_NS) {
+			*last_check = now;
+			if (targets_done(r))
+				break;
+		}
+		if (r->status_line && now - *last_status >= STATUS_NS) {
+			show_status(r, now);
+			*last_status = now;
+		}
+	}
+	return 0;
+}
+
 static int run_loop(struct run *r)
 {
 	uint64_t limit = r->o->duration > 0 ? (uint64_t)(r->o->duration * 1e9) : 0;
-	uint64_t now, last_status = 0, last_check = 0;
-	struct epoll_event ev[8];
-	int n;
+	uint64_t last_status = 0, last_check = 0;
+	sigset_t old;
+	int err;
 
 	r->start_ns = now_ns(CLOCK_MONOTONIC);
 	r->start_unix_ns = now_ns(CLOCK_REALTIME);
@@ -500,36 +585,22 @@ static int run_loop(struct run *r)
 	else
 		pr_info("recording at %llu Hz%s; Ctrl-C to stop", (unsigned long long)r->o->freq,
 			r->o->mode == PB_MODE_WALL ? " and off-CPU time" : "");
-	while (!stop_signal) {
-		n = epoll_wait(r->epfd, ev, 8, 100);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		for (int i = 0; i < n; i++) {
-			if (ev[i].data.u64)
-				target_gone(r, ev[i].data.u64 - 1);
-		}
-		drain(r);
-		now = now_ns(CLOCK_MONOTONIC);
-		if (limit && now - r->start_ns >= limit)
-			break;
-		if (r->use_pidfd && !r->nalive)
-			break;
-		if (!r->use_pidfd && now - last_check >= 250000000ULL) {
-			last_check = now;
-			if (targets_done(r))
-				break;
-		}
-		if (r->status_line && now - last_status >= 500000000ULL) {
-			show_status(r, now);
-			last_status = now;
-		}
-	}
+	err = block_stop_signals(&old);
+	if (err)
+		return err;
+	r->wait_mask = old;
+	sigdelset(&r->wait_mask, SIGINT);
+	sigdelset(&r->wait_mask, SIGTERM);
+	sigdelset(&r->wait_mask, SIGHUP);
+	err = run_wait(r, limit, &last_status, &last_check);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	r->end_ns = now_ns(CLOCK_MONOTONIC);
+	pr_debug("reader: %llu wakeups", (unsigned long long)r->tick.wakeups);
 	if (r->status_line)
 		fputs("\r\033[K", stderr);
 	if (stop_signal)
 		pr_info("stopping on signal %d", (int)stop_signal);
-	return 0;
+	return err;
 }
 
 /* --- tear down: symbolize and write --- */
@@ -714,8 +785,7 @@ static void teardown(struct run *r)
 		if (r->pidfds[i] >= 0)
 			close(r->pidfds[i]);
 	}
-	if (r->epfd >= 0)
-		close(r->epfd);
+	tick_release(&r->tick);
 }
 
 /*
@@ -737,7 +807,7 @@ static int exit_code(const struct run *r, int err)
 
 int cmd_record(const struct options *o)
 {
-	struct run r = { .o = o, .epfd = -1 };
+	struct run r = { .o = o, .tick = { .epfd = -1 } };
 	int err, code;
 
 	for (size_t i = 0; i < PB_MAX_PIDS; i++)

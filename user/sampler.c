@@ -733,6 +733,13 @@ int sampler_consume(struct sampler *s)
 	return n;
 }
 
+uint64_t sampler_next_due_ns(const struct sampler *s)
+{
+	if (!s->agg || s->detached || !s->cfg.agg_rotate_ns)
+		return UINT64_MAX;
+	return s->agg_rotated_ns + s->cfg.agg_rotate_ns;
+}
+
 /* Times the kernel skipped program @prog (it was already running on that CPU). */
 static uint64_t prog_misses(const struct bpf_program *prog)
 {

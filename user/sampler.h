@@ -83,6 +83,9 @@ int sampler_attach(struct sampler *s);
 int sampler_fd(struct sampler *s);
 /* Drain what is ready without blocking. Returns records consumed or -errno. */
 int sampler_consume(struct sampler *s);
+/* CLOCK_MONOTONIC time at which sampler_consume() has timed work to do
+ * (the aggregation maps' rotation); UINT64_MAX: none. */
+uint64_t sampler_next_due_ns(const struct sampler *s);
 /*
  * Aggregation in BPF: add the counts of the map that samples taken before the
  * current split went to (the split must be a grace period behind: nothing adds
