@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,4 +27,25 @@ int cache_dir_make(const char *dir)
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
 		return -EPERM;
 	return 0;
+}
+
+int cache_file_open(const char *path, bool private, uint64_t max, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		err = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (private && (st.st_mode & 077)) ||
+		 (uint64_t)st.st_size > max)
+		err = -EPERM;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
 }

@@ -252,19 +252,12 @@ static void prune(const char *dir, const char *name, const char *keep)
  * output 0644, in our directory). */
 static int read_ours(const char *path, size_t cap, bool private, char **buf, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	struct stat st;
-	int err = 0;
+	uint64_t size;
+	int fd = cache_file_open(path, private, cap, &size), err;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st))
-		err = -errno;
-	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (private && (st.st_mode & 077)) ||
-		 st.st_size > (off_t)cap)
-		err = -EPERM;
-	if (!err)
-		err = textio_read_fd(fd, cap, buf, len);
+		return fd;
+	err = textio_read_fd(fd, cap, buf, len);
 	close(fd);
 	return err;
 }

@@ -110,25 +110,23 @@ static int entry_path(const char *edir, const uint8_t *id, size_t len, char *out
 /* Open and check the entry at @path: a mapped Elf, or NULL + errno (ENOENT: none). */
 static Elf *entry_open(const char *path, const uint8_t *id, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	struct stat st;
+	uint64_t size;
+	int fd = cache_file_open(path, true, ELFLINES_CACHE_FILE_MAX, &size);
 	Elf *elf;
 
-	if (fd < 0)
+	if (fd < 0) {
+		errno = fd == -EPERM ? EINVAL : -fd;
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) || (uint64_t)st.st_size > ELFLINES_CACHE_FILE_MAX)
-		goto out;
+	}
 	/* ours alone, linked in complete and never written after: mapping it cannot fault */
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && !elflines_cache_check(elf, (uint64_t)st.st_size, id, len)) {
+	if (elf && !elflines_cache_check(elf, size, id, len)) {
 		elf_cntl(elf, ELF_C_FDDONE);	/* all of it is mapped */
 		futimens(fd, NULL);		/* used now: evicted last */
 		close(fd);
 		return elf;
 	}
 	elf_end(elf);
-out:
 	close(fd);
 	errno = EINVAL;
 	return NULL;

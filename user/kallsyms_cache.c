@@ -118,19 +118,15 @@ int kallsyms_cache_parse(struct kallsyms *ks, const void *data, size_t len, cons
 /* Map the cache file at @path read-only; -errno when missing or not safe. */
 static int map_cache(const char *path, void **map, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	struct stat st;
-	int err = 0;
+	uint64_t size;
+	int fd = cache_file_open(path, true, 256 << 20, &size), err = 0;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st))
-		err = -errno;
-	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
-		 st.st_size < (off_t)sizeof(struct cache_hdr) || st.st_size > (256 << 20))
+		return fd;
+	if (size < sizeof(struct cache_hdr)) {
 		err = -EPERM;
-	if (!err) {
-		*len = (size_t)st.st_size;
+	} else {
+		*len = (size_t)size;
 		*map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (*map == MAP_FAILED)
 			err = -errno;
