@@ -190,6 +190,23 @@ static size_t unwind_sample(struct drain *d, const struct pb_sample *smp, uint32
 
 static int defer_sample(struct drain *d, const struct pb_sample *smp, uint32_t gen);
 
+struct stack_store *drain_store_at(struct drain *d, uint64_t time_ns)
+{
+	return d->after && time_ns >= d->split_ns ? d->after : &d->store;
+}
+
+/* A sample of a closed interval (before floor_ns): counted in late, with the
+ * counts of its aggregation key. */
+static bool sample_late(struct drain *d, const struct pb_sample *smp)
+{
+	if (smp->time_ns >= d->floor_ns)
+		return false;
+	d->late++;
+	if (smp->agg_key)
+		drain_agg_note(d, smp, NULL);
+	return true;
+}
+
 /*
  * Store sample @smp of image @gen: unwound (dwarf), Python frames merged.
  * With @may_defer it may instead wait for its process's exit mappings;
@@ -204,19 +221,14 @@ static void sample_store(struct drain *d, const struct pb_sample *smp, uint32_t 
 	const struct pb_py_stack *ps = smp->aux_len ? (const void *)pb_sample_aux(smp) : NULL;
 	const uint64_t *uips = pb_sample_uips(smp);
 	size_t nu = smp->nuser;
-	struct stack_store *st = &d->store;
+	struct stack_store *st;
 	struct stack_entry *e = NULL;
 	char comm[PB_COMM_LEN + 1];
 	int err;
 
-	if (smp->time_ns < d->floor_ns) {
-		d->late++;
-		if (smp->agg_key)
-			drain_agg_note(d, smp, NULL);
+	if (sample_late(d, smp))
 		return;
-	}
-	if (d->after && smp->time_ns >= d->split_ns)
-		st = d->after;
+	st = drain_store_at(d, smp->time_ns);
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	if (d->uw && (smp->flags & PB_SF_BPF_UNWOUND))
@@ -256,12 +268,8 @@ static void handle_sample(struct drain *d, const struct pb_sample *smp)
 	char comm[PB_COMM_LEN + 1];
 	uint32_t gen;
 
-	if (smp->time_ns < d->floor_ns) {
-		d->late++;
-		if (smp->agg_key)
-			drain_agg_note(d, smp, NULL);
+	if (sample_late(d, smp))
 		return;
-	}
 	memcpy(comm, smp->comm, PB_COMM_LEN);
 	comm[PB_COMM_LEN] = '\0';
 	gen = note_pid(d, smp->pid, comm);

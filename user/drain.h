@@ -161,6 +161,8 @@ int drain_prune(struct drain *d, bool (*keep)(void *ctx, uint32_t pid), void *ct
  * then count them with drain_agg_lost()).
  */
 int drain_agg_count(struct drain *d, uint64_t key, uint64_t n);
+/* The store of a sample taken at @time_ns: *after from split_ns on, else store. */
+struct stack_store *drain_store_at(struct drain *d, uint64_t time_ns);
 /* @n samples counted in BPF under keys whose records never came: lost. */
 void drain_agg_lost(struct drain *d, uint64_t n);
 /* Forget the records of aggregation map @map (it was emptied). */

@@ -48,12 +48,6 @@ void drain_agg_note(struct drain *d, const struct pb_sample *smp, struct stack_e
 	ref->bpf_frames = smp->flags & PB_SF_BPF_UNWOUND ? smp->nuser : 0;
 }
 
-/* The store a sample taken at @time_ns goes to (see sample_store()). */
-static struct stack_store *store_at(struct drain *d, uint64_t time_ns)
-{
-	return d->after && time_ns >= d->split_ns ? d->after : &d->store;
-}
-
 int drain_agg_count(struct drain *d, uint64_t key, uint64_t n)
 {
 	struct drain_agg_ref *ref;
@@ -68,7 +62,7 @@ int drain_agg_count(struct drain *d, uint64_t key, uint64_t n)
 		d->late += n;
 		return 0;
 	}
-	st = store_at(d, ref->time_ns);
+	st = drain_store_at(d, ref->time_ns);
 	if (ref->bpf_frames && d->uw)
 		unwinder_count_bpf(d->uw, ref->bpf_frames, n);
 	if (!ref->e) {
