@@ -28,6 +28,7 @@
 
 #define LOG_MODULE "agent"
 #include "agent.h"
+#include "clock.h"
 #include "dynlib.h"
 #include "log.h"
 #include "metrics.h"
@@ -91,14 +92,6 @@ static int install_signals(void)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigdelset(&wait_mask, sigs[i]);
 	return 0;
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* --- processes --- */
@@ -245,7 +238,7 @@ static void hook_exit(void *ctx, const struct drain_image *img, bool sampled)
 	/* a sampled image keeps its maps until its interval is written */
 	symbolizer_image_exit(a->sym, (pid_t)img->pid, img->gen, sampled);
 	if (pr)
-		pr->exit_ns = now_ns(CLOCK_MONOTONIC);
+		pr->exit_ns = clock_ns(CLOCK_MONOTONIC);
 	if (!a->o.all)
 		sampler_remove_target(a->sampler, (pid_t)img->pid);
 }
@@ -302,7 +295,7 @@ static void procs_prune_dead(struct agent *a)
 			continue;
 		pr = (struct aproc *)a->procs.slots[i].value;
 		if (!pr->exit_ns && !pid_alive(a, pr->pid))
-			pr->exit_ns = now_ns(CLOCK_MONOTONIC);
+			pr->exit_ns = clock_ns(CLOCK_MONOTONIC);
 	}
 }
 
@@ -527,7 +520,7 @@ static int setup(struct agent *a)
 	err = tick_init(&a->tick, RECORD_WAIT_NS);
 	if (err)
 		return err;
-	a->sym_born_ns = now_ns(CLOCK_MONOTONIC);
+	a->sym_born_ns = clock_ns(CLOCK_MONOTONIC);
 	stack_store_init(&a->next, AGENT_MAX_STACKS, false);
 	err = open_cgroups(a);
 	err = err ?: setup_sinks(a);
@@ -834,7 +827,7 @@ static int run_loop(struct agent *a)
 	uint64_t now;
 	int n;
 
-	a->win_start = now_ns(CLOCK_MONOTONIC);
+	a->win_start = clock_ns(CLOCK_MONOTONIC);
 	a->win_end = next_boundary(a, a->win_start);
 	d->after = &a->next;
 	d->split_ns = a->win_end;
@@ -851,7 +844,7 @@ static int run_loop(struct agent *a)
 		if (sampler_consume(a->sampler) < 0)
 			pr_warn("ring buffer: %s", strerror(errno));
 		symbolizer_flush(a->sym, settled, a);
-		now = now_ns(CLOCK_MONOTONIC);
+		now = clock_ns(CLOCK_MONOTONIC);
 		tick_drained(&a->tick, now);
 		if (now >= a->win_end + GRACE_NS)
 			close_interval(a, now);
@@ -859,7 +852,7 @@ static int run_loop(struct agent *a)
 	pr_info("stopping on signal %d: flushing the current interval", (int)sig_stop);
 	/* the last interval ends once sampling has stopped: every sample is in it */
 	sampler_detach(a->sampler);
-	now = now_ns(CLOCK_MONOTONIC);
+	now = clock_ns(CLOCK_MONOTONIC);
 	if (now > a->win_end) {
 		/* a boundary passed within the grace period: close that interval first */
 		close_interval(a, now);
@@ -918,7 +911,7 @@ int cmd_agent(int argc, char **argv)
 	}
 	/* the agent logs a line per interval (info) unless -q */
 	log_level = a.o.verbose ? (a.o.verbose > 1 ? LOG_DEBUG + 1 : LOG_DEBUG) : LOG_INFO;
-	a.real_off = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
+	a.real_off = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	/* libcurl is loaded (dynlib.h) and set up before any thread, for --push only */
 	cu = a.o.push_url ? curl_api() : NULL;
 	if (a.o.push_url && (!cu || cu->global_init(CURL_GLOBAL_DEFAULT))) {

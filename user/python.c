@@ -7,6 +7,7 @@
 
 #define LOG_MODULE "python"
 #include "array.h"
+#include "clock.h"
 #include "hashmap.h"
 #include "log.h"
 #include "procmem.h"
@@ -226,14 +227,6 @@ int python_add_target(struct python *py, pid_t pid, const struct python_target *
  * reads the samples that trigger it without delay until this long after. */
 #define NEG_RETRY_SLACK_NS	(100 * 1000000ULL)
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t python_retry_until_ns(const struct python *py)
 {
 	return py ? py->retry_until_ns : 0;
@@ -255,7 +248,7 @@ static int discover(struct python *py, pid_t pid, unsigned tries, uint64_t now_m
 		tries = NEG_TRIES_MAX;	/* found, but not one we walk: do not look again */
 	neg = NOT_PYTHON | (uintptr_t)tries << 2 | (uintptr_t)now_ms << 8;
 	if (tries < NEG_TRIES_MAX)
-		py->retry_until_ns = monotonic_ns() + NEG_RETRY_SLACK_NS +
+		py->retry_until_ns = clock_ns(CLOCK_MONOTONIC) + NEG_RETRY_SLACK_NS +
 				     (NEG_FIRST_MS << tries) * 1000000ULL;
 	if (err == 0 || err == -ENOTSUP)
 		return hashmap_set(&py->procs, (void *)(uintptr_t)pid, neg) ?: 0;

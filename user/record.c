@@ -21,6 +21,7 @@
 
 #define LOG_MODULE NULL
 #include "build_profile.h"
+#include "clock.h"
 #include "cmd.h"
 #include "log.h"
 #include "output.h"
@@ -73,14 +74,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int install_signals(void)
@@ -514,7 +507,7 @@ static uint64_t record_wait(const struct run *r)
 	 * need the reader's answers (threads, code) soon after they start */
 	if (r->o->mode != PB_MODE_CPU)
 		return RECORD_WAIT_NS;
-	if (r->py && python_retry_until_ns(r->py) > now_ns(CLOCK_MONOTONIC))
+	if (r->py && python_retry_until_ns(r->py) > clock_ns(CLOCK_MONOTONIC))
 		return RECORD_WAIT_NS;
 	return AGG_ROTATE_NS;
 }
@@ -549,7 +542,7 @@ static int run_wait(struct run *r, uint64_t limit, uint64_t *last_status, uint64
 		for (int i = 0; i < n; i++)
 			target_gone(r, ev[i].data.u64 - 1);
 		drain(r);
-		now = now_ns(CLOCK_MONOTONIC);
+		now = clock_ns(CLOCK_MONOTONIC);
 		tick_drained(&r->tick, now);
 		if (limit && now - r->start_ns >= limit)
 			break;
@@ -575,8 +568,8 @@ static int run_loop(struct run *r)
 	sigset_t old;
 	int err;
 
-	r->start_ns = now_ns(CLOCK_MONOTONIC);
-	r->start_unix_ns = now_ns(CLOCK_REALTIME);
+	r->start_ns = clock_ns(CLOCK_MONOTONIC);
+	r->start_unix_ns = clock_ns(CLOCK_REALTIME);
 	if (r->o->cmd_argv && child_release(&r->child))
 		return -ECHILD;
 	signal_ready();
@@ -594,7 +587,7 @@ static int run_loop(struct run *r)
 	sigdelset(&r->wait_mask, SIGHUP);
 	err = run_wait(r, limit, &last_status, &last_check);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	r->end_ns = now_ns(CLOCK_MONOTONIC);
+	r->end_ns = clock_ns(CLOCK_MONOTONIC);
 	pr_debug("reader: %llu wakeups", (unsigned long long)r->tick.wakeups);
 	if (r->status_line)
 		fputs("\r\033[K", stderr);

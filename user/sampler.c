@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #define LOG_MODULE "sampler"
+#include "clock.h"
 #include "core_btf.h"
 #include "log.h"
 #include "sampler.h"
@@ -611,14 +612,6 @@ int sampler_python_config(void *sampler, uint32_t pid, const struct pb_py_proc *
 	return 0;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int sampler_attach(struct sampler *s)
 {
 	int err;
@@ -631,7 +624,7 @@ int sampler_attach(struct sampler *s)
 	}
 	if (s->cfg.off_cpu) {
 		/* threads already off CPU count from now (a warning when not) */
-		s->skel->bss->start_ns = monotonic_ns();
+		s->skel->bss->start_ns = clock_ns(CLOCK_MONOTONIC);
 		run_task_iter(s, s->skel->progs.open_blocked, 0, false,
 			      "find the threads already off CPU");
 	}
@@ -722,7 +715,7 @@ int sampler_consume(struct sampler *s)
 		agg_collect(s, 0);
 		agg_collect(s, 1);
 	} else if (s->agg && s->cfg.agg_rotate_ns &&
-		   (now = monotonic_ns()) - s->agg_rotated_ns >= s->cfg.agg_rotate_ns) {
+		   (now = clock_ns(CLOCK_MONOTONIC)) - s->agg_rotated_ns >= s->cfg.agg_rotate_ns) {
 		sampler_agg_rotate(s, now);
 	}
 
@@ -843,7 +836,7 @@ void sampler_prog_stats(struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
 
 void sampler_detach(struct sampler *s)
 {
-	uint64_t now = monotonic_ns();
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 	if (!s)
 		return;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define LOG_MODULE "symbolize"
+#include "clock.h"
 #include "log.h"
 #include "binary.h"
 #include "cache_dir.h"
@@ -192,14 +193,6 @@ static bool file_equal(const void *a, const void *b, void *ctx)
 	return !memcmp(a, b, sizeof(struct file_key));
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t bid_hash(const void *key, void *ctx)
 {
 	(void)ctx;
@@ -278,7 +271,7 @@ static void elf_file_free(struct elf_file *f)
 static void file_unref(struct symbolizer *s, struct elf_file *f)
 {
 	if (f && f != s->vdso && !--f->refs)
-		f->used_ns = now_ns();
+		f->used_ns = clock_ns(CLOCK_MONOTONIC);
 }
 
 static void snap_put(struct symbolizer *s, struct snap *sn)
@@ -498,7 +491,7 @@ static struct elf_file *file_cached(struct symbolizer *s, const struct stat *st)
 	file_key_of(st, &key);
 	if (!hashmap_find(&s->files, &key, &v))
 		return NULL;
-	((struct elf_file *)v)->used_ns = now_ns();
+	((struct elf_file *)v)->used_ns = clock_ns(CLOCK_MONOTONIC);
 	return (struct elf_file *)v;
 }
 
@@ -518,7 +511,7 @@ static struct elf_file *file_get(struct symbolizer *s, pid_t pid, int fd, const 
 	if (!f)
 		return NULL;
 	f->key = key;
-	f->used_ns = now_ns();
+	f->used_ns = clock_ns(CLOCK_MONOTONIC);
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	opts.root = root;	/* the debug link of a file in a container is in the container */
 	opts.dwarf = !(s->flags & SYM_NO_DWARF) && s->ndwarf < MAX_DWARF_FILES;
@@ -634,7 +627,7 @@ static struct elf_file *file_cached_by_id(struct symbolizer *s, const struct pro
 	    f->key.dev != (uint64_t)makedev(m->dev_major, m->dev_minor))
 		return NULL;
 	s->stats.files_by_build_id++;
-	f->used_ns = now_ns();
+	f->used_ns = clock_ns(CLOCK_MONOTONIC);
 	return f;
 }
 
@@ -833,7 +826,7 @@ static bool resnap_due(const struct proc *p)
 {
 	uint64_t wait = p->resnap_wait ? p->resnap_wait : RESNAP_MIN_NS;
 
-	return now_ns() - p->snap_ns >= wait;
+	return clock_ns(CLOCK_MONOTONIC) - p->snap_ns >= wait;
 }
 
 static void proc_set_snap(struct symbolizer *s, struct proc *p, struct snap *sn)
@@ -841,7 +834,7 @@ static void proc_set_snap(struct symbolizer *s, struct proc *p, struct snap *sn)
 	snap_put(s, p->snap);
 	p->snap = sn;
 	p->snapped = 1;
-	p->snap_ns = now_ns();
+	p->snap_ns = clock_ns(CLOCK_MONOTONIC);
 	p->jit = NULL;
 	p->jit_tried = 0;
 }
@@ -1227,7 +1220,7 @@ size_t symbolizer_release_exited(struct symbolizer *s)
 	jits_release(s);
 	files_trim(s);
 	dwarf_trim(s, s->released_ns);
-	s->released_ns = now_ns();
+	s->released_ns = clock_ns(CLOCK_MONOTONIC);
 	return n;
 }
 
@@ -1671,7 +1664,7 @@ static int dwarf_frames(struct symbolizer *s, struct elf_file *elf, uint64_t vad
 	after = after > before ? after - before : 1;
 	elf->dwarf_bytes += after;
 	s->stats.dwarf_bytes += after;
-	elf->dwarf_ns = now_ns();
+	elf->dwarf_ns = clock_ns(CLOCK_MONOTONIC);
 	return n;
 }
 

@@ -4,14 +4,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "tick.h"
 
 uint64_t tick_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 int tick_init(struct tick *t, uint64_t record_wait_ns)

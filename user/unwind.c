@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #define LOG_MODULE "unwind"
+#include "clock.h"
 #include "hashmap.h"
 #include "log.h"
 #include "procmaps.h"
@@ -155,14 +156,6 @@ const char *unwind_reason_name(enum unwind_reason r)
  * so the wall time of one is its CPU time unless the reader is preempted.
  */
 #define UNWIND_CLOCK CLOCK_MONOTONIC
-
-static uint64_t clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* --- binaries shared by every process's Dwfl --- */
 
